@@ -1,0 +1,116 @@
+//! Wall-clock time for the time-stamped echo.
+//!
+//! Layer: app. Depends on nothing but `core` and smoltcp's `Instant`.
+//!
+//! The core never reads a clock: a [`WallClock`] turns the stack's
+//! monotonic `now` into a civil date and time. The simulation uses
+//! [`FixedEpoch`] (a fixed start date plus virtual time, so runs repeat);
+//! the host supplies local time; a board supplies its RTC, or uptime.
+
+use core::fmt;
+use smoltcp::time::Instant;
+
+/// A civil date and time, shown as `YYYY-MM-DD HH:MM:SS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DateTime {
+    /// Year (proleptic Gregorian).
+    pub year: i32,
+    /// 1-12.
+    pub month: u8,
+    /// 1-31.
+    pub day: u8,
+    /// 0-23.
+    pub hour: u8,
+    /// 0-59.
+    pub minute: u8,
+    /// 0-59 (60 on a leap second, if the source has one).
+    pub second: u8,
+}
+
+impl DateTime {
+    /// The UTC date and time `secs` seconds after 1970-01-01 00:00:00.
+    pub fn from_unix(secs: i64) -> Self {
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
+        // Howard Hinnant's civil_from_days: exact for every day in range.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+        DateTime {
+            year,
+            month,
+            day,
+            hour: (rem / 3600) as u8,
+            minute: (rem % 3600 / 60) as u8,
+            second: (rem % 60) as u8,
+        }
+    }
+}
+
+impl fmt::Display for DateTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )
+    }
+}
+
+/// Turns the stack's monotonic time into a date and time.
+pub trait WallClock {
+    /// The date and time at stack time `now`.
+    fn datetime(&mut self, now: Instant) -> DateTime;
+}
+
+/// A clock that starts at a fixed Unix time when the stack's time is zero:
+/// the simulation's clock (runs repeat exactly) and a board's without RTC.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedEpoch {
+    /// Unix seconds at `Instant::ZERO`.
+    pub epoch: i64,
+}
+
+impl FixedEpoch {
+    /// 2024-01-01 00:00:00, the simulation's start.
+    pub const SIMULATION: FixedEpoch = FixedEpoch { epoch: 1_704_067_200 };
+}
+
+impl WallClock for FixedEpoch {
+    fn datetime(&mut self, now: Instant) -> DateTime {
+        DateTime::from_unix(self.epoch + now.secs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::fmt::Write;
+
+    fn show(d: DateTime) -> heapless::String<32> {
+        let mut s = heapless::String::new();
+        write!(s, "{d}").unwrap();
+        s
+    }
+
+    #[test]
+    fn known_dates() {
+        assert_eq!(show(DateTime::from_unix(0)), "1970-01-01 00:00:00");
+        assert_eq!(show(DateTime::from_unix(951_782_400)), "2000-02-29 00:00:00");
+        assert_eq!(show(DateTime::from_unix(1_704_067_199)), "2023-12-31 23:59:59");
+        assert_eq!(show(DateTime::from_unix(-1)), "1969-12-31 23:59:59");
+        assert_eq!(show(DateTime::from_unix(4_102_444_800)), "2100-01-01 00:00:00");
+    }
+
+    #[test]
+    fn fixed_epoch_follows_virtual_time() {
+        let mut c = FixedEpoch::SIMULATION;
+        assert_eq!(show(c.datetime(Instant::from_millis(3_723_500))), "2024-01-01 01:02:03");
+    }
+}

@@ -1,0 +1,176 @@
+//! TCP greeting: the server sends one greeting to each client that
+//! connects, then closes gracefully; the client reads until end of file.
+//!
+//! Layer: app. Uses [`crate::socket`] only.
+
+use smoltcp::time::Instant;
+
+use super::{Log, Outcome, Service};
+use crate::IpEndpoint;
+use crate::link::Link;
+use crate::net::Stack;
+use crate::socket::{Error, TcpListener, TcpStream};
+
+/// The classic program's greeting.
+pub const DEFAULT_GREETING: &[u8] = b"connect successfully!\r\n";
+
+/// Longest greeting a server holds.
+pub const GREETING_MAX: usize = 256;
+
+struct Conn {
+    stream: TcpStream,
+    sent: usize,
+}
+
+/// Greeting server: up to `CONNS` clients being greeted at once.
+pub struct GreetingServer<const CONNS: usize> {
+    listener: TcpListener,
+    greeting: heapless::Vec<u8, GREETING_MAX>,
+    conns: heapless::Vec<Conn, CONNS>,
+    served: u64,
+    log: Log,
+}
+
+impl<const CONNS: usize> GreetingServer<CONNS> {
+    /// Listen on `port` and greet with `greeting` (cut to [`GREETING_MAX`] bytes).
+    pub fn bind<D: Link>(stack: &mut Stack<'_, D>, port: u16, backlog: usize, greeting: &[u8]) -> Result<Self, Error> {
+        let mut g = heapless::Vec::new();
+        let _ = g.extend_from_slice(&greeting[..greeting.len().min(GREETING_MAX)]);
+        Ok(GreetingServer {
+            listener: TcpListener::bind(stack, port, backlog)?,
+            greeting: g,
+            conns: heapless::Vec::new(),
+            served: 0,
+            log: Log::new(),
+        })
+    }
+
+    /// Clients greeted (completely) so far.
+    pub fn served(&self) -> u64 {
+        self.served
+    }
+}
+
+impl<D: Link, const CONNS: usize> Service<D> for GreetingServer<CONNS> {
+    fn poll(&mut self, stack: &mut Stack<'_, D>, _now: Instant) -> bool {
+        let mut progress = false;
+        while !self.conns.is_full() {
+            let Ok((stream, peer)) = self.listener.accept(stack) else {
+                break;
+            };
+            self.log.push(format_args!("greeting: connected by {peer}"));
+            let _ = self.conns.push(Conn { stream, sent: 0 });
+            progress = true;
+        }
+        let mut i = 0;
+        while i < self.conns.len() {
+            let c = &mut self.conns[i];
+            let result = c.stream.send(stack, &self.greeting[c.sent..]);
+            let finished = match result {
+                Ok(n) => {
+                    c.sent += n;
+                    progress |= n > 0;
+                    c.sent == self.greeting.len()
+                }
+                Err(Error::WouldBlock) => false,
+                Err(_) => true,
+            };
+            if finished {
+                let c = self.conns.swap_remove(i);
+                if c.sent == self.greeting.len() {
+                    self.served += 1;
+                }
+                // Graceful: the greeting still in the send buffer goes out
+                // before the FIN.
+                c.stream.close(stack);
+                progress = true;
+            } else {
+                i += 1;
+            }
+        }
+        progress
+    }
+
+    fn drain_log(&mut self, sink: &mut dyn FnMut(&str)) {
+        self.log.drain(sink);
+    }
+}
+
+/// Greeting client: connects and keeps what arrives (up to `MAX` bytes)
+/// until the server closes.
+pub struct GreetingClient<const MAX: usize = 256> {
+    server: IpEndpoint,
+    stream: Option<TcpStream>,
+    received: heapless::Vec<u8, MAX>,
+    outcome: Outcome,
+}
+
+impl<const MAX: usize> GreetingClient<MAX> {
+    /// A client for the greeting server at `server`.
+    pub fn new(server: IpEndpoint) -> Self {
+        GreetingClient {
+            server,
+            stream: None,
+            received: heapless::Vec::new(),
+            outcome: Outcome::Running,
+        }
+    }
+
+    /// What the server sent.
+    pub fn received(&self) -> &[u8] {
+        &self.received
+    }
+
+    /// How the exchange ended (`Done` once the server closed).
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+}
+
+impl<D: Link, const MAX: usize> Service<D> for GreetingClient<MAX> {
+    fn poll(&mut self, stack: &mut Stack<'_, D>, _now: Instant) -> bool {
+        if self.outcome != Outcome::Running {
+            return false;
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            match TcpStream::connect(stack, self.server) {
+                Ok(s) => self.stream = Some(s),
+                Err(e) => self.outcome = Outcome::Failed(e),
+            }
+            return true;
+        };
+        let mut progress = false;
+        let mut buf = [0u8; 128];
+        loop {
+            match stream.recv(stack, &mut buf) {
+                Ok(0) => {
+                    self.outcome = Outcome::Done;
+                    break;
+                }
+                Ok(n) => {
+                    if self.received.extend_from_slice(&buf[..n]).is_err() {
+                        self.outcome = Outcome::Mismatch;
+                        break;
+                    }
+                    progress = true;
+                }
+                Err(Error::WouldBlock) => break,
+                Err(e) => {
+                    self.outcome = Outcome::Failed(e);
+                    break;
+                }
+            }
+        }
+        if self.outcome != Outcome::Running {
+            if let Some(s) = self.stream.take() {
+                s.close(stack);
+            }
+            progress = true;
+        }
+        progress
+    }
+
+    fn is_done(&self) -> bool {
+        self.outcome != Outcome::Running
+    }
+}

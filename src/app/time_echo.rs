@@ -1,0 +1,397 @@
+//! TCP time-stamped echo: every line comes back as
+//! `[YYYY-MM-DD HH:MM:SS]:<line>\n`.
+//!
+//! Layer: app. Uses [`crate::socket`] and a [`WallClock`].
+//!
+//! A line ends at `\n` (a `\r` before it is not echoed). A partial line
+//! with no newline is answered, without a newline added, once
+//! [`IDLE_FLUSH`] passes with no more data: the classic Python client sends
+//! without a newline and waits for its answer. A partial line that fills
+//! the connection's buffer is answered as if it had ended. The idle flush is
+//! an application deadline, reported by [`Service::poll_at`], so the event
+//! loop (or the simulation) wakes for it.
+
+use smoltcp::time::{Duration, Instant};
+
+use super::clock::WallClock;
+use super::{Log, Outcome, Service, consume_front};
+use crate::IpEndpoint;
+use crate::link::Link;
+use crate::net::Stack;
+use crate::socket::{Error, TcpListener, TcpStream};
+
+/// Quiet time after which a partial line is answered.
+pub const IDLE_FLUSH: Duration = Duration::from_millis(100);
+
+/// Length of `[YYYY-MM-DD HH:MM:SS]:`.
+pub const PREFIX_LEN: usize = 22;
+
+/// The reply being sent: prefix, then `body` bytes of the line buffer, then
+/// maybe a newline; afterwards `consume` bytes leave the line buffer.
+#[derive(Clone, Copy)]
+struct Reply {
+    prefix: [u8; PREFIX_LEN],
+    body: usize,
+    newline: bool,
+    consume: usize,
+    sent: usize,
+}
+
+impl Reply {
+    fn total(&self) -> usize {
+        PREFIX_LEN + self.body + usize::from(self.newline)
+    }
+}
+
+struct Conn<const LINE: usize> {
+    stream: TcpStream,
+    line: [u8; LINE],
+    len: usize,
+    last_rx: Instant,
+    eof: bool,
+    reply: Option<Reply>,
+}
+
+/// Time-stamped echo server: `CONNS` clients at once, lines up to `LINE` bytes.
+pub struct TimeEchoServer<C: WallClock, const CONNS: usize, const LINE: usize = 256> {
+    listener: TcpListener,
+    clock: C,
+    conns: heapless::Vec<Conn<LINE>, CONNS>,
+    replies: u64,
+    log: Log,
+}
+
+fn stamp<C: WallClock>(clock: &mut C, now: Instant) -> [u8; PREFIX_LEN] {
+    let mut s: heapless::String<32> = heapless::String::new();
+    let _ = core::fmt::write(&mut s, format_args!("[{}]:", clock.datetime(now)));
+    let mut out = [b' '; PREFIX_LEN];
+    let n = s.len().min(PREFIX_LEN);
+    out[..n].copy_from_slice(&s.as_bytes()[..n]);
+    out
+}
+
+impl<C: WallClock, const CONNS: usize, const LINE: usize> TimeEchoServer<C, CONNS, LINE> {
+    /// Listen on `port`; stamp replies with `clock`.
+    pub fn bind<D: Link>(stack: &mut Stack<'_, D>, port: u16, backlog: usize, clock: C) -> Result<Self, Error> {
+        Ok(TimeEchoServer {
+            listener: TcpListener::bind(stack, port, backlog)?,
+            clock,
+            conns: heapless::Vec::new(),
+            replies: 0,
+            log: Log::new(),
+        })
+    }
+
+    /// Replies sent so far.
+    pub fn replies(&self) -> u64 {
+        self.replies
+    }
+}
+
+impl<const LINE: usize> Conn<LINE> {
+    /// The reply due now, if any.
+    fn next_reply<C: WallClock>(&self, now: Instant, clock: &mut C) -> Option<Reply> {
+        let line = &self.line[..self.len];
+        let (body, newline, consume) = if let Some(i) = line.iter().position(|&b| b == b'\n') {
+            let body = if i > 0 && line[i - 1] == b'\r' { i - 1 } else { i };
+            (body, true, i + 1)
+        } else if self.len == LINE {
+            (LINE, true, LINE)
+        } else if self.len > 0 && (self.eof || now >= self.last_rx + IDLE_FLUSH) {
+            (self.len, false, self.len)
+        } else {
+            return None;
+        };
+        Some(Reply {
+            prefix: stamp(clock, now),
+            body,
+            newline,
+            consume,
+            sent: 0,
+        })
+    }
+
+    /// Push the current reply into the socket; true when it is all queued.
+    fn send_reply<D: Link>(&mut self, stack: &mut Stack<'_, D>) -> Result<bool, Error> {
+        let Some(mut r) = self.reply else {
+            return Ok(true);
+        };
+        while r.sent < r.total() {
+            let chunk: &[u8] = if r.sent < PREFIX_LEN {
+                &r.prefix[r.sent..]
+            } else if r.sent < PREFIX_LEN + r.body {
+                &self.line[r.sent - PREFIX_LEN..r.body]
+            } else {
+                b"\n"
+            };
+            match self.stream.send(stack, chunk) {
+                Ok(n) => r.sent += n,
+                Err(Error::WouldBlock) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        if r.sent == r.total() {
+            self.len = consume_front(&mut self.line, self.len, r.consume);
+            self.reply = None;
+            Ok(true)
+        } else {
+            self.reply = Some(r);
+            Ok(false)
+        }
+    }
+}
+
+impl<D: Link, C: WallClock, const CONNS: usize, const LINE: usize> Service<D>
+    for TimeEchoServer<C, CONNS, LINE>
+{
+    fn poll(&mut self, stack: &mut Stack<'_, D>, now: Instant) -> bool {
+        let mut progress = false;
+        while !self.conns.is_full() {
+            let Ok((stream, peer)) = self.listener.accept(stack) else {
+                break;
+            };
+            self.log.push(format_args!("time-echo: connected by {peer}"));
+            let _ = self.conns.push(Conn {
+                stream,
+                line: [0; LINE],
+                len: 0,
+                last_rx: now,
+                eof: false,
+                reply: None,
+            });
+            progress = true;
+        }
+        let mut i = 0;
+        while i < self.conns.len() {
+            let c = &mut self.conns[i];
+            let mut dead = false;
+            // Bounded: each round either queues a reply, reads, or stops.
+            for _ in 0..4 * LINE {
+                match c.send_reply(stack) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(_) => {
+                        dead = true;
+                        break;
+                    }
+                }
+                if let Some(r) = c.next_reply(now, &mut self.clock) {
+                    c.reply = Some(r);
+                    self.replies += 1;
+                    progress = true;
+                    continue;
+                }
+                if c.eof || c.len == LINE {
+                    break;
+                }
+                match c.stream.recv(stack, &mut c.line[c.len..]) {
+                    Ok(0) => c.eof = true,
+                    Ok(n) => {
+                        c.len += n;
+                        c.last_rx = now;
+                    }
+                    Err(Error::WouldBlock) => break,
+                    Err(_) => {
+                        dead = true;
+                        break;
+                    }
+                }
+                progress = true;
+            }
+            if dead || (c.eof && c.len == 0 && c.reply.is_none()) {
+                let c = self.conns.swap_remove(i);
+                c.stream.close(stack);
+                progress = true;
+            } else {
+                i += 1;
+            }
+        }
+        progress
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        self.conns
+            .iter()
+            .filter(|c| c.reply.is_none() && c.len > 0 && !c.line[..c.len].contains(&b'\n'))
+            .map(|c| c.last_rx + IDLE_FLUSH)
+            .min()
+    }
+
+    fn drain_log(&mut self, sink: &mut dyn FnMut(&str)) {
+        self.log.drain(sink);
+    }
+}
+
+/// True if `reply` is `[YYYY-MM-DD HH:MM:SS]:` followed by `body` and,
+/// if `newline`, a `\n`.
+pub fn is_reply_to(reply: &[u8], body: &[u8], newline: bool) -> bool {
+    const SHAPE: &[u8; PREFIX_LEN] = b"[dddd-dd-dd dd:dd:dd]:";
+    let expect_len = PREFIX_LEN + body.len() + usize::from(newline);
+    reply.len() == expect_len
+        && reply[..PREFIX_LEN]
+            .iter()
+            .zip(SHAPE)
+            .all(|(&b, &s)| if s == b'd' { b.is_ascii_digit() } else { b == s })
+        && &reply[PREFIX_LEN..PREFIX_LEN + body.len()] == body
+        && (!newline || reply[expect_len - 1] == b'\n')
+}
+
+/// Time-stamped echo client: sends each of its lines in turn and collects
+/// the reply to each before sending the next. A line that ends in `\n` is
+/// answered with a newline; one that does not is answered after the
+/// server's idle flush, without one.
+pub struct TimeEchoClient<const LINES: usize = 4, const MAX: usize = 128> {
+    server: IpEndpoint,
+    stream: Option<TcpStream>,
+    lines: heapless::Vec<heapless::Vec<u8, MAX>, LINES>,
+    current: usize,
+    sent: usize,
+    reply: heapless::Vec<u8, MAX>,
+    replies: heapless::Vec<heapless::Vec<u8, MAX>, LINES>,
+    outcome: Outcome,
+    connected: bool,
+}
+
+impl<const LINES: usize, const MAX: usize> TimeEchoClient<LINES, MAX> {
+    /// A client that will send `lines` (at most `LINES`, each cut to fit a
+    /// reply in `MAX` bytes).
+    pub fn new(server: IpEndpoint, lines: &[&[u8]]) -> Self {
+        let mut v = heapless::Vec::new();
+        for l in lines.iter().take(LINES) {
+            let mut line = heapless::Vec::new();
+            let room = MAX.saturating_sub(PREFIX_LEN + 1);
+            let _ = line.extend_from_slice(&l[..l.len().min(room)]);
+            let _ = v.push(line);
+        }
+        TimeEchoClient {
+            server,
+            stream: None,
+            lines: v,
+            current: 0,
+            sent: 0,
+            reply: heapless::Vec::new(),
+            replies: heapless::Vec::new(),
+            outcome: Outcome::Running,
+            connected: false,
+        }
+    }
+
+    /// The replies received, one per line sent.
+    pub fn replies(&self) -> &[heapless::Vec<u8, MAX>] {
+        &self.replies
+    }
+
+    /// How the exchange ended.
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+
+    /// What the reply to `line` must be: its body and whether a newline ends it.
+    fn expected(line: &[u8]) -> (&[u8], bool) {
+        match line.strip_suffix(b"\n") {
+            Some(body) => (body.strip_suffix(b"\r").unwrap_or(body), true),
+            None => (line, false),
+        }
+    }
+
+    fn finish<D: Link>(&mut self, stack: &mut Stack<'_, D>, outcome: Outcome) {
+        self.outcome = outcome;
+        if let Some(s) = self.stream.take() {
+            s.close(stack);
+        }
+    }
+}
+
+impl<D: Link, const LINES: usize, const MAX: usize> Service<D> for TimeEchoClient<LINES, MAX> {
+    fn poll(&mut self, stack: &mut Stack<'_, D>, _now: Instant) -> bool {
+        if self.outcome != Outcome::Running {
+            return false;
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            match TcpStream::connect(stack, self.server) {
+                Ok(s) => self.stream = Some(s),
+                Err(e) => self.outcome = Outcome::Failed(e),
+            }
+            return true;
+        };
+        if !self.connected {
+            match stream.poll_connect(stack) {
+                Ok(()) => self.connected = true,
+                Err(Error::WouldBlock) => return false,
+                Err(e) => {
+                    self.finish(stack, Outcome::Failed(e));
+                    return true;
+                }
+            }
+        }
+        let Some(line) = self.lines.get(self.current) else {
+            self.finish(stack, Outcome::Done);
+            return true;
+        };
+        let mut progress = false;
+        if self.sent < line.len() {
+            match stream.send(stack, &line[self.sent..]) {
+                Ok(n) => {
+                    self.sent += n;
+                    progress |= n > 0;
+                }
+                Err(Error::WouldBlock) => {}
+                Err(e) => {
+                    self.finish(stack, Outcome::Failed(e));
+                    return true;
+                }
+            }
+        }
+        let (body, newline) = Self::expected(line);
+        let want = PREFIX_LEN + body.len() + usize::from(newline);
+        let mut buf = [0u8; 64];
+        while self.reply.len() < want {
+            let n = (want - self.reply.len()).min(buf.len());
+            match stream.recv(stack, &mut buf[..n]) {
+                Ok(0) => {
+                    self.finish(stack, Outcome::Mismatch);
+                    return true;
+                }
+                Ok(n) => {
+                    let _ = self.reply.extend_from_slice(&buf[..n]);
+                    progress = true;
+                }
+                Err(Error::WouldBlock) => break,
+                Err(e) => {
+                    self.finish(stack, Outcome::Failed(e));
+                    return true;
+                }
+            }
+        }
+        if self.reply.len() == want {
+            if !is_reply_to(&self.reply, body, newline) {
+                self.finish(stack, Outcome::Mismatch);
+                return true;
+            }
+            let _ = self.replies.push(core::mem::take(&mut self.reply));
+            self.current += 1;
+            self.sent = 0;
+            progress = true;
+        }
+        progress
+    }
+
+    fn is_done(&self) -> bool {
+        self.outcome != Outcome::Running
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_shape() {
+        assert!(is_reply_to(b"[2024-01-01 00:00:00]:hi\n", b"hi", true));
+        assert!(is_reply_to(b"[2024-01-01 00:00:00]:hi", b"hi", false));
+        assert!(!is_reply_to(b"[2024-01-01 00:00:00]:hi", b"hi", true));
+        assert!(!is_reply_to(b"[2024-01-01T00:00:00]:hi\n", b"hi", true));
+        assert!(!is_reply_to(b"[2024-01-01 00:00:00]:ho\n", b"hi", true));
+        assert!(!is_reply_to(b"", b"", false));
+    }
+}

@@ -1,0 +1,7 @@
+//! Host side (feature `std`): the simulated network driver, blocking
+//! sockets, the wall clock and the demo.
+//!
+//! Layer: host, beside the core rather than above it. It may use every
+//! layer and `std`; nothing in the core imports it.
+
+pub mod clock;

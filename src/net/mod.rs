@@ -1,0 +1,699 @@
+//! Network layer: one [`Stack`] owns smoltcp's interface (ARP, IPv4, ICMP
+//! echo), the socket storage the caller lent it, and the device.
+//!
+//! Layer: net. Depends on smoltcp and on [`crate::link`]; knows nothing of
+//! the socket API's shape or of applications.
+//!
+//! # The pool and the gate
+//!
+//! smoltcp has one connection per TCP socket and answers a SYN that finds no
+//! listening socket with RST. A Berkeley `listen(backlog)` promises
+//! something else: up to `backlog` connections wait to be accepted, and when
+//! the queue is full a further SYN goes unanswered (Linux drops it; the
+//! client retransmits and gets in once a place frees). So the stack keeps
+//! every TCP socket in a pool, a [`Listener`] keeps `backlog` of them in
+//! LISTEN, and [`Stack::poll`] feeds smoltcp one frame at a time through a
+//! gate ([`gate`]) that drops, and counts, a SYN for a listening port whose
+//! slots are all taken. One frame at a time means two SYNs cannot race for
+//! the last slot: the first one turns it into SYN-RECEIVED before the second
+//! one is looked at. A SYN for a port nobody listens on still gets its RST.
+//!
+//! An accepted connection leaves its slot at once (the listener takes a
+//! free socket to listen again). A socket the application closed goes back
+//! to the pool as soon as it reaches CLOSED or TIME-WAIT. Re-arming a
+//! TIME-WAIT socket is the trade-off that keeps a small pool serving: the
+//! socket stays in TIME-WAIT (answering a retransmitted FIN) until the pool
+//! needs it, and only then is reset; a peer whose last ACK was lost and
+//! whose FIN arrives after that gets an RST instead of an ACK, after all
+//! its data was delivered.
+
+pub mod gate;
+
+use managed::ManagedSlice;
+use smoltcp::iface::{self, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet, SocketStorage};
+use smoltcp::socket::{icmp, tcp, udp};
+use smoltcp::time::Instant;
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, IpEndpoint, Ipv4Address, Ipv4Cidr};
+
+use crate::link::Link;
+use crate::link::rng::Rng;
+
+/// How many frames one [`Stack::poll`] takes in before it lets egress run:
+/// bounds the work per call, as smoltcp's own `poll_ingress_single` advises.
+pub const INGRESS_BURST: usize = 64;
+/// How many egress rounds one [`Stack::poll`] runs at most.
+pub const EGRESS_BURST: usize = 64;
+/// Most listening ports one stack serves at once.
+pub const MAX_LISTENERS: usize = 8;
+/// Datagrams each UDP socket can queue each way.
+pub const UDP_PACKETS: usize = 8;
+/// Echo requests/replies the stack's ICMP socket can queue each way.
+pub const ICMP_PACKETS: usize = 4;
+/// Payload bytes of the ICMP socket's buffers, each way.
+pub const ICMP_BUFFER: usize = 1024;
+/// First port of the ephemeral range (IANA, RFC 6335).
+pub const EPHEMERAL_FIRST: u16 = 49152;
+
+/// The default MAC address, as in smoltcp's examples.
+pub const DEFAULT_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x01]);
+/// The default address of the stack, as in smoltcp's examples.
+pub const DEFAULT_IP: Ipv4Cidr = Ipv4Cidr::new(Ipv4Address::new(192, 168, 69, 1), 24);
+
+/// How a stack presents itself on the link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// Hardware address; must be unicast.
+    pub mac: EthernetAddress,
+    /// IPv4 address and prefix.
+    pub ip: Ipv4Cidr,
+    /// Default route, if any.
+    pub gateway: Option<Ipv4Address>,
+    /// Seeds smoltcp's initial sequence numbers and layernet's ephemeral
+    /// ports: a fixed value in the simulation, OS entropy on a real link.
+    pub seed: u64,
+}
+
+impl Config {
+    /// A configuration with no gateway and seed 0.
+    pub const fn new(mac: EthernetAddress, ip: Ipv4Cidr) -> Self {
+        Config {
+            mac,
+            ip,
+            gateway: None,
+            seed: 0,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new(DEFAULT_MAC, DEFAULT_IP)
+    }
+}
+
+/// Why a stack could not be built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The MAC address is multicast or broadcast.
+    MacNotUnicast,
+    /// The IPv4 address is unspecified, multicast or broadcast.
+    BadAddress,
+    /// The gateway is not inside the configured network.
+    GatewayUnreachable,
+}
+
+impl core::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            ConfigError::MacNotUnicast => "the MAC address must be unicast (first octet even)",
+            ConfigError::BadAddress => "the IPv4 address must be a unicast host address",
+            ConfigError::GatewayUnreachable => "the gateway must lie inside the stack's own network",
+        })
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
+/// What one pooled TCP socket is doing for the layer above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Owner {
+    /// In the pool, ready to listen or connect.
+    Free,
+    /// Listening (or handshaking, or waiting to be accepted) for listener `n`.
+    Slot(u8),
+    /// Handed out as a stream.
+    Stream,
+    /// The stream was closed; smoltcp is finishing the close.
+    Closing,
+}
+
+/// Book-keeping for one pooled TCP socket.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TcpEntry {
+    /// Set once by [`Stack::new`]; `None` only in unused [`Resources`].
+    handle: Option<SocketHandle>,
+    pub(crate) owner: Owner,
+    /// The connection reached ESTABLISHED at least once.
+    pub(crate) established: bool,
+}
+
+impl TcpEntry {
+    const EMPTY: TcpEntry = TcpEntry {
+        handle: None,
+        owner: Owner::Free,
+        established: false,
+    };
+
+    pub(crate) fn handle(&self) -> SocketHandle {
+        self.handle.unwrap_or_default()
+    }
+}
+
+/// Book-keeping for one pooled UDP socket.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UdpEntry {
+    handle: Option<SocketHandle>,
+    pub(crate) in_use: bool,
+}
+
+impl UdpEntry {
+    fn handle(&self) -> SocketHandle {
+        self.handle.unwrap_or_default()
+    }
+}
+
+/// Buffers of one TCP socket.
+pub struct TcpBuffers<const BUF: usize> {
+    rx: [u8; BUF],
+    tx: [u8; BUF],
+}
+
+/// Buffers of one UDP socket.
+pub struct UdpBuffers<const BUF: usize> {
+    rx: [u8; BUF],
+    tx: [u8; BUF],
+    rx_meta: [udp::PacketMetadata; UDP_PACKETS],
+    tx_meta: [udp::PacketMetadata; UDP_PACKETS],
+}
+
+struct IcmpBuffers {
+    rx: [u8; ICMP_BUFFER],
+    tx: [u8; ICMP_BUFFER],
+    rx_meta: [icmp::PacketMetadata; ICMP_PACKETS],
+    tx_meta: [icmp::PacketMetadata; ICMP_PACKETS],
+}
+
+/// All the memory a [`Stack`] uses, owned by the caller: `TCP` TCP sockets
+/// and `UDP` UDP sockets with `BUF` bytes each way, plus one ICMP socket for
+/// ping. `SOCKETS` must be `TCP + UDP + 1` (Rust cannot yet add const
+/// generics in a type); a wrong value fails to compile when `new` is used.
+///
+/// Its size is known at compile time: `core::mem::size_of::<Resources<..>>()`.
+/// Place it in a `static`, on the stack, or (on a host) in a leaked `Box`.
+pub struct Resources<'a, const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: usize> {
+    sockets: [SocketStorage<'a>; SOCKETS],
+    tcp: [TcpBuffers<BUF>; TCP],
+    udp: [UdpBuffers<BUF>; UDP],
+    icmp: IcmpBuffers,
+    tcp_entries: [TcpEntry; TCP],
+    udp_entries: [UdpEntry; UDP],
+}
+
+impl<const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: usize>
+    Resources<'_, SOCKETS, TCP, UDP, BUF>
+{
+    /// Zeroed resources.
+    pub const fn new() -> Self {
+        const { assert!(SOCKETS == TCP + UDP + 1, "SOCKETS must be TCP + UDP + 1") };
+        const { assert!(TCP > 0 && BUF >= 64, "at least one TCP socket of 64 bytes") };
+        Resources {
+            sockets: [SocketStorage::EMPTY; SOCKETS],
+            tcp: [const {
+                TcpBuffers {
+                    rx: [0; BUF],
+                    tx: [0; BUF],
+                }
+            }; TCP],
+            udp: [const {
+                UdpBuffers {
+                    rx: [0; BUF],
+                    tx: [0; BUF],
+                    rx_meta: [udp::PacketMetadata::EMPTY; UDP_PACKETS],
+                    tx_meta: [udp::PacketMetadata::EMPTY; UDP_PACKETS],
+                }
+            }; UDP],
+            icmp: IcmpBuffers {
+                rx: [0; ICMP_BUFFER],
+                tx: [0; ICMP_BUFFER],
+                rx_meta: [icmp::PacketMetadata::EMPTY; ICMP_PACKETS],
+                tx_meta: [icmp::PacketMetadata::EMPTY; ICMP_PACKETS],
+            },
+            tcp_entries: [TcpEntry::EMPTY; TCP],
+            udp_entries: [const {
+                UdpEntry {
+                    handle: None,
+                    in_use: false,
+                }
+            }; UDP],
+        }
+    }
+}
+
+impl<const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: usize> Default
+    for Resources<'_, SOCKETS, TCP, UDP, BUF>
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Ready-made resource sizes.
+pub mod profile {
+    use super::Resources;
+    /// A microcontroller-sized stack: 6 TCP and 2 UDP sockets of 1 KiB each way
+    /// (about 21 KiB in all).
+    pub type Tiny<'a> = Resources<'a, 9, 6, 2, 1024>;
+    /// A host-sized stack: 24 TCP and 4 UDP sockets of 8 KiB each way.
+    pub type Host<'a> = Resources<'a, 29, 24, 4, 8192>;
+}
+
+/// A listening port and how many of its slots to keep ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Listener {
+    pub(crate) port: u16,
+    pub(crate) backlog: u8,
+}
+
+/// What the stack itself counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Frames handed to smoltcp.
+    pub frames_in: u64,
+    /// SYNs dropped by the gate because every slot of their listener was busy.
+    pub syn_dropped_busy: u64,
+    /// Times a pooled socket was put (back) into LISTEN.
+    pub slots_armed: u64,
+}
+
+/// The stack: smoltcp's interface, the socket set built on the caller's
+/// [`Resources`], the device, and the pool book-keeping. Everything happens
+/// in [`Stack::poll`]; nothing reads a clock.
+pub struct Stack<'a, D: Link> {
+    device: D,
+    iface: Interface,
+    sockets: SocketSet<'a>,
+    tcp: &'a mut [TcpEntry],
+    udp: &'a mut [UdpEntry],
+    icmp: SocketHandle,
+    icmp_bound: bool,
+    listeners: heapless::Vec<Option<Listener>, MAX_LISTENERS>,
+    rng: Rng,
+    counters: Counters,
+    now: Instant,
+    ip: Ipv4Address,
+}
+
+impl<'a, D: Link> Stack<'a, D> {
+    /// Build a stack on `device` with `config`, using the caller's `resources`
+    /// for every socket. `now` is the current time on the caller's clock.
+    pub fn new<const S: usize, const T: usize, const U: usize, const B: usize>(
+        config: Config,
+        mut device: D,
+        resources: &'a mut Resources<'a, S, T, U, B>,
+        now: Instant,
+    ) -> Result<Self, ConfigError> {
+        if !config.mac.is_unicast() {
+            return Err(ConfigError::MacNotUnicast);
+        }
+        let ip = config.ip.address();
+        if ip.is_unspecified()
+            || ip.is_multicast()
+            || ip.is_broadcast()
+            || Some(ip) == config.ip.broadcast()
+        {
+            return Err(ConfigError::BadAddress);
+        }
+        if let Some(gw) = config.gateway
+            && !config.ip.contains_addr(&gw)
+        {
+            return Err(ConfigError::GatewayUnreachable);
+        }
+
+        let mut iface_config = iface::Config::new(HardwareAddress::Ethernet(config.mac));
+        // smoltcp derives its TCP initial sequence numbers from this seed; left
+        // at 0 every boot would reuse the same ISNs.
+        iface_config.random_seed = config.seed;
+        let mut iface = Interface::new(iface_config, &mut device, now);
+        iface.update_ip_addrs(|addrs| {
+            // Capacity is at least one address; the push cannot fail on an empty list.
+            let _ = addrs.push(IpCidr::Ipv4(config.ip));
+        });
+        if let Some(gw) = config.gateway {
+            let _ = iface.routes_mut().add_default_ipv4_route(gw);
+        }
+
+        let Resources {
+            sockets,
+            tcp,
+            udp,
+            icmp,
+            tcp_entries,
+            udp_entries,
+        } = resources;
+        let mut set = SocketSet::new(ManagedSlice::Borrowed(&mut sockets[..]));
+        for (buffers, entry) in tcp.iter_mut().zip(tcp_entries.iter_mut()) {
+            let socket = tcp::Socket::new(
+                tcp::SocketBuffer::new(&mut buffers.rx[..]),
+                tcp::SocketBuffer::new(&mut buffers.tx[..]),
+            );
+            *entry = TcpEntry {
+                handle: Some(set.add(socket)),
+                ..TcpEntry::EMPTY
+            };
+        }
+        for (buffers, entry) in udp.iter_mut().zip(udp_entries.iter_mut()) {
+            let socket = udp::Socket::new(
+                udp::PacketBuffer::new(&mut buffers.rx_meta[..], &mut buffers.rx[..]),
+                udp::PacketBuffer::new(&mut buffers.tx_meta[..], &mut buffers.tx[..]),
+            );
+            entry.handle = Some(set.add(socket));
+            entry.in_use = false;
+        }
+        let icmp = set.add(icmp::Socket::new(
+            icmp::PacketBuffer::new(&mut icmp.rx_meta[..], &mut icmp.rx[..]),
+            icmp::PacketBuffer::new(&mut icmp.tx_meta[..], &mut icmp.tx[..]),
+        ));
+
+        let mut listeners = heapless::Vec::new();
+        for _ in 0..MAX_LISTENERS {
+            let _ = listeners.push(None);
+        }
+        Ok(Stack {
+            device,
+            iface,
+            sockets: set,
+            tcp: &mut tcp_entries[..],
+            udp: &mut udp_entries[..],
+            icmp,
+            icmp_bound: false,
+            listeners,
+            rng: Rng::new(config.seed ^ 0x6c61_7965_726e_6574),
+            counters: Counters::default(),
+            now,
+            ip,
+        })
+    }
+
+    /// Run the stack at time `now`: take in up to [`INGRESS_BURST`] frames,
+    /// one at a time through the gate, send what the sockets have queued,
+    /// and return finished sockets to the pool. Returns true if anything
+    /// happened (a frame in or out, a socket re-armed).
+    pub fn poll(&mut self, now: Instant) -> bool {
+        self.now = now;
+        let mut progress = false;
+        self.iface.poll_maintenance(now);
+        for _ in 0..INGRESS_BURST {
+            let verdict = match self.device.peek(now) {
+                None => break,
+                Some(frame) => gate::admit(frame, self.ip, &self.sockets, self.tcp, &self.listeners),
+            };
+            if verdict == gate::Verdict::DropBusy {
+                self.device.discard(now);
+                self.counters.syn_dropped_busy += 1;
+                progress = true;
+                continue;
+            }
+            match self
+                .iface
+                .poll_ingress_single(now, &mut self.device, &mut self.sockets)
+            {
+                PollIngressSingleResult::None => break,
+                _ => {
+                    self.counters.frames_in += 1;
+                    progress = true;
+                }
+            }
+        }
+        for _ in 0..EGRESS_BURST {
+            match self
+                .iface
+                .poll_egress(now, &mut self.device, &mut self.sockets)
+            {
+                PollResult::None => break,
+                PollResult::SocketStateChanged => progress = true,
+            }
+        }
+        progress |= self.rearm();
+        progress
+    }
+
+    /// When smoltcp next wants to be polled (`None`: only when a frame comes).
+    pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
+        self.iface.poll_at(now, &self.sockets)
+    }
+
+    /// The time of the last [`Stack::poll`].
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// The stack's IPv4 address.
+    pub fn ipv4_addr(&self) -> Ipv4Address {
+        self.ip
+    }
+
+    /// The stack's hardware address.
+    pub fn mac(&self) -> EthernetAddress {
+        match self.iface.hardware_addr() {
+            HardwareAddress::Ethernet(mac) => mac,
+        }
+    }
+
+    /// What the stack counted.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// The device, for its own statistics.
+    pub fn device(&self) -> &D {
+        &self.device
+    }
+
+    /// TCP sockets in the pool that nobody uses.
+    pub fn free_tcp_sockets(&self) -> usize {
+        self.tcp.iter().filter(|e| e.owner == Owner::Free).count()
+    }
+
+    // ---- pool management, for the socket layer ----
+
+    /// Put free sockets into LISTEN for every listener short of its backlog,
+    /// and take back those whose close has finished.
+    fn rearm(&mut self) -> bool {
+        let mut changed = false;
+        for entry in self.tcp.iter_mut() {
+            let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
+            match entry.owner {
+                Owner::Closing
+                    if matches!(socket.state(), tcp::State::Closed | tcp::State::TimeWait) =>
+                {
+                    entry.owner = Owner::Free;
+                    changed = true;
+                }
+                Owner::Slot(n) if socket.state() == tcp::State::Closed => {
+                    // A handshake that was reset or timed out: listen again.
+                    let port = self.listeners.get(usize::from(n)).copied().flatten();
+                    match port {
+                        Some(l) if socket.listen(l.port).is_ok() => {
+                            self.counters.slots_armed += 1;
+                        }
+                        _ => entry.owner = Owner::Free,
+                    }
+                    changed = true;
+                }
+                _ => {}
+            }
+        }
+        for n in 0..self.listeners.len() {
+            let Some(Some(listener)) = self.listeners.get(n).copied() else {
+                continue;
+            };
+            let slot = Owner::Slot(n as u8);
+            let mut have = self.tcp.iter().filter(|e| e.owner == slot).count();
+            while have < usize::from(listener.backlog) {
+                let Some(entry) = self.tcp.iter_mut().find(|e| e.owner == Owner::Free) else {
+                    break;
+                };
+                let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
+                if socket.listen(listener.port).is_err() {
+                    break;
+                }
+                entry.owner = slot;
+                entry.established = false;
+                self.counters.slots_armed += 1;
+                have += 1;
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    pub(crate) fn add_listener(&mut self, port: u16, backlog: u8) -> Result<u8, PoolError> {
+        if port == 0 || backlog == 0 {
+            return Err(PoolError::Invalid);
+        }
+        if self.listeners.iter().flatten().any(|l| l.port == port) || self.tcp_port_in_use(port) {
+            return Err(PoolError::InUse);
+        }
+        let n = self
+            .listeners
+            .iter()
+            .position(Option::is_none)
+            .ok_or(PoolError::Exhausted)?;
+        self.listeners[n] = Some(Listener { port, backlog });
+        self.rearm();
+        Ok(n as u8)
+    }
+
+    pub(crate) fn remove_listener(&mut self, n: u8) {
+        if let Some(l) = self.listeners.get_mut(usize::from(n)) {
+            *l = None;
+        }
+        for entry in self.tcp.iter_mut() {
+            if entry.owner == Owner::Slot(n) {
+                // Connections not yet accepted are refused, as closing a
+                // listening Berkeley socket resets its queue.
+                self.sockets.get_mut::<tcp::Socket>(entry.handle()).abort();
+                entry.owner = Owner::Closing;
+            }
+        }
+    }
+
+    /// A connection of listener `n` that is ready to be accepted: it leaves
+    /// the slot (which re-arms at once) and becomes a stream.
+    pub(crate) fn take_accepted(&mut self, n: u8) -> Option<(usize, IpEndpoint)> {
+        let index = self.tcp.iter().position(|e| {
+            e.owner == Owner::Slot(n) && {
+                let s = self.sockets.get::<tcp::Socket>(e.handle());
+                // CLOSE-WAIT too: a client may send and close before we accept.
+                matches!(s.state(), tcp::State::Established | tcp::State::CloseWait)
+            }
+        })?;
+        let entry = &mut self.tcp[index];
+        entry.owner = Owner::Stream;
+        entry.established = true;
+        let remote = self
+            .sockets
+            .get::<tcp::Socket>(entry.handle())
+            .remote_endpoint()?;
+        self.rearm();
+        Some((index, remote))
+    }
+
+    pub(crate) fn is_listener(&self, n: u8, port: u16) -> bool {
+        matches!(self.listeners.get(usize::from(n)), Some(Some(l)) if l.port == port)
+    }
+
+    /// A free socket for an outgoing connection.
+    pub(crate) fn take_free_tcp(&mut self) -> Option<usize> {
+        let index = self.tcp.iter().position(|e| e.owner == Owner::Free)?;
+        self.tcp[index].owner = Owner::Stream;
+        self.tcp[index].established = false;
+        Some(index)
+    }
+
+    /// The stream at `index` is done with; smoltcp finishes its close.
+    pub(crate) fn release_tcp(&mut self, index: usize) {
+        if let Some(e) = self.tcp.get_mut(index) {
+            e.owner = Owner::Closing;
+        }
+        self.rearm();
+    }
+
+    pub(crate) fn tcp_entry(&mut self, index: usize) -> Option<&mut TcpEntry> {
+        self.tcp.get_mut(index)
+    }
+
+    pub(crate) fn tcp_socket(&mut self, index: usize) -> Option<&mut tcp::Socket<'a>> {
+        let handle = self.tcp.get(index)?.handle();
+        Some(self.sockets.get_mut::<tcp::Socket>(handle))
+    }
+
+    pub(crate) fn tcp_socket_ref(&self, index: usize) -> Option<&tcp::Socket<'a>> {
+        let handle = self.tcp.get(index)?.handle();
+        Some(self.sockets.get::<tcp::Socket>(handle))
+    }
+
+    /// Socket and interface context together, for `connect`.
+    pub(crate) fn tcp_socket_and_context(
+        &mut self,
+        index: usize,
+    ) -> Option<(&mut tcp::Socket<'a>, &mut iface::Context)> {
+        let handle = self.tcp.get(index)?.handle();
+        Some((
+            self.sockets.get_mut::<tcp::Socket>(handle),
+            self.iface.context(),
+        ))
+    }
+
+    fn tcp_port_in_use(&self, port: u16) -> bool {
+        self.tcp.iter().any(|e| {
+            let s = self.sockets.get::<tcp::Socket>(e.handle());
+            e.owner != Owner::Free
+                && (s.local_endpoint().is_some_and(|ep| ep.port == port)
+                    || s.listen_endpoint().port == port)
+        })
+    }
+
+    fn udp_port_in_use(&self, port: u16) -> bool {
+        self.udp.iter().any(|e| {
+            e.in_use && self.sockets.get::<udp::Socket>(e.handle()).endpoint().port == port
+        })
+    }
+
+    /// A port from 49152-65535 that no socket of this stack uses, drawn from
+    /// the seeded generator (random, as RFC 6056 advises, yet reproducible).
+    pub(crate) fn ephemeral_port(&mut self, udp: bool) -> Option<u16> {
+        let span = u64::from(u16::MAX - EPHEMERAL_FIRST) + 1;
+        let start = self.rng.below(span);
+        (0..span).find_map(|i| {
+            let port = EPHEMERAL_FIRST + ((start + i) % span) as u16;
+            let busy = if udp {
+                self.udp_port_in_use(port)
+            } else {
+                self.tcp_port_in_use(port) || self.listeners.iter().flatten().any(|l| l.port == port)
+            };
+            (!busy).then_some(port)
+        })
+    }
+
+    pub(crate) fn take_udp(&mut self, port: u16) -> Result<usize, PoolError> {
+        if self.udp_port_in_use(port) {
+            return Err(PoolError::InUse);
+        }
+        let index = self
+            .udp
+            .iter()
+            .position(|e| !e.in_use)
+            .ok_or(PoolError::Exhausted)?;
+        let socket = self.sockets.get_mut::<udp::Socket>(self.udp[index].handle());
+        socket.bind(port).map_err(|_| PoolError::Invalid)?;
+        self.udp[index].in_use = true;
+        Ok(index)
+    }
+
+    pub(crate) fn release_udp(&mut self, index: usize) {
+        if let Some(e) = self.udp.get_mut(index) {
+            self.sockets.get_mut::<udp::Socket>(e.handle()).close();
+            e.in_use = false;
+        }
+    }
+
+    pub(crate) fn udp_socket(&mut self, index: usize) -> Option<&mut udp::Socket<'a>> {
+        let handle = self.udp.get(index).filter(|e| e.in_use)?.handle();
+        Some(self.sockets.get_mut::<udp::Socket>(handle))
+    }
+
+    /// The stack's one ICMP socket, bound to echo identifier `ident`.
+    pub(crate) fn icmp_socket(&mut self, ident: u16) -> Option<&mut icmp::Socket<'a>> {
+        let socket = self.sockets.get_mut::<icmp::Socket>(self.icmp);
+        if !self.icmp_bound {
+            socket.bind(icmp::Endpoint::Ident(ident)).ok()?;
+            self.icmp_bound = true;
+        }
+        Some(socket)
+    }
+
+    /// Draw a random number from the stack's seeded generator.
+    pub(crate) fn random(&mut self) -> u64 {
+        self.rng.next_u64()
+    }
+}
+
+/// Why the pool could not give a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PoolError {
+    InUse,
+    Exhausted,
+    Invalid,
+}
+

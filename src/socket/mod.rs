@@ -1,0 +1,433 @@
+//! Transport layer: Berkeley/Python-style sockets over smoltcp's TCP, UDP
+//! and ICMP sockets.
+//!
+//! Layer: socket. Depends on [`crate::net`] (the stack and its pool) and on
+//! smoltcp's socket types; never on applications or the host.
+//!
+//! # Who owns the stack
+//!
+//! The core is non-blocking and owns nothing: a [`TcpListener`], a
+//! [`TcpStream`] or a [`UdpSocket`] is a small value naming a socket in the
+//! stack's pool, and every operation borrows the stack: `stream.recv(&mut
+//! stack, &mut buf)`. An operation that cannot finish now returns
+//! [`Error::WouldBlock`]; nothing spins. That shape costs no memory, needs
+//! no locking and no `RefCell`, and fits a microcontroller main loop where
+//! the one stack is polled between applications.
+//!
+//! Blocking calls, timeouts and `std::io::Read`/`Write` need the stack
+//! without an explicit argument. On the host they live in
+//! `crate::host::blocking`, where a shared handle to the driver (the stack
+//! or the whole simulated network) stands in for the argument and drives
+//! the network while it waits. A connected stream's whole API is already
+//! "given a stack, do this", so the same core serves `embedded_io` later by
+//! pairing a stream with a `&mut Stack`.
+//!
+//! | Python | layernet (non-blocking core) |
+//! |---|---|
+//! | `s.bind(addr); s.listen(n)` | [`TcpListener::bind`]`(stack, port, n)` |
+//! | `s.accept()` | [`TcpListener::accept`] |
+//! | `s.connect(addr)` | [`TcpStream::connect`] then [`TcpStream::poll_connect`] |
+//! | `s.send(b)` / `s.recv(n)` | [`TcpStream::send`] / [`TcpStream::recv`] |
+//! | `s.shutdown(SHUT_WR)` / `s.close()` | [`TcpStream::shutdown`] / [`TcpStream::close`] |
+//! | `s.sendto(b, a)` / `s.recvfrom(n)` | [`UdpSocket::send_to`] / [`UdpSocket::recv_from`] |
+//! | `s.getsockname()` / `s.getpeername()` | `local_addr` / `peer_addr` |
+//! | `TCP_NODELAY`, `SO_KEEPALIVE`, `settimeout` | `set_nodelay`, `set_keepalive`, `set_timeout` |
+
+use smoltcp::socket::{icmp, tcp, udp};
+use smoltcp::time::Duration;
+use smoltcp::wire::{Icmpv4Packet, Icmpv4Repr, IpAddress, IpEndpoint, Ipv4Address};
+
+use crate::link::Link;
+use crate::net::{PoolError, Stack};
+
+/// How long a closed connection may take to finish its close before the
+/// pool takes its socket back anyway: a peer that never sends its FIN would
+/// otherwise hold a FIN-WAIT-2 socket for ever.
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a socket operation can fail with, in the terms of the Berkeley API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// Not possible now; poll the stack and try again (EAGAIN).
+    WouldBlock,
+    /// The peer answered the connection request with a reset (ECONNREFUSED).
+    Refused,
+    /// The peer reset an established connection (ECONNRESET).
+    Reset,
+    /// A blocking call's time limit passed (ETIMEDOUT).
+    TimedOut,
+    /// The port is already bound or listened on (EADDRINUSE).
+    AddrInUse,
+    /// The pool has no free socket, or the datagram cannot fit (ENOBUFS).
+    NoBufferSpace,
+    /// The stream is not connected (yet) (ENOTCONN).
+    NotConnected,
+    /// This side already shut its sending half down (EPIPE).
+    Closed,
+    /// A bad argument: port 0 where one is needed, an unspecified address,
+    /// a zero backlog (EINVAL).
+    InvalidInput,
+    /// smoltcp dropped a datagram that did not fit its buffer.
+    Truncated,
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Error::WouldBlock => "operation would block",
+            Error::Refused => "connection refused",
+            Error::Reset => "connection reset by peer",
+            Error::TimedOut => "timed out",
+            Error::AddrInUse => "address already in use",
+            Error::NoBufferSpace => "no buffer space available",
+            Error::NotConnected => "not connected",
+            Error::Closed => "sending half already shut down",
+            Error::InvalidInput => "invalid argument",
+            Error::Truncated => "datagram truncated",
+        })
+    }
+}
+
+impl core::error::Error for Error {}
+
+impl From<PoolError> for Error {
+    fn from(e: PoolError) -> Self {
+        match e {
+            PoolError::InUse => Error::AddrInUse,
+            PoolError::Exhausted => Error::NoBufferSpace,
+            PoolError::Invalid => Error::InvalidInput,
+        }
+    }
+}
+
+/// A listening TCP port with a backlog: `bind` + `listen` in one.
+#[derive(Debug)]
+pub struct TcpListener {
+    id: u8,
+    port: u16,
+}
+
+impl TcpListener {
+    /// Listen on `port` with `backlog` sockets kept in LISTEN, so up to
+    /// `backlog` clients can be connecting or waiting for `accept` at once.
+    /// When all are busy a further SYN is dropped (not reset) and the client
+    /// retries.
+    pub fn bind<D: Link>(stack: &mut Stack<'_, D>, port: u16, backlog: usize) -> Result<Self, Error> {
+        let backlog = u8::try_from(backlog).map_err(|_| Error::InvalidInput)?;
+        let id = stack.add_listener(port, backlog)?;
+        Ok(TcpListener { id, port })
+    }
+
+    /// The next established connection and its peer, or [`Error::WouldBlock`].
+    /// Its slot listens again at once if the pool has a free socket.
+    pub fn accept<D: Link>(&mut self, stack: &mut Stack<'_, D>) -> Result<(TcpStream, IpEndpoint), Error> {
+        if !stack.is_listener(self.id, self.port) {
+            return Err(Error::InvalidInput);
+        }
+        let (index, peer) = stack.take_accepted(self.id).ok_or(Error::WouldBlock)?;
+        Ok((TcpStream { index }, peer))
+    }
+
+    /// The port listened on (`getsockname`).
+    pub fn local_port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stop listening; connections not yet accepted are reset.
+    pub fn close<D: Link>(self, stack: &mut Stack<'_, D>) {
+        stack.remove_listener(self.id);
+    }
+}
+
+/// A TCP connection, accepted or connected.
+#[derive(Debug)]
+pub struct TcpStream {
+    index: usize,
+}
+
+impl TcpStream {
+    /// Start connecting to `remote` from an ephemeral port; the handshake
+    /// runs as the stack is polled. See [`TcpStream::poll_connect`].
+    pub fn connect<D: Link>(stack: &mut Stack<'_, D>, remote: IpEndpoint) -> Result<Self, Error> {
+        if remote.port == 0 || remote.addr.is_unspecified() {
+            return Err(Error::InvalidInput);
+        }
+        let port = stack.ephemeral_port(false).ok_or(Error::AddrInUse)?;
+        let index = stack.take_free_tcp().ok_or(Error::NoBufferSpace)?;
+        let Some((socket, cx)) = stack.tcp_socket_and_context(index) else {
+            return Err(Error::NoBufferSpace);
+        };
+        if socket.connect(cx, remote, port).is_err() {
+            stack.release_tcp(index);
+            return Err(Error::InvalidInput);
+        }
+        Ok(TcpStream { index })
+    }
+
+    /// `Ok` once the handshake is done; [`Error::WouldBlock`] while it runs;
+    /// [`Error::Refused`] if the peer reset it.
+    pub fn poll_connect<D: Link>(&mut self, stack: &mut Stack<'_, D>) -> Result<(), Error> {
+        let state = self.state(stack);
+        match state {
+            tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
+            tcp::State::Closed | tcp::State::Listen => Err(self.closed_error(stack)),
+            _ => {
+                if let Some(e) = stack.tcp_entry(self.index) {
+                    e.established = true;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn state<D: Link>(&self, stack: &Stack<'_, D>) -> tcp::State {
+        stack
+            .tcp_socket_ref(self.index)
+            .map_or(tcp::State::Closed, |s| s.state())
+    }
+
+    /// The error a stream in CLOSED reports: refused if it never connected.
+    fn closed_error<D: Link>(&self, stack: &mut Stack<'_, D>) -> Error {
+        match stack.tcp_entry(self.index) {
+            Some(e) if e.established => Error::Reset,
+            _ => Error::Refused,
+        }
+    }
+
+    /// Queue as much of `data` as fits in the socket's send buffer and
+    /// return how much that was (possibly less than `data.len()`, as a
+    /// Berkeley `send` may). [`Error::WouldBlock`] when nothing fits.
+    pub fn send<D: Link>(&mut self, stack: &mut Stack<'_, D>, data: &[u8]) -> Result<usize, Error> {
+        match self.state(stack) {
+            tcp::State::SynSent | tcp::State::SynReceived => return Err(Error::WouldBlock),
+            tcp::State::Closed | tcp::State::Listen | tcp::State::TimeWait => {
+                return Err(self.closed_error(stack));
+            }
+            _ => {}
+        }
+        let socket = stack.tcp_socket(self.index).ok_or(Error::NotConnected)?;
+        match socket.send_slice(data) {
+            Ok(0) if !data.is_empty() => Err(Error::WouldBlock),
+            Ok(n) => Ok(n),
+            Err(tcp::SendError::InvalidState) => Err(Error::Closed),
+        }
+    }
+
+    /// Copy received bytes into `buf`. `Ok(0)` means the peer closed its
+    /// sending half and everything was read (end of file), or `buf` is empty.
+    pub fn recv<D: Link>(&mut self, stack: &mut Stack<'_, D>, buf: &mut [u8]) -> Result<usize, Error> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let state = self.state(stack);
+        let socket = stack.tcp_socket(self.index).ok_or(Error::NotConnected)?;
+        match socket.recv_slice(buf) {
+            Ok(0) => match state {
+                tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
+                _ if socket.may_recv() => Err(Error::WouldBlock),
+                _ => Ok(0),
+            },
+            Ok(n) => Ok(n),
+            Err(tcp::RecvError::Finished) => Ok(0),
+            Err(tcp::RecvError::InvalidState) => match state {
+                tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
+                // Our own close finished after the peer's FIN: end of file.
+                tcp::State::TimeWait | tcp::State::LastAck => Ok(0),
+                _ => Err(self.closed_error(stack)),
+            },
+        }
+    }
+
+    /// Bytes queued but not yet acknowledged by the peer.
+    pub fn send_queue<D: Link>(&self, stack: &Stack<'_, D>) -> usize {
+        stack.tcp_socket_ref(self.index).map_or(0, |s| s.send_queue())
+    }
+
+    /// Bytes received and waiting to be read.
+    pub fn recv_queue<D: Link>(&self, stack: &Stack<'_, D>) -> usize {
+        stack.tcp_socket_ref(self.index).map_or(0, |s| s.recv_queue())
+    }
+
+    /// True while both halves may still carry data or the peer may still send.
+    pub fn is_open<D: Link>(&self, stack: &Stack<'_, D>) -> bool {
+        stack.tcp_socket_ref(self.index).is_some_and(|s| s.is_open())
+    }
+
+    /// Send FIN after the queued data: no more sending, receiving goes on
+    /// (`shutdown(SHUT_WR)`).
+    pub fn shutdown<D: Link>(&mut self, stack: &mut Stack<'_, D>) {
+        if let Some(s) = stack.tcp_socket(self.index) {
+            s.close();
+        }
+    }
+
+    /// Close gracefully: queued data is still delivered, then FIN. The
+    /// socket returns to the pool once the close has finished (at most
+    /// [`CLOSE_TIMEOUT`] later).
+    pub fn close<D: Link>(self, stack: &mut Stack<'_, D>) {
+        if let Some(s) = stack.tcp_socket(self.index) {
+            s.close();
+            if s.timeout().is_none() {
+                s.set_timeout(Some(CLOSE_TIMEOUT));
+            }
+        }
+        stack.release_tcp(self.index);
+    }
+
+    /// Reset the connection at once (RST) and return the socket to the pool.
+    pub fn abort<D: Link>(self, stack: &mut Stack<'_, D>) {
+        if let Some(s) = stack.tcp_socket(self.index) {
+            s.abort();
+        }
+        stack.release_tcp(self.index);
+    }
+
+    /// Our address and port (`getsockname`).
+    pub fn local_addr<D: Link>(&self, stack: &Stack<'_, D>) -> Option<IpEndpoint> {
+        stack.tcp_socket_ref(self.index)?.local_endpoint()
+    }
+
+    /// The peer's address and port (`getpeername`).
+    pub fn peer_addr<D: Link>(&self, stack: &Stack<'_, D>) -> Option<IpEndpoint> {
+        stack.tcp_socket_ref(self.index)?.remote_endpoint()
+    }
+
+    /// `TCP_NODELAY`: true sends small segments at once (Nagle off).
+    pub fn set_nodelay<D: Link>(&mut self, stack: &mut Stack<'_, D>, nodelay: bool) {
+        if let Some(s) = stack.tcp_socket(self.index) {
+            s.set_nagle_enabled(!nodelay);
+        }
+    }
+
+    /// `SO_KEEPALIVE` with its interval (smoltcp sends a probe after this
+    /// much idle time).
+    pub fn set_keepalive<D: Link>(&mut self, stack: &mut Stack<'_, D>, interval: Option<Duration>) {
+        if let Some(s) = stack.tcp_socket(self.index) {
+            s.set_keep_alive(interval);
+        }
+    }
+
+    /// Abort the connection when the peer stays silent this long (smoltcp's
+    /// socket timeout; the blocking layer's per-call timeouts are separate).
+    pub fn set_timeout<D: Link>(&mut self, stack: &mut Stack<'_, D>, timeout: Option<Duration>) {
+        if let Some(s) = stack.tcp_socket(self.index) {
+            s.set_timeout(timeout);
+        }
+    }
+}
+
+/// A bound UDP socket.
+#[derive(Debug)]
+pub struct UdpSocket {
+    index: usize,
+    port: u16,
+}
+
+impl UdpSocket {
+    /// Bind `port` (0: an ephemeral port).
+    pub fn bind<D: Link>(stack: &mut Stack<'_, D>, port: u16) -> Result<Self, Error> {
+        let port = match port {
+            0 => stack.ephemeral_port(true).ok_or(Error::AddrInUse)?,
+            p => p,
+        };
+        let index = stack.take_udp(port)?;
+        Ok(UdpSocket { index, port })
+    }
+
+    /// The bound port (`getsockname`).
+    pub fn local_port(&self) -> u16 {
+        self.port
+    }
+
+    /// Queue one datagram to `to`. [`Error::WouldBlock`] when the send
+    /// queue is full; [`Error::NoBufferSpace`] when the datagram can never fit.
+    pub fn send_to<D: Link>(&mut self, stack: &mut Stack<'_, D>, data: &[u8], to: IpEndpoint) -> Result<(), Error> {
+        if to.port == 0 || to.addr.is_unspecified() {
+            return Err(Error::InvalidInput);
+        }
+        let socket = stack.udp_socket(self.index).ok_or(Error::NotConnected)?;
+        if data.len() > socket.payload_send_capacity() {
+            return Err(Error::NoBufferSpace);
+        }
+        match socket.send_slice(data, to) {
+            Ok(()) => Ok(()),
+            Err(udp::SendError::BufferFull) => Err(Error::WouldBlock),
+            Err(udp::SendError::Unaddressable) => Err(Error::InvalidInput),
+        }
+    }
+
+    /// The next datagram: the bytes copied into `buf` and the sender. A
+    /// datagram longer than `buf` is cut and its tail lost, as with
+    /// Python's `recvfrom(bufsize)`.
+    pub fn recv_from<D: Link>(&mut self, stack: &mut Stack<'_, D>, buf: &mut [u8]) -> Result<(usize, IpEndpoint), Error> {
+        let socket = stack.udp_socket(self.index).ok_or(Error::NotConnected)?;
+        match socket.recv() {
+            Ok((data, meta)) => {
+                let n = data.len().min(buf.len());
+                buf[..n].copy_from_slice(&data[..n]);
+                Ok((n, meta.endpoint))
+            }
+            Err(udp::RecvError::Exhausted) => Err(Error::WouldBlock),
+            Err(udp::RecvError::Truncated) => Err(Error::Truncated),
+        }
+    }
+
+    /// Unbind and return the socket to the pool.
+    pub fn close<D: Link>(self, stack: &mut Stack<'_, D>) {
+        stack.release_udp(self.index);
+    }
+}
+
+/// ICMP echo ("ping") through the stack's one ICMP socket.
+#[derive(Debug)]
+pub struct Ping {
+    ident: u16,
+}
+
+impl Ping {
+    /// An echo client with an identifier drawn from the stack's generator.
+    pub fn new<D: Link>(stack: &mut Stack<'_, D>) -> Self {
+        Ping {
+            ident: stack.random() as u16,
+        }
+    }
+
+    /// Send echo request `seq` to `to` carrying `payload`.
+    pub fn send<D: Link>(&mut self, stack: &mut Stack<'_, D>, to: Ipv4Address, seq: u16, payload: &[u8]) -> Result<(), Error> {
+        let repr = Icmpv4Repr::EchoRequest {
+            ident: self.ident,
+            seq_no: seq,
+            data: payload,
+        };
+        let socket = stack.icmp_socket(self.ident).ok_or(Error::AddrInUse)?;
+        let buf = socket
+            .send(repr.buffer_len(), IpAddress::Ipv4(to))
+            .map_err(|e| match e {
+                icmp::SendError::BufferFull => Error::WouldBlock,
+                icmp::SendError::Unaddressable => Error::InvalidInput,
+            })?;
+        let mut packet = Icmpv4Packet::new_unchecked(buf);
+        repr.emit(&mut packet, &smoltcp::phy::ChecksumCapabilities::default());
+        Ok(())
+    }
+
+    /// The next echo reply for us: (from, sequence number, payload length).
+    pub fn recv<D: Link>(&mut self, stack: &mut Stack<'_, D>) -> Result<(Ipv4Address, u16, usize), Error> {
+        let ident = self.ident;
+        let socket = stack.icmp_socket(ident).ok_or(Error::AddrInUse)?;
+        while let Ok((data, from)) = socket.recv() {
+            let Ok(packet) = Icmpv4Packet::new_checked(data) else {
+                continue;
+            };
+            let caps = smoltcp::phy::ChecksumCapabilities::default();
+            if let Ok(Icmpv4Repr::EchoReply { ident: id, seq_no, data }) = Icmpv4Repr::parse(&packet, &caps)
+                && id == ident
+                && let IpAddress::Ipv4(from) = from
+            {
+                return Ok((from, seq_no, data.len()));
+            }
+        }
+        Err(Error::WouldBlock)
+    }
+}
