@@ -18,6 +18,7 @@ pub struct Pinger {
     target: Ipv4Address,
     ping: Option<Ping>,
     count: u16,
+    want: u16,
     interval: Duration,
     sent: u16,
     replies: u16,
@@ -35,6 +36,7 @@ impl Pinger {
             target,
             ping: None,
             count: count.min(16),
+            want: count.min(16),
             interval,
             sent: 0,
             replies: 0,
@@ -44,6 +46,12 @@ impl Pinger {
             outcome: Outcome::Running,
             log: Log::new(),
         }
+    }
+
+    /// Stop once `want` replies came (at most the count): on a lossy link,
+    /// send up to `count` requests to get `want` answers.
+    pub fn want(&mut self, want: u16) {
+        self.want = want.min(self.count);
     }
 
     /// Replies received.
@@ -65,8 +73,8 @@ impl Pinger {
         }
     }
 
-    /// `Done` once every request was answered; `Failed(TimedOut)` if some
-    /// were not within [`REPLY_TIMEOUT`] of the last request.
+    /// `Done` once `want` requests were answered; `Failed(TimedOut)` if
+    /// fewer were, [`REPLY_TIMEOUT`] after the last request.
     pub fn outcome(&self) -> Outcome {
         self.outcome
     }
@@ -79,7 +87,7 @@ impl<D: Link> Service<D> for Pinger {
         }
         let ping = self.ping.get_or_insert_with(|| Ping::new(stack));
         let mut progress = false;
-        if self.sent < self.count && now >= self.next {
+        if self.sent < self.count && self.replies < self.want && now >= self.next {
             match ping.send(stack, self.target, self.sent, b"layernet ping payload 0123456789") {
                 Ok(()) => {
                     self.sent_at[usize::from(self.sent)] = Some(now);
@@ -103,7 +111,7 @@ impl<D: Link> Service<D> for Pinger {
                 (now - at).total_millis()
             ));
         }
-        if self.replies == self.count {
+        if self.replies >= self.want {
             self.outcome = Outcome::Done;
         } else if self.sent == self.count && now >= self.next - self.interval + REPLY_TIMEOUT {
             self.outcome = Outcome::Failed(Error::TimedOut);

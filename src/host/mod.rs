@@ -5,3 +5,5 @@
 //! layer and `std`; nothing in the core imports it.
 
 pub mod clock;
+pub mod demo;
+pub mod sim;

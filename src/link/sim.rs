@@ -112,6 +112,26 @@ pub struct Stats {
     pub unknown_destination: u64,
 }
 
+impl Stats {
+    /// The counts accumulated since `earlier` was taken.
+    pub fn since(&self, earlier: &Stats) -> Stats {
+        Stats {
+            offered: self.offered.saturating_sub(earlier.offered),
+            offered_bytes: self.offered_bytes.saturating_sub(earlier.offered_bytes),
+            delivered: self.delivered.saturating_sub(earlier.delivered),
+            dropped: self.dropped.saturating_sub(earlier.dropped),
+            corrupted: self.corrupted.saturating_sub(earlier.corrupted),
+            duplicated: self.duplicated.saturating_sub(earlier.duplicated),
+            reordered: self.reordered.saturating_sub(earlier.reordered),
+            oversize: self.oversize.saturating_sub(earlier.oversize),
+            overflow: self.overflow.saturating_sub(earlier.overflow),
+            unknown_destination: self
+                .unknown_destination
+                .saturating_sub(earlier.unknown_destination),
+        }
+    }
+}
+
 /// The offered frames, classified by protocol: what the wire carried.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Census {

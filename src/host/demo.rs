@@ -1,0 +1,441 @@
+//! The demo: every classic pair over the simulated segment, verified byte
+//! for byte, with an account of what each layer did.
+//!
+//! Layer: host (std).
+//!
+//! [`run`] does the work and returns the results without printing, so that
+//! a test can run it under a counting allocator; [`print_report`] shows it.
+
+use std::fmt::Write as _;
+
+use crate::app::chat::{ChatPeer, ChatRoom};
+use crate::app::clock::FixedEpoch;
+use crate::app::echo::{EchoClient, EchoServer};
+use crate::app::greeting::{DEFAULT_GREETING, GreetingClient, GreetingServer};
+use crate::app::ping::Pinger;
+use crate::app::time_echo::{PREFIX_LEN, TimeEchoClient, TimeEchoServer};
+use crate::app::{Outcome, ports};
+use crate::host::sim::{HostId, SimNet};
+use crate::link::sim::{Census, Faults, Stats};
+use crate::net::ConfigError;
+use crate::socket::Error;
+use crate::{Duration, Instant, IpAddress, IpEndpoint};
+
+/// Demo settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Frame loss on the segment, percent.
+    pub loss: u8,
+    /// Seed for every random choice.
+    pub seed: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { loss: 0, seed: 1 }
+    }
+}
+
+/// How one exchange went.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// Its name: ping, echo, greeting, time-echo, chat.
+    pub name: &'static str,
+    /// Who talked to whom.
+    pub route: String,
+    /// Verified byte for byte.
+    pub ok: bool,
+    /// Application bytes both ways.
+    pub bytes: u64,
+    /// Virtual time it took.
+    pub elapsed: Duration,
+    /// What the wire carried meanwhile.
+    pub census: Census,
+    /// What the segment did meanwhile.
+    pub stats: Stats,
+    /// The application's own account (or why it failed).
+    pub detail: String,
+}
+
+/// Everything the demo found.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The settings.
+    pub options: Options,
+    /// One entry per exchange, in order.
+    pub exchanges: Vec<Exchange>,
+    /// Segment totals.
+    pub stats: Stats,
+    /// SYNs the server's gate dropped.
+    pub syn_dropped: u64,
+    /// Total virtual time.
+    pub elapsed: Duration,
+}
+
+impl Report {
+    /// True if every exchange was verified.
+    pub fn all_ok(&self) -> bool {
+        self.exchanges.iter().all(|e| e.ok)
+    }
+}
+
+const SERVER: HostId = 0;
+const CLIENT_A: HostId = 1;
+const CLIENT_B: HostId = 2;
+/// Upper bound of virtual time per exchange: generous, TCP's backoff under
+/// loss can take a while.
+const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The message the echo exchange sends: long enough for several segments.
+fn echo_message() -> [u8; 3000] {
+    let mut m = [0u8; 3000];
+    for (i, b) in m.iter_mut().enumerate() {
+        *b = b"layernet echoes every byte, RFC 862. "[i % 37];
+    }
+    m
+}
+
+/// Lines the time-echo client sends: two with newlines, one without (it is
+/// answered after the idle flush).
+pub const TIME_ECHO_LINES: [&[u8]; 3] = [b"hello\n", b"layernet time echo\r\n", b"no newline"];
+
+/// The ready network: server services on host 0, two idle client hosts.
+pub struct Setup {
+    /// The network.
+    pub net: SimNet,
+    /// The chat room, kept outside the network so its counters can be read.
+    pub room: ChatRoom<8>,
+    /// Chat peer on host 1.
+    pub peer_a: ChatPeer<8>,
+    /// Chat peer on host 2.
+    pub peer_b: ChatPeer<8>,
+}
+
+/// Build the demo network (allocates; the exchanges afterwards do not).
+pub fn setup(options: Options) -> Result<Setup, Error> {
+    let mut net = SimNet::new(options.seed, Faults::loss(options.loss));
+    for _ in 0..3 {
+        net.add_host().map_err(|_: ConfigError| Error::InvalidInput)?;
+    }
+    let s = net.stack(SERVER);
+    let echo = EchoServer::<4>::bind(s, ports::ECHO, 4)?;
+    let greeting = GreetingServer::<4>::bind(s, ports::GREETING, 4, DEFAULT_GREETING)?;
+    let time_echo = TimeEchoServer::<_, 4>::bind(s, ports::TIME_ECHO, 4, FixedEpoch::SIMULATION)?;
+    let room = ChatRoom::<8>::bind(s, ports::CHAT)?;
+    net.serve(SERVER, Box::new(echo));
+    net.serve(SERVER, Box::new(greeting));
+    net.serve(SERVER, Box::new(time_echo));
+    let room_ep = server_endpoint(&mut net, ports::CHAT);
+    let peer_a = ChatPeer::<8>::bind(net.stack(CLIENT_A), ports::CHAT, room_ep)?;
+    let peer_b = ChatPeer::<8>::bind(net.stack(CLIENT_B), ports::CHAT, room_ep)?;
+    Ok(Setup {
+        net,
+        room,
+        peer_a,
+        peer_b,
+    })
+}
+
+fn server_endpoint(net: &mut SimNet, port: u16) -> IpEndpoint {
+    IpEndpoint::new(IpAddress::Ipv4(net.stack(SERVER).ipv4_addr()), port)
+}
+
+fn ip_of(net: &mut SimNet, host: HostId) -> IpAddress {
+    IpAddress::Ipv4(net.stack(host).ipv4_addr())
+}
+
+/// Measures one exchange: virtual time, census and stats deltas.
+struct Meter {
+    start: Instant,
+    census: Census,
+    stats: Stats,
+}
+
+impl Meter {
+    fn start(net: &SimNet) -> Self {
+        let seg = net.segment();
+        Meter {
+            start: net.now(),
+            census: seg.census(),
+            stats: seg.stats(),
+        }
+    }
+
+    fn finish(self, net: &SimNet, name: &'static str, route: String, ok: bool, bytes: u64, detail: String) -> Exchange {
+        let seg = net.segment();
+        let s = seg.stats();
+        let b = self.stats;
+        Exchange {
+            name,
+            route,
+            ok,
+            bytes,
+            elapsed: net.now() - self.start,
+            census: seg.census().since(&self.census),
+            stats: s.since(&b),
+            detail,
+        }
+    }
+}
+
+fn outcome_text(o: Outcome) -> String {
+    match o {
+        Outcome::Running => "did not finish in time".into(),
+        Outcome::Done => "verified".into(),
+        Outcome::Failed(e) => format!("failed: {e}"),
+        Outcome::Mismatch => "bytes differ".into(),
+    }
+}
+
+/// Run every exchange on a ready network.
+pub fn run_exchanges(setup: &mut Setup, options: Options) -> Report {
+    let start = setup.net.now();
+    let mut exchanges = Vec::with_capacity(5);
+    exchanges.push(ping(setup));
+    exchanges.push(echo(setup));
+    exchanges.push(greeting(setup));
+    exchanges.push(time_echo(setup));
+    exchanges.push(chat(setup));
+    // Let the last FINs and TIME-WAITs play out so the totals are complete.
+    setup.net.run_for(Duration::from_secs(1));
+    let net = &mut setup.net;
+    let stats = net.segment().stats();
+    Report {
+        options,
+        exchanges,
+        stats,
+        syn_dropped: net.stack(SERVER).counters().syn_dropped_busy,
+        elapsed: net.now() - start,
+    }
+}
+
+/// Build the network and run every exchange.
+pub fn run(options: Options) -> Result<Report, Error> {
+    let mut s = setup(options)?;
+    Ok(run_exchanges(&mut s, options))
+}
+
+fn ping(s: &mut Setup) -> Exchange {
+    let net = &mut s.net;
+    let meter = Meter::start(net);
+    let target = net.stack(SERVER).ipv4_addr();
+    // Up to 16 requests, done at 4 replies: on a lossy link some are lost,
+    // as with `ping -c`, and that is not a failure of the stack.
+    let mut pinger = Pinger::new(target, 16, Duration::from_millis(200));
+    pinger.want(4);
+    net.run_client(CLIENT_A, &mut pinger, EXCHANGE_TIMEOUT);
+    let ok = pinger.outcome() == Outcome::Done;
+    let detail = format!(
+        "{}/{} replies, mean rtt {} ms ({})",
+        pinger.replies(),
+        pinger.sent(),
+        pinger.mean_rtt().total_millis(),
+        outcome_text(pinger.outcome())
+    );
+    let route = format!("{} -> {}", ip_of(net, CLIENT_A), target);
+    let bytes = u64::from(pinger.replies()) * 2 * 32;
+    meter.finish(net, "ping", route, ok, bytes, detail)
+}
+
+fn echo(s: &mut Setup) -> Exchange {
+    let net = &mut s.net;
+    let meter = Meter::start(net);
+    let server = server_endpoint(net, ports::ECHO);
+    let message = echo_message();
+    let mut client = EchoClient::<3000>::new(server, &message);
+    net.run_client(CLIENT_A, &mut client, EXCHANGE_TIMEOUT);
+    let ok = client.outcome() == Outcome::Done && client.received() == message.as_slice();
+    let detail = format!(
+        "sent {} bytes, received {} bytes back, {}",
+        message.len(),
+        client.received().len(),
+        if ok { "identical".into() } else { outcome_text(client.outcome()) }
+    );
+    let route = format!("{} -> {}", ip_of(net, CLIENT_A), server);
+    let bytes = (message.len() + client.received().len()) as u64;
+    meter.finish(net, "echo", route, ok, bytes, detail)
+}
+
+fn greeting(s: &mut Setup) -> Exchange {
+    let net = &mut s.net;
+    let meter = Meter::start(net);
+    let server = server_endpoint(net, ports::GREETING);
+    let mut client = GreetingClient::<256>::new(server);
+    net.run_client(CLIENT_B, &mut client, EXCHANGE_TIMEOUT);
+    let ok = client.outcome() == Outcome::Done && client.received() == DEFAULT_GREETING;
+    let detail = format!(
+        "received {:?} then end of file ({})",
+        String::from_utf8_lossy(client.received()),
+        outcome_text(client.outcome())
+    );
+    let route = format!("{} -> {}", ip_of(net, CLIENT_B), server);
+    meter.finish(net, "greeting", route, ok, client.received().len() as u64, detail)
+}
+
+fn time_echo(s: &mut Setup) -> Exchange {
+    let net = &mut s.net;
+    let meter = Meter::start(net);
+    let server = server_endpoint(net, ports::TIME_ECHO);
+    let mut client = TimeEchoClient::<4, 128>::new(server, &TIME_ECHO_LINES);
+    net.run_client(CLIENT_A, &mut client, EXCHANGE_TIMEOUT);
+    let ok = client.outcome() == Outcome::Done && client.replies().len() == TIME_ECHO_LINES.len();
+    let mut detail = String::new();
+    for r in client.replies() {
+        let _ = write!(detail, "{:?} ", String::from_utf8_lossy(r));
+    }
+    if !ok {
+        detail.push_str(&outcome_text(client.outcome()));
+    }
+    let sent: usize = TIME_ECHO_LINES.iter().map(|l| l.len()).sum();
+    let got: usize = client.replies().iter().map(|r| r.len()).sum();
+    let route = format!("{} -> {}", ip_of(net, CLIENT_A), server);
+    debug_assert!(got == 0 || got > PREFIX_LEN);
+    meter.finish(net, "time-echo", route, ok, (sent + got) as u64, detail.trim_end().to_string())
+}
+
+/// Say `text` from `peer` until `arrived` holds, at most 5 times, 1 s
+/// apart: UDP does not retransmit, so on a lossy link the chat user would
+/// say it again too.
+fn say_until(
+    net: &mut SimNet,
+    room: &mut ChatRoom<8>,
+    peers: [&mut ChatPeer<8>; 2],
+    speaker: usize,
+    text: &[u8],
+    mut arrived: impl FnMut(&ChatRoom<8>, &mut ChatPeer<8>, &mut ChatPeer<8>) -> bool,
+) -> (bool, u32) {
+    let [a, b] = peers;
+    for attempt in 1..=5 {
+        let said = if speaker == 0 { a.say(text) } else { b.say(text) };
+        if said.is_err() {
+            return (false, attempt);
+        }
+        let mut extra: [(HostId, &mut crate::host::sim::SimService); 3] =
+            [(SERVER, &mut *room), (CLIENT_A, &mut *a), (CLIENT_B, &mut *b)];
+        let got = net.run_until(Duration::from_secs(1), &mut extra, |_| false);
+        debug_assert!(!got);
+        if arrived(room, a, b) {
+            return (true, attempt);
+        }
+    }
+    (false, 5)
+}
+
+fn chat(s: &mut Setup) -> Exchange {
+    let Setup {
+        net,
+        room,
+        peer_a,
+        peer_b,
+    } = s;
+    let meter = Meter::start(net);
+    let a_ep = IpEndpoint::new(ip_of(net, CLIENT_A), ports::CHAT);
+    let b_ep = IpEndpoint::new(ip_of(net, CLIENT_B), ports::CHAT);
+    let room_ep = server_endpoint(net, ports::CHAT);
+    let mut tries = 0;
+
+    // A joins by speaking; nobody else is there to hear it.
+    let heard = room.received();
+    let (ok1, t) = say_until(net, room, [&mut *peer_a, &mut *peer_b], 0, b"hello, this is A", |r, _, _| r.received() > heard);
+    tries += t;
+    // B speaks; the room relays to A, not back to B.
+    let want_a = format!("[{b_ep}] hi A, B here");
+    let (ok2, t) = say_until(net, room, [&mut *peer_a, &mut *peer_b], 1, b"hi A, B here", |_, a, _| a.received_count() > 0);
+    tries += t;
+    let got_a = peer_a.take_received();
+    // A answers; the room relays to B.
+    let want_b = format!("[{a_ep}] bye B");
+    let (ok3, t) = say_until(net, room, [&mut *peer_a, &mut *peer_b], 0, b"bye B", |_, _, b| b.received_count() > 0);
+    tries += t;
+    let got_b = peer_b.take_received();
+
+    let check = |got: &Option<crate::app::chat::Message>, want: &str| {
+        got.as_ref()
+            .is_some_and(|(from, m)| *from == room_ep && m.as_slice() == want.as_bytes())
+    };
+    // Retries may deliver a message twice; anything else left over is wrong.
+    let leftovers = std::iter::from_fn(|| peer_a.take_received())
+        .chain(std::iter::from_fn(|| peer_b.take_received()))
+        .filter(|(_, m)| m.as_slice() != want_a.as_bytes() && m.as_slice() != want_b.as_bytes())
+        .count();
+    let ok = ok1 && ok2 && ok3 && check(&got_a, &want_a) && check(&got_b, &want_b) && leftovers == 0;
+    let detail = format!(
+        "A got {:?}, B got {:?}; room received {}, relayed {}; {} datagram(s) said",
+        got_a.as_ref().map(|(_, m)| String::from_utf8_lossy(m).into_owned()).unwrap_or_default(),
+        got_b.as_ref().map(|(_, m)| String::from_utf8_lossy(m).into_owned()).unwrap_or_default(),
+        room.received(),
+        room.relayed(),
+        tries
+    );
+    let bytes = (16 + 12 + 5 + want_a.len() + want_b.len()) as u64;
+    let route = format!("{} <-> {} <-> {}", a_ep, room_ep, b_ep);
+    meter.finish(net, "chat", route, ok, bytes, detail)
+}
+
+/// The demo's printed account.
+pub fn format_report(r: &Report) -> String {
+    let mut out = String::new();
+    let o = r.options;
+    let _ = writeln!(
+        out,
+        "layernet demo: simulated Ethernet segment, seed {}, frame loss {}%",
+        o.seed, o.loss
+    );
+    let _ = writeln!(out, "  192.168.69.1 02:00:00:00:00:01 server: echo :7, greeting :1234, time-echo :21566, chat :6868");
+    let _ = writeln!(out, "  192.168.69.2 02:00:00:00:00:02 client A");
+    let _ = writeln!(out, "  192.168.69.3 02:00:00:00:00:03 client B");
+    for e in &r.exchanges {
+        let c = &e.census;
+        let _ = writeln!(out, "\n== {}: {} ==", e.name, e.route);
+        let arp = if c.arp_requests + c.arp_replies == 0 {
+            "ARP: nothing to resolve (cache already filled)".to_string()
+        } else {
+            format!("ARP: {} who-has, {} is-at", c.arp_requests, c.arp_replies)
+        };
+        let _ = writeln!(out, "  L2  {}; {} frames on the wire, {} lost", arp, e.stats.offered, e.stats.dropped);
+        if c.icmp_echo_requests + c.icmp_echo_replies > 0 {
+            let _ = writeln!(out, "  L3  ICMP: {} echo requests, {} echo replies", c.icmp_echo_requests, c.icmp_echo_replies);
+        }
+        if c.tcp_segments > 0 {
+            let _ = writeln!(
+                out,
+                "  L4  TCP: handshake {} SYN / {} SYN-ACK; {} segments carrying {} payload bytes; close {} FIN; {} RST",
+                c.tcp_syn, c.tcp_syn_ack, c.tcp_segments, c.tcp_payload_bytes, c.tcp_fin, c.tcp_rst
+            );
+        }
+        if c.udp_datagrams > 0 {
+            let _ = writeln!(out, "  L4  UDP: {} datagrams carrying {} payload bytes", c.udp_datagrams, c.udp_payload_bytes);
+        }
+        let _ = writeln!(out, "  L7  {}", e.detail);
+    }
+    let _ = writeln!(out, "\n{:<10} {:<6} {:>7} {:>14}", "exchange", "result", "bytes", "virtual time");
+    for e in &r.exchanges {
+        let _ = writeln!(
+            out,
+            "{:<10} {:<6} {:>7} {:>11} ms",
+            e.name,
+            if e.ok { "OK" } else { "FAIL" },
+            e.bytes,
+            e.elapsed.total_millis()
+        );
+    }
+    let s = &r.stats;
+    let _ = writeln!(
+        out,
+        "\nsegment: {} frames offered, {} delivered, {} dropped, {} corrupted, {} duplicated, {} reordered; {} ms virtual",
+        s.offered, s.delivered, s.dropped, s.corrupted, s.duplicated, s.reordered,
+        r.elapsed.total_millis()
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        if r.all_ok() { "all exchanges verified byte for byte" } else { "SOME EXCHANGES FAILED" }
+    );
+    out
+}
+
+/// Print the report to standard output.
+pub fn print_report(r: &Report) {
+    print!("{}", format_report(r));
+}
+
