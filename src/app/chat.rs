@@ -100,13 +100,9 @@ impl<const PEERS: usize> ChatRoom<PEERS> {
             p.1 = now;
             return;
         }
-        let slot = self
-            .peers
-            .iter()
-            .position(Option::is_none)
-            .or_else(|| {
-                (0..PEERS).min_by_key(|&i| self.peers[i].map_or(Instant::ZERO, |(_, t)| t))
-            });
+        let slot = self.peers.iter().position(Option::is_none).or_else(|| {
+            (0..PEERS).min_by_key(|&i| self.peers[i].map_or(Instant::ZERO, |(_, t)| t))
+        });
         if let Some(i) = slot {
             self.peers[i] = Some((from, now));
         }
@@ -188,7 +184,11 @@ pub struct ChatPeer<const MSGS: usize = 8> {
 impl<const MSGS: usize> ChatPeer<MSGS> {
     /// Bind local UDP `port` (the classic program binds 6868 too) and talk
     /// to the room at `room`.
-    pub fn bind<D: Link>(stack: &mut Stack<'_, D>, port: u16, room: IpEndpoint) -> Result<Self, Error> {
+    pub fn bind<D: Link>(
+        stack: &mut Stack<'_, D>,
+        port: u16,
+        room: IpEndpoint,
+    ) -> Result<Self, Error> {
         Ok(ChatPeer {
             socket: UdpSocket::bind(stack, port)?,
             room,

@@ -79,7 +79,9 @@ pub struct FixedEpoch {
 
 impl FixedEpoch {
     /// 2024-01-01 00:00:00, the simulation's start.
-    pub const SIMULATION: FixedEpoch = FixedEpoch { epoch: 1_704_067_200 };
+    pub const SIMULATION: FixedEpoch = FixedEpoch {
+        epoch: 1_704_067_200,
+    };
 }
 
 impl WallClock for FixedEpoch {
@@ -102,15 +104,27 @@ mod tests {
     #[test]
     fn known_dates() {
         assert_eq!(show(DateTime::from_unix(0)), "1970-01-01 00:00:00");
-        assert_eq!(show(DateTime::from_unix(951_782_400)), "2000-02-29 00:00:00");
-        assert_eq!(show(DateTime::from_unix(1_704_067_199)), "2023-12-31 23:59:59");
+        assert_eq!(
+            show(DateTime::from_unix(951_782_400)),
+            "2000-02-29 00:00:00"
+        );
+        assert_eq!(
+            show(DateTime::from_unix(1_704_067_199)),
+            "2023-12-31 23:59:59"
+        );
         assert_eq!(show(DateTime::from_unix(-1)), "1969-12-31 23:59:59");
-        assert_eq!(show(DateTime::from_unix(4_102_444_800)), "2100-01-01 00:00:00");
+        assert_eq!(
+            show(DateTime::from_unix(4_102_444_800)),
+            "2100-01-01 00:00:00"
+        );
     }
 
     #[test]
     fn fixed_epoch_follows_virtual_time() {
         let mut c = FixedEpoch::SIMULATION;
-        assert_eq!(show(c.datetime(Instant::from_millis(3_723_500))), "2024-01-01 01:02:03");
+        assert_eq!(
+            show(c.datetime(Instant::from_millis(3_723_500))),
+            "2024-01-01 01:02:03"
+        );
     }
 }

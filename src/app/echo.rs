@@ -6,10 +6,10 @@
 use smoltcp::time::Instant;
 
 use super::{Log, Outcome, Service, consume_front};
+use crate::IpEndpoint;
 use crate::link::Link;
 use crate::net::Stack;
 use crate::socket::{Error, TcpListener, TcpStream};
-use crate::IpEndpoint;
 
 struct Conn<const BUF: usize> {
     stream: TcpStream,
@@ -30,7 +30,11 @@ pub struct EchoServer<const CONNS: usize, const BUF: usize = 512> {
 
 impl<const CONNS: usize, const BUF: usize> EchoServer<CONNS, BUF> {
     /// Listen on `port` with `backlog` slots.
-    pub fn bind<D: Link>(stack: &mut Stack<'_, D>, port: u16, backlog: usize) -> Result<Self, Error> {
+    pub fn bind<D: Link>(
+        stack: &mut Stack<'_, D>,
+        port: u16,
+        backlog: usize,
+    ) -> Result<Self, Error> {
         Ok(EchoServer {
             listener: TcpListener::bind(stack, port, backlog)?,
             conns: heapless::Vec::new(),

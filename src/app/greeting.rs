@@ -33,7 +33,12 @@ pub struct GreetingServer<const CONNS: usize> {
 
 impl<const CONNS: usize> GreetingServer<CONNS> {
     /// Listen on `port` and greet with `greeting` (cut to [`GREETING_MAX`] bytes).
-    pub fn bind<D: Link>(stack: &mut Stack<'_, D>, port: u16, backlog: usize, greeting: &[u8]) -> Result<Self, Error> {
+    pub fn bind<D: Link>(
+        stack: &mut Stack<'_, D>,
+        port: u16,
+        backlog: usize,
+        greeting: &[u8],
+    ) -> Result<Self, Error> {
         let mut g = heapless::Vec::new();
         let _ = g.extend_from_slice(&greeting[..greeting.len().min(GREETING_MAX)]);
         Ok(GreetingServer {

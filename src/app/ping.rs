@@ -88,7 +88,12 @@ impl<D: Link> Service<D> for Pinger {
         let ping = self.ping.get_or_insert_with(|| Ping::new(stack));
         let mut progress = false;
         if self.sent < self.count && self.replies < self.want && now >= self.next {
-            match ping.send(stack, self.target, self.sent, b"layernet ping payload 0123456789") {
+            match ping.send(
+                stack,
+                self.target,
+                self.sent,
+                b"layernet ping payload 0123456789",
+            ) {
                 Ok(()) => {
                     self.sent_at[usize::from(self.sent)] = Some(now);
                     self.sent += 1;
@@ -101,7 +106,11 @@ impl<D: Link> Service<D> for Pinger {
         }
         while let Ok((from, seq, len)) = ping.recv(stack) {
             progress = true;
-            let Some(at) = self.sent_at.get_mut(usize::from(seq)).and_then(Option::take) else {
+            let Some(at) = self
+                .sent_at
+                .get_mut(usize::from(seq))
+                .and_then(Option::take)
+            else {
                 continue; // a duplicate or a stray reply
             };
             self.replies += 1;

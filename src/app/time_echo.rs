@@ -72,7 +72,12 @@ fn stamp<C: WallClock>(clock: &mut C, now: Instant) -> [u8; PREFIX_LEN] {
 
 impl<C: WallClock, const CONNS: usize, const LINE: usize> TimeEchoServer<C, CONNS, LINE> {
     /// Listen on `port`; stamp replies with `clock`.
-    pub fn bind<D: Link>(stack: &mut Stack<'_, D>, port: u16, backlog: usize, clock: C) -> Result<Self, Error> {
+    pub fn bind<D: Link>(
+        stack: &mut Stack<'_, D>,
+        port: u16,
+        backlog: usize,
+        clock: C,
+    ) -> Result<Self, Error> {
         Ok(TimeEchoServer {
             listener: TcpListener::bind(stack, port, backlog)?,
             clock,
@@ -93,7 +98,11 @@ impl<const LINE: usize> Conn<LINE> {
     fn next_reply<C: WallClock>(&self, now: Instant, clock: &mut C) -> Option<Reply> {
         let line = &self.line[..self.len];
         let (body, newline, consume) = if let Some(i) = line.iter().position(|&b| b == b'\n') {
-            let body = if i > 0 && line[i - 1] == b'\r' { i - 1 } else { i };
+            let body = if i > 0 && line[i - 1] == b'\r' {
+                i - 1
+            } else {
+                i
+            };
             (body, true, i + 1)
         } else if self.len == LINE {
             (LINE, true, LINE)
@@ -150,7 +159,8 @@ impl<D: Link, C: WallClock, const CONNS: usize, const LINE: usize> Service<D>
             let Ok((stream, peer)) = self.listener.accept(stack) else {
                 break;
             };
-            self.log.push(format_args!("time-echo: connected by {peer}"));
+            self.log
+                .push(format_args!("time-echo: connected by {peer}"));
             let _ = self.conns.push(Conn {
                 stream,
                 line: [0; LINE],
@@ -228,10 +238,13 @@ pub fn is_reply_to(reply: &[u8], body: &[u8], newline: bool) -> bool {
     const SHAPE: &[u8; PREFIX_LEN] = b"[dddd-dd-dd dd:dd:dd]:";
     let expect_len = PREFIX_LEN + body.len() + usize::from(newline);
     reply.len() == expect_len
-        && reply[..PREFIX_LEN]
-            .iter()
-            .zip(SHAPE)
-            .all(|(&b, &s)| if s == b'd' { b.is_ascii_digit() } else { b == s })
+        && reply[..PREFIX_LEN].iter().zip(SHAPE).all(|(&b, &s)| {
+            if s == b'd' {
+                b.is_ascii_digit()
+            } else {
+                b == s
+            }
+        })
         && &reply[PREFIX_LEN..PREFIX_LEN + body.len()] == body
         && (!newline || reply[expect_len - 1] == b'\n')
 }

@@ -39,10 +39,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Demo(a)) => a,
-        None => DemoArgs {
-            loss: 0,
-            seed: 1,
-        },
+        None => DemoArgs { loss: 0, seed: 1 },
     };
     let options = demo::Options {
         loss: args.loss,
@@ -51,7 +48,11 @@ fn main() -> ExitCode {
     match demo::run(options) {
         Ok(report) => {
             demo::print_report(&report);
-            if report.all_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            if report.all_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(e) => {
             eprintln!("layernet: demo setup failed: {e}");

@@ -84,6 +84,10 @@ const CLIENT_A: HostId = 1;
 const CLIENT_B: HostId = 2;
 /// Upper bound of virtual time per exchange: generous, TCP's backoff under
 /// loss can take a while.
+/// One-way latency of the demo's segment: a small LAN's.
+pub const LINK_LATENCY: Duration = Duration::from_millis(1);
+/// Upper bound of virtual time per exchange (a liveness bound, generous:
+/// TCP's backoff under loss can take a while).
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The message the echo exchange sends: long enough for several segments.
@@ -113,9 +117,14 @@ pub struct Setup {
 
 /// Build the demo network (allocates; the exchanges afterwards do not).
 pub fn setup(options: Options) -> Result<Setup, Error> {
-    let mut net = SimNet::new(options.seed, Faults::loss(options.loss));
+    let faults = Faults {
+        delay: LINK_LATENCY,
+        ..Faults::loss(options.loss)
+    };
+    let mut net = SimNet::new(options.seed, faults);
     for _ in 0..3 {
-        net.add_host().map_err(|_: ConfigError| Error::InvalidInput)?;
+        net.add_host()
+            .map_err(|_: ConfigError| Error::InvalidInput)?;
     }
     let s = net.stack(SERVER);
     let echo = EchoServer::<4>::bind(s, ports::ECHO, 4)?;
@@ -161,7 +170,15 @@ impl Meter {
         }
     }
 
-    fn finish(self, net: &SimNet, name: &'static str, route: String, ok: bool, bytes: u64, detail: String) -> Exchange {
+    fn finish(
+        self,
+        net: &SimNet,
+        name: &'static str,
+        route: String,
+        ok: bool,
+        bytes: u64,
+        detail: String,
+    ) -> Exchange {
         let seg = net.segment();
         let s = seg.stats();
         let b = self.stats;
@@ -249,7 +266,11 @@ fn echo(s: &mut Setup) -> Exchange {
         "sent {} bytes, received {} bytes back, {}",
         message.len(),
         client.received().len(),
-        if ok { "identical".into() } else { outcome_text(client.outcome()) }
+        if ok {
+            "identical".into()
+        } else {
+            outcome_text(client.outcome())
+        }
     );
     let route = format!("{} -> {}", ip_of(net, CLIENT_A), server);
     let bytes = (message.len() + client.received().len()) as u64;
@@ -269,7 +290,14 @@ fn greeting(s: &mut Setup) -> Exchange {
         outcome_text(client.outcome())
     );
     let route = format!("{} -> {}", ip_of(net, CLIENT_B), server);
-    meter.finish(net, "greeting", route, ok, client.received().len() as u64, detail)
+    meter.finish(
+        net,
+        "greeting",
+        route,
+        ok,
+        client.received().len() as u64,
+        detail,
+    )
 }
 
 fn time_echo(s: &mut Setup) -> Exchange {
@@ -290,7 +318,14 @@ fn time_echo(s: &mut Setup) -> Exchange {
     let got: usize = client.replies().iter().map(|r| r.len()).sum();
     let route = format!("{} -> {}", ip_of(net, CLIENT_A), server);
     debug_assert!(got == 0 || got > PREFIX_LEN);
-    meter.finish(net, "time-echo", route, ok, (sent + got) as u64, detail.trim_end().to_string())
+    meter.finish(
+        net,
+        "time-echo",
+        route,
+        ok,
+        (sent + got) as u64,
+        detail.trim_end().to_string(),
+    )
 }
 
 /// Say `text` from `peer` until `arrived` holds, at most 5 times, 1 s
@@ -306,16 +341,25 @@ fn say_until(
 ) -> (bool, u32) {
     let [a, b] = peers;
     for attempt in 1..=5 {
-        let said = if speaker == 0 { a.say(text) } else { b.say(text) };
+        let said = if speaker == 0 {
+            a.say(text)
+        } else {
+            b.say(text)
+        };
         if said.is_err() {
             return (false, attempt);
         }
-        let mut extra: [(HostId, &mut crate::host::sim::SimService); 3] =
-            [(SERVER, &mut *room), (CLIENT_A, &mut *a), (CLIENT_B, &mut *b)];
-        let got = net.run_until(Duration::from_secs(1), &mut extra, |_| false);
-        debug_assert!(!got);
-        if arrived(room, a, b) {
-            return (true, attempt);
+        // Look every 50 ms whether it arrived; give up on this try after 1 s.
+        for _ in 0..20 {
+            let mut extra: [(HostId, &mut crate::host::sim::SimService); 3] = [
+                (SERVER, &mut *room),
+                (CLIENT_A, &mut *a),
+                (CLIENT_B, &mut *b),
+            ];
+            net.run_until(Duration::from_millis(50), &mut extra, |_| false);
+            if arrived(room, a, b) {
+                return (true, attempt);
+            }
         }
     }
     (false, 5)
@@ -336,16 +380,37 @@ fn chat(s: &mut Setup) -> Exchange {
 
     // A joins by speaking; nobody else is there to hear it.
     let heard = room.received();
-    let (ok1, t) = say_until(net, room, [&mut *peer_a, &mut *peer_b], 0, b"hello, this is A", |r, _, _| r.received() > heard);
+    let (ok1, t) = say_until(
+        net,
+        room,
+        [&mut *peer_a, &mut *peer_b],
+        0,
+        b"hello, this is A",
+        |r, _, _| r.received() > heard,
+    );
     tries += t;
     // B speaks; the room relays to A, not back to B.
     let want_a = format!("[{b_ep}] hi A, B here");
-    let (ok2, t) = say_until(net, room, [&mut *peer_a, &mut *peer_b], 1, b"hi A, B here", |_, a, _| a.received_count() > 0);
+    let (ok2, t) = say_until(
+        net,
+        room,
+        [&mut *peer_a, &mut *peer_b],
+        1,
+        b"hi A, B here",
+        |_, a, _| a.received_count() > 0,
+    );
     tries += t;
     let got_a = peer_a.take_received();
     // A answers; the room relays to B.
     let want_b = format!("[{a_ep}] bye B");
-    let (ok3, t) = say_until(net, room, [&mut *peer_a, &mut *peer_b], 0, b"bye B", |_, _, b| b.received_count() > 0);
+    let (ok3, t) = say_until(
+        net,
+        room,
+        [&mut *peer_a, &mut *peer_b],
+        0,
+        b"bye B",
+        |_, _, b| b.received_count() > 0,
+    );
     tries += t;
     let got_b = peer_b.take_received();
 
@@ -358,11 +423,18 @@ fn chat(s: &mut Setup) -> Exchange {
         .chain(std::iter::from_fn(|| peer_b.take_received()))
         .filter(|(_, m)| m.as_slice() != want_a.as_bytes() && m.as_slice() != want_b.as_bytes())
         .count();
-    let ok = ok1 && ok2 && ok3 && check(&got_a, &want_a) && check(&got_b, &want_b) && leftovers == 0;
+    let ok =
+        ok1 && ok2 && ok3 && check(&got_a, &want_a) && check(&got_b, &want_b) && leftovers == 0;
     let detail = format!(
         "A got {:?}, B got {:?}; room received {}, relayed {}; {} datagram(s) said",
-        got_a.as_ref().map(|(_, m)| String::from_utf8_lossy(m).into_owned()).unwrap_or_default(),
-        got_b.as_ref().map(|(_, m)| String::from_utf8_lossy(m).into_owned()).unwrap_or_default(),
+        got_a
+            .as_ref()
+            .map(|(_, m)| String::from_utf8_lossy(m).into_owned())
+            .unwrap_or_default(),
+        got_b
+            .as_ref()
+            .map(|(_, m)| String::from_utf8_lossy(m).into_owned())
+            .unwrap_or_default(),
         room.received(),
         room.relayed(),
         tries
@@ -381,7 +453,10 @@ pub fn format_report(r: &Report) -> String {
         "layernet demo: simulated Ethernet segment, seed {}, frame loss {}%",
         o.seed, o.loss
     );
-    let _ = writeln!(out, "  192.168.69.1 02:00:00:00:00:01 server: echo :7, greeting :1234, time-echo :21566, chat :6868");
+    let _ = writeln!(
+        out,
+        "  192.168.69.1 02:00:00:00:00:01 server: echo :7, greeting :1234, time-echo :21566, chat :6868"
+    );
     let _ = writeln!(out, "  192.168.69.2 02:00:00:00:00:02 client A");
     let _ = writeln!(out, "  192.168.69.3 02:00:00:00:00:03 client B");
     for e in &r.exchanges {
@@ -392,9 +467,17 @@ pub fn format_report(r: &Report) -> String {
         } else {
             format!("ARP: {} who-has, {} is-at", c.arp_requests, c.arp_replies)
         };
-        let _ = writeln!(out, "  L2  {}; {} frames on the wire, {} lost", arp, e.stats.offered, e.stats.dropped);
+        let _ = writeln!(
+            out,
+            "  L2  {}; {} frames on the wire, {} lost",
+            arp, e.stats.offered, e.stats.dropped
+        );
         if c.icmp_echo_requests + c.icmp_echo_replies > 0 {
-            let _ = writeln!(out, "  L3  ICMP: {} echo requests, {} echo replies", c.icmp_echo_requests, c.icmp_echo_replies);
+            let _ = writeln!(
+                out,
+                "  L3  ICMP: {} echo requests, {} echo replies",
+                c.icmp_echo_requests, c.icmp_echo_replies
+            );
         }
         if c.tcp_segments > 0 {
             let _ = writeln!(
@@ -404,11 +487,19 @@ pub fn format_report(r: &Report) -> String {
             );
         }
         if c.udp_datagrams > 0 {
-            let _ = writeln!(out, "  L4  UDP: {} datagrams carrying {} payload bytes", c.udp_datagrams, c.udp_payload_bytes);
+            let _ = writeln!(
+                out,
+                "  L4  UDP: {} datagrams carrying {} payload bytes",
+                c.udp_datagrams, c.udp_payload_bytes
+            );
         }
         let _ = writeln!(out, "  L7  {}", e.detail);
     }
-    let _ = writeln!(out, "\n{:<10} {:<6} {:>7} {:>14}", "exchange", "result", "bytes", "virtual time");
+    let _ = writeln!(
+        out,
+        "\n{:<10} {:<6} {:>7} {:>14}",
+        "exchange", "result", "bytes", "virtual time"
+    );
     for e in &r.exchanges {
         let _ = writeln!(
             out,
@@ -423,13 +514,22 @@ pub fn format_report(r: &Report) -> String {
     let _ = writeln!(
         out,
         "\nsegment: {} frames offered, {} delivered, {} dropped, {} corrupted, {} duplicated, {} reordered; {} ms virtual",
-        s.offered, s.delivered, s.dropped, s.corrupted, s.duplicated, s.reordered,
+        s.offered,
+        s.delivered,
+        s.dropped,
+        s.corrupted,
+        s.duplicated,
+        s.reordered,
         r.elapsed.total_millis()
     );
     let _ = writeln!(
         out,
         "{}",
-        if r.all_ok() { "all exchanges verified byte for byte" } else { "SOME EXCHANGES FAILED" }
+        if r.all_ok() {
+            "all exchanges verified byte for byte"
+        } else {
+            "SOME EXCHANGES FAILED"
+        }
     );
     out
 }
@@ -438,4 +538,3 @@ pub fn format_report(r: &Report) -> String {
 pub fn print_report(r: &Report) {
     print!("{}", format_report(r));
 }
-

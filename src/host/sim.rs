@@ -197,7 +197,11 @@ impl SimNet {
                 // A deadline already due that polling did not clear (smoltcp
                 // says "now" while it waits on ARP): let a millisecond pass
                 // rather than spin.
-                self.now = if t > self.now { t } else { self.now + Duration::from_millis(1) };
+                self.now = if t > self.now {
+                    t
+                } else {
+                    self.now + Duration::from_millis(1)
+                };
                 true
             }
             _ => {

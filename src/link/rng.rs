@@ -30,7 +30,11 @@ impl Rng {
 
     /// A value in `0..bound` (`bound` > 0); the tiny modulo bias is irrelevant here.
     pub fn below(&mut self, bound: u64) -> u64 {
-        if bound == 0 { 0 } else { self.next_u64() % bound }
+        if bound == 0 {
+            0
+        } else {
+            self.next_u64() % bound
+        }
     }
 
     /// True with probability `pct` percent (0 never, 100 always).

@@ -723,8 +723,14 @@ mod tests {
         send(&mut a, Instant::from_millis(0), &frame(B, A, 2));
         assert_eq!(seg.borrow().next_delivery(), Some(Instant::from_millis(5)));
         assert!(recv(&mut b, Instant::from_millis(4)).is_none());
-        assert_eq!(recv(&mut b, Instant::from_millis(5)).map(|f| f[20]), Some(1));
-        assert_eq!(recv(&mut b, Instant::from_millis(5)).map(|f| f[20]), Some(2));
+        assert_eq!(
+            recv(&mut b, Instant::from_millis(5)).map(|f| f[20]),
+            Some(1)
+        );
+        assert_eq!(
+            recv(&mut b, Instant::from_millis(5)).map(|f| f[20]),
+            Some(2)
+        );
     }
 
     #[test]
@@ -799,7 +805,11 @@ mod tests {
         let mut a = Port::new(&seg, 0, A).unwrap();
         let mut b = Port::new(&seg, 1, B).unwrap();
         for i in 0..1000u32 {
-            send(&mut a, Instant::from_millis(i64::from(i) * 10), &frame(B, A, 0));
+            send(
+                &mut a,
+                Instant::from_millis(i64::from(i) * 10),
+                &frame(B, A, 0),
+            );
             while recv(&mut b, Instant::from_millis(i64::from(i) * 10 + 9)).is_some() {}
         }
         let s = seg.borrow().stats();

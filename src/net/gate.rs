@@ -13,7 +13,9 @@
 
 use smoltcp::iface::SocketSet;
 use smoltcp::socket::tcp;
-use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpAddress, IpProtocol, Ipv4Address, Ipv4Packet, TcpPacket};
+use smoltcp::wire::{
+    EthernetFrame, EthernetProtocol, IpAddress, IpProtocol, Ipv4Address, Ipv4Packet, TcpPacket,
+};
 
 use super::{Listener, Owner, TcpEntry};
 
@@ -73,7 +75,11 @@ pub(crate) fn admit(
             return Verdict::Admit;
         }
     }
-    if listening { Verdict::Admit } else { Verdict::DropBusy }
+    if listening {
+        Verdict::Admit
+    } else {
+        Verdict::DropBusy
+    }
 }
 
 #[cfg(test)]
@@ -103,7 +109,10 @@ mod tests {
         f[36..38].copy_from_slice(&7u16.to_be_bytes());
         f[46] = 0x50;
         f[47] = 0x02;
-        assert_eq!(syn_for(&f, ours), Some((Ipv4Address::new(10, 0, 0, 2), 40000, 7)));
+        assert_eq!(
+            syn_for(&f, ours),
+            Some((Ipv4Address::new(10, 0, 0, 2), 40000, 7))
+        );
         f[47] = 0x12; // SYN+ACK is an answer, not a request
         assert_eq!(syn_for(&f, ours), None);
         f[47] = 0x02;

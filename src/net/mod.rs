@@ -30,7 +30,9 @@
 pub mod gate;
 
 use managed::ManagedSlice;
-use smoltcp::iface::{self, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet, SocketStorage};
+use smoltcp::iface::{
+    self, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet, SocketStorage,
+};
 use smoltcp::socket::{icmp, tcp, udp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, IpEndpoint, Ipv4Address, Ipv4Cidr};
@@ -107,7 +109,9 @@ impl core::fmt::Display for ConfigError {
         f.write_str(match self {
             ConfigError::MacNotUnicast => "the MAC address must be unicast (first octet even)",
             ConfigError::BadAddress => "the IPv4 address must be a unicast host address",
-            ConfigError::GatewayUnreachable => "the gateway must lie inside the stack's own network",
+            ConfigError::GatewayUnreachable => {
+                "the gateway must lie inside the stack's own network"
+            }
         })
     }
 }
@@ -190,7 +194,8 @@ struct IcmpBuffers {
 ///
 /// Its size is known at compile time: `core::mem::size_of::<Resources<..>>()`.
 /// Place it in a `static`, on the stack, or (on a host) in a leaked `Box`.
-pub struct Resources<'a, const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: usize> {
+pub struct Resources<'a, const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: usize>
+{
     sockets: [SocketStorage<'a>; SOCKETS],
     tcp: [TcpBuffers<BUF>; TCP],
     udp: [UdpBuffers<BUF>; UDP],
@@ -395,7 +400,9 @@ impl<'a, D: Link> Stack<'a, D> {
         for _ in 0..INGRESS_BURST {
             let verdict = match self.device.peek(now) {
                 None => break,
-                Some(frame) => gate::admit(frame, self.ip, &self.sockets, self.tcp, &self.listeners),
+                Some(frame) => {
+                    gate::admit(frame, self.ip, &self.sockets, self.tcp, &self.listeners)
+                }
             };
             if verdict == gate::Verdict::DropBusy {
                 self.device.discard(now);
@@ -640,7 +647,8 @@ impl<'a, D: Link> Stack<'a, D> {
             let busy = if udp {
                 self.udp_port_in_use(port)
             } else {
-                self.tcp_port_in_use(port) || self.listeners.iter().flatten().any(|l| l.port == port)
+                self.tcp_port_in_use(port)
+                    || self.listeners.iter().flatten().any(|l| l.port == port)
             };
             (!busy).then_some(port)
         })
@@ -655,7 +663,9 @@ impl<'a, D: Link> Stack<'a, D> {
             .iter()
             .position(|e| !e.in_use)
             .ok_or(PoolError::Exhausted)?;
-        let socket = self.sockets.get_mut::<udp::Socket>(self.udp[index].handle());
+        let socket = self
+            .sockets
+            .get_mut::<udp::Socket>(self.udp[index].handle());
         socket.bind(port).map_err(|_| PoolError::Invalid)?;
         self.udp[index].in_use = true;
         Ok(index)
@@ -696,4 +706,3 @@ pub(crate) enum PoolError {
     Exhausted,
     Invalid,
 }
-

@@ -113,7 +113,11 @@ impl TcpListener {
     /// `backlog` clients can be connecting or waiting for `accept` at once.
     /// When all are busy a further SYN is dropped (not reset) and the client
     /// retries.
-    pub fn bind<D: Link>(stack: &mut Stack<'_, D>, port: u16, backlog: usize) -> Result<Self, Error> {
+    pub fn bind<D: Link>(
+        stack: &mut Stack<'_, D>,
+        port: u16,
+        backlog: usize,
+    ) -> Result<Self, Error> {
         let backlog = u8::try_from(backlog).map_err(|_| Error::InvalidInput)?;
         let id = stack.add_listener(port, backlog)?;
         Ok(TcpListener { id, port })
@@ -121,7 +125,10 @@ impl TcpListener {
 
     /// The next established connection and its peer, or [`Error::WouldBlock`].
     /// Its slot listens again at once if the pool has a free socket.
-    pub fn accept<D: Link>(&mut self, stack: &mut Stack<'_, D>) -> Result<(TcpStream, IpEndpoint), Error> {
+    pub fn accept<D: Link>(
+        &mut self,
+        stack: &mut Stack<'_, D>,
+    ) -> Result<(TcpStream, IpEndpoint), Error> {
         if !stack.is_listener(self.id, self.port) {
             return Err(Error::InvalidInput);
         }
@@ -216,7 +223,11 @@ impl TcpStream {
 
     /// Copy received bytes into `buf`. `Ok(0)` means the peer closed its
     /// sending half and everything was read (end of file), or `buf` is empty.
-    pub fn recv<D: Link>(&mut self, stack: &mut Stack<'_, D>, buf: &mut [u8]) -> Result<usize, Error> {
+    pub fn recv<D: Link>(
+        &mut self,
+        stack: &mut Stack<'_, D>,
+        buf: &mut [u8],
+    ) -> Result<usize, Error> {
         if buf.is_empty() {
             return Ok(0);
         }
@@ -241,17 +252,23 @@ impl TcpStream {
 
     /// Bytes queued but not yet acknowledged by the peer.
     pub fn send_queue<D: Link>(&self, stack: &Stack<'_, D>) -> usize {
-        stack.tcp_socket_ref(self.index).map_or(0, |s| s.send_queue())
+        stack
+            .tcp_socket_ref(self.index)
+            .map_or(0, |s| s.send_queue())
     }
 
     /// Bytes received and waiting to be read.
     pub fn recv_queue<D: Link>(&self, stack: &Stack<'_, D>) -> usize {
-        stack.tcp_socket_ref(self.index).map_or(0, |s| s.recv_queue())
+        stack
+            .tcp_socket_ref(self.index)
+            .map_or(0, |s| s.recv_queue())
     }
 
     /// True while both halves may still carry data or the peer may still send.
     pub fn is_open<D: Link>(&self, stack: &Stack<'_, D>) -> bool {
-        stack.tcp_socket_ref(self.index).is_some_and(|s| s.is_open())
+        stack
+            .tcp_socket_ref(self.index)
+            .is_some_and(|s| s.is_open())
     }
 
     /// Send FIN after the queued data: no more sending, receiving goes on
@@ -342,7 +359,12 @@ impl UdpSocket {
 
     /// Queue one datagram to `to`. [`Error::WouldBlock`] when the send
     /// queue is full; [`Error::NoBufferSpace`] when the datagram can never fit.
-    pub fn send_to<D: Link>(&mut self, stack: &mut Stack<'_, D>, data: &[u8], to: IpEndpoint) -> Result<(), Error> {
+    pub fn send_to<D: Link>(
+        &mut self,
+        stack: &mut Stack<'_, D>,
+        data: &[u8],
+        to: IpEndpoint,
+    ) -> Result<(), Error> {
         if to.port == 0 || to.addr.is_unspecified() {
             return Err(Error::InvalidInput);
         }
@@ -360,7 +382,11 @@ impl UdpSocket {
     /// The next datagram: the bytes copied into `buf` and the sender. A
     /// datagram longer than `buf` is cut and its tail lost, as with
     /// Python's `recvfrom(bufsize)`.
-    pub fn recv_from<D: Link>(&mut self, stack: &mut Stack<'_, D>, buf: &mut [u8]) -> Result<(usize, IpEndpoint), Error> {
+    pub fn recv_from<D: Link>(
+        &mut self,
+        stack: &mut Stack<'_, D>,
+        buf: &mut [u8],
+    ) -> Result<(usize, IpEndpoint), Error> {
         let socket = stack.udp_socket(self.index).ok_or(Error::NotConnected)?;
         match socket.recv() {
             Ok((data, meta)) => {
@@ -394,7 +420,13 @@ impl Ping {
     }
 
     /// Send echo request `seq` to `to` carrying `payload`.
-    pub fn send<D: Link>(&mut self, stack: &mut Stack<'_, D>, to: Ipv4Address, seq: u16, payload: &[u8]) -> Result<(), Error> {
+    pub fn send<D: Link>(
+        &mut self,
+        stack: &mut Stack<'_, D>,
+        to: Ipv4Address,
+        seq: u16,
+        payload: &[u8],
+    ) -> Result<(), Error> {
         let repr = Icmpv4Repr::EchoRequest {
             ident: self.ident,
             seq_no: seq,
@@ -413,7 +445,10 @@ impl Ping {
     }
 
     /// The next echo reply for us: (from, sequence number, payload length).
-    pub fn recv<D: Link>(&mut self, stack: &mut Stack<'_, D>) -> Result<(Ipv4Address, u16, usize), Error> {
+    pub fn recv<D: Link>(
+        &mut self,
+        stack: &mut Stack<'_, D>,
+    ) -> Result<(Ipv4Address, u16, usize), Error> {
         let ident = self.ident;
         let socket = stack.icmp_socket(ident).ok_or(Error::AddrInUse)?;
         while let Ok((data, from)) = socket.recv() {
@@ -421,7 +456,11 @@ impl Ping {
                 continue;
             };
             let caps = smoltcp::phy::ChecksumCapabilities::default();
-            if let Ok(Icmpv4Repr::EchoReply { ident: id, seq_no, data }) = Icmpv4Repr::parse(&packet, &caps)
+            if let Ok(Icmpv4Repr::EchoReply {
+                ident: id,
+                seq_no,
+                data,
+            }) = Icmpv4Repr::parse(&packet, &caps)
                 && id == ident
                 && let IpAddress::Ipv4(from) = from
             {
