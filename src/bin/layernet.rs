@@ -41,10 +41,7 @@ fn main() -> ExitCode {
         Some(Command::Demo(a)) => a,
         None => DemoArgs { loss: 0, seed: 1 },
     };
-    let options = demo::Options {
-        loss: args.loss,
-        seed: args.seed,
-    };
+    let options = demo::Options::with_loss(args.loss, args.seed);
     match demo::run(options) {
         Ok(report) => {
             demo::print_report(&report);

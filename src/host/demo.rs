@@ -24,15 +24,26 @@ use crate::{Duration, Instant, IpAddress, IpEndpoint};
 /// Demo settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
-    /// Frame loss on the segment, percent.
-    pub loss: u8,
+    /// The segment's fault model (the CLI sets only the drop rate; the
+    /// link latency is always at least [`LINK_LATENCY`]).
+    pub faults: Faults,
     /// Seed for every random choice.
     pub seed: u64,
 }
 
+impl Options {
+    /// `loss` percent of frames dropped, everything drawn from `seed`.
+    pub fn with_loss(loss: u8, seed: u64) -> Self {
+        Options {
+            faults: Faults::loss(loss),
+            seed,
+        }
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
-        Options { loss: 0, seed: 1 }
+        Options::with_loss(0, 1)
     }
 }
 
@@ -68,6 +79,8 @@ pub struct Report {
     pub stats: Stats,
     /// SYNs the server's gate dropped.
     pub syn_dropped: u64,
+    /// Hash of every frame offered to the segment, in order.
+    pub fingerprint: u64,
     /// Total virtual time.
     pub elapsed: Duration,
 }
@@ -118,8 +131,8 @@ pub struct Setup {
 /// Build the demo network (allocates; the exchanges afterwards do not).
 pub fn setup(options: Options) -> Result<Setup, Error> {
     let faults = Faults {
-        delay: LINK_LATENCY,
-        ..Faults::loss(options.loss)
+        delay: options.faults.delay.max(LINK_LATENCY),
+        ..options.faults
     };
     let mut net = SimNet::new(options.seed, faults);
     for _ in 0..3 {
@@ -217,10 +230,12 @@ pub fn run_exchanges(setup: &mut Setup, options: Options) -> Report {
     setup.net.run_for(Duration::from_secs(1));
     let net = &mut setup.net;
     let stats = net.segment().stats();
+    let fingerprint = net.segment().fingerprint();
     Report {
         options,
         exchanges,
         stats,
+        fingerprint,
         syn_dropped: net.stack(SERVER).counters().syn_dropped_busy,
         elapsed: net.now() - start,
     }
@@ -448,11 +463,16 @@ fn chat(s: &mut Setup) -> Exchange {
 pub fn format_report(r: &Report) -> String {
     let mut out = String::new();
     let o = r.options;
-    let _ = writeln!(
-        out,
-        "layernet demo: simulated Ethernet segment, seed {}, frame loss {}%",
-        o.seed, o.loss
-    );
+    let f = o.faults;
+    let _ = write!(out, "layernet demo: simulated Ethernet segment, seed {}, frame loss {}%", o.seed, f.drop_pct);
+    if f.corrupt_pct + f.duplicate_pct + f.reorder_pct > 0 {
+        let _ = write!(
+            out,
+            ", corrupt {}%, duplicate {}%, reorder {}%",
+            f.corrupt_pct, f.duplicate_pct, f.reorder_pct
+        );
+    }
+    let _ = writeln!(out);
     let _ = writeln!(
         out,
         "  192.168.69.1 02:00:00:00:00:01 server: echo :7, greeting :1234, time-echo :21566, chat :6868"
