@@ -139,6 +139,10 @@ pub(crate) struct TcpEntry {
     pub(crate) owner: Owner,
     /// The connection reached ESTABLISHED at least once.
     pub(crate) established: bool,
+    /// This side shut its sending half down (FIN queued).
+    pub(crate) shut: bool,
+    /// The peer's FIN was read (end of file seen).
+    pub(crate) eof: bool,
 }
 
 impl TcpEntry {
@@ -146,6 +150,8 @@ impl TcpEntry {
         handle: None,
         owner: Owner::Free,
         established: false,
+        shut: false,
+        eof: false,
     };
 
     pub(crate) fn handle(&self) -> SocketHandle {
@@ -516,6 +522,8 @@ impl<'a, D: Link> Stack<'a, D> {
                 }
                 entry.owner = slot;
                 entry.established = false;
+                entry.shut = false;
+                entry.eof = false;
                 self.counters.slots_armed += 1;
                 have += 1;
                 changed = true;
@@ -583,8 +591,11 @@ impl<'a, D: Link> Stack<'a, D> {
     /// A free socket for an outgoing connection.
     pub(crate) fn take_free_tcp(&mut self) -> Option<usize> {
         let index = self.tcp.iter().position(|e| e.owner == Owner::Free)?;
-        self.tcp[index].owner = Owner::Stream;
-        self.tcp[index].established = false;
+        let entry = &mut self.tcp[index];
+        entry.owner = Owner::Stream;
+        entry.established = false;
+        entry.shut = false;
+        entry.eof = false;
         Some(index)
     }
 

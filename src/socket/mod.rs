@@ -178,7 +178,7 @@ impl TcpStream {
         let state = self.state(stack);
         match state {
             tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
-            tcp::State::Closed | tcp::State::Listen => Err(self.closed_error(stack)),
+            tcp::State::Closed | tcp::State::Listen => Err(self.send_closed_error(stack)),
             _ => {
                 if let Some(e) = stack.tcp_entry(self.index) {
                     e.established = true;
@@ -194,12 +194,31 @@ impl TcpStream {
             .map_or(tcp::State::Closed, |s| s.state())
     }
 
-    /// The error a stream in CLOSED reports: refused if it never connected.
-    fn closed_error<D: Link>(&self, stack: &mut Stack<'_, D>) -> Error {
+    /// What sending on a stream in CLOSED or TIME-WAIT means: our own
+    /// shutdown (EPIPE), a reset, or a connection that never came about.
+    fn send_closed_error<D: Link>(&self, stack: &mut Stack<'_, D>) -> Error {
         match stack.tcp_entry(self.index) {
+            Some(e) if e.shut => Error::Closed,
             Some(e) if e.established => Error::Reset,
             _ => Error::Refused,
         }
+    }
+
+    /// What receiving on a stream in CLOSED means: end of file if the
+    /// peer's FIN was read, else a reset or a refusal.
+    fn recv_closed<D: Link>(&self, stack: &mut Stack<'_, D>) -> Result<usize, Error> {
+        match stack.tcp_entry(self.index) {
+            Some(e) if e.eof => Ok(0),
+            Some(e) if e.established => Err(Error::Reset),
+            _ => Err(Error::Refused),
+        }
+    }
+
+    fn mark_eof<D: Link>(&self, stack: &mut Stack<'_, D>) -> Result<usize, Error> {
+        if let Some(e) = stack.tcp_entry(self.index) {
+            e.eof = true;
+        }
+        Ok(0)
     }
 
     /// Queue as much of `data` as fits in the socket's send buffer and
@@ -209,7 +228,7 @@ impl TcpStream {
         match self.state(stack) {
             tcp::State::SynSent | tcp::State::SynReceived => return Err(Error::WouldBlock),
             tcp::State::Closed | tcp::State::Listen | tcp::State::TimeWait => {
-                return Err(self.closed_error(stack));
+                return Err(self.send_closed_error(stack));
             }
             _ => {}
         }
@@ -237,15 +256,16 @@ impl TcpStream {
             Ok(0) => match state {
                 tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
                 _ if socket.may_recv() => Err(Error::WouldBlock),
-                _ => Ok(0),
+                tcp::State::Closed => self.recv_closed(stack),
+                _ => self.mark_eof(stack),
             },
             Ok(n) => Ok(n),
-            Err(tcp::RecvError::Finished) => Ok(0),
+            Err(tcp::RecvError::Finished) => self.mark_eof(stack),
             Err(tcp::RecvError::InvalidState) => match state {
                 tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
-                // Our own close finished after the peer's FIN: end of file.
-                tcp::State::TimeWait | tcp::State::LastAck => Ok(0),
-                _ => Err(self.closed_error(stack)),
+                // The peer's FIN came and both closes finished: end of file.
+                tcp::State::TimeWait | tcp::State::LastAck | tcp::State::CloseWait => self.mark_eof(stack),
+                _ => self.recv_closed(stack),
             },
         }
     }
@@ -276,6 +296,9 @@ impl TcpStream {
     pub fn shutdown<D: Link>(&mut self, stack: &mut Stack<'_, D>) {
         if let Some(s) = stack.tcp_socket(self.index) {
             s.close();
+        }
+        if let Some(e) = stack.tcp_entry(self.index) {
+            e.shut = true;
         }
     }
 
