@@ -220,12 +220,13 @@ fn outcome_text(o: Outcome) -> String {
 /// Run every exchange on a ready network.
 pub fn run_exchanges(setup: &mut Setup, options: Options) -> Report {
     let start = setup.net.now();
-    let mut exchanges = Vec::with_capacity(5);
-    exchanges.push(ping(setup));
-    exchanges.push(echo(setup));
-    exchanges.push(greeting(setup));
-    exchanges.push(time_echo(setup));
-    exchanges.push(chat(setup));
+    let exchanges = vec![
+        ping(setup),
+        echo(setup),
+        greeting(setup),
+        time_echo(setup),
+        chat(setup),
+    ];
     // Let the last FINs and TIME-WAITs play out so the totals are complete.
     setup.net.run_for(Duration::from_secs(1));
     let net = &mut setup.net;
@@ -464,7 +465,11 @@ pub fn format_report(r: &Report) -> String {
     let mut out = String::new();
     let o = r.options;
     let f = o.faults;
-    let _ = write!(out, "layernet demo: simulated Ethernet segment, seed {}, frame loss {}%", o.seed, f.drop_pct);
+    let _ = write!(
+        out,
+        "layernet demo: simulated Ethernet segment, seed {}, frame loss {}%",
+        o.seed, f.drop_pct
+    );
     if f.corrupt_pct + f.duplicate_pct + f.reorder_pct > 0 {
         let _ = write!(
             out,

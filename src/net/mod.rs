@@ -11,7 +11,7 @@
 //! something else: up to `backlog` connections wait to be accepted, and when
 //! the queue is full a further SYN goes unanswered (Linux drops it; the
 //! client retransmits and gets in once a place frees). So the stack keeps
-//! every TCP socket in a pool, a [`Listener`] keeps `backlog` of them in
+//! every TCP socket in a pool, a listener (see [`crate::socket::TcpListener`]) keeps `backlog` of them in
 //! LISTEN, and [`Stack::poll`] feeds smoltcp one frame at a time through a
 //! gate ([`gate`]) that drops, and counts, a SYN for a listening port whose
 //! slots are all taken. One frame at a time means two SYNs cannot race for

@@ -264,7 +264,9 @@ impl TcpStream {
             Err(tcp::RecvError::InvalidState) => match state {
                 tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
                 // The peer's FIN came and both closes finished: end of file.
-                tcp::State::TimeWait | tcp::State::LastAck | tcp::State::CloseWait => self.mark_eof(stack),
+                tcp::State::TimeWait | tcp::State::LastAck | tcp::State::CloseWait => {
+                    self.mark_eof(stack)
+                }
                 _ => self.recv_closed(stack),
             },
         }

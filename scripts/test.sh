@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# layernet's whole test suite: formatting, lints for both feature sets, the
+# no_std builds (host and Cortex-M), the docs, every test, every example and
+# the demo. README.md names this script; .ci/run calls it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+started=$SECONDS
+step() { printf '\n== %s (%ds)\n' "$*" "$((SECONDS - started))"; }
+
+step "formatting: cargo fmt --check"
+cargo fmt --all -- --check
+
+step "lints, std: cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+
+step "lints, no_std: cargo clippy --all-targets --no-default-features -- -D warnings"
+cargo clippy --all-targets --no-default-features -- -D warnings
+
+step "no_std build without alloc: cargo build --lib --no-default-features"
+cargo build --lib --no-default-features
+
+step "Cortex-M4F build of the core: thumbv7em-none-eabihf"
+if rustup target list --installed 2>/dev/null | grep -qx thumbv7em-none-eabihf \
+    || rustup target add thumbv7em-none-eabihf; then
+    cargo build --lib --no-default-features --release --target thumbv7em-none-eabihf
+else
+    echo "!!!!!!!! WARNING: the thumbv7em-none-eabihf target could not be installed:"
+    echo "!!!!!!!! the Cortex-M build was NOT checked. Everything else runs."
+fi
+
+step "docs: cargo doc --no-deps, warnings denied"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
+
+step "tests: cargo test"
+cargo test
+
+step "examples: each runs to completion and checks its own exchange"
+for example in udp_chat tcp_echo_server tcp_echo_client time_echo_server time_echo_client \
+    greeting_server greeting_client; do
+    echo "-- $example"
+    timeout 120 cargo run --quiet --example "$example" </dev/null
+done
+
+step "the demo: cargo run --release, and with 10% loss"
+timeout 300 cargo run --release --quiet
+timeout 300 cargo run --release --quiet -- demo --loss 10 --seed 7 >/dev/null
+
+step "all checks passed"
