@@ -35,8 +35,11 @@ fn echo_serves_several_clients_at_once() {
     let server = EchoServer::<4>::bind(net.stack(0), ports::ECHO, 4).unwrap();
     net.serve(0, Box::new(server));
     let to = ep(&mut net, 0, ports::ECHO);
-    let messages: Vec<Vec<u8>> = (0..4u8).map(|i| vec![b'a' + i; 1000 + 700 * usize::from(i)]).collect();
-    let mut clients: Vec<EchoClient<4000>> = messages.iter().map(|m| EchoClient::new(to, m)).collect();
+    let messages: Vec<Vec<u8>> = (0..4u8)
+        .map(|i| vec![b'a' + i; 1000 + 700 * usize::from(i)])
+        .collect();
+    let mut clients: Vec<EchoClient<4000>> =
+        messages.iter().map(|m| EchoClient::new(to, m)).collect();
     let mut extra: Vec<(HostId, &mut SimService)> = clients
         .iter_mut()
         .enumerate()
@@ -44,7 +47,10 @@ fn echo_serves_several_clients_at_once() {
         .collect();
     let finished = net.run_until(LIVENESS, &mut extra, |e| e.iter().all(|(_, c)| c.is_done()));
     drop(extra);
-    println!("4 echo clients done after {} ms virtual", net.now().total_millis());
+    println!(
+        "4 echo clients done after {} ms virtual",
+        net.now().total_millis()
+    );
     assert!(finished);
     for (c, m) in clients.iter().zip(&messages) {
         assert_eq!(c.outcome(), Outcome::Done);
@@ -55,7 +61,8 @@ fn echo_serves_several_clients_at_once() {
 #[test]
 fn greeting_is_sent_then_closed_gracefully() {
     let mut net = net(2);
-    let server = GreetingServer::<2>::bind(net.stack(0), ports::GREETING, 2, DEFAULT_GREETING).unwrap();
+    let server =
+        GreetingServer::<2>::bind(net.stack(0), ports::GREETING, 2, DEFAULT_GREETING).unwrap();
     net.serve(0, Box::new(server));
     let to = ep(&mut net, 0, ports::GREETING);
     let before = net.segment().census();
@@ -68,7 +75,10 @@ fn greeting_is_sent_then_closed_gracefully() {
     net.run_for(Duration::from_secs(1));
     let c = net.segment().census().since(&before);
     assert_eq!((c.tcp_syn, c.tcp_rst), (3, 0), "{c:?}");
-    assert_eq!(c.tcp_fin, 6, "both sides closed each connection with a FIN: {c:?}");
+    assert_eq!(
+        c.tcp_fin, 6,
+        "both sides closed each connection with a FIN: {c:?}"
+    );
 }
 
 #[test]
@@ -84,7 +94,9 @@ fn greeting_is_configurable() {
 #[test]
 fn time_echo_answers_lines_and_strips_carriage_returns() {
     let mut net = net(2);
-    let server = TimeEchoServer::<_, 2>::bind(net.stack(0), ports::TIME_ECHO, 2, FixedEpoch::SIMULATION).unwrap();
+    let server =
+        TimeEchoServer::<_, 2>::bind(net.stack(0), ports::TIME_ECHO, 2, FixedEpoch::SIMULATION)
+            .unwrap();
     net.serve(0, Box::new(server));
     let lines: [&[u8]; 3] = [b"one\n", b"two\r\n", b"\n"];
     let mut c = TimeEchoClient::<4, 128>::new(ep(&mut net, 0, ports::TIME_ECHO), &lines);
@@ -92,7 +104,11 @@ fn time_echo_answers_lines_and_strips_carriage_returns() {
     assert_eq!(c.outcome(), Outcome::Done);
     let replies: Vec<&[u8]> = c.replies().iter().map(|r| r.as_slice()).collect();
     assert_eq!(replies[0], b"[2024-01-01 00:00:00]:one\n");
-    assert!(is_reply_to(replies[1], b"two", true), "{:?}", String::from_utf8_lossy(replies[1]));
+    assert!(
+        is_reply_to(replies[1], b"two", true),
+        "{:?}",
+        String::from_utf8_lossy(replies[1])
+    );
     assert!(is_reply_to(replies[2], b"", true));
 }
 
@@ -100,7 +116,9 @@ fn time_echo_answers_lines_and_strips_carriage_returns() {
 #[test]
 fn time_echo_flushes_a_partial_line_after_100_ms_of_quiet() {
     let mut sim = net(2);
-    let server = TimeEchoServer::<_, 2>::bind(sim.stack(0), ports::TIME_ECHO, 2, FixedEpoch::SIMULATION).unwrap();
+    let server =
+        TimeEchoServer::<_, 2>::bind(sim.stack(0), ports::TIME_ECHO, 2, FixedEpoch::SIMULATION)
+            .unwrap();
     sim.serve(0, Box::new(server));
     let to = ep(&mut sim, 0, ports::TIME_ECHO);
     let net = Net::new(sim);
@@ -112,7 +130,11 @@ fn time_echo_flushes_a_partial_line_after_100_ms_of_quiet() {
     let first_sent = net.now();
     s.set_timeout(Some(Duration::from_millis(60)));
     let mut buf = [0u8; 128];
-    assert_eq!(s.recv(&mut buf), Err(layernet::socket::Error::TimedOut), "nothing before the flush");
+    assert_eq!(
+        s.recv(&mut buf),
+        Err(layernet::socket::Error::TimedOut),
+        "nothing before the flush"
+    );
     s.sendall(b"tial").unwrap();
     let last_sent = net.now();
     s.set_timeout(Some(Duration::from_secs(5)));
@@ -127,16 +149,25 @@ fn time_echo_flushes_a_partial_line_after_100_ms_of_quiet() {
         waited.total_millis(),
         (net.now() - first_sent).total_millis()
     );
-    assert!(is_reply_to(&got, b"partial", false), "{:?}", String::from_utf8_lossy(&got));
+    assert!(
+        is_reply_to(&got, b"partial", false),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
     assert!(waited >= IDLE_FLUSH, "flushed too early: {waited}");
-    assert!(waited < IDLE_FLUSH + Duration::from_millis(50), "flushed late: {waited}");
+    assert!(
+        waited < IDLE_FLUSH + Duration::from_millis(50),
+        "flushed late: {waited}"
+    );
 }
 
 #[test]
 fn time_echo_answers_a_full_buffer_as_a_line() {
     let mut sim = net(2);
     // A 16-byte line buffer: 20 bytes without a newline overflow it.
-    let server = TimeEchoServer::<_, 1, 16>::bind(sim.stack(0), ports::TIME_ECHO, 1, FixedEpoch::SIMULATION).unwrap();
+    let server =
+        TimeEchoServer::<_, 1, 16>::bind(sim.stack(0), ports::TIME_ECHO, 1, FixedEpoch::SIMULATION)
+            .unwrap();
     sim.serve(0, Box::new(server));
     let to = ep(&mut sim, 0, ports::TIME_ECHO);
     let net = Net::new(sim);
@@ -149,7 +180,11 @@ fn time_echo_answers_a_full_buffer_as_a_line() {
         let n = s.recv(&mut buf).unwrap();
         got.extend_from_slice(&buf[..n]);
     }
-    assert!(is_reply_to(&got[..39], b"0123456789abcdef", true), "{:?}", String::from_utf8_lossy(&got));
+    assert!(
+        is_reply_to(&got[..39], b"0123456789abcdef", true),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
     assert!(is_reply_to(&got[39..], b"XYZ", true));
 }
 
@@ -158,7 +193,9 @@ fn chat_room_relays_to_the_others_only() {
     let mut net = net(4);
     let room_ep = ep(&mut net, 0, ports::CHAT);
     let mut room = ChatRoom::<8>::bind(net.stack(0), ports::CHAT).unwrap();
-    let mut peers: Vec<ChatPeer<8>> = (1..4).map(|h| ChatPeer::bind(net.stack(h), ports::CHAT, room_ep).unwrap()).collect();
+    let mut peers: Vec<ChatPeer<8>> = (1..4)
+        .map(|h| ChatPeer::bind(net.stack(h), ports::CHAT, room_ep).unwrap())
+        .collect();
     // Everyone says hello once, so the room knows all three.
     for (i, p) in peers.iter_mut().enumerate() {
         p.say(format!("hello from {i}").as_bytes()).unwrap();
@@ -166,7 +203,8 @@ fn chat_room_relays_to_the_others_only() {
     let run = |net: &mut SimNet, room: &mut ChatRoom<8>, peers: &mut Vec<ChatPeer<8>>| {
         let (a, rest) = peers.split_at_mut(1);
         let (b, c) = rest.split_at_mut(1);
-        let mut extra: [(HostId, &mut SimService); 4] = [(0, room), (1, &mut a[0]), (2, &mut b[0]), (3, &mut c[0])];
+        let mut extra: [(HostId, &mut SimService); 4] =
+            [(0, room), (1, &mut a[0]), (2, &mut b[0]), (3, &mut c[0])];
         net.run_until(Duration::from_secs(1), &mut extra, |_| false);
     };
     run(&mut net, &mut room, &mut peers);
@@ -189,8 +227,13 @@ fn chat_room_relays_to_the_others_only() {
         }
     }
     let mut lines = Vec::new();
-    Service::<layernet::host::sim::SimPort>::drain_log(&mut room, &mut |l| lines.push(l.to_string()));
-    assert!(lines.contains(&format!("[{sender}] only for the others")), "{lines:?}");
+    Service::<layernet::host::sim::SimPort>::drain_log(&mut room, &mut |l| {
+        lines.push(l.to_string())
+    });
+    assert!(
+        lines.contains(&format!("[{sender}] only for the others")),
+        "{lines:?}"
+    );
 }
 
 #[test]
@@ -207,7 +250,10 @@ fn chat_room_forgets_peers_silent_for_five_minutes() {
     let mut extra: [(HostId, &mut SimService); 3] = [(0, &mut room), (1, &mut a), (2, &mut b)];
     net.run_until(Duration::from_secs(1), &mut extra, |_| false);
     assert_eq!(room.received(), 2);
-    assert!(a.take_received().is_none(), "A fell silent over 5 minutes ago");
+    assert!(
+        a.take_received().is_none(),
+        "A fell silent over 5 minutes ago"
+    );
 }
 
 #[test]
@@ -225,9 +271,16 @@ fn ping_gets_every_reply() {
 #[test]
 fn ping_to_nobody_times_out() {
     let mut net = net(2);
-    let mut p = Pinger::new(layernet::Ipv4Address::new(192, 168, 69, 77), 2, Duration::from_millis(100));
+    let mut p = Pinger::new(
+        layernet::Ipv4Address::new(192, 168, 69, 77),
+        2,
+        Duration::from_millis(100),
+    );
     assert!(net.run_client(1, &mut p, LIVENESS));
-    assert_eq!(p.outcome(), Outcome::Failed(layernet::socket::Error::TimedOut));
+    assert_eq!(
+        p.outcome(),
+        Outcome::Failed(layernet::socket::Error::TimedOut)
+    );
 }
 
 /// Socket buffers of 64 bytes, a message of 3000: every send is partial,
@@ -236,9 +289,11 @@ fn ping_to_nobody_times_out() {
 fn partial_sends_through_tiny_buffers() {
     let mut sim = SimNet::new(5, Faults::NONE);
     let tiny: &'static mut Resources<'static, 4, 2, 1, 64> = Box::leak(Box::default());
-    sim.add_host_with(Config::new(host_mac(0), host_ip(0)), tiny).unwrap();
+    sim.add_host_with(Config::new(host_mac(0), host_ip(0)), tiny)
+        .unwrap();
     let tiny: &'static mut Resources<'static, 4, 2, 1, 64> = Box::leak(Box::default());
-    sim.add_host_with(Config::new(host_mac(1), host_ip(1)), tiny).unwrap();
+    sim.add_host_with(Config::new(host_mac(1), host_ip(1)), tiny)
+        .unwrap();
     let server = EchoServer::<1, 32>::bind(sim.stack(0), ports::ECHO, 1).unwrap();
     sim.serve(0, Box::new(server));
     let to = ep(&mut sim, 0, ports::ECHO);
@@ -272,7 +327,11 @@ fn partial_sends_through_tiny_buffers() {
             Err(e) => panic!("recv: {e}"),
         }
     }
-    println!("{partial} partial sends for {} bytes, {} ms virtual", message.len(), net.now().total_millis());
+    println!(
+        "{partial} partial sends for {} bytes, {} ms virtual",
+        message.len(),
+        net.now().total_millis()
+    );
     assert!(partial >= 3000 / 64 - 1, "sends were partial: {partial}");
     assert_eq!(back, message);
 }
@@ -281,7 +340,8 @@ fn partial_sends_through_tiny_buffers() {
 fn a_server_pool_bigger_than_the_stack_pool_is_bounded_by_the_stack() {
     let mut sim = SimNet::new(5, Faults::NONE);
     let small: &'static mut Resources<'static, 4, 2, 1, 256> = Box::leak(Box::default());
-    sim.add_host_with(Config::new(host_mac(0), host_ip(0)), small).unwrap();
+    sim.add_host_with(Config::new(host_mac(0), host_ip(0)), small)
+        .unwrap();
     sim.add_host().unwrap();
     // Two TCP sockets in all: a listener with backlog 2 takes both.
     let mut l = layernet::socket::TcpListener::bind(sim.stack(0), 9, 2).unwrap();
@@ -290,5 +350,8 @@ fn a_server_pool_bigger_than_the_stack_pool_is_bounded_by_the_stack() {
         layernet::socket::TcpListener::bind(sim.stack(0), 9, 1).unwrap_err(),
         layernet::socket::Error::AddrInUse
     );
-    assert!(matches!(l.accept(sim.stack(0)), Err(layernet::socket::Error::WouldBlock)));
+    assert!(matches!(
+        l.accept(sim.stack(0)),
+        Err(layernet::socket::Error::WouldBlock)
+    ));
 }

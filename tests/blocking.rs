@@ -28,7 +28,10 @@ fn at(host: u8, port: u16) -> IpEndpoint {
 #[test]
 fn connect_to_a_closed_port_is_refused() {
     let net = Net::new(sim(2));
-    let err = net.host(1).tcp_connect(at(1, 9999), Some(Duration::from_secs(5))).err();
+    let err = net
+        .host(1)
+        .tcp_connect(at(1, 9999), Some(Duration::from_secs(5)))
+        .err();
     assert_eq!(err, Some(Error::Refused));
     let io: std::io::Error = Error::Refused.into();
     assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
@@ -39,12 +42,19 @@ fn connect_to_a_closed_port_is_refused() {
 fn connect_to_nobody_times_out() {
     let net = Net::new(sim(2));
     let start = net.now();
-    let err = net.host(1).tcp_connect(at(99, 80), Some(Duration::from_secs(3))).err();
+    let err = net
+        .host(1)
+        .tcp_connect(at(99, 80), Some(Duration::from_secs(3)))
+        .err();
     assert_eq!(err, Some(Error::TimedOut));
     let waited = net.now() - start;
     println!("connect gave up after {} ms virtual", waited.total_millis());
     assert!(waited >= Duration::from_secs(3) && waited < Duration::from_secs(4));
-    assert_eq!(net.with(|s| s.stack(1).free_tcp_sockets()), 24, "the socket went back to the pool");
+    assert_eq!(
+        net.with(|s| s.stack(1).free_tcp_sockets()),
+        24,
+        "the socket went back to the pool"
+    );
 }
 
 #[test]
@@ -64,11 +74,16 @@ fn accept_times_out_and_non_blocking_returns_at_once() {
 #[test]
 fn peer_reset_is_reported() {
     let net = Net::new(sim(2));
-    let mut l = net.with(|s| socket::TcpListener::bind(s.stack(0), 5001, 1)).unwrap();
+    let mut l = net
+        .with(|s| socket::TcpListener::bind(s.stack(0), 5001, 1))
+        .unwrap();
     let mut c = net.host(1).tcp_connect(at(1, 5001), None).unwrap();
     net.with(|s| {
         let (stream, peer) = l.accept(s.stack(0)).expect("established");
-        assert_eq!(peer.addr, IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 2)));
+        assert_eq!(
+            peer.addr,
+            IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 2))
+        );
         stream.abort(s.stack(0));
     });
     c.set_timeout(Some(Duration::from_secs(2)));
@@ -107,7 +122,11 @@ fn half_close_delivers_end_of_file_and_the_other_half_still_works() {
     }
     assert_eq!(back, b"answer");
     // We shut our sending half down: sending again is EPIPE, not a reset.
-    assert!(matches!(c.send(b"more"), Err(Error::Closed)), "{:?}", c.send(b"more"));
+    assert!(
+        matches!(c.send(b"more"), Err(Error::Closed)),
+        "{:?}",
+        c.send(b"more")
+    );
 }
 
 #[test]
@@ -119,8 +138,15 @@ fn std_io_read_and_write_work_on_a_stream() {
     let mut c = net.host(1).tcp_connect(at(1, ports::ECHO), None).unwrap();
     assert_eq!(c.peer_addr(), Some(at(1, ports::ECHO)));
     let local = c.local_addr().unwrap();
-    assert_eq!(local.addr, IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 2)));
-    assert!(local.port >= EPHEMERAL_FIRST, "ephemeral port {}", local.port);
+    assert_eq!(
+        local.addr,
+        IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 2))
+    );
+    assert!(
+        local.port >= EPHEMERAL_FIRST,
+        "ephemeral port {}",
+        local.port
+    );
     c.write_all(b"first line\nsecond line\n").unwrap();
     c.flush().unwrap();
     let mut lines = BufReader::new(c).lines();
@@ -164,7 +190,10 @@ fn address_in_use_and_bad_arguments() {
     assert_eq!(h.tcp_listen(0, 1).err(), Some(Error::InvalidInput));
     assert_eq!(h.tcp_listen(6001, 0).err(), Some(Error::InvalidInput));
     assert_eq!(h.tcp_listen(6001, 1000).err(), Some(Error::InvalidInput));
-    assert_eq!(h.tcp_connect(at(1, 0), None).err(), Some(Error::InvalidInput));
+    assert_eq!(
+        h.tcp_connect(at(1, 0), None).err(),
+        Some(Error::InvalidInput)
+    );
 }
 
 #[test]

@@ -1,1 +1,98 @@
+//! The `layernet` binary: the demo is the default command, its table, its
+//! exit status, its flags and its errors.
 
+use std::process::Command;
+
+fn layernet(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_layernet"))
+        .args(args)
+        .output()
+        .expect("run layernet");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn table_rows(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("exchange"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|l| {
+            let mut f = l.split_whitespace();
+            (
+                f.next().unwrap_or("").to_string(),
+                f.next().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn no_arguments_runs_the_demo_and_every_exchange_is_ok() {
+    let (code, out, err) = layernet(&[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let rows = table_rows(&out);
+    let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["ping", "echo", "greeting", "time-echo", "chat"],
+        "{out}"
+    );
+    assert!(rows.iter().all(|(_, r)| r == "OK"), "{out}");
+    assert!(out.contains("all exchanges verified byte for byte"));
+    assert!(
+        out.contains("ARP: 1 who-has, 1 is-at"),
+        "the account shows ARP: {out}"
+    );
+    assert!(
+        out.contains("handshake 1 SYN / 1 SYN-ACK"),
+        "the account shows the handshake: {out}"
+    );
+}
+
+#[test]
+fn lossy_demo_still_passes_and_repeats() {
+    let (code, out, err) = layernet(&["demo", "--loss", "10", "--seed", "7"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("seed 7, frame loss 10%"), "{out}");
+    assert!(table_rows(&out).iter().all(|(_, r)| r == "OK"), "{out}");
+    let (_, again, _) = layernet(&["demo", "--seed", "7", "--loss", "10"]);
+    assert_eq!(out, again, "same seed, same run");
+}
+
+#[test]
+fn help_documents_every_flag() {
+    let (code, out, _) = layernet(&["demo", "--help"]);
+    assert_eq!(code, 0);
+    for flag in ["--loss", "--seed", "--help"] {
+        assert!(out.contains(flag), "{flag} missing from:\n{out}");
+    }
+    let (code, out, _) = layernet(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("demo"), "{out}");
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let (code, _, err) = layernet(&["demo", "--loss", "101"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--loss"), "{err}");
+    let (code, _, err) = layernet(&["demo", "--seed", "minus-one"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid value"), "{err}");
+    let (code, _, err) = layernet(&["frobnicate"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unrecognized subcommand"), "{err}");
+}
+
+#[test]
+fn total_loss_fails_cleanly() {
+    let (code, out, err) = layernet(&["demo", "--loss", "100"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("FAIL"), "{out}");
+    assert!(out.contains("SOME EXCHANGES FAILED"), "{out}");
+}

@@ -53,7 +53,11 @@ fn counter_counts() -> Result<(), String> {
     let b = std::hint::black_box(Box::new(42u64));
     let after = count();
     drop(b);
-    if after - before == 1 { Ok(()) } else { Err(format!("Box::new counted {}", after - before)) }
+    if after - before == 1 {
+        Ok(())
+    } else {
+        Err(format!("Box::new counted {}", after - before))
+    }
 }
 
 /// The exchanges, after setup. Returns (allocations, everything verified).
@@ -70,17 +74,22 @@ fn exchanges() -> Result<(usize, bool), String> {
     let before = count();
     let net = &mut s.net;
     let ok_echo = net.run_client(1, &mut echo, limit) && echo.outcome() == Outcome::Done;
-    let ok_greet = net.run_client(2, &mut greeting, limit) && greeting.received() == DEFAULT_GREETING;
+    let ok_greet =
+        net.run_client(2, &mut greeting, limit) && greeting.received() == DEFAULT_GREETING;
     let ok_time = net.run_client(1, &mut time_echo, limit) && time_echo.outcome() == Outcome::Done;
     // Chat: A speaks (the room learns A), then B; the room relays B's line to A.
     let _ = s.peer_a.say(b"hello from A");
-    let mut extra: [(usize, &mut SimService); 3] = [(0, &mut s.room), (1, &mut s.peer_a), (2, &mut s.peer_b)];
+    let mut extra: [(usize, &mut SimService); 3] =
+        [(0, &mut s.room), (1, &mut s.peer_a), (2, &mut s.peer_b)];
     net.run_until(Duration::from_millis(200), &mut extra, |_| false);
     let _ = s.peer_b.say(b"hi from B");
-    let mut extra: [(usize, &mut SimService); 3] = [(0, &mut s.room), (1, &mut s.peer_a), (2, &mut s.peer_b)];
+    let mut extra: [(usize, &mut SimService); 3] =
+        [(0, &mut s.room), (1, &mut s.peer_a), (2, &mut s.peer_b)];
     net.run_until(Duration::from_millis(200), &mut extra, |_| false);
     let relayed = s.peer_a.take_received();
-    let ok_chat = relayed.as_ref().is_some_and(|(_, m)| m.ends_with(b"] hi from B"));
+    let ok_chat = relayed
+        .as_ref()
+        .is_some_and(|(_, m)| m.ends_with(b"] hi from B"));
     let allocations = count() - before;
     Ok((allocations, ok_echo && ok_greet && ok_time && ok_chat))
 }
@@ -95,9 +104,13 @@ fn main() -> ExitCode {
         }
     }
     match exchanges() {
-        Ok((0, true)) => println!("test zero_allocations_during_the_exchanges ... ok (0 allocations)"),
+        Ok((0, true)) => {
+            println!("test zero_allocations_during_the_exchanges ... ok (0 allocations)")
+        }
         Ok((n, ok)) => {
-            println!("test zero_allocations_during_the_exchanges ... FAILED: {n} allocations, exchanges verified: {ok}");
+            println!(
+                "test zero_allocations_during_the_exchanges ... FAILED: {n} allocations, exchanges verified: {ok}"
+            );
             failed += 1;
         }
         Err(e) => {
@@ -106,5 +119,9 @@ fn main() -> ExitCode {
         }
     }
     println!("no_alloc: {} passed, {failed} failed", 2 - failed);
-    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
