@@ -133,6 +133,16 @@ impl SimNet {
         self.segment.borrow()
     }
 
+    /// Attach a bare port (no stack) at segment position `index` with
+    /// address `mac`: a station for tests to inject or capture raw frames.
+    /// `None` if the position is taken by a host or out of range.
+    pub fn raw_port(&mut self, index: usize, mac: EthernetAddress) -> Option<SimPort> {
+        if index < self.hosts.len() {
+            return None;
+        }
+        StdPort::new(self.segment, index, mac)
+    }
+
     /// Change the segment's fault model.
     pub fn set_faults(&mut self, faults: Faults) {
         self.segment.borrow_mut().set_faults(faults);

@@ -34,7 +34,7 @@ use smoltcp::iface::{
     self, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet, SocketStorage,
 };
 use smoltcp::socket::{icmp, tcp, udp};
-use smoltcp::time::Instant;
+use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, IpEndpoint, Ipv4Address, Ipv4Cidr};
 
 use crate::link::Link;
@@ -45,6 +45,13 @@ use crate::link::rng::Rng;
 pub const INGRESS_BURST: usize = 64;
 /// How many egress rounds one [`Stack::poll`] runs at most.
 pub const EGRESS_BURST: usize = 64;
+/// How long a half-open connection (SYN-RECEIVED) may hold a listening
+/// slot without hearing from its peer. Without it, spoofed SYNs that never
+/// complete their handshake would hold every slot for ever (a SYN flood);
+/// a real client on a lossy link retransmits its SYN well within it, which
+/// restarts the count.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Most listening ports one stack serves at once.
 pub const MAX_LISTENERS: usize = 8;
 /// Datagrams each UDP socket can queue each way.
@@ -517,6 +524,7 @@ impl<'a, D: Link> Stack<'a, D> {
                     break;
                 };
                 let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
+                fresh(socket, Some(HANDSHAKE_TIMEOUT));
                 if socket.listen(listener.port).is_err() {
                     break;
                 }
@@ -576,10 +584,10 @@ impl<'a, D: Link> Stack<'a, D> {
         let entry = &mut self.tcp[index];
         entry.owner = Owner::Stream;
         entry.established = true;
-        let remote = self
-            .sockets
-            .get::<tcp::Socket>(entry.handle())
-            .remote_endpoint()?;
+        let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
+        // The handshake is over: the stream's owner decides on timeouts.
+        socket.set_timeout(None);
+        let remote = socket.remote_endpoint()?;
         self.rearm();
         Some((index, remote))
     }
@@ -596,6 +604,7 @@ impl<'a, D: Link> Stack<'a, D> {
         entry.established = false;
         entry.shut = false;
         entry.eof = false;
+        fresh(self.sockets.get_mut::<tcp::Socket>(entry.handle()), None);
         Some(index)
     }
 
@@ -708,6 +717,14 @@ impl<'a, D: Link> Stack<'a, D> {
     pub(crate) fn random(&mut self) -> u64 {
         self.rng.next_u64()
     }
+}
+
+/// Options a previous user of a pooled socket may have set go back to
+/// their defaults.
+fn fresh(socket: &mut tcp::Socket<'_>, timeout: Option<Duration>) {
+    socket.set_timeout(timeout);
+    socket.set_keep_alive(None);
+    socket.set_nagle_enabled(true);
 }
 
 /// Why the pool could not give a socket.
