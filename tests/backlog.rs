@@ -124,19 +124,30 @@ fn time_wait_sockets_are_reused_at_once_by_a_tiny_pool() {
 
     let mut net = SimNet::new(4, Faults::NONE);
     let tiny: &'static mut Resources<'static, 4, 2, 1, 256> = Box::leak(Box::default());
-    net.add_host_with(Config::new(host_mac(0), host_ip(0)), tiny).unwrap();
+    net.add_host_with(Config::new(host_mac(0), host_ip(0)), tiny)
+        .unwrap();
     net.add_host().unwrap();
-    let server = GreetingServer::<1>::bind(net.stack(0), ports::GREETING, 1, DEFAULT_GREETING).unwrap();
+    let server =
+        GreetingServer::<1>::bind(net.stack(0), ports::GREETING, 1, DEFAULT_GREETING).unwrap();
     net.serve(0, Box::new(server));
     let to = IpEndpoint::new(IpAddress::Ipv4(net.stack(0).ipv4_addr()), ports::GREETING);
     let start = net.now();
     for i in 0..6 {
         let mut c = GreetingClient::<64>::new(to);
-        assert!(net.run_client(1, &mut c, Duration::from_secs(30)), "client {i}");
+        assert!(
+            net.run_client(1, &mut c, Duration::from_secs(30)),
+            "client {i}"
+        );
         assert_eq!(c.received(), DEFAULT_GREETING, "client {i}");
     }
     let took = net.now() - start;
-    println!("6 greetings through a 2-socket pool in {} ms virtual", took.total_millis());
-    assert!(took < Duration::from_secs(10), "sockets in TIME-WAIT were not reused: {took}");
+    println!(
+        "6 greetings through a 2-socket pool in {} ms virtual",
+        took.total_millis()
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "sockets in TIME-WAIT were not reused: {took}"
+    );
     assert_eq!(net.segment().census().tcp_rst, 0);
 }

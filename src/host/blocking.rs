@@ -57,7 +57,11 @@ impl Driver for SimNet {
     }
 
     fn wait(&mut self, deadline: Instant) {
-        self.step(deadline, &mut []);
+        // If polling alone moved something, the caller's operation may now
+        // succeed: let it try before any virtual time passes.
+        if !self.settle(&mut []) {
+            self.step(deadline, &mut []);
+        }
     }
 }
 
@@ -242,6 +246,10 @@ impl<N: Driver> TcpListener<N> {
     pub fn local_port(&self) -> u16 {
         self.inner.as_ref().map_or(0, |l| l.local_port())
     }
+
+    /// `close()`: stop listening; connections not yet accepted are reset.
+    /// The same happens on drop.
+    pub fn close(self) {}
 }
 
 impl<N: Driver> Drop for TcpListener<N> {
@@ -394,6 +402,9 @@ impl<N: Driver> UdpSocket<N> {
     pub fn local_port(&self) -> u16 {
         self.inner.as_ref().map_or(0, |u| u.local_port())
     }
+
+    /// `close()`: unbind; the same happens on drop.
+    pub fn close(self) {}
 }
 
 impl<N: Driver> Drop for UdpSocket<N> {

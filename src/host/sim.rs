@@ -158,10 +158,15 @@ impl SimNet {
     }
 
     /// Poll every stack and service (and `extra`) at the current time until
-    /// nothing moves.
-    fn settle(&mut self, extra: &mut [(HostId, &mut SimService)]) {
+    /// nothing moves. True if anything did.
+    pub fn settle(&mut self, extra: &mut [(HostId, &mut SimService)]) -> bool {
         let now = self.now;
+        let mut moved = false;
         for _ in 0..SETTLE_ROUNDS {
+            // A frame sent counts as progress even when smoltcp does not say
+            // so (it does not report the ARP request it sends for a socket
+            // waiting on a neighbour).
+            let offered = self.segment.borrow().stats().offered;
             let mut progress = false;
             for h in self.hosts.iter_mut() {
                 progress |= h.stack.poll(now);
@@ -175,10 +180,13 @@ impl SimNet {
                     progress |= h.stack.poll(now);
                 }
             }
+            progress |= self.segment.borrow().stats().offered != offered;
             if !progress {
-                return;
+                return moved;
             }
+            moved = true;
         }
+        moved
     }
 
     /// The earliest time anything wants to run.
@@ -200,7 +208,7 @@ impl SimNet {
     /// Settle, then move the clock to the next event if it is not later
     /// than `limit` (returns true), or to `limit` (returns false).
     pub fn step(&mut self, limit: Instant, extra: &mut [(HostId, &mut SimService)]) -> bool {
-        self.settle(extra);
+        let _ = self.settle(extra);
         self.steps += 1;
         match self.next_event(extra) {
             Some(t) if t <= limit => {
@@ -231,7 +239,7 @@ impl SimNet {
     ) -> bool {
         let limit = self.now + timeout;
         loop {
-            self.settle(extra);
+            let _ = self.settle(extra);
             if done(extra) {
                 return true;
             }
@@ -253,6 +261,26 @@ impl SimNet {
     /// Let `duration` of virtual time pass, everything running.
     pub fn run_for(&mut self, duration: Duration) {
         self.run_until(duration, &mut [], |_| false);
+    }
+}
+
+/// A service shared with its creator, so that the creator can read its
+/// results after the network ran it.
+impl<D: crate::link::Link, S: Service<D>> Service<D> for std::rc::Rc<RefCell<S>> {
+    fn poll(&mut self, stack: &mut Stack<'_, D>, now: Instant) -> bool {
+        self.borrow_mut().poll(stack, now)
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        self.borrow().poll_at()
+    }
+
+    fn is_done(&self) -> bool {
+        self.borrow().is_done()
+    }
+
+    fn drain_log(&mut self, sink: &mut dyn FnMut(&str)) {
+        self.borrow_mut().drain_log(sink);
     }
 }
 
