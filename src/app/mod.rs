@@ -12,8 +12,10 @@
 pub mod chat;
 pub mod clock;
 pub mod echo;
+pub mod files;
 pub mod greeting;
 pub mod ping;
+pub mod storage;
 pub mod time_echo;
 
 use crate::link::Link;
@@ -30,6 +32,8 @@ pub mod ports {
     pub const TIME_ECHO: u16 = 21566;
     /// UDP chat.
     pub const CHAT: u16 = 6868;
+    /// HTTP file service.
+    pub const FILES: u16 = 7878;
 }
 
 /// A line an application wants shown (what the classic programs print).

@@ -1,0 +1,420 @@
+//! Storage for the file service: a trait, the name rules, and a fixed
+//! in-RAM store.
+//!
+//! Layer: app. Depends on nothing but `core` and heapless.
+//!
+//! A store is flat: a name is one path segment. Every name that reaches a
+//! store has passed [`Name::from_url_path`], which percent-decodes the
+//! request path once and refuses what could reach outside the root: `..`
+//! and `.`, a `/` or `\` (also when percent-encoded), NUL and control
+//! bytes, names over 255 bytes, and names starting with `.` (the host store
+//! keeps its temporary uploads as dot-files).
+//!
+//! Uploads are atomic: [`Storage::begin_upload`] reserves room,
+//! [`Storage::write`] appends, and only [`Storage::commit`] makes the new
+//! content visible (replacing any old one at once); [`Storage::abort`]
+//! leaves the old content as it was.
+
+use core::fmt;
+
+/// Longest file name, in bytes.
+pub const NAME_MAX: usize = 255;
+
+/// A validated file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name(heapless::String<NAME_MAX>);
+
+/// Why a name was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameError {
+    /// Empty after decoding.
+    Empty,
+    /// Longer than [`NAME_MAX`] bytes.
+    TooLong,
+    /// A `%` not followed by two hex digits, or bytes that are not UTF-8.
+    BadEncoding,
+    /// A name that could leave the root or hide: `..`, `.`, `/`, `\`, NUL,
+    /// control bytes, a leading `.`.
+    Forbidden,
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NameError::Empty => "empty file name",
+            NameError::TooLong => "file name longer than 255 bytes",
+            NameError::BadEncoding => "badly encoded file name",
+            NameError::Forbidden => "file name outside the served directory",
+        })
+    }
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+impl Name {
+    /// The name in a request path such as `/a.txt` or `/caf%C3%A9.txt`
+    /// (a query string, if any, is ignored).
+    pub fn from_url_path(path: &str) -> Result<Name, NameError> {
+        let path = path.split(['?', '#']).next().unwrap_or("");
+        let raw = path.strip_prefix('/').unwrap_or(path).as_bytes();
+        let mut decoded: heapless::Vec<u8, NAME_MAX> = heapless::Vec::new();
+        let mut i = 0;
+        while i < raw.len() {
+            let b = match raw[i] {
+                b'%' => {
+                    let hi = raw.get(i + 1).copied().and_then(hex);
+                    let lo = raw.get(i + 2).copied().and_then(hex);
+                    match (hi, lo) {
+                        (Some(h), Some(l)) => {
+                            i += 3;
+                            h << 4 | l
+                        }
+                        _ => return Err(NameError::BadEncoding),
+                    }
+                }
+                b => {
+                    i += 1;
+                    b
+                }
+            };
+            decoded.push(b).map_err(|_| NameError::TooLong)?;
+        }
+        let text = core::str::from_utf8(&decoded).map_err(|_| NameError::BadEncoding)?;
+        Name::new(text)
+    }
+
+    /// A plain (already decoded) name, checked by the same rules.
+    pub fn new(text: &str) -> Result<Name, NameError> {
+        if text.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if text.len() > NAME_MAX {
+            return Err(NameError::TooLong);
+        }
+        let forbidden = text.starts_with('.')
+            || text
+                .chars()
+                .any(|c| c == '/' || c == '\\' || c == '%' || c.is_control());
+        if forbidden {
+            return Err(NameError::Forbidden);
+        }
+        let mut s = heapless::String::new();
+        s.push_str(text).map_err(|_| NameError::TooLong)?;
+        Ok(Name(s))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a store can fail with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageError {
+    /// No such file (or upload).
+    NotFound,
+    /// No room: every slot is used or the disk is full.
+    Full,
+    /// Larger than the store accepts for one file.
+    TooLarge,
+    /// The name is not allowed here (for example a symlink that leaves the root).
+    Forbidden,
+    /// Any other failure of the medium.
+    Io,
+}
+
+impl fmt::Display for StorageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StorageError::NotFound => "no such file",
+            StorageError::Full => "storage full",
+            StorageError::TooLarge => "file too large for this store",
+            StorageError::Forbidden => "not allowed",
+            StorageError::Io => "storage failure",
+        })
+    }
+}
+
+/// Identifies an upload in progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadId(pub u32);
+
+/// A flat store of named files, with atomic uploads.
+pub trait Storage {
+    /// The `index`-th file (in a stable order while nothing changes): its
+    /// name and size. `None` past the last.
+    fn entry(&mut self, index: usize) -> Option<(Name, u64)>;
+    /// The size of `name`.
+    fn size(&mut self, name: &Name) -> Result<u64, StorageError>;
+    /// Read from `name` at `offset` into `buf`; returns the bytes read (0 at
+    /// the end).
+    fn read_at(&mut self, name: &Name, offset: u64, buf: &mut [u8]) -> Result<usize, StorageError>;
+    /// Start an upload of `len` bytes to `name`; nothing is visible until
+    /// [`Storage::commit`].
+    fn begin_upload(&mut self, name: &Name, len: u64) -> Result<UploadId, StorageError>;
+    /// Append to an upload.
+    fn write(&mut self, upload: UploadId, data: &[u8]) -> Result<(), StorageError>;
+    /// Make the upload the file's content. Returns true if it replaced an
+    /// existing file.
+    fn commit(&mut self, upload: UploadId) -> Result<bool, StorageError>;
+    /// Forget the upload; the old content (if any) stays as it was.
+    fn abort(&mut self, upload: UploadId);
+    /// Delete `name`.
+    fn remove(&mut self, name: &Name) -> Result<(), StorageError>;
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SlotState {
+    Empty,
+    File,
+    /// An upload in progress, to become `name` on commit.
+    Pending,
+}
+
+struct Slot<const MAX: usize> {
+    state: SlotState,
+    name: heapless::String<NAME_MAX>,
+    len: usize,
+    expected: usize,
+    data: [u8; MAX],
+}
+
+/// A fixed in-RAM store: `SLOTS` files of at most `MAX` bytes, inline. An
+/// upload takes a slot of its own until it commits (then the old file's
+/// slot is freed), so replacing a file needs one free slot.
+pub struct RamStore<const SLOTS: usize, const MAX: usize> {
+    slots: [Slot<MAX>; SLOTS],
+}
+
+impl<const SLOTS: usize, const MAX: usize> RamStore<SLOTS, MAX> {
+    /// An empty store.
+    pub const fn new() -> Self {
+        RamStore {
+            slots: [const {
+                Slot {
+                    state: SlotState::Empty,
+                    name: heapless::String::new(),
+                    len: 0,
+                    expected: 0,
+                    data: [0; MAX],
+                }
+            }; SLOTS],
+        }
+    }
+
+    fn find(&self, name: &Name) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|s| s.state == SlotState::File && s.name == name.0)
+    }
+}
+
+impl<const SLOTS: usize, const MAX: usize> Default for RamStore<SLOTS, MAX> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const SLOTS: usize, const MAX: usize> Storage for RamStore<SLOTS, MAX> {
+    fn entry(&mut self, index: usize) -> Option<(Name, u64)> {
+        let slot = self
+            .slots
+            .iter()
+            .filter(|s| s.state == SlotState::File)
+            .nth(index)?;
+        Some((Name(slot.name.clone()), slot.len as u64))
+    }
+
+    fn size(&mut self, name: &Name) -> Result<u64, StorageError> {
+        let i = self.find(name).ok_or(StorageError::NotFound)?;
+        Ok(self.slots[i].len as u64)
+    }
+
+    fn read_at(&mut self, name: &Name, offset: u64, buf: &mut [u8]) -> Result<usize, StorageError> {
+        let slot = &self.slots[self.find(name).ok_or(StorageError::NotFound)?];
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(slot.len);
+        let n = buf.len().min(slot.len - start);
+        buf[..n].copy_from_slice(&slot.data[start..start + n]);
+        Ok(n)
+    }
+
+    fn begin_upload(&mut self, name: &Name, len: u64) -> Result<UploadId, StorageError> {
+        let len = usize::try_from(len).map_err(|_| StorageError::TooLarge)?;
+        if len > MAX {
+            return Err(StorageError::TooLarge);
+        }
+        let i = self
+            .slots
+            .iter()
+            .position(|s| s.state == SlotState::Empty)
+            .ok_or(StorageError::Full)?;
+        let slot = &mut self.slots[i];
+        slot.state = SlotState::Pending;
+        slot.name = name.0.clone();
+        slot.len = 0;
+        slot.expected = len;
+        Ok(UploadId(i as u32))
+    }
+
+    fn write(&mut self, upload: UploadId, data: &[u8]) -> Result<(), StorageError> {
+        let slot = self
+            .slots
+            .get_mut(upload.0 as usize)
+            .filter(|s| s.state == SlotState::Pending)
+            .ok_or(StorageError::NotFound)?;
+        if slot.len + data.len() > slot.expected {
+            return Err(StorageError::TooLarge);
+        }
+        slot.data[slot.len..slot.len + data.len()].copy_from_slice(data);
+        slot.len += data.len();
+        Ok(())
+    }
+
+    fn commit(&mut self, upload: UploadId) -> Result<bool, StorageError> {
+        let i = upload.0 as usize;
+        let pending = self
+            .slots
+            .get(i)
+            .filter(|s| s.state == SlotState::Pending && s.len == s.expected)
+            .ok_or(StorageError::NotFound)?;
+        let name = Name(pending.name.clone());
+        let old = self.find(&name);
+        if let Some(old) = old {
+            self.slots[old].state = SlotState::Empty;
+        }
+        self.slots[i].state = SlotState::File;
+        Ok(old.is_some())
+    }
+
+    fn abort(&mut self, upload: UploadId) {
+        if let Some(s) = self
+            .slots
+            .get_mut(upload.0 as usize)
+            .filter(|s| s.state == SlotState::Pending)
+        {
+            s.state = SlotState::Empty;
+        }
+    }
+
+    fn remove(&mut self, name: &Name) -> Result<(), StorageError> {
+        let i = self.find(name).ok_or(StorageError::NotFound)?;
+        self.slots[i].state = SlotState::Empty;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_leave_the_root_are_refused() {
+        for bad in [
+            "/..",
+            "/.",
+            "/../etc/passwd",
+            "/%2e%2e",
+            "/%2E%2e/x",
+            "/a%2fb",
+            "/a%2Fb",
+            "/a/b",
+            "//etc/passwd",
+            "/a%5cb",
+            "/a\\b",
+            "/a%00b",
+            "/a%0ab",
+            "/a%1bb",
+            "/.hidden",
+            "/%2ehidden",
+            "/a%25",
+            "/%c0%ae%c0%ae",
+        ] {
+            assert!(Name::from_url_path(bad).is_err(), "{bad} was accepted");
+        }
+        assert_eq!(Name::from_url_path("/"), Err(NameError::Empty));
+        assert_eq!(Name::from_url_path("/%zz"), Err(NameError::BadEncoding));
+        assert_eq!(Name::from_url_path("/%4"), Err(NameError::BadEncoding));
+        let long = [b'a'; 256];
+        let long = core::str::from_utf8(&long).unwrap();
+        assert_eq!(Name::new(long), Err(NameError::TooLong));
+    }
+
+    #[test]
+    fn ordinary_names_are_decoded_once() {
+        assert_eq!(Name::from_url_path("/a.txt").unwrap().as_str(), "a.txt");
+        assert_eq!(
+            Name::from_url_path("/caf%C3%A9.txt?x=1").unwrap().as_str(),
+            "caf\u{e9}.txt"
+        );
+        assert_eq!(
+            Name::from_url_path("/with%20space").unwrap().as_str(),
+            "with space"
+        );
+        assert_eq!(Name::from_url_path("/a..b").unwrap().as_str(), "a..b");
+    }
+
+    #[test]
+    fn ram_store_uploads_are_atomic() {
+        let mut s: RamStore<3, 16> = RamStore::new();
+        let n = Name::new("f").unwrap();
+        let u = s.begin_upload(&n, 3).unwrap();
+        s.write(u, b"abc").unwrap();
+        assert_eq!(
+            s.size(&n),
+            Err(StorageError::NotFound),
+            "invisible before commit"
+        );
+        assert!(!s.commit(u).unwrap());
+        let u = s.begin_upload(&n, 4).unwrap();
+        s.write(u, b"wx").unwrap();
+        s.abort(u);
+        let mut buf = [0u8; 8];
+        assert_eq!(s.read_at(&n, 0, &mut buf), Ok(3));
+        assert_eq!(&buf[..3], b"abc", "old content intact after an abort");
+        let u = s.begin_upload(&n, 4).unwrap();
+        assert_eq!(
+            s.commit(u),
+            Err(StorageError::NotFound),
+            "a short upload cannot commit"
+        );
+        s.write(u, b"wxyz").unwrap();
+        assert_eq!(s.write(u, b"!"), Err(StorageError::TooLarge));
+        assert!(s.commit(u).unwrap(), "replaced");
+        assert_eq!(s.read_at(&n, 1, &mut buf), Ok(3));
+        assert_eq!(&buf[..3], b"xyz");
+        assert_eq!(s.read_at(&n, 99, &mut buf), Ok(0));
+        assert_eq!(s.entry(0).map(|(n, l)| (n.as_str().len(), l)), Some((1, 4)));
+        assert!(s.entry(1).is_none());
+        assert_eq!(s.begin_upload(&n, 17), Err(StorageError::TooLarge));
+    }
+
+    #[test]
+    fn ram_store_fills_up() {
+        let mut s: RamStore<2, 4> = RamStore::new();
+        for name in ["a", "b"] {
+            let u = s.begin_upload(&Name::new(name).unwrap(), 1).unwrap();
+            s.write(u, b"x").unwrap();
+            s.commit(u).unwrap();
+        }
+        assert_eq!(
+            s.begin_upload(&Name::new("c").unwrap(), 1),
+            Err(StorageError::Full)
+        );
+        s.remove(&Name::new("a").unwrap()).unwrap();
+        assert!(s.begin_upload(&Name::new("c").unwrap(), 1).is_ok());
+    }
+}
