@@ -55,6 +55,8 @@ impl Default for Limits {
 }
 
 /// What the body of the response being sent comes from.
+// No heap in the core: the name lives inline, once per connection.
+#[allow(clippy::large_enum_variant)]
 enum Body {
     None,
     File {
@@ -70,6 +72,7 @@ enum Body {
 }
 
 /// Where a connection stands.
+#[allow(clippy::large_enum_variant)]
 enum Phase {
     /// Reading a request head.
     Head,
