@@ -328,7 +328,7 @@ impl<const HDR: usize> Conn<HDR> {
         self.close_after = true;
         self.body = Body::None;
         let mut line: heapless::String<64> = heapless::String::new();
-        let _ = write!(line, "{status} {}\n", reason(status));
+        let _ = writeln!(line, "{status} {}", reason(status));
         self.respond(
             status,
             "text/plain; charset=utf-8",
@@ -573,9 +573,9 @@ impl<S: Storage, const CONNS: usize, const HDR: usize> FileServer<S, CONNS, HDR>
                             let _ = write_url(&mut w, name.as_str());
                             let _ = w.write_str("\">");
                             let _ = write_html(&mut w, name.as_str());
-                            let _ = write!(w, "</a> {size}</li>\n");
+                            let _ = writeln!(w, "</a> {size}</li>");
                         } else {
-                            let _ = write!(w, "{name} {size}\n");
+                            let _ = writeln!(w, "{name} {size}");
                         }
                     }
                     None => {
