@@ -7,4 +7,5 @@
 pub mod blocking;
 pub mod clock;
 pub mod demo;
+pub mod dirstore;
 pub mod sim;

@@ -1,0 +1,309 @@
+//! The host's directory store: files in one directory, never outside it.
+//!
+//! Layer: host (std). Implements the core's [`Storage`].
+//!
+//! Names arrive validated by [`Name`] (no `..`, no separators, no control
+//! bytes, no leading dot, at most 255 bytes); on top of that a path that is
+//! a symlink must resolve inside the root, and only regular files are
+//! served. An upload goes to a temporary dot-file in the same directory
+//! (same file system, so the rename is atomic), is flushed and fsynced, and
+//! is renamed over the target only when exactly the announced number of
+//! bytes arrived; the directory is fsynced after the rename. An aborted
+//! upload (early disconnect, full disk) removes its temporary file and
+//! leaves the old content as it was. Temporary files left by a crash are
+//! removed when the store is opened.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use crate::app::storage::{Name, Storage, StorageError, UploadId};
+
+const TEMP_PREFIX: &str = ".layernet-upload-";
+
+struct Pending {
+    name: Name,
+    temp: PathBuf,
+    file: File,
+    expected: u64,
+    written: u64,
+}
+
+/// A [`Storage`] over one directory of the host.
+pub struct DirStore {
+    root: PathBuf,
+    uploads: Vec<Option<Pending>>,
+    /// The last file read, kept open: a download reads it chunk by chunk.
+    reader: Option<(Name, File)>,
+    next_temp: u64,
+}
+
+fn io_error(e: &io::Error) -> StorageError {
+    match e.kind() {
+        io::ErrorKind::NotFound => StorageError::NotFound,
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => StorageError::Full,
+        io::ErrorKind::PermissionDenied => StorageError::Forbidden,
+        _ => StorageError::Io,
+    }
+}
+
+impl DirStore {
+    /// Serve the directory `root` (it must exist). Removes temporary files
+    /// of uploads interrupted by a crash.
+    pub fn open(root: impl AsRef<Path>) -> io::Result<DirStore> {
+        let root = fs::canonicalize(root.as_ref())?;
+        if !root.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!("{} is not a directory", root.display()),
+            ));
+        }
+        for entry in fs::read_dir(&root)?.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        Ok(DirStore {
+            root,
+            uploads: Vec::new(),
+            reader: None,
+            next_temp: 0,
+        })
+    }
+
+    /// The directory served.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where `name` lives, if that place is inside the root. A symlink is
+    /// followed only if its target is inside the root too.
+    fn path_of(&self, name: &Name) -> Result<PathBuf, StorageError> {
+        let path = self.root.join(name.as_str());
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = fs::canonicalize(&path).map_err(|e| io_error(&e))?;
+                if target.starts_with(&self.root) && target != self.root {
+                    Ok(path)
+                } else {
+                    Err(StorageError::Forbidden)
+                }
+            }
+            _ => Ok(path),
+        }
+    }
+
+    fn names(&self) -> Vec<(Name, u64)> {
+        let mut names: Vec<(Name, u64)> = fs::read_dir(&self.root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = Name::new(e.file_name().to_str()?).ok()?;
+                let path = self.path_of(&name).ok()?;
+                let meta = fs::metadata(path).ok()?;
+                meta.is_file().then(|| (name, meta.len()))
+            })
+            .collect();
+        names.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        names
+    }
+
+    fn pending(&mut self, id: UploadId) -> Result<&mut Pending, StorageError> {
+        self.uploads
+            .get_mut(id.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(StorageError::NotFound)
+    }
+}
+
+impl Storage for DirStore {
+    fn entry(&mut self, index: usize) -> Option<(Name, u64)> {
+        self.names().into_iter().nth(index)
+    }
+
+    fn size(&mut self, name: &Name) -> Result<u64, StorageError> {
+        let meta = fs::metadata(self.path_of(name)?).map_err(|e| io_error(&e))?;
+        if meta.is_file() { Ok(meta.len()) } else { Err(StorageError::NotFound) }
+    }
+
+    fn read_at(&mut self, name: &Name, offset: u64, buf: &mut [u8]) -> Result<usize, StorageError> {
+        let cached = matches!(&self.reader, Some((n, _)) if n == name);
+        if !cached {
+            let file = File::open(self.path_of(name)?).map_err(|e| io_error(&e))?;
+            self.reader = Some((name.clone(), file));
+        }
+        let Some((_, file)) = &self.reader else {
+            return Err(StorageError::Io);
+        };
+        file.read_at(buf, offset).map_err(|e| io_error(&e))
+    }
+
+    fn begin_upload(&mut self, name: &Name, len: u64) -> Result<UploadId, StorageError> {
+        let target = self.path_of(name)?;
+        if target.is_dir() {
+            return Err(StorageError::Forbidden);
+        }
+        self.next_temp += 1;
+        let temp = self
+            .root
+            .join(format!("{TEMP_PREFIX}{}-{}", std::process::id(), self.next_temp));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .map_err(|e| io_error(&e))?;
+        let pending = Pending {
+            name: name.clone(),
+            temp,
+            file,
+            expected: len,
+            written: 0,
+        };
+        let slot = match self.uploads.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                self.uploads.push(None);
+                self.uploads.len() - 1
+            }
+        };
+        self.uploads[slot] = Some(pending);
+        Ok(UploadId(slot as u32))
+    }
+
+    fn write(&mut self, upload: UploadId, data: &[u8]) -> Result<(), StorageError> {
+        let p = self.pending(upload)?;
+        if p.written + data.len() as u64 > p.expected {
+            return Err(StorageError::TooLarge);
+        }
+        p.file.write_all(data).map_err(|e| io_error(&e))?;
+        p.written += data.len() as u64;
+        Ok(())
+    }
+
+    fn commit(&mut self, upload: UploadId) -> Result<bool, StorageError> {
+        let root = self.root.clone();
+        let p = self.pending(upload)?;
+        if p.written != p.expected {
+            return Err(StorageError::NotFound);
+        }
+        let result = (|| {
+            p.file.flush().map_err(|e| io_error(&e))?;
+            p.file.sync_all().map_err(|e| io_error(&e))?;
+            let target = root.join(p.name.as_str());
+            let replaced = fs::symlink_metadata(&target).is_ok();
+            fs::rename(&p.temp, &target).map_err(|e| io_error(&e))?;
+            // The rename itself must reach the disk too.
+            if let Ok(dir) = File::open(&root) {
+                let _ = dir.sync_all();
+            }
+            Ok(replaced)
+        })();
+        let name = p.name.clone();
+        match result {
+            Ok(replaced) => {
+                self.uploads[upload.0 as usize] = None;
+                if matches!(&self.reader, Some((n, _)) if *n == name) {
+                    self.reader = None;
+                }
+                Ok(replaced)
+            }
+            Err(e) => {
+                self.abort(upload);
+                Err(e)
+            }
+        }
+    }
+
+    fn abort(&mut self, upload: UploadId) {
+        if let Some(p) = self.uploads.get_mut(upload.0 as usize).and_then(Option::take) {
+            drop(p.file);
+            let _ = fs::remove_file(&p.temp);
+        }
+    }
+
+    fn remove(&mut self, name: &Name) -> Result<(), StorageError> {
+        let path = self.path_of(name)?;
+        if !fs::symlink_metadata(&path).map_err(|e| io_error(&e))?.is_file() {
+            return Err(StorageError::NotFound);
+        }
+        if matches!(&self.reader, Some((n, _)) if n == name) {
+            self.reader = None;
+        }
+        fs::remove_file(path).map_err(|e| io_error(&e))
+    }
+}
+
+impl Drop for DirStore {
+    fn drop(&mut self) {
+        for i in 0..self.uploads.len() {
+            self.abort(UploadId(i as u32));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> Name {
+        Name::new(s).unwrap()
+    }
+
+    fn files_in(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn uploads_are_atomic_and_leave_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = DirStore::open(dir.path()).unwrap();
+        let u = s.begin_upload(&name("a.txt"), 5).unwrap();
+        s.write(u, b"hello").unwrap();
+        assert!(!s.commit(u).unwrap());
+        let u = s.begin_upload(&name("a.txt"), 5).unwrap();
+        s.write(u, b"wor").unwrap();
+        assert_eq!(s.commit(u), Err(StorageError::NotFound), "short upload");
+        s.abort(u);
+        assert_eq!(fs::read(dir.path().join("a.txt")).unwrap(), b"hello");
+        assert_eq!(files_in(dir.path()), ["a.txt"]);
+        let u = s.begin_upload(&name("a.txt"), 5).unwrap();
+        s.write(u, b"world").unwrap();
+        assert!(s.commit(u).unwrap(), "replaced");
+        let mut buf = [0u8; 8];
+        assert_eq!(s.read_at(&name("a.txt"), 1, &mut buf), Ok(4));
+        assert_eq!(&buf[..4], b"orld");
+        // A pending upload is removed when the store goes away.
+        let _u = s.begin_upload(&name("b"), 3).unwrap();
+        drop(s);
+        assert_eq!(files_in(dir.path()), ["a.txt"]);
+    }
+
+    #[test]
+    fn symlinks_out_of_the_root_are_forbidden_and_stale_temps_removed() {
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("secret"), b"secret").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), dir.path().join("link")).unwrap();
+        fs::write(dir.path().join("real"), b"ok").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("real"), dir.path().join("inner")).unwrap();
+        fs::write(dir.path().join(format!("{TEMP_PREFIX}1-1")), b"stale").unwrap();
+        let mut s = DirStore::open(dir.path()).unwrap();
+        assert!(!dir.path().join(format!("{TEMP_PREFIX}1-1")).exists());
+        assert_eq!(s.size(&name("link")), Err(StorageError::Forbidden));
+        let mut buf = [0u8; 8];
+        assert_eq!(s.read_at(&name("link"), 0, &mut buf), Err(StorageError::Forbidden));
+        assert_eq!(s.begin_upload(&name("link"), 1), Err(StorageError::Forbidden));
+        assert_eq!(s.remove(&name("link")), Err(StorageError::Forbidden));
+        assert_eq!(s.size(&name("inner")), Ok(2), "a link inside the root is fine");
+        let listed: Vec<String> = (0..).map_while(|i| s.entry(i)).map(|(n, _)| n.as_str().to_string()).collect();
+        assert_eq!(listed, ["inner", "real"]);
+        assert_eq!(fs::read(outside.path().join("secret")).unwrap(), b"secret");
+    }
+}
