@@ -250,8 +250,8 @@ fn parse_request(req: &httparse::Request<'_, '_>) -> Request {
     r
 }
 
-/// Percent-encode a name for an href (unreserved characters stay).
-fn write_url(out: &mut impl core::fmt::Write, name: &str) -> core::fmt::Result {
+/// Percent-encode a name for a URL path (unreserved characters stay).
+pub fn write_url(out: &mut impl core::fmt::Write, name: &str) -> core::fmt::Result {
     for b in name.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
             out.write_char(b as char)?;
@@ -530,6 +530,9 @@ impl<S: Storage, const CONNS: usize, const HDR: usize> FileServer<S, CONNS, HDR>
         match &mut c.body {
             Body::None => false,
             Body::File { name, offset, end } => {
+                if *offset >= *end {
+                    return false;
+                }
                 let want = usize::try_from(*end - *offset)
                     .unwrap_or(usize::MAX)
                     .min(OUT_BUFFER);

@@ -125,7 +125,11 @@ impl Storage for DirStore {
 
     fn size(&mut self, name: &Name) -> Result<u64, StorageError> {
         let meta = fs::metadata(self.path_of(name)?).map_err(|e| io_error(&e))?;
-        if meta.is_file() { Ok(meta.len()) } else { Err(StorageError::NotFound) }
+        if meta.is_file() {
+            Ok(meta.len())
+        } else {
+            Err(StorageError::NotFound)
+        }
     }
 
     fn read_at(&mut self, name: &Name, offset: u64, buf: &mut [u8]) -> Result<usize, StorageError> {
@@ -146,9 +150,11 @@ impl Storage for DirStore {
             return Err(StorageError::Forbidden);
         }
         self.next_temp += 1;
-        let temp = self
-            .root
-            .join(format!("{TEMP_PREFIX}{}-{}", std::process::id(), self.next_temp));
+        let temp = self.root.join(format!(
+            "{TEMP_PREFIX}{}-{}",
+            std::process::id(),
+            self.next_temp
+        ));
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -217,7 +223,11 @@ impl Storage for DirStore {
     }
 
     fn abort(&mut self, upload: UploadId) {
-        if let Some(p) = self.uploads.get_mut(upload.0 as usize).and_then(Option::take) {
+        if let Some(p) = self
+            .uploads
+            .get_mut(upload.0 as usize)
+            .and_then(Option::take)
+        {
             drop(p.file);
             let _ = fs::remove_file(&p.temp);
         }
@@ -225,7 +235,10 @@ impl Storage for DirStore {
 
     fn remove(&mut self, name: &Name) -> Result<(), StorageError> {
         let path = self.path_of(name)?;
-        if !fs::symlink_metadata(&path).map_err(|e| io_error(&e))?.is_file() {
+        if !fs::symlink_metadata(&path)
+            .map_err(|e| io_error(&e))?
+            .is_file()
+        {
             return Err(StorageError::NotFound);
         }
         if matches!(&self.reader, Some((n, _)) if n == name) {
@@ -298,11 +311,24 @@ mod tests {
         assert!(!dir.path().join(format!("{TEMP_PREFIX}1-1")).exists());
         assert_eq!(s.size(&name("link")), Err(StorageError::Forbidden));
         let mut buf = [0u8; 8];
-        assert_eq!(s.read_at(&name("link"), 0, &mut buf), Err(StorageError::Forbidden));
-        assert_eq!(s.begin_upload(&name("link"), 1), Err(StorageError::Forbidden));
+        assert_eq!(
+            s.read_at(&name("link"), 0, &mut buf),
+            Err(StorageError::Forbidden)
+        );
+        assert_eq!(
+            s.begin_upload(&name("link"), 1),
+            Err(StorageError::Forbidden)
+        );
         assert_eq!(s.remove(&name("link")), Err(StorageError::Forbidden));
-        assert_eq!(s.size(&name("inner")), Ok(2), "a link inside the root is fine");
-        let listed: Vec<String> = (0..).map_while(|i| s.entry(i)).map(|(n, _)| n.as_str().to_string()).collect();
+        assert_eq!(
+            s.size(&name("inner")),
+            Ok(2),
+            "a link inside the root is fine"
+        );
+        let listed: Vec<String> = (0..)
+            .map_while(|i| s.entry(i))
+            .map(|(n, _)| n.as_str().to_string())
+            .collect();
         assert_eq!(listed, ["inner", "real"]);
         assert_eq!(fs::read(outside.path().join("secret")).unwrap(), b"secret");
     }

@@ -8,4 +8,5 @@ pub mod blocking;
 pub mod clock;
 pub mod demo;
 pub mod dirstore;
+pub mod files;
 pub mod sim;

@@ -1,0 +1,585 @@
+//! The HTTP file service over the simulated link: round trips of every
+//! awkward size, concurrent downloads, resume, every error status, cut-off
+//! uploads, a full store, and every way out of the root.
+
+use std::cell::RefCell;
+use std::io::Write as _;
+use std::path::Path;
+use std::rc::Rc;
+
+use layernet::app::files::{FileServer, Limits};
+use layernet::app::ports;
+use layernet::app::storage::RamStore;
+use layernet::host::blocking::{Host, Net, TcpStream};
+use layernet::host::dirstore::DirStore;
+use layernet::host::files::{self, FileError};
+use layernet::host::sim::SimNet;
+use layernet::link::sim::Faults;
+use layernet::socket::Error;
+use layernet::{Duration, IpAddress, IpEndpoint, Ipv4Address};
+
+const SERVER: IpEndpoint = IpEndpoint::new(
+    IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 1)),
+    ports::FILES,
+);
+
+fn limits() -> Limits {
+    Limits {
+        max_body: 64 << 20,
+        idle: Duration::from_secs(5),
+    }
+}
+
+/// A network whose host 0 serves `dir`; returns the client host's sockets.
+fn serve_dir(dir: &Path, faults: Faults) -> (Net<SimNet>, Host<SimNet>) {
+    let mut sim = SimNet::new(17, faults);
+    sim.add_host().unwrap();
+    sim.add_host().unwrap();
+    let store = DirStore::open(dir).unwrap();
+    let server = FileServer::<_, 8>::bind(sim.stack(0), ports::FILES, 8, store, limits()).unwrap();
+    sim.serve(0, Box::new(server));
+    let net = Net::new(sim);
+    let client = net.host(1);
+    (net, client)
+}
+
+fn data(len: usize, seed: u32) -> Vec<u8> {
+    (0..len as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 13) as u8)
+        .collect()
+}
+
+fn sha(bytes: &[u8]) -> [u8; 32] {
+    files::sha256_of(&mut &bytes[..]).unwrap()
+}
+
+/// Send raw bytes, then read everything until the server closes (or `max`
+/// bytes, or a quiet second).
+fn raw(client: &Host<SimNet>, request: &[u8]) -> String {
+    let mut s = client
+        .tcp_connect(SERVER, Some(Duration::from_secs(5)))
+        .unwrap();
+    s.sendall(request).unwrap();
+    read_all(&mut s)
+}
+
+fn read_all(s: &mut TcpStream<SimNet>) -> String {
+    String::from_utf8_lossy(&read_bytes(s)).into_owned()
+}
+
+fn read_bytes(s: &mut TcpStream<SimNet>) -> Vec<u8> {
+    s.set_timeout(Some(Duration::from_secs(10)));
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.recv(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    out
+}
+
+fn status(response: &str) -> u16 {
+    response
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+fn round_trip(client: &Host<SimNet>, name: &str, content: &[u8]) {
+    let put = files::put(
+        client,
+        SERVER,
+        name,
+        &mut &content[..],
+        content.len() as u64,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(put.status, 201, "{name}");
+    let mut back = Vec::new();
+    let got = files::get(client, SERVER, name, 0, &mut back, &mut |_, _| {}).unwrap();
+    assert_eq!(got.status, 200);
+    assert_eq!(back.len(), content.len(), "{name}");
+    assert!(back == content, "{name}: bytes differ");
+    assert_eq!(put.sha256, got.sha256);
+    assert_eq!(got.sha256, sha(content));
+}
+
+#[test]
+fn round_trips_of_awkward_sizes_are_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, client) = serve_dir(dir.path(), Faults::NONE);
+    // MSS on a 1500-byte MTU is 1460.
+    for (i, len) in [0usize, 1, 1459, 1460, 1461, 1 << 20]
+        .into_iter()
+        .enumerate()
+    {
+        round_trip(&client, &format!("f{len}"), &data(len, i as u32));
+        assert_eq!(
+            std::fs::read(dir.path().join(format!("f{len}"))).unwrap(),
+            data(len, i as u32)
+        );
+    }
+    println!(
+        "round trips done at {} ms virtual",
+        net.now().total_millis()
+    );
+}
+
+#[test]
+fn round_trip_over_a_lossy_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Faults {
+        drop_pct: 5,
+        corrupt_pct: 1,
+        duplicate_pct: 2,
+        reorder_pct: 5,
+        delay: Duration::from_millis(1),
+    };
+    let (net, client) = serve_dir(dir.path(), faults);
+    round_trip(&client, "lossy.bin", &data(256 * 1024, 9));
+    let s = net.with(|sim| sim.segment().stats());
+    println!(
+        "256 KiB both ways over a lossy link: {s:?}, {} ms virtual",
+        net.now().total_millis()
+    );
+    assert!(s.dropped > 0 && s.corrupted > 0);
+}
+
+/// The 16 MiB round trip runs in release mode (scripts/test.sh runs it).
+#[test]
+#[cfg_attr(debug_assertions, ignore = "16 MiB: run with --release")]
+fn round_trip_of_16_mib() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, client) = serve_dir(dir.path(), Faults::NONE);
+    let start = std::time::Instant::now();
+    round_trip(&client, "big.bin", &data(16 << 20, 3));
+    println!(
+        "16 MiB up and down in {:?} wall, {} ms virtual",
+        start.elapsed(),
+        net.now().total_millis()
+    );
+}
+
+#[test]
+fn eight_concurrent_downloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let content = data(200_000, 1);
+    std::fs::write(dir.path().join("shared.bin"), &content).unwrap();
+    let (_net, client) = serve_dir(dir.path(), Faults::NONE);
+    let mut streams: Vec<TcpStream<SimNet>> = (0..8)
+        .map(|_| {
+            let mut s = client.tcp_connect(SERVER, None).unwrap();
+            s.sendall(b"GET /shared.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            s.set_timeout(Some(Duration::from_millis(1)));
+            s
+        })
+        .collect();
+    let mut got: Vec<Vec<u8>> = vec![Vec::new(); 8];
+    let mut open = [true; 8];
+    let mut buf = [0u8; 8192];
+    let mut interleaved = 0;
+    for _ in 0..1_000_000 {
+        if !open.iter().any(|&o| o) {
+            break;
+        }
+        let mut moved = 0;
+        for (i, s) in streams.iter_mut().enumerate() {
+            if !open[i] {
+                continue;
+            }
+            match s.recv(&mut buf) {
+                Ok(0) => open[i] = false,
+                Ok(n) => {
+                    got[i].extend_from_slice(&buf[..n]);
+                    moved += 1;
+                }
+                Err(Error::TimedOut) => {}
+                Err(e) => panic!("download {i}: {e}"),
+            }
+        }
+        interleaved += usize::from(moved > 1);
+    }
+    for (i, body) in got.iter().enumerate() {
+        let text_end = body
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("head")
+            + 4;
+        assert!(body.starts_with(b"HTTP/1.1 200 OK"), "download {i}");
+        assert!(body[text_end..] == content[..], "download {i} differs");
+    }
+    println!("8 downloads; rounds where several moved at once: {interleaved}");
+    assert!(
+        interleaved > 0,
+        "the downloads were served one after another, not at once"
+    );
+}
+
+#[test]
+fn a_broken_download_resumes_and_a_complete_one_gets_416() {
+    let dir = tempfile::tempdir().unwrap();
+    let content = data(300_000, 2);
+    std::fs::write(dir.path().join("r.bin"), &content).unwrap();
+    let (_net, client) = serve_dir(dir.path(), Faults::NONE);
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("r.bin");
+    {
+        // Take the head and about a third of the body, then hang up.
+        let mut s = client.tcp_connect(SERVER, None).unwrap();
+        s.sendall(b"GET /r.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut first = Vec::new();
+        let mut buf = [0u8; 4096];
+        while first.len() < 100_000 {
+            let n = s.recv(&mut buf).unwrap();
+            first.extend_from_slice(&buf[..n]);
+        }
+        let body_at = first.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        std::fs::File::create(&dest)
+            .unwrap()
+            .write_all(&first[body_at..])
+            .unwrap();
+    }
+    let partial = std::fs::metadata(&dest).unwrap().len();
+    let t = files::get_file(&client, SERVER, "r.bin", &dest, true, &mut |_, _| {}).unwrap();
+    assert_eq!((t.status, t.resumed_from), (206, partial));
+    assert_eq!(t.bytes, content.len() as u64 - partial);
+    assert_eq!(std::fs::read(&dest).unwrap(), content);
+    assert_eq!(t.sha256, sha(&content));
+    let again = files::get_file(&client, SERVER, "r.bin", &dest, true, &mut |_, _| {}).unwrap();
+    assert_eq!((again.status, again.bytes), (416, 0), "already complete");
+    assert_eq!(again.sha256, sha(&content));
+}
+
+#[test]
+fn every_error_status() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), b"0123456789").unwrap();
+    let (net, c) = serve_dir(dir.path(), Faults::NONE);
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        ("garbage", b"\x01\x02 nonsense\r\n\r\n".to_vec(), 400),
+        ("no slash", b"GET a.txt HTTP/1.1\r\n\r\n".to_vec(), 400),
+        ("bad escape", b"GET /a%zz HTTP/1.1\r\n\r\n".to_vec(), 400),
+        (
+            "two lengths",
+            b"PUT /n HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "traversal",
+            b"GET /..%2fetc%2fpasswd HTTP/1.1\r\n\r\n".to_vec(),
+            403,
+        ),
+        ("missing", b"GET /nothing HTTP/1.1\r\n\r\n".to_vec(), 404),
+        (
+            "method",
+            b"POST /a.txt HTTP/1.1\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            405,
+        ),
+        (
+            "put without length",
+            b"PUT /n HTTP/1.1\r\n\r\n".to_vec(),
+            411,
+        ),
+        (
+            "chunked put",
+            b"PUT /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec(),
+            411,
+        ),
+        (
+            "too large",
+            format!(
+                "PUT /n HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+                (64u64 << 20) + 1
+            )
+            .into_bytes(),
+            413,
+        ),
+        (
+            "long line",
+            format!("GET /{} HTTP/1.1\r\n\r\n", "x".repeat(2000)).into_bytes(),
+            414,
+        ),
+        (
+            "big headers",
+            format!("GET /a.txt HTTP/1.1\r\nX-Big: {}\r\n\r\n", "y".repeat(2000)).into_bytes(),
+            431,
+        ),
+        (
+            "many headers",
+            format!("GET /a.txt HTTP/1.1\r\n{}\r\n", "H: v\r\n".repeat(40)).into_bytes(),
+            431,
+        ),
+        (
+            "range past end",
+            b"GET /a.txt HTTP/1.1\r\nRange: bytes=10-\r\n\r\n".to_vec(),
+            416,
+        ),
+    ];
+    for (what, request, want) in cases {
+        let response = raw(&c, &request);
+        assert_eq!(status(&response), want, "{what}: {response:?}");
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
+        assert!(
+            body.starts_with(&want.to_string()) && body.ends_with('\n'),
+            "{what}: one-line body {body:?}"
+        );
+    }
+    let response = raw(&c, b"GET /a.txt HTTP/1.1\r\nRange: bytes=10-\r\n\r\n");
+    assert!(response.contains("Content-Range: bytes */10"), "{response}");
+    let response = raw(&c, b"POST / HTTP/1.1\r\n\r\n");
+    assert!(response.contains("Allow: GET, HEAD"), "{response}");
+
+    // 408: a connection that says nothing.
+    let start = net.now();
+    let mut s = c.tcp_connect(SERVER, None).unwrap();
+    let response = read_all(&mut s);
+    assert_eq!(status(&response), 408, "{response:?}");
+    println!(
+        "408 after {} ms virtual",
+        (net.now() - start).total_millis()
+    );
+    assert!(net.now() - start >= Duration::from_secs(5));
+    // The file is untouched by all of this, and the server still serves.
+    assert_eq!(
+        std::fs::read(dir.path().join("a.txt")).unwrap(),
+        b"0123456789"
+    );
+    let ok = raw(&c, b"GET /a.txt HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert!(
+        ok.starts_with("HTTP/1.1 200 OK") && ok.ends_with("0123456789"),
+        "{ok}"
+    );
+}
+
+#[test]
+fn ranges_head_delete_listing_and_keep_alive() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), b"0123456789").unwrap();
+    std::fs::write(dir.path().join("b <&>.txt"), b"xy").unwrap();
+    let (_net, c) = serve_dir(dir.path(), Faults::NONE);
+    let r = raw(
+        &c,
+        b"GET /a.txt HTTP/1.1\r\nRange: bytes=3-\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        r.starts_with("HTTP/1.1 206")
+            && r.contains("Content-Range: bytes 3-9/10")
+            && r.ends_with("\r\n\r\n3456789"),
+        "{r}"
+    );
+    let r = raw(
+        &c,
+        b"GET /a.txt HTTP/1.1\r\nRange: bytes=2-4\r\nConnection: close\r\n\r\n",
+    );
+    assert!(r.ends_with("\r\n\r\n234"), "{r}");
+    let r = raw(
+        &c,
+        b"GET /a.txt HTTP/1.1\r\nRange: bytes=-3\r\nConnection: close\r\n\r\n",
+    );
+    assert!(r.ends_with("\r\n\r\n789"), "{r}");
+    let r = raw(&c, b"HEAD /a.txt HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert!(
+        r.contains("Content-Length: 10") && r.ends_with("\r\n\r\n"),
+        "{r}"
+    );
+    let r = raw(&c, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert!(
+        r.contains("Transfer-Encoding: chunked")
+            && r.contains("a.txt 10\n")
+            && r.contains("b <&>.txt 2\n"),
+        "{r}"
+    );
+    assert!(r.ends_with("0\r\n\r\n"), "{r}");
+    let r = raw(
+        &c,
+        b"GET / HTTP/1.1\r\nAccept: text/html\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        r.contains("text/html")
+            && r.contains("<a href=\"b%20%3C%26%3E.txt\">b &lt;&amp;&gt;.txt</a> 2"),
+        "{r}"
+    );
+    let r = raw(&c, b"GET / HTTP/1.0\r\n\r\n");
+    assert!(
+        r.contains("a.txt 10\n") && !r.contains("chunked"),
+        "HTTP/1.0 gets a close-delimited listing: {r}"
+    );
+    // Keep-alive: three requests on one connection, the last one closes it.
+    let r = raw(
+        &c,
+        b"GET /a.txt HTTP/1.1\r\n\r\nHEAD /a.txt HTTP/1.1\r\n\r\nDELETE /a.txt HTTP/1.1\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(r.matches("HTTP/1.1 ").count(), 3, "{r}");
+    assert!(r.contains("HTTP/1.1 204 No Content"), "{r}");
+    assert!(!dir.path().join("a.txt").exists());
+    assert_eq!(status(&raw(&c, b"DELETE /a.txt HTTP/1.1\r\n\r\n")), 404);
+}
+
+#[test]
+fn expect_100_continue_is_answered_before_the_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_net, c) = serve_dir(dir.path(), Faults::NONE);
+    let mut s = c.tcp_connect(SERVER, None).unwrap();
+    s.sendall(b"PUT /e.txt HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        .unwrap();
+    s.set_timeout(Some(Duration::from_millis(500)));
+    let mut buf = [0u8; 256];
+    let n = s.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"HTTP/1.1 100 Continue\r\n\r\n");
+    s.sendall(b"hello").unwrap();
+    let n = s.recv(&mut buf).unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 201 Created"));
+    assert_eq!(std::fs::read(dir.path().join("e.txt")).unwrap(), b"hello");
+    // Replacing it answers 204.
+    let t = files::put(&c, SERVER, "e.txt", &mut &b"again"[..], 5, &mut |_, _| {}).unwrap();
+    assert_eq!(t.status, 204);
+}
+
+#[test]
+fn an_upload_cut_off_halfway_leaves_the_old_file_and_no_temporary() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("keep.bin"), b"old content").unwrap();
+    let (net, c) = serve_dir(dir.path(), Faults::NONE);
+    {
+        let mut s = c.tcp_connect(SERVER, None).unwrap();
+        s.sendall(b"PUT /keep.bin HTTP/1.1\r\nContent-Length: 100000\r\n\r\n")
+            .unwrap();
+        s.sendall(&data(50_000, 4)).unwrap();
+        // Dropped here: the client goes away halfway.
+    }
+    net.with(|sim| sim.run_for(Duration::from_secs(2)));
+    assert_eq!(
+        std::fs::read(dir.path().join("keep.bin")).unwrap(),
+        b"old content"
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["keep.bin"], "no temporary file left");
+}
+
+#[test]
+fn a_full_store_answers_507_and_a_ram_store_serves() {
+    let mut sim = SimNet::new(17, Faults::NONE);
+    sim.add_host().unwrap();
+    sim.add_host().unwrap();
+    let server = FileServer::<RamStore<2, 4096>, 2>::bind(
+        sim.stack(0),
+        ports::FILES,
+        2,
+        RamStore::new(),
+        limits(),
+    )
+    .unwrap();
+    let server = Rc::new(RefCell::new(server));
+    sim.serve(0, Box::new(Rc::clone(&server)));
+    let net = Net::new(sim);
+    let c = net.host(1);
+    round_trip(&c, "one", &data(4096, 1));
+    round_trip(&c, "two", &data(100, 2));
+    match files::put(&c, SERVER, "three", &mut &b"x"[..], 1, &mut |_, _| {}) {
+        Err(FileError::Status(507, why)) => assert_eq!(why, "507 Insufficient Storage"),
+        other => panic!("{other:?}"),
+    }
+    match files::put(
+        &c,
+        SERVER,
+        "one",
+        &mut &data(4097, 0)[..],
+        4097,
+        &mut |_, _| {},
+    ) {
+        Err(FileError::Status(413, _)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.borrow().requests(), 6);
+}
+
+#[test]
+fn no_way_out_of_the_root() {
+    let base = tempfile::tempdir().unwrap();
+    let root = base.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(base.path().join("outside.txt"), b"outside").unwrap();
+    std::os::unix::fs::symlink(base.path().join("outside.txt"), root.join("escape")).unwrap();
+    let (_net, c) = serve_dir(&root, Faults::NONE);
+    let long = "n".repeat(256);
+    let forms = [
+        "/../outside.txt",
+        "/..%2foutside.txt",
+        "/%2e%2e%2foutside.txt",
+        "/%2E%2E/outside.txt",
+        "//etc/passwd",
+        "/%2fetc%2fpasswd",
+        "/..%5coutside.txt",
+        "/a%00b",
+        "/a%0d%0ab",
+        "/a%1fb",
+        "/.hidden",
+        "/escape",
+        &format!("/{long}"),
+    ];
+    for form in forms {
+        for method in ["GET", "HEAD", "DELETE"] {
+            let r = raw(
+                &c,
+                format!("{method} {form} HTTP/1.1\r\nConnection: close\r\n\r\n").as_bytes(),
+            );
+            assert_eq!(status(&r), 403, "{method} {form}: {r:?}");
+        }
+        let r = raw(
+            &c,
+            format!("PUT {form} HTTP/1.1\r\nContent-Length: 3\r\n\r\nbad").as_bytes(),
+        );
+        assert_eq!(status(&r), 403, "PUT {form}: {r:?}");
+    }
+    assert_eq!(
+        std::fs::read(base.path().join("outside.txt")).unwrap(),
+        b"outside"
+    );
+    let mut outside: Vec<String> = std::fs::read_dir(base.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    outside.sort();
+    assert_eq!(outside, ["outside.txt", "root"]);
+    let inside: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(inside, ["escape"]);
+}
+
+#[test]
+fn a_bad_request_does_not_disturb_a_download_in_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let content = data(500_000, 6);
+    std::fs::write(dir.path().join("big"), &content).unwrap();
+    let (_net, c) = serve_dir(dir.path(), Faults::NONE);
+    let mut d = c.tcp_connect(SERVER, None).unwrap();
+    d.sendall(b"GET /big HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let mut got = Vec::new();
+    while got.len() < 50_000 {
+        let n = d.recv(&mut buf).unwrap();
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(status(&raw(&c, b"\xff\xfe garbage\r\n\r\n")), 400);
+    assert_eq!(
+        status(&raw(
+            &c,
+            format!("GET /{} HTTP/1.1\r\n\r\n", "z".repeat(5000)).as_bytes()
+        )),
+        414
+    );
+    got.extend_from_slice(&read_bytes(&mut d));
+    let body_at = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(got[body_at..] == content[..], "the download was disturbed");
+}
