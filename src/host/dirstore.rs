@@ -103,7 +103,7 @@ impl DirStore {
                 let name = Name::new(e.file_name().to_str()?).ok()?;
                 let path = self.path_of(&name).ok()?;
                 let meta = fs::metadata(path).ok()?;
-                meta.is_file().then(|| (name, meta.len()))
+                meta.is_file().then_some((name, meta.len()))
             })
             .collect();
         names.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
