@@ -35,9 +35,12 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 step "tests: cargo test"
 cargo test
 
+step "release-only tests: the 16 MiB file round trip"
+cargo test --release --test files -- --ignored
+
 step "examples: each runs to completion and checks its own exchange"
 for example in udp_chat tcp_echo_server tcp_echo_client time_echo_server time_echo_client \
-    greeting_server greeting_client; do
+    greeting_server greeting_client file_server file_client; do
     echo "-- $example"
     timeout 120 cargo run --quiet --example "$example" </dev/null
 done

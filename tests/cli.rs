@@ -39,8 +39,12 @@ fn no_arguments_runs_the_demo_and_every_exchange_is_ok() {
     let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["ping", "echo", "greeting", "time-echo", "chat"],
+        ["ping", "echo", "greeting", "time-echo", "chat", "files"],
         "{out}"
+    );
+    assert!(
+        out.contains("sha256 ") && out.contains(".. = "),
+        "the table shows the SHA-256 match: {out}"
     );
     assert!(rows.iter().all(|(_, r)| r == "OK"), "{out}");
     assert!(out.contains("all exchanges verified byte for byte"));

@@ -65,6 +65,24 @@ impl Driver for SimNet {
     }
 }
 
+/// A borrowed driver drives too: blocking sockets can be used on a network
+/// for a while and the network handed back afterwards.
+impl<D: Driver> Driver for &mut D {
+    type Device = D::Device;
+
+    fn stack(&mut self, host: usize) -> &mut Stack<'static, D::Device> {
+        (**self).stack(host)
+    }
+
+    fn now(&self) -> Instant {
+        (**self).now()
+    }
+
+    fn wait(&mut self, deadline: Instant) {
+        (**self).wait(deadline)
+    }
+}
+
 impl From<Error> for io::Error {
     fn from(e: Error) -> Self {
         let kind = match e {

@@ -11,10 +11,14 @@ use std::fmt::Write as _;
 use crate::app::chat::{ChatPeer, ChatRoom};
 use crate::app::clock::FixedEpoch;
 use crate::app::echo::{EchoClient, EchoServer};
+use crate::app::files::{FileServer, Limits};
 use crate::app::greeting::{DEFAULT_GREETING, GreetingClient, GreetingServer};
 use crate::app::ping::Pinger;
 use crate::app::time_echo::{PREFIX_LEN, TimeEchoClient, TimeEchoServer};
 use crate::app::{Outcome, ports};
+use crate::host::blocking::Net;
+use crate::host::dirstore::DirStore;
+use crate::host::files as host_files;
 use crate::host::sim::{HostId, SimNet};
 use crate::link::sim::{Census, Faults, Stats};
 use crate::net::ConfigError;
@@ -66,6 +70,8 @@ pub struct Exchange {
     pub stats: Stats,
     /// The application's own account (or why it failed).
     pub detail: String,
+    /// How the result was verified, for the table.
+    pub check: String,
 }
 
 /// Everything the demo found.
@@ -97,6 +103,10 @@ const CLIENT_A: HostId = 1;
 const CLIENT_B: HostId = 2;
 /// Upper bound of virtual time per exchange: generous, TCP's backoff under
 /// loss can take a while.
+/// Time given to an exchange's FIN/ACK exchange before its figures are
+/// taken (its virtual time includes it).
+const CLOSE_GRACE: Duration = Duration::from_millis(20);
+
 /// One-way latency of the demo's segment: a small LAN's.
 pub const LINK_LATENCY: Duration = Duration::from_millis(1);
 /// Upper bound of virtual time per exchange (a liveness bound, generous:
@@ -116,6 +126,48 @@ fn echo_message() -> [u8; 3000] {
 /// answered after the idle flush).
 pub const TIME_ECHO_LINES: [&[u8]; 3] = [b"hello\n", b"layernet time echo\r\n", b"no newline"];
 
+/// A directory removed when dropped: where the demo's file server keeps
+/// its files.
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(seed: u64) -> std::io::Result<TempDir> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path = std::env::temp_dir().join(format!(
+            "layernet-demo-{}-{seed}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir(&path)?;
+        Ok(TempDir(path))
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Size of the file the demo uploads and downloads.
+pub const DEMO_FILE_LEN: usize = 1 << 20;
+
+/// The demo file's content, drawn from the seed.
+pub fn demo_file(seed: u64) -> Vec<u8> {
+    let mut rng = crate::link::rng::Rng::new(seed ^ 0x66_696c_6573);
+    let mut v = Vec::with_capacity(DEMO_FILE_LEN);
+    while v.len() < DEMO_FILE_LEN {
+        v.extend_from_slice(&rng.next_u64().to_le_bytes());
+    }
+    v
+}
+
 /// The ready network: server services on host 0, two idle client hosts.
 pub struct Setup {
     /// The network.
@@ -126,35 +178,52 @@ pub struct Setup {
     pub peer_a: ChatPeer<8>,
     /// Chat peer on host 2.
     pub peer_b: ChatPeer<8>,
+    /// The file server's directory.
+    pub files_dir: TempDir,
+    /// The seed, for the demo file.
+    seed: u64,
 }
 
 /// Build the demo network (allocates; the exchanges afterwards do not).
-pub fn setup(options: Options) -> Result<Setup, Error> {
+pub fn setup(options: Options) -> Result<Setup, String> {
     let faults = Faults {
         delay: options.faults.delay.max(LINK_LATENCY),
         ..options.faults
     };
     let mut net = SimNet::new(options.seed, faults);
     for _ in 0..3 {
-        net.add_host()
-            .map_err(|_: ConfigError| Error::InvalidInput)?;
+        net.add_host().map_err(|e: ConfigError| e.to_string())?;
     }
+    let files_dir = TempDir::new(options.seed).map_err(|e| format!("temporary directory: {e}"))?;
+    let store = DirStore::open(files_dir.path()).map_err(|e| format!("file store: {e}"))?;
     let s = net.stack(SERVER);
-    let echo = EchoServer::<4>::bind(s, ports::ECHO, 4)?;
-    let greeting = GreetingServer::<4>::bind(s, ports::GREETING, 4, DEFAULT_GREETING)?;
-    let time_echo = TimeEchoServer::<_, 4>::bind(s, ports::TIME_ECHO, 4, FixedEpoch::SIMULATION)?;
-    let room = ChatRoom::<8>::bind(s, ports::CHAT)?;
+    let servers = (|| {
+        let echo = EchoServer::<4>::bind(s, ports::ECHO, 4)?;
+        let greeting = GreetingServer::<4>::bind(s, ports::GREETING, 4, DEFAULT_GREETING)?;
+        let time_echo =
+            TimeEchoServer::<_, 4>::bind(s, ports::TIME_ECHO, 4, FixedEpoch::SIMULATION)?;
+        let files = FileServer::<_, 4>::bind(s, ports::FILES, 4, store, Limits::default())?;
+        let room = ChatRoom::<8>::bind(s, ports::CHAT)?;
+        Ok::<_, Error>((echo, greeting, time_echo, files, room))
+    })();
+    let (echo, greeting, time_echo, files, room) = servers.map_err(|e| e.to_string())?;
     net.serve(SERVER, Box::new(echo));
     net.serve(SERVER, Box::new(greeting));
     net.serve(SERVER, Box::new(time_echo));
+    net.serve(SERVER, Box::new(files));
     let room_ep = server_endpoint(&mut net, ports::CHAT);
-    let peer_a = ChatPeer::<8>::bind(net.stack(CLIENT_A), ports::CHAT, room_ep)?;
-    let peer_b = ChatPeer::<8>::bind(net.stack(CLIENT_B), ports::CHAT, room_ep)?;
+    let peer = |net: &mut SimNet, host| {
+        ChatPeer::<8>::bind(net.stack(host), ports::CHAT, room_ep).map_err(|e| e.to_string())
+    };
+    let peer_a = peer(&mut net, CLIENT_A)?;
+    let peer_b = peer(&mut net, CLIENT_B)?;
     Ok(Setup {
         net,
         room,
         peer_a,
         peer_b,
+        files_dir,
+        seed: options.seed,
     })
 }
 
@@ -183,15 +252,17 @@ impl Meter {
         }
     }
 
+    /// Let the exchange's closing segments finish, then take the figures.
     fn finish(
         self,
-        net: &SimNet,
+        net: &mut SimNet,
         name: &'static str,
         route: String,
         ok: bool,
         bytes: u64,
         detail: String,
     ) -> Exchange {
+        net.run_for(CLOSE_GRACE);
         let seg = net.segment();
         let s = seg.stats();
         let b = self.stats;
@@ -204,6 +275,7 @@ impl Meter {
             census: seg.census().since(&self.census),
             stats: s.since(&b),
             detail,
+            check: "byte for byte".into(),
         }
     }
 }
@@ -226,6 +298,7 @@ pub fn run_exchanges(setup: &mut Setup, options: Options) -> Report {
         greeting(setup),
         time_echo(setup),
         chat(setup),
+        files(setup),
     ];
     // Let the last FINs and TIME-WAITs play out so the totals are complete.
     setup.net.run_for(Duration::from_secs(1));
@@ -243,7 +316,7 @@ pub fn run_exchanges(setup: &mut Setup, options: Options) -> Report {
 }
 
 /// Build the network and run every exchange.
-pub fn run(options: Options) -> Result<Report, Error> {
+pub fn run(options: Options) -> Result<Report, String> {
     let mut s = setup(options)?;
     Ok(run_exchanges(&mut s, options))
 }
@@ -267,7 +340,9 @@ fn ping(s: &mut Setup) -> Exchange {
     );
     let route = format!("{} -> {}", ip_of(net, CLIENT_A), target);
     let bytes = u64::from(pinger.replies()) * 2 * 32;
-    meter.finish(net, "ping", route, ok, bytes, detail)
+    let mut e = meter.finish(net, "ping", route, ok, bytes, detail);
+    e.check = format!("{}/{} echo replies", pinger.replies(), pinger.sent());
+    e
 }
 
 fn echo(s: &mut Setup) -> Exchange {
@@ -387,6 +462,7 @@ fn chat(s: &mut Setup) -> Exchange {
         room,
         peer_a,
         peer_b,
+        ..
     } = s;
     let meter = Meter::start(net);
     let a_ep = IpEndpoint::new(ip_of(net, CLIENT_A), ports::CHAT);
@@ -460,6 +536,78 @@ fn chat(s: &mut Setup) -> Exchange {
     meter.finish(net, "chat", route, ok, bytes, detail)
 }
 
+/// Upload the demo file from client B, download it to client A, compare.
+fn files(s: &mut Setup) -> Exchange {
+    let meter = Meter::start(&s.net);
+    let server = server_endpoint(&mut s.net, ports::FILES);
+    let (b, a) = (ip_of(&mut s.net, CLIENT_B), ip_of(&mut s.net, CLIENT_A));
+    let content = demo_file(s.seed);
+    let mut back = Vec::with_capacity(content.len());
+    let (up, down) = {
+        let net = Net::new(&mut s.net);
+        let up = host_files::put(
+            &net.host(CLIENT_B),
+            server,
+            "demo.bin",
+            &mut &content[..],
+            content.len() as u64,
+            &mut |_, _| {},
+        );
+        let down = host_files::get(
+            &net.host(CLIENT_A),
+            server,
+            "demo.bin",
+            0,
+            &mut back,
+            &mut |_, _| {},
+        );
+        (up, down)
+    };
+    let (ok, detail) = match (&up, &down) {
+        (Ok(u), Ok(d)) => {
+            let same = u.sha256 == d.sha256 && back == content;
+            (
+                same,
+                format!(
+                    "PUT {} bytes -> {} {}, GET -> {} {} bytes; sha256 up {} down {}: {}",
+                    u.bytes,
+                    u.status,
+                    reason_of(u.status),
+                    d.status,
+                    d.bytes,
+                    &host_files::hex(&u.sha256)[..16],
+                    &host_files::hex(&d.sha256)[..16],
+                    if same { "match" } else { "DIFFER" }
+                ),
+            )
+        }
+        (Err(e), _) => (false, format!("upload failed: {e}")),
+        (_, Err(e)) => (false, format!("download failed: {e}")),
+    };
+    let route = format!("{b} -> {server} -> {a}");
+    let bytes = (content.len() + back.len()) as u64;
+    let mut e = meter.finish(&mut s.net, "files", route, ok, bytes, detail);
+    if let (Ok(u), Ok(d)) = (&up, &down) {
+        let (u, d) = (host_files::hex(&u.sha256), host_files::hex(&d.sha256));
+        e.check = format!(
+            "sha256 {}.. {} {}..",
+            &u[..12],
+            if u == d { "=" } else { "!=" },
+            &d[..12]
+        );
+    }
+    e
+}
+
+fn reason_of(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        _ => "",
+    }
+}
+
 /// The demo's printed account.
 pub fn format_report(r: &Report) -> String {
     let mut out = String::new();
@@ -480,7 +628,7 @@ pub fn format_report(r: &Report) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "  192.168.69.1 02:00:00:00:00:01 server: echo :7, greeting :1234, time-echo :21566, chat :6868"
+        "  192.168.69.1 02:00:00:00:00:01 server: echo :7, greeting :1234, time-echo :21566, chat :6868, files :7878"
     );
     let _ = writeln!(out, "  192.168.69.2 02:00:00:00:00:02 client A");
     let _ = writeln!(out, "  192.168.69.3 02:00:00:00:00:03 client B");
@@ -522,17 +670,18 @@ pub fn format_report(r: &Report) -> String {
     }
     let _ = writeln!(
         out,
-        "\n{:<10} {:<6} {:>7} {:>14}",
+        "\n{:<10} {:<6} {:>8} {:>14}  verified",
         "exchange", "result", "bytes", "virtual time"
     );
     for e in &r.exchanges {
         let _ = writeln!(
             out,
-            "{:<10} {:<6} {:>7} {:>11} ms",
+            "{:<10} {:<6} {:>8} {:>11} ms  {}",
             e.name,
             if e.ok { "OK" } else { "FAIL" },
             e.bytes,
-            e.elapsed.total_millis()
+            e.elapsed.total_millis(),
+            e.check
         );
     }
     let s = &r.stats;
