@@ -583,3 +583,53 @@ fn a_bad_request_does_not_disturb_a_download_in_progress() {
     let body_at = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     assert!(got[body_at..] == content[..], "the download was disturbed");
 }
+
+#[test]
+fn slow_clients_do_not_hold_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("big"), data(2 << 20, 8)).unwrap();
+    let (net, c) = serve_dir(dir.path(), Faults::NONE);
+    // Slowloris: one byte of the head every second never completes it.
+    let start = net.now();
+    let mut s = c.tcp_connect(SERVER, None).unwrap();
+    s.set_timeout(Some(Duration::from_secs(1)));
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 256];
+    for b in b"GET /big HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaa" {
+        if s.send(&[*b]).is_err() {
+            break;
+        }
+        match s.recv(&mut buf) {
+            Ok(0) | Err(Error::Reset) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    println!(
+        "slowloris cut after {} ms virtual",
+        (net.now() - start).total_millis()
+    );
+    assert_eq!(status(&answer), 408, "{answer:?}");
+    assert!(net.now() - start < Duration::from_secs(8));
+
+    // A reader that stops reading: the server gives up on it after `idle`.
+    let mut r = c.tcp_connect(SERVER, None).unwrap();
+    r.sendall(b"GET /big HTTP/1.1\r\n\r\n").unwrap();
+    net.with(|sim| sim.run_for(Duration::from_secs(30)));
+    r.set_timeout(Some(Duration::from_secs(60)));
+    let mut total = 0;
+    let outcome = loop {
+        match r.recv(&mut buf) {
+            Ok(0) => break "closed",
+            Ok(n) => total += n,
+            Err(Error::Reset) => break "reset",
+            Err(e) => panic!("{e}"),
+        }
+    };
+    println!("stalled reader: {outcome} after {total} bytes of 2 MiB");
+    assert!(
+        total < 2 << 20,
+        "the server should have given up before the end"
+    );
+}

@@ -659,7 +659,6 @@ impl<D: Link, S: Storage, const CONNS: usize, const HDR: usize> Service<D>
     fn poll_at(&self) -> Option<Instant> {
         self.conns
             .iter()
-            .filter(|c| !matches!(c.phase, Phase::Respond))
             .map(|c| c.last_activity + self.limits.idle)
             .min()
     }
@@ -690,6 +689,11 @@ impl<S: Storage, const CONNS: usize, const HDR: usize> FileServer<S, CONNS, HDR>
                         if c.sent < c.outlen {
                             return (progress, false);
                         }
+                    }
+                    // A peer that stops reading for `idle` loses the
+                    // connection: it must not hold a slot for ever.
+                    Err(Error::WouldBlock) if now >= c.last_activity + self.limits.idle => {
+                        return (true, true);
                     }
                     Err(Error::WouldBlock) => return (progress, false),
                     Err(_) => return (true, true),
@@ -828,8 +832,10 @@ impl<S: Storage, const CONNS: usize, const HDR: usize> FileServer<S, CONNS, HDR>
                     progress = true;
                 }
                 Ok(n) => {
+                    // The clock is not reset here: a request head must be
+                    // complete within `idle` of its start, so a client that
+                    // trickles a byte at a time (slowloris) still gets 408.
                     c.inlen += n;
-                    c.last_activity = now;
                     progress = true;
                 }
                 Err(Error::WouldBlock) => {
