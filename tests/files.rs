@@ -27,6 +27,7 @@ fn limits() -> Limits {
     Limits {
         max_body: 64 << 20,
         idle: Duration::from_secs(5),
+        stall: Duration::from_secs(20),
     }
 }
 

@@ -41,8 +41,14 @@ pub const OUT_BUFFER: usize = 2560;
 pub struct Limits {
     /// Largest upload accepted (413 above it).
     pub max_body: u64,
-    /// A connection silent this long with no request in progress gets 408.
+    /// A request head not complete this long after it could start (or an
+    /// upload body with no byte for this long) gets 408.
     pub idle: Duration,
+    /// A response that makes no progress this long is abandoned: the peer
+    /// stopped reading. Longer than `idle`, because on a lossy link TCP's
+    /// retransmission backoff alone can stall a healthy transfer for tens
+    /// of seconds.
+    pub stall: Duration,
 }
 
 impl Default for Limits {
@@ -50,6 +56,7 @@ impl Default for Limits {
         Limits {
             max_body: 1 << 30,
             idle: Duration::from_secs(30),
+            stall: Duration::from_secs(120),
         }
     }
 }
@@ -659,7 +666,14 @@ impl<D: Link, S: Storage, const CONNS: usize, const HDR: usize> Service<D>
     fn poll_at(&self) -> Option<Instant> {
         self.conns
             .iter()
-            .map(|c| c.last_activity + self.limits.idle)
+            .map(|c| {
+                let limit = if c.sent < c.outlen {
+                    self.limits.stall
+                } else {
+                    self.limits.idle
+                };
+                c.last_activity + limit
+            })
             .min()
     }
 
@@ -692,7 +706,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize> FileServer<S, CONNS, HDR>
                     }
                     // A peer that stops reading for `idle` loses the
                     // connection: it must not hold a slot for ever.
-                    Err(Error::WouldBlock) if now >= c.last_activity + self.limits.idle => {
+                    Err(Error::WouldBlock) if now >= c.last_activity + self.limits.stall => {
                         return (true, true);
                     }
                     Err(Error::WouldBlock) => return (progress, false),
