@@ -5,7 +5,7 @@
 
 use smoltcp::time::Instant;
 
-use super::{Log, Outcome, Service, consume_front};
+use super::{Dial, Dialing, Log, Outcome, Service, consume_front};
 use crate::IpEndpoint;
 use crate::link::Link;
 use crate::net::Stack;
@@ -136,13 +136,11 @@ impl<D: Link, const CONNS: usize, const BUF: usize> Service<D> for EchoServer<CO
 /// Echo client: sends `message` (up to `MSG` bytes), reads until the same
 /// number of bytes came back, compares, closes.
 pub struct EchoClient<const MSG: usize = 1024> {
-    server: IpEndpoint,
-    stream: Option<TcpStream>,
+    dial: Dial,
     message: heapless::Vec<u8, MSG>,
     sent: usize,
     received: heapless::Vec<u8, MSG>,
     outcome: Outcome,
-    connected: bool,
 }
 
 impl<const MSG: usize> EchoClient<MSG> {
@@ -151,13 +149,11 @@ impl<const MSG: usize> EchoClient<MSG> {
         let mut m = heapless::Vec::new();
         let _ = m.extend_from_slice(&message[..message.len().min(MSG)]);
         EchoClient {
-            server,
-            stream: None,
+            dial: Dial::new(server),
             message: m,
             sent: 0,
             received: heapless::Vec::new(),
             outcome: Outcome::Running,
-            connected: false,
         }
     }
 
@@ -173,9 +169,7 @@ impl<const MSG: usize> EchoClient<MSG> {
 
     fn fail<D: Link>(&mut self, stack: &mut Stack<'_, D>, e: Error) {
         self.outcome = Outcome::Failed(e);
-        if let Some(s) = self.stream.take() {
-            s.abort(stack);
-        }
+        self.dial.abort(stack);
     }
 }
 
@@ -184,28 +178,15 @@ impl<D: Link, const MSG: usize> Service<D> for EchoClient<MSG> {
         if self.outcome != Outcome::Running {
             return false;
         }
-        let Some(stream) = self.stream.as_mut() else {
-            return match TcpStream::connect(stack, self.server) {
-                Ok(s) => {
-                    self.stream = Some(s);
-                    true
-                }
-                Err(e) => {
-                    self.fail(stack, e);
-                    true
-                }
-            };
-        };
-        if !self.connected {
-            match stream.poll_connect(stack) {
-                Ok(()) => self.connected = true,
-                Err(Error::WouldBlock) => return false,
-                Err(e) => {
-                    self.fail(stack, e);
-                    return true;
-                }
+        let stream = match self.dial.poll(stack) {
+            Dialing::Ready(s) => s,
+            Dialing::Started => return true,
+            Dialing::Waiting => return false,
+            Dialing::Failed(e) => {
+                self.fail(stack, e);
+                return true;
             }
-        }
+        };
         let mut progress = false;
         if self.sent < self.message.len() {
             match stream.send(stack, &self.message[self.sent..]) {
@@ -250,9 +231,7 @@ impl<D: Link, const MSG: usize> Service<D> for EchoClient<MSG> {
                     Outcome::Mismatch
                 };
             }
-            if let Some(s) = self.stream.take() {
-                s.close(stack);
-            }
+            self.dial.close(stack);
             progress = true;
         }
         progress

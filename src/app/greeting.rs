@@ -5,7 +5,7 @@
 
 use smoltcp::time::Instant;
 
-use super::{Log, Outcome, Service};
+use super::{Dial, Dialing, Log, Outcome, Service};
 use crate::IpEndpoint;
 use crate::link::Link;
 use crate::net::Stack;
@@ -104,8 +104,7 @@ impl<D: Link, const CONNS: usize> Service<D> for GreetingServer<CONNS> {
 /// Greeting client: connects and keeps what arrives (up to `MAX` bytes)
 /// until the server closes.
 pub struct GreetingClient<const MAX: usize = 256> {
-    server: IpEndpoint,
-    stream: Option<TcpStream>,
+    dial: Dial,
     received: heapless::Vec<u8, MAX>,
     outcome: Outcome,
 }
@@ -114,8 +113,7 @@ impl<const MAX: usize> GreetingClient<MAX> {
     /// A client for the greeting server at `server`.
     pub fn new(server: IpEndpoint) -> Self {
         GreetingClient {
-            server,
-            stream: None,
+            dial: Dial::new(server),
             received: heapless::Vec::new(),
             outcome: Outcome::Running,
         }
@@ -137,12 +135,14 @@ impl<D: Link, const MAX: usize> Service<D> for GreetingClient<MAX> {
         if self.outcome != Outcome::Running {
             return false;
         }
-        let Some(stream) = self.stream.as_mut() else {
-            match TcpStream::connect(stack, self.server) {
-                Ok(s) => self.stream = Some(s),
-                Err(e) => self.outcome = Outcome::Failed(e),
+        let stream = match self.dial.poll(stack) {
+            Dialing::Ready(s) => s,
+            Dialing::Started => return true,
+            Dialing::Waiting => return false,
+            Dialing::Failed(e) => {
+                self.outcome = Outcome::Failed(e);
+                return true;
             }
-            return true;
         };
         let mut progress = false;
         let mut buf = [0u8; 128];
@@ -167,9 +167,7 @@ impl<D: Link, const MAX: usize> Service<D> for GreetingClient<MAX> {
             }
         }
         if self.outcome != Outcome::Running {
-            if let Some(s) = self.stream.take() {
-                s.close(stack);
-            }
+            self.dial.close(stack);
             progress = true;
         }
         progress

@@ -20,6 +20,7 @@ pub mod time_echo;
 
 use crate::link::Link;
 use crate::net::Stack;
+use crate::socket::{Error, TcpStream};
 use smoltcp::time::Instant;
 
 /// Ports of the classic services.
@@ -116,6 +117,73 @@ pub enum Outcome {
     Failed(crate::socket::Error),
     /// Finished, but the bytes received were not the bytes expected.
     Mismatch,
+}
+
+/// A client's TCP connection: started on the first poll, usable once the
+/// handshake is done. The preamble every client shares.
+pub(crate) struct Dial {
+    server: crate::IpEndpoint,
+    stream: Option<TcpStream>,
+    connected: bool,
+}
+
+/// Where a [`Dial`] stands.
+pub(crate) enum Dialing<'a> {
+    /// The connection request was just made.
+    Started,
+    /// The handshake is under way.
+    Waiting,
+    /// Connected: use the stream.
+    Ready(&'a mut TcpStream),
+    /// Refused, reset, or no socket free.
+    Failed(Error),
+}
+
+impl Dial {
+    pub(crate) const fn new(server: crate::IpEndpoint) -> Self {
+        Dial {
+            server,
+            stream: None,
+            connected: false,
+        }
+    }
+
+    pub(crate) fn poll<D: Link>(&mut self, stack: &mut Stack<'_, D>) -> Dialing<'_> {
+        if self.stream.is_none() {
+            return match TcpStream::connect(stack, self.server) {
+                Ok(s) => {
+                    self.stream = Some(s);
+                    Dialing::Started
+                }
+                Err(e) => Dialing::Failed(e),
+            };
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Dialing::Failed(Error::NotConnected);
+        };
+        if !self.connected {
+            match stream.poll_connect(stack) {
+                Ok(()) => self.connected = true,
+                Err(Error::WouldBlock) => return Dialing::Waiting,
+                Err(e) => return Dialing::Failed(e),
+            }
+        }
+        Dialing::Ready(stream)
+    }
+
+    /// Close gracefully, if open.
+    pub(crate) fn close<D: Link>(&mut self, stack: &mut Stack<'_, D>) {
+        if let Some(s) = self.stream.take() {
+            s.close(stack);
+        }
+    }
+
+    /// Reset the connection, if open.
+    pub(crate) fn abort<D: Link>(&mut self, stack: &mut Stack<'_, D>) {
+        if let Some(s) = self.stream.take() {
+            s.abort(stack);
+        }
+    }
 }
 
 /// Move `buf[n..len]` to the front; returns the new length.

@@ -14,7 +14,7 @@
 use smoltcp::time::{Duration, Instant};
 
 use super::clock::WallClock;
-use super::{Log, Outcome, Service, consume_front};
+use super::{Dial, Dialing, Log, Outcome, Service, consume_front};
 use crate::IpEndpoint;
 use crate::link::Link;
 use crate::net::Stack;
@@ -254,15 +254,13 @@ pub fn is_reply_to(reply: &[u8], body: &[u8], newline: bool) -> bool {
 /// answered with a newline; one that does not is answered after the
 /// server's idle flush, without one.
 pub struct TimeEchoClient<const LINES: usize = 4, const MAX: usize = 128> {
-    server: IpEndpoint,
-    stream: Option<TcpStream>,
+    dial: Dial,
     lines: heapless::Vec<heapless::Vec<u8, MAX>, LINES>,
     current: usize,
     sent: usize,
     reply: heapless::Vec<u8, MAX>,
     replies: heapless::Vec<heapless::Vec<u8, MAX>, LINES>,
     outcome: Outcome,
-    connected: bool,
 }
 
 impl<const LINES: usize, const MAX: usize> TimeEchoClient<LINES, MAX> {
@@ -277,15 +275,13 @@ impl<const LINES: usize, const MAX: usize> TimeEchoClient<LINES, MAX> {
             let _ = v.push(line);
         }
         TimeEchoClient {
-            server,
-            stream: None,
+            dial: Dial::new(server),
             lines: v,
             current: 0,
             sent: 0,
             reply: heapless::Vec::new(),
             replies: heapless::Vec::new(),
             outcome: Outcome::Running,
-            connected: false,
         }
     }
 
@@ -309,9 +305,7 @@ impl<const LINES: usize, const MAX: usize> TimeEchoClient<LINES, MAX> {
 
     fn finish<D: Link>(&mut self, stack: &mut Stack<'_, D>, outcome: Outcome) {
         self.outcome = outcome;
-        if let Some(s) = self.stream.take() {
-            s.close(stack);
-        }
+        self.dial.close(stack);
     }
 }
 
@@ -320,23 +314,15 @@ impl<D: Link, const LINES: usize, const MAX: usize> Service<D> for TimeEchoClien
         if self.outcome != Outcome::Running {
             return false;
         }
-        let Some(stream) = self.stream.as_mut() else {
-            match TcpStream::connect(stack, self.server) {
-                Ok(s) => self.stream = Some(s),
-                Err(e) => self.outcome = Outcome::Failed(e),
+        let stream = match self.dial.poll(stack) {
+            Dialing::Ready(s) => s,
+            Dialing::Started => return true,
+            Dialing::Waiting => return false,
+            Dialing::Failed(e) => {
+                self.finish(stack, Outcome::Failed(e));
+                return true;
             }
-            return true;
         };
-        if !self.connected {
-            match stream.poll_connect(stack) {
-                Ok(()) => self.connected = true,
-                Err(Error::WouldBlock) => return false,
-                Err(e) => {
-                    self.finish(stack, Outcome::Failed(e));
-                    return true;
-                }
-            }
-        }
         let Some(line) = self.lines.get(self.current) else {
             self.finish(stack, Outcome::Done);
             return true;
