@@ -634,3 +634,82 @@ fn slow_clients_do_not_hold_connections() {
         "the server should have given up before the end"
     );
 }
+
+#[test]
+fn a_file_replaced_during_a_download_is_never_mixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = data(300_000, 1);
+    std::fs::write(dir.path().join("v.bin"), &old).unwrap();
+    let (_net, c) = serve_dir(dir.path(), Faults::NONE);
+    let mut d = c.tcp_connect(SERVER, None).unwrap();
+    d.sendall(b"GET /v.bin HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while got.len() < 60_000 {
+        let n = d.recv(&mut buf).unwrap();
+        got.extend_from_slice(&buf[..n]);
+    }
+    // Replace the file while the download is a fifth of the way through.
+    let new = data(300_000, 2);
+    files::put(
+        &c,
+        SERVER,
+        "v.bin",
+        &mut &new[..],
+        new.len() as u64,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    got.extend_from_slice(&read_bytes(&mut d));
+    let body_at = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let body = &got[body_at..];
+    println!(
+        "download cut at {} of {} bytes when the file was replaced",
+        body.len(),
+        old.len()
+    );
+    assert!(
+        body.len() < old.len(),
+        "the download must end early, not go on with the new file"
+    );
+    assert!(
+        body == &old[..body.len()],
+        "every byte received is the old file's"
+    );
+    // The client's own get() reports the short body as an error.
+    let t = files::get(&c, SERVER, "v.bin", 0, &mut Vec::new(), &mut |_, _| {}).unwrap();
+    assert_eq!(t.sha256, sha(&new));
+}
+
+#[test]
+fn a_body_on_get_is_refused_not_taken_for_the_next_request() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), b"0123456789").unwrap();
+    let (_net, c) = serve_dir(dir.path(), Faults::NONE);
+    let r = raw(
+        &c,
+        b"GET /a.txt HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloHEAD /a.txt HTTP/1.1\r\n\r\n",
+    );
+    assert_eq!(status(&r), 400, "{r}");
+    assert_eq!(r.matches("HTTP/1.1 ").count(), 1, "{r}");
+    let r = raw(
+        &c,
+        b"DELETE /a.txt HTTP/1.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status(&r), 204, "an empty body is no body: {r}");
+}
+
+#[test]
+fn http_1_0_keep_alive_is_said_out_loud() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), b"0123456789").unwrap();
+    let (_net, c) = serve_dir(dir.path(), Faults::NONE);
+    let r = raw(
+        &c,
+        b"GET /a.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /a.txt HTTP/1.0\r\n\r\n",
+    );
+    assert_eq!(r.matches("HTTP/1.1 200 OK").count(), 2, "{r}");
+    assert!(r.contains("Connection: keep-alive"), "{r}");
+    assert!(r.contains("Connection: close"), "{r}");
+}

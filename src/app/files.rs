@@ -68,6 +68,7 @@ enum Body {
     None,
     File {
         name: Name,
+        version: u64,
         offset: u64,
         end: u64,
     },
@@ -104,6 +105,7 @@ struct Conn<const HDR: usize> {
     body: Body,
     chunked: bool,
     close_after: bool,
+    http10: bool,
     last_activity: Instant,
     eof: bool,
 }
@@ -301,7 +303,12 @@ impl<const HDR: usize> Conn<HDR> {
 
     /// Stage a response head; `length` None means chunked.
     fn respond(&mut self, status: u16, content_type: &str, length: Option<u64>, extra: &str) {
-        let close = self.close_after;
+        // HTTP/1.0 clients keep a connection only when told so.
+        let connection = match (self.close_after, self.http10) {
+            (true, _) => "Connection: close\r\n",
+            (false, true) => "Connection: keep-alive\r\n",
+            (false, false) => "",
+        };
         let mut h = self.head();
         let _ = write!(
             h,
@@ -319,11 +326,7 @@ impl<const HDR: usize> Conn<HDR> {
                 let _ = h.write_str("Transfer-Encoding: chunked\r\n");
             }
         }
-        let _ = write!(
-            h,
-            "{extra}{}\r\n",
-            if close { "Connection: close\r\n" } else { "" }
-        );
+        let _ = write!(h, "{extra}{connection}\r\n");
         let len = h.len;
         self.set_out(len);
         self.chunked = length.is_none();
@@ -402,7 +405,14 @@ impl<S: Storage, const CONNS: usize, const HDR: usize> FileServer<S, CONNS, HDR>
         let limits = self.limits;
         let c = &mut self.conns[i];
         c.close_after = r.close || (r.http10 && !r.keep_alive);
+        c.http10 = r.http10;
         c.body = Body::None;
+        // Only PUT carries a body here; one on another method would be read
+        // as the next request, so it is refused (and the connection closed).
+        let has_body = r.chunked || matches!(r.content_length, Some(Ok(n)) if n > 0);
+        if r.method != Method::Put && (has_body || matches!(r.content_length, Some(Err(())))) {
+            return c.fail(400, "");
+        }
         let target = match r.target {
             Ok(t) => t,
             Err(NameError::BadEncoding) => return c.fail(400, ""),
@@ -443,8 +453,8 @@ impl<S: Storage, const CONNS: usize, const HDR: usize> FileServer<S, CONNS, HDR>
                 }
             }
             (Method::Get | Method::Head, Some(name)) => {
-                let size = match storage.size(&name) {
-                    Ok(s) => s,
+                let (size, version) = match storage.stat(&name) {
+                    Ok(info) => (info.size, info.version),
                     Err(StorageError::NotFound) => return c.fail(404, ""),
                     Err(StorageError::Forbidden) => return c.fail(403, ""),
                     Err(_) => return c.fail(500, ""),
@@ -483,6 +493,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize> FileServer<S, CONNS, HDR>
                 if r.method == Method::Get && end > start {
                     c.body = Body::File {
                         name,
+                        version,
                         offset: start,
                         end,
                     };
@@ -536,8 +547,21 @@ impl<S: Storage, const CONNS: usize, const HDR: usize> FileServer<S, CONNS, HDR>
         let c = &mut self.conns[i];
         match &mut c.body {
             Body::None => false,
-            Body::File { name, offset, end } => {
+            Body::File {
+                name,
+                version,
+                offset,
+                end,
+            } => {
                 if *offset >= *end {
+                    return false;
+                }
+                // Replaced since the head went out? Then the promised bytes
+                // no longer exist: end the connection rather than mix two
+                // files under one 200.
+                if storage.stat(name).map(|i| i.version) != Ok(*version) {
+                    c.close_after = true;
+                    c.eof = true;
                     return false;
                 }
                 let want = usize::try_from(*end - *offset)
@@ -640,6 +664,7 @@ impl<D: Link, S: Storage, const CONNS: usize, const HDR: usize> Service<D>
                 body: Body::None,
                 chunked: false,
                 close_after: false,
+                http10: false,
                 last_activity: now,
                 eof: false,
             });

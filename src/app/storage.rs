@@ -149,6 +149,17 @@ impl fmt::Display for StorageError {
     }
 }
 
+/// What [`Storage::stat`] tells of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileInfo {
+    /// Length in bytes.
+    pub size: u64,
+    /// Changes whenever the content is replaced: a download that spans
+    /// several reads compares it before each, so it never mixes an old
+    /// file's bytes with a new one's.
+    pub version: u64,
+}
+
 /// Identifies an upload in progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UploadId(pub u32);
@@ -158,8 +169,8 @@ pub trait Storage {
     /// The `index`-th file (in a stable order while nothing changes): its
     /// name and size. `None` past the last.
     fn entry(&mut self, index: usize) -> Option<(Name, u64)>;
-    /// The size of `name`.
-    fn size(&mut self, name: &Name) -> Result<u64, StorageError>;
+    /// The size and version of `name`.
+    fn stat(&mut self, name: &Name) -> Result<FileInfo, StorageError>;
     /// Read from `name` at `offset` into `buf`; returns the bytes read (0 at
     /// the end).
     fn read_at(&mut self, name: &Name, offset: u64, buf: &mut [u8]) -> Result<usize, StorageError>;
@@ -177,6 +188,34 @@ pub trait Storage {
     fn remove(&mut self, name: &Name) -> Result<(), StorageError>;
 }
 
+/// A store lent out works as the store itself.
+impl<S: Storage + ?Sized> Storage for &mut S {
+    fn entry(&mut self, index: usize) -> Option<(Name, u64)> {
+        (**self).entry(index)
+    }
+    fn stat(&mut self, name: &Name) -> Result<FileInfo, StorageError> {
+        (**self).stat(name)
+    }
+    fn read_at(&mut self, name: &Name, offset: u64, buf: &mut [u8]) -> Result<usize, StorageError> {
+        (**self).read_at(name, offset, buf)
+    }
+    fn begin_upload(&mut self, name: &Name, len: u64) -> Result<UploadId, StorageError> {
+        (**self).begin_upload(name, len)
+    }
+    fn write(&mut self, upload: UploadId, data: &[u8]) -> Result<(), StorageError> {
+        (**self).write(upload, data)
+    }
+    fn commit(&mut self, upload: UploadId) -> Result<bool, StorageError> {
+        (**self).commit(upload)
+    }
+    fn abort(&mut self, upload: UploadId) {
+        (**self).abort(upload)
+    }
+    fn remove(&mut self, name: &Name) -> Result<(), StorageError> {
+        (**self).remove(name)
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum SlotState {
     Empty,
@@ -190,6 +229,7 @@ struct Slot<const MAX: usize> {
     name: heapless::String<NAME_MAX>,
     len: usize,
     expected: usize,
+    version: u64,
     data: [u8; MAX],
 }
 
@@ -198,6 +238,7 @@ struct Slot<const MAX: usize> {
 /// slot is freed), so replacing a file needs one free slot.
 pub struct RamStore<const SLOTS: usize, const MAX: usize> {
     slots: [Slot<MAX>; SLOTS],
+    commits: u64,
 }
 
 impl<const SLOTS: usize, const MAX: usize> RamStore<SLOTS, MAX> {
@@ -210,9 +251,11 @@ impl<const SLOTS: usize, const MAX: usize> RamStore<SLOTS, MAX> {
                     name: heapless::String::new(),
                     len: 0,
                     expected: 0,
+                    version: 0,
                     data: [0; MAX],
                 }
             }; SLOTS],
+            commits: 0,
         }
     }
 
@@ -239,9 +282,12 @@ impl<const SLOTS: usize, const MAX: usize> Storage for RamStore<SLOTS, MAX> {
         Some((Name(slot.name.clone()), slot.len as u64))
     }
 
-    fn size(&mut self, name: &Name) -> Result<u64, StorageError> {
-        let i = self.find(name).ok_or(StorageError::NotFound)?;
-        Ok(self.slots[i].len as u64)
+    fn stat(&mut self, name: &Name) -> Result<FileInfo, StorageError> {
+        let slot = &self.slots[self.find(name).ok_or(StorageError::NotFound)?];
+        Ok(FileInfo {
+            size: slot.len as u64,
+            version: slot.version,
+        })
     }
 
     fn read_at(&mut self, name: &Name, offset: u64, buf: &mut [u8]) -> Result<usize, StorageError> {
@@ -296,7 +342,9 @@ impl<const SLOTS: usize, const MAX: usize> Storage for RamStore<SLOTS, MAX> {
         if let Some(old) = old {
             self.slots[old].state = SlotState::Empty;
         }
+        self.commits += 1;
         self.slots[i].state = SlotState::File;
+        self.slots[i].version = self.commits;
         Ok(old.is_some())
     }
 
@@ -374,7 +422,7 @@ mod tests {
         let u = s.begin_upload(&n, 3).unwrap();
         s.write(u, b"abc").unwrap();
         assert_eq!(
-            s.size(&n),
+            s.stat(&n).map(|i| i.size),
             Err(StorageError::NotFound),
             "invisible before commit"
         );
@@ -393,7 +441,13 @@ mod tests {
         );
         s.write(u, b"wxyz").unwrap();
         assert_eq!(s.write(u, b"!"), Err(StorageError::TooLarge));
+        let before = s.stat(&n).unwrap().version;
         assert!(s.commit(u).unwrap(), "replaced");
+        assert_ne!(
+            s.stat(&n).unwrap().version,
+            before,
+            "a replaced file has a new version"
+        );
         assert_eq!(s.read_at(&n, 1, &mut buf), Ok(3));
         assert_eq!(&buf[..3], b"xyz");
         assert_eq!(s.read_at(&n, 99, &mut buf), Ok(0));

@@ -15,10 +15,10 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use crate::app::storage::{Name, Storage, StorageError, UploadId};
+use crate::app::storage::{FileInfo, Name, Storage, StorageError, UploadId};
 
 const TEMP_PREFIX: &str = ".layernet-upload-";
 
@@ -36,6 +36,8 @@ pub struct DirStore {
     uploads: Vec<Option<Pending>>,
     /// The last file read, kept open: a download reads it chunk by chunk.
     reader: Option<(Name, File)>,
+    /// The directory as read at the start of the latest listing.
+    listing: Vec<(Name, u64)>,
     next_temp: u64,
 }
 
@@ -68,6 +70,7 @@ impl DirStore {
             root,
             uploads: Vec::new(),
             reader: None,
+            listing: Vec::new(),
             next_temp: 0,
         })
     }
@@ -120,16 +123,28 @@ impl DirStore {
 
 impl Storage for DirStore {
     fn entry(&mut self, index: usize) -> Option<(Name, u64)> {
-        self.names().into_iter().nth(index)
+        // A listing reads the directory once, at its first entry, rather
+        // than once per entry.
+        if index == 0 || self.listing.is_empty() {
+            self.listing = self.names();
+        }
+        self.listing.get(index).cloned()
     }
 
-    fn size(&mut self, name: &Name) -> Result<u64, StorageError> {
+    fn stat(&mut self, name: &Name) -> Result<FileInfo, StorageError> {
         let meta = fs::metadata(self.path_of(name)?).map_err(|e| io_error(&e))?;
-        if meta.is_file() {
-            Ok(meta.len())
-        } else {
-            Err(StorageError::NotFound)
+        if !meta.is_file() {
+            return Err(StorageError::NotFound);
         }
+        // An upload's rename brings a new inode; a change in place by another
+        // program moves the modification time.
+        let version = meta.ino().rotate_left(32)
+            ^ meta.mtime() as u64
+            ^ (meta.mtime_nsec() as u64).rotate_left(16);
+        Ok(FileInfo {
+            size: meta.len(),
+            version,
+        })
     }
 
     fn read_at(&mut self, name: &Name, offset: u64, buf: &mut [u8]) -> Result<usize, StorageError> {
@@ -248,6 +263,34 @@ impl Storage for DirStore {
     }
 }
 
+/// A boxed store works as the store itself.
+impl<S: Storage + ?Sized> Storage for Box<S> {
+    fn entry(&mut self, index: usize) -> Option<(Name, u64)> {
+        (**self).entry(index)
+    }
+    fn stat(&mut self, name: &Name) -> Result<FileInfo, StorageError> {
+        (**self).stat(name)
+    }
+    fn read_at(&mut self, name: &Name, offset: u64, buf: &mut [u8]) -> Result<usize, StorageError> {
+        (**self).read_at(name, offset, buf)
+    }
+    fn begin_upload(&mut self, name: &Name, len: u64) -> Result<UploadId, StorageError> {
+        (**self).begin_upload(name, len)
+    }
+    fn write(&mut self, upload: UploadId, data: &[u8]) -> Result<(), StorageError> {
+        (**self).write(upload, data)
+    }
+    fn commit(&mut self, upload: UploadId) -> Result<bool, StorageError> {
+        (**self).commit(upload)
+    }
+    fn abort(&mut self, upload: UploadId) {
+        (**self).abort(upload)
+    }
+    fn remove(&mut self, name: &Name) -> Result<(), StorageError> {
+        (**self).remove(name)
+    }
+}
+
 impl Drop for DirStore {
     fn drop(&mut self) {
         for i in 0..self.uploads.len() {
@@ -309,7 +352,7 @@ mod tests {
         fs::write(dir.path().join(format!("{TEMP_PREFIX}1-1")), b"stale").unwrap();
         let mut s = DirStore::open(dir.path()).unwrap();
         assert!(!dir.path().join(format!("{TEMP_PREFIX}1-1")).exists());
-        assert_eq!(s.size(&name("link")), Err(StorageError::Forbidden));
+        assert_eq!(s.stat(&name("link")), Err(StorageError::Forbidden));
         let mut buf = [0u8; 8];
         assert_eq!(
             s.read_at(&name("link"), 0, &mut buf),
@@ -321,7 +364,7 @@ mod tests {
         );
         assert_eq!(s.remove(&name("link")), Err(StorageError::Forbidden));
         assert_eq!(
-            s.size(&name("inner")),
+            s.stat(&name("inner")).map(|i| i.size),
             Ok(2),
             "a link inside the root is fine"
         );
