@@ -188,7 +188,7 @@ pub trait Storage {
     fn remove(&mut self, name: &Name) -> Result<(), StorageError>;
 }
 
-/// A store lent out works as the store itself.
+/// A store lent out works as the store itself (a boxed one too: `&mut *b`).
 impl<S: Storage + ?Sized> Storage for &mut S {
     fn entry(&mut self, index: usize) -> Option<(Name, u64)> {
         (**self).entry(index)

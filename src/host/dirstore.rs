@@ -263,34 +263,6 @@ impl Storage for DirStore {
     }
 }
 
-/// A boxed store works as the store itself.
-impl<S: Storage + ?Sized> Storage for Box<S> {
-    fn entry(&mut self, index: usize) -> Option<(Name, u64)> {
-        (**self).entry(index)
-    }
-    fn stat(&mut self, name: &Name) -> Result<FileInfo, StorageError> {
-        (**self).stat(name)
-    }
-    fn read_at(&mut self, name: &Name, offset: u64, buf: &mut [u8]) -> Result<usize, StorageError> {
-        (**self).read_at(name, offset, buf)
-    }
-    fn begin_upload(&mut self, name: &Name, len: u64) -> Result<UploadId, StorageError> {
-        (**self).begin_upload(name, len)
-    }
-    fn write(&mut self, upload: UploadId, data: &[u8]) -> Result<(), StorageError> {
-        (**self).write(upload, data)
-    }
-    fn commit(&mut self, upload: UploadId) -> Result<bool, StorageError> {
-        (**self).commit(upload)
-    }
-    fn abort(&mut self, upload: UploadId) {
-        (**self).abort(upload)
-    }
-    fn remove(&mut self, name: &Name) -> Result<(), StorageError> {
-        (**self).remove(name)
-    }
-}
-
 impl Drop for DirStore {
     fn drop(&mut self) {
         for i in 0..self.uploads.len() {
