@@ -131,6 +131,17 @@ impl<D: Link, const CONNS: usize, const BUF: usize> Service<D> for EchoServer<CO
     fn drain_log(&mut self, sink: &mut dyn FnMut(&str)) {
         self.log.drain(sink);
     }
+
+    fn shutdown(&mut self, stack: &mut Stack<'_, D>) {
+        self.listener.stop(stack);
+        while let Some(c) = self.conns.pop() {
+            c.stream.close(stack);
+        }
+    }
+
+    fn busy(&self) -> bool {
+        !self.conns.is_empty()
+    }
 }
 
 /// Echo client: sends `message` (up to `MSG` bytes), reads until the same

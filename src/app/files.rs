@@ -705,6 +705,32 @@ impl<D: Link, S: Storage, const CONNS: usize, const HDR: usize> Service<D>
     fn drain_log(&mut self, sink: &mut dyn FnMut(&str)) {
         self.log.drain(sink);
     }
+
+    /// Stop listening; responses being sent may finish (the event loop's
+    /// grace period decides how long), uploads in progress are abandoned
+    /// (their temporary files removed), idle connections close now.
+    fn shutdown(&mut self, stack: &mut Stack<'_, D>) {
+        self.listener.stop(stack);
+        let mut i = 0;
+        while i < self.conns.len() {
+            let c = &mut self.conns[i];
+            let sending = matches!(c.phase, Phase::Respond) || c.sent < c.outlen;
+            if sending {
+                c.close_after = true;
+                i += 1;
+                continue;
+            }
+            let c = self.conns.swap_remove(i);
+            if let Phase::Upload { id, .. } = c.phase {
+                self.storage.abort(id);
+            }
+            c.stream.close(stack);
+        }
+    }
+
+    fn busy(&self) -> bool {
+        !self.conns.is_empty()
+    }
 }
 
 impl<S: Storage, const CONNS: usize, const HDR: usize> FileServer<S, CONNS, HDR> {

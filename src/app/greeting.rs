@@ -99,6 +99,17 @@ impl<D: Link, const CONNS: usize> Service<D> for GreetingServer<CONNS> {
     fn drain_log(&mut self, sink: &mut dyn FnMut(&str)) {
         self.log.drain(sink);
     }
+
+    fn shutdown(&mut self, stack: &mut Stack<'_, D>) {
+        self.listener.stop(stack);
+        while let Some(c) = self.conns.pop() {
+            c.stream.close(stack);
+        }
+    }
+
+    fn busy(&self) -> bool {
+        !self.conns.is_empty()
+    }
 }
 
 /// Greeting client: connects and keeps what arrives (up to `MAX` bytes)

@@ -104,6 +104,15 @@ pub trait Service<D: Link> {
 
     /// Hand the lines the application wants printed to `sink`.
     fn drain_log(&mut self, _sink: &mut dyn FnMut(&str)) {}
+
+    /// Stop taking new work and close every connection gracefully (a
+    /// server stops listening; uploads in progress are abandoned).
+    fn shutdown(&mut self, _stack: &mut Stack<'_, D>) {}
+
+    /// True while connections of this service are still open.
+    fn busy(&self) -> bool {
+        false
+    }
 }
 
 /// Where a client exchange stands.

@@ -230,6 +230,17 @@ impl<D: Link, C: WallClock, const CONNS: usize, const LINE: usize> Service<D>
     fn drain_log(&mut self, sink: &mut dyn FnMut(&str)) {
         self.log.drain(sink);
     }
+
+    fn shutdown(&mut self, stack: &mut Stack<'_, D>) {
+        self.listener.stop(stack);
+        while let Some(c) = self.conns.pop() {
+            c.stream.close(stack);
+        }
+    }
+
+    fn busy(&self) -> bool {
+        !self.conns.is_empty()
+    }
 }
 
 /// True if `reply` is `[YYYY-MM-DD HH:MM:SS]:` followed by `body` and,

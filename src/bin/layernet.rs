@@ -1,30 +1,106 @@
 //! The `layernet` command line.
 //!
 //! Layer: host (std). With no command it runs the demo.
+//!
+//! Exit codes: 0 success, 1 runtime failure (one line on stderr), 2 usage.
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use layernet::app::chat::ChatRoom;
+use layernet::app::echo::EchoServer;
+use layernet::app::files::{FileServer, Limits};
+use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
+use layernet::app::ports;
+use layernet::app::time_echo::TimeEchoServer;
+use layernet::host::clock::LocalClock;
 use layernet::host::demo;
+use layernet::host::dirstore::DirStore;
+use layernet::host::tap::{TapNet, TapService};
+use layernet::link::tap::TapDevice;
+use layernet::net::{Config, DEFAULT_IP};
+use layernet::{Duration, EthernetAddress, Ipv4Address, Ipv4Cidr};
 
 /// layernet: a userspace TCP/IP stack on smoltcp, with the classic socket
-/// programs (echo, greeting, time-stamped echo, UDP chat) on top.
+/// programs (echo, greeting, time-stamped echo, UDP chat, file service) on top.
 #[derive(Parser, Debug)]
 #[command(name = "layernet", version, about, long_about = None)]
 struct Cli {
+    #[command(flatten)]
+    global: Global,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Run every classic exchange (ping, echo, greeting, time-echo, chat)
-    /// over a simulated Ethernet segment and verify each byte for byte.
-    /// Needs no privileges; exits 0 only if every exchange is verified.
-    Demo(DemoArgs),
+/// Options every command takes, before or after its name.
+#[derive(Args, Debug)]
+struct Global {
+    /// The link: `sim` (a simulated segment) or `tap:NAME` (a Linux TAP
+    /// device). Default tap:tap0, except for `demo`, which is simulated.
+    #[arg(long, global = true, value_parser = parse_link)]
+    link: Option<Link>,
+    /// The stack's IPv4 address and prefix.
+    #[arg(long, global = true, default_value_t = DEFAULT_IP, value_parser = parse_cidr)]
+    ip: Ipv4Cidr,
+    /// The stack's MAC address (unicast).
+    #[arg(long, global = true, default_value = "02:00:00:00:00:01", value_parser = parse_mac)]
+    mac: EthernetAddress,
+    /// Default route.
+    #[arg(long, global = true)]
+    gateway: Option<Ipv4Address>,
+    /// More output (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
 }
 
-#[derive(clap::Args, Debug, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Link {
+    Sim,
+    Tap(String),
+}
+
+fn parse_link(s: &str) -> Result<Link, String> {
+    match s {
+        "sim" => Ok(Link::Sim),
+        _ => match s.strip_prefix("tap:") {
+            Some(name) if !name.is_empty() => Ok(Link::Tap(name.to_string())),
+            _ => Err("expected sim or tap:NAME".into()),
+        },
+    }
+}
+
+fn parse_cidr(s: &str) -> Result<Ipv4Cidr, String> {
+    s.parse::<Ipv4Cidr>()
+        .map_err(|_| "expected an IPv4 address with a prefix, like 192.168.69.1/24".into())
+}
+
+fn parse_mac(s: &str) -> Result<EthernetAddress, String> {
+    let mac = s
+        .parse::<EthernetAddress>()
+        .map_err(|_| "expected a MAC address like 02:00:00:00:00:01".to_string())?;
+    if mac.is_unicast() {
+        Ok(mac)
+    } else {
+        Err("the MAC address must be unicast".into())
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run every classic exchange (ping, echo, greeting, time-echo, chat,
+    /// files) over a simulated Ethernet segment and verify each byte for
+    /// byte. Needs no privileges; exits 0 only if every exchange is verified.
+    Demo(DemoArgs),
+    /// Serve the classic services on the link until SIGINT or SIGTERM.
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug, Default)]
 struct DemoArgs {
     /// Percentage of frames the simulated segment loses (0-100).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
@@ -35,16 +111,72 @@ struct DemoArgs {
     seed: u64,
 }
 
+/// The service names, the same everywhere.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum ServiceName {
+    Echo,
+    Greeting,
+    TimeEcho,
+    Files,
+    Chat,
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Which services to run (comma-separated).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "echo,greeting,time-echo,files,chat"
+    )]
+    services: Vec<ServiceName>,
+    /// Directory the file service serves (default: the current directory).
+    #[arg(long)]
+    root: Option<std::path::PathBuf>,
+    /// Largest upload accepted, in bytes.
+    #[arg(long, default_value_t = 1 << 30)]
+    max_upload: u64,
+    /// What the greeting service sends.
+    #[arg(long, default_value = "connect successfully!\r\n")]
+    greeting: String,
+    /// Seconds a file-service connection may stay idle before 408.
+    #[arg(long, default_value_t = 30)]
+    idle_timeout: u64,
+    /// Listening slots (the backlog) per TCP service.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=8))]
+    max_connections: u16,
+    /// Seconds given to open connections to close after SIGINT/SIGTERM.
+    #[arg(long, default_value_t = 1.0)]
+    grace: f64,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Demo(a)) => a,
-        None => DemoArgs { loss: 0, seed: 1 },
-    };
+    match cli.command {
+        None => run_demo(&cli.global, DemoArgs { loss: 0, seed: 1 }),
+        Some(Command::Demo(a)) => run_demo(&cli.global, a),
+        Some(Command::Serve(a)) => match serve(&cli.global, a) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("layernet serve: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn run_demo(global: &Global, args: DemoArgs) -> ExitCode {
+    if let Some(Link::Tap(_)) = global.link {
+        eprintln!("layernet demo: the demo runs on the simulated segment; drop --link");
+        return ExitCode::from(2);
+    }
     let options = demo::Options::with_loss(args.loss, args.seed);
     match demo::run(options) {
         Ok(report) => {
-            demo::print_report(&report);
+            if !global.quiet {
+                demo::print_report(&report);
+            }
             if report.all_ok() {
                 ExitCode::SUCCESS
             } else {
@@ -56,4 +188,124 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn open_tap(global: &Global) -> Result<TapNet, String> {
+    let name = match &global.link {
+        None => "tap0".to_string(),
+        Some(Link::Tap(name)) => name.clone(),
+        Some(Link::Sim) => {
+            return Err(
+                "serving needs a real link: --link tap:NAME (the simulated segment has no peers)"
+                    .into(),
+            );
+        }
+    };
+    let device = TapDevice::open(&name).map_err(|e| e.to_string())?;
+    let mut config = Config::new(global.mac, global.ip);
+    config.gateway = global.gateway;
+    TapNet::new(config, device)
+}
+
+fn serve(global: &Global, args: ServeArgs) -> Result<(), String> {
+    let mut net = open_tap(global)?;
+    let ip = net.stack().ipv4_addr();
+    let backlog = usize::from(args.max_connections);
+    let mut started: Vec<(u16, &str)> = Vec::new();
+    for service in &args.services {
+        let stack = net.stack();
+        let (svc, port, name): (Box<TapService>, u16, &str) = match service {
+            ServiceName::Echo => (
+                Box::new(
+                    EchoServer::<8>::bind(stack, ports::ECHO, backlog)
+                        .map_err(|e| e.to_string())?,
+                ),
+                ports::ECHO,
+                "echo",
+            ),
+            ServiceName::Greeting => {
+                let text = if args.greeting.is_empty() {
+                    DEFAULT_GREETING
+                } else {
+                    args.greeting.as_bytes()
+                };
+                (
+                    Box::new(
+                        GreetingServer::<8>::bind(stack, ports::GREETING, backlog, text)
+                            .map_err(|e| e.to_string())?,
+                    ),
+                    ports::GREETING,
+                    "greeting",
+                )
+            }
+            ServiceName::TimeEcho => (
+                Box::new(
+                    TimeEchoServer::<_, 8>::bind(stack, ports::TIME_ECHO, backlog, LocalClock)
+                        .map_err(|e| e.to_string())?,
+                ),
+                ports::TIME_ECHO,
+                "time-echo",
+            ),
+            ServiceName::Files => {
+                let root = match &args.root {
+                    Some(r) => r.clone(),
+                    None => {
+                        std::env::current_dir().map_err(|e| format!("current directory: {e}"))?
+                    }
+                };
+                let store =
+                    DirStore::open(&root).map_err(|e| format!("--root {}: {e}", root.display()))?;
+                let limits = Limits {
+                    max_body: args.max_upload,
+                    idle: Duration::from_secs(args.idle_timeout.max(1)),
+                    ..Limits::default()
+                };
+                (
+                    Box::new(
+                        FileServer::<_, 8>::bind(stack, ports::FILES, backlog, store, limits)
+                            .map_err(|e| e.to_string())?,
+                    ),
+                    ports::FILES,
+                    "files",
+                )
+            }
+            ServiceName::Chat => (
+                Box::new(ChatRoom::<8>::bind(stack, ports::CHAT).map_err(|e| e.to_string())?),
+                ports::CHAT,
+                "chat",
+            ),
+        };
+        net.serve(svc);
+        started.push((port, name));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .map_err(|e| format!("signal handler: {e}"))?;
+    }
+    for (port, name) in &started {
+        println!("listening on {ip}:{port} ({name})");
+    }
+    let verbose = global.verbose > 0 && !global.quiet;
+    net.run_until(|net| {
+        if verbose {
+            net.drain_logs(&mut |line| eprintln!("{line}"));
+        }
+        stop.load(Ordering::Relaxed)
+    });
+
+    // Graceful: stop listening, let open connections finish within the
+    // grace period, then reset what is left and exit 0.
+    net.shutdown();
+    let grace = Duration::from_millis((args.grace.clamp(0.0, 3600.0) * 1000.0) as u64);
+    let deadline = net.now() + grace;
+    net.run_until(|net| net.now() >= deadline || net.stack().open_tcp_sockets() == 0);
+    let left = net.stack().open_tcp_sockets();
+    net.stack().abort_all_tcp();
+    let flush = net.now() + Duration::from_millis(50);
+    net.run_until(|net| net.now() >= flush);
+    if !global.quiet {
+        eprintln!("layernet serve: stopped ({left} connection(s) reset after the grace period)");
+    }
+    Ok(())
 }

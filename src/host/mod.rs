@@ -10,3 +10,4 @@ pub mod demo;
 pub mod dirstore;
 pub mod files;
 pub mod sim;
+pub mod tap;

@@ -10,6 +10,8 @@
 
 pub mod rng;
 pub mod sim;
+#[cfg(feature = "std")]
+pub mod tap;
 
 use smoltcp::phy::Device;
 use smoltcp::time::Instant;

@@ -479,6 +479,37 @@ impl<'a, D: Link> Stack<'a, D> {
         &self.device
     }
 
+    /// TCP connections still open (neither closed, listening, nor in TIME-WAIT).
+    pub fn open_tcp_sockets(&self) -> usize {
+        self.tcp
+            .iter()
+            .filter(|e| {
+                let state = self.sockets.get::<tcp::Socket>(e.handle()).state();
+                !matches!(
+                    state,
+                    tcp::State::Closed | tcp::State::Listen | tcp::State::TimeWait
+                )
+            })
+            .count()
+    }
+
+    /// Reset every open TCP connection (the end of a shutdown's grace
+    /// period); their sockets return to the pool.
+    pub fn abort_all_tcp(&mut self) {
+        for entry in self.tcp.iter_mut() {
+            let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
+            if !matches!(
+                socket.state(),
+                tcp::State::Closed | tcp::State::Listen | tcp::State::TimeWait
+            ) {
+                socket.abort();
+            }
+            if entry.owner == Owner::Stream {
+                entry.owner = Owner::Closing;
+            }
+        }
+    }
+
     /// TCP sockets in the pool that nobody uses.
     pub fn free_tcp_sockets(&self) -> usize {
         self.tcp.iter().filter(|e| e.owner == Owner::Free).count()

@@ -142,8 +142,16 @@ impl TcpListener {
     }
 
     /// Stop listening; connections not yet accepted are reset.
-    pub fn close<D: Link>(self, stack: &mut Stack<'_, D>) {
-        stack.remove_listener(self.id);
+    pub fn close<D: Link>(mut self, stack: &mut Stack<'_, D>) {
+        self.stop(stack);
+    }
+
+    /// Stop listening but keep the value (for a server that shuts down in
+    /// place); `accept` then fails with [`Error::InvalidInput`].
+    pub fn stop<D: Link>(&mut self, stack: &mut Stack<'_, D>) {
+        if stack.is_listener(self.id, self.port) {
+            stack.remove_listener(self.id);
+        }
     }
 }
 

@@ -1,0 +1,157 @@
+//! One stack on a TAP link, on the real clock: the event loop.
+//!
+//! Layer: host (std). Uses every core layer and [`crate::link::tap`].
+//!
+//! Each round polls the stack and the services until nothing moves, then
+//! sleeps in `poll(2)` on the TAP descriptor until a frame arrives or the
+//! earliest deadline comes (smoltcp's timers, the applications' own), so an
+//! idle stack costs no CPU. Time is milliseconds since the loop started,
+//! from the monotonic clock.
+
+use std::io::Read;
+
+use crate::app::Service;
+use crate::host::blocking::Driver;
+use crate::link::tap::TapDevice;
+use crate::net::{Config, Stack, profile};
+use crate::{Duration, Instant};
+
+/// A service on the TAP host.
+pub type TapService = dyn Service<TapDevice>;
+
+/// Most rounds of polling before the loop sleeps anyway.
+const SETTLE_ROUNDS: usize = 1000;
+
+/// The TAP host: its stack, its services, its clock.
+pub struct TapNet {
+    stack: Stack<'static, TapDevice>,
+    services: Vec<Box<TapService>>,
+    start: std::time::Instant,
+}
+
+/// Eight bytes from the operating system's entropy: a real link's stack
+/// must not reuse sequence numbers and ports across runs.
+pub fn os_seed() -> u64 {
+    let mut b = [0u8; 8];
+    let ok = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
+    if ok.is_err() {
+        // No /dev/urandom: the clock is a poor but varying seed.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        return t ^ u64::from(std::process::id()).rotate_left(32);
+    }
+    u64::from_le_bytes(b)
+}
+
+impl TapNet {
+    /// A stack with `config` (seeded from the OS) on `device`.
+    pub fn new(mut config: Config, device: TapDevice) -> Result<TapNet, String> {
+        config.seed = os_seed();
+        let resources: &'static mut profile::Host<'static> = Box::leak(Box::default());
+        let start = std::time::Instant::now();
+        let stack =
+            Stack::new(config, device, resources, Instant::ZERO).map_err(|e| e.to_string())?;
+        Ok(TapNet {
+            stack,
+            services: Vec::new(),
+            start,
+        })
+    }
+
+    /// The stack.
+    pub fn stack(&mut self) -> &mut Stack<'static, TapDevice> {
+        &mut self.stack
+    }
+
+    /// Run `service` from now on.
+    pub fn serve(&mut self, service: Box<TapService>) {
+        self.services.push(service);
+    }
+
+    /// Milliseconds since the loop started.
+    pub fn now(&self) -> Instant {
+        Instant::from_micros(self.start.elapsed().as_micros() as i64)
+    }
+
+    /// Hand the services' log lines to `sink`.
+    pub fn drain_logs(&mut self, sink: &mut dyn FnMut(&str)) {
+        for s in self.services.iter_mut() {
+            s.drain_log(sink);
+        }
+    }
+
+    /// Ask every service to close its connections and stop listening.
+    pub fn shutdown(&mut self) {
+        for s in self.services.iter_mut() {
+            s.shutdown(&mut self.stack);
+        }
+    }
+
+    /// Poll the stack and the services until nothing moves.
+    fn settle(&mut self) -> bool {
+        let mut moved = false;
+        for _ in 0..SETTLE_ROUNDS {
+            let now = self.now();
+            let mut progress = self.stack.poll(now);
+            for s in self.services.iter_mut() {
+                progress |= s.poll(&mut self.stack, now);
+            }
+            if !progress {
+                break;
+            }
+            moved = true;
+        }
+        moved
+    }
+
+    /// One round: settle, then sleep until a frame, the next deadline, or
+    /// `limit`, whichever comes first. Returns true if something moved.
+    pub fn run_once(&mut self, limit: Instant) -> bool {
+        if self.settle() {
+            return true;
+        }
+        let now = self.now();
+        let mut wake = limit;
+        if let Some(t) = self.stack.poll_at(now) {
+            wake = wake.min(t);
+        }
+        for s in self.services.iter() {
+            if let Some(t) = s.poll_at() {
+                wake = wake.min(t);
+            }
+        }
+        let sleep = if wake > now {
+            Some((wake - now).into())
+        } else {
+            Some(std::time::Duration::ZERO)
+        };
+        // A failed poll(2) (a signal) only ends this round early.
+        let _ = self.stack.device().wait(sleep);
+        false
+    }
+
+    /// Run until `stop` says so, sleeping between events.
+    pub fn run_until(&mut self, mut stop: impl FnMut(&mut TapNet) -> bool) {
+        while !stop(self) {
+            let limit = self.now() + Duration::from_millis(100);
+            self.run_once(limit);
+        }
+    }
+}
+
+impl Driver for TapNet {
+    type Device = TapDevice;
+
+    fn stack(&mut self, _host: usize) -> &mut Stack<'static, TapDevice> {
+        &mut self.stack
+    }
+
+    fn now(&self) -> Instant {
+        TapNet::now(self)
+    }
+
+    fn wait(&mut self, deadline: Instant) {
+        self.run_once(deadline);
+    }
+}

@@ -1,0 +1,295 @@
+//! The Linux TAP link: a smoltcp `phy::Device` over a TAP interface.
+//!
+//! Layer: link (std only). Depends on smoltcp's `phy` and `time`, on
+//! `tun-tap` for opening the device and on `libc` for `poll(2)`; knows
+//! nothing of sockets.
+//!
+//! Frames move through two fixed buffers owned by the device: a received
+//! frame is read once, into the receive buffer, where the network layer can
+//! [`Link::peek`] at it before smoltcp consumes it; a transmitted frame is
+//! built by smoltcp in the transmit buffer and written once. The descriptor
+//! is non-blocking (with a blocking one smoltcp's poll would never get to
+//! egress), and [`TapDevice::wait`] sleeps in `poll(2)` until a frame
+//! arrives or the caller's deadline passes: no busy waiting.
+
+use std::fmt;
+use std::io;
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+
+use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
+use smoltcp::time::Instant;
+use tun_tap::{Iface, Mode};
+
+use super::Link;
+use super::sim::ETHERNET_HEADER_LEN;
+
+/// Largest frame handled: a 1500-byte IP MTU plus the Ethernet header.
+pub const TAP_FRAME_MAX: usize = 1514;
+
+/// Why a TAP device could not be opened. Its `Display` is one line that
+/// says what to run.
+#[derive(Debug)]
+pub enum TapError {
+    /// No such interface in this network namespace.
+    Missing(String),
+    /// The interface exists but is not a TAP device.
+    NotTap(String),
+    /// Opening `/dev/net/tun` or attaching was refused.
+    Permission(String),
+    /// The device is attached to another process.
+    Busy(String),
+    /// Anything else.
+    Io(String, io::Error),
+}
+
+impl fmt::Display for TapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TapError::Missing(n) => write!(
+                f,
+                "no network device {n} in this network namespace: create it first (ip tuntap add dev {n} mode tap; ip link set {n} up), or run inside scripts/tap-netns.sh"
+            ),
+            TapError::NotTap(n) => write!(
+                f,
+                "{n} is not a TAP device: create one with ip tuntap add dev NAME mode tap"
+            ),
+            TapError::Permission(n) => write!(
+                f,
+                "permission denied opening TAP device {n}: run as root, or create it for your user (ip tuntap add dev {n} mode tap user $USER)"
+            ),
+            TapError::Busy(n) => write!(f, "TAP device {n} is in use by another process"),
+            TapError::Io(n, e) => write!(f, "cannot open TAP device {n}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for TapError {}
+
+/// What the device counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TapStats {
+    /// Frames read from the kernel.
+    pub rx_frames: u64,
+    /// Frames written to the kernel.
+    pub tx_frames: u64,
+    /// Frames the kernel would not take (its queue was full), dropped.
+    pub tx_dropped: u64,
+    /// Read errors other than "nothing there".
+    pub rx_errors: u64,
+}
+
+/// A TAP interface as a smoltcp device.
+pub struct TapDevice {
+    iface: Iface,
+    mtu: usize,
+    rx: [u8; TAP_FRAME_MAX],
+    rx_len: Option<usize>,
+    tx: [u8; TAP_FRAME_MAX],
+    stats: TapStats,
+}
+
+impl TapDevice {
+    /// Attach to the existing TAP interface `name` (it is not created: as
+    /// root, opening a name that does not exist would create it silently).
+    pub fn open(name: &str) -> Result<TapDevice, TapError> {
+        let sys = Path::new("/sys/class/net").join(name);
+        if name.is_empty() || name.contains('/') || !sys.exists() {
+            return Err(TapError::Missing(name.to_string()));
+        }
+        if !sys.join("tun_flags").exists() {
+            return Err(TapError::NotTap(name.to_string()));
+        }
+        let iface = Iface::without_packet_info(name, Mode::Tap).map_err(|e| match e.kind() {
+            io::ErrorKind::PermissionDenied => TapError::Permission(name.to_string()),
+            _ if e.raw_os_error() == Some(libc::EBUSY) => TapError::Busy(name.to_string()),
+            _ => TapError::Io(name.to_string(), e),
+        })?;
+        iface
+            .set_non_blocking()
+            .map_err(|e| TapError::Io(name.to_string(), e))?;
+        let mtu = std::fs::read_to_string(sys.join("mtu"))
+            .ok()
+            .and_then(|m| m.trim().parse::<usize>().ok())
+            .unwrap_or(1500)
+            .min(TAP_FRAME_MAX - ETHERNET_HEADER_LEN);
+        Ok(TapDevice {
+            iface,
+            mtu,
+            rx: [0; TAP_FRAME_MAX],
+            rx_len: None,
+            tx: [0; TAP_FRAME_MAX],
+            stats: TapStats::default(),
+        })
+    }
+
+    /// The interface's name.
+    pub fn name(&self) -> &str {
+        self.iface.name()
+    }
+
+    /// What was counted.
+    pub fn stats(&self) -> TapStats {
+        self.stats
+    }
+
+    /// Sleep until a frame can be read or `timeout` passes (`None`: until a
+    /// frame). Returns true if a frame is waiting.
+    pub fn wait(&self, timeout: Option<std::time::Duration>) -> io::Result<bool> {
+        if self.rx_len.is_some() {
+            return Ok(true);
+        }
+        let mut fds = libc::pollfd {
+            fd: self.iface.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = timeout.map_or(-1, |t| {
+            // Round up: a deadline 0.4 ms away must not become a busy loop.
+            let ms = t.as_micros().div_ceil(1000);
+            i32::try_from(ms).unwrap_or(i32::MAX)
+        });
+        // SAFETY: `fds` is one valid, initialised pollfd that lives across
+        // the call, and the count passed is exactly 1.
+        #[allow(unsafe_code)]
+        let n = unsafe { libc::poll(&mut fds, 1, ms) };
+        match n {
+            n if n > 0 => Ok(true),
+            0 => Ok(false),
+            _ => {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    Ok(false)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    fn fill(&mut self) {
+        if self.rx_len.is_some() {
+            return;
+        }
+        match self.iface.recv(&mut self.rx) {
+            Ok(n) if n > 0 => {
+                self.rx_len = Some(n);
+                self.stats.rx_frames += 1;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => self.stats.rx_errors += 1,
+        }
+    }
+}
+
+impl Link for TapDevice {
+    fn peek(&mut self, _now: Instant) -> Option<&[u8]> {
+        self.fill();
+        let len = self.rx_len?;
+        self.rx.get(..len)
+    }
+
+    fn discard(&mut self, _now: Instant) {
+        self.rx_len = None;
+    }
+}
+
+/// Receive token: the frame already sits in the device's buffer.
+pub struct TapRxToken<'a> {
+    frame: &'a [u8],
+}
+
+impl phy::RxToken for TapRxToken<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(self.frame)
+    }
+}
+
+/// Transmit token: smoltcp builds the frame in the device's buffer.
+pub struct TapTxToken<'a> {
+    iface: &'a Iface,
+    buf: &'a mut [u8; TAP_FRAME_MAX],
+    stats: &'a mut TapStats,
+}
+
+impl phy::TxToken for TapTxToken<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        // smoltcp asks for at most `capabilities().max_transmission_unit`.
+        let frame = &mut self.buf[..len.min(TAP_FRAME_MAX)];
+        let r = f(frame);
+        match self.iface.send(frame) {
+            Ok(_) => self.stats.tx_frames += 1,
+            // The kernel's queue is full: a dropped frame, as on a real NIC;
+            // TCP retransmits.
+            Err(_) => self.stats.tx_dropped += 1,
+        }
+        r
+    }
+}
+
+impl Device for TapDevice {
+    type RxToken<'a>
+        = TapRxToken<'a>
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = TapTxToken<'a>
+    where
+        Self: 'a;
+
+    fn receive(&mut self, _now: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        self.fill();
+        let len = self.rx_len.take()?;
+        Some((
+            TapRxToken {
+                frame: &self.rx[..len],
+            },
+            TapTxToken {
+                iface: &self.iface,
+                buf: &mut self.tx,
+                stats: &mut self.stats,
+            },
+        ))
+    }
+
+    fn transmit(&mut self, _now: Instant) -> Option<Self::TxToken<'_>> {
+        Some(TapTxToken {
+            iface: &self.iface,
+            buf: &mut self.tx,
+            stats: &mut self.stats,
+        })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ethernet;
+        caps.max_transmission_unit = self.mtu + ETHERNET_HEADER_LEN;
+        caps.max_burst_size = Some(16);
+        caps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_device_is_a_one_line_error_not_a_panic() {
+        let e = TapDevice::open("layernet-none0")
+            .err()
+            .map(|e| e.to_string());
+        let e = e.unwrap_or_default();
+        assert!(
+            e.contains("no network device layernet-none0") && e.contains("ip tuntap add"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'));
+        let e = TapDevice::open("lo")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("not a TAP device"), "{e}");
+        assert!(TapDevice::open("../../etc").is_err());
+    }
+}
