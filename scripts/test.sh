@@ -8,6 +8,26 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 step() { printf '\n== %s (%ds)\n' "$*" "$((SECONDS - started))"; }
 
+step "tools for the TAP tests (root only): ip, ping, nc, curl, python3"
+if [ "$(id -u)" = 0 ]; then
+    need=()
+    command -v ip >/dev/null || need+=(iproute2)
+    command -v ping >/dev/null || need+=(iputils-ping)
+    command -v nc >/dev/null || need+=(netcat-openbsd)
+    command -v curl >/dev/null || need+=(curl)
+    command -v python3 >/dev/null || need+=(python3)
+    if [ ${#need[@]} -gt 0 ]; then
+        echo "installing: ${need[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    else
+        echo "all present"
+    fi
+else
+    echo "not root: the TAP tests will skip (in CI, where CI=true, they would fail instead)"
+fi
+
 step "formatting: cargo fmt --check"
 cargo fmt --all -- --check
 
