@@ -100,3 +100,44 @@ fn total_loss_fails_cleanly() {
     assert!(out.contains("FAIL"), "{out}");
     assert!(out.contains("SOME EXCHANGES FAILED"), "{out}");
 }
+
+#[test]
+fn client_usage_mistakes_exit_2_before_touching_a_link() {
+    for args in [
+        &["echo", "not-an-ip"][..],
+        &["echo", "192.168.69.1:99999"],
+        &["get", "192.168.69.1"],
+        &["put", "Cargo.toml", "nowhere:x"],
+        &["ping", "300.1.1.1"],
+        &["serve", "--services", "telnet"],
+        &["--link", "wire:0", "serve"],
+        &["serve", "--mac", "01:00:00:00:00:01"],
+    ] {
+        let (code, _, err) = layernet(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            !err.trim().is_empty() && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_tap_device_is_one_line_and_exit_1() {
+    let (code, out, err) = layernet(&[
+        "--link",
+        "tap:layernet-absent9",
+        "echo",
+        "192.168.69.100",
+        "hi",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("no network device layernet-absent9") && err.contains("ip tuntap add"),
+        "{err}"
+    );
+    let (code, _, err) = layernet(&["serve", "--link", "tap:layernet-absent9"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no network device layernet-absent9"), "{err}");
+}

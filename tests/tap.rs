@@ -35,8 +35,9 @@ fn missing_prerequisite() -> Option<String> {
     None
 }
 
-/// Run `scenario` inside a fresh namespace; returns its output.
-fn run_in_namespace(scenario: &str, args: &[&str]) -> Option<String> {
+/// Run `scenario` inside a fresh namespace with the TAP devices `taps`;
+/// returns its output.
+fn run_in_namespace(taps: &[&str], scenario: &str, args: &[&str]) -> Option<String> {
     if let Some(why) = missing_prerequisite() {
         assert!(!in_ci(), "CI=true but {why}");
         println!("skipping: {why}");
@@ -47,6 +48,7 @@ fn run_in_namespace(scenario: &str, args: &[&str]) -> Option<String> {
     let out = Command::new("timeout")
         .arg("300")
         .arg(format!("{root}/scripts/tap-netns.sh"))
+        .args(taps.iter().flat_map(|t| ["--tap", t]))
         .arg("--")
         .arg(format!("{root}/tests/tap/{scenario}"))
         .args(args)
@@ -65,7 +67,23 @@ fn run_in_namespace(scenario: &str, args: &[&str]) -> Option<String> {
 #[test]
 fn linux_peers_against_layernet_serve() {
     let layernet = env!("CARGO_BIN_EXE_layernet");
-    if let Some(out) = run_in_namespace("linux_to_layernet.sh", &[layernet]) {
+    if let Some(out) = run_in_namespace(&["tap0"], "linux_to_layernet.sh", &[layernet]) {
         assert!(out.contains("linux_to_layernet: all passed"), "{out}");
+    }
+}
+
+#[test]
+fn layernet_clients_against_linux_servers() {
+    let layernet = env!("CARGO_BIN_EXE_layernet");
+    if let Some(out) = run_in_namespace(&["tap0"], "layernet_to_linux.sh", &[layernet]) {
+        assert!(out.contains("layernet_to_linux: all passed"), "{out}");
+    }
+}
+
+#[test]
+fn layernet_to_layernet_on_two_taps() {
+    let layernet = env!("CARGO_BIN_EXE_layernet");
+    if let Some(out) = run_in_namespace(&["tap0", "tap1"], "layernet_to_layernet.sh", &[layernet]) {
+        assert!(out.contains("layernet_to_layernet: all passed"), "{out}");
     }
 }

@@ -3,7 +3,7 @@
 # scripts/tap-netns.sh made: layernet is 192.168.69.1 on tap0, Linux is
 # 192.168.69.100. Usage: linux_to_layernet.sh PATH_TO_LAYERNET
 set -euo pipefail
-layernet=$1
+layernet=$(realpath "$1")
 work=$(mktemp -d)
 pid=
 cleanup() {

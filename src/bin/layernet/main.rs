@@ -98,6 +98,62 @@ enum Command {
     Demo(DemoArgs),
     /// Serve the classic services on the link until SIGINT or SIGTERM.
     Serve(ServeArgs),
+    /// TCP echo client: send MESSAGE (or each line of stdin), print what comes back.
+    Echo {
+        /// The server: IP[:PORT] (port 7 by default).
+        server: String,
+        /// What to send; without it, each line of stdin.
+        message: Option<String>,
+    },
+    /// TCP greeting client: print what the server sends until it closes.
+    Greeting {
+        /// The server: IP[:PORT] (port 1234 by default).
+        server: String,
+    },
+    /// Time-stamped echo client: send each line of stdin, print each reply;
+    /// an empty line quits.
+    TimeEcho {
+        /// The server: IP[:PORT] (port 21566 by default).
+        server: String,
+    },
+    /// UDP chat peer: lines of stdin go to the room, datagrams that arrive
+    /// are printed as `[ip:port] text`, both at once.
+    Chat {
+        /// The room: IP[:PORT] (port 6868 by default).
+        room: String,
+        /// Local UDP port.
+        #[arg(long, default_value_t = ports::CHAT)]
+        port: u16,
+        /// Seconds to keep listening after stdin ends.
+        #[arg(long, default_value_t = 1.0)]
+        linger: f64,
+    },
+    /// Download IP[:PORT]/NAME from a file service (any HTTP server).
+    Get {
+        /// IP[:PORT]/NAME (port 7878 by default).
+        url: String,
+        /// Where to save it (default: NAME).
+        #[arg(short, long)]
+        output: Option<std::path::PathBuf>,
+        /// Continue a partial download (as curl -C -).
+        #[arg(short = 'C', long = "continue")]
+        resume: bool,
+    },
+    /// Upload FILE to IP[:PORT][/NAME] (NAME defaults to FILE's name).
+    Put {
+        /// The file to send.
+        file: std::path::PathBuf,
+        /// IP[:PORT][/NAME] (port 7878 by default).
+        url: String,
+    },
+    /// ICMP echo: print each reply's round-trip time, like ping.
+    Ping {
+        /// The host: an IPv4 address.
+        host: Ipv4Address,
+        /// How many requests.
+        #[arg(short = 'c', long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        count: u16,
+    },
 }
 
 #[derive(Args, Debug, Default)]
@@ -163,6 +219,34 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some(command) => {
+            let name = client_name(&command);
+            match client::run(&cli.global, command) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(client::Failure::Usage(e)) => {
+                    eprintln!("layernet {name}: {e}");
+                    ExitCode::from(2)
+                }
+                Err(client::Failure::Runtime(e)) => {
+                    eprintln!("layernet {name}: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn client_name(c: &Command) -> &'static str {
+    match c {
+        Command::Demo(_) => "demo",
+        Command::Serve(_) => "serve",
+        Command::Echo { .. } => "echo",
+        Command::Greeting { .. } => "greeting",
+        Command::TimeEcho { .. } => "time-echo",
+        Command::Chat { .. } => "chat",
+        Command::Get { .. } => "get",
+        Command::Put { .. } => "put",
+        Command::Ping { .. } => "ping",
     }
 }
 
@@ -190,7 +274,7 @@ fn run_demo(global: &Global, args: DemoArgs) -> ExitCode {
     }
 }
 
-fn open_tap(global: &Global) -> Result<TapNet, String> {
+pub(crate) fn open_tap(global: &Global) -> Result<TapNet, String> {
     let name = match &global.link {
         None => "tap0".to_string(),
         Some(Link::Tap(name)) => name.clone(),
@@ -309,3 +393,5 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), String> {
     }
     Ok(())
 }
+
+mod client;

@@ -1,0 +1,359 @@
+//! The client commands: echo, greeting, time-echo, chat, get, put, ping,
+//! over the blocking sockets on the TAP link.
+//!
+//! Layer: host (std).
+
+use std::io::{self, BufRead, IsTerminal, Read, Write};
+use std::sync::mpsc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use layernet::app::ports;
+use layernet::host::blocking::{Host, Net};
+use layernet::host::files::{self, FileError};
+use layernet::host::tap::TapNet;
+use layernet::socket::{Error, Ping};
+use layernet::{Duration, IpAddress, IpEndpoint, Ipv4Address};
+
+use super::{Command, Global, open_tap};
+
+/// How long a client waits for one reply or one connection.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// `IP[:PORT]`.
+fn endpoint(s: &str, default_port: u16) -> Result<IpEndpoint, String> {
+    let (ip, port) = match s.rsplit_once(':') {
+        Some((ip, port)) => (
+            ip,
+            port.parse::<u16>()
+                .map_err(|_| format!("bad port in {s:?}"))?,
+        ),
+        None => (s, default_port),
+    };
+    let ip: Ipv4Address = ip
+        .parse()
+        .map_err(|_| format!("{ip:?} is not an IPv4 address (host names come later)"))?;
+    if port == 0 {
+        return Err(format!("bad port in {s:?}"));
+    }
+    Ok(IpEndpoint::new(IpAddress::Ipv4(ip), port))
+}
+
+/// `IP[:PORT][/NAME]`.
+fn url(s: &str) -> Result<(IpEndpoint, Option<String>), String> {
+    let s = s.strip_prefix("http://").unwrap_or(s);
+    let (server, name) = match s.split_once('/') {
+        Some((server, name)) if !name.is_empty() => (server, Some(name.to_string())),
+        Some((server, _)) => (server, None),
+        None => (s, None),
+    };
+    Ok((endpoint(server, ports::FILES)?, name))
+}
+
+fn failed(e: Error) -> String {
+    e.to_string()
+}
+
+fn bar(total: Option<u64>) -> ProgressBar {
+    if !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    match total {
+        Some(n) => ProgressBar::new(n).with_style(
+            ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::new_spinner(),
+    }
+}
+
+/// How a client command failed: exit 2 for a usage mistake, 1 otherwise.
+pub(crate) enum Failure {
+    Usage(String),
+    Runtime(String),
+}
+
+impl From<String> for Failure {
+    fn from(s: String) -> Self {
+        Failure::Runtime(s)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(s: &str) -> Self {
+        Failure::Runtime(s.to_string())
+    }
+}
+
+pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
+    // Arguments first: a usage mistake should not need a TAP device.
+    let target = match &command {
+        Command::Echo { server, .. } => Some(endpoint(server, ports::ECHO)),
+        Command::Greeting { server } => Some(endpoint(server, ports::GREETING)),
+        Command::TimeEcho { server } => Some(endpoint(server, ports::TIME_ECHO)),
+        Command::Chat { room, .. } => Some(endpoint(room, ports::CHAT)),
+        Command::Get { url: u, .. } | Command::Put { url: u, .. } => Some(url(u).map(|(ep, _)| ep)),
+        _ => None,
+    }
+    .transpose()
+    .map_err(Failure::Usage)?;
+    if let Command::Get { url: u, .. } = &command
+        && url(u).map(|(_, name)| name.is_none()).unwrap_or(false)
+    {
+        return Err(Failure::Usage(
+            "give the file's name: IP[:PORT]/NAME".into(),
+        ));
+    }
+    let net = Net::new(open_tap(global)?);
+    let host = net.host(0);
+    let ep = target.unwrap_or(IpEndpoint::new(
+        IpAddress::Ipv4(Ipv4Address::UNSPECIFIED),
+        1,
+    ));
+    let result = match command {
+        Command::Echo { message, .. } => echo(&host, ep, message),
+        Command::Greeting { .. } => greeting(&host, ep),
+        Command::TimeEcho { .. } => time_echo(&host, ep),
+        Command::Chat { port, linger, .. } => chat(&host, ep, port, linger),
+        Command::Get {
+            url: u,
+            output,
+            resume,
+        } => get(&host, &u, output, resume),
+        Command::Put { file, url: u } => put(&host, &file, &u),
+        Command::Ping { host: ip, count } => ping(&net, ip, count),
+        Command::Demo(_) | Command::Serve(_) => Err("not a client command".to_string()),
+    };
+    // The process owns the stack: if it exits now, a FIN still queued never
+    // leaves and the server is left waiting. Let the closes finish first.
+    net.with(|t| {
+        let deadline = t.now() + CLOSE_LINGER;
+        t.run_until(|t| t.now() >= deadline || t.stack().open_tcp_sockets() == 0);
+    });
+    result.map_err(Failure::Runtime)
+}
+
+/// How long a client lets its connections finish closing before it exits.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
+
+fn echo(host: &Host<TapNet>, ep: IpEndpoint, message: Option<String>) -> Result<(), String> {
+    let mut s = host.tcp_connect(ep, Some(WAIT)).map_err(failed)?;
+    s.set_timeout(Some(WAIT));
+    let lines: Box<dyn Iterator<Item = io::Result<String>>> = match message {
+        Some(m) => Box::new(std::iter::once(Ok(m))),
+        None => Box::new(io::stdin().lock().lines()),
+    };
+    let mut out = io::stdout().lock();
+    for line in lines {
+        let data = format!("{}\n", line.map_err(|e| format!("stdin: {e}"))?);
+        s.sendall(data.as_bytes()).map_err(failed)?;
+        let mut back = vec![0u8; data.len()];
+        s.read_exact(&mut back).map_err(|e| e.to_string())?;
+        let _ = out.write_all(&back);
+        let _ = out.flush();
+    }
+    s.close();
+    Ok(())
+}
+
+fn greeting(host: &Host<TapNet>, ep: IpEndpoint) -> Result<(), String> {
+    let mut s = host.tcp_connect(ep, Some(WAIT)).map_err(failed)?;
+    s.set_timeout(Some(WAIT));
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).map_err(|e| e.to_string())?;
+    let _ = io::stdout().write_all(&got);
+    Ok(())
+}
+
+fn time_echo(host: &Host<TapNet>, ep: IpEndpoint) -> Result<(), String> {
+    let mut s = host.tcp_connect(ep, Some(WAIT)).map_err(failed)?;
+    s.set_timeout(Some(WAIT));
+    for line in io::stdin().lock().lines() {
+        let line = line.map_err(|e| format!("stdin: {e}"))?;
+        if line.is_empty() {
+            break;
+        }
+        s.sendall(format!("{line}\n").as_bytes()).map_err(failed)?;
+        let mut reply = Vec::new();
+        let mut b = [0u8; 1];
+        while reply.last() != Some(&b'\n') {
+            if s.recv(&mut b).map_err(failed)? == 0 {
+                return Err("the server closed the connection".into());
+            }
+            reply.push(b[0]);
+        }
+        print!("{}", String::from_utf8_lossy(&reply));
+        let _ = io::stdout().flush();
+    }
+    s.close();
+    Ok(())
+}
+
+fn chat(host: &Host<TapNet>, room: IpEndpoint, port: u16, linger: f64) -> Result<(), String> {
+    let mut sock = host.udp_bind(port).map_err(failed)?;
+    sock.set_timeout(Some(Duration::from_millis(20)));
+    // stdin is read on its own thread so that datagrams print while the
+    // user types: the classic program could not receive while in input().
+    let (tx, rx) = mpsc::channel::<Option<String>>();
+    std::thread::spawn(move || {
+        for line in io::stdin().lock().lines() {
+            match line {
+                Ok(l) => {
+                    if tx.send(Some(l)).is_err() {
+                        return;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        let _ = tx.send(None);
+    });
+    let linger = std::time::Duration::from_secs_f64(linger.clamp(0.0, 3600.0));
+    let mut ended: Option<std::time::Instant> = None;
+    let mut buf = [0u8; 2048];
+    loop {
+        while let Ok(line) = rx.try_recv() {
+            match line {
+                Some(l) => sock.send_to(l.as_bytes(), room).map_err(failed)?,
+                None => ended = Some(std::time::Instant::now()),
+            }
+        }
+        match sock.recv_from(&mut buf) {
+            Ok((n, from)) => {
+                println!("[{from}] {}", layernet::app::chat::Text(&buf[..n]));
+                let _ = io::stdout().flush();
+            }
+            Err(Error::TimedOut) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        if ended.is_some_and(|t| t.elapsed() >= linger) {
+            return Ok(());
+        }
+    }
+}
+
+fn show(e: FileError) -> String {
+    e.to_string()
+}
+
+fn get(
+    host: &Host<TapNet>,
+    u: &str,
+    output: Option<std::path::PathBuf>,
+    resume: bool,
+) -> Result<(), String> {
+    let (ep, name) = url(u)?;
+    let name = name.ok_or("give the file's name: IP[:PORT]/NAME")?;
+    let dest = output.unwrap_or_else(|| {
+        let base = name.rsplit('/').next().unwrap_or("download");
+        std::path::PathBuf::from(if base.is_empty() { "download" } else { base })
+    });
+    let pb = bar(None);
+    let t = files::get_file(host, ep, &name, &dest, resume, &mut |done, total| {
+        if let Some(t) = total {
+            pb.set_length(t);
+        }
+        pb.set_position(done);
+    })
+    .map_err(show)?;
+    pb.finish_and_clear();
+    let from = if t.resumed_from > 0 {
+        format!(" (resumed from {})", t.resumed_from)
+    } else {
+        String::new()
+    };
+    println!(
+        "saved {}: {} bytes{from}, sha256 {}",
+        dest.display(),
+        t.bytes,
+        files::hex(&t.sha256)
+    );
+    Ok(())
+}
+
+fn put(host: &Host<TapNet>, file: &std::path::Path, u: &str) -> Result<(), String> {
+    let (ep, name) = url(u)?;
+    let name = match name {
+        Some(n) => n,
+        None => file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or("give a name: IP[:PORT]/NAME")?
+            .to_string(),
+    };
+    let mut f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let len = f
+        .metadata()
+        .map_err(|e| format!("{}: {e}", file.display()))?
+        .len();
+    let pb = bar(Some(len));
+    let t = files::put(host, ep, &name, &mut f, len, &mut |done, _| {
+        pb.set_position(done)
+    })
+    .map_err(show)?;
+    pb.finish_and_clear();
+    println!(
+        "stored {name}: {} {} bytes, sha256 {}",
+        t.status,
+        t.bytes,
+        files::hex(&t.sha256)
+    );
+    Ok(())
+}
+
+fn ping(net: &Net<TapNet>, target: Ipv4Address, count: u16) -> Result<(), String> {
+    const PAYLOAD: &[u8] = b"layernet ping payload 0123456789abcdef0123456789";
+    net.with(|t| {
+        let mut ping = Ping::new(t.stack());
+        println!("PING {target}: {} data bytes", PAYLOAD.len());
+        let mut received = 0u16;
+        for seq in 0..count {
+            let sent_at = t.now();
+            let next = sent_at + Duration::from_secs(1);
+            let mut sent = false;
+            for _ in 0..100 {
+                match ping.send(t.stack(), target, seq, PAYLOAD) {
+                    Ok(()) => {
+                        sent = true;
+                        break;
+                    }
+                    Err(Error::WouldBlock) => {
+                        t.run_once(t.now() + Duration::from_millis(10));
+                    }
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            let mut answered = false;
+            while sent && !answered && t.now() < next {
+                t.run_once(next);
+                while let Ok((from, s, len)) = ping.recv(t.stack()) {
+                    if s == seq {
+                        let rtt = t.now() - sent_at;
+                        println!(
+                            "{} bytes from {from}: icmp_seq={seq} time={}.{:03} ms",
+                            len + 8,
+                            rtt.total_micros() / 1000,
+                            rtt.total_micros() % 1000
+                        );
+                        received += 1;
+                        answered = true;
+                    }
+                }
+            }
+            if !answered {
+                println!("Request timeout for icmp_seq {seq}");
+            }
+            if seq + 1 < count {
+                while t.now() < next {
+                    t.run_once(next);
+                }
+            }
+        }
+        let loss = 100 * u32::from(count - received) / u32::from(count);
+        println!("{count} packets transmitted, {received} received, {loss}% packet loss");
+        if received == 0 {
+            Err(format!("no reply from {target}"))
+        } else {
+            Ok(())
+        }
+    })
+}
