@@ -138,10 +138,6 @@ impl<D: Link, const CONNS: usize, const BUF: usize> Service<D> for EchoServer<CO
             c.stream.close(stack);
         }
     }
-
-    fn busy(&self) -> bool {
-        !self.conns.is_empty()
-    }
 }
 
 /// Echo client: sends `message` (up to `MSG` bytes), reads until the same

@@ -727,10 +727,6 @@ impl<D: Link, S: Storage, const CONNS: usize, const HDR: usize> Service<D>
             c.stream.close(stack);
         }
     }
-
-    fn busy(&self) -> bool {
-        !self.conns.is_empty()
-    }
 }
 
 impl<S: Storage, const CONNS: usize, const HDR: usize> FileServer<S, CONNS, HDR> {

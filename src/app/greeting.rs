@@ -106,10 +106,6 @@ impl<D: Link, const CONNS: usize> Service<D> for GreetingServer<CONNS> {
             c.stream.close(stack);
         }
     }
-
-    fn busy(&self) -> bool {
-        !self.conns.is_empty()
-    }
 }
 
 /// Greeting client: connects and keeps what arrives (up to `MAX` bytes)

@@ -108,11 +108,6 @@ pub trait Service<D: Link> {
     /// Stop taking new work and close every connection gracefully (a
     /// server stops listening; uploads in progress are abandoned).
     fn shutdown(&mut self, _stack: &mut Stack<'_, D>) {}
-
-    /// True while connections of this service are still open.
-    fn busy(&self) -> bool {
-        false
-    }
 }
 
 /// Where a client exchange stands.

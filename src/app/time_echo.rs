@@ -237,10 +237,6 @@ impl<D: Link, C: WallClock, const CONNS: usize, const LINE: usize> Service<D>
             c.stream.close(stack);
         }
     }
-
-    fn busy(&self) -> bool {
-        !self.conns.is_empty()
-    }
 }
 
 /// True if `reply` is `[YYYY-MM-DD HH:MM:SS]:` followed by `body` and,
