@@ -47,15 +47,18 @@ import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("192.168.69.100", 6868)); s.settimeout(10)
 s.sendto(b"linux peer here", ("192.168.69.1", 6868))
+print("ready", flush=True)
 data, frm = s.recvfrom(1024)
 print(data.decode(), flush=True)
 PY
 peer=$!
-sleep 0.5
+# The room must have heard the Linux peer before layernet's peer speaks.
+for _ in $(seq 100); do grep -q ready "$work/peer.out" 2>/dev/null && break; sleep 0.1; done
+sleep 0.2
 printf 'hello room\n' | "$layernet" "${client[@]}" chat "$S" --linger 1 > "$work/chat.out" || fail "chat"
 wait "$peer" || fail "linux peer: $(cat "$work/peer.out")"
-[ "$(cat "$work/peer.out")" = "[192.168.69.2:6868] hello room" ] || fail "relay: $(cat "$work/peer.out")"
-ok "chat through layernet's room: $(cat "$work/peer.out")"
+[ "$(tail -1 "$work/peer.out")" = "[192.168.69.2:6868] hello room" ] || fail "relay: $(cat "$work/peer.out")"
+ok "chat through layernet's room: $(tail -1 "$work/peer.out")"
 kill -TERM "$pid"; wait "$pid" || fail "serve exit $?"
 pid=
 echo "layernet_to_layernet: all passed"

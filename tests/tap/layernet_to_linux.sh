@@ -59,13 +59,16 @@ python3 - "$H" > "$work/peer.out" 2>&1 <<'PY' &
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 6868)); s.settimeout(10)
+print("ready", flush=True)
 data, frm = s.recvfrom(1024)
 print("peer got", data, "from", frm, flush=True)
 s.sendto(b"hi layernet, python here", frm)
 PY
 peer=$!
 pids+=($peer)
-sleep 0.3
+# Wait until the peer is bound: under load Python can take a while to start.
+for _ in $(seq 100); do grep -q ready "$work/peer.out" 2>/dev/null && break; sleep 0.1; done
+grep -q ready "$work/peer.out" || fail "the Python peer did not start"
 out=$(printf 'hello python\n' | "$layernet" chat "$H" --linger 2) || fail "layernet chat"
 wait "$peer" || fail "python peer: $(cat "$work/peer.out")"
 grep -q "peer got b'hello python' from ('192.168.69.1', 6868)" "$work/peer.out" || fail "peer saw: $(cat "$work/peer.out")"
