@@ -112,6 +112,11 @@ fn client_usage_mistakes_exit_2_before_touching_a_link() {
         &["serve", "--services", "telnet"],
         &["--link", "wire:0", "serve"],
         &["serve", "--mac", "01:00:00:00:00:01"],
+        &["chat", "192.168.69.1", "--linger", "nan"],
+        &["serve", "--grace", "-1"],
+        &["serve", "--idle-timeout", "0"],
+        &["serve", "--max-connections", "8"],
+        &["--link", "sim", "echo", "192.168.69.1", "hi"],
     ] {
         let (code, _, err) = layernet(args);
         assert_eq!(code, 2, "{args:?}: {err}");

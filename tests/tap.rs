@@ -14,8 +14,11 @@ fn in_ci() -> bool {
 
 /// Why the TAP tests cannot run here, if they cannot.
 fn missing_prerequisite() -> Option<String> {
-    let uid = Command::new("id").arg("-u").output().ok()?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+    let uid = match Command::new("id").arg("-u").output() {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        Err(e) => return Some(format!("cannot tell whether this is root (id -u: {e})")),
+    };
+    if uid != "0" {
         return Some("TAP tests need root (network namespaces and TAP devices)".into());
     }
     if !std::path::Path::new("/dev/net/tun").exists() {
@@ -46,7 +49,7 @@ fn run_in_namespace(taps: &[&str], scenario: &str, args: &[&str]) -> Option<Stri
     let root = env!("CARGO_MANIFEST_DIR");
     let started = Instant::now();
     let out = Command::new("timeout")
-        .arg("300")
+        .args(["-k", "10", "300"])
         .arg(format!("{root}/scripts/tap-netns.sh"))
         .args(taps.iter().flat_map(|t| ["--tap", t]))
         .arg("--")

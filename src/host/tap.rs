@@ -4,9 +4,10 @@
 //!
 //! Each round polls the stack and the services until nothing moves, then
 //! sleeps in `poll(2)` on the TAP descriptor until a frame arrives or the
-//! earliest deadline comes (smoltcp's timers, the applications' own), so an
-//! idle stack costs no CPU. Time is milliseconds since the loop started,
-//! from the monotonic clock.
+//! earliest deadline comes (smoltcp's timers, the applications' own); an
+//! idle stack wakes only for those, and at most ten times a second to look
+//! at its stop flag. Time is counted from the loop's start on the monotonic
+//! clock. A device that fails stops the loop with [`TapNet::failure`] set.
 
 use std::io::Read;
 
@@ -27,6 +28,7 @@ pub struct TapNet {
     stack: Stack<'static, TapDevice>,
     services: Vec<Box<TapService>>,
     start: std::time::Instant,
+    failure: Option<String>,
 }
 
 /// Eight bytes from the operating system's entropy: a real link's stack
@@ -56,6 +58,7 @@ impl TapNet {
             stack,
             services: Vec::new(),
             start,
+            failure: None,
         })
     }
 
@@ -69,7 +72,7 @@ impl TapNet {
         self.services.push(service);
     }
 
-    /// Milliseconds since the loop started.
+    /// Time since the loop started.
     pub fn now(&self) -> Instant {
         Instant::from_micros(self.start.elapsed().as_micros() as i64)
     }
@@ -126,14 +129,26 @@ impl TapNet {
         } else {
             Some(std::time::Duration::ZERO)
         };
-        // A failed poll(2) (a signal) only ends this round early.
-        let _ = self.stack.device().wait(sleep);
+        match self.stack.device().wait(sleep) {
+            Err(e) if e.kind() != std::io::ErrorKind::Interrupted => {
+                self.failure = Some(format!("TAP device {}: {e}", self.stack.device().name()));
+                // Do not spin on a dead descriptor: blocking callers still
+                // reach their deadlines, one short sleep at a time.
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            _ => {}
+        }
         false
+    }
+
+    /// Why the link stopped working, if it did.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
     }
 
     /// Run until `stop` says so, sleeping between events.
     pub fn run_until(&mut self, mut stop: impl FnMut(&mut TapNet) -> bool) {
-        while !stop(self) {
+        while self.failure.is_none() && !stop(self) {
             let limit = self.now() + Duration::from_millis(100);
             self.run_once(limit);
         }

@@ -73,7 +73,7 @@ pub struct TapStats {
     pub rx_frames: u64,
     /// Frames written to the kernel.
     pub tx_frames: u64,
-    /// Frames the kernel would not take (its queue was full), dropped.
+    /// Frames the kernel would not take (device down or detached), dropped.
     pub tx_dropped: u64,
     /// Read errors other than "nothing there".
     pub rx_errors: u64,
@@ -87,22 +87,43 @@ pub struct TapDevice {
     rx_len: Option<usize>,
     tx: [u8; TAP_FRAME_MAX],
     stats: TapStats,
+    failure: Option<io::Error>,
+}
+
+/// The interface's index in this process's network namespace, if it exists.
+fn interface_index(name: &str) -> Option<u32> {
+    if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains('/') {
+        return None;
+    }
+    let cname = std::ffi::CString::new(name).ok()?;
+    // SAFETY: `cname` is a valid NUL-terminated string that outlives the
+    // call; if_nametoindex only reads it.
+    #[allow(unsafe_code)]
+    let index = unsafe { libc::if_nametoindex(cname.as_ptr()) };
+    (index != 0).then_some(index)
 }
 
 impl TapDevice {
     /// Attach to the existing TAP interface `name` (it is not created: as
     /// root, opening a name that does not exist would create it silently).
     pub fn open(name: &str) -> Result<TapDevice, TapError> {
-        let sys = Path::new("/sys/class/net").join(name);
-        if name.is_empty() || name.contains('/') || !sys.exists() {
+        let Some(index) = interface_index(name) else {
             return Err(TapError::Missing(name.to_string()));
-        }
-        if !sys.join("tun_flags").exists() {
+        };
+        // /sys shows the namespace of whoever mounted it, which need not be
+        // ours: trust its details only when its index is the kernel's.
+        let sys = Path::new("/sys/class/net").join(name);
+        let sys_is_ours = std::fs::read_to_string(sys.join("ifindex"))
+            .ok()
+            .and_then(|i| i.trim().parse::<u32>().ok())
+            == Some(index);
+        if sys_is_ours && !sys.join("tun_flags").exists() {
             return Err(TapError::NotTap(name.to_string()));
         }
         let iface = Iface::without_packet_info(name, Mode::Tap).map_err(|e| match e.kind() {
             io::ErrorKind::PermissionDenied => TapError::Permission(name.to_string()),
             _ if e.raw_os_error() == Some(libc::EBUSY) => TapError::Busy(name.to_string()),
+            _ if e.raw_os_error() == Some(libc::EINVAL) => TapError::NotTap(name.to_string()),
             _ => TapError::Io(name.to_string(), e),
         })?;
         iface
@@ -110,6 +131,7 @@ impl TapDevice {
             .map_err(|e| TapError::Io(name.to_string(), e))?;
         let mtu = std::fs::read_to_string(sys.join("mtu"))
             .ok()
+            .filter(|_| sys_is_ours)
             .and_then(|m| m.trim().parse::<usize>().ok())
             .unwrap_or(1500)
             .min(TAP_FRAME_MAX - ETHERNET_HEADER_LEN);
@@ -120,7 +142,13 @@ impl TapDevice {
             rx_len: None,
             tx: [0; TAP_FRAME_MAX],
             stats: TapStats::default(),
+            failure: None,
         })
+    }
+
+    /// Why the device stopped working (it was deleted, or detached), if it did.
+    pub fn failure(&self) -> Option<&io::Error> {
+        self.failure.as_ref()
     }
 
     /// The interface's name.
@@ -134,8 +162,12 @@ impl TapDevice {
     }
 
     /// Sleep until a frame can be read or `timeout` passes (`None`: until a
-    /// frame). Returns true if a frame is waiting.
+    /// frame). Returns true if a frame is waiting; an error if the device
+    /// failed (then sleeping on it again would return at once, for ever).
     pub fn wait(&self, timeout: Option<std::time::Duration>) -> io::Result<bool> {
+        if let Some(e) = &self.failure {
+            return Err(io::Error::new(e.kind(), e.to_string()));
+        }
         if self.rx_len.is_some() {
             return Ok(true);
         }
@@ -154,6 +186,12 @@ impl TapDevice {
         #[allow(unsafe_code)]
         let n = unsafe { libc::poll(&mut fds, 1, ms) };
         match n {
+            n if n > 0 && fds.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 => {
+                Err(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    "the TAP device went away (deleted or detached)",
+                ))
+            }
             n if n > 0 => Ok(true),
             0 => Ok(false),
             _ => {
@@ -177,8 +215,17 @@ impl TapDevice {
                 self.stats.rx_frames += 1;
             }
             Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(_) => self.stats.rx_errors += 1,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) => {}
+            // Anything else (EBADFD once the device is deleted) will not get
+            // better: remember it, so the event loop stops instead of spinning.
+            Err(e) => {
+                self.stats.rx_errors += 1;
+                self.failure = Some(e);
+            }
         }
     }
 }
@@ -220,8 +267,9 @@ impl phy::TxToken for TapTxToken<'_> {
         let r = f(frame);
         match self.iface.send(frame) {
             Ok(_) => self.stats.tx_frames += 1,
-            // The kernel's queue is full: a dropped frame, as on a real NIC;
-            // TCP retransmits.
+            // The device is down or detached: the frame is lost, as on an
+            // unplugged NIC (TCP retransmits); a dead device shows on the
+            // receive side, where the event loop stops.
             Err(_) => self.stats.tx_dropped += 1,
         }
         r

@@ -40,21 +40,33 @@ ok "put: $out"
 out=$(cd "$work" && "$layernet" "${client[@]}" get "$S/up.bin" -o back.bin) || fail "get: $out"
 cmp -s "$work/up.bin" "$work/back.bin" || fail "get content differs"
 ok "get: $out"
-# Chat: a Linux peer speaks first so the room knows it; layernet's peer
-# speaks and the Linux peer receives the relay.
+# Chat: a Linux peer registers with the room (proved by a relay to it from a
+# second Linux socket), then layernet's peer speaks and the Linux peer gets
+# the relay.
 python3 - > "$work/peer.out" 2>&1 <<'PY' &
 import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("192.168.69.100", 6868)); s.settimeout(10)
-s.sendto(b"linux peer here", ("192.168.69.1", 6868))
+room = ("192.168.69.1", 6868)
+a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); a.bind(("192.168.69.100", 6868)); a.settimeout(10)
+b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); b.bind(("192.168.69.100", 6870)); b.settimeout(10)
+a.sendto(b"linux peer here", room)
+for _ in range(20):
+    b.sendto(b"probe", room)
+    try:
+        data, _ = a.recvfrom(1024)
+    except socket.timeout:
+        continue
+    if data.endswith(b"probe"):
+        break
 print("ready", flush=True)
-data, frm = s.recvfrom(1024)
-print(data.decode(), flush=True)
+while True:
+    data, _ = a.recvfrom(1024)
+    if not data.endswith(b"probe"):
+        print(data.decode(), flush=True)
+        break
 PY
 peer=$!
-# The room must have heard the Linux peer before layernet's peer speaks.
 for _ in $(seq 100); do grep -q ready "$work/peer.out" 2>/dev/null && break; sleep 0.1; done
-sleep 0.2
+grep -q ready "$work/peer.out" || fail "the Linux chat peer did not register: $(cat "$work/peer.out")"
 printf 'hello room\n' | "$layernet" "${client[@]}" chat "$S" --linger 1 > "$work/chat.out" || fail "chat"
 wait "$peer" || fail "linux peer: $(cat "$work/peer.out")"
 [ "$(tail -1 "$work/peer.out")" = "[192.168.69.2:6868] hello room" ] || fail "relay: $(cat "$work/peer.out")"

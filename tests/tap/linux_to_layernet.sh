@@ -124,7 +124,12 @@ curl -sS -m 30 --limit-rate 40k -o /dev/null "http://$L:7878/big.bin" 2>/dev/nul
 down=$!
 curl -sS -m 30 --limit-rate 40k -T "$work/big.bin" "http://$L:7878/up.bin" -o /dev/null 2>/dev/null &
 up=$!
-sleep 1
+# Both transfers must be under way: the upload's temporary file exists.
+for _ in $(seq 100); do
+    ls -A "$work/root" | grep -q '^\.layernet-upload' && break
+    sleep 0.1
+done
+ls -A "$work/root" | grep -q '^\.layernet-upload' || fail "the upload did not start"
 start=$(date +%s%N)
 kill -TERM "$pid"
 status=0
@@ -134,8 +139,23 @@ took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 wait "$down" 2>/dev/null || true
 wait "$up" 2>/dev/null || true
 [ "$status" = 0 ] || fail "serve exited $status after SIGTERM"
+[ "$took_ms" -lt 3500 ] || fail "serve took $took_ms ms to stop with a 2 s grace period"
 leftover=$(ls -A "$work/root" | grep -c '^\.layernet-upload' || true)
 [ "$leftover" = 0 ] || fail "$leftover temporary upload file(s) left"
 cmp -s "$work/big.bin" "$work/root/up.bin" || fail "the interrupted upload damaged up.bin"
 ok "SIGTERM during transfers: exit 0 after ${took_ms} ms (grace 2 s), no temporary file, old up.bin intact"
+# The TAP device deleted under a running server: it must stop with one line
+# and exit 1, not spin on a dead descriptor.
+"$layernet" serve --root "$work/root" > "$work/serve2.out" 2> "$work/serve2.err" &
+pid=$!
+for _ in $(seq 100); do grep -q '(chat)' "$work/serve2.out" 2>/dev/null && break; sleep 0.1; done
+ip link del tap0
+status=0
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then fail "serve still running 5 s after its TAP device was deleted"; fi
+wait "$pid" || status=$?
+pid=
+[ "$status" = 1 ] || fail "serve exited $status after losing its device"
+grep -q 'TAP device tap0' "$work/serve2.err" || fail "no error line: $(cat "$work/serve2.err")"
+ok "TAP device deleted under serve: exit 1, '$(tail -1 "$work/serve2.err")'"
 echo "linux_to_layernet: all passed"

@@ -103,7 +103,7 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
             "give the file's name: IP[:PORT]/NAME".into(),
         ));
     }
-    let net = Net::new(open_tap(global)?);
+    let net = Net::new(open_tap(global).map_err(Failure::Runtime)?);
     let host = net.host(0);
     let ep = target.unwrap_or(IpEndpoint::new(
         IpAddress::Ipv4(Ipv4Address::UNSPECIFIED),
@@ -129,6 +129,10 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
         let deadline = t.now() + CLOSE_LINGER;
         t.run_until(|t| t.now() >= deadline || t.stack().open_tcp_sockets() == 0);
     });
+    // A dead link explains a timeout better than the timeout does.
+    if let Some(failure) = net.with(|t| t.failure().map(str::to_string)) {
+        return Err(Failure::Runtime(failure));
+    }
     result.map_err(Failure::Runtime)
 }
 

@@ -79,6 +79,14 @@ fn parse_cidr(s: &str) -> Result<Ipv4Cidr, String> {
         .map_err(|_| "expected an IPv4 address with a prefix, like 192.168.69.1/24".into())
 }
 
+/// Seconds: finite, not negative, at most an hour.
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=3600.0).contains(&v) => Ok(v),
+        _ => Err("expected seconds from 0 to 3600".into()),
+    }
+}
+
 fn parse_mac(s: &str) -> Result<EthernetAddress, String> {
     let mac = s
         .parse::<EthernetAddress>()
@@ -125,7 +133,7 @@ enum Command {
         #[arg(long, default_value_t = ports::CHAT)]
         port: u16,
         /// Seconds to keep listening after stdin ends.
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, value_parser = parse_seconds)]
         linger: f64,
     },
     /// Download IP[:PORT]/NAME from a file service (any HTTP server).
@@ -197,24 +205,42 @@ struct ServeArgs {
     #[arg(long, default_value = "connect successfully!\r\n")]
     greeting: String,
     /// Seconds a file-service connection may stay idle before 408.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86400))]
     idle_timeout: u64,
     /// Listening slots (the backlog) per TCP service.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=8))]
     max_connections: u16,
     /// Seconds given to open connections to close after SIGINT/SIGTERM.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = parse_seconds)]
     grace: f64,
 }
 
 fn main() -> ExitCode {
+    // Like every Unix filter, end quietly when the reader of our output goes
+    // away (`layernet ping ... | head -1`) instead of panicking on EPIPE.
+    // SAFETY: called first thing, before any thread exists; SIG_DFL is a
+    // valid disposition for SIGPIPE.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
+    if cli.global.link == Some(Link::Sim) && !matches!(cli.command, None | Some(Command::Demo(_))) {
+        eprintln!(
+            "layernet: this command needs a real link: --link tap:NAME (a lone simulated stack has no peers)"
+        );
+        return ExitCode::from(2);
+    }
     match cli.command {
         None => run_demo(&cli.global, DemoArgs { loss: 0, seed: 1 }),
         Some(Command::Demo(a)) => run_demo(&cli.global, a),
         Some(Command::Serve(a)) => match serve(&cli.global, a) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
+            Err(client::Failure::Usage(e)) => {
+                eprintln!("layernet serve: {e}");
+                ExitCode::from(2)
+            }
+            Err(client::Failure::Runtime(e)) => {
                 eprintln!("layernet serve: {e}");
                 ExitCode::FAILURE
             }
@@ -291,7 +317,25 @@ pub(crate) fn open_tap(global: &Global) -> Result<TapNet, String> {
     TapNet::new(config, device)
 }
 
-fn serve(global: &Global, args: ServeArgs) -> Result<(), String> {
+/// TCP sockets in a TAP host's pool (`net::profile::Host`).
+const POOL: usize = 24;
+
+fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
+    // Every TCP service keeps `max_connections` sockets listening; a third of
+    // the pool must stay free for the connections they accept.
+    let tcp_services = args
+        .services
+        .iter()
+        .filter(|s| **s != ServiceName::Chat)
+        .count();
+    let listening = tcp_services * usize::from(args.max_connections);
+    if listening > POOL * 2 / 3 {
+        return Err(client::Failure::Usage(format!(
+            "--max-connections {} for {tcp_services} TCP services needs {listening} listening sockets; the pool has {POOL} and keeps a third for accepted connections: use at most {}",
+            args.max_connections,
+            (POOL * 2 / 3) / tcp_services.max(1)
+        )));
+    }
     let mut net = open_tap(global)?;
     let ip = net.stack().ipv4_addr();
     let backlog = usize::from(args.max_connections);
@@ -384,6 +428,9 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), String> {
     let grace = Duration::from_millis((args.grace.clamp(0.0, 3600.0) * 1000.0) as u64);
     let deadline = net.now() + grace;
     net.run_until(|net| net.now() >= deadline || net.stack().open_tcp_sockets() == 0);
+    if let Some(failure) = net.failure() {
+        return Err(client::Failure::Runtime(failure.to_string()));
+    }
     let left = net.stack().open_tcp_sockets();
     net.stack().abort_all_tcp();
     let flush = net.now() + Duration::from_millis(50);
