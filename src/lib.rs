@@ -23,7 +23,7 @@
 //! every seed is a [`net::Config`] field.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod app;
 pub mod link;

@@ -33,6 +33,8 @@
 //! | `s.getsockname()` / `s.getpeername()` | `local_addr` / `peer_addr` |
 //! | `TCP_NODELAY`, `SO_KEEPALIVE`, `settimeout` | `set_nodelay`, `set_keepalive`, `set_timeout` |
 
+pub mod io;
+
 use smoltcp::socket::{icmp, tcp, udp};
 use smoltcp::time::Duration;
 use smoltcp::wire::{Icmpv4Packet, Icmpv4Repr, IpAddress, IpEndpoint, Ipv4Address};
@@ -292,6 +294,20 @@ impl TcpStream {
         stack
             .tcp_socket_ref(self.index)
             .map_or(0, |s| s.recv_queue())
+    }
+
+    /// True if some data fits in the send buffer now.
+    pub fn can_send<D: Link>(&self, stack: &Stack<'_, D>) -> bool {
+        stack
+            .tcp_socket_ref(self.index)
+            .is_some_and(|s| s.can_send())
+    }
+
+    /// True while the peer may still send (its FIN has not arrived).
+    pub fn may_recv<D: Link>(&self, stack: &Stack<'_, D>) -> bool {
+        stack
+            .tcp_socket_ref(self.index)
+            .is_some_and(|s| s.may_recv())
     }
 
     /// True while both halves may still carry data or the peer may still send.

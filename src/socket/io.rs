@@ -1,0 +1,208 @@
+//! `embedded-io` for a connected stream: the blocking `Read`/`Write` that
+//! embedded code already uses, on a no_std stack.
+//!
+//! Layer: socket. Depends on [`crate::net`], this module's [`TcpStream`] and
+//! the `embedded-io` traits; no_std, no alloc.
+//!
+//! embedded-io's `Read` and `Write` block: they have no "would block". The
+//! core never blocks on its own, so [`StreamIo`] pairs a stream with its
+//! stack and an `idle` function that it calls whenever the stream cannot
+//! move: on a board, poll the stack with the board's clock (and sleep until
+//! the next interrupt); in a test, advance the simulated network. Each call
+//! gives up with [`Error::TimedOut`] after a bounded number of idle rounds,
+//! so nothing can wait for ever. `ReadReady`/`WriteReady` give the
+//! non-blocking view. On the host, `host::blocking::TcpStream` implements
+//! `std::io::Read`/`Write` the same way over its driver.
+
+use super::{Error, TcpStream};
+use crate::link::Link;
+use crate::net::Stack;
+
+impl embedded_io::Error for Error {
+    fn kind(&self) -> embedded_io::ErrorKind {
+        use embedded_io::ErrorKind as K;
+        match self {
+            Error::Refused => K::ConnectionRefused,
+            Error::Reset => K::ConnectionReset,
+            Error::TimedOut => K::TimedOut,
+            Error::AddrInUse => K::AddrInUse,
+            Error::NotConnected => K::NotConnected,
+            Error::Closed => K::BrokenPipe,
+            Error::InvalidInput => K::InvalidInput,
+            Error::Truncated => K::InvalidData,
+            _ => K::Other,
+        }
+    }
+}
+
+/// Idle rounds one blocking call waits at most, unless told otherwise.
+pub const DEFAULT_IDLE_LIMIT: u32 = 1_000_000;
+
+/// A connected [`TcpStream`] with its stack, as an `embedded_io` reader and
+/// writer. `idle` runs whenever the stream cannot move; it must make the
+/// network progress (poll the stack with a later time).
+pub struct StreamIo<'s, 'st, 'a, D: Link, F: FnMut(&mut Stack<'a, D>)> {
+    stream: &'s mut TcpStream,
+    stack: &'st mut Stack<'a, D>,
+    idle: F,
+    limit: u32,
+}
+
+impl<'s, 'st, 'a, D: Link, F: FnMut(&mut Stack<'a, D>)> StreamIo<'s, 'st, 'a, D, F> {
+    /// Pair `stream` with `stack`; `idle` is called while an operation would block.
+    pub fn new(stream: &'s mut TcpStream, stack: &'st mut Stack<'a, D>, idle: F) -> Self {
+        StreamIo {
+            stream,
+            stack,
+            idle,
+            limit: DEFAULT_IDLE_LIMIT,
+        }
+    }
+
+    /// Give up a call after `rounds` idle rounds (with [`Error::TimedOut`]).
+    pub fn with_idle_limit(mut self, rounds: u32) -> Self {
+        self.limit = rounds;
+        self
+    }
+
+    /// Retry `op` until it does not block, idling in between.
+    fn block<T>(
+        &mut self,
+        mut op: impl FnMut(&mut TcpStream, &mut Stack<'a, D>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        for _ in 0..self.limit {
+            match op(self.stream, self.stack) {
+                Err(Error::WouldBlock) => (self.idle)(self.stack),
+                done => return done,
+            }
+        }
+        Err(Error::TimedOut)
+    }
+}
+
+impl<'a, D: Link, F: FnMut(&mut Stack<'a, D>)> embedded_io::ErrorType
+    for StreamIo<'_, '_, 'a, D, F>
+{
+    type Error = Error;
+}
+
+impl<'a, D: Link, F: FnMut(&mut Stack<'a, D>)> embedded_io::Read for StreamIo<'_, '_, 'a, D, F> {
+    /// Waits for at least one byte; `Ok(0)` only at end of file (or for an
+    /// empty `buf`), as embedded-io defines.
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        self.block(|s, st| s.recv(st, buf))
+    }
+}
+
+impl<'a, D: Link, F: FnMut(&mut Stack<'a, D>)> embedded_io::Write for StreamIo<'_, '_, 'a, D, F> {
+    /// Waits until at least one byte fits in the send buffer.
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Error> {
+        self.block(|s, st| s.send(st, buf))
+    }
+
+    /// Waits until the peer has acknowledged everything written.
+    fn flush(&mut self) -> Result<(), Error> {
+        self.block(|s, st| {
+            if s.send_queue(st) == 0 {
+                Ok(())
+            } else {
+                Err(Error::WouldBlock)
+            }
+        })
+    }
+}
+
+impl<'a, D: Link, F: FnMut(&mut Stack<'a, D>)> embedded_io::ReadReady
+    for StreamIo<'_, '_, 'a, D, F>
+{
+    fn read_ready(&mut self) -> Result<bool, Error> {
+        // Data waiting, or the end of the stream: either way read won't block.
+        Ok(self.stream.recv_queue(self.stack) > 0 || !self.stream.may_recv(self.stack))
+    }
+}
+
+impl<'a, D: Link, F: FnMut(&mut Stack<'a, D>)> embedded_io::WriteReady
+    for StreamIo<'_, '_, 'a, D, F>
+{
+    fn write_ready(&mut self) -> Result<bool, Error> {
+        Ok(self.stream.can_send(self.stack))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use core::cell::{Cell, RefCell};
+
+    use embedded_io::{Read, ReadReady, Write, WriteReady};
+
+    use super::*;
+    use crate::app::Service;
+    use crate::app::echo::EchoServer;
+    use crate::link::sim::{Faults, Port, Segment};
+    use crate::net::{Config, Resources};
+    use crate::{EthernetAddress, Instant, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr};
+
+    #[test]
+    fn embedded_io_read_and_write_over_two_stacks() {
+        let seg = RefCell::new(Segment::<2, 32, 1514>::new(3, Faults::NONE));
+        let (mac_s, mac_c) = (
+            EthernetAddress([2, 0, 0, 0, 0, 1]),
+            EthernetAddress([2, 0, 0, 0, 0, 2]),
+        );
+        let mut res_s: Resources<'_, 5, 3, 1, 2048> = Resources::new();
+        let mut res_c: Resources<'_, 5, 3, 1, 2048> = Resources::new();
+        let ip = |n| Ipv4Cidr::new(Ipv4Address::new(192, 168, 69, n), 24);
+        let mut server = Stack::new(
+            Config::new(mac_s, ip(1)),
+            Port::new(&seg, 0, mac_s).unwrap(),
+            &mut res_s,
+            Instant::ZERO,
+        )
+        .unwrap();
+        let mut client = Stack::new(
+            Config::new(mac_c, ip(2)),
+            Port::new(&seg, 1, mac_c).unwrap(),
+            &mut res_c,
+            Instant::ZERO,
+        )
+        .unwrap();
+        let mut echo = EchoServer::<1, 256>::bind(&mut server, 7, 1).unwrap();
+        let now = Cell::new(0i64);
+        // The idle function a board would have: time moves on, everything polls.
+        let mut idle = |c: &mut Stack<'_, _>| {
+            now.set(now.get() + 1);
+            let t = Instant::from_millis(now.get());
+            c.poll(t);
+            server.poll(t);
+            echo.poll(&mut server, t);
+            server.poll(t);
+        };
+        let to = IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 1)), 7);
+        let mut stream = TcpStream::connect(&mut client, to).unwrap();
+        for _ in 0..1000 {
+            match stream.poll_connect(&mut client) {
+                Err(Error::WouldBlock) => idle(&mut client),
+                r => {
+                    r.unwrap();
+                    break;
+                }
+            }
+        }
+        let mut io = StreamIo::new(&mut stream, &mut client, idle).with_idle_limit(10_000);
+        assert!(io.write_ready().unwrap());
+        let message = [b'e'; 1500];
+        io.write_all(&message).unwrap();
+        io.flush().unwrap();
+        let mut back = [0u8; 1500];
+        io.read_exact(&mut back).unwrap();
+        assert_eq!(back, message);
+        assert!(!io.read_ready().unwrap(), "nothing more to read");
+        // With nothing coming, a read gives up after its idle rounds.
+        let mut io = io.with_idle_limit(50);
+        assert_eq!(io.read(&mut back[..1]), Err(Error::TimedOut));
+        assert_eq!(
+            embedded_io::Error::kind(&Error::Reset),
+            embedded_io::ErrorKind::ConnectionReset
+        );
+    }
+}
