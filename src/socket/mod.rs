@@ -115,6 +115,32 @@ impl TcpListener {
     /// `backlog` clients can be connecting or waiting for `accept` at once.
     /// When all are busy a further SYN is dropped (not reset) and the client
     /// retries.
+    ///
+    /// Errors: [`Error::AddrInUse`] if the port is taken, [`Error::InvalidInput`]
+    /// for port 0 or a backlog of 0 or over 255, [`Error::NoBufferSpace`] if
+    /// the stack serves too many ports already.
+    ///
+    /// # Example
+    ///
+    /// `s.bind(('', 7)); s.listen(2)`, then a client connects and is accepted:
+    ///
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// use layernet::link::sim::Faults;
+    /// use layernet::socket::{Error, TcpListener, TcpStream};
+    /// use layernet::{Duration, IpAddress, IpEndpoint, Ipv4Address};
+    ///
+    /// let mut net = SimNet::new(1, Faults::NONE);
+    /// let (server, client) = (net.add_host()?, net.add_host()?);
+    /// let mut listener = TcpListener::bind(net.stack(server), 7, 2)?;
+    /// let to = IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 1)), 7);
+    /// let _stream = TcpStream::connect(net.stack(client), to)?;
+    /// assert_eq!(listener.accept(net.stack(server)).err(), Some(Error::WouldBlock));
+    /// net.run_for(Duration::from_millis(10)); // ARP, SYN, SYN-ACK, ACK
+    /// let (_conn, peer) = listener.accept(net.stack(server))?;
+    /// assert_eq!(peer.addr, IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 2)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn bind<D: Link>(
         stack: &mut Stack<'_, D>,
         port: u16,
@@ -166,6 +192,29 @@ pub struct TcpStream {
 impl TcpStream {
     /// Start connecting to `remote` from an ephemeral port; the handshake
     /// runs as the stack is polled. See [`TcpStream::poll_connect`].
+    ///
+    /// Errors: [`Error::InvalidInput`] for port 0 or an unspecified address,
+    /// [`Error::NoBufferSpace`] when the pool has no free socket.
+    ///
+    /// # Example
+    ///
+    /// A connection to a port nobody listens on is refused (the peer's RST):
+    ///
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// use layernet::link::sim::Faults;
+    /// use layernet::socket::{Error, TcpStream};
+    /// use layernet::{Duration, IpAddress, IpEndpoint, Ipv4Address};
+    ///
+    /// let mut net = SimNet::new(1, Faults::NONE);
+    /// let (_server, client) = (net.add_host()?, net.add_host()?);
+    /// let to = IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 1)), 4444);
+    /// let mut s = TcpStream::connect(net.stack(client), to)?;
+    /// assert_eq!(s.poll_connect(net.stack(client)), Err(Error::WouldBlock));
+    /// net.run_for(Duration::from_millis(10));
+    /// assert_eq!(s.poll_connect(net.stack(client)), Err(Error::Refused));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn connect<D: Link>(stack: &mut Stack<'_, D>, remote: IpEndpoint) -> Result<Self, Error> {
         if remote.port == 0 || remote.addr.is_unspecified() {
             return Err(Error::InvalidInput);
@@ -234,6 +283,35 @@ impl TcpStream {
     /// Queue as much of `data` as fits in the socket's send buffer and
     /// return how much that was (possibly less than `data.len()`, as a
     /// Berkeley `send` may). [`Error::WouldBlock`] when nothing fits.
+    ///
+    /// Other errors: [`Error::Closed`] after our own shutdown (EPIPE),
+    /// [`Error::Reset`], or [`Error::Refused`] for a connection that never
+    /// came about.
+    ///
+    /// # Example
+    ///
+    /// `send` then `recv` on the other side:
+    ///
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// use layernet::link::sim::Faults;
+    /// use layernet::socket::{TcpListener, TcpStream};
+    /// use layernet::{Duration, IpAddress, IpEndpoint, Ipv4Address};
+    ///
+    /// let mut net = SimNet::new(1, Faults::NONE);
+    /// let (server, client) = (net.add_host()?, net.add_host()?);
+    /// let mut listener = TcpListener::bind(net.stack(server), 9, 1)?;
+    /// let to = IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 1)), 9);
+    /// let mut c = TcpStream::connect(net.stack(client), to)?;
+    /// net.run_for(Duration::from_millis(10));
+    /// let (mut s, _) = listener.accept(net.stack(server))?;
+    /// assert_eq!(c.send(net.stack(client), b"hello")?, 5);
+    /// net.run_for(Duration::from_millis(10));
+    /// let mut buf = [0u8; 16];
+    /// let n = s.recv(net.stack(server), &mut buf)?;
+    /// assert_eq!(&buf[..n], b"hello");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn send<D: Link>(&mut self, stack: &mut Stack<'_, D>, data: &[u8]) -> Result<usize, Error> {
         match self.state(stack) {
             tcp::State::SynSent | tcp::State::SynReceived => return Err(Error::WouldBlock),
@@ -408,6 +486,29 @@ impl UdpSocket {
 
     /// Queue one datagram to `to`. [`Error::WouldBlock`] when the send
     /// queue is full; [`Error::NoBufferSpace`] when the datagram can never fit.
+    ///
+    /// # Example
+    ///
+    /// `sendto` and `recvfrom`, as in the classic UDP chat:
+    ///
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// use layernet::link::sim::Faults;
+    /// use layernet::socket::UdpSocket;
+    /// use layernet::{Duration, IpAddress, IpEndpoint, Ipv4Address};
+    ///
+    /// let mut net = SimNet::new(1, Faults::NONE);
+    /// let (a, b) = (net.add_host()?, net.add_host()?);
+    /// let mut sa = UdpSocket::bind(net.stack(a), 6868)?;
+    /// let mut sb = UdpSocket::bind(net.stack(b), 6868)?;
+    /// let to_b = IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 2)), 6868);
+    /// sa.send_to(net.stack(a), b"hi", to_b)?;
+    /// net.run_for(Duration::from_millis(10));
+    /// let mut buf = [0u8; 64];
+    /// let (n, from) = sb.recv_from(net.stack(b), &mut buf)?;
+    /// assert_eq!((&buf[..n], from.port), (&b"hi"[..], 6868));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn send_to<D: Link>(
         &mut self,
         stack: &mut Stack<'_, D>,
