@@ -18,7 +18,7 @@ use std::cell::{Ref, RefCell};
 use crate::app::Service;
 use crate::link::sim::{Faults, StdPort, StdSegment};
 use crate::net::{Config, ConfigError, Resources, Stack, profile};
-use crate::{Duration, EthernetAddress, Instant, Ipv4Address, Ipv4Cidr};
+use crate::{Duration, EthernetAddress, Instant, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr};
 
 /// The device type of every simulated host.
 pub type SimPort = StdPort<'static>;
@@ -53,6 +53,16 @@ pub fn host_ip(i: HostId) -> Ipv4Cidr {
     Ipv4Cidr::new(Ipv4Address::new(192, 168, 69, (i + 1) as u8), 24)
 }
 
+/// The endpoint `port` on simulated host `i`, for `connect` and `send_to`.
+///
+/// ```
+/// use layernet::host::sim::endpoint;
+/// assert_eq!(endpoint(0, 7).to_string(), "192.168.69.1:7");
+/// ```
+pub fn endpoint(i: HostId, port: u16) -> IpEndpoint {
+    IpEndpoint::new(IpAddress::Ipv4(host_ip(i).address()), port)
+}
+
 /// The MAC of simulated host `i`: 02:00:00:00:00:(i+1).
 pub fn host_mac(i: HostId) -> EthernetAddress {
     EthernetAddress([0x02, 0, 0, 0, 0, (i + 1) as u8])
@@ -69,6 +79,22 @@ impl SimNet {
             seed,
             steps: 0,
         }
+    }
+
+    /// A fault-free segment with two hosts, 0 (192.168.69.1) and 1
+    /// (192.168.69.2): the usual start of an example.
+    ///
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// let (net, a, b) = SimNet::pair(1)?;
+    /// assert_eq!((net.hosts(), a, b), (2, 0, 1));
+    /// # Ok::<(), layernet::net::ConfigError>(())
+    /// ```
+    pub fn pair(seed: u64) -> Result<(SimNet, HostId, HostId), ConfigError> {
+        let mut net = SimNet::new(seed, Faults::NONE);
+        let a = net.add_host()?;
+        let b = net.add_host()?;
+        Ok((net, a, b))
     }
 
     /// Add a host with the default addresses for its position and the
