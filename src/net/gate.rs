@@ -1,121 +1,300 @@
-//! The SYN gate: what stands between a full backlog and smoltcp's RST.
+//! The gate: what every received frame passes before smoltcp sees it.
 //!
 //! Layer: net. Looks at one received frame with smoltcp's `wire` module and
 //! at the pool's state; never changes either.
 //!
-//! A connection request (SYN without ACK) addressed to this stack is
-//! dropped, silently, only when its port has a listener and none of that
-//! listener's sockets is in LISTEN and no socket already holds the
-//! connection (a retransmitted SYN of a handshake in progress must reach
-//! its socket). Everything else passes: a SYN for a port nobody listens on
-//! gets smoltcp's RST, as it should, and malformed frames go on to
-//! smoltcp, whose own checks drop them.
+//! Two jobs. First, the SYN gate: a connection request (SYN without ACK)
+//! addressed to this stack is dropped, silently, only when its port has a
+//! listener and none of that listener's sockets is in LISTEN and no socket
+//! already holds the connection (a retransmitted SYN of a handshake in
+//! progress must reach its socket). A SYN for a port nobody listens on
+//! still gets smoltcp's RST, as it should.
+//!
+//! Second, the frame checks smoltcp would make silently (lengths,
+//! checksums, addresses, fragments), made here first so that each drop has
+//! a reason and a counter that is true: the gate drops what it counts, and
+//! smoltcp only ever sees frames it would accept. The checks follow
+//! smoltcp's own: a frame the gate admits but smoltcp still refuses is a
+//! gap in this list, not a silent drop elsewhere.
 
 use smoltcp::iface::SocketSet;
-use smoltcp::socket::tcp;
+use smoltcp::socket::{tcp, udp};
 use smoltcp::wire::{
-    EthernetFrame, EthernetProtocol, IpAddress, IpProtocol, Ipv4Address, Ipv4Packet, TcpPacket,
+    ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, Icmpv4Packet, IpAddress,
+    IpEndpoint, IpProtocol, Ipv4Cidr, Ipv4Packet, TcpPacket, UdpPacket,
 };
 
-use super::{Listener, Owner, TcpEntry};
+use super::observe::{DropReason, Event, Transport};
+use super::{Listener, Owner, TcpEntry, UdpEntry};
 
 /// The gate's decision on one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Hand the frame to smoltcp.
-    Admit,
-    /// A SYN for a listener whose slots are all busy: drop it, as a full
-    /// Linux backlog does, so the client retries later.
-    DropBusy,
+    /// Hand the frame to smoltcp; it may come with a note for the trace.
+    Admit(Option<Event>),
+    /// Drop it, for this reason.
+    Drop(DropReason),
 }
 
-/// The connection request a frame carries, if it is one for `ours`:
-/// (source address, source port, destination port).
-fn syn_for(frame: &[u8], ours: Ipv4Address) -> Option<(Ipv4Address, u16, u16)> {
-    let eth = EthernetFrame::new_checked(frame).ok()?;
-    if eth.ethertype() != EthernetProtocol::Ipv4 {
-        return None;
-    }
-    let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
-    if ip.dst_addr() != ours || ip.next_header() != IpProtocol::Tcp {
-        return None;
-    }
-    let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
-    (tcp.syn() && !tcp.ack()).then(|| (ip.src_addr(), tcp.src_port(), tcp.dst_port()))
+/// Who this stack is, for the address checks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Us {
+    pub(crate) mac: EthernetAddress,
+    pub(crate) cidr: Ipv4Cidr,
 }
 
-pub(crate) fn admit(
-    frame: &[u8],
-    ours: Ipv4Address,
-    sockets: &SocketSet<'_>,
-    pool: &[TcpEntry],
-    listeners: &[Option<Listener>],
-) -> Verdict {
-    let Some((src, src_port, dst_port)) = syn_for(frame, ours) else {
-        return Verdict::Admit;
-    };
-    let Some(n) = listeners
+/// The pool, for the socket checks.
+pub(crate) struct Pool<'p, 's> {
+    pub(crate) sockets: &'p SocketSet<'s>,
+    pub(crate) tcp: &'p [TcpEntry],
+    pub(crate) udp: &'p [UdpEntry],
+    pub(crate) listeners: &'p [Option<Listener>],
+}
+
+pub(crate) fn inspect(frame: &[u8], us: Us, pool: &Pool<'_, '_>) -> Verdict {
+    match check(frame, us, pool) {
+        Ok(note) => Verdict::Admit(note),
+        Err(reason) => Verdict::Drop(reason),
+    }
+}
+
+fn check(frame: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event>, DropReason> {
+    let eth = EthernetFrame::new_checked(frame).map_err(|_| DropReason::Malformed)?;
+    let dst = eth.dst_addr();
+    if dst != us.mac && !dst.is_broadcast() && !dst.is_multicast() {
+        return Err(DropReason::NotForUs);
+    }
+    match eth.ethertype() {
+        EthernetProtocol::Arp => {
+            let arp = ArpPacket::new_checked(eth.payload()).map_err(|_| DropReason::Malformed)?;
+            if ArpRepr::parse(&arp).is_err() {
+                // Not Ethernet/IPv4 ARP (or an unknown operation): smoltcp
+                // would ignore it.
+                return Err(DropReason::Unsupported);
+            }
+            if arp.target_protocol_addr() != us.cidr.address().octets() {
+                return Err(DropReason::NotForUs);
+            }
+            Ok(None)
+        }
+        EthernetProtocol::Ipv4 => check_ipv4(eth.payload(), us, pool),
+        _ => Err(DropReason::Unsupported),
+    }
+}
+
+fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event>, DropReason> {
+    let ip = Ipv4Packet::new_checked(packet).map_err(|_| DropReason::Malformed)?;
+    if ip.version() != 4 {
+        return Err(DropReason::Malformed);
+    }
+    if !ip.verify_checksum() {
+        return Err(DropReason::BadChecksum);
+    }
+    let dst = ip.dst_addr();
+    let ours = us.cidr.address();
+    let broadcast = dst.is_broadcast() || Some(dst) == us.cidr.broadcast();
+    if dst != ours && !broadcast && !dst.is_multicast() {
+        return Err(DropReason::NotForUs);
+    }
+    if ip.more_frags() || ip.frag_offset() != 0 {
+        return Err(DropReason::Fragment);
+    }
+    let src = ip.src_addr();
+    let (src_ip, dst_ip) = (IpAddress::Ipv4(src), IpAddress::Ipv4(dst));
+    match ip.next_header() {
+        IpProtocol::Icmp => {
+            let icmp = Icmpv4Packet::new_checked(ip.payload()).map_err(|_| DropReason::Malformed)?;
+            if !icmp.verify_checksum() {
+                return Err(DropReason::BadChecksum);
+            }
+            Ok(None)
+        }
+        IpProtocol::Tcp => {
+            let tcp = TcpPacket::new_checked(ip.payload()).map_err(|_| DropReason::Malformed)?;
+            if !tcp.verify_checksum(&src_ip, &dst_ip) {
+                return Err(DropReason::BadChecksum);
+            }
+            if dst != ours {
+                // smoltcp takes no TCP to a broadcast or multicast address.
+                return Err(DropReason::NotForUs);
+            }
+            let from = IpEndpoint::new(src_ip, tcp.src_port());
+            let port = tcp.dst_port();
+            if tcp.syn() && !tcp.ack() && syn_finds_pool_busy(pool, from, port) {
+                return Err(DropReason::BusyPool);
+            }
+            let found = pool.tcp.iter().any(|entry| {
+                let socket = pool.sockets.get::<tcp::Socket>(entry.handle());
+                match socket.state() {
+                    tcp::State::Closed => false,
+                    tcp::State::Listen => socket.listen_endpoint().port == port,
+                    _ => {
+                        socket.local_endpoint().is_some_and(|l| l.port == port)
+                            && socket.remote_endpoint() == Some(from)
+                    }
+                }
+            });
+            Ok((!found).then_some(Event::NoSocket {
+                transport: Transport::Tcp,
+                to: IpEndpoint::new(dst_ip, port),
+            }))
+        }
+        IpProtocol::Udp => {
+            let udp = UdpPacket::new_checked(ip.payload()).map_err(|_| DropReason::Malformed)?;
+            if udp.checksum() != 0 && !udp.verify_checksum(&src_ip, &dst_ip) {
+                return Err(DropReason::BadChecksum);
+            }
+            let port = udp.dst_port();
+            let found = pool.udp.iter().any(|entry| {
+                entry.in_use
+                    && pool.sockets.get::<udp::Socket>(entry.handle()).endpoint().port == port
+            });
+            Ok((!found).then_some(Event::NoSocket {
+                transport: Transport::Udp,
+                to: IpEndpoint::new(dst_ip, port),
+            }))
+        }
+        _ => Err(DropReason::Unsupported),
+    }
+}
+
+/// A SYN from `from` for `port` meets a listener with no slot in LISTEN
+/// and no socket that already holds this connection.
+fn syn_finds_pool_busy(pool: &Pool<'_, '_>, from: IpEndpoint, port: u16) -> bool {
+    let Some(n) = pool
+        .listeners
         .iter()
-        .position(|l| l.is_some_and(|l| l.port == dst_port))
+        .position(|l| l.is_some_and(|l| l.port == port))
     else {
-        return Verdict::Admit;
+        return false;
     };
     let mut listening = false;
-    for entry in pool {
-        let socket = sockets.get::<tcp::Socket>(entry.handle());
+    for entry in pool.tcp {
+        let socket = pool.sockets.get::<tcp::Socket>(entry.handle());
         if socket.state() == tcp::State::Listen {
             listening |= entry.owner == Owner::Slot(n as u8);
             continue;
         }
-        let same = socket.local_endpoint().is_some_and(|l| l.port == dst_port)
-            && socket
-                .remote_endpoint()
-                .is_some_and(|r| r.addr == IpAddress::Ipv4(src) && r.port == src_port);
+        let same = socket.local_endpoint().is_some_and(|l| l.port == port)
+            && socket.remote_endpoint() == Some(from);
         if same {
-            return Verdict::Admit;
+            return false;
         }
     }
-    if listening {
-        Verdict::Admit
-    } else {
-        Verdict::DropBusy
-    }
+    !listening
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use smoltcp::iface::SocketStorage;
+    use smoltcp::phy::ChecksumCapabilities;
+    use smoltcp::wire::{EthernetRepr, Ipv4Address, Ipv4Repr, TcpControl, TcpRepr, TcpSeqNumber};
 
-    #[test]
-    fn non_syn_and_garbage_are_not_connection_requests() {
-        let ours = Ipv4Address::new(192, 168, 69, 1);
-        assert_eq!(syn_for(&[], ours), None);
-        assert_eq!(syn_for(&[0xff; 13], ours), None);
-        assert_eq!(syn_for(&[0u8; 60], ours), None);
+    const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
+    const OURS: Ipv4Address = Ipv4Address::new(192, 168, 69, 1);
+    const PEER: Ipv4Address = Ipv4Address::new(192, 168, 69, 2);
+
+    fn us() -> Us {
+        Us {
+            mac: MAC,
+            cidr: Ipv4Cidr::new(OURS, 24),
+        }
+    }
+
+    /// An Ethernet frame holding a TCP segment PEER:40000 -> `dst`:7.
+    fn tcp_frame(dst: Ipv4Address, control: TcpControl, buf: &mut [u8; 54]) {
+        let tcp = TcpRepr {
+            src_port: 40000,
+            dst_port: 7,
+            control,
+            seq_number: TcpSeqNumber(1000),
+            ack_number: None,
+            window_len: 1024,
+            window_scale: None,
+            max_seg_size: None,
+            sack_permitted: false,
+            sack_ranges: [None; 3],
+            timestamp: None,
+            payload: &[],
+        };
+        let ip = Ipv4Repr {
+            src_addr: PEER,
+            dst_addr: dst,
+            next_header: IpProtocol::Tcp,
+            payload_len: tcp.header_len(),
+            hop_limit: 64,
+        };
+        let eth = EthernetRepr {
+            src_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
+            dst_addr: MAC,
+            ethertype: EthernetProtocol::Ipv4,
+        };
+        let caps = ChecksumCapabilities::default();
+        let mut frame = EthernetFrame::new_unchecked(&mut buf[..]);
+        eth.emit(&mut frame);
+        let mut packet = Ipv4Packet::new_unchecked(frame.payload_mut());
+        ip.emit(&mut packet, &caps);
+        let mut segment = TcpPacket::new_unchecked(packet.payload_mut());
+        tcp.emit(&mut segment, &PEER.into(), &dst.into(), &caps);
+    }
+
+    fn verdict(frame: &[u8]) -> Verdict {
+        let mut storage: [SocketStorage; 1] = Default::default();
+        let sockets = SocketSet::new(&mut storage[..]);
+        let pool = Pool {
+            sockets: &sockets,
+            tcp: &[],
+            udp: &[],
+            listeners: &[],
+        };
+        inspect(frame, us(), &pool)
     }
 
     #[test]
-    fn a_syn_is_recognised() {
-        // Ethernet + IPv4 (20) + TCP (20) with SYN, 10.0.0.2:40000 -> ours:7.
-        let ours = Ipv4Address::new(192, 168, 69, 1);
-        let mut f = [0u8; 54];
-        f[12..14].copy_from_slice(&[0x08, 0x00]);
-        f[14] = 0x45;
-        f[16..18].copy_from_slice(&40u16.to_be_bytes());
-        f[23] = 6;
-        f[26..30].copy_from_slice(&[10, 0, 0, 2]);
-        f[30..34].copy_from_slice(&ours.octets());
-        f[34..36].copy_from_slice(&40000u16.to_be_bytes());
-        f[36..38].copy_from_slice(&7u16.to_be_bytes());
-        f[46] = 0x50;
-        f[47] = 0x02;
-        assert_eq!(
-            syn_for(&f, ours),
-            Some((Ipv4Address::new(10, 0, 0, 2), 40000, 7))
-        );
-        f[47] = 0x12; // SYN+ACK is an answer, not a request
-        assert_eq!(syn_for(&f, ours), None);
-        f[47] = 0x02;
-        assert_eq!(syn_for(&f, Ipv4Address::new(192, 168, 69, 9)), None);
+    fn garbage_is_malformed() {
+        assert_eq!(verdict(&[]), Verdict::Drop(DropReason::Malformed));
+        assert_eq!(verdict(&[0xff; 13]), Verdict::Drop(DropReason::Malformed));
+        let mut frame = [0u8; 54];
+        frame[..6].copy_from_slice(&MAC.0);
+        frame[12..14].copy_from_slice(&[0x08, 0x00]);
+        frame[14] = 0x44; // IPv4 header length 4 words: under the minimum
+        assert_eq!(verdict(&frame), Verdict::Drop(DropReason::Malformed));
+    }
+
+    #[test]
+    fn a_syn_to_a_closed_port_is_admitted_with_a_note() {
+        let mut frame = [0u8; 54];
+        tcp_frame(OURS, TcpControl::Syn, &mut frame);
+        let to = IpEndpoint::new(OURS.into(), 7);
+        let note = Event::NoSocket {
+            transport: Transport::Tcp,
+            to,
+        };
+        assert_eq!(verdict(&frame), Verdict::Admit(Some(note)));
+    }
+
+    #[test]
+    fn checksums_addresses_and_fragments_have_their_reasons() {
+        let mut frame = [0u8; 54];
+        tcp_frame(OURS, TcpControl::Syn, &mut frame);
+        let mut bad = frame;
+        bad[53] ^= 1; // inside the TCP header: its checksum no longer holds
+        assert_eq!(verdict(&bad), Verdict::Drop(DropReason::BadChecksum));
+        let mut bad = frame;
+        bad[22] ^= 1; // the TTL: the IPv4 header checksum no longer holds
+        assert_eq!(verdict(&bad), Verdict::Drop(DropReason::BadChecksum));
+
+        tcp_frame(Ipv4Address::new(192, 168, 69, 9), TcpControl::Syn, &mut frame);
+        assert_eq!(verdict(&frame), Verdict::Drop(DropReason::NotForUs));
+        let mut other_mac = frame;
+        other_mac[5] = 9;
+        assert_eq!(verdict(&other_mac), Verdict::Drop(DropReason::NotForUs));
+
+        tcp_frame(OURS, TcpControl::Syn, &mut frame);
+        frame[20] = 0x20; // more fragments; the header checksum must follow
+        let mut packet = Ipv4Packet::new_unchecked(&mut frame[14..]);
+        packet.fill_checksum();
+        assert_eq!(verdict(&frame), Verdict::Drop(DropReason::Fragment));
     }
 }

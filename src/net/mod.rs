@@ -28,6 +28,10 @@
 //! its data was delivered.
 
 pub mod gate;
+pub mod observe;
+mod watch;
+
+pub use observe::{Counters, Direction, DropReason, Event, Observer, TcpState, Transport};
 
 use managed::ManagedSlice;
 use smoltcp::iface::{
@@ -150,6 +154,8 @@ pub(crate) struct TcpEntry {
     pub(crate) shut: bool,
     /// The peer's FIN was read (end of file seen).
     pub(crate) eof: bool,
+    /// What the stack last saw of this socket, for the observer.
+    pub(crate) watch: observe::Watched,
 }
 
 impl TcpEntry {
@@ -159,6 +165,7 @@ impl TcpEntry {
         established: false,
         shut: false,
         eof: false,
+        watch: observe::Watched::NEW,
     };
 
     pub(crate) fn handle(&self) -> SocketHandle {
@@ -282,17 +289,6 @@ pub(crate) struct Listener {
     pub(crate) backlog: u8,
 }
 
-/// What the stack itself counted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counters {
-    /// Frames handed to smoltcp.
-    pub frames_in: u64,
-    /// SYNs dropped by the gate because every slot of their listener was busy.
-    pub syn_dropped_busy: u64,
-    /// Times a pooled socket was put (back) into LISTEN.
-    pub slots_armed: u64,
-}
-
 /// The stack: smoltcp's interface, the socket set built on the caller's
 /// [`Resources`], the device, and the pool book-keeping. Everything happens
 /// in [`Stack::poll`]; nothing reads a clock.
@@ -309,6 +305,8 @@ pub struct Stack<'a, D: Link> {
     counters: Counters,
     now: Instant,
     ip: Ipv4Address,
+    cidr: Ipv4Cidr,
+    observer: Option<&'a mut (dyn Observer + 'a)>,
 }
 
 impl<'a, D: Link> Stack<'a, D> {
@@ -399,6 +397,8 @@ impl<'a, D: Link> Stack<'a, D> {
             counters: Counters::default(),
             now,
             ip,
+            cidr: config.ip,
+            observer: None,
         })
     }
 
@@ -409,24 +409,64 @@ impl<'a, D: Link> Stack<'a, D> {
     pub fn poll(&mut self, now: Instant) -> bool {
         self.now = now;
         let mut progress = false;
+        // Changes the application made since the last poll (listen,
+        // connect, close) show up as transitions here, before any frame.
+        self.watch_states();
         self.iface.poll_maintenance(now);
+        let us = gate::Us {
+            mac: self.mac(),
+            cidr: self.cidr,
+        };
         for _ in 0..INGRESS_BURST {
-            let verdict = match self.device.peek(now) {
-                None => break,
-                Some(frame) => {
-                    gate::admit(frame, self.ip, &self.sockets, self.tcp, &self.listeners)
-                }
+            let Some(frame) = self.device.peek(now) else {
+                break;
             };
-            if verdict == gate::Verdict::DropBusy {
-                self.device.discard(now);
-                self.counters.syn_dropped_busy += 1;
-                progress = true;
-                continue;
+            self.counters.tally(Direction::Rx, frame);
+            let pool = gate::Pool {
+                sockets: &self.sockets,
+                tcp: self.tcp,
+                udp: self.udp,
+                listeners: &self.listeners,
+            };
+            let verdict = gate::inspect(frame, us, &pool);
+            let fill = observe::arp_fill(frame, self.ip, |ip| self.cidr.contains_addr(&ip));
+            if let Some(observer) = self.observer.as_deref_mut() {
+                observer.frame(now, Direction::Rx, frame);
             }
-            match self
+            let note = match verdict {
+                gate::Verdict::Drop(reason) => {
+                    self.device.discard(now);
+                    self.counters.dropped(reason);
+                    self.notify(Event::Dropped(reason));
+                    progress = true;
+                    continue;
+                }
+                gate::Verdict::Admit(note) => note,
+            };
+            if let Some(Event::NoSocket { transport, .. }) = note {
+                match transport {
+                    Transport::Tcp => self.counters.tcp_no_socket += 1,
+                    Transport::Udp => self.counters.udp_no_socket += 1,
+                }
+            }
+            for event in [fill, note].into_iter().flatten() {
+                self.notify(event);
+            }
+            let mut device = watch::Watch {
+                device: &mut self.device,
+                sent: watch::Sent {
+                    observer: self.observer.as_deref_mut(),
+                    counters: &mut self.counters,
+                    tcp: self.tcp,
+                    ip: self.ip,
+                    now,
+                },
+            };
+            let result = self
                 .iface
-                .poll_ingress_single(now, &mut self.device, &mut self.sockets)
-            {
+                .poll_ingress_single(now, &mut device, &mut self.sockets);
+            self.watch_states();
+            match result {
                 PollIngressSingleResult::None => break,
                 _ => {
                     self.counters.frames_in += 1;
@@ -435,16 +475,82 @@ impl<'a, D: Link> Stack<'a, D> {
             }
         }
         for _ in 0..EGRESS_BURST {
-            match self
+            let mut device = watch::Watch {
+                device: &mut self.device,
+                sent: watch::Sent {
+                    observer: self.observer.as_deref_mut(),
+                    counters: &mut self.counters,
+                    tcp: self.tcp,
+                    ip: self.ip,
+                    now,
+                },
+            };
+            let result = self
                 .iface
-                .poll_egress(now, &mut self.device, &mut self.sockets)
-            {
+                .poll_egress(now, &mut device, &mut self.sockets);
+            self.watch_states();
+            match result {
                 PollResult::None => break,
                 PollResult::SocketStateChanged => progress = true,
             }
         }
         progress |= self.rearm();
+        self.watch_states();
         progress
+    }
+
+    /// Attach `observer`: from the next [`Stack::poll`] on it sees every
+    /// frame and every event (see [`observe`]). One at a time; `None`
+    /// detaches it.
+    pub fn set_observer(&mut self, observer: Option<&'a mut (dyn Observer + 'a)>) {
+        self.observer = observer;
+    }
+
+    fn notify(&mut self, event: Event) {
+        if let Some(observer) = self.observer.as_deref_mut() {
+            observer.event(self.now, event);
+        }
+    }
+
+    /// Compare every TCP socket's state with the one recorded last time;
+    /// report and record the differences.
+    fn watch_states(&mut self) {
+        for entry in self.tcp.iter_mut() {
+            let socket = self.sockets.get::<tcp::Socket>(entry.handle());
+            let state = socket.state();
+            let watch = &mut entry.watch;
+            if let Some(local) = socket.local_endpoint() {
+                watch.local = Some(local);
+            } else if state == tcp::State::Listen {
+                let port = socket.listen_endpoint().port;
+                watch.local = Some(IpEndpoint::new(self.ip.into(), port));
+            }
+            if let Some(remote) = socket.remote_endpoint() {
+                watch.remote = Some(remote);
+            }
+            if state == watch.state {
+                continue;
+            }
+            let from = watch.state;
+            watch.state = state;
+            if observe::fresh_state(state) {
+                watch.isn = None;
+                watch.sent_end = None;
+                if state == tcp::State::Listen {
+                    watch.remote = None;
+                }
+            }
+            let local = watch.local.unwrap_or(IpEndpoint::new(self.ip.into(), 0));
+            let event = Event::State {
+                local,
+                remote: watch.remote,
+                from,
+                to: state,
+            };
+            if let Some(observer) = self.observer.as_deref_mut() {
+                observer.event(self.now, event);
+            }
+        }
     }
 
     /// When smoltcp next wants to be polled (`None`: only when a frame comes).

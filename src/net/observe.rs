@@ -1,0 +1,382 @@
+//! What the stack lets you see: every frame it sends and takes in, the
+//! decisions it made between frames, and counters for each layer.
+//!
+//! Layer: net. Depends on smoltcp's `wire` types and on the pool's
+//! book-keeping; prints nothing itself (the host's tracer does, through
+//! [`Observer`]).
+//!
+//! smoltcp 0.14 has no callbacks for state changes, retransmissions or
+//! drops, so everything here is derived from what can be observed, never
+//! guessed from flags alone:
+//! - a TCP state transition is a socket whose `state()` differs from the
+//!   one recorded at the previous check; the stack checks before and after
+//!   every single-frame ingress, after every egress round and after every
+//!   change the pool makes;
+//! - a retransmission is an outgoing segment whose sequence range ends at
+//!   or before the highest one its connection already sent;
+//! - an ARP cache fill is an ARP frame aimed at our address from a unicast
+//!   neighbour on our network (smoltcp fills its cache from exactly those);
+//! - a drop reason is the gate's own verdict, and the gate drops what it
+//!   counts.
+
+use smoltcp::socket::tcp;
+use smoltcp::time::Instant;
+use smoltcp::wire::{
+    ArpOperation, ArpPacket, EthernetAddress, EthernetFrame, EthernetProtocol, IpEndpoint,
+    IpProtocol, Ipv4Address, Ipv4Packet, TcpPacket,
+};
+
+/// The TCP states, as smoltcp names them (`Display` prints RFC 793's
+/// names: `SYN-RECEIVED`, `TIME-WAIT`, ...).
+pub use smoltcp::socket::tcp::State as TcpState;
+
+/// Which way a frame crossed the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Received from the link.
+    Rx,
+    /// Sent to the link.
+    Tx,
+}
+
+/// Why the stack dropped a received frame before smoltcp saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Too short for its headers, or lengths that disagree with the frame.
+    Malformed,
+    /// An IPv4 header, ICMP, TCP or UDP checksum does not match.
+    BadChecksum,
+    /// Addressed to another station or another IP address.
+    NotForUs,
+    /// An IPv4 fragment: this stack does not reassemble.
+    Fragment,
+    /// A protocol this stack does not speak (IPv6, an unknown EtherType or
+    /// IP protocol).
+    Unsupported,
+    /// A SYN for a listener whose every slot is busy (a full backlog).
+    BusyPool,
+}
+
+impl DropReason {
+    /// A short name for traces and tables.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Malformed => "malformed",
+            DropReason::BadChecksum => "bad checksum",
+            DropReason::NotForUs => "not for us",
+            DropReason::Fragment => "fragment",
+            DropReason::Unsupported => "unsupported protocol",
+            DropReason::BusyPool => "busy pool (backlog full)",
+        }
+    }
+}
+
+/// Transport protocol of a [`Event::NoSocket`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// TCP: answered with RST (unless the segment was itself an RST).
+    Tcp,
+    /// UDP: answered with ICMP port unreachable (unless broadcast).
+    Udp,
+}
+
+/// Something the stack did between frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A TCP socket changed state.
+    State {
+        /// The socket's local endpoint (for a listener, our address and its port).
+        local: IpEndpoint,
+        /// The peer, once there is one.
+        remote: Option<IpEndpoint>,
+        /// The state before.
+        from: TcpState,
+        /// The state now.
+        to: TcpState,
+    },
+    /// An outgoing TCP segment repeats sequence space already sent.
+    Retransmit {
+        /// Our endpoint.
+        local: IpEndpoint,
+        /// The peer's.
+        remote: IpEndpoint,
+        /// Relative sequence number of the segment's start (0 is the SYN).
+        rel_seq: u32,
+        /// Sequence space it covers (payload, plus one for SYN or FIN).
+        len: u32,
+    },
+    /// The neighbour cache learned (or refreshed) an address.
+    ArpFill {
+        /// The neighbour's IPv4 address.
+        ip: Ipv4Address,
+        /// Its hardware address.
+        mac: EthernetAddress,
+    },
+    /// A received frame was dropped before smoltcp saw it.
+    Dropped(DropReason),
+    /// A segment or datagram for a port with no socket: smoltcp answers it
+    /// (RST, ICMP port unreachable) and drops it.
+    NoSocket {
+        /// TCP or UDP.
+        transport: Transport,
+        /// The address and port it was sent to.
+        to: IpEndpoint,
+    },
+}
+
+/// Receives what the stack saw; attach one with
+/// [`Stack::set_observer`](super::Stack::set_observer).
+///
+/// Both calls happen inside [`Stack::poll`](super::Stack::poll), in order:
+/// a received frame, then the events it caused and the frames sent in
+/// answer. An observer must not block; it runs on the stack's time.
+pub trait Observer {
+    /// A frame crossed the device (`Rx` before the stack looked at it).
+    fn frame(&mut self, now: Instant, direction: Direction, frame: &[u8]);
+    /// The stack did something between frames.
+    fn event(&mut self, now: Instant, event: Event);
+}
+
+/// What the stack counted, layer by layer. Every field counts frames (or
+/// segments, datagrams) seen at this stack's device.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Frames received from the device.
+    pub frames_rx: u64,
+    /// Frames sent to the device.
+    pub frames_tx: u64,
+    /// Received frames handed to smoltcp (the rest were dropped).
+    pub frames_in: u64,
+    /// Dropped: malformed.
+    pub dropped_malformed: u64,
+    /// Dropped: a checksum failed (IPv4 header or ICMP/TCP/UDP).
+    pub dropped_bad_checksum: u64,
+    /// Dropped: addressed to someone else.
+    pub dropped_not_for_us: u64,
+    /// Dropped: IPv4 fragments.
+    pub dropped_fragment: u64,
+    /// Dropped: protocols not spoken here.
+    pub dropped_unsupported: u64,
+    /// Dropped: SYNs for a listener whose slots were all busy.
+    pub syn_dropped_busy: u64,
+    /// ARP requests received / sent.
+    pub arp_requests_rx: u64,
+    /// ARP requests sent.
+    pub arp_requests_tx: u64,
+    /// ARP replies received.
+    pub arp_replies_rx: u64,
+    /// ARP replies sent.
+    pub arp_replies_tx: u64,
+    /// IPv4 packets received (admitted or not).
+    pub ipv4_rx: u64,
+    /// IPv4 packets sent.
+    pub ipv4_tx: u64,
+    /// IPv4 headers whose checksum failed.
+    pub ipv4_bad_checksum: u64,
+    /// ICMP messages received.
+    pub icmp_rx: u64,
+    /// ICMP messages sent.
+    pub icmp_tx: u64,
+    /// TCP segments received.
+    pub tcp_rx: u64,
+    /// TCP segments sent.
+    pub tcp_tx: u64,
+    /// TCP segments sent again (see the module doc).
+    pub tcp_retransmits: u64,
+    /// RSTs received.
+    pub tcp_resets_rx: u64,
+    /// RSTs sent.
+    pub tcp_resets_tx: u64,
+    /// TCP segments for a port with no socket.
+    pub tcp_no_socket: u64,
+    /// UDP datagrams received.
+    pub udp_rx: u64,
+    /// UDP datagrams sent.
+    pub udp_tx: u64,
+    /// UDP datagrams for a port with no socket.
+    pub udp_no_socket: u64,
+    /// Times a pooled socket was put (back) into LISTEN.
+    pub slots_armed: u64,
+}
+
+impl Counters {
+    pub(crate) fn dropped(&mut self, reason: DropReason) {
+        let field = match reason {
+            DropReason::Malformed => &mut self.dropped_malformed,
+            DropReason::BadChecksum => &mut self.dropped_bad_checksum,
+            DropReason::NotForUs => &mut self.dropped_not_for_us,
+            DropReason::Fragment => &mut self.dropped_fragment,
+            DropReason::Unsupported => &mut self.dropped_unsupported,
+            DropReason::BusyPool => &mut self.syn_dropped_busy,
+        };
+        *field += 1;
+    }
+
+    /// Frames dropped for any reason.
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped_malformed
+            + self.dropped_bad_checksum
+            + self.dropped_not_for_us
+            + self.dropped_fragment
+            + self.dropped_unsupported
+            + self.syn_dropped_busy
+    }
+
+    /// Count one frame by what its headers say it is. Only well-formed
+    /// headers count at a layer; the gate has already counted the rest.
+    pub(crate) fn tally(&mut self, direction: Direction, frame: &[u8]) {
+        let rx = direction == Direction::Rx;
+        let bump = |rx_field: &mut u64, tx_field: &mut u64| {
+            if rx {
+                *rx_field += 1
+            } else {
+                *tx_field += 1
+            }
+        };
+        bump(&mut self.frames_rx, &mut self.frames_tx);
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            return;
+        };
+        match eth.ethertype() {
+            EthernetProtocol::Arp => {
+                if let Ok(arp) = ArpPacket::new_checked(eth.payload()) {
+                    match arp.operation() {
+                        ArpOperation::Request => {
+                            bump(&mut self.arp_requests_rx, &mut self.arp_requests_tx)
+                        }
+                        ArpOperation::Reply => {
+                            bump(&mut self.arp_replies_rx, &mut self.arp_replies_tx)
+                        }
+                        ArpOperation::Unknown(_) => {}
+                    }
+                }
+            }
+            EthernetProtocol::Ipv4 => {
+                let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else {
+                    return;
+                };
+                bump(&mut self.ipv4_rx, &mut self.ipv4_tx);
+                if ip.frag_offset() != 0 {
+                    return;
+                }
+                match ip.next_header() {
+                    IpProtocol::Icmp => bump(&mut self.icmp_rx, &mut self.icmp_tx),
+                    IpProtocol::Udp => bump(&mut self.udp_rx, &mut self.udp_tx),
+                    IpProtocol::Tcp => {
+                        bump(&mut self.tcp_rx, &mut self.tcp_tx);
+                        if TcpPacket::new_checked(ip.payload()).is_ok_and(|t| t.rst()) {
+                            bump(&mut self.tcp_resets_rx, &mut self.tcp_resets_tx);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What an outgoing TCP segment covers, for retransmission detection.
+pub(crate) struct SentSegment {
+    pub(crate) local_port: u16,
+    pub(crate) remote: IpEndpoint,
+    pub(crate) seq: u32,
+    pub(crate) len: u32,
+}
+
+impl SentSegment {
+    /// The TCP segment a frame sent from `ours` carries, if any.
+    pub(crate) fn parse(frame: &[u8], ours: Ipv4Address) -> Option<Self> {
+        let eth = EthernetFrame::new_checked(frame).ok()?;
+        if eth.ethertype() != EthernetProtocol::Ipv4 {
+            return None;
+        }
+        let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+        if ip.src_addr() != ours || ip.next_header() != IpProtocol::Tcp {
+            return None;
+        }
+        let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
+        if tcp.rst() {
+            return None;
+        }
+        let len = tcp.payload().len() as u32 + u32::from(tcp.syn()) + u32::from(tcp.fin());
+        Some(SentSegment {
+            local_port: tcp.src_port(),
+            remote: IpEndpoint::new(ip.dst_addr().into(), tcp.dst_port()),
+            seq: tcp.seq_number().0 as u32,
+            len,
+        })
+    }
+}
+
+/// The ARP fill a received frame causes: an ARP request or reply aimed at
+/// `ours` from a unicast sender on our network, as smoltcp's own check.
+pub(crate) fn arp_fill(
+    frame: &[u8],
+    ours: Ipv4Address,
+    same_network: impl Fn(Ipv4Address) -> bool,
+) -> Option<Event> {
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    if eth.ethertype() != EthernetProtocol::Arp {
+        return None;
+    }
+    let arp = ArpPacket::new_checked(eth.payload()).ok()?;
+    if matches!(arp.operation(), ArpOperation::Unknown(_)) {
+        return None;
+    }
+    let ip = Ipv4Address::from_octets(arp.source_protocol_addr().try_into().ok()?);
+    // A hostile frame can claim any hardware length; only six bytes are a MAC.
+    let mac = EthernetAddress(arp.source_hardware_addr().try_into().ok()?);
+    let target = Ipv4Address::from_octets(arp.target_protocol_addr().try_into().ok()?);
+    let unicast = !ip.is_broadcast() && !ip.is_multicast() && !ip.is_unspecified();
+    (target == ours && unicast && mac.is_unicast() && same_network(ip))
+        .then_some(Event::ArpFill { ip, mac })
+}
+
+/// Per-connection book-keeping the stack keeps for observation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Watched {
+    pub(crate) state: TcpState,
+    pub(crate) local: Option<IpEndpoint>,
+    pub(crate) remote: Option<IpEndpoint>,
+    /// Initial sequence number of our side, once sent.
+    pub(crate) isn: Option<u32>,
+    /// End of the highest sequence range sent.
+    pub(crate) sent_end: Option<u32>,
+}
+
+impl Watched {
+    pub(crate) const NEW: Watched = Watched {
+        state: TcpState::Closed,
+        local: None,
+        remote: None,
+        isn: None,
+        sent_end: None,
+    };
+
+    /// Record a sent segment; true if it covers nothing new.
+    pub(crate) fn sent(&mut self, seq: u32, len: u32) -> bool {
+        if len == 0 {
+            return false;
+        }
+        let end = seq.wrapping_add(len);
+        if self.isn.is_none() {
+            self.isn = Some(seq);
+        }
+        match self.sent_end {
+            Some(max) if (end.wrapping_sub(max) as i32) <= 0 => true,
+            _ => {
+                self.sent_end = Some(end);
+                false
+            }
+        }
+    }
+}
+
+/// Whether `state` starts a new connection's sequence space.
+pub(crate) fn fresh_state(state: tcp::State) -> bool {
+    matches!(
+        state,
+        TcpState::Closed | TcpState::Listen | TcpState::SynSent
+    )
+}

@@ -1,0 +1,119 @@
+//! The device as smoltcp sees it from inside [`Stack::poll`](super::Stack::poll):
+//! the real device, plus a look at every frame sent.
+//!
+//! Layer: net (private). smoltcp sends from both ingress (an RST, an ARP
+//! reply, an ACK it owes) and egress, and only the device sees those
+//! frames, so the stack lends smoltcp this wrapper instead of the device.
+//! Received frames need no wrapping: the stack has already looked at each
+//! one through [`Link::peek`](crate::link::Link::peek) before smoltcp takes
+//! it.
+
+use smoltcp::phy::{Device, DeviceCapabilities, TxToken};
+use smoltcp::time::Instant;
+use smoltcp::wire::Ipv4Address;
+
+use super::TcpEntry;
+use super::observe::{Counters, Direction, Event, Observer, SentSegment};
+
+/// What a sent frame updates: the counters, the pool's sequence records
+/// and the observer.
+pub(super) struct Sent<'w, 'a> {
+    pub(super) observer: Option<&'w mut (dyn Observer + 'a)>,
+    pub(super) counters: &'w mut Counters,
+    pub(super) tcp: &'w mut [TcpEntry],
+    pub(super) ip: Ipv4Address,
+    pub(super) now: Instant,
+}
+
+impl Sent<'_, '_> {
+    fn record(&mut self, frame: &[u8]) {
+        self.counters.tally(Direction::Tx, frame);
+        if let Some(observer) = self.observer.as_deref_mut() {
+            observer.frame(self.now, Direction::Tx, frame);
+        }
+        let Some(segment) = SentSegment::parse(frame, self.ip) else {
+            return;
+        };
+        let entry = self.tcp.iter_mut().find(|e| {
+            e.watch.local.is_some_and(|l| l.port == segment.local_port)
+                && e.watch.remote == Some(segment.remote)
+        });
+        let Some(entry) = entry else {
+            return;
+        };
+        if entry.watch.sent(segment.seq, segment.len) {
+            self.counters.tcp_retransmits += 1;
+            let isn = entry.watch.isn.unwrap_or(segment.seq);
+            if let (Some(observer), Some(local)) =
+                (self.observer.as_deref_mut(), entry.watch.local)
+            {
+                observer.event(
+                    self.now,
+                    Event::Retransmit {
+                        local,
+                        remote: segment.remote,
+                        rel_seq: segment.seq.wrapping_sub(isn),
+                        len: segment.len,
+                    },
+                );
+            }
+        }
+    }
+}
+
+pub(super) struct Watch<'w, 'a, D> {
+    pub(super) device: &'w mut D,
+    pub(super) sent: Sent<'w, 'a>,
+}
+
+pub(super) struct WatchTx<'t, 'w, 'a, T> {
+    inner: T,
+    sent: &'t mut Sent<'w, 'a>,
+}
+
+impl<T: TxToken> TxToken for WatchTx<'_, '_, '_, T> {
+    fn consume<R, F>(self, len: usize, f: F) -> R
+    where
+        F: FnOnce(&mut [u8]) -> R,
+    {
+        let sent = self.sent;
+        self.inner.consume(len, |buf| {
+            let result = f(buf);
+            sent.record(buf);
+            result
+        })
+    }
+
+    fn set_meta(&mut self, meta: smoltcp::phy::PacketMeta) {
+        self.inner.set_meta(meta);
+    }
+}
+
+impl<'w, 'a, D: Device> Device for Watch<'w, 'a, D> {
+    type RxToken<'t>
+        = D::RxToken<'t>
+    where
+        Self: 't;
+    type TxToken<'t>
+        = WatchTx<'t, 'w, 'a, D::TxToken<'t>>
+    where
+        Self: 't;
+
+    fn receive(&mut self, timestamp: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        let Watch { device, sent } = self;
+        device
+            .receive(timestamp)
+            .map(|(rx, tx)| (rx, WatchTx { inner: tx, sent }))
+    }
+
+    fn transmit(&mut self, timestamp: Instant) -> Option<Self::TxToken<'_>> {
+        let Watch { device, sent } = self;
+        device
+            .transmit(timestamp)
+            .map(|tx| WatchTx { inner: tx, sent })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        self.device.capabilities()
+    }
+}
