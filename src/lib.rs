@@ -29,6 +29,7 @@ pub mod app;
 pub mod link;
 pub mod net;
 pub mod socket;
+pub mod trace;
 
 #[cfg(feature = "std")]
 pub mod host;

@@ -22,7 +22,7 @@ use crate::host::files as host_files;
 use crate::host::sim::{HostId, SimNet};
 use crate::link::sim::{Census, Faults, Stats};
 use crate::net::ConfigError;
-use crate::socket::Error;
+use crate::socket::{Error, TcpStream};
 use crate::{Duration, Instant, IpAddress, IpEndpoint};
 
 /// Demo settings.
@@ -33,7 +33,26 @@ pub struct Options {
     pub faults: Faults,
     /// Seed for every random choice.
     pub seed: u64,
+    /// Run only the exchange of this name (one of [`EXCHANGES`]); `None`
+    /// runs the default set.
+    pub only: Option<&'static str>,
 }
+
+/// Every exchange the demo knows, in the order it runs them. The last one,
+/// `closed-port`, runs only when asked for by name: it shows what a
+/// connection to a port nobody listens on puts on the wire (an RST).
+pub const EXCHANGES: [&str; 7] = [
+    "ping",
+    "echo",
+    "greeting",
+    "time-echo",
+    "chat",
+    "files",
+    "closed-port",
+];
+
+/// The port `closed-port` connects to: nothing listens there.
+pub const CLOSED_PORT: u16 = 4444;
 
 impl Options {
     /// `loss` percent of frames dropped, everything drawn from `seed`.
@@ -41,6 +60,7 @@ impl Options {
         Options {
             faults: Faults::loss(loss),
             seed,
+            only: None,
         }
     }
 }
@@ -292,14 +312,25 @@ fn outcome_text(o: Outcome) -> String {
 /// Run every exchange on a ready network.
 pub fn run_exchanges(setup: &mut Setup, options: Options) -> Report {
     let start = setup.net.now();
-    let exchanges = vec![
-        ping(setup),
-        echo(setup),
-        greeting(setup),
-        time_echo(setup),
-        chat(setup),
-        files(setup),
+    let runs: [(&str, fn(&mut Setup) -> Exchange); 7] = [
+        ("ping", ping),
+        ("echo", echo),
+        ("greeting", greeting),
+        ("time-echo", time_echo),
+        ("chat", chat),
+        ("files", files),
+        ("closed-port", closed_port),
     ];
+    let mut exchanges = Vec::new();
+    for (name, run) in runs {
+        let wanted = match options.only {
+            Some(only) => only == name,
+            None => name != "closed-port",
+        };
+        if wanted {
+            exchanges.push(run(setup));
+        }
+    }
     // Let the last FINs and TIME-WAITs play out so the totals are complete.
     setup.net.run_for(Duration::from_secs(1));
     let net = &mut setup.net;
@@ -319,6 +350,33 @@ pub fn run_exchanges(setup: &mut Setup, options: Options) -> Report {
 pub fn run(options: Options) -> Result<Report, String> {
     let mut s = setup(options)?;
     Ok(run_exchanges(&mut s, options))
+}
+
+fn closed_port(s: &mut Setup) -> Exchange {
+    let net = &mut s.net;
+    let meter = Meter::start(net);
+    let to = server_endpoint(net, CLOSED_PORT);
+    let mut outcome = Err(Error::WouldBlock);
+    if let Ok(mut stream) = TcpStream::connect(net.stack(CLIENT_B), to) {
+        // ARP, SYN, RST: well under a second even with retransmitted SYNs.
+        for _ in 0..300 {
+            net.run_for(Duration::from_millis(10));
+            outcome = stream.poll_connect(net.stack(CLIENT_B));
+            if outcome != Err(Error::WouldBlock) {
+                break;
+            }
+        }
+        stream.abort(net.stack(CLIENT_B));
+    }
+    let ok = outcome == Err(Error::Refused);
+    let detail = match outcome {
+        Err(Error::Refused) => "refused: the server answered the SYN with RST".to_string(),
+        other => format!("expected a refusal, got {other:?}"),
+    };
+    let route = format!("{} -> {}", ip_of(net, CLIENT_B), to);
+    let mut e = meter.finish(net, "closed-port", route, ok, 0, detail);
+    e.check = "RST as expected".into();
+    e
 }
 
 fn ping(s: &mut Setup) -> Exchange {

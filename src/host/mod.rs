@@ -11,3 +11,4 @@ pub mod dirstore;
 pub mod files;
 pub mod sim;
 pub mod tap;
+pub mod trace;

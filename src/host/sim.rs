@@ -139,6 +139,22 @@ impl SimNet {
         &mut self.hosts[host].stack
     }
 
+    /// Report every host's frames and events to `recorder`, host `i`
+    /// under `labels[i]` (or `h<i+1>`). Each frame is shown once, by its
+    /// sender; receivers report what they did with it as events.
+    pub fn trace(&mut self, recorder: &crate::host::trace::SharedRecorder, labels: &[&str]) {
+        for (i, host) in self.hosts.iter_mut().enumerate() {
+            let label = labels
+                .get(i)
+                .map_or_else(|| format!("h{}", i + 1), |l| (*l).to_string());
+            let observer = crate::host::trace::HostObserver::new(&label, recorder.clone(), false);
+            // The stack wants its observer for as long as it lives, which
+            // is the rest of the run: the simulated network leaks its setup
+            // the same way.
+            host.stack.set_observer(Some(Box::leak(Box::new(observer))));
+        }
+    }
+
     /// Run `service` on `host` from now on.
     pub fn serve(&mut self, host: HostId, service: Box<SimService>) {
         self.hosts[host].services.push(service);

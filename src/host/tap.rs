@@ -67,6 +67,14 @@ impl TapNet {
         &mut self.stack
     }
 
+    /// Report every frame (both ways) and every event to `recorder`
+    /// under `label`.
+    pub fn trace(&mut self, recorder: &crate::host::trace::SharedRecorder, label: &str) {
+        let observer = crate::host::trace::HostObserver::new(label, recorder.clone(), true);
+        // The stack keeps its observer for the rest of the process.
+        self.stack.set_observer(Some(Box::leak(Box::new(observer))));
+    }
+
     /// Run `service` from now on.
     pub fn serve(&mut self, service: Box<TapService>) {
         self.services.push(service);

@@ -103,7 +103,8 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
     let (src_ip, dst_ip) = (IpAddress::Ipv4(src), IpAddress::Ipv4(dst));
     match ip.next_header() {
         IpProtocol::Icmp => {
-            let icmp = Icmpv4Packet::new_checked(ip.payload()).map_err(|_| DropReason::Malformed)?;
+            let icmp =
+                Icmpv4Packet::new_checked(ip.payload()).map_err(|_| DropReason::Malformed)?;
             if !icmp.verify_checksum() {
                 return Err(DropReason::BadChecksum);
             }
@@ -147,7 +148,12 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
             let port = udp.dst_port();
             let found = pool.udp.iter().any(|entry| {
                 entry.in_use
-                    && pool.sockets.get::<udp::Socket>(entry.handle()).endpoint().port == port
+                    && pool
+                        .sockets
+                        .get::<udp::Socket>(entry.handle())
+                        .endpoint()
+                        .port
+                        == port
             });
             Ok((!found).then_some(Event::NoSocket {
                 transport: Transport::Udp,
@@ -285,7 +291,11 @@ mod tests {
         bad[22] ^= 1; // the TTL: the IPv4 header checksum no longer holds
         assert_eq!(verdict(&bad), Verdict::Drop(DropReason::BadChecksum));
 
-        tcp_frame(Ipv4Address::new(192, 168, 69, 9), TcpControl::Syn, &mut frame);
+        tcp_frame(
+            Ipv4Address::new(192, 168, 69, 9),
+            TcpControl::Syn,
+            &mut frame,
+        );
         assert_eq!(verdict(&frame), Verdict::Drop(DropReason::NotForUs));
         let mut other_mac = frame;
         other_mac[5] = 9;

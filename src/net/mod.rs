@@ -485,9 +485,7 @@ impl<'a, D: Link> Stack<'a, D> {
                     now,
                 },
             };
-            let result = self
-                .iface
-                .poll_egress(now, &mut device, &mut self.sockets);
+            let result = self.iface.poll_egress(now, &mut device, &mut self.sockets);
             self.watch_states();
             match result {
                 PollResult::None => break,

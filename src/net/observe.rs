@@ -227,11 +227,7 @@ impl Counters {
     pub(crate) fn tally(&mut self, direction: Direction, frame: &[u8]) {
         let rx = direction == Direction::Rx;
         let bump = |rx_field: &mut u64, tx_field: &mut u64| {
-            if rx {
-                *rx_field += 1
-            } else {
-                *tx_field += 1
-            }
+            if rx { *rx_field += 1 } else { *tx_field += 1 }
         };
         bump(&mut self.frames_rx, &mut self.frames_tx);
         let Ok(eth) = EthernetFrame::new_checked(frame) else {

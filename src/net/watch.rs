@@ -44,8 +44,7 @@ impl Sent<'_, '_> {
         if entry.watch.sent(segment.seq, segment.len) {
             self.counters.tcp_retransmits += 1;
             let isn = entry.watch.isn.unwrap_or(segment.seq);
-            if let (Some(observer), Some(local)) =
-                (self.observer.as_deref_mut(), entry.watch.local)
+            if let (Some(observer), Some(local)) = (self.observer.as_deref_mut(), entry.watch.local)
             {
                 observer.event(
                     self.now,

@@ -14,7 +14,7 @@ use layernet::host::tap::TapNet;
 use layernet::socket::{Error, Ping};
 use layernet::{Duration, IpAddress, IpEndpoint, Ipv4Address};
 
-use super::{Command, Global, open_tap};
+use super::{Capture, Command, Global, open_tap};
 
 /// How long a client waits for one reply or one connection.
 const WAIT: Duration = Duration::from_secs(10);
@@ -103,7 +103,8 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
             "give the file's name: IP[:PORT]/NAME".into(),
         ));
     }
-    let net = Net::new(open_tap(global).map_err(Failure::Runtime)?);
+    let capture = Capture::new(global).map_err(Failure::Runtime)?;
+    let net = Net::new(open_tap(global, &capture).map_err(Failure::Runtime)?);
     let host = net.host(0);
     let ep = target.unwrap_or(IpEndpoint::new(
         IpAddress::Ipv4(Ipv4Address::UNSPECIFIED),
@@ -129,6 +130,8 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
         let deadline = t.now() + CLOSE_LINGER;
         t.run_until(|t| t.now() >= deadline || t.stack().open_tcp_sockets() == 0);
     });
+    capture.report(&[("layernet", net.with(|t| t.stack().counters()))]);
+    capture.finish().map_err(Failure::Runtime)?;
     // A dead link explains a timeout better than the timeout does.
     if let Some(failure) = net.with(|t| t.failure().map(str::to_string)) {
         return Err(Failure::Runtime(failure));

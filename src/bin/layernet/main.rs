@@ -19,6 +19,10 @@ use layernet::host::clock::LocalClock;
 use layernet::host::demo;
 use layernet::host::dirstore::DirStore;
 use layernet::host::tap::{TapNet, TapService};
+use layernet::host::trace::{Recorder, SharedRecorder, counters_table};
+use layernet::net::Counters;
+use layernet::trace::Style;
+use std::io::IsTerminal;
 use layernet::link::tap::TapDevice;
 use layernet::net::{Config, DEFAULT_IP};
 use layernet::{Duration, EthernetAddress, Ipv4Address, Ipv4Cidr};
@@ -56,6 +60,72 @@ struct Global {
     /// Only errors.
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Trace every frame layer by layer, and the stack's events between
+    /// frames, on stderr; `--trace=brief` prints one line per frame.
+    #[arg(long, global = true, value_enum, num_args = 0..=1, require_equals = true,
+          default_missing_value = "full", value_name = "STYLE")]
+    trace: Option<TraceStyle>,
+    /// Write every frame, both ways, to FILE in classic pcap format (for
+    /// `tshark -r` and Wireshark); on the simulated segment, all hosts'
+    /// frames with their virtual timestamps.
+    #[arg(long, global = true, value_name = "FILE")]
+    pcap: Option<std::path::PathBuf>,
+    /// Print the per-layer counters on stderr at exit (`serve`: also on
+    /// SIGUSR1). `--trace` implies it.
+    #[arg(long, global = true)]
+    counters: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum TraceStyle {
+    /// A header line and one line per layer.
+    Full,
+    /// One line per frame.
+    Brief,
+}
+
+/// The trace, the capture file and the counters the options asked for.
+pub(crate) struct Capture {
+    recorder: Option<SharedRecorder>,
+    counters: bool,
+}
+
+impl Capture {
+    fn new(global: &Global) -> Result<Capture, String> {
+        let style = global.trace.map(|t| match t {
+            TraceStyle::Full => Style::Full,
+            TraceStyle::Brief => Style::Brief,
+        });
+        let recorder = if style.is_some() || global.pcap.is_some() {
+            let colour = std::io::stderr().is_terminal();
+            let mut recorder = Recorder::new(style, Box::new(std::io::stderr()), colour);
+            if let Some(path) = &global.pcap {
+                recorder.capture_to(path).map_err(|e| format!("--pcap {e}"))?;
+            }
+            Some(recorder.shared())
+        } else {
+            None
+        };
+        Ok(Capture {
+            recorder,
+            counters: global.counters || global.trace.is_some(),
+        })
+    }
+
+    /// Print the counters (if asked for) of the named stacks.
+    fn report(&self, hosts: &[(&str, Counters)]) {
+        if self.counters {
+            eprint!("{}", counters_table(hosts));
+        }
+    }
+
+    /// Flush the trace and the capture file.
+    fn finish(&self) -> Result<(), String> {
+        match &self.recorder {
+            Some(r) => r.borrow_mut().finish(),
+            None => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +236,10 @@ enum Command {
 
 #[derive(Args, Debug, Default)]
 struct DemoArgs {
+    /// Run only this exchange (`closed-port`, not in the default run,
+    /// connects to a port nobody listens on).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(demo::EXCHANGES))]
+    only: Option<String>,
     /// Percentage of frames the simulated segment loses (0-100).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
     loss: u8,
@@ -232,7 +306,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     match cli.command {
-        None => run_demo(&cli.global, DemoArgs { loss: 0, seed: 1 }),
+        None => run_demo(&cli.global, DemoArgs::default_run()),
         Some(Command::Demo(a)) => run_demo(&cli.global, a),
         Some(Command::Serve(a)) => match serve(&cli.global, a) {
             Ok(()) => ExitCode::SUCCESS,
@@ -276,31 +350,68 @@ fn client_name(c: &Command) -> &'static str {
     }
 }
 
+impl DemoArgs {
+    fn default_run() -> Self {
+        DemoArgs {
+            only: None,
+            loss: 0,
+            seed: 1,
+        }
+    }
+}
+
+/// The demo's hosts, as the trace and the counters name them.
+const DEMO_HOSTS: [&str; 3] = ["server", "client-a", "client-b"];
+
 fn run_demo(global: &Global, args: DemoArgs) -> ExitCode {
     if let Some(Link::Tap(_)) = global.link {
         eprintln!("layernet demo: the demo runs on the simulated segment; drop --link");
         return ExitCode::from(2);
     }
-    let options = demo::Options::with_loss(args.loss, args.seed);
-    match demo::run(options) {
-        Ok(report) => {
-            if !global.quiet {
-                demo::print_report(&report);
-            }
-            if report.all_ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
+    let capture = match Capture::new(global) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("layernet demo: {e}");
+            return ExitCode::FAILURE;
         }
+    };
+    let mut options = demo::Options::with_loss(args.loss, args.seed);
+    options.only = demo::EXCHANGES
+        .iter()
+        .copied()
+        .find(|name| Some(*name) == args.only.as_deref());
+    let mut setup = match demo::setup(options) {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("layernet: demo setup failed: {e}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
+    };
+    if let Some(recorder) = &capture.recorder {
+        setup.net.trace(recorder, &DEMO_HOSTS);
+    }
+    let report = demo::run_exchanges(&mut setup, options);
+    if !global.quiet {
+        demo::print_report(&report);
+    }
+    let counters: Vec<(&str, Counters)> = DEMO_HOSTS
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (*name, setup.net.stack(i).counters()))
+        .collect();
+    capture.report(&counters);
+    if let Err(e) = capture.finish() {
+        eprintln!("layernet demo: {e}");
+        return ExitCode::FAILURE;
+    }
+    if report.all_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
-pub(crate) fn open_tap(global: &Global) -> Result<TapNet, String> {
+pub(crate) fn open_tap(global: &Global, capture: &Capture) -> Result<TapNet, String> {
     let name = match &global.link {
         None => "tap0".to_string(),
         Some(Link::Tap(name)) => name.clone(),
@@ -314,7 +425,11 @@ pub(crate) fn open_tap(global: &Global) -> Result<TapNet, String> {
     let device = TapDevice::open(&name).map_err(|e| e.to_string())?;
     let mut config = Config::new(global.mac, global.ip);
     config.gateway = global.gateway;
-    TapNet::new(config, device)
+    let mut net = TapNet::new(config, device)?;
+    if let Some(recorder) = &capture.recorder {
+        net.trace(recorder, "layernet");
+    }
+    Ok(net)
 }
 
 /// TCP sockets in a TAP host's pool (`net::profile::Host`).
@@ -336,7 +451,8 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
             (POOL * 2 / 3) / tcp_services.max(1)
         )));
     }
-    let mut net = open_tap(global)?;
+    let capture = Capture::new(global)?;
+    let mut net = open_tap(global, &capture)?;
     let ip = net.stack().ipv4_addr();
     let backlog = usize::from(args.max_connections);
     let mut started: Vec<(u16, &str)> = Vec::new();
@@ -411,6 +527,9 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .map_err(|e| format!("signal handler: {e}"))?;
     }
+    let dump = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&dump))
+        .map_err(|e| format!("signal handler: {e}"))?;
     for (port, name) in &started {
         println!("listening on {ip}:{port} ({name})");
     }
@@ -418,6 +537,9 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
     net.run_until(|net| {
         if verbose {
             net.drain_logs(&mut |line| eprintln!("{line}"));
+        }
+        if dump.swap(false, Ordering::Relaxed) {
+            eprint!("{}", counters_table(&[("layernet", net.stack().counters())]));
         }
         stop.load(Ordering::Relaxed)
     });
@@ -438,7 +560,8 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
     if !global.quiet {
         eprintln!("layernet serve: stopped ({left} connection(s) reset after the grace period)");
     }
-    Ok(())
+    capture.report(&[("layernet", net.stack().counters())]);
+    capture.finish().map_err(client::Failure::Runtime)
 }
 
 mod client;

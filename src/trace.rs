@@ -1,0 +1,632 @@
+//! The layered trace: one frame decoded layer by layer, and the stack's
+//! events in words.
+//!
+//! Layer: a view across all of them. Depends on smoltcp's `wire` module for
+//! decoding, on [`crate::net::observe`] for the events and on
+//! [`crate::app::ports`] for the names of the classic services; nothing
+//! depends on it. `no_std`, no allocation: it writes into any
+//! [`core::fmt::Write`] (a `String` on the host, a UART on a board) and
+//! keeps a fixed table of conversations for relative sequence numbers.
+//!
+//! Every frame decodes to something: a header that does not parse prints
+//! `malformed: <reason>` at its layer, and decoding never panics (a
+//! property test feeds it random bytes).
+
+use core::fmt::{self, Write};
+
+use smoltcp::wire::{
+    ArpOperation, ArpPacket, EthernetAddress, EthernetFrame, EthernetProtocol, Icmpv4Message,
+    Icmpv4Packet, IpAddress, IpEndpoint, IpProtocol, Ipv4Address, Ipv4Packet, TcpOption, TcpPacket,
+    UdpPacket,
+};
+
+use crate::app::ports;
+use crate::net::observe::{Event, Transport};
+
+/// How much to print for each frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// A header line and one line per layer.
+    Full,
+    /// One line per frame.
+    Brief,
+}
+
+/// Payload bytes shown at L7.
+pub const PAYLOAD_SHOWN: usize = 40;
+
+/// Conversations remembered for relative sequence numbers; the oldest is
+/// forgotten first.
+pub const CONVERSATIONS: usize = 32;
+
+/// The name of the classic service on `port`, if it is one.
+pub fn service_name(port: u16) -> Option<&'static str> {
+    match port {
+        ports::ECHO => Some("echo"),
+        ports::GREETING => Some("greeting"),
+        ports::TIME_ECHO => Some("time-echo"),
+        ports::CHAT => Some("chat"),
+        ports::FILES => Some("files"),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Conversation {
+    from: IpEndpoint,
+    to: IpEndpoint,
+    base: u32,
+}
+
+/// Decodes frames; remembers the first sequence number of each direction
+/// of each TCP conversation, so that numbers print relative to it as
+/// Wireshark prints them (the SYN is 0).
+#[derive(Debug, Default)]
+pub struct Decoder {
+    conversations: heapless::Deque<Conversation, CONVERSATIONS>,
+}
+
+struct Escaped<'b>(&'b [u8]);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_char('"')?;
+        for &byte in self.0 {
+            match byte {
+                b'"' => f.write_str("\\\"")?,
+                b'\\' => f.write_str("\\\\")?,
+                b'\r' => f.write_str("\\r")?,
+                b'\n' => f.write_str("\\n")?,
+                b'\t' => f.write_str("\\t")?,
+                0x20..=0x7e => f.write_char(char::from(byte))?,
+                _ => write!(f, "\\x{byte:02x}")?,
+            }
+        }
+        f.write_char('"')
+    }
+}
+
+/// TCP flags in Wireshark's order and spelling: `[SYN, ACK]`.
+struct Flags<'p>(&'p TcpPacket<&'p [u8]>);
+
+impl fmt::Display for Flags<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.0;
+        let all = [
+            (t.fin(), "FIN"),
+            (t.syn(), "SYN"),
+            (t.rst(), "RST"),
+            (t.psh(), "PSH"),
+            (t.ack(), "ACK"),
+            (t.urg(), "URG"),
+            (t.ece(), "ECE"),
+            (t.cwr(), "CWR"),
+        ];
+        f.write_char('[')?;
+        let mut first = true;
+        // SYN first, then the rest in bit order, as Wireshark lists them.
+        for (on, name) in [
+            all[1], all[0], all[2], all[3], all[4], all[5], all[6], all[7],
+        ] {
+            if on {
+                if !first {
+                    f.write_str(", ")?;
+                }
+                f.write_str(name)?;
+                first = false;
+            }
+        }
+        if first {
+            f.write_str("none")?;
+        }
+        f.write_char(']')
+    }
+}
+
+fn ip_endpoint(addr: Ipv4Address, port: u16) -> IpEndpoint {
+    IpEndpoint::new(IpAddress::Ipv4(addr), port)
+}
+
+impl Decoder {
+    /// A decoder that has seen no conversation yet.
+    pub const fn new() -> Self {
+        Decoder {
+            conversations: heapless::Deque::new(),
+        }
+    }
+
+    /// The base of the direction `from -> to`, learning it from `seq`
+    /// (a SYN always starts a new one).
+    fn base(&mut self, from: IpEndpoint, to: IpEndpoint, seq: u32, syn: bool) -> u32 {
+        let found = self
+            .conversations
+            .iter_mut()
+            .find(|c| c.from == from && c.to == to);
+        match found {
+            Some(c) => {
+                if syn {
+                    c.base = seq;
+                }
+                c.base
+            }
+            None => {
+                if self.conversations.is_full() {
+                    self.conversations.pop_front();
+                }
+                let _ = self.conversations.push_back(Conversation {
+                    from,
+                    to,
+                    base: seq,
+                });
+                seq
+            }
+        }
+    }
+
+    fn known_base(&self, from: IpEndpoint, to: IpEndpoint) -> Option<u32> {
+        self.conversations
+            .iter()
+            .find(|c| c.from == from && c.to == to)
+            .map(|c| c.base)
+    }
+
+    /// Decode `frame` into `out`. `head` begins the first line (frame
+    /// number, time, host, direction: the caller's choice); the full style
+    /// then prints one indented line per layer, the brief style the rest of
+    /// the one line.
+    pub fn write_frame<W: Write>(
+        &mut self,
+        out: &mut W,
+        style: Style,
+        head: fmt::Arguments<'_>,
+        frame: &[u8],
+    ) -> fmt::Result {
+        let mut lines = Lines {
+            out,
+            style,
+            started: false,
+        };
+        match style {
+            Style::Full => writeln!(lines.out, "{head}  {} bytes", frame.len())?,
+            Style::Brief => write!(lines.out, "{head} ")?,
+        }
+        self.decode(&mut lines, frame)?;
+        if style == Style::Brief {
+            writeln!(lines.out)?;
+        }
+        Ok(())
+    }
+
+    fn decode<W: Write>(&mut self, l: &mut Lines<'_, W>, frame: &[u8]) -> fmt::Result {
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            return l.line(
+                "L2",
+                format_args!(
+                    "malformed: {} bytes, shorter than an Ethernet header",
+                    frame.len()
+                ),
+            );
+        };
+        let ethertype = eth.ethertype();
+        if l.style == Style::Full {
+            l.line(
+                "L2",
+                format_args!(
+                    "Ethernet {} -> {}  {}  {} bytes",
+                    Mac(eth.src_addr()),
+                    Mac(eth.dst_addr()),
+                    EtherTypeName(ethertype),
+                    frame.len()
+                ),
+            )?;
+        }
+        match ethertype {
+            EthernetProtocol::Arp => decode_arp(l, eth.payload()),
+            EthernetProtocol::Ipv4 => self.decode_ipv4(l, eth.payload()),
+            other => l.line("L3", format_args!("{} (not decoded)", EtherTypeName(other))),
+        }
+    }
+
+    fn decode_ipv4<W: Write>(&mut self, l: &mut Lines<'_, W>, packet: &[u8]) -> fmt::Result {
+        let Ok(ip) = Ipv4Packet::new_checked(packet) else {
+            return l.line(
+                "L3",
+                format_args!(
+                    "malformed: IPv4 header lengths disagree with the {} bytes there",
+                    packet.len()
+                ),
+            );
+        };
+        let checksum = if ip.verify_checksum() { "OK" } else { "BAD" };
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        if l.style == Style::Full {
+            l.line(
+                "L3",
+                format_args!(
+                    "IPv4 {src} -> {dst}  ttl {}  id 0x{:04x}  len {}  checksum {checksum}",
+                    ip.hop_limit(),
+                    ip.ident(),
+                    ip.total_len(),
+                ),
+            )?;
+        } else if checksum == "BAD" {
+            l.line("L3", format_args!("IPv4 checksum BAD"))?;
+        }
+        if ip.more_frags() || ip.frag_offset() != 0 {
+            return l.line(
+                "L4",
+                format_args!("fragment at offset {} (not reassembled)", ip.frag_offset()),
+            );
+        }
+        match ip.next_header() {
+            IpProtocol::Icmp => decode_icmp(l, src, dst, ip.payload()),
+            IpProtocol::Udp => decode_udp(l, src, dst, ip.payload()),
+            IpProtocol::Tcp => self.decode_tcp(l, src, dst, ip.payload()),
+            other => l.line("L4", format_args!("IP protocol {other} (not decoded)")),
+        }
+    }
+
+    fn decode_tcp<W: Write>(
+        &mut self,
+        l: &mut Lines<'_, W>,
+        src: Ipv4Address,
+        dst: Ipv4Address,
+        segment: &[u8],
+    ) -> fmt::Result {
+        let Ok(tcp) = TcpPacket::new_checked(segment) else {
+            return l.line(
+                "L4",
+                format_args!(
+                    "malformed: TCP data offset past the {} bytes of the segment",
+                    segment.len()
+                ),
+            );
+        };
+        let from = ip_endpoint(src, tcp.src_port());
+        let to = ip_endpoint(dst, tcp.dst_port());
+        let seq = tcp.seq_number().0 as u32;
+        let base = self.base(from, to, seq, tcp.syn());
+        let checksum = tcp.verify_checksum(&src.into(), &dst.into());
+        write_l4_tcp(
+            l,
+            &tcp,
+            from,
+            to,
+            seq.wrapping_sub(base),
+            self.known_base(to, from),
+            checksum,
+        )?;
+        let payload = tcp.payload();
+        if !payload.is_empty() {
+            let app = service_name(tcp.dst_port()).or(service_name(tcp.src_port()));
+            write_l7(l, app, payload)?;
+        }
+        Ok(())
+    }
+
+    /// Print `event` into `out` as one line after `head`.
+    pub fn write_event<W: Write>(
+        &self,
+        out: &mut W,
+        head: fmt::Arguments<'_>,
+        event: &Event,
+    ) -> fmt::Result {
+        write!(out, "{head} ")?;
+        match *event {
+            Event::State {
+                local,
+                remote,
+                from,
+                to,
+            } => {
+                write!(out, "tcp {local} {from} -> {to}")?;
+                if let Some(remote) = remote {
+                    write!(out, " (peer {remote})")?;
+                }
+            }
+            Event::Retransmit {
+                local,
+                remote,
+                rel_seq,
+                len,
+            } => write!(
+                out,
+                "tcp retransmission {local} -> {remote} seq {rel_seq} len {len}"
+            )?,
+            Event::ArpFill { ip, mac } => write!(out, "arp cache: {ip} is at {}", Mac(mac))?,
+            Event::Dropped(reason) => write!(out, "dropped: {}", reason.as_str())?,
+            Event::NoSocket { transport, to } => match transport {
+                Transport::Tcp => write!(
+                    out,
+                    "no socket for TCP {to}: answered with RST (unless it was one)"
+                )?,
+                Transport::Udp => write!(
+                    out,
+                    "no socket for UDP {to}: answered with ICMP port unreachable"
+                )?,
+            },
+        }
+        writeln!(out)
+    }
+}
+
+/// Writes the layer lines of one frame, in either style.
+struct Lines<'o, W> {
+    out: &'o mut W,
+    style: Style,
+    started: bool,
+}
+
+impl<W: Write> Lines<'_, W> {
+    fn line(&mut self, layer: &str, text: fmt::Arguments<'_>) -> fmt::Result {
+        match self.style {
+            Style::Full => writeln!(self.out, "    {layer}  {text}"),
+            Style::Brief => {
+                if self.started {
+                    self.out.write_str("  ")?;
+                }
+                self.started = true;
+                write!(self.out, "{text}")
+            }
+        }
+    }
+}
+
+/// A MAC address with colons, as Wireshark and `ip link` print it.
+pub struct Mac(pub EthernetAddress);
+
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
+    }
+}
+
+struct EtherTypeName(EthernetProtocol);
+
+impl fmt::Display for EtherTypeName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            EthernetProtocol::Arp => f.write_str("ARP"),
+            EthernetProtocol::Ipv4 => f.write_str("IPv4"),
+            EthernetProtocol::Ipv6 => f.write_str("IPv6"),
+            EthernetProtocol::Unknown(t) => write!(f, "EtherType 0x{t:04x}"),
+        }
+    }
+}
+
+fn decode_arp<W: Write>(l: &mut Lines<'_, W>, packet: &[u8]) -> fmt::Result {
+    let Ok(arp) = ArpPacket::new_checked(packet) else {
+        return l.line(
+            "L3",
+            format_args!(
+                "malformed: ARP lengths past the {} bytes there",
+                packet.len()
+            ),
+        );
+    };
+    let ipv4 = |b: &[u8]| b.try_into().ok().map(Ipv4Address::from_octets);
+    let mac = |b: &[u8]| b.try_into().ok().map(EthernetAddress);
+    let (Some(sip), Some(tip), Some(smac)) = (
+        ipv4(arp.source_protocol_addr()),
+        ipv4(arp.target_protocol_addr()),
+        mac(arp.source_hardware_addr()),
+    ) else {
+        return l.line(
+            "L3",
+            format_args!("ARP for something other than Ethernet and IPv4"),
+        );
+    };
+    match arp.operation() {
+        ArpOperation::Request => l.line("L3", format_args!("ARP who-has {tip} tell {sip}")),
+        ArpOperation::Reply => l.line("L3", format_args!("ARP {sip} is-at {}", Mac(smac))),
+        ArpOperation::Unknown(op) => l.line("L3", format_args!("ARP operation {op}")),
+    }
+}
+
+fn decode_icmp<W: Write>(
+    l: &mut Lines<'_, W>,
+    src: Ipv4Address,
+    dst: Ipv4Address,
+    packet: &[u8],
+) -> fmt::Result {
+    let Ok(icmp) = Icmpv4Packet::new_checked(packet) else {
+        return l.line(
+            "L4",
+            format_args!(
+                "malformed: ICMP shorter than its header ({} bytes)",
+                packet.len()
+            ),
+        );
+    };
+    let checksum = if icmp.verify_checksum() { "OK" } else { "BAD" };
+    let prefix = if l.style == Style::Brief {
+        BriefAddrs(Some((src, dst)))
+    } else {
+        BriefAddrs(None)
+    };
+    match icmp.msg_type() {
+        Icmpv4Message::EchoRequest | Icmpv4Message::EchoReply => l.line(
+            "L4",
+            format_args!(
+                "{prefix}ICMP {} id 0x{:04x} seq {}  {} data bytes  checksum {checksum}",
+                icmp.msg_type(),
+                icmp.echo_ident(),
+                icmp.echo_seq_no(),
+                icmp.data().len()
+            ),
+        ),
+        other => l.line(
+            "L4",
+            format_args!(
+                "{prefix}ICMP {other} (type {}, code {})  checksum {checksum}",
+                u8::from(other),
+                icmp.msg_code()
+            ),
+        ),
+    }
+}
+
+/// In the brief style the IP addresses go with the L4 line.
+struct BriefAddrs(Option<(Ipv4Address, Ipv4Address)>);
+
+impl fmt::Display for BriefAddrs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some((src, dst)) => write!(f, "{src} -> {dst} "),
+            None => Ok(()),
+        }
+    }
+}
+
+fn decode_udp<W: Write>(
+    l: &mut Lines<'_, W>,
+    src: Ipv4Address,
+    dst: Ipv4Address,
+    packet: &[u8],
+) -> fmt::Result {
+    let Ok(udp) = UdpPacket::new_checked(packet) else {
+        return l.line(
+            "L4",
+            format_args!(
+                "malformed: UDP length disagrees with the {} bytes there",
+                packet.len()
+            ),
+        );
+    };
+    let from = ip_endpoint(src, udp.src_port());
+    let to = ip_endpoint(dst, udp.dst_port());
+    let checksum = match udp.checksum() {
+        0 => "none",
+        _ if udp.verify_checksum(&src.into(), &dst.into()) => "OK",
+        _ => "BAD",
+    };
+    l.line(
+        "L4",
+        format_args!("UDP {from} -> {to}  len {}  checksum {checksum}", udp.len()),
+    )?;
+    let app = service_name(udp.dst_port()).or(service_name(udp.src_port()));
+    write_l7(l, app, udp.payload())
+}
+
+fn write_l4_tcp<W: Write>(
+    l: &mut Lines<'_, W>,
+    tcp: &TcpPacket<&[u8]>,
+    from: IpEndpoint,
+    to: IpEndpoint,
+    rel_seq: u32,
+    peer_base: Option<u32>,
+    checksum: bool,
+) -> fmt::Result {
+    let ack = match (tcp.ack(), peer_base) {
+        (true, Some(base)) => Ack::Relative(tcp.ack_number().0 as u32, base),
+        (true, None) => Ack::Absolute(tcp.ack_number().0 as u32),
+        (false, _) => Ack::None,
+    };
+    let options = Options(tcp.options());
+    let checksum = if checksum { "" } else { "  checksum BAD" };
+    l.line(
+        "L4",
+        format_args!(
+            "TCP {from} -> {to} {}  seq {rel_seq}{ack}  win {}{options}  len {}{checksum}",
+            Flags(tcp),
+            tcp.window_len(),
+            tcp.payload().len()
+        ),
+    )
+}
+
+enum Ack {
+    None,
+    Relative(u32, u32),
+    Absolute(u32),
+}
+
+impl fmt::Display for Ack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Ack::None => Ok(()),
+            Ack::Relative(ack, base) => write!(f, "  ack {}", ack.wrapping_sub(base)),
+            Ack::Absolute(ack) => write!(f, "  ack {ack} (absolute)"),
+        }
+    }
+}
+
+/// The options of a TCP header, or what stopped their parsing.
+struct Options<'o>(&'o [u8]);
+
+impl fmt::Display for Options<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        let mut first = true;
+        // Every option takes at least one byte, so this bounds the loop even
+        // if a parser returned without consuming (a zero length option).
+        for _ in 0..self.0.len() {
+            if rest.is_empty() {
+                break;
+            }
+            let Ok((next, option)) = TcpOption::parse(rest) else {
+                return f.write_str("  options malformed");
+            };
+            if next.len() >= rest.len() {
+                return f.write_str("  options malformed");
+            }
+            rest = next;
+            let sep = if first { "  opts " } else { ", " };
+            match option {
+                TcpOption::EndOfList => break,
+                TcpOption::NoOperation => continue,
+                TcpOption::MaxSegmentSize(mss) => write!(f, "{sep}mss {mss}")?,
+                TcpOption::WindowScale(ws) => write!(f, "{sep}ws {ws}")?,
+                TcpOption::SackPermitted => write!(f, "{sep}sack-ok")?,
+                TcpOption::SackRange(_) => write!(f, "{sep}sack")?,
+                TcpOption::TimeStamp { tsval, tsecr } => write!(f, "{sep}ts {tsval}/{tsecr}")?,
+                TcpOption::Unknown { kind, .. } => write!(f, "{sep}kind {kind}")?,
+            }
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+fn write_l7<W: Write>(l: &mut Lines<'_, W>, app: Option<&str>, payload: &[u8]) -> fmt::Result {
+    if payload.is_empty() {
+        return Ok(());
+    }
+    let shown = &payload[..payload.len().min(PAYLOAD_SHOWN)];
+    let more = payload.len() - shown.len();
+    let app = app.unwrap_or("data");
+    if more > 0 {
+        l.line(
+            "L7",
+            format_args!("{app} {} ... (+{more} bytes)", Escaped(shown)),
+        )
+    } else {
+        l.line("L7", format_args!("{app} {}", Escaped(shown)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_shows_line_ends_and_binary() {
+        let mut s = heapless::String::<64>::new();
+        write!(s, "{}", Escaped(b"hi\r\n\x00\"")).ok();
+        assert_eq!(s.as_str(), r#""hi\r\n\x00\"""#);
+    }
+
+    #[test]
+    fn short_frames_are_malformed_not_panics() {
+        let mut s = heapless::String::<256>::new();
+        let mut d = Decoder::new();
+        d.write_frame(&mut s, Style::Brief, format_args!("#1"), &[1, 2, 3])
+            .ok();
+        assert!(s.contains("malformed: 3 bytes"), "{s}");
+    }
+}
