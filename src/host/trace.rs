@@ -20,7 +20,7 @@ use std::rc::Rc;
 use pcap_file::pcap::{PcapPacket, PcapWriter};
 
 use crate::Instant;
-use crate::net::{Counters, Direction, DropReason, Event, Observer};
+use crate::net::{AppCounters, Counters, Direction, DropReason, Event, Observer, Transport};
 use crate::trace::{Decoder, Style};
 
 /// Where the trace goes and in what form.
@@ -70,8 +70,8 @@ impl Recorder {
     /// The file cannot be created or its header written.
     pub fn capture_to(&mut self, path: &Path) -> Result<(), String> {
         let file = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let writer =
-            PcapWriter::new(BufWriter::new(file)).map_err(|e| format!("{}: {e}", path.display()))?;
+        let writer = PcapWriter::new(BufWriter::new(file))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         self.pcap = Some(writer);
         Ok(())
     }
@@ -109,7 +109,8 @@ impl Recorder {
     fn emit(&mut self, text: &str, colour: &str) {
         let result = if self.colour {
             // Colour each line on its own so a pager keeps it.
-            text.lines().try_for_each(|line| writeln!(self.out, "{colour}{line}{RESET}"))
+            text.lines()
+                .try_for_each(|line| writeln!(self.out, "{colour}{line}{RESET}"))
         } else {
             self.out.write_all(text.as_bytes())
         };
@@ -206,20 +207,32 @@ impl Observer for HostObserver {
 
 /// The per-layer counter table for the named stacks, one column each.
 pub fn counters_table(hosts: &[(&str, Counters)]) -> String {
-    type Row = (&'static str, &'static str, fn(&Counters) -> (u64, Option<u64>));
+    type Row = (
+        &'static str,
+        &'static str,
+        fn(&Counters) -> (u64, Option<u64>),
+    );
     let rows: [Row; 14] = [
         ("link", "frames rx/tx", |c| (c.frames_rx, Some(c.frames_tx))),
         ("link", "dropped", |c| (c.dropped_total(), None)),
-        ("ARP", "requests rx/tx", |c| (c.arp_requests_rx, Some(c.arp_requests_tx))),
-        ("ARP", "replies rx/tx", |c| (c.arp_replies_rx, Some(c.arp_replies_tx))),
+        ("ARP", "requests rx/tx", |c| {
+            (c.arp_requests_rx, Some(c.arp_requests_tx))
+        }),
+        ("ARP", "replies rx/tx", |c| {
+            (c.arp_replies_rx, Some(c.arp_replies_tx))
+        }),
         ("IPv4", "packets rx/tx", |c| (c.ipv4_rx, Some(c.ipv4_tx))),
         ("IPv4", "bad checksums", |c| (c.ipv4_bad_checksum, None)),
         ("ICMP", "messages rx/tx", |c| (c.icmp_rx, Some(c.icmp_tx))),
         ("TCP", "segments rx/tx", |c| (c.tcp_rx, Some(c.tcp_tx))),
         ("TCP", "retransmissions", |c| (c.tcp_retransmits, None)),
-        ("TCP", "resets rx/tx", |c| (c.tcp_resets_rx, Some(c.tcp_resets_tx))),
+        ("TCP", "resets rx/tx", |c| {
+            (c.tcp_resets_rx, Some(c.tcp_resets_tx))
+        }),
         ("TCP", "no socket", |c| (c.tcp_no_socket, None)),
-        ("TCP", "SYNs dropped (backlog)", |c| (c.syn_dropped_busy, None)),
+        ("TCP", "SYNs dropped (backlog)", |c| {
+            (c.syn_dropped_busy, None)
+        }),
         ("UDP", "datagrams rx/tx", |c| (c.udp_rx, Some(c.udp_tx))),
         ("UDP", "no socket", |c| (c.udp_no_socket, None)),
     ];
@@ -248,7 +261,12 @@ pub fn counters_table(hosts: &[(&str, Counters)]) -> String {
         DropReason::Unsupported,
     ];
     for reason in reasons {
-        let _ = write!(out, "{:<6}{:<28}", "gate", format!("drop: {}", reason.as_str()));
+        let _ = write!(
+            out,
+            "{:<6}{:<28}",
+            "gate",
+            format!("drop: {}", reason.as_str())
+        );
         for (_, c) in hosts {
             let n = match reason {
                 DropReason::Malformed => c.dropped_malformed,
@@ -260,6 +278,35 @@ pub fn counters_table(hosts: &[(&str, Counters)]) -> String {
             let _ = write!(out, "{n:>16}");
         }
         out.push('\n');
+    }
+    out
+}
+
+/// The per-application table: for each named stack, what each service
+/// moved through the socket layer.
+pub fn apps_table(hosts: &[(&str, &[AppCounters])]) -> String {
+    let mut out = format!(
+        "{:<12}{:<22}{:>12}{:>14}{:>14}\n",
+        "host", "application", "connections", "bytes in", "bytes out"
+    );
+    for (host, apps) in hosts {
+        for app in *apps {
+            let transport = match app.transport {
+                Transport::Tcp => "tcp",
+                Transport::Udp => "udp",
+            };
+            let name = crate::trace::service_name(app.port).unwrap_or("other");
+            let label = format!("{name} {transport}/{}", app.port);
+            let connections = match app.transport {
+                Transport::Tcp => app.connections.to_string(),
+                Transport::Udp => "-".into(),
+            };
+            let _ = writeln!(
+                out,
+                "{host:<12}{label:<22}{connections:>12}{:>14}{:>14}",
+                app.bytes_in, app.bytes_out
+            );
+        }
     }
     out
 }

@@ -156,6 +156,8 @@ pub(crate) struct TcpEntry {
     pub(crate) eof: bool,
     /// What the stack last saw of this socket, for the observer.
     pub(crate) watch: observe::Watched,
+    /// The service port its bytes count for (see [`AppCounters`]).
+    pub(crate) service: u16,
 }
 
 impl TcpEntry {
@@ -166,6 +168,7 @@ impl TcpEntry {
         shut: false,
         eof: false,
         watch: observe::Watched::NEW,
+        service: 0,
     };
 
     pub(crate) fn handle(&self) -> SocketHandle {
@@ -289,6 +292,28 @@ pub(crate) struct Listener {
     pub(crate) backlog: u8,
 }
 
+/// Most services whose traffic the stack tallies apart; traffic of
+/// services beyond them goes uncounted per service.
+pub const MAX_APPS: usize = 8;
+
+/// What one service moved: the bytes the application wrote and read
+/// through the socket layer (not the wire's, which count retransmissions
+/// and headers). A service is named by its well-known port: the local one
+/// of a server's sockets, the remote one of a client's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppCounters {
+    /// The service's port.
+    pub port: u16,
+    /// TCP or UDP.
+    pub transport: Transport,
+    /// TCP connections accepted or opened (UDP: 0).
+    pub connections: u64,
+    /// Bytes the application read.
+    pub bytes_in: u64,
+    /// Bytes the application wrote.
+    pub bytes_out: u64,
+}
+
 /// The stack: smoltcp's interface, the socket set built on the caller's
 /// [`Resources`], the device, and the pool book-keeping. Everything happens
 /// in [`Stack::poll`]; nothing reads a clock.
@@ -307,6 +332,7 @@ pub struct Stack<'a, D: Link> {
     ip: Ipv4Address,
     cidr: Ipv4Cidr,
     observer: Option<&'a mut (dyn Observer + 'a)>,
+    apps: heapless::Vec<AppCounters, MAX_APPS>,
 }
 
 impl<'a, D: Link> Stack<'a, D> {
@@ -399,6 +425,7 @@ impl<'a, D: Link> Stack<'a, D> {
             ip,
             cidr: config.ip,
             observer: None,
+            apps: heapless::Vec::new(),
         })
     }
 
@@ -495,6 +522,53 @@ impl<'a, D: Link> Stack<'a, D> {
         progress |= self.rearm();
         self.watch_states();
         progress
+    }
+
+    /// What each service moved, in the order they first moved something.
+    pub fn app_counters(&self) -> &[AppCounters] {
+        &self.apps
+    }
+
+    /// Add to the counters of the service on `port`.
+    pub(crate) fn count_app(
+        &mut self,
+        transport: Transport,
+        port: u16,
+        connections: u64,
+        bytes_in: usize,
+        bytes_out: usize,
+    ) {
+        let found = self
+            .apps
+            .iter()
+            .position(|a| a.port == port && a.transport == transport);
+        let index = match found {
+            Some(i) => i,
+            None => {
+                let fresh = AppCounters {
+                    port,
+                    transport,
+                    connections: 0,
+                    bytes_in: 0,
+                    bytes_out: 0,
+                };
+                if self.apps.push(fresh).is_err() {
+                    return;
+                }
+                self.apps.len() - 1
+            }
+        };
+        let app = &mut self.apps[index];
+        app.connections += connections;
+        app.bytes_in += bytes_in as u64;
+        app.bytes_out += bytes_out as u64;
+    }
+
+    /// Count bytes moved by the stream at `index` for its service.
+    pub(crate) fn count_tcp(&mut self, index: usize, bytes_in: usize, bytes_out: usize) {
+        if let Some(port) = self.tcp.get(index).map(|e| e.service) {
+            self.count_app(Transport::Tcp, port, 0, bytes_in, bytes_out);
+        }
     }
 
     /// Attach `observer`: from the next [`Stack::poll`] on it sees every
@@ -716,13 +790,19 @@ impl<'a, D: Link> Stack<'a, D> {
                 matches!(s.state(), tcp::State::Established | tcp::State::CloseWait)
             }
         })?;
+        let port = match self.listeners.get(usize::from(n)) {
+            Some(Some(l)) => l.port,
+            _ => 0,
+        };
         let entry = &mut self.tcp[index];
         entry.owner = Owner::Stream;
         entry.established = true;
+        entry.service = port;
         let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
         // The handshake is over: the stream's owner decides on timeouts.
         socket.set_timeout(None);
         let remote = socket.remote_endpoint()?;
+        self.count_app(Transport::Tcp, port, 1, 0, 0);
         self.rearm();
         Some((index, remote))
     }

@@ -40,7 +40,7 @@ use smoltcp::time::Duration;
 use smoltcp::wire::{Icmpv4Packet, Icmpv4Repr, IpAddress, IpEndpoint, Ipv4Address};
 
 use crate::link::Link;
-use crate::net::{PoolError, Stack};
+use crate::net::{PoolError, Stack, Transport};
 
 /// How long a closed connection may take to finish its close before the
 /// pool takes its socket back anyway: a peer that never sends its FIN would
@@ -228,6 +228,10 @@ impl TcpStream {
             stack.release_tcp(index);
             return Err(Error::InvalidInput);
         }
+        if let Some(entry) = stack.tcp_entry(index) {
+            entry.service = remote.port;
+        }
+        stack.count_app(Transport::Tcp, remote.port, 1, 0, 0);
         Ok(TcpStream { index })
     }
 
@@ -323,7 +327,10 @@ impl TcpStream {
         let socket = stack.tcp_socket(self.index).ok_or(Error::NotConnected)?;
         match socket.send_slice(data) {
             Ok(0) if !data.is_empty() => Err(Error::WouldBlock),
-            Ok(n) => Ok(n),
+            Ok(n) => {
+                stack.count_tcp(self.index, 0, n);
+                Ok(n)
+            }
             Err(tcp::SendError::InvalidState) => Err(Error::Closed),
         }
     }
@@ -347,7 +354,10 @@ impl TcpStream {
                 tcp::State::Closed => self.recv_closed(stack),
                 _ => self.mark_eof(stack),
             },
-            Ok(n) => Ok(n),
+            Ok(n) => {
+                stack.count_tcp(self.index, n, 0);
+                Ok(n)
+            }
             Err(tcp::RecvError::Finished) => self.mark_eof(stack),
             Err(tcp::RecvError::InvalidState) => match state {
                 tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
@@ -522,8 +532,18 @@ impl UdpSocket {
         if data.len() > socket.payload_send_capacity() {
             return Err(Error::NoBufferSpace);
         }
+        let local = socket.endpoint().port;
         match socket.send_slice(data, to) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                stack.count_app(
+                    Transport::Udp,
+                    service_port(local, to.port),
+                    0,
+                    0,
+                    data.len(),
+                );
+                Ok(())
+            }
             Err(udp::SendError::BufferFull) => Err(Error::WouldBlock),
             Err(udp::SendError::Unaddressable) => Err(Error::InvalidInput),
         }
@@ -542,7 +562,10 @@ impl UdpSocket {
             Ok((data, meta)) => {
                 let n = data.len().min(buf.len());
                 buf[..n].copy_from_slice(&data[..n]);
-                Ok((n, meta.endpoint))
+                let local = socket.endpoint().port;
+                let from = meta.endpoint;
+                stack.count_app(Transport::Udp, service_port(local, from.port), 0, n, 0);
+                Ok((n, from))
             }
             Err(udp::RecvError::Exhausted) => Err(Error::WouldBlock),
             Err(udp::RecvError::Truncated) => Err(Error::Truncated),
@@ -552,6 +575,17 @@ impl UdpSocket {
     /// Unbind and return the socket to the pool.
     pub fn close<D: Link>(self, stack: &mut Stack<'_, D>) {
         stack.release_udp(self.index);
+    }
+}
+
+/// The port that names a datagram's service: ours if we bound a
+/// well-known one (a server), else the peer's (a client on an ephemeral
+/// port).
+fn service_port(local: u16, peer: u16) -> u16 {
+    if local < crate::net::EPHEMERAL_FIRST {
+        local
+    } else {
+        peer
     }
 }
 

@@ -130,7 +130,8 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
         let deadline = t.now() + CLOSE_LINGER;
         t.run_until(|t| t.now() >= deadline || t.stack().open_tcp_sockets() == 0);
     });
-    capture.report(&[("layernet", net.with(|t| t.stack().counters()))]);
+    let (counters, apps) = net.with(|t| (t.stack().counters(), t.stack().app_counters().to_vec()));
+    capture.report(&[("layernet", counters, &apps)]);
     capture.finish().map_err(Failure::Runtime)?;
     // A dead link explains a timeout better than the timeout does.
     if let Some(failure) = net.with(|t| t.failure().map(str::to_string)) {

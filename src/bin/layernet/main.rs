@@ -19,13 +19,13 @@ use layernet::host::clock::LocalClock;
 use layernet::host::demo;
 use layernet::host::dirstore::DirStore;
 use layernet::host::tap::{TapNet, TapService};
-use layernet::host::trace::{Recorder, SharedRecorder, counters_table};
-use layernet::net::Counters;
-use layernet::trace::Style;
-use std::io::IsTerminal;
+use layernet::host::trace::{Recorder, SharedRecorder, apps_table, counters_table};
 use layernet::link::tap::TapDevice;
+use layernet::net::{AppCounters, Counters};
 use layernet::net::{Config, DEFAULT_IP};
+use layernet::trace::Style;
 use layernet::{Duration, EthernetAddress, Ipv4Address, Ipv4Cidr};
+use std::io::IsTerminal;
 
 /// layernet: a userspace TCP/IP stack on smoltcp, with the classic socket
 /// programs (echo, greeting, time-stamped echo, UDP chat, file service) on top.
@@ -100,7 +100,9 @@ impl Capture {
             let colour = std::io::stderr().is_terminal();
             let mut recorder = Recorder::new(style, Box::new(std::io::stderr()), colour);
             if let Some(path) = &global.pcap {
-                recorder.capture_to(path).map_err(|e| format!("--pcap {e}"))?;
+                recorder
+                    .capture_to(path)
+                    .map_err(|e| format!("--pcap {e}"))?;
             }
             Some(recorder.shared())
         } else {
@@ -113,9 +115,9 @@ impl Capture {
     }
 
     /// Print the counters (if asked for) of the named stacks.
-    fn report(&self, hosts: &[(&str, Counters)]) {
+    fn report(&self, hosts: &[(&str, Counters, &[AppCounters])]) {
         if self.counters {
-            eprint!("{}", counters_table(hosts));
+            print_counters(hosts);
         }
     }
 
@@ -360,6 +362,13 @@ impl DemoArgs {
     }
 }
 
+/// The per-layer and per-application tables, on stderr.
+fn print_counters(hosts: &[(&str, Counters, &[AppCounters])]) {
+    let layers: Vec<(&str, Counters)> = hosts.iter().map(|(n, c, _)| (*n, *c)).collect();
+    let apps: Vec<(&str, &[AppCounters])> = hosts.iter().map(|(n, _, a)| (*n, *a)).collect();
+    eprint!("{}\n{}", counters_table(&layers), apps_table(&apps));
+}
+
 /// The demo's hosts, as the trace and the counters name them.
 const DEMO_HOSTS: [&str; 3] = ["server", "client-a", "client-b"];
 
@@ -394,12 +403,16 @@ fn run_demo(global: &Global, args: DemoArgs) -> ExitCode {
     if !global.quiet {
         demo::print_report(&report);
     }
-    let counters: Vec<(&str, Counters)> = DEMO_HOSTS
+    let mut stacks = Vec::new();
+    for (i, name) in DEMO_HOSTS.iter().enumerate() {
+        let stack = setup.net.stack(i);
+        stacks.push((*name, stack.counters(), stack.app_counters().to_vec()));
+    }
+    let rows: Vec<(&str, Counters, &[AppCounters])> = stacks
         .iter()
-        .enumerate()
-        .map(|(i, name)| (*name, setup.net.stack(i).counters()))
+        .map(|(n, c, a)| (*n, *c, a.as_slice()))
         .collect();
-    capture.report(&counters);
+    capture.report(&rows);
     if let Err(e) = capture.finish() {
         eprintln!("layernet demo: {e}");
         return ExitCode::FAILURE;
@@ -539,7 +552,8 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
             net.drain_logs(&mut |line| eprintln!("{line}"));
         }
         if dump.swap(false, Ordering::Relaxed) {
-            eprint!("{}", counters_table(&[("layernet", net.stack().counters())]));
+            let stack = net.stack();
+            print_counters(&[("layernet", stack.counters(), stack.app_counters())]);
         }
         stop.load(Ordering::Relaxed)
     });
@@ -560,7 +574,8 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
     if !global.quiet {
         eprintln!("layernet serve: stopped ({left} connection(s) reset after the grace period)");
     }
-    capture.report(&[("layernet", net.stack().counters())]);
+    let stack = net.stack();
+    capture.report(&[("layernet", stack.counters(), stack.app_counters())]);
     capture.finish().map_err(client::Failure::Runtime)
 }
 
