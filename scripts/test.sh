@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 step() { printf '\n== %s (%ds)\n' "$*" "$((SECONDS - started))"; }
 
-step "tools for the TAP tests (root only): ip, ping, nc, curl, python3"
+step "tools for the TAP and trace tests (root only): ip, ping, nc, curl, python3, tshark"
 if [ "$(id -u)" = 0 ]; then
     need=()
     command -v ip >/dev/null || need+=(iproute2)
@@ -16,9 +16,12 @@ if [ "$(id -u)" = 0 ]; then
     command -v nc >/dev/null || need+=(netcat-openbsd)
     command -v curl >/dev/null || need+=(curl)
     command -v python3 >/dev/null || need+=(python3)
+    command -v tshark >/dev/null || need+=(tshark)
     if [ ${#need[@]} -gt 0 ]; then
         echo "installing: ${need[*]}"
         export DEBIAN_FRONTEND=noninteractive
+        # tshark's package asks whether non-root users may capture: no.
+        echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
     else

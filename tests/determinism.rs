@@ -15,6 +15,7 @@ fn all_faults(seed: u64) -> Options {
             delay: Duration::from_millis(2),
         },
         seed,
+        only: None,
     }
 }
 

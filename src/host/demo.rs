@@ -309,10 +309,13 @@ fn outcome_text(o: Outcome) -> String {
     }
 }
 
+/// One exchange, run on a ready network.
+type ExchangeFn = fn(&mut Setup) -> Exchange;
+
 /// Run every exchange on a ready network.
 pub fn run_exchanges(setup: &mut Setup, options: Options) -> Report {
     let start = setup.net.now();
-    let runs: [(&str, fn(&mut Setup) -> Exchange); 7] = [
+    let runs: [(&str, ExchangeFn); 7] = [
         ("ping", ping),
         ("echo", echo),
         ("greeting", greeting),

@@ -1,0 +1,241 @@
+//! The layered trace, the pcap capture and the counters, through the real
+//! command line on the simulated segment (deterministic for a seed).
+
+use std::process::Command;
+
+use layernet::trace::{Decoder, Style};
+use proptest::prelude::*;
+
+/// Run `layernet ARGS`; (exit status ok, stdout, stderr).
+fn layernet(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_layernet"))
+        .args(args)
+        .output()
+        .expect("run layernet");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Each of `needles` occurs in `hay`, in this order; the failure names the
+/// first one missing.
+fn assert_in_order(hay: &str, needles: &[&str]) {
+    let mut at = 0;
+    for needle in needles {
+        match hay[at..].find(needle) {
+            Some(i) => at += i + needle.len(),
+            None => panic!("{needle:?} missing (or out of order) after byte {at} of:\n{hay}"),
+        }
+    }
+}
+
+#[test]
+fn the_greeting_trace_shows_every_step_in_order() {
+    let (ok, _, trace) = layernet(&["demo", "--only", "greeting", "--trace"]);
+    assert!(ok, "{trace}");
+    assert_in_order(
+        &trace,
+        &[
+            "server: tcp 192.168.69.1:1234 CLOSED -> LISTEN",
+            "client-b: tcp 192.168.69.3:",
+            "CLOSED -> SYN-SENT (peer 192.168.69.1:1234)",
+            "L3  ARP who-has 192.168.69.1 tell 192.168.69.3",
+            "server: arp cache: 192.168.69.3 is at 02:00:00:00:00:03",
+            "L3  ARP 192.168.69.1 is-at 02:00:00:00:00:01",
+            "-> 192.168.69.1:1234 [SYN]  seq 0  win",
+            "opts mss 1460",
+            "server: tcp 192.168.69.1:1234 LISTEN -> SYN-RECEIVED",
+            "192.168.69.1:1234 -> 192.168.69.3:",
+            "[SYN, ACK]  seq 0  ack 1",
+            "SYN-SENT -> ESTABLISHED",
+            "[ACK]  seq 1  ack 1",
+            "SYN-RECEIVED -> ESTABLISHED",
+            "ESTABLISHED -> FIN-WAIT-1",
+            "[FIN, ACK]  seq 1  ack 1  win 8192  len 23",
+            r#"L7  greeting "connect successfully!\r\n""#,
+            "ESTABLISHED -> CLOSE-WAIT",
+            "CLOSE-WAIT -> LAST-ACK",
+            "[FIN, ACK]  seq 1  ack 25",
+            "FIN-WAIT-1 -> TIME-WAIT",
+            "[ACK]  seq 25  ack 2",
+            "LAST-ACK -> CLOSED",
+        ],
+    );
+    // --trace implies the counters; the greeting moved 23 bytes each way.
+    assert!(trace.contains("TCP   segments rx/tx"), "{trace}");
+    let greeting_row = trace
+        .lines()
+        .find(|l| l.starts_with("server") && l.contains("greeting tcp/1234"))
+        .unwrap_or_default();
+    assert!(greeting_row.ends_with(" 23"), "{greeting_row:?}");
+}
+
+#[test]
+fn a_lost_segment_shows_a_retransmission() {
+    // Seed 3 with 20% loss loses the handshake's final ACK: the server
+    // sends its SYN-ACK again a second later.
+    let (ok, _, trace) = layernet(&[
+        "demo",
+        "--only",
+        "greeting",
+        "--loss",
+        "20",
+        "--seed",
+        "3",
+        "--trace=brief",
+    ]);
+    assert!(ok, "{trace}");
+    assert_in_order(
+        &trace,
+        &[
+            "[SYN, ACK]  seq 0  ack 1",
+            "[SYN, ACK]  seq 0  ack 1",
+            "server: tcp retransmission 192.168.69.1:1234 -> 192.168.69.3:",
+            "seq 0 len 1",
+        ],
+    );
+    let row = trace
+        .lines()
+        .find(|l| l.starts_with("TCP   retransmissions"))
+        .unwrap_or_default();
+    let server: u64 = row
+        .split_whitespace()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(server >= 1, "the server's retransmission counter: {row:?}");
+}
+
+#[test]
+fn a_closed_port_answers_with_rst() {
+    let (ok, stdout, trace) = layernet(&["demo", "--only", "closed-port", "--trace=brief"]);
+    assert!(ok, "{stdout}{trace}");
+    assert_in_order(
+        &trace,
+        &[
+            "-> 192.168.69.1:4444 [SYN]",
+            "server: no socket for TCP 192.168.69.1:4444",
+            "192.168.69.1:4444 -> 192.168.69.3:",
+            "[RST, ACK]",
+            "SYN-SENT -> CLOSED",
+        ],
+    );
+    assert!(stdout.contains("closed-port"), "{stdout}");
+}
+
+/// tshark, if installed; in CI (CI=true) its absence is a failure.
+fn tshark() -> Option<&'static str> {
+    let found = Command::new("tshark").arg("--version").output().is_ok();
+    if !found && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("tshark is missing in CI: scripts/test.sh installs it");
+    }
+    if !found {
+        println!("skipped: tshark is not installed (scripts/test.sh installs it as root)");
+    }
+    found.then_some("tshark")
+}
+
+#[test]
+fn the_demo_pcap_reads_back_in_tshark_frame_for_frame() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let pcap = dir.path().join("demo.pcap");
+    let pcap_arg = pcap.to_string_lossy().into_owned();
+    let (ok, _, trace) = layernet(&["demo", "--trace=brief", "--pcap", &pcap_arg]);
+    assert!(ok, "{}", &trace[trace.len().saturating_sub(2000)..]);
+    let traced = trace.lines().filter(|l| l.starts_with('#')).count();
+    assert!(
+        traced > 1000,
+        "the demo moves a 1 MiB file: {traced} frames"
+    );
+    let Some(tshark) = tshark() else {
+        return;
+    };
+    let read = |filter: &str| {
+        let out = Command::new(tshark)
+            .args(["-r", &pcap_arg, "-d", "tcp.port==7878,http", "-Y", filter])
+            .output()
+            .expect("run tshark");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let all = read("frame");
+    assert_eq!(all.lines().count(), traced, "tshark and the trace disagree");
+    let syns = read("tcp.flags.syn == 1 && tcp.flags.ack == 0");
+    let syn_acks = read("tcp.flags.syn == 1 && tcp.flags.ack == 1");
+    assert!(
+        syns.lines().count() >= 5 && syn_acks.lines().count() >= 5,
+        "{syns}{syn_acks}"
+    );
+    let requests = read("http.request");
+    assert!(requests.contains("PUT /demo.bin"), "{requests}");
+    assert!(requests.contains("GET /demo.bin"), "{requests}");
+    println!(
+        "pcap: {traced} frames, {} handshakes, HTTP: {}",
+        syns.lines().count(),
+        requests.lines().count()
+    );
+}
+
+#[test]
+fn a_bad_pcap_path_is_a_clear_error() {
+    let (ok, _, err) = layernet(&["demo", "-q", "--pcap", "/nonexistent-dir/x.pcap"]);
+    assert!(!ok);
+    assert!(err.contains("--pcap /nonexistent-dir/x.pcap"), "{err}");
+}
+
+fn decode(frame: &[u8], style: Style) -> String {
+    let mut text = String::new();
+    let mut decoder = Decoder::new();
+    decoder
+        .write_frame(&mut text, style, format_args!("#1"), frame)
+        .expect("a String never refuses text");
+    text
+}
+
+/// A valid TCP SYN with options, to mutate.
+const SYN: [u8; 66] = [
+    0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x03, 0x08, 0x00, // Ethernet
+    0x45, 0, 0, 52, 0, 0, 0x40, 0, 64, 6, 0, 0, 192, 168, 69, 3, 192, 168, 69, 1, // IPv4
+    0xfe, 0xc2, 0x04, 0xd2, 0, 0, 0x03, 0xe8, 0, 0, 0, 0, 0x80, 0x02, 0x20, 0, 0, 0, 0,
+    0, // TCP
+    2, 4, 5, 180, 3, 3, 0, 4, 2, 1, 1, 0, // MSS, window scale, SACK-permitted, NOPs, EOL
+];
+
+#[test]
+fn the_decoder_reads_a_handmade_syn() {
+    let text = decode(&SYN, Style::Full);
+    assert!(text.contains("[SYN]"), "{text}");
+    assert!(text.contains("opts mss 1460, ws 0, sack-ok"), "{text}");
+    assert!(
+        text.contains("checksum BAD"),
+        "no checksums were filled: {text}"
+    );
+}
+
+proptest! {
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..1600)) {
+        let full = decode(&bytes, Style::Full);
+        let brief = decode(&bytes, Style::Brief);
+        prop_assert!(full.starts_with("#1"));
+        prop_assert_eq!(brief.lines().count(), 1);
+    }
+
+    #[test]
+    fn mutated_frames_never_panic(
+        at in 0usize..66,
+        value in any::<u8>(),
+        cut in 0usize..=66,
+    ) {
+        let mut frame = SYN;
+        frame[at] = value;
+        let text = decode(&frame[..cut], Style::Full);
+        prop_assert!(text.starts_with("#1"));
+    }
+}
