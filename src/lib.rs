@@ -33,6 +33,12 @@ pub mod socket;
 #[cfg(feature = "std")]
 pub mod host;
 
+/// docs/socket-api.md, the Python socket table row by row: compiled here so
+/// that `cargo test --doc` runs every example in it.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../docs/socket-api.md")]
+pub struct SocketApiDoc;
+
 /// Re-exported so that callers name smoltcp's time and address types
 /// without depending on smoltcp themselves.
 pub use smoltcp::time::{Duration, Instant};
