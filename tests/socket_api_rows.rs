@@ -2,10 +2,10 @@
 //! socket table has a row, and every layernet item a row names is compiled.
 //!
 //! The proof of existence is the compiler's, not this file's: the markdown
-//! is a doc-test target (`SocketApiDoc` in src/lib.rs), so `cargo test
-//! --doc` builds every ```rust block in it, and a path written in compiled
-//! code (outside comments and strings) that does not resolve fails that
-//! build. What this test adds is the link between the two: each item path
+//! is the documentation of `layernet::socket_table` (src/lib.rs), so
+//! `cargo test --doc` builds every ```rust block in it, and a path written
+//! in compiled code (outside comments and strings) that does not resolve
+//! fails that build. What this test adds is the link between the two: each item path
 //! in the table's layernet columns must be written in some ```rust block
 //! (generic arguments such as `::<SimNet>` aside), so that a row cannot
 //! name an item no example compiles.
