@@ -476,9 +476,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn nodelay<D: Link>(&self, stack: &Stack<'_, D>) -> bool {
-        stack
-            .tcp_socket_ref(self.index)
-            .is_some_and(|s| !s.nagle_enabled())
+        self.read_socket(stack, false, |s| !s.nagle_enabled())
     }
 
     /// `getsockopt(SO_KEEPALIVE)`: the keep-alive interval, `None` when off
@@ -529,9 +527,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn recv_capacity<D: Link>(&self, stack: &Stack<'_, D>) -> usize {
-        stack
-            .tcp_socket_ref(self.index)
-            .map_or(0, |s| s.recv_capacity())
+        self.read_socket(stack, 0, tcp::Socket::recv_capacity)
     }
 
     /// `getsockopt(SO_SNDBUF)`: the send buffer's size in bytes, fixed
@@ -547,9 +543,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn send_capacity<D: Link>(&self, stack: &Stack<'_, D>) -> usize {
-        stack
-            .tcp_socket_ref(self.index)
-            .map_or(0, |s| s.send_capacity())
+        self.read_socket(stack, 0, tcp::Socket::send_capacity)
     }
 
     /// What stands for `fileno()` on a stack without file descriptors: the
@@ -571,6 +565,17 @@ impl TcpStream {
     /// ```
     pub fn slot(&self) -> usize {
         self.index
+    }
+
+    /// `read` applied to the stream's smoltcp socket, or `default` if its
+    /// slot is gone.
+    fn read_socket<'a, D: Link, T>(
+        &self,
+        stack: &Stack<'a, D>,
+        default: T,
+        read: impl FnOnce(&tcp::Socket<'a>) -> T,
+    ) -> T {
+        stack.tcp_socket_ref(self.index).map_or(default, read)
     }
 }
 
