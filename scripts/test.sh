@@ -58,6 +58,12 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 step "tests: cargo test"
 cargo test
 
+step "doc tests: cargo test --doc (the API examples and docs/socket-api.md)"
+cargo test --doc
+
+step "the socket table names only compiled items: cargo test --test socket_api_rows"
+cargo test --test socket_api_rows
+
 step "release-only tests: the 16 MiB file round trip"
 cargo test --release --test files -- --ignored
 

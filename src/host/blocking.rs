@@ -268,6 +268,24 @@ impl<N: Driver> TcpListener<N> {
     /// `close()`: stop listening; connections not yet accepted are reset.
     /// The same happens on drop.
     pub fn close(self) {}
+
+    /// `gettimeout()`: how long `accept` waits, as
+    /// [`TcpListener::set_timeout`] set it (`None`: until a client comes).
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::SimNet};
+    /// use layernet::{Duration, socket::Error};
+    ///
+    /// let (sim, host, _) = SimNet::pair(17)?;
+    /// let mut server = Net::new(sim).host(host).tcp_listen(8080, 5)?;
+    /// server.set_timeout(Some(Duration::from_secs(2)));
+    /// assert_eq!(server.timeout(), Some(Duration::from_secs(2)));
+    /// assert_eq!(server.accept().err(), Some(Error::TimedOut)); // nobody came
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
 }
 
 impl<N: Driver> Drop for TcpListener<N> {
@@ -360,6 +378,81 @@ impl<N: Driver> TcpStream<N> {
             t.close(net.stack(self.host.id));
         }
     }
+
+    /// `setblocking(flag)`: `false` makes every later send/recv return
+    /// [`Error::WouldBlock`] at once instead of waiting (the same as
+    /// `set_timeout(Some(Duration::ZERO))`); `true` waits without a time
+    /// limit (`set_timeout(None)`), as Python's `setblocking` does.
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+    /// use layernet::socket::Error;
+    ///
+    /// let (sim, srv, cli) = SimNet::pair(11)?;
+    /// let net = Net::new(sim);
+    /// let _listener = net.host(srv).tcp_listen(7, 1)?;
+    /// let mut stream = net.host(cli).tcp_connect(endpoint(srv, 7), None)?;
+    /// stream.set_blocking(false);
+    /// assert_eq!(stream.recv(&mut [0u8; 8]), Err(Error::WouldBlock));
+    /// assert_eq!(stream.timeout(), Some(layernet::Duration::ZERO));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_blocking(&mut self, blocking: bool) {
+        self.timeout = if blocking { None } else { Some(Duration::ZERO) };
+    }
+
+    /// `setsockopt(SO_KEEPALIVE)`: after this much silence smoltcp sends a
+    /// keep-alive probe (`None`: off, the default).
+    ///
+    /// ```
+    /// # use layernet::host::{blocking::Net, sim::*};
+    /// # let (sim, s, c) = SimNet::pair(12)?;
+    /// let net = Net::new(sim);
+    /// let _server = net.host(s).tcp_listen(80, 2)?;
+    /// let mut conn = net.host(c).tcp_connect(endpoint(s, 80), None)?;
+    /// conn.set_keepalive(Some(layernet::Duration::from_secs(30)));
+    /// assert_eq!(conn.keepalive().map(|d| d.secs()), Some(30));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_keepalive(&mut self, interval: Option<Duration>) {
+        if let Some(t) = self.inner.as_mut() {
+            self.host.with_stack(|s| t.set_keepalive(s, interval));
+        }
+    }
+
+    /// `getsockopt(SO_KEEPALIVE)`: the interval set by
+    /// [`TcpStream::set_keepalive`], `None` when off.
+    ///
+    /// ```
+    /// # let (sim, a, b) = layernet::host::sim::SimNet::pair(13)?;
+    /// # let net = layernet::host::blocking::Net::new(sim);
+    /// # let _l = net.host(a).tcp_listen(22, 1)?;
+    /// let stream = net.host(b).tcp_connect(layernet::host::sim::endpoint(a, 22), None)?;
+    /// assert_eq!(stream.keepalive(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn keepalive(&self) -> Option<Duration> {
+        let t = self.inner.as_ref()?;
+        self.host.with_stack(|s| t.keepalive(s))
+    }
+
+    /// `getsockopt(TCP_NODELAY)`: true when Nagle's algorithm is off.
+    ///
+    /// ```
+    /// # use layernet::host::sim::{SimNet, endpoint};
+    /// let (sim, server, client) = SimNet::pair(14)?;
+    /// let net = layernet::host::blocking::Net::new(sim);
+    /// let _listening = net.host(server).tcp_listen(23, 1)?;
+    /// let mut telnet = net.host(client).tcp_connect(endpoint(server, 23), None)?;
+    /// telnet.set_nodelay(true); // keystrokes go out one by one
+    /// assert!(telnet.nodelay());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn nodelay(&self) -> bool {
+        self.inner
+            .as_ref()
+            .is_some_and(|t| self.host.with_stack(|s| t.nodelay(s)))
+    }
 }
 
 impl<N: Driver> Drop for TcpStream<N> {
@@ -423,6 +516,38 @@ impl<N: Driver> UdpSocket<N> {
 
     /// `close()`: unbind; the same happens on drop.
     pub fn close(self) {}
+
+    /// `gettimeout()`: what [`UdpSocket::set_timeout`] set (`None`: block).
+    ///
+    /// ```
+    /// # let (sim, peer, _) = layernet::host::sim::SimNet::pair(15)?;
+    /// let net = layernet::host::blocking::Net::new(sim);
+    /// let mut udp = net.host(peer).udp_bind(6868)?;
+    /// assert_eq!(udp.timeout(), None);
+    /// udp.set_timeout(Some(layernet::Duration::from_millis(250)));
+    /// assert_eq!(udp.timeout().map(|t| t.total_millis()), Some(250));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// `setblocking(flag)`: `false` makes `recv_from`/`send_to` fail with
+    /// [`Error::WouldBlock`] at once instead of waiting; `true` waits
+    /// (without a time limit).
+    ///
+    /// ```
+    /// # use layernet::host::{blocking::Net, sim::SimNet};
+    /// let (sim, _, me) = SimNet::pair(16)?;
+    /// let mut chat = Net::new(sim).host(me).udp_bind(0)?;
+    /// chat.set_blocking(false);
+    /// let mut inbox = [0u8; 64];
+    /// assert_eq!(chat.recv_from(&mut inbox).err(), Some(layernet::socket::Error::WouldBlock));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_blocking(&mut self, blocking: bool) {
+        self.timeout = if blocking { None } else { Some(Duration::ZERO) };
+    }
 }
 
 impl<N: Driver> Drop for UdpSocket<N> {

@@ -469,6 +469,124 @@ impl TcpStream {
             s.set_timeout(timeout);
         }
     }
+
+    /// `getsockopt(TCP_NODELAY)`: true when small segments go out at once
+    /// (Nagle's algorithm off). A stream starts with Nagle on, as a
+    /// Berkeley socket does.
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::socket::TcpStream;
+    ///
+    /// let (mut net, _, client) = SimNet::pair(2)?;
+    /// let mut s = TcpStream::connect(net.stack(client), endpoint(0, 7))?;
+    /// assert!(!s.nodelay(net.stack(client)));
+    /// s.set_nodelay(net.stack(client), true);
+    /// assert!(s.nodelay(net.stack(client)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn nodelay<D: Link>(&self, stack: &Stack<'_, D>) -> bool {
+        self.read_socket(stack, false, |s| !s.nagle_enabled())
+    }
+
+    /// `getsockopt(SO_KEEPALIVE)`: the keep-alive interval, `None` when off
+    /// (the default).
+    ///
+    /// ```
+    /// # let (mut net, _, b) = layernet::host::sim::SimNet::pair(3)?;
+    /// let to = layernet::host::sim::endpoint(0, 80);
+    /// let mut s = layernet::socket::TcpStream::connect(net.stack(b), to)?;
+    /// let minute = Some(layernet::Duration::from_secs(60));
+    /// s.set_keepalive(net.stack(b), minute);
+    /// assert_eq!(s.keepalive(net.stack(b)), minute);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn keepalive<D: Link>(&self, stack: &Stack<'_, D>) -> Option<Duration> {
+        stack.tcp_socket_ref(self.index)?.keep_alive()
+    }
+
+    /// The silence after which smoltcp aborts the connection (see
+    /// [`TcpStream::set_timeout`]); `None` when it waits for ever. Not
+    /// Python's `gettimeout`: the core never blocks, so it has no per-call
+    /// timeout.
+    ///
+    /// ```
+    /// # use layernet::{Duration, host::sim::{SimNet, endpoint}, socket::TcpStream};
+    /// # let (mut net, _, host) = SimNet::pair(4)?;
+    /// let mut stream = TcpStream::connect(net.stack(host), endpoint(0, 21))?;
+    /// assert_eq!(stream.timeout(net.stack(host)), None);
+    /// stream.set_timeout(net.stack(host), Some(Duration::from_secs(5)));
+    /// assert_eq!(stream.timeout(net.stack(host)), Some(Duration::from_secs(5)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn timeout<D: Link>(&self, stack: &Stack<'_, D>) -> Option<Duration> {
+        stack.tcp_socket_ref(self.index)?.timeout()
+    }
+
+    /// `getsockopt(SO_RCVBUF)`: the receive buffer's size in bytes, fixed
+    /// when the stack's [`Resources`](crate::net::Resources) were declared
+    /// (there is no `setsockopt(SO_RCVBUF)`: the memory is laid out at
+    /// build time). It bounds the window the peer may fill.
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// let (mut net, _, c) = SimNet::pair(5)?;
+    /// let s = layernet::socket::TcpStream::connect(net.stack(c), endpoint(0, 9))?;
+    /// // The simulated hosts use `net::profile::Host`: 8 KiB each way.
+    /// assert_eq!(s.recv_capacity(net.stack(c)), 8192);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recv_capacity<D: Link>(&self, stack: &Stack<'_, D>) -> usize {
+        self.read_socket(stack, 0, tcp::Socket::recv_capacity)
+    }
+
+    /// `getsockopt(SO_SNDBUF)`: the send buffer's size in bytes, fixed
+    /// like [`TcpStream::recv_capacity`]. [`TcpStream::send`] accepts at most
+    /// this much that is not yet acknowledged.
+    ///
+    /// ```
+    /// # use layernet::host::sim::*;
+    /// let (mut net, _s, c) = SimNet::pair(6)?;
+    /// let s = layernet::socket::TcpStream::connect(net.stack(c), endpoint(0, 9))?;
+    /// // Both sizes come from the one `BUF` parameter of `Resources`.
+    /// assert_eq!(s.send_capacity(net.stack(c)), s.recv_capacity(net.stack(c)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send_capacity<D: Link>(&self, stack: &Stack<'_, D>) -> usize {
+        self.read_socket(stack, 0, tcp::Socket::send_capacity)
+    }
+
+    /// What stands for `fileno()` on a stack without file descriptors: the
+    /// stream's slot in its stack's TCP pool, `0..T` for a stack of
+    /// [`Resources`](crate::net::Resources)`<_, T, _, _>`. No two live
+    /// streams of one stack share a slot, so it can index a per-connection
+    /// table; after [`TcpStream::close`] the slot may serve another stream.
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::socket::TcpStream;
+    ///
+    /// let (mut net, _, me) = SimNet::pair(7)?;
+    /// let one = TcpStream::connect(net.stack(me), endpoint(0, 1000))?;
+    /// let two = TcpStream::connect(net.stack(me), endpoint(0, 1001))?;
+    /// assert_ne!(one.slot(), two.slot());
+    /// assert!(two.slot() < 24); // `profile::Host` has 24 TCP sockets
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn slot(&self) -> usize {
+        self.index
+    }
+
+    /// `read` applied to the stream's smoltcp socket, or `default` if its
+    /// slot is gone.
+    fn read_socket<'a, D: Link, T>(
+        &self,
+        stack: &Stack<'a, D>,
+        default: T,
+        read: impl FnOnce(&tcp::Socket<'a>) -> T,
+    ) -> T {
+        stack.tcp_socket_ref(self.index).map_or(default, read)
+    }
 }
 
 /// A bound UDP socket.
@@ -575,6 +693,21 @@ impl UdpSocket {
     /// Unbind and return the socket to the pool.
     pub fn close<D: Link>(self, stack: &mut Stack<'_, D>) {
         stack.release_udp(self.index);
+    }
+
+    /// What stands for `fileno()`: the socket's slot in its stack's UDP
+    /// pool, `0..U` for [`Resources`](crate::net::Resources)`<_, _, U, _>`
+    /// (a numbering apart from the TCP pool's [`TcpStream::slot`]).
+    ///
+    /// ```
+    /// let (mut net, a, _) = layernet::host::sim::SimNet::pair(8)?;
+    /// let first = layernet::socket::UdpSocket::bind(net.stack(a), 5353)?;
+    /// let second = layernet::socket::UdpSocket::bind(net.stack(a), 0)?;
+    /// assert_ne!(first.slot(), second.slot());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn slot(&self) -> usize {
+        self.index
     }
 }
 
