@@ -21,7 +21,7 @@ use super::{Listener, Owner, TcpEntry};
 
 /// The gate's decision on one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Hand the frame to smoltcp.
     Admit,
     /// A SYN for a listener whose slots are all busy: drop it, as a full
