@@ -22,9 +22,70 @@ use smoltcp::time::Instant;
 /// that wants to say "drop this one" before the interface sees it needs a
 /// look first. Devices that already hold the frame in a buffer (a queue, a
 /// TAP read buffer, a NIC FIFO copied out) can offer that look for free.
+///
+/// # Example
+///
+/// Code generic over the link, here counting the frames a station has
+/// waiting (a third station on the simulated segment hears host 0's ARP
+/// broadcast):
+///
+/// ```
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::link::Link;
+/// use layernet::{Duration, EthernetAddress, Instant, socket::UdpSocket};
+///
+/// fn drain<L: Link>(link: &mut L, now: Instant) -> usize {
+///     let mut n = 0;
+///     while link.peek(now).is_some() {
+///         link.discard(now);
+///         n += 1;
+///     }
+///     n
+/// }
+///
+/// let (mut net, a, b) = SimNet::pair(1)?;
+/// let mut probe = net.raw_port(2, EthernetAddress([2, 0, 0, 0, 0, 9])).ok_or("taken")?;
+/// UdpSocket::bind(net.stack(a), 0)?.send_to(net.stack(a), b"x", endpoint(b, 9))?;
+/// net.run_for(Duration::from_millis(5));
+/// assert_eq!(drain(&mut probe, net.now()), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Link: Device {
-    /// The frame that the next `receive` at `now` would hand out, if any.
+    /// The frame that the next `receive` at `now` would hand out, if any
+    /// (`None` is not a failure: nothing is due yet). Peeking twice shows
+    /// the same frame.
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::{Duration, EthernetAddress, link::Link, socket::UdpSocket};
+    ///
+    /// let (mut net, a, _) = SimNet::pair(2)?;
+    /// let mut probe = net.raw_port(3, EthernetAddress([2, 0, 0, 0, 0, 7])).ok_or("taken")?;
+    /// let mut udp = UdpSocket::bind(net.stack(a), 5000)?;
+    /// udp.send_to(net.stack(a), b"?", endpoint(1, 53))?;
+    /// net.run_for(Duration::from_millis(2));
+    /// let frame = probe.peek(net.now()).ok_or("no frame")?;
+    /// assert_eq!(frame[..6], [0xff; 6], "an ARP request goes to everyone");
+    /// assert_eq!(frame[12..14], [0x08, 0x06]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn peek(&mut self, now: Instant) -> Option<&[u8]>;
     /// Throw away the frame that [`Link::peek`] showed (no-op if none).
+    ///
+    /// ```
+    /// use core::cell::RefCell;
+    /// use layernet::link::{Link, sim::{Faults, Port, Segment}};
+    /// use layernet::{EthernetAddress, Instant};
+    /// use smoltcp::phy::{Device, TxToken};
+    ///
+    /// let wire = RefCell::new(Segment::<2, 8, 1514>::new(0, Faults::NONE));
+    /// let mut a = Port::new(&wire, 0, EthernetAddress([2, 0, 0, 0, 0, 1])).ok_or("0")?;
+    /// let mut b = Port::new(&wire, 1, EthernetAddress([2, 0, 0, 0, 0, 2])).ok_or("1")?;
+    /// a.transmit(Instant::ZERO).ok_or("tx")?.consume(60, |f| f.fill(0xff));
+    /// assert!(b.peek(Instant::ZERO).is_some());
+    /// b.discard(Instant::ZERO);
+    /// assert!(b.peek(Instant::ZERO).is_none(), "the frame is gone");
+    /// # Ok::<(), &str>(())
+    /// ```
     fn discard(&mut self, now: Instant);
 }

@@ -45,9 +45,36 @@ use super::rng::Rng;
 
 /// Length of an Ethernet II header (no FCS: the segment models a NIC that
 /// checks and strips it).
+///
+/// ```
+/// use layernet::link::sim::{ETHERNET_HEADER_LEN, Faults, StdSegment};
+/// let wire = StdSegment::new(0, Faults::NONE);
+/// assert_eq!(wire.mtu() + ETHERNET_HEADER_LEN, 1514, "a full Ethernet frame");
+/// ```
 pub const ETHERNET_HEADER_LEN: usize = 14;
 
 /// The fault model of a segment. Rates are whole percentages (0 to 100).
+///
+/// # Example
+///
+/// A slow wire: 50 ms each way, so the ARP exchange and the datagram take
+/// 150 ms between them:
+///
+/// ```
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::{Duration, link::sim::Faults, socket::{Error, UdpSocket}};
+///
+/// let mut net = SimNet::new(4, Faults { delay: Duration::from_millis(50), ..Faults::NONE });
+/// let (a, b) = (net.add_host()?, net.add_host()?);
+/// let (mut tx, mut rx) = (UdpSocket::bind(net.stack(a), 0)?, UdpSocket::bind(net.stack(b), 9)?);
+/// tx.send_to(net.stack(a), b"late", endpoint(b, 9))?;
+/// net.run_for(Duration::from_millis(120));
+/// let mut buf = [0u8; 8];
+/// assert_eq!(rx.recv_from(net.stack(b), &mut buf).err(), Some(Error::WouldBlock));
+/// net.run_for(Duration::from_millis(40));
+/// assert_eq!(rx.recv_from(net.stack(b), &mut buf)?.0, 4);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Faults {
     /// Frames lost outright.
@@ -63,7 +90,16 @@ pub struct Faults {
 }
 
 impl Faults {
-    /// A perfect wire: nothing lost, nothing late.
+    /// A perfect wire: nothing lost, nothing late. Also the `Default`, and
+    /// what [`SimNet::pair`](../../host/sim/struct.SimNet.html#method.pair) uses.
+    ///
+    /// ```
+    /// use layernet::{host::sim::SimNet, link::sim::Faults};
+    /// let (net, _, _) = SimNet::pair(3)?;
+    /// assert_eq!(net.segment().faults(), Faults::NONE);
+    /// assert_eq!(Faults::default(), Faults::NONE);
+    /// # Ok::<(), layernet::net::ConfigError>(())
+    /// ```
     pub const NONE: Faults = Faults {
         drop_pct: 0,
         corrupt_pct: 0,
@@ -73,6 +109,18 @@ impl Faults {
     };
 
     /// Only frame loss, at `pct` percent.
+    ///
+    /// ```
+    /// use layernet::{Duration, host::sim::*, link::sim::Faults, socket::UdpSocket};
+    ///
+    /// let (mut net, a, b) = SimNet::pair(8)?;
+    /// net.set_faults(Faults::loss(100));
+    /// UdpSocket::bind(net.stack(a), 0)?.send_to(net.stack(a), b"lost", endpoint(b, 9))?;
+    /// net.run_for(Duration::from_secs(1));
+    /// let stats = net.segment().stats();
+    /// assert!(stats.dropped > 0 && stats.delivered == 0, "{stats:?}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const fn loss(pct: u8) -> Faults {
         Faults {
             drop_pct: pct,
@@ -88,6 +136,22 @@ impl Default for Faults {
 }
 
 /// What the segment did with the frames offered to it.
+///
+/// # Example
+///
+/// On a perfect wire between two stations every frame arrives once:
+///
+/// ```
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::{Duration, socket::TcpStream};
+///
+/// let (mut net, _server, client) = SimNet::pair(5)?;
+/// let _refused = TcpStream::connect(net.stack(client), endpoint(0, 80))?;
+/// net.run_for(Duration::from_millis(10));
+/// let s = net.segment().stats();
+/// assert_eq!((s.offered, s.delivered, s.dropped), (4, 4, 0)); // ARP x2, SYN, RST
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Frames stations handed to the segment.
@@ -113,7 +177,21 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// The counts accumulated since `earlier` was taken.
+    /// The counts accumulated since `earlier` was taken (each count
+    /// saturates at 0 should `earlier` be the later one).
+    ///
+    /// ```
+    /// use layernet::{Duration, host::sim::SimNet, socket::Ping};
+    ///
+    /// let (mut net, a, b) = SimNet::pair(6)?;
+    /// let before = net.segment().stats();
+    /// let to = net.stack(b).ipv4_addr();
+    /// Ping::new(net.stack(a)).send(net.stack(a), to, 1, b"ping")?;
+    /// net.run_for(Duration::from_millis(10));
+    /// let ping = net.segment().stats().since(&before);
+    /// assert_eq!(ping.delivered, 4, "ARP request and reply, echo request and reply");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn since(&self, earlier: &Stats) -> Stats {
         Stats {
             offered: self.offered.saturating_sub(earlier.offered),
@@ -133,6 +211,23 @@ impl Stats {
 }
 
 /// The offered frames, classified by protocol: what the wire carried.
+///
+/// # Example
+///
+/// A ping on the wire, as a capture would show it:
+///
+/// ```
+/// use layernet::{Duration, host::sim::*, socket::Ping};
+///
+/// let (mut net, a, b) = SimNet::pair(7)?;
+/// let mut ping = Ping::new(net.stack(a));
+/// ping.send(net.stack(a), host_ip(b).address(), 1, &[0; 32])?;
+/// net.run_for(Duration::from_millis(10));
+/// let c = net.segment().census();
+/// assert_eq!((c.arp_requests, c.arp_replies), (1, 1));
+/// assert_eq!((c.icmp_echo_requests, c.icmp_echo_replies, c.tcp_segments), (1, 1, 0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Census {
     /// ARP who-has.
@@ -164,7 +259,22 @@ pub struct Census {
 }
 
 impl Census {
-    /// The counts accumulated since `earlier` was taken.
+    /// The counts accumulated since `earlier` was taken (each count
+    /// saturates at 0 should `earlier` be the later one).
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::{Duration, socket::{TcpListener, TcpStream}};
+    ///
+    /// let (mut net, srv, cli) = SimNet::pair(2)?;
+    /// let _listener = TcpListener::bind(net.stack(srv), 7, 1)?;
+    /// let start = net.segment().census();
+    /// let _conn = TcpStream::connect(net.stack(cli), endpoint(srv, 7))?;
+    /// net.run_for(Duration::from_millis(10));
+    /// let handshake = net.segment().census().since(&start);
+    /// assert_eq!((handshake.tcp_syn, handshake.tcp_syn_ack, handshake.tcp_segments), (1, 1, 3));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn since(&self, earlier: &Census) -> Census {
         Census {
             arp_requests: self.arp_requests.saturating_sub(earlier.arp_requests),
@@ -273,6 +383,26 @@ impl<const MTU: usize> Slot<MTU> {
 ///
 /// Stations reach it through [`Port`]s, which hold a `&RefCell<Segment>`:
 /// one thread, many devices, no heap.
+///
+/// # Example
+///
+/// A three-station segment without the host helpers: a broadcast reaches
+/// both other stations.
+///
+/// ```
+/// use core::cell::RefCell;
+/// use layernet::link::sim::{Faults, Port, Segment};
+/// use layernet::{EthernetAddress as Mac, Instant};
+/// use smoltcp::phy::{Device, TxToken};
+///
+/// let hub = RefCell::new(Segment::<3, 4, 600>::new(11, Faults::NONE));
+/// let mac = |i: u8| Mac([2, 0, 0, 0, 1, i]);
+/// let mut ports: Vec<_> = (0..3).filter_map(|i| Port::new(&hub, i, mac(i as u8))).collect();
+/// let tx = ports[0].transmit(Instant::ZERO).ok_or("no tx")?;
+/// tx.consume(64, |frame| frame[..6].copy_from_slice(&Mac::BROADCAST.0));
+/// assert_eq!(hub.borrow().stats().delivered, 2);
+/// # Ok::<(), &str>(())
+/// ```
 pub struct Segment<const PORTS: usize, const QUEUE: usize, const MTU: usize> {
     rng: Rng,
     faults: Faults,
@@ -287,9 +417,27 @@ pub struct Segment<const PORTS: usize, const QUEUE: usize, const MTU: usize> {
 
 /// The segment the demo, the examples and the tests use: 4 ports, 64 frames
 /// each, standard Ethernet frames.
+///
+/// ```
+/// use layernet::link::sim::{Faults, StdSegment};
+/// let standard = StdSegment::new(0, Faults::NONE);
+/// assert_eq!(standard.mtu(), 1500);
+/// assert_eq!(standard.next_delivery(), None, "nothing queued yet");
+/// ```
 pub type StdSegment = Segment<4, 64, 1514>;
 
-/// A port on a [`StdSegment`].
+/// A port on a [`StdSegment`]: the device of every simulated host.
+///
+/// ```
+/// use core::cell::RefCell;
+/// use layernet::link::sim::{Faults, StdPort, StdSegment};
+/// use layernet::EthernetAddress;
+///
+/// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+/// let last: Option<StdPort<'_>> = StdPort::new(&wire, 3, EthernetAddress([2, 0, 0, 0, 0, 4]));
+/// assert!(last.is_some());
+/// assert!(StdPort::new(&wire, 4, EthernetAddress([2, 0, 0, 0, 0, 5])).is_none(), "only 4 ports");
+/// ```
 pub type StdPort<'s> = Port<'s, 4, 64, 1514>;
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -306,6 +454,13 @@ fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
 impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QUEUE, MTU> {
     /// A segment whose faults are drawn from `seed`. The IP MTU starts at the
     /// largest the slots allow (`MTU - 14`).
+    ///
+    /// ```
+    /// use layernet::link::sim::{Faults, Segment, Stats};
+    /// let small = Segment::<2, 8, 1000>::new(1, Faults::loss(5));
+    /// assert_eq!(small.mtu(), 986);
+    /// assert_eq!((small.faults().drop_pct, small.stats()), (5, Stats::default()));
+    /// ```
     pub fn new(seed: u64, faults: Faults) -> Self {
         Segment {
             rng: Rng::new(seed),
@@ -322,42 +477,142 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
 
     /// Set the IP MTU (frames above `mtu + 14` bytes are dropped). Clamped to
     /// what the slots can hold and to the IPv4 minimum of 576.
+    ///
+    /// ```
+    /// use layernet::link::sim::{Faults, StdSegment};
+    /// let mut wire = StdSegment::new(0, Faults::NONE);
+    /// wire.set_mtu(1280);
+    /// assert_eq!(wire.mtu(), 1280);
+    /// wire.set_mtu(100);
+    /// assert_eq!(wire.mtu(), 576);
+    /// wire.set_mtu(9000);
+    /// assert_eq!(wire.mtu(), 1500);
+    /// ```
     pub fn set_mtu(&mut self, mtu: usize) {
         self.ip_mtu = mtu.clamp(576, MTU.saturating_sub(ETHERNET_HEADER_LEN));
     }
 
-    /// The IP MTU in force.
+    /// The IP MTU in force; every port offers smoltcp frames of this plus
+    /// the Ethernet header.
+    ///
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// use smoltcp::phy::Device;
+    ///
+    /// let (mut net, a, _) = SimNet::pair(0)?;
+    /// let mtu = net.segment().mtu();
+    /// assert_eq!(net.stack(a).device().capabilities().max_transmission_unit, mtu + 14);
+    /// # Ok::<(), layernet::net::ConfigError>(())
+    /// ```
     pub fn mtu(&self) -> usize {
         self.ip_mtu
     }
 
-    /// Change the fault model from now on.
+    /// Change the fault model from now on; frames already queued keep
+    /// their fate.
+    ///
+    /// ```
+    /// use core::cell::RefCell;
+    /// use layernet::{EthernetAddress, Instant, link::sim::{Faults, Port, StdSegment}};
+    /// use smoltcp::phy::{Device, TxToken};
+    ///
+    /// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+    /// let mut port = Port::new(&wire, 0, EthernetAddress([2, 0, 0, 0, 0, 1])).ok_or("port")?;
+    /// wire.borrow_mut().set_faults(Faults::loss(100));
+    /// port.transmit(Instant::ZERO).ok_or("tx")?.consume(60, |f| f.fill(0xff));
+    /// assert_eq!(wire.borrow().stats().dropped, 1);
+    /// # Ok::<(), &str>(())
+    /// ```
     pub fn set_faults(&mut self, faults: Faults) {
         self.faults = faults;
     }
 
     /// The fault model in force.
+    ///
+    /// ```
+    /// use layernet::{host::sim::SimNet, link::sim::Faults};
+    /// let (mut net, _, _) = SimNet::pair(1)?;
+    /// net.set_faults(Faults { reorder_pct: 10, ..Faults::loss(2) });
+    /// assert_eq!(net.segment().faults().reorder_pct, 10);
+    /// # Ok::<(), layernet::net::ConfigError>(())
+    /// ```
     pub fn faults(&self) -> Faults {
         self.faults
     }
 
     /// What happened to the frames so far.
+    ///
+    /// ```
+    /// use core::cell::RefCell;
+    /// use layernet::{link::sim::*, EthernetAddress, Instant};
+    /// use smoltcp::phy::{Device, TxToken};
+    ///
+    /// let wire = RefCell::new(Segment::<2, 4, 1514>::new(0, Faults::NONE));
+    /// wire.borrow_mut().set_mtu(576);
+    /// let mut nic = Port::new(&wire, 1, EthernetAddress([2, 0, 0, 0, 0, 2])).ok_or("port")?;
+    /// nic.transmit(Instant::ZERO).ok_or("tx")?.consume(700, |f| f.fill(0xff));
+    /// assert_eq!(wire.borrow().stats().oversize, 1, "700 > 576 + 14");
+    /// # Ok::<(), &str>(())
+    /// ```
     pub fn stats(&self) -> Stats {
         self.stats
     }
 
     /// The offered frames by protocol.
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::{Duration, socket::UdpSocket};
+    ///
+    /// let (mut net, a, b) = SimNet::pair(4)?;
+    /// let mut chat = UdpSocket::bind(net.stack(a), 6868)?;
+    /// chat.send_to(net.stack(a), b"hello", endpoint(b, 6868))?;
+    /// net.run_for(Duration::from_millis(5));
+    /// let census = net.segment().census();
+    /// assert_eq!((census.udp_datagrams, census.udp_payload_bytes), (1, 5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn census(&self) -> Census {
         self.census
     }
 
     /// A hash of every frame offered so far, with its sender and time: equal
     /// fingerprints mean equal frame sequences.
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::{Duration, link::sim::Faults, socket::TcpStream};
+    ///
+    /// let run = |seed| -> Result<u64, Box<dyn std::error::Error>> {
+    ///     let mut net = SimNet::new(seed, Faults::loss(20));
+    ///     let (_, c) = (net.add_host()?, net.add_host()?);
+    ///     TcpStream::connect(net.stack(c), endpoint(0, 1234))?;
+    ///     net.run_for(Duration::from_secs(2));
+    ///     Ok(net.segment().fingerprint())
+    /// };
+    /// assert_eq!(run(1)?, run(1)?, "same seed, same frames");
+    /// assert_ne!(run(1)?, run(2)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn fingerprint(&self) -> u64 {
         self.fingerprint
     }
 
-    /// The earliest time at which any queued frame becomes deliverable.
+    /// The earliest time at which any queued frame becomes deliverable
+    /// (`None`: no frame is queued).
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::{Duration, link::sim::Faults, socket::UdpSocket};
+    ///
+    /// let (mut net, a, b) = SimNet::pair(9)?;
+    /// net.set_faults(Faults { delay: Duration::from_millis(3), ..Faults::NONE });
+    /// let now = net.now();
+    /// UdpSocket::bind(net.stack(a), 0)?.send_to(net.stack(a), b"x", endpoint(b, 7))?;
+    /// net.stack(a).poll(now); // sends the ARP request
+    /// assert_eq!(net.segment().next_delivery(), Some(now + Duration::from_millis(3)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn next_delivery(&self) -> Option<Instant> {
         self.queues
             .iter()
@@ -367,8 +622,19 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
             .min()
     }
 
-    /// Attach station `index` with hardware address `mac`. Returns `None` if
-    /// `index` is out of range.
+    /// Attach station `index` with hardware address `mac`: unicast frames
+    /// for `mac` go to that station's queue. [`Port::new`] calls it.
+    ///
+    /// # Errors
+    ///
+    /// `None` if `index` is not below `PORTS`.
+    ///
+    /// ```
+    /// use layernet::{EthernetAddress, link::sim::{Faults, Segment}};
+    /// let mut two = Segment::<2, 4, 1514>::new(0, Faults::NONE);
+    /// assert_eq!(two.attach(1, EthernetAddress([2, 0, 0, 0, 0, 2])), Some(()));
+    /// assert_eq!(two.attach(2, EthernetAddress([2, 0, 0, 0, 0, 3])), None);
+    /// ```
     pub fn attach(&mut self, index: usize, mac: EthernetAddress) -> Option<()> {
         *self.macs.get_mut(index)? = Some(mac);
         Some(())
@@ -511,6 +777,25 @@ fn flip_checksummed_bit(frame: &mut [u8], roll: u64) -> bool {
 /// own buffer (the segment sits behind a `RefCell` shared by all stations,
 /// so a token cannot keep a borrow of it); a transmitted frame is built in
 /// place by smoltcp and copied once into each receiving queue.
+///
+/// # Example
+///
+/// A stack on a port, no host helpers needed (this is how a no_std test
+/// wires one up):
+///
+/// ```
+/// use core::cell::RefCell;
+/// use layernet::link::sim::{Faults, Port, Segment};
+/// use layernet::net::{Config, Stack, profile};
+///
+/// let wire = RefCell::new(Segment::<2, 16, 1514>::new(1, Faults::NONE));
+/// let config = Config::default();
+/// let port = Port::new(&wire, 0, config.mac).ok_or("no such port")?;
+/// let mut memory = profile::Tiny::new();
+/// let stack = Stack::new(config, port, &mut memory, layernet::Instant::ZERO)?;
+/// assert_eq!(stack.ipv4_addr(), config.ip.address());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Port<'s, const PORTS: usize, const QUEUE: usize, const MTU: usize> {
     segment: &'s RefCell<Segment<PORTS, QUEUE, MTU>>,
     index: usize,
@@ -521,7 +806,22 @@ pub struct Port<'s, const PORTS: usize, const QUEUE: usize, const MTU: usize> {
 
 impl<'s, const PORTS: usize, const QUEUE: usize, const MTU: usize> Port<'s, PORTS, QUEUE, MTU> {
     /// Attach station `index` (0-based, below `PORTS`) with address `mac`.
-    /// Returns `None` if `index` is out of range or the segment is borrowed.
+    ///
+    /// # Errors
+    ///
+    /// `None` if `index` is out of range or the segment is borrowed.
+    ///
+    /// ```
+    /// use core::cell::RefCell;
+    /// use layernet::{EthernetAddress, link::sim::{Faults, Port, StdSegment}};
+    ///
+    /// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+    /// let mac = EthernetAddress([2, 0, 0, 0, 0, 1]);
+    /// let busy = wire.borrow();
+    /// assert!(Port::new(&wire, 0, mac).is_none(), "the segment is borrowed");
+    /// drop(busy);
+    /// assert!(Port::new(&wire, 0, mac).is_some());
+    /// ```
     pub fn new(
         segment: &'s RefCell<Segment<PORTS, QUEUE, MTU>>,
         index: usize,
@@ -538,6 +838,14 @@ impl<'s, const PORTS: usize, const QUEUE: usize, const MTU: usize> Port<'s, PORT
     }
 
     /// The segment this port is attached to.
+    ///
+    /// ```
+    /// use layernet::{host::sim::SimNet, link::sim::Faults};
+    /// let (mut net, a, _) = SimNet::pair(0)?;
+    /// let wire = net.stack(a).device().segment();
+    /// assert_eq!(wire.borrow().faults(), Faults::NONE);
+    /// # Ok::<(), layernet::net::ConfigError>(())
+    /// ```
     pub fn segment(&self) -> &'s RefCell<Segment<PORTS, QUEUE, MTU>> {
         self.segment
     }
@@ -566,6 +874,23 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Link
 }
 
 /// Receive token: the frame already sits in the port's buffer.
+///
+/// ```
+/// use core::cell::RefCell;
+/// use layernet::link::sim::{Faults, Port, Segment};
+/// use layernet::{EthernetAddress as Mac, Instant};
+/// use smoltcp::phy::{Device, RxToken, TxToken};
+///
+/// let lan = RefCell::new(Segment::<2, 2, 128>::new(0, Faults::NONE));
+/// let (x_mac, y_mac) = (Mac([2, 0, 0, 0, 0, 10]), Mac([2, 0, 0, 0, 0, 11]));
+/// let mut x = Port::new(&lan, 0, x_mac).ok_or("x")?;
+/// let mut y = Port::new(&lan, 1, y_mac).ok_or("y")?;
+/// let tx = x.transmit(Instant::ZERO).ok_or("tx")?;
+/// tx.consume(42, |f| f[..6].copy_from_slice(&y_mac.0)); // unicast to y
+/// let (rx, _reply) = y.receive(Instant::ZERO).ok_or("nothing came")?;
+/// assert_eq!(rx.consume(|frame| frame.len()), 42);
+/// # Ok::<(), &str>(())
+/// ```
 pub struct RxToken<'a> {
     frame: &'a [u8],
 }
@@ -578,6 +903,20 @@ impl phy::RxToken for RxToken<'_> {
 
 /// Transmit token: smoltcp builds the frame in the port's buffer, then the
 /// segment takes it.
+///
+/// ```
+/// use core::cell::RefCell;
+/// use layernet::{EthernetAddress, Instant, link::sim::*};
+/// use smoltcp::phy::{Device, TxToken as _};
+///
+/// let seg = RefCell::new(Segment::<1, 1, 64>::new(0, Faults::NONE));
+/// let mut lone = Port::new(&seg, 0, EthernetAddress([2, 0, 0, 0, 0, 1])).ok_or("port")?;
+/// let token: TxToken<'_, '_, 1, 1, 64> = lone.transmit(Instant::ZERO).ok_or("tx")?;
+/// token.consume(60, |f| f.fill(0));
+/// let (stats, census) = (seg.borrow().stats(), seg.borrow().census());
+/// assert_eq!((stats.offered, stats.unknown_destination, census.other), (1, 1, 1));
+/// # Ok::<(), &str>(())
+/// ```
 pub struct TxToken<'a, 's, const PORTS: usize, const QUEUE: usize, const MTU: usize> {
     segment: &'s RefCell<Segment<PORTS, QUEUE, MTU>>,
     index: usize,

@@ -25,10 +25,28 @@ use super::Link;
 use super::sim::ETHERNET_HEADER_LEN;
 
 /// Largest frame handled: a 1500-byte IP MTU plus the Ethernet header.
+///
+/// ```
+/// use layernet::link::{sim::ETHERNET_HEADER_LEN, tap::TAP_FRAME_MAX};
+/// assert_eq!(TAP_FRAME_MAX - ETHERNET_HEADER_LEN, 1500);
+/// ```
 pub const TAP_FRAME_MAX: usize = 1514;
 
 /// Why a TAP device could not be opened. Its `Display` is one line that
 /// says what to run.
+///
+/// # Example
+///
+/// ```
+/// use layernet::link::tap::{TapDevice, TapError};
+///
+/// match TapDevice::open("ln-nope0") {
+///     Err(TapError::Missing(name)) => assert_eq!(name, "ln-nope0"),
+///     other => panic!("expected Missing, got {:?}", other.err()),
+/// }
+/// let advice = TapError::Permission("tap0".into()).to_string();
+/// assert!(advice.contains("run as root") && !advice.contains('\n'));
+/// ```
 #[derive(Debug)]
 pub enum TapError {
     /// No such interface in this network namespace.
@@ -67,6 +85,17 @@ impl fmt::Display for TapError {
 impl std::error::Error for TapError {}
 
 /// What the device counted.
+///
+/// ```
+/// use layernet::link::tap::TapStats;
+///
+/// fn tx_loss_permille(s: &TapStats) -> u64 {
+///     1000 * s.tx_dropped / (s.tx_frames + s.tx_dropped).max(1)
+/// }
+/// let unplugged = TapStats { tx_frames: 990, tx_dropped: 10, ..TapStats::default() };
+/// assert_eq!(tx_loss_permille(&unplugged), 10);
+/// assert_eq!(tx_loss_permille(&TapStats::default()), 0);
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TapStats {
     /// Frames read from the kernel.
@@ -80,6 +109,23 @@ pub struct TapStats {
 }
 
 /// A TAP interface as a smoltcp device.
+///
+/// Needs an existing TAP interface and the right to open it (root, or a
+/// device created for the user); `docs/tap.md` and `scripts/tap-netns.sh`
+/// set one up.
+///
+/// # Example
+///
+/// Without the interface, opening fails with a message that says what to run:
+///
+/// ```
+/// use layernet::link::tap::TapDevice;
+///
+/// match TapDevice::open("layernet-doc0") {
+///     Ok(dev) => println!("attached to {}", dev.name()),
+///     Err(e) => assert!(e.to_string().contains("ip tuntap add dev layernet-doc0")),
+/// }
+/// ```
 pub struct TapDevice {
     iface: Iface,
     mtu: usize,
@@ -106,6 +152,24 @@ fn interface_index(name: &str) -> Option<u32> {
 impl TapDevice {
     /// Attach to the existing TAP interface `name` (it is not created: as
     /// root, opening a name that does not exist would create it silently).
+    /// The IP MTU is the interface's own, at most 1500.
+    ///
+    /// # Errors
+    ///
+    /// [`TapError::Missing`] if this network namespace has no interface
+    /// `name` (an empty, too long or path-like name included);
+    /// [`TapError::NotTap`] for an interface that is not TAP (`lo`, a veth);
+    /// [`TapError::Permission`] without the right to attach;
+    /// [`TapError::Busy`] if another process holds it; [`TapError::Io`] for
+    /// anything else.
+    ///
+    /// ```
+    /// use layernet::link::tap::{TapDevice, TapError};
+    ///
+    /// for bad in ["", "../../etc", "a-name-too-long-for-linux"] {
+    ///     assert!(matches!(TapDevice::open(bad), Err(TapError::Missing(_))));
+    /// }
+    /// ```
     pub fn open(name: &str) -> Result<TapDevice, TapError> {
         let Some(index) = interface_index(name) else {
             return Err(TapError::Missing(name.to_string()));
@@ -146,24 +210,64 @@ impl TapDevice {
         })
     }
 
-    /// Why the device stopped working (it was deleted, or detached), if it did.
+    /// Why the device stopped working (it was deleted, or detached), if it
+    /// did; `None` while it works.
+    ///
+    /// ```
+    /// use layernet::link::tap::TapDevice;
+    /// let healthy = TapDevice::open("ln-doc-fail").map(|tap| tap.failure().is_none());
+    /// assert!(healthy.unwrap_or(true), "a device that just opened has not failed");
+    /// ```
     pub fn failure(&self) -> Option<&io::Error> {
         self.failure.as_ref()
     }
 
     /// The interface's name.
+    ///
+    /// ```
+    /// use layernet::link::tap::TapDevice;
+    /// if let Ok(tap) = TapDevice::open("ln-doc-name") {
+    ///     assert_eq!(tap.name(), "ln-doc-name");
+    /// }
+    /// ```
     pub fn name(&self) -> &str {
         self.iface.name()
     }
 
     /// What was counted.
+    ///
+    /// ```
+    /// use layernet::link::tap::{TapDevice, TapError};
+    /// match TapDevice::open("ln-doc-stats").map(|tap| tap.stats()) {
+    ///     Ok(counted) => assert_eq!(counted.tx_frames + counted.tx_dropped, 0),
+    ///     Err(e) => assert!(matches!(e, TapError::Missing(_) | TapError::Permission(_))),
+    /// }
+    /// ```
     pub fn stats(&self) -> TapStats {
         self.stats
     }
 
     /// Sleep until a frame can be read or `timeout` passes (`None`: until a
-    /// frame). Returns true if a frame is waiting; an error if the device
-    /// failed (then sleeping on it again would return at once, for ever).
+    /// frame). Returns true if a frame is waiting, false if the time passed
+    /// (or a signal interrupted the sleep).
+    ///
+    /// # Errors
+    ///
+    /// An error if the device failed (then sleeping on it again would
+    /// return at once, for ever): [`TapDevice::failure`]'s error again, or
+    /// `BrokenPipe` when the interface was deleted or detached while
+    /// waiting, or what `poll(2)` reported.
+    ///
+    /// ```
+    /// use layernet::link::tap::TapDevice;
+    /// use std::time::Duration;
+    ///
+    /// fn frame_within(name: &str, ms: u64) -> Result<bool, Box<dyn std::error::Error>> {
+    ///     let tap = TapDevice::open(name)?;
+    ///     Ok(tap.wait(Some(Duration::from_millis(ms)))?)
+    /// }
+    /// assert!(frame_within("ln-doc-wait", 5).is_err(), "no such device here");
+    /// ```
     pub fn wait(&self, timeout: Option<std::time::Duration>) -> io::Result<bool> {
         if let Some(e) = &self.failure {
             return Err(io::Error::new(e.kind(), e.to_string()));
@@ -243,6 +347,19 @@ impl Link for TapDevice {
 }
 
 /// Receive token: the frame already sits in the device's buffer.
+///
+/// ```
+/// use layernet::link::tap::{TAP_FRAME_MAX, TapDevice, TapRxToken, TapTxToken};
+/// use smoltcp::phy::{Device, RxToken};
+///
+/// fn next_len(dev: &mut TapDevice) -> Option<usize> {
+///     let (rx, _): (TapRxToken<'_>, TapTxToken<'_>) = dev.receive(layernet::Instant::ZERO)?;
+///     Some(rx.consume(|frame| frame.len()))
+/// }
+/// if let Ok(mut dev) = TapDevice::open("ln-doc-rx") {
+///     assert!(next_len(&mut dev).is_none_or(|n| n <= TAP_FRAME_MAX));
+/// }
+/// ```
 pub struct TapRxToken<'a> {
     frame: &'a [u8],
 }
@@ -253,7 +370,22 @@ impl phy::RxToken for TapRxToken<'_> {
     }
 }
 
-/// Transmit token: smoltcp builds the frame in the device's buffer.
+/// Transmit token: smoltcp builds the frame in the device's buffer, then it
+/// is written once; a frame the kernel refuses is counted in
+/// [`TapStats::tx_dropped`].
+///
+/// ```
+/// use layernet::{Instant, link::tap::TapDevice};
+/// use smoltcp::phy::{Device, TxToken};
+///
+/// if let Ok(mut dev) = TapDevice::open("ln-doc-tx") {
+///     if let Some(token) = dev.transmit(Instant::ZERO) {
+///         token.consume(60, |frame| frame.fill(0xff));
+///     }
+///     let s = dev.stats();
+///     assert_eq!(s.tx_frames + s.tx_dropped, 1, "sent or counted as lost");
+/// }
+/// ```
 pub struct TapTxToken<'a> {
     iface: &'a Iface,
     buf: &'a mut [u8; TAP_FRAME_MAX],

@@ -29,7 +29,7 @@ use super::{Listener, Owner, TcpEntry, UdpEntry};
 
 /// The gate's decision on one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Hand the frame to smoltcp; it may come with a note for the trace.
     Admit(Option<Event>),
     /// Drop it, for this reason.

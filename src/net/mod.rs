@@ -46,33 +46,184 @@ use crate::link::rng::Rng;
 
 /// How many frames one [`Stack::poll`] takes in before it lets egress run:
 /// bounds the work per call, as smoltcp's own `poll_ingress_single` advises.
+///
+/// ```
+/// use layernet::host::sim::SimNet;
+/// use layernet::net::INGRESS_BURST;
+/// use layernet::{EthernetAddress, Instant};
+/// use smoltcp::phy::{Device, TxToken};
+///
+/// let (mut net, a, _) = SimNet::pair(0)?;
+/// let mut noise = net.raw_port(2, EthernetAddress([2, 0, 0, 0, 0, 0x66])).ok_or("taken")?;
+/// for _ in 0..INGRESS_BURST + 10 {
+///     noise.transmit(Instant::ZERO).ok_or("tx")?.consume(60, |f| f.fill(0xff));
+/// }
+/// net.stack(a).poll(Instant::ZERO);
+/// assert_eq!(net.stack(a).counters().frames_in, INGRESS_BURST as u64);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const INGRESS_BURST: usize = 64;
-/// How many egress rounds one [`Stack::poll`] runs at most.
+/// How many egress rounds one [`Stack::poll`] runs at most: each round
+/// lets every socket send one packet, so one poll sends a full UDP queue.
+///
+/// ```
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::net::{EGRESS_BURST, UDP_PACKETS};
+/// use layernet::{Duration, socket::UdpSocket};
+///
+/// let (mut net, a, b) = SimNet::pair(0)?;
+/// let mut udp = UdpSocket::bind(net.stack(a), 0)?;
+/// udp.send_to(net.stack(a), b"resolve", endpoint(b, 9))?;
+/// net.run_for(Duration::from_millis(5)); // ARP is done
+/// let before = net.segment().stats().offered;
+/// for i in 0..UDP_PACKETS {
+///     udp.send_to(net.stack(a), &[i as u8], endpoint(b, 9))?;
+/// }
+/// let now = net.now();
+/// net.stack(a).poll(now);
+/// assert!(UDP_PACKETS <= EGRESS_BURST);
+/// assert_eq!(net.segment().stats().offered - before, UDP_PACKETS as u64);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const EGRESS_BURST: usize = 64;
 /// How long a half-open connection (SYN-RECEIVED) may hold a listening
 /// slot without hearing from its peer. Without it, spoofed SYNs that never
 /// complete their handshake would hold every slot for ever (a SYN flood);
 /// a real client on a lossy link retransmits its SYN well within it, which
 /// restarts the count.
+///
+/// ```
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::net::HANDSHAKE_TIMEOUT;
+/// use layernet::socket::{TcpListener, TcpStream};
+/// use layernet::{Duration, link::sim::Faults};
+///
+/// let mut net = SimNet::new(3, Faults { delay: Duration::from_millis(10), ..Faults::NONE });
+/// let (srv, cli) = (net.add_host()?, net.add_host()?);
+/// let _listener = TcpListener::bind(net.stack(srv), 80, 1)?;
+/// let _client = TcpStream::connect(net.stack(cli), endpoint(srv, 80))?;
+/// net.run_for(Duration::from_millis(35)); // the SYN is in, the SYN-ACK on its way
+/// net.set_faults(Faults::loss(100)); // and the client's ACK will be lost
+/// let armed = net.stack(srv).counters().slots_armed;
+/// net.run_for(HANDSHAKE_TIMEOUT - Duration::from_secs(1));
+/// assert_eq!(net.stack(srv).counters().slots_armed, armed, "still held");
+/// net.run_for(Duration::from_secs(2));
+/// assert_eq!(net.stack(srv).counters().slots_armed, armed + 1, "the slot listens again");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Most listening ports one stack serves at once.
+///
+/// ```
+/// use layernet::{host::sim::SimNet, net::MAX_LISTENERS, socket::{Error, TcpListener}};
+///
+/// let (mut net, a, _) = SimNet::pair(0)?;
+/// let mut all = Vec::new();
+/// for port in 1..=MAX_LISTENERS as u16 {
+///     all.push(TcpListener::bind(net.stack(a), port, 1)?);
+/// }
+/// assert_eq!(TcpListener::bind(net.stack(a), 100, 1).err(), Some(Error::NoBufferSpace));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_LISTENERS: usize = 8;
 /// Datagrams each UDP socket can queue each way.
+///
+/// ```
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::{net::UDP_PACKETS, socket::{Error, UdpSocket}};
+///
+/// let (mut net, a, _) = SimNet::pair(0)?;
+/// let mut udp = UdpSocket::bind(net.stack(a), 7000)?;
+/// for _ in 0..UDP_PACKETS {
+///     udp.send_to(net.stack(a), b"queued", endpoint(1, 7000))?; // nothing polls
+/// }
+/// let full = udp.send_to(net.stack(a), b"one more", endpoint(1, 7000));
+/// assert_eq!(full, Err(Error::WouldBlock));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const UDP_PACKETS: usize = 8;
 /// Echo requests/replies the stack's ICMP socket can queue each way.
+///
+/// ```
+/// use layernet::{host::sim::SimNet, net::ICMP_PACKETS, socket::{Error, Ping}};
+///
+/// let (mut net, a, b) = SimNet::pair(0)?;
+/// let to = net.stack(b).ipv4_addr();
+/// let mut ping = Ping::new(net.stack(a));
+/// for seq in 0..ICMP_PACKETS as u16 {
+///     ping.send(net.stack(a), to, seq, b"abc")?;
+/// }
+/// assert_eq!(ping.send(net.stack(a), to, 99, b"abc"), Err(Error::WouldBlock));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const ICMP_PACKETS: usize = 4;
-/// Payload bytes of the ICMP socket's buffers, each way.
+/// Payload bytes of the ICMP socket's buffers, each way: an echo request
+/// (8-byte header and payload) must fit.
+///
+/// ```
+/// use layernet::{host::sim::*, net::ICMP_BUFFER, socket::Ping};
+///
+/// let (mut net, a, b) = SimNet::pair(0)?;
+/// let mut ping = Ping::new(net.stack(a));
+/// let largest = [0u8; ICMP_BUFFER - 8];
+/// ping.send(net.stack(a), host_ip(b).address(), 1, &largest)?;
+/// assert!(ping.send(net.stack(a), host_ip(b).address(), 2, &[0; ICMP_BUFFER]).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const ICMP_BUFFER: usize = 1024;
-/// First port of the ephemeral range (IANA, RFC 6335).
+/// First port of the ephemeral range (IANA, RFC 6335): `bind(0)` and
+/// `connect` draw their local port from here to 65535.
+///
+/// ```
+/// use layernet::{host::sim::SimNet, net::EPHEMERAL_FIRST, socket::UdpSocket};
+/// let (mut net, a, _) = SimNet::pair(0)?;
+/// let any = UdpSocket::bind(net.stack(a), 0)?;
+/// assert!(any.local_port() >= EPHEMERAL_FIRST);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const EPHEMERAL_FIRST: u16 = 49152;
 
 /// The default MAC address, as in smoltcp's examples.
+///
+/// ```
+/// use layernet::net::{Config, DEFAULT_MAC};
+/// assert!(DEFAULT_MAC.is_unicast() && DEFAULT_MAC.is_local());
+/// assert_eq!(Config::default().mac, DEFAULT_MAC);
+/// ```
 pub const DEFAULT_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x01]);
-/// The default address of the stack, as in smoltcp's examples.
+/// The default address of the stack, as in smoltcp's examples; also
+/// simulated host 0's.
+///
+/// ```
+/// use layernet::{host::sim::SimNet, net::DEFAULT_IP};
+/// let (mut net, first, _) = SimNet::pair(0)?;
+/// assert_eq!(net.stack(first).ipv4_addr(), DEFAULT_IP.address());
+/// assert_eq!(DEFAULT_IP.prefix_len(), 24);
+/// # Ok::<(), layernet::net::ConfigError>(())
+/// ```
 pub const DEFAULT_IP: Ipv4Cidr = Ipv4Cidr::new(Ipv4Address::new(192, 168, 69, 1), 24);
 
 /// How a stack presents itself on the link.
+///
+/// # Example
+///
+/// A host on another network, with a default route:
+///
+/// ```
+/// use layernet::net::{Config, profile};
+/// use layernet::{EthernetAddress, Ipv4Address, Ipv4Cidr, host::sim::SimNet, link::sim::Faults};
+///
+/// let ip = Ipv4Cidr::new(Ipv4Address::new(10, 0, 0, 2), 24);
+/// let config = Config {
+///     gateway: Some(Ipv4Address::new(10, 0, 0, 1)),
+///     ..Config::new(EthernetAddress([2, 0, 0, 0, 0, 0x10]), ip)
+/// };
+/// let mut net = SimNet::new(1, Faults::NONE);
+/// let host = net.add_host_with(config, Box::leak(Box::new(profile::Tiny::new())))?;
+/// assert_eq!(net.stack(host).ipv4_addr(), Ipv4Address::new(10, 0, 0, 2));
+/// # Ok::<(), layernet::net::ConfigError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
     /// Hardware address; must be unicast.
@@ -87,7 +238,19 @@ pub struct Config {
 }
 
 impl Config {
-    /// A configuration with no gateway and seed 0.
+    /// A configuration with no gateway and seed 0; `const`, so a board can
+    /// keep its configuration in a constant.
+    ///
+    /// ```
+    /// use layernet::net::Config;
+    /// use layernet::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+    ///
+    /// const BOARD: Config = Config::new(
+    ///     EthernetAddress([2, 0, 0, 0, 0, 0x42]),
+    ///     Ipv4Cidr::new(Ipv4Address::new(172, 16, 0, 9), 16),
+    /// );
+    /// assert_eq!((BOARD.gateway, BOARD.seed), (None, 0));
+    /// ```
     pub const fn new(mac: EthernetAddress, ip: Ipv4Cidr) -> Self {
         Config {
             mac,
@@ -104,7 +267,20 @@ impl Default for Config {
     }
 }
 
-/// Why a stack could not be built.
+/// Why a stack could not be built. Its `Display` says what is required.
+///
+/// # Example
+///
+/// ```
+/// use layernet::net::{Config, ConfigError, profile};
+/// use layernet::{Ipv4Address, host::sim::SimNet, link::sim::Faults};
+///
+/// let far = Config { gateway: Some(Ipv4Address::new(10, 9, 9, 9)), ..Config::default() };
+/// let mut net = SimNet::new(0, Faults::NONE);
+/// let refused = net.add_host_with(far, Box::leak(Box::default()) as &mut profile::Tiny);
+/// assert_eq!(refused, Err(ConfigError::GatewayUnreachable));
+/// assert!(ConfigError::GatewayUnreachable.to_string().contains("inside the stack's own network"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigError {
     /// The MAC address is multicast or broadcast.
@@ -190,13 +366,13 @@ impl UdpEntry {
 }
 
 /// Buffers of one TCP socket.
-pub struct TcpBuffers<const BUF: usize> {
+pub(crate) struct TcpBuffers<const BUF: usize> {
     rx: [u8; BUF],
     tx: [u8; BUF],
 }
 
 /// Buffers of one UDP socket.
-pub struct UdpBuffers<const BUF: usize> {
+pub(crate) struct UdpBuffers<const BUF: usize> {
     rx: [u8; BUF],
     tx: [u8; BUF],
     rx_meta: [udp::PacketMetadata; UDP_PACKETS],
@@ -217,6 +393,25 @@ struct IcmpBuffers {
 ///
 /// Its size is known at compile time: `core::mem::size_of::<Resources<..>>()`.
 /// Place it in a `static`, on the stack, or (on a host) in a leaked `Box`.
+///
+/// # Example
+///
+/// Two TCP sockets and one UDP socket of 512 bytes each way:
+///
+/// ```
+/// use core::cell::RefCell;
+/// use layernet::link::sim::{Faults, StdPort, StdSegment};
+/// use layernet::net::{Config, Resources, Stack};
+///
+/// type Small<'a> = Resources<'a, 4, 2, 1, 512>;
+/// assert!(core::mem::size_of::<Small>() < 8 * 1024);
+/// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+/// let mut memory = Small::new();
+/// let nic = StdPort::new(&wire, 0, Config::default().mac).ok_or("port")?;
+/// let stack = Stack::new(Config::default(), nic, &mut memory, layernet::Instant::ZERO)?;
+/// assert_eq!(stack.free_tcp_sockets(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Resources<'a, const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: usize>
 {
     sockets: [SocketStorage<'a>; SOCKETS],
@@ -230,7 +425,15 @@ pub struct Resources<'a, const SOCKETS: usize, const TCP: usize, const UDP: usiz
 impl<const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: usize>
     Resources<'_, SOCKETS, TCP, UDP, BUF>
 {
-    /// Zeroed resources.
+    /// Zeroed resources. A `SOCKETS` other than `TCP + UDP + 1`, no TCP
+    /// socket or buffers under 64 bytes fail to compile.
+    ///
+    /// ```
+    /// use layernet::net::{Resources, profile};
+    /// let host_sized = Box::new(profile::Host::new()); // too big for a thread's stack frame
+    /// let tiny: Resources<'_, 3, 1, 1, 64> = Resources::new();
+    /// assert!(size_of_val(&tiny) < size_of_val(&*host_sized));
+    /// ```
     pub const fn new() -> Self {
         const { assert!(SOCKETS == TCP + UDP + 1, "SOCKETS must be TCP + UDP + 1") };
         const { assert!(TCP > 0 && BUF >= 64, "at least one TCP socket of 64 bytes") };
@@ -280,8 +483,21 @@ pub mod profile {
     use super::Resources;
     /// A microcontroller-sized stack: 6 TCP and 2 UDP sockets of 1 KiB each way
     /// (about 21 KiB in all).
+    ///
+    /// ```
+    /// use layernet::net::profile::Tiny;
+    /// assert!(size_of::<Tiny>() < 24 * 1024);
+    /// ```
     pub type Tiny<'a> = Resources<'a, 9, 6, 2, 1024>;
-    /// A host-sized stack: 24 TCP and 4 UDP sockets of 8 KiB each way.
+    /// A host-sized stack: 24 TCP and 4 UDP sockets of 8 KiB each way. Every
+    /// simulated host added by `SimNet::add_host` has one.
+    ///
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// let (mut net, a, _) = SimNet::pair(0)?;
+    /// assert_eq!(net.stack(a).free_tcp_sockets(), 24);
+    /// # Ok::<(), layernet::net::ConfigError>(())
+    /// ```
     pub type Host<'a> = Resources<'a, 29, 24, 4, 8192>;
 }
 
@@ -317,6 +533,33 @@ pub struct AppCounters {
 /// The stack: smoltcp's interface, the socket set built on the caller's
 /// [`Resources`], the device, and the pool book-keeping. Everything happens
 /// in [`Stack::poll`]; nothing reads a clock.
+///
+/// # Example
+///
+/// Two stacks on one segment, driven by hand with a millisecond clock, as
+/// a board's main loop would (the host's `SimNet` does this for you):
+///
+/// ```
+/// use core::cell::RefCell;
+/// use layernet::host::sim::{host_ip, host_mac};
+/// use layernet::link::sim::{Faults, StdPort, StdSegment};
+/// use layernet::net::{Config, Stack, profile};
+/// use layernet::{Instant, socket::Ping};
+///
+/// let wire = RefCell::new(StdSegment::new(1, Faults::NONE));
+/// let (ca, cb) = (Config::new(host_mac(0), host_ip(0)), Config::new(host_mac(1), host_ip(1)));
+/// let (mut ra, mut rb) = (profile::Tiny::new(), profile::Tiny::new());
+/// let mut a = Stack::new(ca, StdPort::new(&wire, 0, ca.mac).ok_or("a")?, &mut ra, Instant::ZERO)?;
+/// let mut b = Stack::new(cb, StdPort::new(&wire, 1, cb.mac).ok_or("b")?, &mut rb, Instant::ZERO)?;
+/// let mut ping = Ping::new(&mut a);
+/// ping.send(&mut a, b.ipv4_addr(), 1, b"hi")?;
+/// for ms in 0..10 {
+///     a.poll(Instant::from_millis(ms));
+///     b.poll(Instant::from_millis(ms));
+/// }
+/// assert_eq!(ping.recv(&mut a)?, (b.ipv4_addr(), 1, 2));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Stack<'a, D: Link> {
     device: D,
     iface: Interface,
@@ -338,6 +581,28 @@ pub struct Stack<'a, D: Link> {
 impl<'a, D: Link> Stack<'a, D> {
     /// Build a stack on `device` with `config`, using the caller's `resources`
     /// for every socket. `now` is the current time on the caller's clock.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::MacNotUnicast`] for a multicast or broadcast MAC,
+    /// [`ConfigError::BadAddress`] for an unspecified, multicast or
+    /// broadcast IPv4 address (the network's broadcast address included),
+    /// [`ConfigError::GatewayUnreachable`] for a gateway outside the network.
+    ///
+    /// ```
+    /// use core::cell::RefCell;
+    /// use layernet::net::{Config, ConfigError, Stack, profile};
+    /// use layernet::{EthernetAddress, Instant, link::sim::*};
+    ///
+    /// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+    /// let group = EthernetAddress([0x01, 0, 0x5e, 0, 0, 1]);
+    /// let port = StdPort::new(&wire, 0, group).ok_or("port")?;
+    /// let mut space = profile::Tiny::new();
+    /// let config = Config { mac: group, ..Config::default() };
+    /// let built = Stack::new(config, port, &mut space, Instant::ZERO);
+    /// assert_eq!(built.err(), Some(ConfigError::MacNotUnicast));
+    /// # Ok::<(), &str>(())
+    /// ```
     pub fn new<const S: usize, const T: usize, const U: usize, const B: usize>(
         config: Config,
         mut device: D,
@@ -433,6 +698,19 @@ impl<'a, D: Link> Stack<'a, D> {
     /// one at a time through the gate, send what the sockets have queued,
     /// and return finished sockets to the pool. Returns true if anything
     /// happened (a frame in or out, a socket re-armed).
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::{Instant, socket::UdpSocket};
+    ///
+    /// let (mut net, a, b) = SimNet::pair(0)?;
+    /// let t = Instant::from_millis(1);
+    /// assert!(!net.stack(b).poll(t), "nothing to do");
+    /// UdpSocket::bind(net.stack(a), 0)?.send_to(net.stack(a), b"?", endpoint(b, 9))?;
+    /// net.stack(a).poll(t); // the ARP request leaves
+    /// assert!(net.stack(b).poll(t), "it comes in; the reply goes out");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn poll(&mut self, now: Instant) -> bool {
         self.now = now;
         let mut progress = false;
@@ -626,21 +904,56 @@ impl<'a, D: Link> Stack<'a, D> {
     }
 
     /// When smoltcp next wants to be polled (`None`: only when a frame comes).
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::{Duration, socket::TcpStream};
+    ///
+    /// let (mut net, _, c) = SimNet::pair(0)?;
+    /// let now = net.now();
+    /// assert_eq!(net.stack(c).poll_at(now), None, "an idle stack sleeps");
+    /// let _s = TcpStream::connect(net.stack(c), endpoint(0, 7))?;
+    /// assert!(net.stack(c).poll_at(now).is_some_and(|t| t <= now + Duration::from_secs(1)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
         self.iface.poll_at(now, &self.sockets)
     }
 
     /// The time of the last [`Stack::poll`].
+    ///
+    /// ```
+    /// use layernet::{Duration, host::sim::SimNet};
+    /// let (mut net, a, _) = SimNet::pair(0)?;
+    /// net.run_for(Duration::from_millis(250));
+    /// assert_eq!(net.stack(a).now().total_millis(), 250);
+    /// # Ok::<(), layernet::net::ConfigError>(())
+    /// ```
     pub fn now(&self) -> Instant {
         self.now
     }
 
-    /// The stack's IPv4 address.
+    /// The stack's IPv4 address (without the prefix).
+    ///
+    /// ```
+    /// use layernet::{Ipv4Address, host::sim::SimNet};
+    /// let (mut net, _, second) = SimNet::pair(0)?;
+    /// assert_eq!(net.stack(second).ipv4_addr(), Ipv4Address::new(192, 168, 69, 2));
+    /// # Ok::<(), layernet::net::ConfigError>(())
+    /// ```
     pub fn ipv4_addr(&self) -> Ipv4Address {
         self.ip
     }
 
     /// The stack's hardware address.
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, host_mac};
+    /// let (mut net, a, _) = SimNet::pair(0)?;
+    /// assert_eq!(net.stack(a).mac(), host_mac(a));
+    /// assert_eq!(net.stack(a).mac().to_string(), "02-00-00-00-00-01");
+    /// # Ok::<(), layernet::net::ConfigError>(())
+    /// ```
     pub fn mac(&self) -> EthernetAddress {
         match self.iface.hardware_addr() {
             HardwareAddress::Ethernet(mac) => mac,
@@ -648,16 +961,52 @@ impl<'a, D: Link> Stack<'a, D> {
     }
 
     /// What the stack counted.
+    ///
+    /// ```
+    /// use layernet::{host::sim::SimNet, socket::TcpListener};
+    /// let (mut net, a, _) = SimNet::pair(0)?;
+    /// TcpListener::bind(net.stack(a), 21, 3)?;
+    /// assert_eq!(net.stack(a).counters().slots_armed, 3, "three sockets in LISTEN");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn counters(&self) -> Counters {
         self.counters
     }
 
     /// The device, for its own statistics.
+    ///
+    /// ```
+    /// use layernet::{Duration, host::sim::SimNet, socket::Ping};
+    /// let (mut net, a, b) = SimNet::pair(0)?;
+    /// let to = net.stack(b).ipv4_addr();
+    /// Ping::new(net.stack(a)).send(net.stack(a), to, 7, b"")?;
+    /// net.run_for(Duration::from_millis(5));
+    /// let wire = net.stack(a).device().segment();
+    /// assert_eq!(wire.borrow().census().icmp_echo_replies, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn device(&self) -> &D {
         &self.device
     }
 
     /// TCP connections still open (neither closed, listening, nor in TIME-WAIT).
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::{Duration, socket::{TcpListener, TcpStream}};
+    ///
+    /// let (mut net, s, c) = SimNet::pair(0)?;
+    /// let mut l = TcpListener::bind(net.stack(s), 5, 1)?;
+    /// assert_eq!(net.stack(s).open_tcp_sockets(), 0, "LISTEN does not count");
+    /// let conn = TcpStream::connect(net.stack(c), endpoint(s, 5))?;
+    /// net.run_for(Duration::from_millis(10));
+    /// assert_eq!((net.stack(s).open_tcp_sockets(), net.stack(c).open_tcp_sockets()), (1, 1));
+    /// conn.close(net.stack(c));
+    /// l.accept(net.stack(s))?.0.close(net.stack(s));
+    /// net.run_for(Duration::from_millis(10));
+    /// assert_eq!(net.stack(s).open_tcp_sockets() + net.stack(c).open_tcp_sockets(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open_tcp_sockets(&self) -> usize {
         self.tcp
             .iter()
@@ -673,6 +1022,21 @@ impl<'a, D: Link> Stack<'a, D> {
 
     /// Reset every open TCP connection (the end of a shutdown's grace
     /// period); their sockets return to the pool.
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::{Duration, socket::{Error, TcpListener, TcpStream}};
+    ///
+    /// let (mut net, server, client) = SimNet::pair(0)?;
+    /// let _l = TcpListener::bind(net.stack(server), 443, 1)?;
+    /// let mut stream = TcpStream::connect(net.stack(client), endpoint(server, 443))?;
+    /// net.run_for(Duration::from_millis(10));
+    /// stream.poll_connect(net.stack(client))?;
+    /// net.stack(server).abort_all_tcp();
+    /// net.run_for(Duration::from_millis(10));
+    /// assert_eq!(stream.recv(net.stack(client), &mut [0; 4]), Err(Error::Reset));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn abort_all_tcp(&mut self) {
         for entry in self.tcp.iter_mut() {
             let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
@@ -689,6 +1053,18 @@ impl<'a, D: Link> Stack<'a, D> {
     }
 
     /// TCP sockets in the pool that nobody uses.
+    ///
+    /// ```
+    /// use layernet::{host::sim::SimNet, socket::TcpListener};
+    /// let (mut net, a, _) = SimNet::pair(0)?;
+    /// let all = net.stack(a).free_tcp_sockets();
+    /// let web = TcpListener::bind(net.stack(a), 80, 4)?;
+    /// assert_eq!(net.stack(a).free_tcp_sockets(), all - 4);
+    /// web.close(net.stack(a));
+    /// net.stack(a).poll(layernet::Instant::ZERO);
+    /// assert_eq!(net.stack(a).free_tcp_sockets(), all);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn free_tcp_sockets(&self) -> usize {
         self.tcp.iter().filter(|e| e.owner == Owner::Free).count()
     }

@@ -139,6 +139,27 @@ pub trait Observer {
 
 /// What the stack counted, layer by layer. Every field counts frames (or
 /// segments, datagrams) seen at this stack's device.
+///
+/// # Example
+///
+/// With a backlog of 1 and nobody accepting, a second client's SYN is
+/// dropped by the gate (not reset), and counted:
+///
+/// ```
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::{Duration, socket::{TcpListener, TcpStream}};
+///
+/// let (mut net, srv, first) = SimNet::pair(2)?;
+/// let second = net.add_host()?;
+/// let _busy = TcpListener::bind(net.stack(srv), 8080, 1)?;
+/// let _in = TcpStream::connect(net.stack(first), endpoint(srv, 8080))?;
+/// net.run_for(Duration::from_millis(10));
+/// let _waits = TcpStream::connect(net.stack(second), endpoint(srv, 8080))?;
+/// net.run_for(Duration::from_millis(10));
+/// let counted = net.stack(srv).counters();
+/// assert_eq!((counted.syn_dropped_busy, counted.tcp_resets_tx), (1, 0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counters {
     /// Frames received from the device.

@@ -35,12 +35,64 @@ impl embedded_io::Error for Error {
     }
 }
 
-/// Idle rounds one blocking call waits at most, unless told otherwise.
+/// Idle rounds one blocking call waits at most, unless told otherwise
+/// ([`StreamIo::with_idle_limit`]).
+///
+/// ```
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::socket::{Error, TcpListener, TcpStream, io::{DEFAULT_IDLE_LIMIT, StreamIo}};
+/// use layernet::Duration;
+/// use embedded_io::Read;
+///
+/// let (mut net, s, c) = SimNet::pair(1)?;
+/// let _l = TcpListener::bind(net.stack(s), 7, 1)?;
+/// let mut quiet = TcpStream::connect(net.stack(c), endpoint(s, 7))?;
+/// net.run_for(Duration::from_millis(10));
+/// let mut rounds = 0;
+/// let mut io = StreamIo::new(&mut quiet, net.stack(c), |_| rounds += 1);
+/// assert_eq!(io.read(&mut [0; 1]), Err(Error::TimedOut), "nothing ever comes");
+/// drop(io);
+/// assert_eq!(rounds, DEFAULT_IDLE_LIMIT);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const DEFAULT_IDLE_LIMIT: u32 = 1_000_000;
 
 /// A connected [`TcpStream`] with its stack, as an `embedded_io` reader and
 /// writer. `idle` runs whenever the stream cannot move; it must make the
 /// network progress (poll the stack with a later time).
+///
+/// Its `read` waits for at least one byte, `write` for room for one,
+/// `flush` for the peer's acknowledgement of everything written; each
+/// fails with [`Error::TimedOut`] after the idle limit, or with the
+/// stream's own error ([`Error::Reset`], [`Error::Closed`], ...).
+///
+/// # Example
+///
+/// An SMTP-like exchange on the client's side. Here `idle` polls only the
+/// client's stack, enough for data already received and for writes that
+/// fit the send buffer:
+///
+/// ```
+/// use embedded_io::{Read, Write};
+/// use layernet::{Duration, host::sim::*, socket::{TcpListener, TcpStream, io::StreamIo}};
+///
+/// let (mut net, s, c) = SimNet::pair(2)?;
+/// let mut l = TcpListener::bind(net.stack(s), 25, 1)?;
+/// let mut stream = TcpStream::connect(net.stack(c), endpoint(s, 25))?;
+/// net.run_for(Duration::from_millis(10));
+/// let (mut server, _) = l.accept(net.stack(s))?;
+/// server.send(net.stack(s), b"220 ready")?;
+/// net.run_for(Duration::from_millis(10));
+/// let mut io = StreamIo::new(&mut stream, net.stack(c), |st| {
+///     st.poll(st.now() + Duration::from_millis(1));
+/// });
+/// let mut banner = [0u8; 9];
+/// io.read_exact(&mut banner)?;
+/// io.write_all(b"HELO")?;
+/// net.run_for(Duration::from_millis(10));
+/// assert_eq!((&banner, server.recv(net.stack(s), &mut [0; 8])?), (b"220 ready", 4));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct StreamIo<'s, 'st, 'a, D: Link, F: FnMut(&mut Stack<'a, D>)> {
     stream: &'s mut TcpStream,
     stack: &'st mut Stack<'a, D>,
@@ -49,7 +101,22 @@ pub struct StreamIo<'s, 'st, 'a, D: Link, F: FnMut(&mut Stack<'a, D>)> {
 }
 
 impl<'s, 'st, 'a, D: Link, F: FnMut(&mut Stack<'a, D>)> StreamIo<'s, 'st, 'a, D, F> {
-    /// Pair `stream` with `stack`; `idle` is called while an operation would block.
+    /// Pair `stream` with `stack`; `idle` is called while an operation would
+    /// block. The idle limit is [`DEFAULT_IDLE_LIMIT`].
+    ///
+    /// ```
+    /// use embedded_io::{ReadReady, WriteReady};
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::{Duration, socket::{TcpListener, TcpStream, io::StreamIo}};
+    ///
+    /// let (mut net, s, c) = SimNet::pair(3)?;
+    /// let _l = TcpListener::bind(net.stack(s), 9, 1)?;
+    /// let mut fresh = TcpStream::connect(net.stack(c), endpoint(s, 9))?;
+    /// net.run_for(Duration::from_millis(10));
+    /// let mut io = StreamIo::new(&mut fresh, net.stack(c), |_| {});
+    /// assert!(io.write_ready()? && !io.read_ready()?, "room to write, nothing to read");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(stream: &'s mut TcpStream, stack: &'st mut Stack<'a, D>, idle: F) -> Self {
         StreamIo {
             stream,
@@ -60,6 +127,26 @@ impl<'s, 'st, 'a, D: Link, F: FnMut(&mut Stack<'a, D>)> StreamIo<'s, 'st, 'a, D,
     }
 
     /// Give up a call after `rounds` idle rounds (with [`Error::TimedOut`]).
+    ///
+    /// Here `flush` waits for an acknowledgement that cannot come (the
+    /// peer's stack is not polled), and gives up after 3 rounds:
+    ///
+    /// ```
+    /// use embedded_io::Write;
+    /// use layernet::{Duration, host::sim::*, socket::*};
+    ///
+    /// let (mut net, s, c) = SimNet::pair(4)?;
+    /// let _l = TcpListener::bind(net.stack(s), 9, 1)?;
+    /// let mut out = TcpStream::connect(net.stack(c), endpoint(s, 9))?;
+    /// net.run_for(Duration::from_millis(10));
+    /// let mut io = io::StreamIo::new(&mut out, net.stack(c), |st| {
+    ///     st.poll(st.now() + Duration::from_millis(100));
+    /// })
+    /// .with_idle_limit(3);
+    /// io.write_all(b"unheard")?;
+    /// assert_eq!(io.flush(), Err(Error::TimedOut));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_idle_limit(mut self, rounds: u32) -> Self {
         self.limit = rounds;
         self
