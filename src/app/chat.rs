@@ -35,7 +35,7 @@ use crate::socket::{Error, UdpSocket};
 /// let mut early = ChatPeer::<2>::bind(net.stack(x), 6868, endpoint(r, 6868))?;
 /// let mut late = ChatPeer::<2>::bind(net.stack(y), 6868, endpoint(r, 6868))?;
 /// early.say(b"anyone?")?;
-/// net.run_client(x, &mut early, PEER_TTL);
+/// net.run_client(x, &mut early, PEER_TTL + layernet::Duration::from_secs(1));
 /// late.say(b"too late")?;
 /// net.run_client(y, &mut late, layernet::Duration::from_secs(2));
 /// assert_eq!((room.borrow().received(), room.borrow().relayed()), (2, 0));
