@@ -151,8 +151,6 @@ impl Report {
 const SERVER: HostId = 0;
 const CLIENT_A: HostId = 1;
 const CLIENT_B: HostId = 2;
-/// Upper bound of virtual time per exchange: generous, TCP's backoff under
-/// loss can take a while.
 /// Time given to an exchange's FIN/ACK exchange before its figures are
 /// taken (its virtual time includes it).
 const CLOSE_GRACE: Duration = Duration::from_millis(20);
