@@ -21,9 +21,44 @@ use crate::net::Stack;
 use crate::socket::{Error, UdpSocket};
 
 /// A peer silent this long is no longer relayed to.
+///
+/// # Example
+///
+/// ```
+/// use std::{cell::RefCell, rc::Rc};
+/// use layernet::app::chat::{ChatPeer, ChatRoom, PEER_TTL};
+/// use layernet::host::sim::{SimNet, endpoint};
+/// let (mut net, r, x) = SimNet::pair(1)?;
+/// let y = net.add_host()?;
+/// let room = Rc::new(RefCell::new(ChatRoom::<4>::bind(net.stack(r), 6868)?));
+/// net.serve(r, Box::new(room.clone()));
+/// let mut early = ChatPeer::<2>::bind(net.stack(x), 6868, endpoint(r, 6868))?;
+/// let mut late = ChatPeer::<2>::bind(net.stack(y), 6868, endpoint(r, 6868))?;
+/// early.say(b"anyone?")?;
+/// net.run_client(x, &mut early, PEER_TTL + layernet::Duration::from_secs(1));
+/// late.say(b"too late")?;
+/// net.run_client(y, &mut late, layernet::Duration::from_secs(2));
+/// assert_eq!((room.borrow().received(), room.borrow().relayed()), (2, 0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const PEER_TTL: Duration = Duration::from_secs(5 * 60);
 
 /// Longest chat message handled (longer datagrams are cut).
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::chat::{CHAT_MAX, ChatPeer};
+/// use layernet::host::sim::{SimNet, SimService, endpoint};
+/// let (mut net, a, b) = SimNet::pair(2)?;
+/// let mut talker = ChatPeer::<1>::bind(net.stack(a), 6868, endpoint(b, 6868))?;
+/// let mut listener = ChatPeer::<1>::bind(net.stack(b), 6868, endpoint(a, 6868))?;
+/// talker.say(&[b'.'; 2 * CHAT_MAX])?;
+/// let mut both: [(usize, &mut SimService); 2] = [(a, &mut talker), (b, &mut listener)];
+/// net.run_until(layernet::Duration::from_secs(1), &mut both, |_| false);
+/// assert_eq!(listener.take_received().map(|(_, m)| m.len()), Some(CHAT_MAX));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const CHAT_MAX: usize = 512;
 
 /// Room for `[ip:port] ` in front of a relayed message.
@@ -31,7 +66,18 @@ const TAG_MAX: usize = 24;
 
 /// Bytes shown as text: UTF-8 where valid, `\xNN` where not, without a
 /// trailing newline.
-pub struct Text<'a>(pub &'a [u8]);
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::chat::Text;
+/// assert_eq!(Text(b"caf\xc3\xa9 \xff\r\n").to_string(), "caf\u{e9} \\xff");
+/// assert_eq!(Text(b"bell\x07").to_string(), "bell\\u{7}");
+/// ```
+pub struct Text<'a>(
+    /// The bytes shown.
+    pub &'a [u8],
+);
 
 impl fmt::Display for Text<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -63,6 +109,27 @@ struct Relay {
 }
 
 /// The chat room server.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::chat::{ChatPeer, ChatRoom};
+/// use layernet::host::sim::{SimNet, SimService, endpoint};
+/// let (mut net, r, x) = SimNet::pair(3)?;
+/// let y = net.add_host()?;
+/// let mut room = ChatRoom::<4>::bind(net.stack(r), 6868)?;
+/// let mut ann = ChatPeer::<4>::bind(net.stack(x), 6868, endpoint(r, 6868))?;
+/// let mut bob = ChatPeer::<4>::bind(net.stack(y), 6868, endpoint(r, 6868))?;
+/// bob.say(b"hi, I'm Bob")?;
+/// let mut all: [(usize, &mut SimService); 3] = [(r, &mut room), (x, &mut ann), (y, &mut bob)];
+/// net.run_until(layernet::Duration::from_secs(1), &mut all, |_| false);
+/// ann.say(b"hello Bob")?;
+/// let mut all: [(usize, &mut SimService); 3] = [(r, &mut room), (x, &mut ann), (y, &mut bob)];
+/// net.run_until(layernet::Duration::from_secs(1), &mut all, |_| false);
+/// let (_, text) = bob.take_received().ok_or("nothing relayed")?;
+/// assert_eq!(text.as_slice(), b"[192.168.69.2:6868] hello Bob");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct ChatRoom<const PEERS: usize = 8> {
     socket: UdpSocket,
     peers: [Option<(IpEndpoint, Instant)>; PEERS],
@@ -74,6 +141,23 @@ pub struct ChatRoom<const PEERS: usize = 8> {
 
 impl<const PEERS: usize> ChatRoom<PEERS> {
     /// Open the room on UDP `port`.
+    ///
+    /// # Errors
+    /// Those of [`UdpSocket::bind`]: [`Error::AddrInUse`] if the port is taken (or,
+    /// for port 0, no ephemeral port is free), [`Error::NoBufferSpace`] if every
+    /// UDP socket of the stack is in use.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::app::chat::ChatRoom;
+    /// use layernet::host::sim::SimNet;
+    /// use layernet::socket::Error;
+    /// let (mut net, host, _) = SimNet::pair(4)?;
+    /// let _room = ChatRoom::<8>::bind(net.stack(host), 6868)?;
+    /// let again = ChatRoom::<8>::bind(net.stack(host), 6868);
+    /// assert_eq!(again.err(), Some(Error::AddrInUse));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn bind<D: Link>(stack: &mut Stack<'_, D>, port: u16) -> Result<Self, Error> {
         Ok(ChatRoom {
             socket: UdpSocket::bind(stack, port)?,
@@ -86,11 +170,46 @@ impl<const PEERS: usize> ChatRoom<PEERS> {
     }
 
     /// Datagrams received so far.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// use layernet::app::chat::{ChatPeer, ChatRoom};
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// let (mut net, r, p) = SimNet::pair(5)?;
+    /// let room = Rc::new(RefCell::new(ChatRoom::<2>::bind(net.stack(r), 6868)?));
+    /// net.serve(r, Box::new(room.clone()));
+    /// let mut peer = ChatPeer::<4>::bind(net.stack(p), 7000, endpoint(r, 6868))?;
+    /// for word in ["one", "two", "three"] {
+    ///     peer.say(word.as_bytes())?;
+    /// }
+    /// net.run_client(p, &mut peer, layernet::Duration::from_millis(100));
+    /// assert_eq!(room.borrow().received(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn received(&self) -> u64 {
         self.received
     }
 
     /// Datagrams relayed so far.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// use layernet::app::chat::{ChatPeer, ChatRoom};
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// let (mut net, r, p) = SimNet::pair(6)?;
+    /// let room = Rc::new(RefCell::new(ChatRoom::<2>::bind(net.stack(r), 6868)?));
+    /// net.serve(r, Box::new(room.clone()));
+    /// let mut alone = ChatPeer::<1>::bind(net.stack(p), 6868, endpoint(r, 6868))?;
+    /// alone.say(b"is this thing on?")?;
+    /// net.run_client(p, &mut alone, layernet::Duration::from_millis(100));
+    /// // Heard, but nobody else is in the room: nothing relayed.
+    /// assert_eq!((room.borrow().received(), room.borrow().relayed()), (1, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn relayed(&self) -> u64 {
         self.relayed
     }
@@ -169,10 +288,44 @@ impl<D: Link, const PEERS: usize> Service<D> for ChatRoom<PEERS> {
 }
 
 /// A received chat datagram.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::chat::{ChatPeer, Message};
+/// use layernet::host::sim::{SimNet, SimService, endpoint};
+/// let (mut net, a, b) = SimNet::pair(7)?;
+/// let mut from = ChatPeer::<1>::bind(net.stack(a), 6868, endpoint(b, 7000))?;
+/// let mut to = ChatPeer::<1>::bind(net.stack(b), 7000, endpoint(a, 6868))?;
+/// from.say(b"direct")?;
+/// let mut pair: [(usize, &mut SimService); 2] = [(a, &mut from), (b, &mut to)];
+/// net.run_until(layernet::Duration::from_millis(100), &mut pair, |_| false);
+/// let got: Option<Message> = to.take_received();
+/// assert_eq!(got.map(|(sender, _)| sender), Some(endpoint(a, 6868)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type Message = (IpEndpoint, heapless::Vec<u8, { CHAT_MAX + TAG_MAX }>);
 
 /// A chat peer: sends what it is told to say to the room, and keeps (and
 /// logs, as `[ip:port] text`) what arrives.
+///
+/// # Example
+///
+/// ```
+/// use std::{cell::RefCell, rc::Rc};
+/// use layernet::app::{Service, chat::ChatPeer};
+/// use layernet::host::sim::{SimNet, SimPort, endpoint};
+/// let (mut net, a, b) = SimNet::pair(8)?;
+/// let listener = Rc::new(RefCell::new(ChatPeer::<2>::bind(net.stack(b), 6868, endpoint(a, 6868))?));
+/// net.serve(b, Box::new(listener.clone()));
+/// let mut talker = ChatPeer::<2>::bind(net.stack(a), 6868, endpoint(b, 6868))?;
+/// talker.say(b"tab\there\n")?;
+/// net.run_client(a, &mut talker, layernet::Duration::from_millis(100));
+/// let mut shown = Vec::new();
+/// Service::<SimPort>::drain_log(&mut *listener.borrow_mut(), &mut |l| shown.push(l.to_owned()));
+/// assert_eq!(shown, ["[192.168.69.1:6868] tab\there"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct ChatPeer<const MSGS: usize = 8> {
     socket: UdpSocket,
     room: IpEndpoint,
@@ -184,6 +337,23 @@ pub struct ChatPeer<const MSGS: usize = 8> {
 impl<const MSGS: usize> ChatPeer<MSGS> {
     /// Bind local UDP `port` (the classic program binds 6868 too) and talk
     /// to the room at `room`.
+    ///
+    /// # Errors
+    /// Those of [`UdpSocket::bind`]: [`Error::AddrInUse`] if the port is taken (or,
+    /// for port 0, no ephemeral port is free), [`Error::NoBufferSpace`] if every
+    /// UDP socket of the stack is in use.
+    ///
+    /// # Example
+    /// Port 0 takes an ephemeral port, so two peers can share a host:
+    /// ```
+    /// use layernet::app::chat::ChatPeer;
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// let (mut net, room, me) = SimNet::pair(9)?;
+    /// let one = ChatPeer::<1>::bind(net.stack(me), 0, endpoint(room, 6868));
+    /// let two = ChatPeer::<1>::bind(net.stack(me), 0, endpoint(room, 6868));
+    /// assert!(one.is_ok() && two.is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn bind<D: Link>(
         stack: &mut Stack<'_, D>,
         port: u16,
@@ -199,6 +369,22 @@ impl<const MSGS: usize> ChatPeer<MSGS> {
     }
 
     /// Queue `text` for the room. `Err` if the outbox is full (try after a poll).
+    ///
+    /// # Errors
+    /// [`Error::WouldBlock`] when the outbox (`MSGS` messages) is full: poll the
+    /// peer, then say it again.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::app::chat::ChatPeer;
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::socket::Error;
+    /// let (mut net, room, me) = SimNet::pair(10)?;
+    /// let mut peer = ChatPeer::<1>::bind(net.stack(me), 6868, endpoint(room, 6868))?;
+    /// peer.say(b"first")?;
+    /// assert_eq!(peer.say(b"second"), Err(Error::WouldBlock));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn say(&mut self, text: &[u8]) -> Result<(), Error> {
         let mut m = heapless::Vec::new();
         let _ = m.extend_from_slice(&text[..text.len().min(CHAT_MAX)]);
@@ -206,16 +392,64 @@ impl<const MSGS: usize> ChatPeer<MSGS> {
     }
 
     /// True when everything said has been handed to the stack.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::chat::ChatPeer;
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// let (mut net, room, me) = SimNet::pair(11)?;
+    /// let mut peer = ChatPeer::<4>::bind(net.stack(me), 6868, endpoint(room, 6868))?;
+    /// peer.say(b"bye")?;
+    /// assert!(!peer.all_sent());
+    /// net.run_client(me, &mut peer, layernet::Duration::from_millis(10));
+    /// assert!(peer.all_sent());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn all_sent(&self) -> bool {
         self.outbox.is_empty()
     }
 
     /// The oldest message received and not yet taken.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::chat::ChatPeer;
+    /// use layernet::host::sim::{SimNet, SimService, endpoint};
+    /// let (mut net, a, b) = SimNet::pair(12)?;
+    /// let mut x = ChatPeer::<2>::bind(net.stack(a), 6868, endpoint(b, 6868))?;
+    /// let mut y = ChatPeer::<2>::bind(net.stack(b), 6868, endpoint(a, 6868))?;
+    /// x.say(b"1")?;
+    /// x.say(b"2")?;
+    /// let mut both: [(usize, &mut SimService); 2] = [(b, &mut y), (a, &mut x)];
+    /// net.run_until(layernet::Duration::from_millis(100), &mut both, |_| false);
+    /// let order: Vec<_> = std::iter::from_fn(|| y.take_received()).map(|(_, m)| m[0]).collect();
+    /// assert_eq!(order, b"12");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn take_received(&mut self) -> Option<Message> {
         self.inbox.pop_front()
     }
 
     /// Messages waiting in the inbox.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::chat::ChatPeer;
+    /// use layernet::host::sim::{SimNet, SimService, endpoint};
+    /// let (mut net, a, b) = SimNet::pair(13)?;
+    /// let mut x = ChatPeer::<4>::bind(net.stack(a), 6868, endpoint(b, 6868))?;
+    /// let mut y = ChatPeer::<4>::bind(net.stack(b), 6868, endpoint(a, 6868))?;
+    /// (x.say(b"knock")?, x.say(b"knock")?);
+    /// let mut both: [(usize, &mut SimService); 2] = [(a, &mut x), (b, &mut y)];
+    /// net.run_until(layernet::Duration::from_millis(100), &mut both, |_| false);
+    /// assert_eq!(y.received_count(), 2);
+    /// y.take_received();
+    /// assert_eq!(y.received_count(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn received_count(&self) -> usize {
         self.inbox.len()
     }

@@ -12,6 +12,15 @@ use smoltcp::time::Instant;
 
 /// A civil date and time, shown as `YYYY-MM-DD HH:MM:SS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::clock::DateTime;
+/// let moon = DateTime { year: 1969, month: 7, day: 20, hour: 20, minute: 17, second: 40 };
+/// assert_eq!(moon.to_string(), "1969-07-20 20:17:40");
+/// assert!(moon < DateTime::from_unix(0), "ordered by time");
+/// ```
 pub struct DateTime {
     /// Year (proleptic Gregorian).
     pub year: i32,
@@ -29,6 +38,15 @@ pub struct DateTime {
 
 impl DateTime {
     /// The UTC date and time `secs` seconds after 1970-01-01 00:00:00.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::clock::DateTime;
+    /// assert_eq!(DateTime::from_unix(0).to_string(), "1970-01-01 00:00:00");
+    /// assert_eq!(DateTime::from_unix(951_782_400).to_string(), "2000-02-29 00:00:00");
+    /// assert_eq!(DateTime::from_unix(-1).year, 1969);
+    /// ```
     pub fn from_unix(secs: i64) -> Self {
         let days = secs.div_euclid(86_400);
         let rem = secs.rem_euclid(86_400);
@@ -64,6 +82,21 @@ impl fmt::Display for DateTime {
 }
 
 /// Turns the stack's monotonic time into a date and time.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::clock::{DateTime, WallClock};
+/// use layernet::Instant;
+/// /// A board without a calendar: it shows its uptime as a date in 1970.
+/// struct Uptime;
+/// impl WallClock for Uptime {
+///     fn datetime(&mut self, now: Instant) -> DateTime {
+///         DateTime::from_unix(now.secs())
+///     }
+/// }
+/// assert_eq!(Uptime.datetime(Instant::from_secs(3_661)).to_string(), "1970-01-01 01:01:01");
+/// ```
 pub trait WallClock {
     /// The date and time at stack time `now`.
     fn datetime(&mut self, now: Instant) -> DateTime;
@@ -72,6 +105,16 @@ pub trait WallClock {
 /// A clock that starts at a fixed Unix time when the stack's time is zero:
 /// the simulation's clock (runs repeat exactly) and a board's without RTC.
 #[derive(Debug, Clone, Copy)]
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::clock::{FixedEpoch, WallClock};
+/// use layernet::Instant;
+/// let mut clock = FixedEpoch { epoch: 1_000_000_000 }; // 2001-09-09 01:46:40
+/// let later = clock.datetime(Instant::from_secs(20));
+/// assert_eq!((later.minute, later.second), (47, 0));
+/// ```
 pub struct FixedEpoch {
     /// Unix seconds at `Instant::ZERO`.
     pub epoch: i64,
@@ -79,6 +122,15 @@ pub struct FixedEpoch {
 
 impl FixedEpoch {
     /// 2024-01-01 00:00:00, the simulation's start.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::clock::{FixedEpoch, WallClock};
+    /// use layernet::Instant;
+    /// let start = FixedEpoch::SIMULATION.datetime(Instant::ZERO);
+    /// assert_eq!(start.to_string(), "2024-01-01 00:00:00");
+    /// ```
     pub const SIMULATION: FixedEpoch = FixedEpoch {
         epoch: 1_704_067_200,
     };

@@ -20,6 +20,20 @@ struct Conn<const BUF: usize> {
 }
 
 /// Echo server: up to `CONNS` clients at once, `BUF` bytes in flight each.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::echo::{EchoClient, EchoServer};
+/// use layernet::host::sim::{SimNet, endpoint};
+/// let (mut net, server, client) = SimNet::pair(7)?;
+/// let echo = EchoServer::<2>::bind(net.stack(server), 7, 2)?;
+/// net.serve(server, Box::new(echo));
+/// let mut c = EchoClient::<64>::new(endpoint(server, 7), b"ping? pong!");
+/// assert!(net.run_client(client, &mut c, layernet::Duration::from_secs(5)));
+/// assert_eq!(c.received(), b"ping? pong!");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct EchoServer<const CONNS: usize, const BUF: usize = 512> {
     listener: TcpListener,
     conns: heapless::Vec<Conn<BUF>, CONNS>,
@@ -30,6 +44,22 @@ pub struct EchoServer<const CONNS: usize, const BUF: usize = 512> {
 
 impl<const CONNS: usize, const BUF: usize> EchoServer<CONNS, BUF> {
     /// Listen on `port` with `backlog` slots.
+    ///
+    /// # Errors
+    /// Those of [`TcpListener::bind`]: [`Error::AddrInUse`] if the port is taken,
+    /// [`Error::InvalidInput`] for port 0 or a backlog of 0 or over 255,
+    /// [`Error::NoBufferSpace`] if the stack serves too many ports already.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::app::echo::EchoServer;
+    /// use layernet::host::sim::SimNet;
+    /// use layernet::socket::Error;
+    /// let (mut net, host, _) = SimNet::pair(1)?;
+    /// let port_zero = EchoServer::<2>::bind(net.stack(host), 0, 2);
+    /// assert_eq!(port_zero.err(), Some(Error::InvalidInput));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn bind<D: Link>(
         stack: &mut Stack<'_, D>,
         port: u16,
@@ -45,16 +75,65 @@ impl<const CONNS: usize, const BUF: usize> EchoServer<CONNS, BUF> {
     }
 
     /// Connections accepted so far.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// use layernet::app::echo::{EchoClient, EchoServer};
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// let (mut net, a, b) = SimNet::pair(3)?;
+    /// let server = Rc::new(RefCell::new(EchoServer::<1>::bind(net.stack(a), 7, 1)?));
+    /// net.serve(a, Box::new(Rc::clone(&server)));
+    /// for text in [&b"one"[..], b"two"] {
+    ///     net.run_client(b, &mut EchoClient::<8>::new(endpoint(a, 7), text), layernet::Duration::from_secs(5));
+    /// }
+    /// assert_eq!(server.borrow().served(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn served(&self) -> u64 {
         self.served
     }
 
     /// Bytes echoed so far.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::echo::{EchoClient, EchoServer};
+    /// use layernet::host::sim::{SimNet, SimService, endpoint};
+    /// let (mut net, a, b) = SimNet::pair(4)?;
+    /// let mut server = EchoServer::<1>::bind(net.stack(a), 7, 1)?;
+    /// let mut client = EchoClient::<2048>::new(endpoint(a, 7), &[b'x'; 2000]);
+    /// let mut both: [(usize, &mut SimService); 2] = [(a, &mut server), (b, &mut client)];
+    /// net.run_until(layernet::Duration::from_secs(5), &mut both, |s| s[1].1.is_done());
+    /// assert_eq!(server.echoed(), 2000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn echoed(&self) -> u64 {
         self.echoed
     }
 
     /// Connections open now.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// use layernet::app::echo::EchoServer;
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+    /// let (mut sim, a, b) = SimNet::pair(5)?;
+    /// let server = Rc::new(RefCell::new(EchoServer::<2>::bind(sim.stack(a), 7, 2)?));
+    /// sim.serve(a, Box::new(Rc::clone(&server)));
+    /// let net = Net::new(sim);
+    /// let stream = net.host(b).tcp_connect(endpoint(a, 7), None)?;
+    /// net.with(|sim| sim.run_for(layernet::Duration::from_millis(10)));
+    /// assert_eq!(server.borrow().active(), 1);
+    /// drop(stream); // a graceful close: the server closes its side too
+    /// net.with(|sim| sim.run_for(layernet::Duration::from_millis(10)));
+    /// assert_eq!(server.borrow().active(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn active(&self) -> usize {
         self.conns.len()
     }
@@ -142,6 +221,21 @@ impl<D: Link, const CONNS: usize, const BUF: usize> Service<D> for EchoServer<CO
 
 /// Echo client: sends `message` (up to `MSG` bytes), reads until the same
 /// number of bytes came back, compares, closes.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::echo::{EchoClient, EchoServer};
+/// use layernet::host::sim::{SimNet, endpoint};
+/// let (mut net, a, b) = SimNet::pair(8)?;
+/// let server = EchoServer::<1>::bind(net.stack(a), 7, 1)?;
+/// net.serve(a, Box::new(server));
+/// // MSG = 4: the message is cut to its first four bytes.
+/// let mut client = EchoClient::<4>::new(endpoint(a, 7), b"abcdef");
+/// net.run_client(b, &mut client, layernet::Duration::from_secs(5));
+/// assert_eq!(client.received(), b"abcd");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct EchoClient<const MSG: usize = 1024> {
     dial: Dial,
     message: heapless::Vec<u8, MSG>,
@@ -152,6 +246,16 @@ pub struct EchoClient<const MSG: usize = 1024> {
 
 impl<const MSG: usize> EchoClient<MSG> {
     /// A client that will send `message` (cut to `MSG` bytes) to `server`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::{Outcome, echo::EchoClient};
+    /// use layernet::host::sim::endpoint;
+    /// // Nothing happens until the client is polled.
+    /// let client = EchoClient::<16>::new(endpoint(0, 7), b"later");
+    /// assert_eq!((client.outcome(), client.received()), (Outcome::Running, &b""[..]));
+    /// ```
     pub fn new(server: IpEndpoint, message: &[u8]) -> Self {
         let mut m = heapless::Vec::new();
         let _ = m.extend_from_slice(&message[..message.len().min(MSG)]);
@@ -165,11 +269,41 @@ impl<const MSG: usize> EchoClient<MSG> {
     }
 
     /// How the exchange ended (or `Running`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::{Outcome, echo::EchoClient, greeting::GreetingServer};
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// let (mut net, a, b) = SimNet::pair(9)?;
+    /// // Not an echo server: what comes back is a greeting, not our bytes.
+    /// let server = GreetingServer::<1>::bind(net.stack(a), 7, 1, b"hello there\n")?;
+    /// net.serve(a, Box::new(server));
+    /// let mut client = EchoClient::<8>::new(endpoint(a, 7), b"howdy");
+    /// net.run_client(b, &mut client, layernet::Duration::from_secs(5));
+    /// assert_eq!(client.outcome(), Outcome::Mismatch);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn outcome(&self) -> Outcome {
         self.outcome
     }
 
     /// The bytes that came back.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::echo::{EchoClient, EchoServer};
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// let (mut net, a, b) = SimNet::pair(10)?;
+    /// let server = EchoServer::<1, 64>::bind(net.stack(a), 7, 1)?;
+    /// net.serve(a, Box::new(server));
+    /// let message = [7u8; 300]; // more than the server's 64-byte buffer
+    /// let mut client = EchoClient::<300>::new(endpoint(a, 7), &message);
+    /// net.run_client(b, &mut client, layernet::Duration::from_secs(5));
+    /// assert_eq!(client.received(), &message[..]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn received(&self) -> &[u8] {
         &self.received
     }

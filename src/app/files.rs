@@ -31,13 +31,54 @@ use crate::net::Stack;
 use crate::socket::{Error, TcpListener, TcpStream};
 
 /// Headers parsed per request at most; more gives 431.
+///
+/// # Example
+///
+/// ```
+/// use std::io::Read;
+/// use layernet::app::{files::{FileServer, Limits, MAX_HEADERS}, storage::RamStore};
+/// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+/// let (mut sim, a, b) = SimNet::pair(1)?;
+/// let server = FileServer::<_, 1>::bind(sim.stack(a), 7878, 1, RamStore::<1, 8>::new(), Limits::default())?;
+/// sim.serve(a, Box::new(server));
+/// let mut s = Net::new(sim).host(b).tcp_connect(endpoint(a, 7878), None)?;
+/// let many: String = (0..=MAX_HEADERS).map(|i| format!("X-{i}: y\r\n")).collect();
+/// s.sendall(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes())?;
+/// let mut status = [0u8; 12];
+/// s.read_exact(&mut status)?;
+/// assert_eq!(&status, b"HTTP/1.1 431");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_HEADERS: usize = 32;
 /// Bytes of response staged per connection (a head, one body chunk, or one
 /// listing entry: a 255-byte name escaped for a URL and for HTML fits).
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::{files::OUT_BUFFER, storage::NAME_MAX};
+/// // The worst name: every byte escaped as `%XX` in the link, `&#39;` in the text.
+/// assert!(OUT_BUFFER > NAME_MAX * 3 + NAME_MAX * 5 + 64);
+/// ```
 pub const OUT_BUFFER: usize = 2560;
 
 /// The service's limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+/// use layernet::host::{blocking::Net, files::{self, FileError}, sim::{SimNet, endpoint}};
+/// let (mut sim, a, b) = SimNet::pair(2)?;
+/// let limits = Limits { max_body: 4, ..Limits::default() };
+/// let server = FileServer::<_, 1>::bind(sim.stack(a), 7878, 1, RamStore::<2, 64>::new(), limits)?;
+/// sim.serve(a, Box::new(server));
+/// let client = Net::new(sim).host(b);
+/// let put = files::put(&client, endpoint(a, 7878), "big", &mut &b"12345"[..], 5, &mut |_, _| {});
+/// assert!(matches!(put, Err(FileError::Status(413, _))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Limits {
     /// Largest upload accepted (413 above it).
     pub max_body: u64,
@@ -260,6 +301,20 @@ fn parse_request(req: &httparse::Request<'_, '_>) -> Request {
 }
 
 /// Percent-encode a name for a URL path (unreserved characters stay).
+///
+/// # Errors
+/// Whatever `out` fails with (for a fixed-size string: when it is full).
+///
+/// # Example
+/// ```
+/// use layernet::app::files::write_url;
+/// let mut path = String::from("/");
+/// write_url(&mut path, "my file (1).txt")?;
+/// assert_eq!(path, "/my%20file%20%281%29.txt");
+/// let mut tiny = heapless::String::<6>::new(); // room for one `%C3%A9`
+/// assert!(write_url(&mut tiny, "é").is_ok() && write_url(&mut tiny, "é").is_err());
+/// # Ok::<(), std::fmt::Error>(())
+/// ```
 pub fn write_url(out: &mut impl core::fmt::Write, name: &str) -> core::fmt::Result {
     for b in name.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -355,6 +410,23 @@ impl<const HDR: usize> Conn<HDR> {
 
 /// The file server: `CONNS` connections at once, request heads up to `HDR`
 /// bytes, files from `S`.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+/// use layernet::host::{blocking::Net, files, sim::{SimNet, endpoint}};
+/// let (mut sim, a, b) = SimNet::pair(3)?;
+/// let store = RamStore::<4, 1024>::new();
+/// let server = FileServer::<_, 2>::bind(sim.stack(a), 7878, 2, store, Limits::default())?;
+/// sim.serve(a, Box::new(server));
+/// let (client, at) = (Net::new(sim).host(b), endpoint(a, 7878));
+/// files::put(&client, at, "notes.txt", &mut &b"remember"[..], 8, &mut |_, _| {})?;
+/// let mut back = Vec::new();
+/// files::get(&client, at, "notes.txt", 0, &mut back, &mut |_, _| {})?;
+/// assert_eq!(back, b"remember");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct FileServer<S: Storage, const CONNS: usize, const HDR: usize = 1024> {
     listener: TcpListener,
     storage: S,
@@ -366,6 +438,23 @@ pub struct FileServer<S: Storage, const CONNS: usize, const HDR: usize = 1024> {
 
 impl<S: Storage, const CONNS: usize, const HDR: usize> FileServer<S, CONNS, HDR> {
     /// Serve `storage` on `port`.
+    ///
+    /// # Errors
+    /// Those of [`TcpListener::bind`]: [`Error::AddrInUse`] if the port is taken,
+    /// [`Error::InvalidInput`] for port 0 or a backlog of 0 or over 255,
+    /// [`Error::NoBufferSpace`] if the stack serves too many ports already.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+    /// use layernet::host::sim::SimNet;
+    /// use layernet::socket::Error;
+    /// let (mut net, a, _) = SimNet::pair(4)?;
+    /// let store = RamStore::<1, 16>::new();
+    /// let huge_backlog = FileServer::<_, 1>::bind(net.stack(a), 7878, 1000, store, Limits::default());
+    /// assert_eq!(huge_backlog.err(), Some(Error::InvalidInput));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn bind<D: Link>(
         stack: &mut Stack<'_, D>,
         port: u16,
@@ -384,16 +473,65 @@ impl<S: Storage, const CONNS: usize, const HDR: usize> FileServer<S, CONNS, HDR>
     }
 
     /// The store served.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// use layernet::app::{files::{FileServer, Limits}, storage::{Name, RamStore, Storage}};
+    /// use layernet::host::{blocking::Net, files, sim::{SimNet, endpoint}};
+    /// let (mut sim, a, b) = SimNet::pair(5)?;
+    /// let store = RamStore::<2, 64>::new();
+    /// let server = Rc::new(RefCell::new(FileServer::<_, 1>::bind(sim.stack(a), 80, 1, store, Limits::default())?));
+    /// sim.serve(a, Box::new(server.clone()));
+    /// files::put(&Net::new(sim).host(b), endpoint(a, 80), "up", &mut &b"loaded"[..], 6, &mut |_, _| {})?;
+    /// let size = server.borrow_mut().storage().stat(&Name::new("up")?)?.size;
+    /// assert_eq!(size, 6);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn storage(&mut self) -> &mut S {
         &mut self.storage
     }
 
     /// Requests answered so far.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+    /// use layernet::host::{blocking::Net, files, sim::{SimNet, endpoint}};
+    /// let (mut sim, a, b) = SimNet::pair(6)?;
+    /// let store = RamStore::<2, 64>::new();
+    /// let server = Rc::new(RefCell::new(FileServer::<_, 1>::bind(sim.stack(a), 80, 1, store, Limits::default())?));
+    /// sim.serve(a, Box::new(server.clone()));
+    /// let missing = files::get(&Net::new(sim).host(b), endpoint(a, 80), "nope", 0, &mut Vec::new(), &mut |_, _| {});
+    /// assert!(missing.is_err(), "404");
+    /// assert_eq!(server.borrow().requests(), 1, "an error is an answer too");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn requests(&self) -> u64 {
         self.requests
     }
 
     /// Connections open now.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+    /// let (mut sim, a, b) = SimNet::pair(7)?;
+    /// let store = RamStore::<1, 8>::new();
+    /// let server = Rc::new(RefCell::new(FileServer::<_, 2>::bind(sim.stack(a), 80, 2, store, Limits::default())?));
+    /// sim.serve(a, Box::new(server.clone()));
+    /// let net = Net::new(sim);
+    /// let _idle = net.host(b).tcp_connect(endpoint(a, 80), None)?; // connected, no request yet
+    /// net.with(|sim| sim.run_for(layernet::Duration::from_millis(5)));
+    /// assert_eq!(server.borrow().active(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn active(&self) -> usize {
         self.conns.len()
     }

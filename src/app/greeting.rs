@@ -12,9 +12,38 @@ use crate::net::Stack;
 use crate::socket::{Error, TcpListener, TcpStream};
 
 /// The classic program's greeting.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::greeting::{DEFAULT_GREETING, GreetingClient, GreetingServer};
+/// use layernet::host::sim::{SimNet, endpoint};
+/// let (mut net, a, b) = SimNet::pair(1)?;
+/// let server = GreetingServer::<1>::bind(net.stack(a), 1234, 1, DEFAULT_GREETING)?;
+/// net.serve(a, Box::new(server));
+/// let mut client = GreetingClient::<64>::new(endpoint(a, 1234));
+/// net.run_client(b, &mut client, layernet::Duration::from_secs(5));
+/// assert_eq!(client.received(), b"connect successfully!\r\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const DEFAULT_GREETING: &[u8] = b"connect successfully!\r\n";
 
 /// Longest greeting a server holds.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::greeting::{GREETING_MAX, GreetingClient, GreetingServer};
+/// use layernet::host::sim::{SimNet, endpoint};
+/// let (mut net, a, b) = SimNet::pair(2)?;
+/// let long = [b'!'; 300];
+/// let server = GreetingServer::<1>::bind(net.stack(a), 1234, 1, &long)?;
+/// net.serve(a, Box::new(server));
+/// let mut client = GreetingClient::<512>::new(endpoint(a, 1234));
+/// net.run_client(b, &mut client, layernet::Duration::from_secs(5));
+/// assert_eq!(client.received().len(), GREETING_MAX);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const GREETING_MAX: usize = 256;
 
 struct Conn {
@@ -23,6 +52,22 @@ struct Conn {
 }
 
 /// Greeting server: up to `CONNS` clients being greeted at once.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::greeting::{GreetingClient, GreetingServer};
+/// use layernet::host::sim::{SimNet, endpoint};
+/// let (mut net, a, b) = SimNet::pair(3)?;
+/// let server = GreetingServer::<2>::bind(net.stack(a), 4000, 2, b"welcome\n")?;
+/// net.serve(a, Box::new(server));
+/// for _ in 0..2 {
+///     let mut client = GreetingClient::<16>::new(endpoint(a, 4000));
+///     assert!(net.run_client(b, &mut client, layernet::Duration::from_secs(5)));
+///     assert_eq!(client.received(), b"welcome\n");
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct GreetingServer<const CONNS: usize> {
     listener: TcpListener,
     greeting: heapless::Vec<u8, GREETING_MAX>,
@@ -33,6 +78,22 @@ pub struct GreetingServer<const CONNS: usize> {
 
 impl<const CONNS: usize> GreetingServer<CONNS> {
     /// Listen on `port` and greet with `greeting` (cut to [`GREETING_MAX`] bytes).
+    ///
+    /// # Errors
+    /// Those of [`TcpListener::bind`]: [`Error::AddrInUse`] if the port is taken,
+    /// [`Error::InvalidInput`] for port 0 or a backlog of 0 or over 255,
+    /// [`Error::NoBufferSpace`] if the stack serves too many ports already.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::app::greeting::GreetingServer;
+    /// use layernet::host::sim::SimNet;
+    /// use layernet::socket::Error;
+    /// let (mut net, a, _) = SimNet::pair(4)?;
+    /// let no_backlog = GreetingServer::<1>::bind(net.stack(a), 1234, 0, b"hi\n");
+    /// assert_eq!(no_backlog.err(), Some(Error::InvalidInput));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn bind<D: Link>(
         stack: &mut Stack<'_, D>,
         port: u16,
@@ -51,6 +112,21 @@ impl<const CONNS: usize> GreetingServer<CONNS> {
     }
 
     /// Clients greeted (completely) so far.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// use layernet::app::greeting::{GreetingClient, GreetingServer};
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// let (mut net, a, b) = SimNet::pair(5)?;
+    /// let server = Rc::new(RefCell::new(GreetingServer::<1>::bind(net.stack(a), 1234, 1, b"hey\n")?));
+    /// net.serve(a, Box::new(server.clone()));
+    /// assert_eq!(server.borrow().served(), 0);
+    /// net.run_client(b, &mut GreetingClient::<8>::new(endpoint(a, 1234)), layernet::Duration::from_secs(5));
+    /// assert_eq!(server.borrow().served(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn served(&self) -> u64 {
         self.served
     }
@@ -110,6 +186,21 @@ impl<D: Link, const CONNS: usize> Service<D> for GreetingServer<CONNS> {
 
 /// Greeting client: connects and keeps what arrives (up to `MAX` bytes)
 /// until the server closes.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::{Outcome, greeting::{DEFAULT_GREETING, GreetingClient, GreetingServer}};
+/// use layernet::host::sim::{SimNet, endpoint};
+/// let (mut net, a, b) = SimNet::pair(6)?;
+/// let server = GreetingServer::<1>::bind(net.stack(a), 1234, 1, DEFAULT_GREETING)?;
+/// net.serve(a, Box::new(server));
+/// // MAX = 8 is too small for the 23-byte greeting.
+/// let mut client = GreetingClient::<8>::new(endpoint(a, 1234));
+/// net.run_client(b, &mut client, layernet::Duration::from_secs(5));
+/// assert_eq!(client.outcome(), Outcome::Mismatch);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct GreetingClient<const MAX: usize = 256> {
     dial: Dial,
     received: heapless::Vec<u8, MAX>,
@@ -118,6 +209,15 @@ pub struct GreetingClient<const MAX: usize = 256> {
 
 impl<const MAX: usize> GreetingClient<MAX> {
     /// A client for the greeting server at `server`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::{Outcome, greeting::GreetingClient};
+    /// use layernet::host::sim::endpoint;
+    /// let client: GreetingClient = GreetingClient::new(endpoint(0, 1234));
+    /// assert_eq!(client.outcome(), Outcome::Running);
+    /// ```
     pub fn new(server: IpEndpoint) -> Self {
         GreetingClient {
             dial: Dial::new(server),
@@ -127,11 +227,38 @@ impl<const MAX: usize> GreetingClient<MAX> {
     }
 
     /// What the server sent.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::greeting::{GreetingClient, GreetingServer};
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// let (mut net, a, b) = SimNet::pair(7)?;
+    /// let server = GreetingServer::<1>::bind(net.stack(a), 99, 1, "grüß dich\n".as_bytes())?;
+    /// net.serve(a, Box::new(server));
+    /// let mut client = GreetingClient::<32>::new(endpoint(a, 99));
+    /// net.run_client(b, &mut client, layernet::Duration::from_secs(5));
+    /// assert_eq!(std::str::from_utf8(client.received())?, "grüß dich\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn received(&self) -> &[u8] {
         &self.received
     }
 
     /// How the exchange ended (`Done` once the server closed).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::{Outcome, greeting::GreetingClient};
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::socket::Error;
+    /// let (mut net, a, b) = SimNet::pair(8)?;
+    /// let mut client = GreetingClient::<32>::new(endpoint(a, 1234)); // nobody listens
+    /// net.run_client(b, &mut client, layernet::Duration::from_secs(5));
+    /// assert_eq!(client.outcome(), Outcome::Failed(Error::Refused));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn outcome(&self) -> Outcome {
         self.outcome
     }

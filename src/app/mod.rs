@@ -26,26 +26,107 @@ use smoltcp::time::Instant;
 /// Ports of the classic services.
 pub mod ports {
     /// TCP echo (RFC 862).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::{echo::EchoServer, ports};
+    /// use layernet::host::sim::SimNet;
+    /// let (mut net, a, _) = SimNet::pair(1)?;
+    /// let _server = EchoServer::<1>::bind(net.stack(a), ports::ECHO, 1)?;
+    /// assert!(EchoServer::<1>::bind(net.stack(a), ports::ECHO, 1).is_err(), "port taken");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const ECHO: u16 = 7;
     /// TCP greeting.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::{greeting::GreetingClient, ports};
+    /// use layernet::host::sim::endpoint;
+    /// let client = GreetingClient::<64>::new(endpoint(0, ports::GREETING));
+    /// assert!(client.received().is_empty());
+    /// ```
     pub const GREETING: u16 = 1234;
     /// TCP time-stamped echo.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::ports;
+    /// use layernet::host::sim::endpoint;
+    /// assert_eq!(endpoint(0, ports::TIME_ECHO).to_string(), "192.168.69.1:21566");
+    /// ```
     pub const TIME_ECHO: u16 = 21566;
     /// UDP chat.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::{chat::ChatRoom, ports};
+    /// use layernet::host::sim::SimNet;
+    /// let (mut net, room_host, _) = SimNet::pair(3)?;
+    /// let room = ChatRoom::<4>::bind(net.stack(room_host), ports::CHAT)?;
+    /// assert_eq!(room.received(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const CHAT: u16 = 6868;
     /// HTTP file service.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::ports;
+    /// // The file service is HTTP on an unprivileged port, away from 8080.
+    /// assert!(ports::FILES > 1024 && ports::FILES != 8080);
+    /// ```
     pub const FILES: u16 = 7878;
 }
 
 /// A line an application wants shown (what the classic programs print).
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::{Log, LogLine};
+/// let mut log = Log::new();
+/// // Cut at the first piece that does not fit; the pieces before it stay.
+/// log.push(format_args!("{}{}", "a".repeat(150), "b".repeat(100)));
+/// let mut kept = String::new();
+/// log.drain(&mut |l| kept = l.to_owned());
+/// assert!(kept.len() == 150 && kept.len() <= LogLine::new().capacity());
+/// ```
 pub type LogLine = heapless::String<192>;
 
 /// How many log lines an application keeps until the host drains them;
 /// older lines are dropped first.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::{LOG_LINES, Log};
+/// let mut log = Log::new();
+/// for i in 0..LOG_LINES + 2 {
+///     log.push(format_args!("line {i}"));
+/// }
+/// assert_eq!(log.dropped(), 2);
+/// ```
 pub const LOG_LINES: usize = 16;
 
 /// A fixed queue of log lines.
 #[derive(Debug, Default)]
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::Log;
+/// let mut log = Log::default();
+/// log.push(format_args!("echo: connected by {}", "192.168.69.2:49152"));
+/// let mut seen = Vec::new();
+/// log.drain(&mut |line| seen.push(line.to_owned()));
+/// assert_eq!(seen, ["echo: connected by 192.168.69.2:49152"]);
+/// ```
 pub struct Log {
     lines: heapless::Deque<LogLine, LOG_LINES>,
     dropped: u32,
@@ -53,6 +134,15 @@ pub struct Log {
 
 impl Log {
     /// An empty log.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::Log;
+    /// // `const`: a board can keep its log in a static.
+    /// static EMPTY: Log = Log::new();
+    /// assert_eq!(EMPTY.dropped(), 0);
+    /// ```
     pub const fn new() -> Self {
         Log {
             lines: heapless::Deque::new(),
@@ -61,6 +151,17 @@ impl Log {
     }
 
     /// Append a line built with `format_args!`; a line too long is cut.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::Log;
+    /// let mut log = Log::new();
+    /// log.push(format_args!("{} + {} = {}", 1, 2, 1 + 2));
+    /// let mut got = String::new();
+    /// log.drain(&mut |l| got.push_str(l));
+    /// assert_eq!(got, "1 + 2 = 3");
+    /// ```
     pub fn push(&mut self, args: core::fmt::Arguments<'_>) {
         let mut line = LogLine::new();
         // A full line stops the formatter; what fitted is kept.
@@ -73,6 +174,19 @@ impl Log {
     }
 
     /// Hand every line to `sink`, oldest first.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::Log;
+    /// let mut log = Log::new();
+    /// log.push(format_args!("first"));
+    /// log.push(format_args!("second"));
+    /// let mut order = Vec::new();
+    /// log.drain(&mut |l| order.push(l.len()));
+    /// log.drain(&mut |_| panic!("drained already"));
+    /// assert_eq!(order, [5, 6]);
+    /// ```
     pub fn drain(&mut self, sink: &mut dyn FnMut(&str)) {
         while let Some(line) = self.lines.pop_front() {
             sink(&line);
@@ -80,12 +194,52 @@ impl Log {
     }
 
     /// Lines lost because nobody drained the log in time.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::Log;
+    /// let mut log = Log::new();
+    /// for _ in 0..20 {
+    ///     log.push(format_args!("tick"));
+    /// }
+    /// assert_eq!(log.dropped(), 20 - layernet::app::LOG_LINES as u32);
+    /// ```
     pub fn dropped(&self) -> u32 {
         self.dropped
     }
 }
 
 /// Something the event loop runs: a server or a client.
+///
+/// # Example
+/// A service of one's own: it finishes when the virtual clock reaches one
+/// second, and asks to be woken then through [`Service::poll_at`].
+/// ```
+/// use layernet::app::Service;
+/// use layernet::host::sim::{SimNet, SimPort};
+/// use layernet::net::Stack;
+/// use layernet::{Duration, Instant};
+///
+/// struct Alarm(bool);
+/// impl Service<SimPort> for Alarm {
+///     fn poll(&mut self, _stack: &mut Stack<'_, SimPort>, now: Instant) -> bool {
+///         let ring = !self.0 && now >= Instant::from_secs(1);
+///         self.0 |= ring;
+///         ring
+///     }
+///     fn poll_at(&self) -> Option<Instant> {
+///         (!self.0).then(|| Instant::from_secs(1))
+///     }
+///     fn is_done(&self) -> bool {
+///         self.0
+///     }
+/// }
+/// let (mut net, a, _) = SimNet::pair(1)?;
+/// assert!(net.run_client(a, &mut Alarm(false), Duration::from_secs(5)));
+/// assert_eq!(net.now(), Instant::from_secs(1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Service<D: Link> {
     /// Do whatever can be done now without waiting. True if anything happened.
     fn poll(&mut self, stack: &mut Stack<'_, D>, now: Instant) -> bool;
@@ -112,6 +266,20 @@ pub trait Service<D: Link> {
 
 /// Where a client exchange stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// # Example
+/// A client whose server is not there ends `Failed` (the peer's RST):
+/// ```
+/// use layernet::app::{Outcome, echo::EchoClient};
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::socket::Error;
+/// let (mut net, a, b) = SimNet::pair(2)?;
+/// let mut client = EchoClient::<8>::new(endpoint(a, 9999), b"anyone?");
+/// assert_eq!(client.outcome(), Outcome::Running);
+/// net.run_client(b, &mut client, layernet::Duration::from_secs(5));
+/// assert_eq!(client.outcome(), Outcome::Failed(Error::Refused));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub enum Outcome {
     /// Still going.
     Running,

@@ -18,14 +18,41 @@
 use core::fmt;
 
 /// Longest file name, in bytes.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::storage::{NAME_MAX, Name, NameError};
+/// assert!(Name::new(&"n".repeat(NAME_MAX)).is_ok());
+/// assert_eq!(Name::new(&"n".repeat(NAME_MAX + 1)), Err(NameError::TooLong));
+/// ```
 pub const NAME_MAX: usize = 255;
 
 /// A validated file name.
 #[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::storage::Name;
+/// let name = Name::from_url_path("/report%202024.pdf")?;
+/// assert_eq!(format!("GET {name}"), "GET report 2024.pdf");
+/// # Ok::<(), layernet::app::storage::NameError>(())
+/// ```
 pub struct Name(heapless::String<NAME_MAX>);
 
 /// Why a name was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::storage::{Name, NameError};
+/// assert_eq!(Name::from_url_path("/"), Err(NameError::Empty));
+/// assert_eq!(Name::from_url_path("/%zz"), Err(NameError::BadEncoding));
+/// assert_eq!(Name::from_url_path("/.hidden"), Err(NameError::Forbidden));
+/// assert_eq!(NameError::Forbidden.to_string(), "file name outside the served directory");
+/// ```
 pub enum NameError {
     /// Empty after decoding.
     Empty,
@@ -49,6 +76,8 @@ impl fmt::Display for NameError {
     }
 }
 
+impl core::error::Error for NameError {}
+
 fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -61,6 +90,19 @@ fn hex(b: u8) -> Option<u8> {
 impl Name {
     /// The name in a request path such as `/a.txt` or `/caf%C3%A9.txt`
     /// (a query string, if any, is ignored).
+    ///
+    /// # Errors
+    /// [`NameError::BadEncoding`] for a `%` without two hex digits or bytes
+    /// that are not UTF-8, [`NameError::TooLong`] past [`NAME_MAX`] bytes
+    /// decoded, and those of [`Name::new`] for the decoded text.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::app::storage::{Name, NameError};
+    /// assert_eq!(Name::from_url_path("/caf%C3%A9.txt?download=1")?.as_str(), "café.txt");
+    /// assert_eq!(Name::from_url_path("/%2e%2e%2fetc%2fpasswd"), Err(NameError::Forbidden));
+    /// # Ok::<(), NameError>(())
+    /// ```
     pub fn from_url_path(path: &str) -> Result<Name, NameError> {
         let path = path.split(['?', '#']).next().unwrap_or("");
         let raw = path.strip_prefix('/').unwrap_or(path).as_bytes();
@@ -91,6 +133,20 @@ impl Name {
     }
 
     /// A plain (already decoded) name, checked by the same rules.
+    ///
+    /// # Errors
+    /// [`NameError::Empty`], [`NameError::TooLong`] past [`NAME_MAX`] bytes,
+    /// [`NameError::Forbidden`] for a leading `.`, a `/`, `\` or `%`, or a
+    /// control character.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::app::storage::{Name, NameError};
+    /// assert!(Name::new("50%.txt").is_err(), "a decoded name has no `%` left");
+    /// assert_eq!(Name::new("a\\b"), Err(NameError::Forbidden));
+    /// assert_eq!(Name::new("plain name.txt")?.as_str(), "plain name.txt");
+    /// # Ok::<(), NameError>(())
+    /// ```
     pub fn new(text: &str) -> Result<Name, NameError> {
         if text.is_empty() {
             return Err(NameError::Empty);
@@ -111,6 +167,15 @@ impl Name {
     }
 
     /// The name as text.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::storage::Name;
+    /// let name = Name::from_url_path("/a+b.txt")?; // `+` is not a space in a path
+    /// assert_eq!(name.as_str(), "a+b.txt");
+    /// # Ok::<(), layernet::app::storage::NameError>(())
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -124,6 +189,17 @@ impl fmt::Display for Name {
 
 /// What a store can fail with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::storage::{Name, RamStore, Storage, StorageError};
+/// let mut store = RamStore::<1, 8>::new();
+/// let big = store.begin_upload(&Name::new("big")?, 9);
+/// assert_eq!(big, Err(StorageError::TooLarge));
+/// assert_eq!(StorageError::NotFound.to_string(), "no such file");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub enum StorageError {
     /// No such file (or upload).
     NotFound,
@@ -149,8 +225,27 @@ impl fmt::Display for StorageError {
     }
 }
 
+impl core::error::Error for StorageError {}
+
 /// What [`Storage::stat`] tells of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::storage::{Name, RamStore, Storage};
+/// let mut store = RamStore::<3, 16>::new();
+/// let name = Name::new("v.txt")?;
+/// for body in [&b"one"[..], b"three"] {
+///     let up = store.begin_upload(&name, body.len() as u64)?;
+///     store.write(up, body)?;
+///     store.commit(up)?;
+/// }
+/// let info = store.stat(&name)?;
+/// assert_eq!(info.size, 5);
+/// assert_ne!(info.version, 1, "the first version was replaced");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct FileInfo {
     /// Length in bytes.
     pub size: u64,
@@ -162,29 +257,91 @@ pub struct FileInfo {
 
 /// Identifies an upload in progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UploadId(pub u32);
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::storage::{Name, RamStore, Storage, StorageError};
+/// let mut store = RamStore::<2, 16>::new();
+/// let up = store.begin_upload(&Name::new("draft")?, 4)?;
+/// store.abort(up);
+/// // An aborted upload's id is no longer valid.
+/// assert_eq!(store.write(up, b"late"), Err(StorageError::NotFound));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct UploadId(
+    /// The store's own number for the upload.
+    pub u32,
+);
 
 /// A flat store of named files, with atomic uploads.
+///
+/// # Example
+/// An upload, a read, a listing and a removal on the in-RAM store:
+/// ```
+/// use layernet::app::storage::{Name, RamStore, Storage};
+/// let mut store = RamStore::<4, 64>::new();
+/// let name = Name::new("hello.txt")?;
+/// let up = store.begin_upload(&name, 12)?;
+/// store.write(up, b"hello, ")?;
+/// assert!(store.stat(&name).is_err(), "nothing visible before commit");
+/// store.write(up, b"world")?;
+/// assert!(!store.commit(up)?, "a new file, not a replacement");
+/// let mut buf = [0u8; 5];
+/// assert_eq!(store.read_at(&name, 7, &mut buf)?, 5);
+/// assert_eq!(&buf, b"world");
+/// assert_eq!(store.entry(0), Some((name.clone(), 12)));
+/// store.remove(&name)?;
+/// assert!(store.entry(0).is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Storage {
     /// The `index`-th file (in a stable order while nothing changes): its
     /// name and size. `None` past the last.
     fn entry(&mut self, index: usize) -> Option<(Name, u64)>;
     /// The size and version of `name`.
+    ///
+    /// # Errors
+    /// [`StorageError::NotFound`] if there is no such file; what the medium
+    /// fails with ([`StorageError::Forbidden`], [`StorageError::Io`]).
     fn stat(&mut self, name: &Name) -> Result<FileInfo, StorageError>;
     /// Read from `name` at `offset` into `buf`; returns the bytes read (0 at
     /// the end).
+    ///
+    /// # Errors
+    /// [`StorageError::NotFound`] if there is no such file; [`StorageError::Io`]
+    /// if the medium fails.
     fn read_at(&mut self, name: &Name, offset: u64, buf: &mut [u8]) -> Result<usize, StorageError>;
     /// Start an upload of `len` bytes to `name`; nothing is visible until
     /// [`Storage::commit`].
+    ///
+    /// # Errors
+    /// [`StorageError::TooLarge`] if `len` is over what the store takes for one
+    /// file, [`StorageError::Full`] if there is no room, [`StorageError::Forbidden`]
+    /// if `name` may not be written (a directory, a symlink out of the root).
     fn begin_upload(&mut self, name: &Name, len: u64) -> Result<UploadId, StorageError>;
     /// Append to an upload.
+    ///
+    /// # Errors
+    /// [`StorageError::NotFound`] for an upload that is not in progress,
+    /// [`StorageError::TooLarge`] if `data` goes past the length announced,
+    /// [`StorageError::Full`] or [`StorageError::Io`] if the medium fails.
     fn write(&mut self, upload: UploadId, data: &[u8]) -> Result<(), StorageError>;
     /// Make the upload the file's content. Returns true if it replaced an
     /// existing file.
+    ///
+    /// # Errors
+    /// [`StorageError::NotFound`] for an upload that is not in progress or has
+    /// fewer bytes than announced; [`StorageError::Full`] or [`StorageError::Io`]
+    /// if the medium fails (the upload is then abandoned).
     fn commit(&mut self, upload: UploadId) -> Result<bool, StorageError>;
     /// Forget the upload; the old content (if any) stays as it was.
     fn abort(&mut self, upload: UploadId);
     /// Delete `name`.
+    ///
+    /// # Errors
+    /// [`StorageError::NotFound`] if there is no such file; what the medium
+    /// fails with.
     fn remove(&mut self, name: &Name) -> Result<(), StorageError>;
 }
 
@@ -236,6 +393,20 @@ struct Slot<const MAX: usize> {
 /// A fixed in-RAM store: `SLOTS` files of at most `MAX` bytes, inline. An
 /// upload takes a slot of its own until it commits (then the old file's
 /// slot is freed), so replacing a file needs one free slot.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::storage::{Name, RamStore, Storage, StorageError};
+/// let mut store = RamStore::<1, 8>::new();
+/// let name = Name::new("only")?;
+/// let up = store.begin_upload(&name, 1)?;
+/// store.write(up, b"1")?;
+/// store.commit(up)?;
+/// // One slot, taken: a replacement needs a free one until it commits.
+/// assert_eq!(store.begin_upload(&name, 1), Err(StorageError::Full));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct RamStore<const SLOTS: usize, const MAX: usize> {
     slots: [Slot<MAX>; SLOTS],
     commits: u64,
@@ -243,6 +414,15 @@ pub struct RamStore<const SLOTS: usize, const MAX: usize> {
 
 impl<const SLOTS: usize, const MAX: usize> RamStore<SLOTS, MAX> {
     /// An empty store.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::storage::{RamStore, Storage};
+    /// // Inline and `const`: on a board this can live in a `static` cell.
+    /// let mut store: RamStore<4, 1024> = RamStore::new();
+    /// assert_eq!(store.entry(0), None);
+    /// ```
     pub const fn new() -> Self {
         RamStore {
             slots: [const {

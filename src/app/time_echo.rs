@@ -21,9 +21,31 @@ use crate::net::Stack;
 use crate::socket::{Error, TcpListener, TcpStream};
 
 /// Quiet time after which a partial line is answered.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::{clock::FixedEpoch, time_echo::*};
+/// use layernet::host::sim::{SimNet, endpoint};
+/// let (mut net, a, b) = SimNet::pair(1)?;
+/// let server = TimeEchoServer::<_, 1>::bind(net.stack(a), 21566, 1, FixedEpoch::SIMULATION)?;
+/// net.serve(a, Box::new(server));
+/// let mut client = TimeEchoClient::<1, 64>::new(endpoint(a, 21566), &[b"no newline"]);
+/// net.run_client(b, &mut client, layernet::Duration::from_secs(5));
+/// assert!(net.now() >= layernet::Instant::ZERO + IDLE_FLUSH, "answered after the quiet");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const IDLE_FLUSH: Duration = Duration::from_millis(100);
 
 /// Length of `[YYYY-MM-DD HH:MM:SS]:`.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::time_echo::PREFIX_LEN;
+/// let reply = b"[2024-01-01 00:00:00]:hello\n";
+/// assert_eq!(&reply[PREFIX_LEN..], b"hello\n");
+/// ```
 pub const PREFIX_LEN: usize = 22;
 
 /// The reply being sent: prefix, then `body` bytes of the line buffer, then
@@ -53,6 +75,21 @@ struct Conn<const LINE: usize> {
 }
 
 /// Time-stamped echo server: `CONNS` clients at once, lines up to `LINE` bytes.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::{clock::FixedEpoch, time_echo::{TimeEchoClient, TimeEchoServer}};
+/// use layernet::host::sim::{SimNet, endpoint};
+/// let (mut net, a, b) = SimNet::pair(2)?;
+/// let clock = FixedEpoch::SIMULATION; // 2024-01-01 at virtual time zero
+/// let server = TimeEchoServer::<_, 2>::bind(net.stack(a), 21566, 2, clock)?;
+/// net.serve(a, Box::new(server));
+/// let mut client = TimeEchoClient::<1, 64>::new(endpoint(a, 21566), &[b"one\r\n"]);
+/// net.run_client(b, &mut client, layernet::Duration::from_secs(5));
+/// assert_eq!(client.replies()[0], b"[2024-01-01 00:00:00]:one\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct TimeEchoServer<C: WallClock, const CONNS: usize, const LINE: usize = 256> {
     listener: TcpListener,
     clock: C,
@@ -72,6 +109,23 @@ fn stamp<C: WallClock>(clock: &mut C, now: Instant) -> [u8; PREFIX_LEN] {
 
 impl<C: WallClock, const CONNS: usize, const LINE: usize> TimeEchoServer<C, CONNS, LINE> {
     /// Listen on `port`; stamp replies with `clock`.
+    ///
+    /// # Errors
+    /// Those of [`TcpListener::bind`]: [`Error::AddrInUse`] if the port is taken,
+    /// [`Error::InvalidInput`] for port 0 or a backlog of 0 or over 255,
+    /// [`Error::NoBufferSpace`] if the stack serves too many ports already.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::app::{clock::FixedEpoch, time_echo::TimeEchoServer};
+    /// use layernet::host::sim::SimNet;
+    /// use layernet::socket::Error;
+    /// let (mut net, a, _) = SimNet::pair(3)?;
+    /// let first = TimeEchoServer::<_, 1>::bind(net.stack(a), 21566, 1, FixedEpoch { epoch: 0 })?;
+    /// let second = TimeEchoServer::<_, 1>::bind(net.stack(a), 21566, 1, FixedEpoch { epoch: 0 });
+    /// assert_eq!((first.replies(), second.err()), (0, Some(Error::AddrInUse)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn bind<D: Link>(
         stack: &mut Stack<'_, D>,
         port: u16,
@@ -88,6 +142,22 @@ impl<C: WallClock, const CONNS: usize, const LINE: usize> TimeEchoServer<C, CONN
     }
 
     /// Replies sent so far.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// use layernet::app::{clock::FixedEpoch, time_echo::{TimeEchoClient, TimeEchoServer}};
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// let (mut net, a, b) = SimNet::pair(4)?;
+    /// let server = TimeEchoServer::<_, 1>::bind(net.stack(a), 5000, 1, FixedEpoch::SIMULATION)?;
+    /// let server = Rc::new(RefCell::new(server));
+    /// net.serve(a, Box::new(server.clone()));
+    /// let mut client = TimeEchoClient::<2, 64>::new(endpoint(a, 5000), &[b"a\n", b"b\n"]);
+    /// net.run_client(b, &mut client, layernet::Duration::from_secs(5));
+    /// assert_eq!(server.borrow().replies(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn replies(&self) -> u64 {
         self.replies
     }
@@ -241,6 +311,15 @@ impl<D: Link, C: WallClock, const CONNS: usize, const LINE: usize> Service<D>
 
 /// True if `reply` is `[YYYY-MM-DD HH:MM:SS]:` followed by `body` and,
 /// if `newline`, a `\n`.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::time_echo::is_reply_to;
+/// assert!(is_reply_to(b"[2031-12-24 18:30:05]:hi\n", b"hi", true));
+/// assert!(is_reply_to(b"[2031-12-24 18:30:05]:hi", b"hi", false));
+/// assert!(!is_reply_to(b"[yesterday]:hi\n", b"hi", true));
+/// ```
 pub fn is_reply_to(reply: &[u8], body: &[u8], newline: bool) -> bool {
     const SHAPE: &[u8; PREFIX_LEN] = b"[dddd-dd-dd dd:dd:dd]:";
     let expect_len = PREFIX_LEN + body.len() + usize::from(newline);
@@ -260,6 +339,21 @@ pub fn is_reply_to(reply: &[u8], body: &[u8], newline: bool) -> bool {
 /// the reply to each before sending the next. A line that ends in `\n` is
 /// answered with a newline; one that does not is answered after the
 /// server's idle flush, without one.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::{Outcome, clock::FixedEpoch, time_echo::*};
+/// use layernet::host::sim::{SimNet, endpoint};
+/// let (mut net, a, b) = SimNet::pair(5)?;
+/// let server = TimeEchoServer::<_, 1>::bind(net.stack(a), 21566, 1, FixedEpoch::SIMULATION)?;
+/// net.serve(a, Box::new(server));
+/// let lines: [&[u8]; 2] = [b"with\n", b"without"];
+/// let mut client = TimeEchoClient::<2, 64>::new(endpoint(a, 21566), &lines);
+/// net.run_client(b, &mut client, layernet::Duration::from_secs(5));
+/// assert!(client.outcome() == Outcome::Done && is_reply_to(&client.replies()[1], b"without", false));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct TimeEchoClient<const LINES: usize = 4, const MAX: usize = 128> {
     dial: Dial,
     lines: heapless::Vec<heapless::Vec<u8, MAX>, LINES>,
@@ -273,6 +367,19 @@ pub struct TimeEchoClient<const LINES: usize = 4, const MAX: usize = 128> {
 impl<const LINES: usize, const MAX: usize> TimeEchoClient<LINES, MAX> {
     /// A client that will send `lines` (at most `LINES`, each cut to fit a
     /// reply in `MAX` bytes).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::{Outcome, time_echo::TimeEchoClient};
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// let (mut net, a, b) = SimNet::pair(6)?;
+    /// // LINES = 1: only the first line is kept. Nobody listens, so it fails.
+    /// let mut client = TimeEchoClient::<1, 32>::new(endpoint(a, 21566), &[b"x\n", b"y\n"]);
+    /// net.run_client(b, &mut client, layernet::Duration::from_secs(5));
+    /// assert!(matches!(client.outcome(), Outcome::Failed(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(server: IpEndpoint, lines: &[&[u8]]) -> Self {
         let mut v = heapless::Vec::new();
         for l in lines.iter().take(LINES) {
@@ -293,11 +400,37 @@ impl<const LINES: usize, const MAX: usize> TimeEchoClient<LINES, MAX> {
     }
 
     /// The replies received, one per line sent.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::{clock::FixedEpoch, time_echo::*};
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// let (mut net, a, b) = SimNet::pair(7)?;
+    /// let at_1999 = FixedEpoch { epoch: 946_684_799 }; // 1999-12-31 23:59:59
+    /// let server = TimeEchoServer::<_, 1>::bind(net.stack(a), 21566, 1, at_1999)?;
+    /// net.serve(a, Box::new(server));
+    /// let mut client = TimeEchoClient::<1, 64>::new(endpoint(a, 21566), &[b"y2k?\n"]);
+    /// net.run_client(b, &mut client, layernet::Duration::from_secs(5));
+    /// assert_eq!(client.replies().len(), 1);
+    /// assert!(client.replies()[0].starts_with(b"[1999-12-31 23:59:59]:"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn replies(&self) -> &[heapless::Vec<u8, MAX>] {
         &self.replies
     }
 
     /// How the exchange ended.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::{Outcome, time_echo::TimeEchoClient};
+    /// use layernet::host::sim::endpoint;
+    /// // An empty exchange is not over before it starts: it connects first.
+    /// let client = TimeEchoClient::<1, 32>::new(endpoint(0, 21566), &[]);
+    /// assert_eq!(client.outcome(), Outcome::Running);
+    /// ```
     pub fn outcome(&self) -> Outcome {
         self.outcome
     }

@@ -28,12 +28,48 @@ use crate::socket::{self, Error};
 use crate::{Duration, Instant, IpEndpoint};
 
 /// Most driver rounds one blocking call without a timeout waits.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::{blocking::Net, sim::SimNet};
+/// use layernet::socket::Error;
+/// let (sim, a, _) = SimNet::pair(1)?;
+/// let net = Net::new(sim);
+/// let mut lonely = net.host(a).tcp_listen(80, 1)?;
+/// // No timeout and no client: the wait ends anyway, in virtual time.
+/// assert_eq!(lonely.accept().err(), Some(Error::TimedOut));
+/// assert!(net.now().secs() > 3600, "after many idle rounds");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_WAITS: u32 = 100_000;
 
 /// How far one wait may go when the call has no deadline.
 const IDLE_WAIT: Duration = Duration::from_secs(1);
 
 /// What runs the network while a blocking call waits.
+///
+/// # Example
+/// A borrowed [`SimNet`] is a driver: lend it to blocking sockets, then use
+/// it directly again.
+/// ```
+/// use layernet::host::blocking::{Driver, Net};
+/// use layernet::host::sim::{SimNet, endpoint, host_ip};
+/// use layernet::Duration;
+/// let (mut sim, a, b) = SimNet::pair(1)?;
+/// {
+///     let net = Net::new(&mut sim);
+///     let _listener = net.host(a).tcp_listen(80, 1)?;
+///     net.host(b).tcp_connect(endpoint(a, 80), None)?;
+/// }
+/// assert_eq!(Driver::stack(&mut sim, b).ipv4_addr(), host_ip(b).address());
+/// let later = Driver::now(&sim) + Duration::from_secs(60);
+/// while Driver::now(&sim) < later {
+///     sim.wait(later); // the closing handshake, then straight to `later`
+/// }
+/// assert_eq!(Driver::now(&sim), later);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Driver {
     /// The device under the stacks.
     type Device: Link;
@@ -101,6 +137,23 @@ impl From<Error> for io::Error {
 }
 
 /// A shared handle to a driver: the network the blocking sockets use.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+/// let (sim, a, b) = SimNet::pair(1)?;
+/// let net = Net::new(sim);
+/// let (server, client) = (net.host(a), net.host(b));
+/// let mut listener = server.tcp_listen(80, 1)?;
+/// let mut out = client.tcp_connect(endpoint(a, 80), None)?;
+/// let (mut inc, _) = listener.accept()?;
+/// out.sendall(b"GET /")?;
+/// let mut buf = [0u8; 8];
+/// let n = inc.recv(&mut buf)?;
+/// assert_eq!(&buf[..n], b"GET /");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Net<N: Driver> {
     inner: Rc<RefCell<N>>,
 }
@@ -115,6 +168,17 @@ impl<N: Driver> Clone for Net<N> {
 
 impl<N: Driver> Net<N> {
     /// Share `driver`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::SimNet};
+    /// let (sim, _, _) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// let again = net.clone(); // the same network, shared
+    /// assert_eq!(again.with(|sim| sim.hosts()), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(driver: N) -> Self {
         Net {
             inner: Rc::new(RefCell::new(driver)),
@@ -122,6 +186,18 @@ impl<N: Driver> Net<N> {
     }
 
     /// Blocking sockets on host `id`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::SimNet};
+    /// let (sim, a, b) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// // The same port on two hosts: separate stacks, no conflict.
+    /// let (_x, _y) = (net.host(a).udp_bind(5000)?, net.host(b).udp_bind(5000)?);
+    /// assert!(net.host(a).udp_bind(5000).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn host(&self, id: usize) -> Host<N> {
         Host {
             net: self.clone(),
@@ -133,17 +209,54 @@ impl<N: Driver> Net<N> {
     ///
     /// # Panics
     /// If called from inside another `with` (a programming error).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+    /// let (sim, a, b) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// let _refused = net.host(b).tcp_connect(endpoint(a, 80), None);
+    /// let resets = net.with(|sim| sim.segment().census().tcp_rst);
+    /// assert_eq!(resets, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with<R>(&self, f: impl FnOnce(&mut N) -> R) -> R {
         f(&mut self.inner.borrow_mut())
     }
 
     /// The driver's clock.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::SimNet};
+    /// use layernet::{Duration, Instant};
+    /// let (sim, a, _) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// let mut udp = net.host(a).udp_bind(9)?;
+    /// udp.set_timeout(Some(Duration::from_millis(250)));
+    /// let _ = udp.recv_from(&mut [0u8; 4]);
+    /// assert_eq!(net.now(), Instant::from_millis(250));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn now(&self) -> Instant {
         self.inner.borrow().now()
     }
 }
 
 /// One host's blocking socket factory.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::{blocking::{Host, Net}, sim::SimNet};
+/// let (sim, a, _) = SimNet::pair(1)?;
+/// let me: Host<SimNet> = Net::new(sim).host(a);
+/// let udp = me.udp_bind(0)?; // an ephemeral port
+/// assert!(udp.local_port() >= 49152);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Host<N: Driver> {
     net: Net<N>,
     id: usize,
@@ -189,6 +302,23 @@ impl<N: Driver> Host<N> {
     }
 
     /// `bind((addr, port))` + `listen(backlog)` for TCP.
+    ///
+    /// # Errors
+    /// Those of [`socket::TcpListener::bind`]: [`Error::AddrInUse`] if the port
+    /// is taken, [`Error::InvalidInput`] for port 0 or a backlog of 0 or over
+    /// 255, [`Error::NoBufferSpace`] if the stack serves too many ports already.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::SimNet};
+    /// use layernet::socket::Error;
+    /// let (sim, a, _) = SimNet::pair(1)?;
+    /// let host = Net::new(sim).host(a);
+    /// let listener = host.tcp_listen(8080, 4)?;
+    /// assert_eq!(listener.local_port(), 8080);
+    /// assert_eq!(host.tcp_listen(8080, 4).err(), Some(Error::AddrInUse));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn tcp_listen(&self, port: u16, backlog: usize) -> Result<TcpListener<N>, Error> {
         let inner = self.with_stack(|s| socket::TcpListener::bind(s, port, backlog))?;
         Ok(TcpListener {
@@ -200,6 +330,26 @@ impl<N: Driver> Host<N> {
 
     /// `connect(remote)`: waits for the handshake, at most `timeout` (without
     /// one, 75 s: BSD's connection-establishment timer).
+    ///
+    /// # Errors
+    /// [`Error::Refused`] when the peer resets the attempt (nobody listens),
+    /// [`Error::TimedOut`] when the handshake does not finish in time,
+    /// [`Error::InvalidInput`] for port 0 or an unspecified address,
+    /// [`Error::NoBufferSpace`] when the stack has no free TCP socket.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+    /// use layernet::socket::Error;
+    /// use layernet::Duration;
+    /// let (sim, a, b) = SimNet::pair(1)?;
+    /// let client = Net::new(sim).host(b);
+    /// assert_eq!(client.tcp_connect(endpoint(a, 81), None).err(), Some(Error::Refused));
+    /// // Host 3 does not exist: no ARP answer, no handshake.
+    /// let nowhere = client.tcp_connect(endpoint(3, 80), Some(Duration::from_secs(2)));
+    /// assert_eq!(nowhere.err(), Some(Error::TimedOut));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn tcp_connect(
         &self,
         remote: IpEndpoint,
@@ -223,6 +373,21 @@ impl<N: Driver> Host<N> {
     }
 
     /// `bind((addr, port))` for UDP (0: an ephemeral port).
+    ///
+    /// # Errors
+    /// [`Error::AddrInUse`] if the port is taken (or, for port 0, no ephemeral
+    /// port is free), [`Error::NoBufferSpace`] if every UDP socket of the
+    /// stack is in use.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::SimNet};
+    /// let (sim, a, _) = SimNet::pair(1)?;
+    /// let host = Net::new(sim).host(a);
+    /// let sockets: Result<Vec<_>, _> = (1..=10).map(|p| host.udp_bind(p)).collect();
+    /// assert!(sockets.is_err(), "the host profile has fewer UDP sockets than ten");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn udp_bind(&self, port: u16) -> Result<UdpSocket<N>, Error> {
         let inner = self.with_stack(|s| socket::UdpSocket::bind(s, port))?;
         Ok(UdpSocket {
@@ -234,6 +399,20 @@ impl<N: Driver> Host<N> {
 }
 
 /// A blocking listening socket.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+/// let (sim, a, b) = SimNet::pair(1)?;
+/// let net = Net::new(sim);
+/// let mut listener = net.host(a).tcp_listen(7, 2)?;
+/// let first = net.host(b).tcp_connect(endpoint(a, 7), None)?;
+/// let second = net.host(b).tcp_connect(endpoint(a, 7), None)?;
+/// let peers = [listener.accept()?.1, listener.accept()?.1];
+/// assert_eq!(peers, [first.local_addr().ok_or("?")?, second.local_addr().ok_or("?")?]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct TcpListener<N: Driver> {
     host: Host<N>,
     inner: Option<socket::TcpListener>,
@@ -242,11 +421,44 @@ pub struct TcpListener<N: Driver> {
 
 impl<N: Driver> TcpListener<N> {
     /// `settimeout`: how long `accept` waits (`None`: until a client comes).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::SimNet};
+    /// use layernet::{Duration, Instant, socket::Error};
+    /// let (sim, a, _) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// let mut listener = net.host(a).tcp_listen(80, 1)?;
+    /// listener.set_timeout(Some(Duration::from_secs(3)));
+    /// assert_eq!(listener.accept().err(), Some(Error::TimedOut));
+    /// assert_eq!(net.now(), Instant::from_secs(3));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
         self.timeout = timeout;
     }
 
     /// `accept()`: the next connection and its peer.
+    ///
+    /// # Errors
+    /// [`Error::TimedOut`] when no client came within the timeout (or
+    /// [`MAX_WAITS`] rounds), [`Error::WouldBlock`] at once when the timeout
+    /// is zero.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint, host_ip}};
+    /// use layernet::IpAddress;
+    /// let (sim, a, b) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// let mut listener = net.host(a).tcp_listen(7, 1)?;
+    /// let _client = net.host(b).tcp_connect(endpoint(a, 7), None)?;
+    /// let (stream, peer) = listener.accept()?;
+    /// assert_eq!(peer.addr, IpAddress::Ipv4(host_ip(b).address()));
+    /// assert_eq!(stream.peer_addr(), Some(peer));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn accept(&mut self) -> Result<(TcpStream<N>, IpEndpoint), Error> {
         let listener = self.inner.as_mut().ok_or(Error::NotConnected)?;
         let (inner, peer) = self.host.block(self.timeout, |s| listener.accept(s))?;
@@ -261,12 +473,35 @@ impl<N: Driver> TcpListener<N> {
     }
 
     /// The port listened on (`getsockname`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::SimNet};
+    /// let (sim, a, _) = SimNet::pair(1)?;
+    /// let listener = Net::new(sim).host(a).tcp_listen(21566, 1)?;
+    /// assert_eq!(listener.local_port(), 21566);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn local_port(&self) -> u16 {
         self.inner.as_ref().map_or(0, |l| l.local_port())
     }
 
     /// `close()`: stop listening; connections not yet accepted are reset.
     /// The same happens on drop.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::SimNet};
+    /// let (sim, a, _) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// net.host(a).tcp_listen(80, 1)?.close();
+    /// // The listening sockets are freed when the stack next runs.
+    /// net.with(|sim| sim.run_for(layernet::Duration::from_millis(1)));
+    /// assert!(net.host(a).tcp_listen(80, 1).is_ok(), "the port is free again");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn close(self) {}
 
     /// `gettimeout()`: how long `accept` waits, as
@@ -297,6 +532,22 @@ impl<N: Driver> Drop for TcpListener<N> {
 }
 
 /// A blocking TCP connection; closed gracefully when dropped.
+///
+/// # Example
+/// `std::io::Read` and `Write`, so the usual adapters work:
+/// ```
+/// use std::io::{BufRead, BufReader, Write};
+/// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+/// let (sim, a, b) = SimNet::pair(1)?;
+/// let net = Net::new(sim);
+/// let mut listener = net.host(a).tcp_listen(25, 1)?;
+/// let mut client = net.host(b).tcp_connect(endpoint(a, 25), None)?;
+/// writeln!(client, "HELO layernet")?;
+/// let mut line = String::new();
+/// BufReader::new(listener.accept()?.0).read_line(&mut line)?;
+/// assert_eq!(line, "HELO layernet\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct TcpStream<N: Driver> {
     host: Host<N>,
     inner: Option<socket::TcpStream>,
@@ -305,11 +556,42 @@ pub struct TcpStream<N: Driver> {
 
 impl<N: Driver> TcpStream<N> {
     /// `settimeout`: bound every later send/recv (`Some(ZERO)`: non-blocking).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+    /// use layernet::{Duration, socket::Error};
+    /// let (sim, a, b) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// let _l = net.host(a).tcp_listen(80, 1)?;
+    /// let mut s = net.host(b).tcp_connect(endpoint(a, 80), None)?;
+    /// s.set_timeout(Some(Duration::ZERO)); // non-blocking
+    /// let before = net.now();
+    /// assert_eq!(s.recv(&mut [0u8; 8]), Err(Error::WouldBlock));
+    /// assert_eq!(net.now(), before, "no time passed");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
         self.timeout = timeout;
     }
 
     /// `gettimeout`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+    /// use layernet::Duration;
+    /// let (sim, a, b) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// let _l = net.host(a).tcp_listen(80, 1)?;
+    /// let mut s = net.host(b).tcp_connect(endpoint(a, 80), None)?;
+    /// assert_eq!(s.timeout(), None, "blocking by default");
+    /// s.set_timeout(Some(Duration::from_secs(30)));
+    /// assert_eq!(s.timeout(), Some(Duration::from_secs(30)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn timeout(&self) -> Option<Duration> {
         self.timeout
     }
@@ -324,11 +606,52 @@ impl<N: Driver> TcpStream<N> {
     }
 
     /// `send(data)`: waits until some of `data` fits, returns how much did.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] after our own [`TcpStream::shutdown`], [`Error::Reset`]
+    /// when the peer reset the connection, [`Error::TimedOut`] when nothing fit
+    /// within the timeout, [`Error::WouldBlock`] at once when the timeout is zero.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+    /// use layernet::socket::Error;
+    /// let (sim, a, b) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// let _l = net.host(a).tcp_listen(80, 1)?;
+    /// let mut s = net.host(b).tcp_connect(endpoint(a, 80), None)?;
+    /// assert_eq!(s.send(b"request")?, 7);
+    /// s.shutdown();
+    /// assert_eq!(s.send(b"more"), Err(Error::Closed));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn send(&mut self, data: &[u8]) -> Result<usize, Error> {
         self.op(|t, s| t.send(s, data))
     }
 
     /// `sendall(data)`: waits until all of `data` is queued.
+    ///
+    /// # Errors
+    /// Those of [`TcpStream::send`]; on an error, an unknown part of `data`
+    /// was queued.
+    ///
+    /// # Example
+    /// More than the socket buffers hold, sent while the peer reads:
+    /// ```
+    /// use std::io::Read;
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+    /// let (sim, a, b) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// let mut listener = net.host(a).tcp_listen(80, 1)?;
+    /// let mut s = net.host(b).tcp_connect(endpoint(a, 80), None)?;
+    /// let (mut peer, _) = listener.accept()?;
+    /// s.sendall(&[b'z'; 6000])?;
+    /// s.close();
+    /// let mut all = Vec::new();
+    /// peer.read_to_end(&mut all)?;
+    /// assert_eq!(all.len(), 6000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn sendall(&mut self, mut data: &[u8]) -> Result<(), Error> {
         while !data.is_empty() {
             let n = self.send(data)?;
@@ -338,11 +661,47 @@ impl<N: Driver> TcpStream<N> {
     }
 
     /// `recv(bufsize)`: waits for at least one byte; `Ok(0)` at end of file.
+    ///
+    /// # Errors
+    /// [`Error::TimedOut`] when nothing came within the timeout,
+    /// [`Error::WouldBlock`] at once when the timeout is zero, [`Error::Reset`]
+    /// when the peer reset the connection.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+    /// use layernet::{Duration, socket::Error};
+    /// let (sim, a, b) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// let _l = net.host(a).tcp_listen(80, 1)?;
+    /// let mut s = net.host(b).tcp_connect(endpoint(a, 80), None)?;
+    /// s.set_timeout(Some(Duration::from_millis(500)));
+    /// assert_eq!(s.recv(&mut [0u8; 16]), Err(Error::TimedOut), "the server says nothing");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         self.op(|t, s| t.recv(s, buf))
     }
 
     /// `shutdown(SHUT_WR)`: send FIN after the queued data.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+    /// let (sim, a, b) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// let mut listener = net.host(a).tcp_listen(80, 1)?;
+    /// let mut s = net.host(b).tcp_connect(endpoint(a, 80), None)?;
+    /// let (mut peer, _) = listener.accept()?;
+    /// s.shutdown(); // the peer reads end of file; we can still read its answer
+    /// assert_eq!(peer.recv(&mut [0u8; 4])?, 0);
+    /// peer.sendall(b"bye")?;
+    /// let mut buf = [0u8; 4];
+    /// let n = s.recv(&mut buf)?;
+    /// assert_eq!(&buf[..n], b"bye");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn shutdown(&mut self) {
         if let Some(t) = self.inner.as_mut() {
             self.host.with_stack(|s| t.shutdown(s));
@@ -350,18 +709,62 @@ impl<N: Driver> TcpStream<N> {
     }
 
     /// `getpeername()`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+    /// let (sim, a, b) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// let _l = net.host(a).tcp_listen(443, 1)?;
+    /// let s = net.host(b).tcp_connect(endpoint(a, 443), None)?;
+    /// assert_eq!(s.peer_addr(), Some(endpoint(a, 443)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn peer_addr(&self) -> Option<IpEndpoint> {
         let t = self.inner.as_ref()?;
         self.host.with_stack(|s| t.peer_addr(s))
     }
 
     /// `getsockname()`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint, host_ip}};
+    /// use layernet::IpAddress;
+    /// let (sim, a, b) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// let _l = net.host(a).tcp_listen(80, 1)?;
+    /// let me = net.host(b).tcp_connect(endpoint(a, 80), None)?.local_addr().ok_or("closed")?;
+    /// assert_eq!(me.addr, IpAddress::Ipv4(host_ip(b).address()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn local_addr(&self) -> Option<IpEndpoint> {
         let t = self.inner.as_ref()?;
         self.host.with_stack(|s| t.local_addr(s))
     }
 
     /// `setsockopt(TCP_NODELAY)`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+    /// let (sim, a, b) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// let mut listener = net.host(a).tcp_listen(80, 1)?;
+    /// let mut s = net.host(b).tcp_connect(endpoint(a, 80), None)?;
+    /// s.set_nodelay(true); // small writes go out at once, not held for Nagle
+    /// for key in [b"u", b"p"] {
+    ///     s.sendall(key)?;
+    /// }
+    /// let (mut peer, _) = listener.accept()?;
+    /// let mut got = [0u8; 2];
+    /// std::io::Read::read_exact(&mut peer, &mut got)?;
+    /// assert_eq!(&got, b"up");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_nodelay(&mut self, nodelay: bool) {
         if let Some(t) = self.inner.as_mut() {
             self.host.with_stack(|s| t.set_nodelay(s, nodelay));
@@ -369,6 +772,20 @@ impl<N: Driver> TcpStream<N> {
     }
 
     /// `close()`: graceful; the same happens on drop.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+    /// let (sim, a, b) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// let mut listener = net.host(a).tcp_listen(80, 1)?;
+    /// let s = net.host(b).tcp_connect(endpoint(a, 80), None)?;
+    /// s.close();
+    /// let (mut peer, _) = listener.accept()?;
+    /// assert_eq!(peer.recv(&mut [0u8; 1])?, 0, "a FIN, not a reset");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn close(mut self) {
         self.release();
     }
@@ -485,6 +902,21 @@ impl<N: Driver> io::Write for TcpStream<N> {
 }
 
 /// A blocking UDP socket.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+/// let (sim, a, b) = SimNet::pair(1)?;
+/// let net = Net::new(sim);
+/// let mut room = net.host(a).udp_bind(6868)?;
+/// let mut peer = net.host(b).udp_bind(6868)?;
+/// peer.send_to(b"hello room", endpoint(a, 6868))?;
+/// let mut buf = [0u8; 64];
+/// let (n, from) = room.recv_from(&mut buf)?;
+/// assert_eq!((&buf[..n], from), (&b"hello room"[..], endpoint(b, 6868)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct UdpSocket<N: Driver> {
     host: Host<N>,
     inner: Option<socket::UdpSocket>,
@@ -493,28 +925,101 @@ pub struct UdpSocket<N: Driver> {
 
 impl<N: Driver> UdpSocket<N> {
     /// `settimeout`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::SimNet};
+    /// use layernet::{Duration, socket::Error};
+    /// let (sim, a, _) = SimNet::pair(1)?;
+    /// let mut udp = Net::new(sim).host(a).udp_bind(6868)?;
+    /// udp.set_timeout(Some(Duration::from_secs(1)));
+    /// assert_eq!(udp.recv_from(&mut [0u8; 8]).err(), Some(Error::TimedOut));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
         self.timeout = timeout;
     }
 
     /// `sendto(data, addr)`: waits while the send queue is full.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for port 0 or an unspecified address,
+    /// [`Error::NoBufferSpace`] for a datagram larger than the send buffer,
+    /// [`Error::TimedOut`] when the send queue stayed full through the timeout,
+    /// [`Error::WouldBlock`] at once when it is full and the timeout is zero.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+    /// use layernet::socket::Error;
+    /// let (sim, a, b) = SimNet::pair(1)?;
+    /// let mut udp = Net::new(sim).host(a).udp_bind(0)?;
+    /// assert_eq!(udp.send_to(b"x", endpoint(b, 0)), Err(Error::InvalidInput));
+    /// assert_eq!(udp.send_to(&vec![0; 100_000], endpoint(b, 9)), Err(Error::NoBufferSpace));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn send_to(&mut self, data: &[u8], to: IpEndpoint) -> Result<(), Error> {
         let u = self.inner.as_mut().ok_or(Error::NotConnected)?;
         self.host.block(self.timeout, |s| u.send_to(s, data, to))
     }
 
     /// `recvfrom(bufsize)`: waits for a datagram.
+    ///
+    /// # Errors
+    /// [`Error::TimedOut`] when no datagram came within the timeout,
+    /// [`Error::WouldBlock`] at once when the timeout is zero.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+    /// let (sim, a, b) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// let mut rx = net.host(a).udp_bind(6868)?;
+    /// let mut tx = net.host(b).udp_bind(0)?;
+    /// tx.send_to(&[1; 100], endpoint(a, 6868))?;
+    /// let mut small = [0u8; 10];
+    /// // Python's recvfrom(10): the rest of the datagram is lost.
+    /// assert_eq!(rx.recv_from(&mut small)?.0, 10);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn recv_from(&mut self, buf: &mut [u8]) -> Result<(usize, IpEndpoint), Error> {
         let u = self.inner.as_mut().ok_or(Error::NotConnected)?;
         self.host.block(self.timeout, |s| u.recv_from(s, buf))
     }
 
     /// The bound port (`getsockname`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::SimNet};
+    /// let (sim, a, _) = SimNet::pair(1)?;
+    /// let host = Net::new(sim).host(a);
+    /// let (x, y) = (host.udp_bind(0)?, host.udp_bind(0)?);
+    /// assert_ne!(x.local_port(), y.local_port(), "two ephemeral ports");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn local_port(&self) -> u16 {
         self.inner.as_ref().map_or(0, |u| u.local_port())
     }
 
     /// `close()`: unbind; the same happens on drop.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{blocking::Net, sim::{SimNet, endpoint}};
+    /// let (sim, a, b) = SimNet::pair(1)?;
+    /// let net = Net::new(sim);
+    /// let mut rx = net.host(a).udp_bind(53)?;
+    /// rx.close();
+    /// let mut rx = net.host(a).udp_bind(53)?; // the port can be bound again
+    /// let mut tx = net.host(b).udp_bind(0)?; // kept open until its datagram left
+    /// tx.send_to(b"q", endpoint(a, 53))?;
+    /// assert_eq!(rx.recv_from(&mut [0u8; 4])?.0, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn close(self) {}
 
     /// `gettimeout()`: what [`UdpSocket::set_timeout`] set (`None`: block).

@@ -8,6 +8,16 @@ use smoltcp::time::Instant;
 
 /// Local wall-clock time, read when a reply is stamped.
 #[derive(Debug, Clone, Copy, Default)]
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::clock::WallClock;
+/// use layernet::host::clock::LocalClock;
+/// // The stack's time does not matter: the host's clock is read.
+/// let now = LocalClock.datetime(layernet::Instant::ZERO);
+/// assert!(now.year >= 2024 && (1..=12).contains(&now.month));
+/// ```
 pub struct LocalClock;
 
 impl WallClock for LocalClock {

@@ -27,6 +27,16 @@ use crate::{Duration, Instant, IpAddress, IpEndpoint};
 
 /// Demo settings.
 #[derive(Debug, Clone, Copy)]
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::demo::Options;
+/// use layernet::link::sim::Faults;
+/// let rough = Options { faults: Faults { reorder_pct: 5, ..Faults::NONE }, seed: 3 };
+/// assert_eq!(Options::default().seed, 1);
+/// assert_eq!(rough.faults.drop_pct, Options::default().faults.drop_pct);
+/// ```
 pub struct Options {
     /// The segment's fault model (the CLI sets only the drop rate; the
     /// link latency is always at least [`LINK_LATENCY`]).
@@ -56,6 +66,14 @@ pub const CLOSED_PORT: u16 = 4444;
 
 impl Options {
     /// `loss` percent of frames dropped, everything drawn from `seed`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::demo::Options;
+    /// let o = Options::with_loss(10, 7); // `layernet demo --loss 10 --seed 7`
+    /// assert_eq!((o.faults.drop_pct, o.faults.corrupt_pct, o.seed), (10, 0, 7));
+    /// ```
     pub fn with_loss(loss: u8, seed: u64) -> Self {
         Options {
             faults: Faults::loss(loss),
@@ -73,6 +91,17 @@ impl Default for Options {
 
 /// How one exchange went.
 #[derive(Debug, Clone)]
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::demo::{Options, run};
+/// let report = run(Options::default())?;
+/// let echo = report.exchanges.iter().find(|e| e.name == "echo").ok_or("no echo")?;
+/// assert!(echo.ok && echo.bytes == 6000, "3000 bytes each way: {echo:?}");
+/// assert_eq!((echo.census.tcp_syn, echo.census.tcp_rst), (1, 0), "one connection, no reset");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Exchange {
     /// Its name: ping, echo, greeting, time-echo, chat.
     pub name: &'static str,
@@ -96,6 +125,17 @@ pub struct Exchange {
 
 /// Everything the demo found.
 #[derive(Debug, Clone)]
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::demo::{Options, run};
+/// // A seed replays the run exactly: the same frames in the same order.
+/// let (first, again) = (run(Options::with_loss(3, 11))?, run(Options::with_loss(3, 11))?);
+/// assert_eq!(first.fingerprint, again.fingerprint);
+/// assert_eq!(first.elapsed, again.elapsed);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Report {
     /// The settings.
     pub options: Options,
@@ -113,6 +153,16 @@ pub struct Report {
 
 impl Report {
     /// True if every exchange was verified.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::demo::{Options, run};
+    /// let lossy = run(Options::with_loss(5, 2))?;
+    /// assert!(lossy.stats.dropped > 0, "frames were lost");
+    /// assert!(lossy.all_ok(), "and TCP made up for it");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn all_ok(&self) -> bool {
         self.exchanges.iter().all(|e| e.ok)
     }
@@ -121,13 +171,20 @@ impl Report {
 const SERVER: HostId = 0;
 const CLIENT_A: HostId = 1;
 const CLIENT_B: HostId = 2;
-/// Upper bound of virtual time per exchange: generous, TCP's backoff under
-/// loss can take a while.
 /// Time given to an exchange's FIN/ACK exchange before its figures are
 /// taken (its virtual time includes it).
 const CLOSE_GRACE: Duration = Duration::from_millis(20);
 
 /// One-way latency of the demo's segment: a small LAN's.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::demo::{LINK_LATENCY, Options, setup};
+/// let s = setup(Options::default())?; // asks for no delay at all
+/// assert_eq!(s.net.segment().faults().delay, LINK_LATENCY);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const LINK_LATENCY: Duration = Duration::from_millis(1);
 /// Upper bound of virtual time per exchange (a liveness bound, generous:
 /// TCP's backoff under loss can take a while).
@@ -144,10 +201,36 @@ fn echo_message() -> [u8; 3000] {
 
 /// Lines the time-echo client sends: two with newlines, one without (it is
 /// answered after the idle flush).
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::{clock::FixedEpoch, time_echo::{TimeEchoClient, TimeEchoServer, is_reply_to}};
+/// use layernet::host::{demo::TIME_ECHO_LINES, sim::{SimNet, endpoint}};
+/// let (mut net, a, b) = SimNet::pair(1)?;
+/// let server = TimeEchoServer::<_, 1>::bind(net.stack(a), 21566, 1, FixedEpoch::SIMULATION)?;
+/// net.serve(a, Box::new(server));
+/// let mut client = TimeEchoClient::<3, 64>::new(endpoint(a, 21566), &TIME_ECHO_LINES);
+/// net.run_client(b, &mut client, layernet::Duration::from_secs(5));
+/// assert!(is_reply_to(&client.replies()[1], b"layernet time echo", true), "no \\r");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const TIME_ECHO_LINES: [&[u8]; 3] = [b"hello\n", b"layernet time echo\r\n", b"no newline"];
 
 /// A directory removed when dropped: where the demo's file server keeps
 /// its files.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::demo::{Options, setup};
+/// let s = setup(Options::default())?;
+/// let dir = s.files_dir.path().to_path_buf();
+/// assert!(dir.is_dir());
+/// drop(s);
+/// assert!(!dir.exists(), "removed with the setup");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct TempDir(std::path::PathBuf);
 
 impl TempDir {
@@ -164,6 +247,16 @@ impl TempDir {
     }
 
     /// The directory.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::demo::{Options, setup};
+    /// let s = setup(Options::with_loss(0, 77))?;
+    /// assert!(s.files_dir.path().starts_with(std::env::temp_dir()));
+    /// assert_eq!(std::fs::read_dir(s.files_dir.path())?.count(), 0, "empty before the run");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> &std::path::Path {
         &self.0
     }
@@ -176,9 +269,24 @@ impl Drop for TempDir {
 }
 
 /// Size of the file the demo uploads and downloads.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::demo::{DEMO_FILE_LEN, demo_file};
+/// assert_eq!(demo_file(5).len(), DEMO_FILE_LEN); // one MiB
+/// ```
 pub const DEMO_FILE_LEN: usize = 1 << 20;
 
 /// The demo file's content, drawn from the seed.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::demo::demo_file;
+/// assert_eq!(demo_file(1)[..64], demo_file(1)[..64]);
+/// assert_ne!(demo_file(1)[..64], demo_file(2)[..64]);
+/// ```
 pub fn demo_file(seed: u64) -> Vec<u8> {
     let mut rng = crate::link::rng::Rng::new(seed ^ 0x66_696c_6573);
     let mut v = Vec::with_capacity(DEMO_FILE_LEN);
@@ -189,6 +297,18 @@ pub fn demo_file(seed: u64) -> Vec<u8> {
 }
 
 /// The ready network: server services on host 0, two idle client hosts.
+///
+/// # Example
+/// An exchange of one's own on the demo network, beside the demo's:
+/// ```
+/// use layernet::app::{echo::EchoClient, ports};
+/// use layernet::host::{demo::{Options, setup}, sim::endpoint};
+/// let mut s = setup(Options::default())?;
+/// let mut client = EchoClient::<16>::new(endpoint(0, ports::ECHO), b"mine, not the demo's");
+/// assert!(s.net.run_client(2, &mut client, layernet::Duration::from_secs(5)));
+/// assert_eq!(client.received(), b"mine, not the de");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Setup {
     /// The network.
     pub net: SimNet,
@@ -205,6 +325,19 @@ pub struct Setup {
 }
 
 /// Build the demo network (allocates; the exchanges afterwards do not).
+///
+/// # Errors
+/// A one-line message when a host cannot be added, the temporary directory
+/// cannot be made or opened as a store, or a server cannot bind its port.
+///
+/// # Example
+/// ```
+/// use layernet::host::demo::{Options, setup};
+/// let mut s = setup(Options::default())?;
+/// assert_eq!(s.net.hosts(), 3);
+/// assert_eq!(s.net.stack(0).open_tcp_sockets(), 0, "listening only, nobody connected");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn setup(options: Options) -> Result<Setup, String> {
     let faults = Faults {
         delay: options.faults.delay.max(LINK_LATENCY),
@@ -313,6 +446,19 @@ fn outcome_text(o: Outcome) -> String {
 type ExchangeFn = fn(&mut Setup) -> Exchange;
 
 /// Run every exchange on a ready network.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::demo::{Options, run_exchanges, setup};
+/// let options = Options::with_loss(0, 4);
+/// let mut s = setup(options)?;
+/// let report = run_exchanges(&mut s, options);
+/// let names: Vec<_> = report.exchanges.iter().map(|e| e.name).collect();
+/// assert_eq!(names, ["ping", "echo", "greeting", "time-echo", "chat", "files"]);
+/// assert!(s.room.received() > 0, "the room is the caller's to read");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn run_exchanges(setup: &mut Setup, options: Options) -> Report {
     let start = setup.net.now();
     let runs: [(&str, ExchangeFn); 7] = [
@@ -350,6 +496,18 @@ pub fn run_exchanges(setup: &mut Setup, options: Options) -> Report {
 }
 
 /// Build the network and run every exchange.
+///
+/// # Errors
+/// Those of [`setup`]; a failed exchange is not an error but a
+/// [`Report`] with [`Report::all_ok`] false.
+///
+/// # Example
+/// ```
+/// use layernet::host::demo::{Options, run};
+/// let report = run(Options::default())?;
+/// assert!(report.all_ok() && report.syn_dropped == 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn run(options: Options) -> Result<Report, String> {
     let mut s = setup(options)?;
     Ok(run_exchanges(&mut s, options))
@@ -670,6 +828,16 @@ fn reason_of(status: u16) -> &'static str {
 }
 
 /// The demo's printed account.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::demo::{Options, format_report, run};
+/// let text = format_report(&run(Options::with_loss(2, 8))?);
+/// assert!(text.starts_with("layernet demo: simulated Ethernet segment, seed 8, frame loss 2%"));
+/// assert!(text.trim_end().ends_with("all exchanges verified byte for byte"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn format_report(r: &Report) -> String {
     let mut out = String::new();
     let o = r.options;
@@ -770,6 +938,16 @@ pub fn format_report(r: &Report) -> String {
 }
 
 /// Print the report to standard output.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::demo::{Options, print_report, run};
+/// let report = run(Options::with_loss(1, 6))?;
+/// print_report(&report); // what `layernet demo --loss 1 --seed 6` shows
+/// assert!(report.all_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn print_report(r: &Report) {
     print!("{}", format_report(r));
 }

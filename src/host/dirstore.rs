@@ -31,6 +31,21 @@ struct Pending {
 }
 
 /// A [`Storage`] over one directory of the host.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::storage::{Name, Storage};
+/// use layernet::host::dirstore::DirStore;
+/// let dir = tempfile::tempdir()?;
+/// let mut store = DirStore::open(dir.path())?;
+/// let up = store.begin_upload(&Name::new("a.txt")?, 3)?;
+/// store.write(up, b"abc")?;
+/// assert!(!dir.path().join("a.txt").exists(), "not before the commit");
+/// store.commit(up)?;
+/// assert_eq!(std::fs::read(dir.path().join("a.txt"))?, b"abc");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct DirStore {
     root: PathBuf,
     uploads: Vec<Option<Pending>>,
@@ -53,6 +68,24 @@ fn io_error(e: &io::Error) -> StorageError {
 impl DirStore {
     /// Serve the directory `root` (it must exist). Removes temporary files
     /// of uploads interrupted by a crash.
+    ///
+    /// # Errors
+    /// Those of reading the directory: [`io::ErrorKind::NotFound`] if `root`
+    /// does not exist, [`io::ErrorKind::NotADirectory`] if it is not a
+    /// directory, [`io::ErrorKind::PermissionDenied`] if it may not be read.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::host::dirstore::DirStore;
+    /// let dir = tempfile::tempdir()?;
+    /// let leftover = dir.path().join(".layernet-upload-1-1"); // a crash's temporary file
+    /// std::fs::write(&leftover, b"half an upload")?;
+    /// DirStore::open(dir.path())?;
+    /// assert!(!leftover.exists());
+    /// let missing = DirStore::open(dir.path().join("no such dir"));
+    /// assert_eq!(missing.err().map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(root: impl AsRef<Path>) -> io::Result<DirStore> {
         let root = fs::canonicalize(root.as_ref())?;
         if !root.is_dir() {
@@ -76,6 +109,16 @@ impl DirStore {
     }
 
     /// The directory served.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::dirstore::DirStore;
+    /// let dir = tempfile::tempdir()?;
+    /// let store = DirStore::open(dir.path().join("."))?;
+    /// assert_eq!(store.root(), dir.path().canonicalize()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn root(&self) -> &Path {
         &self.root
     }

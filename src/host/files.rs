@@ -31,6 +31,20 @@ const IO_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Why a transfer failed.
 #[derive(Debug)]
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+/// use layernet::host::{blocking::Net, files::{self, FileError}, sim::{SimNet, endpoint}};
+/// let (mut sim, a, b) = SimNet::pair(1)?;
+/// let server = FileServer::<_, 1>::bind(sim.stack(a), 7878, 1, RamStore::<1, 8>::new(), Limits::default())?;
+/// sim.serve(a, Box::new(server));
+/// let got = files::get(&Net::new(sim).host(b), endpoint(a, 7878), "gone", 0, &mut Vec::new(), &mut |_, _| {});
+/// let Err(e @ FileError::Status(404, _)) = got else { return Err("expected a 404".into()) };
+/// assert_eq!(e.to_string(), "server answered 404: 404 Not Found");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub enum FileError {
     /// The connection failed.
     Socket(socket::Error),
@@ -69,6 +83,23 @@ impl From<io::Error> for FileError {
 
 /// What a transfer did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+/// use layernet::host::{blocking::Net, files, sim::{SimNet, endpoint}};
+/// let (mut sim, a, b) = SimNet::pair(2)?;
+/// let store = RamStore::<2, 4096>::new();
+/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, store, Limits::default())?;
+/// sim.serve(a, Box::new(server));
+/// let (host, at, data) = (Net::new(sim).host(b), endpoint(a, 80), [3u8; 3000]);
+/// let up = files::put(&host, at, "blob", &mut &data[..], 3000, &mut |_, _| {})?;
+/// let down = files::get(&host, at, "blob", 0, &mut std::io::sink(), &mut |_, _| {})?;
+/// assert_eq!((up.status, down.status, down.bytes), (201, 200, 3000));
+/// assert_eq!(up.sha256, down.sha256);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Transfer {
     /// The final status.
     pub status: u16,
@@ -81,6 +112,15 @@ pub struct Transfer {
 }
 
 /// Lower-case hex of a digest.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::files::hex;
+/// let mut digest = [0u8; 32];
+/// digest[0] = 0xAB;
+/// assert_eq!(hex(&digest), format!("ab{}", "0".repeat(62)));
+/// ```
 pub fn hex(digest: &[u8; 32]) -> String {
     digest.iter().fold(String::with_capacity(64), |mut s, b| {
         let _ = write!(s, "{b:02x}");
@@ -89,6 +129,17 @@ pub fn hex(digest: &[u8; 32]) -> String {
 }
 
 /// SHA-256 of everything `r` yields.
+///
+/// # Errors
+/// Whatever reading `r` fails with.
+///
+/// # Example
+/// ```
+/// use layernet::host::files::{hex, sha256_of};
+/// let digest = sha256_of(&mut &b"abc"[..])?;
+/// assert!(hex(&digest).starts_with("ba7816bf8f01cfea"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn sha256_of(r: &mut dyn Read) -> io::Result<[u8; 32]> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; BLOCK];
@@ -102,6 +153,23 @@ pub fn sha256_of(r: &mut dyn Read) -> io::Result<[u8; 32]> {
 }
 
 /// Progress: bytes so far, and the total if known.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+/// use layernet::host::{blocking::Net, files::{self, Progress}, sim::{SimNet, endpoint}};
+/// let (mut sim, a, b) = SimNet::pair(3)?;
+/// let store = RamStore::<1, 40_000>::new();
+/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, store, Limits::default())?;
+/// sim.serve(a, Box::new(server));
+/// let mut seen = Vec::new();
+/// let report: Progress = &mut |done, total| seen.push((done, total));
+/// files::put(&Net::new(sim).host(b), endpoint(a, 80), "p", &mut &[0u8; 40_000][..], 40_000, report)?;
+/// assert_eq!(seen.last(), Some(&(40_000, Some(40_000))));
+/// assert!(seen.len() > 1, "called as the blocks go");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
 
 fn request_head(method: &str, name: &str, server: IpEndpoint, extra: &str) -> String {
@@ -303,6 +371,28 @@ fn error_text<N: Driver>(s: &mut TcpStream<N>, r: &Response) -> String {
 /// `GET /<name>` from `server` into `out`, from byte `from` on (a Range
 /// request when `from` > 0). Returns the transfer; a 416 to a ranged
 /// request means there was nothing left to fetch (status 416, 0 bytes).
+///
+/// # Errors
+/// [`FileError::Socket`] if the connection fails (refused, reset, a minute
+/// without progress), [`FileError::Status`] for an error status (404, 403,
+/// …), [`FileError::Protocol`] for a response that breaks HTTP (a bad head
+/// or chunk, an early end), [`FileError::Io`] if writing to `out` fails.
+///
+/// # Example
+/// A download from byte 6 on, as a resumed transfer asks for it:
+/// ```
+/// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+/// use layernet::host::{blocking::Net, files, sim::{SimNet, endpoint}};
+/// let (mut sim, a, b) = SimNet::pair(4)?;
+/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, RamStore::<1, 32>::new(), Limits::default())?;
+/// sim.serve(a, Box::new(server));
+/// let client = Net::new(sim).host(b);
+/// files::put(&client, endpoint(a, 80), "abc", &mut &b"hello world"[..], 11, &mut |_, _| {})?;
+/// let mut tail = Vec::new();
+/// let t = files::get(&client, endpoint(a, 80), "abc", 6, &mut tail, &mut |_, _| {})?;
+/// assert_eq!((t.status, t.resumed_from, tail.as_slice()), (206, 6, &b"world"[..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn get<N: Driver>(
     host: &Host<N>,
     server: IpEndpoint,
@@ -361,6 +451,27 @@ pub fn get<N: Driver>(
 /// is continued from its length (`curl -C -`): 206 appends, a 200 (the
 /// server ignored the range) rewrites it, 416 means it was complete. The
 /// SHA-256 returned is of the whole file.
+///
+/// # Errors
+/// Those of [`get`], and [`FileError::Io`] if `dest` cannot be opened,
+/// written, synced or read back.
+///
+/// # Example
+/// ```
+/// use layernet::app::files::{FileServer, Limits};
+/// use layernet::host::{blocking::Net, dirstore::DirStore, files, sim::{SimNet, endpoint}};
+/// let (served, local) = (tempfile::tempdir()?, tempfile::tempdir()?);
+/// std::fs::write(served.path().join("song.mp3"), [9u8; 5000])?;
+/// let (mut sim, a, b) = SimNet::pair(5)?;
+/// let store = DirStore::open(served.path())?;
+/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, store, Limits::default())?;
+/// sim.serve(a, Box::new(server));
+/// let dest = local.path().join("song.mp3");
+/// std::fs::write(&dest, [9u8; 2000])?; // an earlier download, cut off
+/// let t = files::get_file(&Net::new(sim).host(b), endpoint(a, 80), "song.mp3", &dest, true, &mut |_, _| {})?;
+/// assert_eq!((t.resumed_from, t.bytes, std::fs::metadata(&dest)?.len()), (2000, 3000, 5000));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn get_file<N: Driver>(
     host: &Host<N>,
     server: IpEndpoint,
@@ -395,6 +506,28 @@ pub fn get_file<N: Driver>(
 /// `PUT /<name>` to `server` with the `len` bytes `input` yields. Sends
 /// `Expect: 100-continue` and waits (at most a second, as curl does) for
 /// the server's go-ahead, so a refusal (403, 413, 507) costs no body.
+///
+/// # Errors
+/// [`FileError::Status`] when the server refuses (403 for a forbidden name,
+/// 413 too large, 507 full: answered before the body is sent),
+/// [`FileError::Socket`] if the connection fails, [`FileError::Protocol`]
+/// for a response that breaks HTTP, [`FileError::Io`] if `input` fails or
+/// ends before `len` bytes.
+///
+/// # Example
+/// ```
+/// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+/// use layernet::host::{blocking::Net, files::{self, FileError}, sim::{SimNet, endpoint}};
+/// let (mut sim, a, b) = SimNet::pair(6)?;
+/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, RamStore::<1, 64>::new(), Limits::default())?;
+/// sim.serve(a, Box::new(server));
+/// let client = Net::new(sim).host(b);
+/// let hidden = files::put(&client, endpoint(a, 80), ".htaccess", &mut &b"x"[..], 1, &mut |_, _| {});
+/// assert!(matches!(hidden, Err(FileError::Status(403, _))));
+/// let short = files::put(&client, endpoint(a, 80), "ok", &mut &b"ab"[..], 5, &mut |_, _| {});
+/// assert!(matches!(short, Err(FileError::Io(_))), "the input ended early");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn put<N: Driver>(
     host: &Host<N>,
     server: IpEndpoint,

@@ -21,13 +21,58 @@ use crate::net::{Config, ConfigError, Resources, Stack, profile};
 use crate::{Duration, EthernetAddress, Instant, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr};
 
 /// The device type of every simulated host.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::sim::{SimNet, SimPort, host_mac};
+/// let (mut net, _, _) = SimNet::pair(1)?;
+/// // A bare port at free position 2: a station that only sends and listens.
+/// let port: Option<SimPort> = net.raw_port(2, host_mac(2));
+/// assert!(port.is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type SimPort = StdPort<'static>;
 /// The stack type of every simulated host.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::sim::{SimNet, SimStack, host_mac};
+/// let (mut net, _, b) = SimNet::pair(1)?;
+/// let stack: &mut SimStack = net.stack(b);
+/// assert_eq!(stack.mac(), host_mac(b));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type SimStack = Stack<'static, SimPort>;
 /// A service that runs on a simulated host.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::{echo::EchoServer, greeting::GreetingServer};
+/// use layernet::host::sim::{SimNet, SimService};
+/// let (mut net, a, _) = SimNet::pair(1)?;
+/// let services: Vec<Box<SimService>> = vec![
+///     Box::new(EchoServer::<1>::bind(net.stack(a), 7, 1)?),
+///     Box::new(GreetingServer::<1>::bind(net.stack(a), 1234, 1, b"hi\n")?),
+/// ];
+/// services.into_iter().for_each(|s| net.serve(a, s));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type SimService = dyn Service<SimPort>;
 
 /// Index of a host on the segment.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::sim::{HostId, SimNet, host_ip};
+/// let (mut net, _, _) = SimNet::pair(1)?;
+/// let third: HostId = net.add_host()?;
+/// assert_eq!((third, host_ip(third).address().octets()[3]), (2, 3));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type HostId = usize;
 
 /// Most rounds of polling at one instant before the clock moves on anyway
@@ -40,6 +85,22 @@ struct SimHost {
 }
 
 /// The simulated network: see the module doc.
+///
+/// # Example
+/// The same seed gives the same run, frame for frame:
+/// ```
+/// use layernet::app::greeting::{GreetingClient, GreetingServer};
+/// use layernet::host::sim::{SimNet, endpoint};
+/// let run = |seed| -> Result<u64, Box<dyn std::error::Error>> {
+///     let (mut net, a, b) = SimNet::pair(seed)?;
+///     let server = GreetingServer::<1>::bind(net.stack(a), 1234, 1, b"hello\n")?;
+///     net.serve(a, Box::new(server));
+///     net.run_client(b, &mut GreetingClient::<8>::new(endpoint(a, 1234)), layernet::Duration::from_secs(5));
+///     Ok(net.segment().fingerprint())
+/// };
+/// assert_eq!(run(42)?, run(42)?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct SimNet {
     segment: &'static RefCell<StdSegment>,
     hosts: Vec<SimHost>,
@@ -49,11 +110,20 @@ pub struct SimNet {
 }
 
 /// The address of simulated host `i`: 192.168.69.(i+1)/24.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::sim::host_ip;
+/// assert_eq!(host_ip(2).to_string(), "192.168.69.3/24");
+/// ```
 pub fn host_ip(i: HostId) -> Ipv4Cidr {
     Ipv4Cidr::new(Ipv4Address::new(192, 168, 69, (i + 1) as u8), 24)
 }
 
 /// The endpoint `port` on simulated host `i`, for `connect` and `send_to`.
+///
+/// # Example
 ///
 /// ```
 /// use layernet::host::sim::endpoint;
@@ -64,12 +134,31 @@ pub fn endpoint(i: HostId, port: u16) -> IpEndpoint {
 }
 
 /// The MAC of simulated host `i`: 02:00:00:00:00:(i+1).
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::sim::host_mac;
+/// assert!(host_mac(0).is_unicast() && host_mac(0).is_local());
+/// assert_eq!(host_mac(1).as_bytes()[5], 2);
+/// ```
 pub fn host_mac(i: HostId) -> EthernetAddress {
     EthernetAddress([0x02, 0, 0, 0, 0, (i + 1) as u8])
 }
 
 impl SimNet {
     /// An empty segment with `faults`; every random choice derives from `seed`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// use layernet::link::sim::Faults;
+    /// let mut net = SimNet::new(9, Faults { drop_pct: 10, ..Faults::NONE });
+    /// assert_eq!(net.hosts(), 0);
+    /// assert_eq!(net.add_host()?, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(seed: u64, faults: Faults) -> Self {
         let segment = Box::leak(Box::new(RefCell::new(StdSegment::new(seed, faults))));
         SimNet {
@@ -84,12 +173,17 @@ impl SimNet {
     /// A fault-free segment with two hosts, 0 (192.168.69.1) and 1
     /// (192.168.69.2): the usual start of an example.
     ///
+    /// # Example
+    ///
     /// ```
     /// use layernet::host::sim::SimNet;
     /// let (net, a, b) = SimNet::pair(1)?;
     /// assert_eq!((net.hosts(), a, b), (2, 0, 1));
     /// # Ok::<(), layernet::net::ConfigError>(())
     /// ```
+    ///
+    /// # Errors
+    /// None in practice: those of [`SimNet::add_host`], which two hosts never meet.
     pub fn pair(seed: u64) -> Result<(SimNet, HostId, HostId), ConfigError> {
         let mut net = SimNet::new(seed, Faults::NONE);
         let a = net.add_host()?;
@@ -99,6 +193,20 @@ impl SimNet {
 
     /// Add a host with the default addresses for its position and the
     /// host-sized resources.
+    ///
+    /// # Errors
+    /// [`ConfigError::BadAddress`] when the segment has no free position (it
+    /// takes four stations).
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// use layernet::net::ConfigError;
+    /// let (mut net, _, _) = SimNet::pair(1)?;
+    /// assert_eq!((net.add_host()?, net.add_host()?), (2, 3));
+    /// assert_eq!(net.add_host(), Err(ConfigError::BadAddress));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_host(&mut self) -> Result<HostId, ConfigError> {
         let resources: &'static mut profile::Host<'static> = Box::leak(Box::default());
         let i = self.hosts.len();
@@ -107,6 +215,29 @@ impl SimNet {
 
     /// Add a host with its own configuration and resources. Its seed is
     /// derived from the network's seed and its position.
+    ///
+    /// # Errors
+    /// [`ConfigError::BadAddress`] when the segment has no free position, and
+    /// those of [`Stack::new`] for `config` (a multicast MAC, a bad address, an
+    /// unreachable gateway).
+    ///
+    /// # Example
+    /// A host with the small resource profile and an address of its own:
+    /// ```
+    /// use layernet::host::sim::{SimNet, host_mac};
+    /// use layernet::net::{Config, ConfigError, profile};
+    /// use layernet::{Ipv4Address, Ipv4Cidr};
+    /// use layernet::link::sim::Faults;
+    /// let mut net = SimNet::new(1, Faults::NONE);
+    /// let ip = Ipv4Cidr::new(Ipv4Address::new(10, 0, 0, 5), 8);
+    /// let tiny: &'static mut profile::Tiny<'static> = Box::leak(Box::default());
+    /// let host = net.add_host_with(Config::new(host_mac(0), ip), tiny)?;
+    /// assert_eq!(net.stack(host).ipv4_addr(), Ipv4Address::new(10, 0, 0, 5));
+    /// let multicast = Config::new(layernet::EthernetAddress([1, 0, 0, 0, 0, 1]), ip);
+    /// let tiny: &'static mut profile::Tiny<'static> = Box::leak(Box::default());
+    /// assert_eq!(net.add_host_with(multicast, tiny), Err(ConfigError::MacNotUnicast));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_host_with<const S: usize, const T: usize, const U: usize, const B: usize>(
         &mut self,
         mut config: Config,
@@ -127,6 +258,16 @@ impl SimNet {
     }
 
     /// Number of hosts.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// let (mut net, _, _) = SimNet::pair(1)?;
+    /// net.add_host()?;
+    /// assert_eq!(net.hosts(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn hosts(&self) -> usize {
         self.hosts.len()
     }
@@ -135,6 +276,16 @@ impl SimNet {
     ///
     /// # Panics
     /// If `host` was not returned by `add_host` (a programming error).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, host_ip};
+    /// let (mut net, a, b) = SimNet::pair(1)?;
+    /// assert_eq!(net.stack(b).ipv4_addr(), host_ip(b).address());
+    /// assert_ne!(net.stack(a).mac(), net.stack(b).mac());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stack(&mut self, host: HostId) -> &mut SimStack {
         &mut self.hosts[host].stack
     }
@@ -156,21 +307,73 @@ impl SimNet {
     }
 
     /// Run `service` on `host` from now on.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::{Outcome, ping::Pinger};
+    /// use layernet::host::sim::{SimNet, host_ip};
+    /// use std::{cell::RefCell, rc::Rc};
+    /// let (mut net, a, b) = SimNet::pair(1)?;
+    /// // A client served like a server: the network runs it; the Rc keeps a view.
+    /// let ping = Rc::new(RefCell::new(Pinger::new(host_ip(a).address(), 2, layernet::Duration::from_millis(5))));
+    /// net.serve(b, Box::new(ping.clone()));
+    /// net.run_for(layernet::Duration::from_secs(1));
+    /// assert_eq!(ping.borrow().outcome(), Outcome::Done);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn serve(&mut self, host: HostId, service: Box<SimService>) {
         self.hosts[host].services.push(service);
     }
 
     /// The virtual time.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// use layernet::{Duration, Instant};
+    /// let (mut net, _, _) = SimNet::pair(1)?;
+    /// assert_eq!(net.now(), Instant::ZERO);
+    /// net.run_for(Duration::from_secs(3600)); // an hour, at once
+    /// assert_eq!(net.now(), Instant::from_secs(3600));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn now(&self) -> Instant {
         self.now
     }
 
     /// Scheduler steps taken (each one a jump of the virtual clock).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::ping::Pinger;
+    /// use layernet::host::sim::{SimNet, host_ip};
+    /// let (mut net, a, b) = SimNet::pair(1)?;
+    /// let mut ping = Pinger::new(host_ip(a).address(), 3, layernet::Duration::from_secs(1));
+    /// net.run_client(b, &mut ping, layernet::Duration::from_secs(10));
+    /// // Requests at 0, 1 and 2 s, each answered at once: two jumps of the clock.
+    /// assert_eq!(net.steps(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn steps(&self) -> u64 {
         self.steps
     }
 
     /// The segment, for its statistics, census and fingerprint.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::ping::Pinger;
+    /// use layernet::host::sim::{SimNet, host_ip};
+    /// let (mut net, a, b) = SimNet::pair(1)?;
+    /// net.run_client(a, &mut Pinger::new(host_ip(b).address(), 1, layernet::Duration::from_secs(1)), layernet::Duration::from_secs(5));
+    /// let census = net.segment().census();
+    /// assert_eq!((census.arp_requests, census.icmp_echo_requests, census.icmp_echo_replies), (1, 1, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn segment(&self) -> Ref<'_, StdSegment> {
         self.segment.borrow()
     }
@@ -178,6 +381,16 @@ impl SimNet {
     /// Attach a bare port (no stack) at segment position `index` with
     /// address `mac`: a station for tests to inject or capture raw frames.
     /// `None` if the position is taken by a host or out of range.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, host_mac};
+    /// let (mut net, a, _) = SimNet::pair(1)?;
+    /// assert!(net.raw_port(a, host_mac(a)).is_none(), "a host sits there");
+    /// assert!(net.raw_port(99, host_mac(99)).is_none(), "the segment has four positions");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn raw_port(&mut self, index: usize, mac: EthernetAddress) -> Option<SimPort> {
         if index < self.hosts.len() {
             return None;
@@ -186,11 +399,42 @@ impl SimNet {
     }
 
     /// Change the segment's fault model.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::{Outcome, echo::{EchoClient, EchoServer}};
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::link::sim::Faults;
+    /// let (mut net, a, b) = SimNet::pair(1)?;
+    /// let server = EchoServer::<1>::bind(net.stack(a), 7, 1)?;
+    /// net.serve(a, Box::new(server));
+    /// net.set_faults(Faults::loss(100)); // the cable is cut
+    /// let mut client = EchoClient::<4>::new(endpoint(a, 7), b"lost");
+    /// assert!(!net.run_client(b, &mut client, layernet::Duration::from_secs(3)));
+    /// assert_eq!(client.outcome(), Outcome::Running, "still retrying");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_faults(&mut self, faults: Faults) {
         self.segment.borrow_mut().set_faults(faults);
     }
 
     /// Hand every service's log lines to `sink`, with the host's index.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::echo::{EchoClient, EchoServer};
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// let (mut net, a, b) = SimNet::pair(1)?;
+    /// let server = EchoServer::<1>::bind(net.stack(a), 7, 1)?;
+    /// net.serve(a, Box::new(server));
+    /// net.run_client(b, &mut EchoClient::<2>::new(endpoint(a, 7), b"hi"), layernet::Duration::from_secs(5));
+    /// let mut lines = Vec::new();
+    /// net.drain_logs(&mut |host, line| lines.push(format!("{host}: {line}")));
+    /// assert!(lines[0].starts_with("0: echo: connected by 192.168.69.2:"), "{lines:?}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn drain_logs(&mut self, sink: &mut dyn FnMut(HostId, &str)) {
         for (i, h) in self.hosts.iter_mut().enumerate() {
             for s in h.services.iter_mut() {
@@ -201,6 +445,18 @@ impl SimNet {
 
     /// Poll every stack and service (and `extra`) at the current time until
     /// nothing moves. True if anything did.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::socket::TcpStream;
+    /// let (mut net, a, b) = SimNet::pair(1)?;
+    /// assert!(!net.settle(&mut []), "idle hosts: nothing to do");
+    /// let _stream = TcpStream::connect(net.stack(b), endpoint(a, 80))?;
+    /// assert!(net.settle(&mut []), "an ARP request went out");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn settle(&mut self, extra: &mut [(HostId, &mut SimService)]) -> bool {
         let now = self.now;
         let mut moved = false;
@@ -249,6 +505,23 @@ impl SimNet {
 
     /// Settle, then move the clock to the next event if it is not later
     /// than `limit` (returns true), or to `limit` (returns false).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::ping::Pinger;
+    /// use layernet::host::sim::{SimNet, SimService, host_ip};
+    /// use layernet::{Duration, Instant};
+    /// let (mut net, a, b) = SimNet::pair(1)?;
+    /// let mut ping = Pinger::new(host_ip(a).address(), 2, Duration::from_secs(1));
+    /// let mut extra: [(usize, &mut SimService); 1] = [(b, &mut ping)];
+    /// // The second request is due at 1 s: the clock jumps there, not to the limit.
+    /// while net.now() < Instant::from_millis(900) {
+    ///     assert!(net.step(Instant::from_secs(5), &mut extra));
+    /// }
+    /// assert_eq!(net.now(), Instant::from_secs(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn step(&mut self, limit: Instant, extra: &mut [(HostId, &mut SimService)]) -> bool {
         let _ = self.settle(extra);
         self.steps += 1;
@@ -273,6 +546,20 @@ impl SimNet {
 
     /// Run until `done` says so or `timeout` of virtual time has passed,
     /// polling `extra` services as well. Returns whether `done` became true.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::echo::{EchoClient, EchoServer};
+    /// use layernet::host::sim::{SimNet, SimService, endpoint};
+    /// let (mut net, a, b) = SimNet::pair(1)?;
+    /// let mut server = EchoServer::<2>::bind(net.stack(a), 7, 2)?;
+    /// let mut client = EchoClient::<5>::new(endpoint(a, 7), b"hello");
+    /// let mut both: [(usize, &mut SimService); 2] = [(a, &mut server), (b, &mut client)];
+    /// let done = net.run_until(layernet::Duration::from_secs(5), &mut both, |s| s[1].1.is_done());
+    /// assert!(done && server.served() == 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn run_until(
         &mut self,
         timeout: Duration,
@@ -294,6 +581,19 @@ impl SimNet {
 
     /// Run one client service on `host` until it is done or `timeout`
     /// passes. Returns whether it finished.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::ping::Pinger;
+    /// use layernet::host::sim::SimNet;
+    /// use layernet::{Duration, Ipv4Address};
+    /// let (mut net, a, _) = SimNet::pair(1)?;
+    /// let mut ping = Pinger::new(Ipv4Address::new(192, 168, 69, 50), 1, Duration::from_millis(1));
+    /// // Nobody answers, and the pinger waits 2 s for a reply: not done in 1 s.
+    /// assert!(!net.run_client(a, &mut ping, Duration::from_secs(1)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn run_client(&mut self, host: HostId, client: &mut SimService, timeout: Duration) -> bool {
         self.run_until(timeout, &mut [(host, client)], |extra| {
             extra.iter().all(|(_, s)| s.is_done())
@@ -301,6 +601,18 @@ impl SimNet {
     }
 
     /// Let `duration` of virtual time pass, everything running.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::socket::{Error, TcpStream};
+    /// let (mut net, a, b) = SimNet::pair(1)?;
+    /// let mut stream = TcpStream::connect(net.stack(b), endpoint(a, 80))?;
+    /// net.run_for(layernet::Duration::from_millis(5));
+    /// assert_eq!(stream.poll_connect(net.stack(b)), Err(Error::Refused));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn run_for(&mut self, duration: Duration) {
         self.run_until(duration, &mut [], |_| false);
     }

@@ -18,12 +18,35 @@ use crate::net::{Config, Stack, profile};
 use crate::{Duration, Instant};
 
 /// A service on the TAP host.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::echo::EchoServer;
+/// use layernet::host::tap::{TapNet, TapService};
+/// use layernet::link::tap::TapDevice;
+/// // Only where a TAP device tap0 exists (scripts/tap-netns.sh makes one).
+/// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+/// let mut tap = TapNet::new(layernet::net::Config::default(), device)?;
+/// let echo: Box<TapService> = Box::new(EchoServer::<4>::bind(tap.stack(), 7, 4)?);
+/// tap.serve(echo);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type TapService = dyn Service<TapDevice>;
 
 /// Most rounds of polling before the loop sleeps anyway.
 const SETTLE_ROUNDS: usize = 1000;
 
 /// The TAP host: its stack, its services, its clock.
+///
+/// # Example
+/// Without the device there is no TapNet, and the error says what to do:
+/// ```
+/// use layernet::link::tap::TapDevice;
+/// let missing = TapDevice::open("layernet-none0").err().ok_or("it exists?")?;
+/// assert!(missing.to_string().contains("ip tuntap add dev layernet-none0 mode tap"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct TapNet {
     stack: Stack<'static, TapDevice>,
     services: Vec<Box<TapService>>,
@@ -33,6 +56,14 @@ pub struct TapNet {
 
 /// Eight bytes from the operating system's entropy: a real link's stack
 /// must not reuse sequence numbers and ports across runs.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::tap::os_seed;
+/// // 64 random bits: two draws agree once in 2^64.
+/// assert_ne!(os_seed(), os_seed());
+/// ```
 pub fn os_seed() -> u64 {
     let mut b = [0u8; 8];
     let ok = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
@@ -48,6 +79,22 @@ pub fn os_seed() -> u64 {
 
 impl TapNet {
     /// A stack with `config` (seeded from the OS) on `device`.
+    ///
+    /// # Errors
+    /// The message of the [`crate::net::ConfigError`] when `config` is not
+    /// usable (a multicast MAC, a bad address, an unreachable gateway).
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::host::tap::TapNet;
+    /// use layernet::link::tap::TapDevice;
+    /// use layernet::net::Config;
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let multicast = Config { mac: layernet::EthernetAddress([1, 0, 0, 0, 0, 1]), ..Config::default() };
+    /// let refused = TapNet::new(multicast, device).err().ok_or("accepted a multicast MAC")?;
+    /// assert!(refused.contains("unicast"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(mut config: Config, device: TapDevice) -> Result<TapNet, String> {
         config.seed = os_seed();
         let resources: &'static mut profile::Host<'static> = Box::leak(Box::default());
@@ -63,6 +110,20 @@ impl TapNet {
     }
 
     /// The stack.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::tap::TapNet;
+    /// use layernet::link::tap::TapDevice;
+    /// use layernet::net::Config;
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let config = Config::default();
+    /// let mut tap = TapNet::new(config, device)?;
+    /// assert_eq!(tap.stack().ipv4_addr(), config.ip.address());
+    /// assert_eq!(tap.stack().device().name(), "tap0");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stack(&mut self) -> &mut Stack<'static, TapDevice> {
         &mut self.stack
     }
@@ -76,16 +137,56 @@ impl TapNet {
     }
 
     /// Run `service` from now on.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::{chat::ChatRoom, ports};
+    /// use layernet::host::tap::TapNet;
+    /// use layernet::link::tap::TapDevice;
+    /// let Ok(tap0) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let mut net = TapNet::new(Default::default(), tap0)?;
+    /// let room = ChatRoom::<8>::bind(net.stack(), ports::CHAT)?;
+    /// net.serve(Box::new(room)); // polled from now on by run_once and run_until
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn serve(&mut self, service: Box<TapService>) {
         self.services.push(service);
     }
 
     /// Time since the loop started.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::tap::TapNet;
+    /// use layernet::link::tap::TapDevice;
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let tap = TapNet::new(Default::default(), device)?;
+    /// let t0 = tap.now();
+    /// std::thread::sleep(std::time::Duration::from_millis(20));
+    /// assert!(tap.now() - t0 >= layernet::Duration::from_millis(20), "the real clock");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn now(&self) -> Instant {
         Instant::from_micros(self.start.elapsed().as_micros() as i64)
     }
 
     /// Hand the services' log lines to `sink`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
+    /// use layernet::host::tap::TapNet;
+    /// use layernet::link::tap::TapDevice;
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let mut tap = TapNet::new(Default::default(), device)?;
+    /// let greeter = GreetingServer::<2>::bind(tap.stack(), 1234, 2, DEFAULT_GREETING)?;
+    /// tap.serve(Box::new(greeter));
+    /// tap.drain_logs(&mut |line| assert!(line.starts_with("greeting: connected by")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn drain_logs(&mut self, sink: &mut dyn FnMut(&str)) {
         for s in self.services.iter_mut() {
             s.drain_log(sink);
@@ -93,6 +194,23 @@ impl TapNet {
     }
 
     /// Ask every service to close its connections and stop listening.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::echo::EchoServer;
+    /// use layernet::host::tap::TapNet;
+    /// use layernet::link::tap::TapDevice;
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let mut tap = TapNet::new(Default::default(), device)?;
+    /// let echo = EchoServer::<2>::bind(tap.stack(), 7, 2)?;
+    /// tap.serve(Box::new(echo));
+    /// tap.shutdown(); // what `layernet serve` does on SIGINT
+    /// let limit = tap.now();
+    /// tap.run_once(limit); // the listener's sockets return to the pool
+    /// assert!(EchoServer::<2>::bind(tap.stack(), 7, 2).is_ok(), "port 7 is free");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn shutdown(&mut self) {
         for s in self.services.iter_mut() {
             s.shutdown(&mut self.stack);
@@ -118,6 +236,21 @@ impl TapNet {
 
     /// One round: settle, then sleep until a frame, the next deadline, or
     /// `limit`, whichever comes first. Returns true if something moved.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::tap::TapNet;
+    /// use layernet::link::tap::TapDevice;
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let mut tap = TapNet::new(Default::default(), device)?;
+    /// let limit = tap.now() + layernet::Duration::from_millis(50);
+    /// while tap.now() < limit && tap.failure().is_none() {
+    ///     tap.run_once(limit); // sleeps until a frame, a deadline or `limit`
+    /// }
+    /// assert!(tap.now() < limit + layernet::Duration::from_millis(40), "not much later");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn run_once(&mut self, limit: Instant) -> bool {
         if self.settle() {
             return true;
@@ -150,11 +283,35 @@ impl TapNet {
     }
 
     /// Why the link stopped working, if it did.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::tap::TapNet;
+    /// use layernet::link::tap::TapDevice;
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let tap = TapNet::new(Default::default(), device)?;
+    /// assert_eq!(tap.failure(), None, "a fresh device works");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn failure(&self) -> Option<&str> {
         self.failure.as_deref()
     }
 
     /// Run until `stop` says so, sleeping between events.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::tap::TapNet;
+    /// use layernet::link::tap::TapDevice;
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let mut tap = TapNet::new(Default::default(), device)?;
+    /// let end = tap.now() + layernet::Duration::from_millis(200);
+    /// tap.run_until(|t| t.now() >= end);
+    /// assert!(tap.now() >= end || tap.failure().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn run_until(&mut self, mut stop: impl FnMut(&mut TapNet) -> bool) {
         while self.failure.is_none() && !stop(self) {
             let limit = self.now() + Duration::from_millis(100);
