@@ -140,6 +140,33 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
     result.map_err(Failure::Runtime)
 }
 
+/// Print and mark the replies that came for requests sent and not yet
+/// answered; returns how many.
+fn take_replies(
+    t: &mut TapNet,
+    ping: &mut Ping,
+    sent_at: &[Option<layernet::Instant>],
+    answered: &mut [bool],
+) -> u16 {
+    let mut new = 0;
+    while let Ok((from, s, len)) = ping.recv(t.stack()) {
+        let i = usize::from(s);
+        let (Some(Some(at)), Some(false)) = (sent_at.get(i), answered.get(i)) else {
+            continue;
+        };
+        let rtt = t.now() - *at;
+        println!(
+            "{} bytes from {from}: icmp_seq={s} time={}.{:03} ms",
+            len + 8,
+            rtt.total_micros() / 1000,
+            rtt.total_micros() % 1000
+        );
+        answered[i] = true;
+        new += 1;
+    }
+    new
+}
+
 /// How long a client lets its connections finish closing before it exits.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
@@ -313,15 +340,20 @@ fn ping(net: &Net<TapNet>, target: Ipv4Address, count: u16) -> Result<(), String
     net.with(|t| {
         let mut ping = Ping::new(t.stack());
         println!("PING {target}: {} data bytes", PAYLOAD.len());
+        // When each request left, and whether its reply came. A reply that
+        // comes after its second is up still counts, as BSD's ping counts
+        // it: the first request to a new neighbour waits for ARP, and ARP's
+        // retry comes a second later.
+        let mut sent_at: Vec<Option<layernet::Instant>> = vec![None; usize::from(count)];
+        let mut answered = vec![false; usize::from(count)];
         let mut received = 0u16;
         for seq in 0..count {
-            let sent_at = t.now();
-            let next = sent_at + Duration::from_secs(1);
-            let mut sent = false;
+            let start = t.now();
+            let next = start + Duration::from_secs(1);
             for _ in 0..100 {
                 match ping.send(t.stack(), target, seq, PAYLOAD) {
                     Ok(()) => {
-                        sent = true;
+                        sent_at[usize::from(seq)] = Some(start);
                         break;
                     }
                     Err(Error::WouldBlock) => {
@@ -330,31 +362,25 @@ fn ping(net: &Net<TapNet>, target: Ipv4Address, count: u16) -> Result<(), String
                     Err(e) => return Err(e.to_string()),
                 }
             }
-            let mut answered = false;
-            while sent && !answered && t.now() < next {
+            while t.now() < next && !answered[usize::from(seq)] {
                 t.run_once(next);
-                while let Ok((from, s, len)) = ping.recv(t.stack()) {
-                    if s == seq {
-                        let rtt = t.now() - sent_at;
-                        println!(
-                            "{} bytes from {from}: icmp_seq={seq} time={}.{:03} ms",
-                            len + 8,
-                            rtt.total_micros() / 1000,
-                            rtt.total_micros() % 1000
-                        );
-                        received += 1;
-                        answered = true;
-                    }
-                }
+                received += take_replies(t, &mut ping, &sent_at, &mut answered);
             }
-            if !answered {
+            if !answered[usize::from(seq)] {
                 println!("Request timeout for icmp_seq {seq}");
             }
             if seq + 1 < count {
                 while t.now() < next {
                     t.run_once(next);
+                    received += take_replies(t, &mut ping, &sent_at, &mut answered);
                 }
             }
+        }
+        // Replies still on their way get one more second.
+        let linger = t.now() + Duration::from_secs(1);
+        while t.now() < linger && answered.iter().any(|a| !a) {
+            t.run_once(linger);
+            received += take_replies(t, &mut ping, &sent_at, &mut answered);
         }
         let loss = 100 * u32::from(count - received) / u32::from(count);
         println!("{count} packets transmitted, {received} received, {loss}% packet loss");
