@@ -91,11 +91,12 @@ pub mod ports {
 /// ```
 /// use layernet::app::{Log, LogLine};
 /// let mut log = Log::new();
-/// // Cut at the first piece that does not fit; the pieces before it stay.
+/// // A line too long is cut where the capacity ends.
 /// log.push(format_args!("{}{}", "a".repeat(150), "b".repeat(100)));
 /// let mut kept = String::new();
 /// log.drain(&mut |l| kept = l.to_owned());
-/// assert!(kept.len() == 150 && kept.len() <= LogLine::new().capacity());
+/// assert_eq!(kept.len(), LogLine::new().capacity());
+/// assert!(kept.starts_with(&"a".repeat(150)) && kept.ends_with('b'));
 /// ```
 pub type LogLine = heapless::String<192>;
 
@@ -132,6 +133,23 @@ pub struct Log {
     dropped: u32,
 }
 
+/// A line that keeps the head of a piece too long for it, cut at a
+/// character boundary.
+struct Cut(LogLine);
+
+impl core::fmt::Write for Cut {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let room = self.0.capacity() - self.0.len();
+        let mut end = s.len().min(room);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        // The head fits by construction; a full line ignores the rest.
+        let _ = self.0.push_str(&s[..end]);
+        Ok(())
+    }
+}
+
 impl Log {
     /// An empty log.
     ///
@@ -158,14 +176,18 @@ impl Log {
     /// use layernet::app::Log;
     /// let mut log = Log::new();
     /// log.push(format_args!("{} + {} = {}", 1, 2, 1 + 2));
-    /// let mut got = String::new();
-    /// log.drain(&mut |l| got.push_str(l));
-    /// assert_eq!(got, "1 + 2 = 3");
+    /// log.push(format_args!("{}", "x".repeat(500)));
+    /// let mut got = Vec::new();
+    /// log.drain(&mut |l| got.push(l.to_string()));
+    /// assert_eq!(got[0], "1 + 2 = 3");
+    /// assert_eq!(got[1].len(), layernet::app::LogLine::new().capacity());
     /// ```
     pub fn push(&mut self, args: core::fmt::Arguments<'_>) {
-        let mut line = LogLine::new();
-        // A full line stops the formatter; what fitted is kept.
+        let mut line = Cut(LogLine::new());
+        // `Cut` takes what fits of every piece, so one long piece (a peer's
+        // line in the chat) is cut, not lost whole.
         let _ = core::fmt::write(&mut line, args);
+        let line = line.0;
         if self.lines.is_full() {
             self.lines.pop_front();
             self.dropped = self.dropped.saturating_add(1);
