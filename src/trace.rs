@@ -24,6 +24,20 @@ use crate::app::ports;
 use crate::net::observe::{Event, Transport};
 
 /// How much to print for each frame.
+///
+/// # Example
+///
+/// ```
+/// use layernet::trace::{Decoder, Style};
+/// let mut frame = [0u8; 14];
+/// frame[12..].copy_from_slice(&[0x88, 0xb5]); // an EtherType nobody here speaks
+/// let (mut full, mut brief) = (String::new(), String::new());
+/// Decoder::new().write_frame(&mut full, Style::Full, format_args!("#1"), &frame)?;
+/// Decoder::new().write_frame(&mut brief, Style::Brief, format_args!("#1"), &frame)?;
+/// assert_eq!(full.lines().count(), 3, "header, L2, L3: {full}");
+/// assert_eq!(brief, "#1 EtherType 0x88b5 (not decoded)\n");
+/// # Ok::<(), core::fmt::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
     /// A header line and one line per layer.
@@ -33,13 +47,66 @@ pub enum Style {
 }
 
 /// Payload bytes shown at L7.
+///
+/// # Example
+///
+/// ```
+/// use layernet::trace::{Decoder, PAYLOAD_SHOWN, Style};
+/// let mut frame = [b'x'; 14 + 20 + 8 + 50];
+/// frame[..14].copy_from_slice(&[0; 14]);
+/// frame[12] = 0x08; // IPv4
+/// frame[14..34].copy_from_slice(&[0x45, 0, 0, 78, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+/// frame[34..42].copy_from_slice(&[0, 99, 0, 7, 0, 58, 0, 0]); // UDP to echo, no checksum
+/// let mut text = String::new();
+/// Decoder::new().write_frame(&mut text, Style::Full, format_args!("#1"), &frame)?;
+/// let shown = format!("L7  echo \"{}\" ... (+{} bytes)", "x".repeat(PAYLOAD_SHOWN), 50 - PAYLOAD_SHOWN);
+/// assert!(text.contains(&shown), "{text}");
+/// # Ok::<(), core::fmt::Error>(())
+/// ```
 pub const PAYLOAD_SHOWN: usize = 40;
 
 /// Conversations remembered for relative sequence numbers; the oldest is
 /// forgotten first.
+///
+/// # Example
+///
+/// ```
+/// use layernet::trace::{CONVERSATIONS, Decoder, Style};
+/// // A bare TCP segment from port `from`, sequence number 100 + `ahead`.
+/// let segment = |from: u16, ahead: u8, syn: bool| {
+///     let mut f = [0u8; 54];
+///     f[12] = 0x08;
+///     f[14..18].copy_from_slice(&[0x45, 0, 0, 40]);
+///     f[22..24].copy_from_slice(&[64, 6]);
+///     f[34..36].copy_from_slice(&from.to_be_bytes());
+///     f[41] = 100 + ahead;
+///     f[46..48].copy_from_slice(&[0x50, if syn { 0x02 } else { 0x10 }]);
+///     f
+/// };
+/// let mut decoder = Decoder::new();
+/// let mut text = String::new();
+/// for port in 1000..=1000 + CONVERSATIONS as u16 {
+///     decoder.write_frame(&mut text, Style::Brief, format_args!("#"), &segment(port, 0, true))?;
+/// }
+/// let mut later = |port| {
+///     let mut line = String::new();
+///     decoder.write_frame(&mut line, Style::Brief, format_args!("#"), &segment(port, 5, false)).map(|()| line)
+/// };
+/// assert!(later(1001)?.contains("seq 5 "), "still remembered");
+/// assert!(later(1000)?.contains("seq 0 "), "forgotten: its numbers start anew");
+/// # Ok::<(), core::fmt::Error>(())
+/// ```
 pub const CONVERSATIONS: usize = 32;
 
 /// The name of the classic service on `port`, if it is one.
+///
+/// # Example
+///
+/// ```
+/// use layernet::{app::ports, trace::service_name};
+/// assert_eq!(service_name(ports::TIME_ECHO), Some("time-echo"));
+/// assert_eq!(service_name(80), None, "not one of the classic pairs");
+/// ```
 pub fn service_name(port: u16) -> Option<&'static str> {
     match port {
         ports::ECHO => Some("echo"),
@@ -61,6 +128,30 @@ struct Conversation {
 /// Decodes frames; remembers the first sequence number of each direction
 /// of each TCP conversation, so that numbers print relative to it as
 /// Wireshark prints them (the SYN is 0).
+///
+/// # Example
+///
+/// ```
+/// use layernet::trace::{Decoder, Style};
+/// let syn = [
+///     &[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 3, 8, 0][..], // Ethernet
+///     &[0x45, 0, 0, 52, 0, 0, 0x40, 0, 64, 6, 0, 0, 192, 168, 69, 3, 192, 168, 69, 1],
+///     &[0xfe, 0xc2, 4, 0xd2, 0, 0, 3, 0xe8, 0, 0, 0, 0, 0x80, 2, 0x20, 0, 0, 0, 0, 0],
+///     &[2, 4, 5, 180, 3, 3, 0, 4, 2, 1, 1, 0], // TCP options
+/// ]
+/// .concat();
+/// let mut ack = syn.clone();
+/// ack[41] = 0xf0; // sequence number 1008, eight past the SYN's
+/// ack[47] = 0x10; // ACK alone
+/// let mut decoder = Decoder::new();
+/// let mut text = String::new();
+/// for frame in [&syn, &ack] {
+///     decoder.write_frame(&mut text, Style::Brief, format_args!("#"), frame)?;
+/// }
+/// assert!(text.contains("[SYN]  seq 0 "), "{text}");
+/// assert!(text.contains("[ACK]  seq 8 "), "{text}");
+/// # Ok::<(), core::fmt::Error>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct Decoder {
     conversations: heapless::Deque<Conversation, CONVERSATIONS>,
@@ -129,6 +220,16 @@ fn ip_endpoint(addr: Ipv4Address, port: u16) -> IpEndpoint {
 
 impl Decoder {
     /// A decoder that has seen no conversation yet.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::trace::{Decoder, Style};
+    /// let mut text = String::new();
+    /// Decoder::new().write_frame(&mut text, Style::Brief, format_args!("#1"), &[0xff; 5])?;
+    /// assert_eq!(text, "#1 malformed: 5 bytes, shorter than an Ethernet header\n");
+    /// # Ok::<(), core::fmt::Error>(())
+    /// ```
     pub const fn new() -> Self {
         Decoder {
             conversations: heapless::Deque::new(),
@@ -174,6 +275,24 @@ impl Decoder {
     /// number, time, host, direction: the caller's choice); the full style
     /// then prints one indented line per layer, the brief style the rest of
     /// the one line.
+    ///
+    /// # Errors
+    /// Those of `out`; decoding itself never fails.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::trace::{Decoder, Style};
+    /// let mut arp = [0u8; 42];
+    /// arp[12..22].copy_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]); // ARP request
+    /// arp[28..32].copy_from_slice(&[10, 0, 0, 1]); // sender
+    /// arp[38..42].copy_from_slice(&[10, 0, 0, 2]); // target
+    /// let mut line = String::new();
+    /// let (number, at) = (7, "0.250000");
+    /// Decoder::new().write_frame(&mut line, Style::Brief, format_args!("#{number} {at} h1 tx"), &arp)?;
+    /// assert_eq!(line, "#7 0.250000 h1 tx ARP who-has 10.0.0.2 tell 10.0.0.1\n");
+    /// # Ok::<(), core::fmt::Error>(())
+    /// ```
     pub fn write_frame<W: Write>(
         &mut self,
         out: &mut W,
@@ -305,6 +424,20 @@ impl Decoder {
     }
 
     /// Print `event` into `out` as one line after `head`.
+    ///
+    /// # Errors
+    /// Those of `out`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::{EthernetAddress, Ipv4Address, net::Event, trace::Decoder};
+    /// let learned = Event::ArpFill { ip: Ipv4Address::new(10, 0, 0, 2), mac: EthernetAddress([2, 0, 0, 0, 0, 2]) };
+    /// let mut line = String::new();
+    /// Decoder::new().write_event(&mut line, format_args!("  * 0.001000 h1:"), &learned)?;
+    /// assert_eq!(line, "  * 0.001000 h1: arp cache: 10.0.0.2 is at 02:00:00:00:00:02\n");
+    /// # Ok::<(), core::fmt::Error>(())
+    /// ```
     pub fn write_event<W: Write>(
         &self,
         out: &mut W,
@@ -373,6 +506,14 @@ impl<W: Write> Lines<'_, W> {
 }
 
 /// A MAC address with colons, as Wireshark and `ip link` print it.
+///
+/// # Example
+///
+/// ```
+/// use layernet::{EthernetAddress, trace::Mac};
+/// let mac = EthernetAddress([0x02, 0, 0x5e, 0x10, 0, 0xaf]);
+/// assert_eq!(Mac(mac).to_string(), "02:00:5e:10:00:af");
+/// ```
 pub struct Mac(pub EthernetAddress);
 
 impl fmt::Display for Mac {

@@ -33,7 +33,7 @@ use crate::{Duration, Instant, IpAddress, IpEndpoint};
 /// ```
 /// use layernet::host::demo::Options;
 /// use layernet::link::sim::Faults;
-/// let rough = Options { faults: Faults { reorder_pct: 5, ..Faults::NONE }, seed: 3 };
+/// let rough = Options { faults: Faults { reorder_pct: 5, ..Faults::NONE }, seed: 3, only: None };
 /// assert_eq!(Options::default().seed, 1);
 /// assert_eq!(rough.faults.drop_pct, Options::default().faults.drop_pct);
 /// ```
@@ -51,6 +51,18 @@ pub struct Options {
 /// Every exchange the demo knows, in the order it runs them. The last one,
 /// `closed-port`, runs only when asked for by name: it shows what a
 /// connection to a port nobody listens on puts on the wire (an RST).
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::demo::{EXCHANGES, Options, run};
+/// // `layernet demo --only echo`
+/// let only = EXCHANGES.iter().copied().find(|name| *name == "echo");
+/// let report = run(Options { only, ..Options::default() })?;
+/// assert_eq!(report.exchanges.len(), 1);
+/// assert!(report.exchanges[0].name == "echo" && report.all_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const EXCHANGES: [&str; 7] = [
     "ping",
     "echo",
@@ -62,6 +74,17 @@ pub const EXCHANGES: [&str; 7] = [
 ];
 
 /// The port `closed-port` connects to: nothing listens there.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::demo::{CLOSED_PORT, Options, run};
+/// let refused = run(Options { only: Some("closed-port"), ..Options::default() })?;
+/// let exchange = &refused.exchanges[0];
+/// assert!(exchange.route.ends_with(&format!(":{CLOSED_PORT}")), "{}", exchange.route);
+/// assert!(exchange.ok, "the refusal is the expected outcome: {}", exchange.detail);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const CLOSED_PORT: u16 = 4444;
 
 impl Options {

@@ -293,6 +293,25 @@ impl SimNet {
     /// Report every host's frames and events to `recorder`, host `i`
     /// under `labels[i]` (or `h<i+1>`). Each frame is shown once, by its
     /// sender; receivers report what they did with it as events.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{sim::SimNet, trace::Recorder};
+    /// use layernet::{Duration, socket::Ping, trace::Style};
+    /// let file = tempfile::NamedTempFile::new()?;
+    /// let recorder = Recorder::new(Some(Style::Brief), Box::new(file.reopen()?), false).shared();
+    /// let (mut net, server, client) = SimNet::pair(3)?;
+    /// net.trace(&recorder, &["server"]); // the client goes unnamed
+    /// let (mut ping, to) = (Ping::new(net.stack(client)), net.stack(server).ipv4_addr());
+    /// ping.send(net.stack(client), to, 1, b"")?;
+    /// net.run_for(Duration::from_millis(20));
+    /// recorder.borrow_mut().finish()?;
+    /// let text = std::fs::read_to_string(file.path())?;
+    /// assert!(text.contains(" h2 tx ARP who-has 192.168.69.1"), "{text}");
+    /// assert!(text.contains(" server tx ARP 192.168.69.1 is-at"), "{text}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn trace(&mut self, recorder: &crate::host::trace::SharedRecorder, labels: &[&str]) {
         for (i, host) in self.hosts.iter_mut().enumerate() {
             let label = labels

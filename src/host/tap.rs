@@ -130,6 +130,21 @@ impl TapNet {
 
     /// Report every frame (both ways) and every event to `recorder`
     /// under `label`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{tap::TapNet, trace::Recorder};
+    /// use layernet::{Duration, link::tap::TapDevice, trace::Style};
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let mut tap = TapNet::new(Default::default(), device)?;
+    /// let recorder = Recorder::new(Some(Style::Full), Box::new(std::io::stderr()), true).shared();
+    /// tap.trace(&recorder, "layernet");
+    /// assert_eq!(std::rc::Rc::strong_count(&recorder), 2, "the stack holds the other handle");
+    /// tap.run_once(tap.now() + Duration::from_millis(10));
+    /// recorder.borrow_mut().finish()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn trace(&mut self, recorder: &crate::host::trace::SharedRecorder, label: &str) {
         let observer = crate::host::trace::HostObserver::new(label, recorder.clone(), true);
         // The stack keeps its observer for the rest of the process.

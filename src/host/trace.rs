@@ -24,6 +24,33 @@ use crate::net::{AppCounters, Counters, Direction, DropReason, Event, Observer, 
 use crate::trace::{Decoder, Style};
 
 /// Where the trace goes and in what form.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::{sim::SimNet, trace::Recorder};
+/// use layernet::{Duration, socket::Ping, trace::Style};
+/// use std::{cell::RefCell, io::{self, Write}, rc::Rc};
+/// // Any writer will do; this one keeps the text where we can read it.
+/// #[derive(Clone, Default)]
+/// struct Text(Rc<RefCell<Vec<u8>>>);
+/// impl Write for Text {
+///     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> { self.0.borrow_mut().write(bytes) }
+///     fn flush(&mut self) -> io::Result<()> { Ok(()) }
+/// }
+/// let text = Text::default();
+/// let recorder = Recorder::new(Some(Style::Brief), Box::new(text.clone()), false).shared();
+/// let (mut net, a, b) = SimNet::pair(5)?;
+/// net.trace(&recorder, &["a", "b"]);
+/// let to = net.stack(b).ipv4_addr();
+/// Ping::new(net.stack(a)).send(net.stack(a), to, 1, b"hi")?;
+/// net.run_for(Duration::from_millis(20));
+/// let text = String::from_utf8(text.0.take())?;
+/// let icmp: Vec<_> = text.lines().filter(|l| l.contains("ICMP")).collect();
+/// assert_eq!(icmp.len(), 2, "{text}");
+/// assert!(icmp[0].contains(" a tx ") && icmp[1].contains(" b tx "), "{text}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Recorder {
     decoder: Decoder,
     style: Option<Style>,
@@ -35,9 +62,30 @@ pub struct Recorder {
 }
 
 /// A recorder shared by the stacks that report to it.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::{sim::SimNet, trace::{Recorder, SharedRecorder}};
+/// let (mut net, _, _) = SimNet::pair(1)?;
+/// let recorder: SharedRecorder = Recorder::new(None, Box::new(std::io::sink()), false).shared();
+/// net.trace(&recorder, &["server", "client"]);
+/// // One handle per host's observer, and ours to finish it with.
+/// assert_eq!(std::rc::Rc::strong_count(&recorder), 3);
+/// recorder.borrow_mut().finish()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type SharedRecorder = Rc<RefCell<Recorder>>;
 
 /// `now` as seconds with microseconds, the way tshark prints relative time.
+///
+/// # Example
+///
+/// ```
+/// use layernet::{Instant, host::trace::seconds};
+/// assert_eq!(seconds(Instant::from_micros(61_000_250)), "61.000250");
+/// assert_eq!(seconds(Instant::from_millis(-5)), "0.000000", "never before the start");
+/// ```
 pub fn seconds(now: Instant) -> String {
     let micros = now.total_micros().max(0);
     format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
@@ -51,6 +99,22 @@ const RESET: &str = "\x1b[0m";
 impl Recorder {
     /// A recorder writing the text trace in `style` (none: no text) to
     /// `out`, in colour if `colour`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::trace::{HostObserver, Recorder};
+    /// use layernet::{Instant, net::{Direction, Observer}, trace::Style};
+    /// let file = tempfile::NamedTempFile::new()?;
+    /// let recorder = Recorder::new(Some(Style::Full), Box::new(file.reopen()?), true).shared();
+    /// let mut tap = HostObserver::new("tap0", recorder.clone(), true);
+    /// tap.frame(Instant::from_secs(1), Direction::Rx, &[0; 3]);
+    /// recorder.borrow_mut().finish()?;
+    /// let text = std::fs::read_to_string(file.path())?;
+    /// assert!(text.starts_with("\x1b[1;36m#1 1.000000 tap0 rx  3 bytes\x1b[0m\n"), "{text:?}");
+    /// assert!(text.contains("\n    L2  malformed: 3 bytes"), "layer lines stay plain: {text:?}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(style: Option<Style>, out: Box<dyn Write>, colour: bool) -> Self {
         Recorder {
             decoder: Decoder::new(),
@@ -68,6 +132,26 @@ impl Recorder {
     ///
     /// # Errors
     /// The file cannot be created or its header written.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::trace::{HostObserver, Recorder};
+    /// use layernet::{Instant, net::{Direction, Observer}};
+    /// let dir = tempfile::tempdir()?;
+    /// let mut recorder = Recorder::new(None, Box::new(std::io::sink()), false);
+    /// let nowhere = recorder.capture_to(&dir.path().join("missing/x.pcap")).err();
+    /// assert!(nowhere.is_some_and(|e| e.contains("x.pcap")));
+    /// let path = dir.path().join("one.pcap");
+    /// recorder.capture_to(&path)?;
+    /// let recorder = recorder.shared();
+    /// HostObserver::new("h1", recorder.clone(), false).frame(Instant::ZERO, Direction::Tx, &[0xff; 60]);
+    /// recorder.borrow_mut().finish()?;
+    /// let pcap = std::fs::read(&path)?;
+    /// assert_eq!(pcap[..4], [0xd4, 0xc3, 0xb2, 0xa1], "classic pcap, microseconds");
+    /// assert_eq!(pcap.len(), 24 + 16 + 60, "file header, record header, frame");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn capture_to(&mut self, path: &Path) -> Result<(), String> {
         let file = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let writer = PcapWriter::new(BufWriter::new(file))
@@ -77,11 +161,47 @@ impl Recorder {
     }
 
     /// Share it.
+    ///
+    /// # Example
+    ///
+    /// Frame numbers run across every stack that reports to it:
+    ///
+    /// ```
+    /// use layernet::host::trace::{HostObserver, Recorder};
+    /// use layernet::{Instant, net::{Direction, Observer}, trace::Style};
+    /// let file = tempfile::NamedTempFile::new()?;
+    /// let shared = Recorder::new(Some(Style::Brief), Box::new(file.reopen()?), false).shared();
+    /// let mut a = HostObserver::new("a", shared.clone(), false);
+    /// let mut b = HostObserver::new("b", shared.clone(), false);
+    /// a.frame(Instant::ZERO, Direction::Tx, &[]);
+    /// b.frame(Instant::from_millis(1), Direction::Tx, &[]);
+    /// shared.borrow_mut().finish()?;
+    /// let text = std::fs::read_to_string(file.path())?;
+    /// assert!(text.starts_with("#1 0.000000 a tx ") && text.contains("\n#2 0.001000 b tx "), "{text}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn shared(self) -> SharedRecorder {
         Rc::new(RefCell::new(self))
     }
 
     /// Frames recorded so far.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::{sim::{SimNet, endpoint}, trace::Recorder};
+    /// use layernet::{Duration, socket::UdpSocket};
+    /// let recorder = Recorder::new(None, Box::new(std::io::sink()), false).shared();
+    /// let (mut net, a, b) = SimNet::pair(7)?;
+    /// net.trace(&recorder, &[]);
+    /// let mut udp = UdpSocket::bind(net.stack(a), 0)?;
+    /// udp.send_to(net.stack(a), b"one datagram", endpoint(b, 9))?;
+    /// net.run_for(Duration::from_millis(10));
+    /// // ARP request, ARP reply, the datagram, ICMP port unreachable: even
+    /// // with no text to write, each frame is counted once.
+    /// assert_eq!(recorder.borrow().frames(), 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn frames(&self) -> u64 {
         self.frames
     }
@@ -91,6 +211,23 @@ impl Recorder {
     ///
     /// # Errors
     /// The first write that failed, or the flush.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::trace::{HostObserver, Recorder};
+    /// use layernet::{Instant, net::{Direction, Observer}, trace::Style};
+    /// struct Full;
+    /// impl std::io::Write for Full {
+    ///     fn write(&mut self, _: &[u8]) -> std::io::Result<usize> { Err(std::io::ErrorKind::StorageFull.into()) }
+    ///     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+    /// }
+    /// let recorder = Recorder::new(Some(Style::Brief), Box::new(Full), false).shared();
+    /// HostObserver::new("h1", recorder.clone(), true).frame(Instant::ZERO, Direction::Rx, &[1]);
+    /// let failed = recorder.borrow_mut().finish().err().ok_or("a full disk went unnoticed")?;
+    /// assert!(failed.starts_with("trace: "), "{failed}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn finish(&mut self) -> Result<(), String> {
         if let Some(pcap) = self.pcap.take()
             && let Err(e) = pcap.into_writer().flush()
@@ -172,6 +309,25 @@ impl Recorder {
 }
 
 /// One stack's view into a shared recorder.
+///
+/// # Example
+///
+/// Attached by hand to one stack that shows both directions, as a TAP
+/// link's is:
+///
+/// ```
+/// use layernet::host::{sim::SimNet, trace::{HostObserver, Recorder}};
+/// use layernet::{Duration, socket::Ping};
+/// let recorder = Recorder::new(None, Box::new(std::io::sink()), false).shared();
+/// let (mut net, a, b) = SimNet::pair(8)?;
+/// let watcher = HostObserver::new("b", recorder.clone(), true);
+/// net.stack(b).set_observer(Some(Box::leak(Box::new(watcher))));
+/// let target = net.stack(b).ipv4_addr();
+/// Ping::new(net.stack(a)).send(net.stack(a), target, 3, b"")?;
+/// net.run_for(Duration::from_millis(20));
+/// assert_eq!(recorder.borrow().frames(), 4, "two frames in, two answers out");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct HostObserver {
     label: String,
     recorder: SharedRecorder,
@@ -181,6 +337,19 @@ pub struct HostObserver {
 impl HostObserver {
     /// Report as `label`; show received frames only if `show_rx` (on a
     /// simulated segment the sender already showed them).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::trace::{HostObserver, Recorder};
+    /// use layernet::{Instant, net::{Direction, Observer}};
+    /// let recorder = Recorder::new(None, Box::new(std::io::sink()), false).shared();
+    /// let mut sender_only = HostObserver::new("h1", recorder.clone(), false);
+    /// sender_only.frame(Instant::ZERO, Direction::Rx, &[0; 60]);
+    /// assert_eq!(recorder.borrow().frames(), 0, "received frames are skipped");
+    /// sender_only.frame(Instant::ZERO, Direction::Tx, &[0; 60]);
+    /// assert_eq!(recorder.borrow().frames(), 1);
+    /// ```
     pub fn new(label: &str, recorder: SharedRecorder, show_rx: bool) -> Self {
         HostObserver {
             label: label.to_string(),
@@ -206,6 +375,19 @@ impl Observer for HostObserver {
 }
 
 /// The per-layer counter table for the named stacks, one column each.
+///
+/// # Example
+///
+/// ```
+/// use layernet::{host::trace::counters_table, net::Counters};
+/// let client = Counters { tcp_rx: 3, tcp_tx: 4, ..Counters::default() };
+/// let server = Counters { tcp_rx: 4, tcp_tx: 3, dropped_fragment: 2, ..Counters::default() };
+/// let table = counters_table(&[("client", client), ("server", server)]);
+/// let row = |start: &str| table.lines().find(|l| l.starts_with(start)).unwrap_or_default();
+/// assert!(row("layer").ends_with("client          server"), "{table}");
+/// assert!(row("TCP   segments rx/tx").ends_with("3/4             4/3"), "{table}");
+/// assert!(row("gate  drop: fragment").ends_with(" 0               2"), "{table}");
+/// ```
 pub fn counters_table(hosts: &[(&str, Counters)]) -> String {
     type Row = (
         &'static str,
@@ -284,6 +466,19 @@ pub fn counters_table(hosts: &[(&str, Counters)]) -> String {
 
 /// The per-application table: for each named stack, what each service
 /// moved through the socket layer.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::trace::apps_table;
+/// use layernet::net::{AppCounters, Transport};
+/// let echo = AppCounters { port: 7, transport: Transport::Tcp, connections: 2, bytes_in: 10, bytes_out: 10 };
+/// let dns = AppCounters { port: 53, transport: Transport::Udp, bytes_in: 0, bytes_out: 30, ..echo };
+/// let table = apps_table(&[("client", &[echo, dns][..])]);
+/// let rows: Vec<Vec<&str>> = table.lines().skip(1).map(|l| l.split_whitespace().collect()).collect();
+/// assert_eq!(rows[0], ["client", "echo", "tcp/7", "2", "10", "10"]);
+/// assert_eq!(rows[1], ["client", "other", "udp/53", "-", "0", "30"]);
+/// ```
 pub fn apps_table(hosts: &[(&str, &[AppCounters])]) -> String {
     let mut out = format!(
         "{:<12}{:<22}{:>12}{:>14}{:>14}\n",

@@ -59,7 +59,8 @@ use crate::link::rng::Rng;
 ///     noise.transmit(Instant::ZERO).ok_or("tx")?.consume(60, |f| f.fill(0xff));
 /// }
 /// net.stack(a).poll(Instant::ZERO);
-/// assert_eq!(net.stack(a).counters().frames_in, INGRESS_BURST as u64);
+/// // Broadcast junk the gate drops, but each one was taken in.
+/// assert_eq!(net.stack(a).counters().frames_rx, INGRESS_BURST as u64);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub const INGRESS_BURST: usize = 64;
@@ -510,12 +511,47 @@ pub(crate) struct Listener {
 
 /// Most services whose traffic the stack tallies apart; traffic of
 /// services beyond them goes uncounted per service.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::{net::MAX_APPS, socket::TcpStream};
+/// let (mut net, a, b) = SimNet::pair(1)?;
+/// let _dialled = (1..=10)
+///     .map(|port| TcpStream::connect(net.stack(a), endpoint(b, port)))
+///     .collect::<Result<Vec<_>, _>>()?;
+/// let apps = net.stack(a).app_counters();
+/// assert_eq!(apps.len(), MAX_APPS);
+/// assert_eq!(apps.last().map(|app| app.port), Some(8), "ports 9 and 10 went uncounted");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_APPS: usize = 8;
 
 /// What one service moved: the bytes the application wrote and read
 /// through the socket layer (not the wire's, which count retransmissions
 /// and headers). A service is named by its well-known port: the local one
 /// of a server's sockets, the remote one of a client's.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::net::{AppCounters, Transport};
+/// use layernet::{Duration, socket::{TcpListener, TcpStream}};
+/// let (mut net, srv, cli) = SimNet::pair(4)?;
+/// let mut listener = TcpListener::bind(net.stack(srv), 80, 1)?;
+/// let mut stream = TcpStream::connect(net.stack(cli), endpoint(srv, 80))?;
+/// net.run_for(Duration::from_millis(10));
+/// stream.send(net.stack(cli), b"GET /")?;
+/// net.run_for(Duration::from_millis(10));
+/// let (mut conn, _) = listener.accept(net.stack(srv))?;
+/// let mut buf = [0u8; 16];
+/// assert_eq!(conn.recv(net.stack(srv), &mut buf)?, 5);
+/// let web = AppCounters { port: 80, transport: Transport::Tcp, connections: 1, bytes_in: 5, bytes_out: 0 };
+/// assert_eq!(net.stack(srv).app_counters(), [web]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppCounters {
     /// The service's port.
@@ -803,6 +839,21 @@ impl<'a, D: Link> Stack<'a, D> {
     }
 
     /// What each service moved, in the order they first moved something.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::net::Transport;
+    /// use layernet::socket::{TcpStream, UdpSocket};
+    /// let (mut net, a, b) = SimNet::pair(3)?;
+    /// let mut dns = UdpSocket::bind(net.stack(a), 0)?;
+    /// dns.send_to(net.stack(a), b"query", endpoint(b, 53))?;
+    /// let _web = TcpStream::connect(net.stack(a), endpoint(b, 80))?;
+    /// let seen: Vec<_> = net.stack(a).app_counters().iter().map(|s| (s.port, s.transport, s.bytes_out)).collect();
+    /// assert_eq!(seen, [(53, Transport::Udp, 5), (80, Transport::Tcp, 0)]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn app_counters(&self) -> &[AppCounters] {
         &self.apps
     }
@@ -852,6 +903,33 @@ impl<'a, D: Link> Stack<'a, D> {
     /// Attach `observer`: from the next [`Stack::poll`] on it sees every
     /// frame and every event (see [`observe`]). One at a time; `None`
     /// detaches it.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// use layernet::net::{Direction, Event, Observer};
+    /// use layernet::{Duration, Instant, socket::Ping};
+    /// use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+    /// static SENT: AtomicU32 = AtomicU32::new(0);
+    /// struct CountSent;
+    /// impl Observer for CountSent {
+    ///     fn frame(&mut self, _: Instant, way: Direction, _: &[u8]) { SENT.fetch_add(u32::from(way == Direction::Tx), Relaxed); }
+    ///     fn event(&mut self, _: Instant, _: Event) {}
+    /// }
+    /// let (mut net, a, b) = SimNet::pair(9)?;
+    /// // A SimNet stack lives as long as the program, so its observer must too.
+    /// net.stack(a).set_observer(Some(Box::leak(Box::new(CountSent))));
+    /// let (mut ping, to) = (Ping::new(net.stack(a)), net.stack(b).ipv4_addr());
+    /// ping.send(net.stack(a), to, 1, b"")?;
+    /// net.run_for(Duration::from_millis(20));
+    /// assert_eq!(SENT.load(Relaxed), 2, "ARP request, echo request");
+    /// net.stack(a).set_observer(None);
+    /// ping.send(net.stack(a), to, 2, b"")?;
+    /// net.run_for(Duration::from_millis(20));
+    /// assert_eq!(SENT.load(Relaxed), 2, "detached");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_observer(&mut self, observer: Option<&'a mut (dyn Observer + 'a)>) {
         self.observer = observer;
     }

@@ -31,6 +31,20 @@ use smoltcp::wire::{
 pub use smoltcp::socket::tcp::State as TcpState;
 
 /// Which way a frame crossed the device.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::trace::{HostObserver, Recorder};
+/// use layernet::{Instant, net::{Direction, Observer}};
+/// let recorder = Recorder::new(None, Box::new(std::io::sink()), false).shared();
+/// // On a TAP link the one stack reports both ways.
+/// let mut both_ways = HostObserver::new("tap0", recorder.clone(), true);
+/// for way in [Direction::Rx, Direction::Tx] {
+///     both_ways.frame(Instant::ZERO, way, &[]);
+/// }
+/// assert_eq!(recorder.borrow().frames(), 2);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
     /// Received from the link.
@@ -40,6 +54,25 @@ pub enum Direction {
 }
 
 /// Why the stack dropped a received frame before smoltcp saw it.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::sim::{SimNet, host_mac};
+/// use layernet::{EthernetAddress, Instant};
+/// use smoltcp::phy::{Device, TxToken};
+/// let (mut net, a, _) = SimNet::pair(1)?;
+/// let mut stranger = net.raw_port(2, EthernetAddress([2, 0, 0, 0, 0, 0x42])).ok_or("taken")?;
+/// let ipv6 = |frame: &mut [u8]| {
+///     frame.fill(0);
+///     frame[..6].copy_from_slice(&host_mac(a).0);
+///     frame[12..14].copy_from_slice(&[0x86, 0xdd]);
+/// };
+/// stranger.transmit(Instant::ZERO).ok_or("tx")?.consume(60, ipv6);
+/// net.stack(a).poll(Instant::ZERO);
+/// assert_eq!(net.stack(a).counters().dropped_unsupported, 1, "this stack speaks IPv4 only");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DropReason {
     /// Too short for its headers, or lengths that disagree with the frame.
@@ -59,6 +92,15 @@ pub enum DropReason {
 
 impl DropReason {
     /// A short name for traces and tables.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::{host::trace::counters_table, net::{Counters, DropReason}};
+    /// assert_eq!(DropReason::NotForUs.as_str(), "not for us");
+    /// let table = counters_table(&[("h1", Counters::default())]);
+    /// assert!(table.contains(&format!("drop: {}", DropReason::BadChecksum.as_str())));
+    /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
             DropReason::Malformed => "malformed",
@@ -72,6 +114,21 @@ impl DropReason {
 }
 
 /// Transport protocol of a [`Event::NoSocket`].
+///
+/// # Example
+///
+/// ```
+/// use layernet::net::{Event, Transport};
+/// use layernet::{IpEndpoint, Ipv4Address, trace::Decoder};
+/// let to = IpEndpoint::new(Ipv4Address::new(10, 0, 0, 1).into(), 9);
+/// let mut lines = String::new();
+/// for transport in [Transport::Tcp, Transport::Udp] {
+///     Decoder::new().write_event(&mut lines, format_args!("*"), &Event::NoSocket { transport, to })?;
+/// }
+/// let answers: Vec<_> = lines.lines().filter_map(|l| l.split("answered with ").nth(1)).collect();
+/// assert_eq!(answers, ["RST (unless it was one)", "ICMP port unreachable"]);
+/// # Ok::<(), core::fmt::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
     /// TCP: answered with RST (unless the segment was itself an RST).
@@ -81,6 +138,26 @@ pub enum Transport {
 }
 
 /// Something the stack did between frames.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::{sim::{SimNet, endpoint}, trace::Recorder};
+/// use layernet::{Duration, socket::UdpSocket, trace::Style};
+/// let file = tempfile::NamedTempFile::new()?;
+/// let recorder = Recorder::new(Some(Style::Brief), Box::new(file.reopen()?), false).shared();
+/// let (mut net, a, b) = SimNet::pair(6)?;
+/// net.trace(&recorder, &["a", "b"]);
+/// let mut udp = UdpSocket::bind(net.stack(a), 0)?;
+/// udp.send_to(net.stack(a), b"anyone?", endpoint(b, 9))?;
+/// net.run_for(Duration::from_millis(10));
+/// recorder.borrow_mut().finish()?;
+/// let text = std::fs::read_to_string(file.path())?;
+/// let events: Vec<_> = text.lines().filter(|l| l.starts_with("  * ")).collect();
+/// assert!(events[0].contains(" b: arp cache: 192.168.69.1 is at"), "{text}");
+/// assert!(events.iter().any(|e| e.contains(" b: no socket for UDP 192.168.69.2:9")), "{text}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     /// A TCP socket changed state.
@@ -130,6 +207,35 @@ pub enum Event {
 /// Both calls happen inside [`Stack::poll`](super::Stack::poll), in order:
 /// a received frame, then the events it caused and the frames sent in
 /// answer. An observer must not block; it runs on the stack's time.
+///
+/// # Example
+///
+/// The states a client's socket goes through on connecting:
+///
+/// ```
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::net::{Direction, Event, Observer, TcpState};
+/// use layernet::socket::{TcpListener, TcpStream};
+/// use layernet::{Duration, Instant};
+/// use std::{cell::RefCell, rc::Rc};
+/// struct States(Rc<RefCell<Vec<TcpState>>>);
+/// impl Observer for States {
+///     fn frame(&mut self, _: Instant, _: Direction, _: &[u8]) {}
+///     fn event(&mut self, _: Instant, event: Event) {
+///         if let Event::State { to, .. } = event {
+///             self.0.borrow_mut().push(to);
+///         }
+///     }
+/// }
+/// let (mut net, server, client) = SimNet::pair(4)?;
+/// let seen = Rc::new(RefCell::new(Vec::new()));
+/// net.stack(client).set_observer(Some(Box::leak(Box::new(States(seen.clone())))));
+/// let _listening = TcpListener::bind(net.stack(server), 80, 1)?;
+/// let _stream = TcpStream::connect(net.stack(client), endpoint(server, 80))?;
+/// net.run_for(Duration::from_millis(20));
+/// assert_eq!(*seen.borrow(), [TcpState::SynSent, TcpState::Established]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Observer {
     /// A frame crossed the device (`Rx` before the stack looked at it).
     fn frame(&mut self, now: Instant, direction: Direction, frame: &[u8]);
@@ -234,6 +340,14 @@ impl Counters {
     }
 
     /// Frames dropped for any reason.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::net::Counters;
+    /// let seen = Counters { dropped_malformed: 2, syn_dropped_busy: 1, frames_rx: 9, ..Counters::default() };
+    /// assert_eq!(seen.dropped_total(), 3, "a SYN refused for a full backlog is a drop too");
+    /// ```
     pub fn dropped_total(&self) -> u64 {
         self.dropped_malformed
             + self.dropped_bad_checksum
