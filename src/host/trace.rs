@@ -419,13 +419,13 @@ pub fn counters_table(hosts: &[(&str, Counters)]) -> String {
         ("UDP", "no socket", |c| (c.udp_no_socket, None)),
     ];
     let mut out = String::new();
-    let _ = write!(out, "{:<6}{:<28}", "layer", "counter");
+    let _ = write!(out, "{:<6}{:<34}", "layer", "counter");
     for (name, _) in hosts {
         let _ = write!(out, "{name:>16}");
     }
     out.push('\n');
     for (layer, label, get) in &rows {
-        let _ = write!(out, "{layer:<6}{label:<28}");
+        let _ = write!(out, "{layer:<6}{label:<34}");
         for (_, c) in hosts {
             let cell = match get(c) {
                 (a, Some(b)) => format!("{a}/{b}"),
@@ -441,11 +441,12 @@ pub fn counters_table(hosts: &[(&str, Counters)]) -> String {
         DropReason::NotForUs,
         DropReason::Fragment,
         DropReason::Unsupported,
+        DropReason::RstNotExact,
     ];
     for reason in reasons {
         let _ = write!(
             out,
-            "{:<6}{:<28}",
+            "{:<6}{:<34}",
             "gate",
             format!("drop: {}", reason.as_str())
         );
@@ -455,6 +456,7 @@ pub fn counters_table(hosts: &[(&str, Counters)]) -> String {
                 DropReason::BadChecksum => c.dropped_bad_checksum,
                 DropReason::NotForUs => c.dropped_not_for_us,
                 DropReason::Fragment => c.dropped_fragment,
+                DropReason::RstNotExact => c.dropped_rst_not_exact,
                 _ => c.dropped_unsupported,
             };
             let _ = write!(out, "{n:>16}");

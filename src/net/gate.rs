@@ -124,17 +124,40 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
             if tcp.syn() && !tcp.ack() && syn_finds_pool_busy(pool, from, port) {
                 return Err(DropReason::BusyPool);
             }
-            let found = pool.tcp.iter().any(|entry| {
+            let mut found = false;
+            for entry in pool.tcp {
                 let socket = pool.sockets.get::<tcp::Socket>(entry.handle());
-                match socket.state() {
+                let state = socket.state();
+                let matches = match state {
                     tcp::State::Closed => false,
                     tcp::State::Listen => socket.listen_endpoint().port == port,
                     _ => {
                         socket.local_endpoint().is_some_and(|l| l.port == port)
                             && socket.remote_endpoint() == Some(from)
                     }
+                };
+                if !matches {
+                    continue;
                 }
-            });
+                found = true;
+                // RFC 5961 3.2, for a synchronised connection: smoltcp takes
+                // an RST anywhere in the window; only the exact next
+                // sequence number may reset it. (The RFC's challenge ACK is
+                // not sent: the drop is counted instead.)
+                let synchronised = !matches!(
+                    state,
+                    tcp::State::Listen | tcp::State::SynSent | tcp::State::SynReceived
+                );
+                if tcp.rst()
+                    && synchronised
+                    && entry
+                        .watch
+                        .rcv_next
+                        .is_some_and(|next| next != tcp.seq_number().0 as u32)
+                {
+                    return Err(DropReason::RstNotExact);
+                }
+            }
             Ok((!found).then_some(Event::NoSocket {
                 transport: Transport::Tcp,
                 to: IpEndpoint::new(dst_ip, port),

@@ -784,6 +784,15 @@ impl<'a, D: Link> Stack<'a, D> {
                 }
                 gate::Verdict::Admit(note) => note,
             };
+            if let Some(segment) = observe::Segment::parse(frame, self.ip, Direction::Rx) {
+                let entry = self.tcp.iter_mut().find(|e| {
+                    e.watch.local.is_some_and(|l| l.port == segment.local_port)
+                        && e.watch.remote == Some(segment.remote)
+                });
+                if let Some(entry) = entry {
+                    entry.watch.received(&segment);
+                }
+            }
             if let Some(Event::NoSocket { transport, .. }) = note {
                 match transport {
                     Transport::Tcp => self.counters.tcp_no_socket += 1,
@@ -964,6 +973,7 @@ impl<'a, D: Link> Stack<'a, D> {
             if observe::fresh_state(state) {
                 watch.isn = None;
                 watch.sent_end = None;
+                watch.rcv_next = None;
                 if state == tcp::State::Listen {
                     watch.remote = None;
                 }

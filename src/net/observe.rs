@@ -88,6 +88,10 @@ pub enum DropReason {
     Unsupported,
     /// A SYN for a listener whose every slot is busy (a full backlog).
     BusyPool,
+    /// An RST for a connection whose sequence number is not exactly the
+    /// next one expected (RFC 5961 section 3.2: a blind attacker must hit
+    /// one number, not a window).
+    RstNotExact,
 }
 
 impl DropReason {
@@ -109,6 +113,7 @@ impl DropReason {
             DropReason::Fragment => "fragment",
             DropReason::Unsupported => "unsupported protocol",
             DropReason::BusyPool => "busy pool (backlog full)",
+            DropReason::RstNotExact => "RST not exact (RFC 5961)",
         }
     }
 }
@@ -286,6 +291,8 @@ pub struct Counters {
     pub dropped_unsupported: u64,
     /// Dropped: SYNs for a listener whose slots were all busy.
     pub syn_dropped_busy: u64,
+    /// Dropped: RSTs whose sequence number was in the window but not exact.
+    pub dropped_rst_not_exact: u64,
     /// ARP requests received / sent.
     pub arp_requests_rx: u64,
     /// ARP requests sent.
@@ -335,6 +342,7 @@ impl Counters {
             DropReason::Fragment => &mut self.dropped_fragment,
             DropReason::Unsupported => &mut self.dropped_unsupported,
             DropReason::BusyPool => &mut self.syn_dropped_busy,
+            DropReason::RstNotExact => &mut self.dropped_rst_not_exact,
         };
         *field += 1;
     }
@@ -355,6 +363,7 @@ impl Counters {
             + self.dropped_fragment
             + self.dropped_unsupported
             + self.syn_dropped_busy
+            + self.dropped_rst_not_exact
     }
 
     /// Count one frame by what its headers say it is. Only well-formed
@@ -407,37 +416,56 @@ impl Counters {
     }
 }
 
-/// What an outgoing TCP segment covers, for retransmission detection.
-pub(crate) struct SentSegment {
+/// What a TCP segment to or from this stack covers, for retransmission
+/// detection and the exact-RST check.
+pub(crate) struct Segment {
     pub(crate) local_port: u16,
     pub(crate) remote: IpEndpoint,
     pub(crate) seq: u32,
+    /// Sequence space covered: payload, plus one each for SYN and FIN.
     pub(crate) len: u32,
+    pub(crate) ack: Option<u32>,
+    pub(crate) syn: bool,
+    pub(crate) rst: bool,
 }
 
-impl SentSegment {
-    /// The TCP segment a frame sent from `ours` carries, if any.
-    pub(crate) fn parse(frame: &[u8], ours: Ipv4Address) -> Option<Self> {
+impl Segment {
+    /// The TCP segment `frame` carries between `ours` and a peer, seen in
+    /// `direction`.
+    pub(crate) fn parse(frame: &[u8], ours: Ipv4Address, direction: Direction) -> Option<Self> {
         let eth = EthernetFrame::new_checked(frame).ok()?;
         if eth.ethertype() != EthernetProtocol::Ipv4 {
             return None;
         }
         let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
-        if ip.src_addr() != ours || ip.next_header() != IpProtocol::Tcp {
+        let (local, remote) = match direction {
+            Direction::Tx => (ip.src_addr(), ip.dst_addr()),
+            Direction::Rx => (ip.dst_addr(), ip.src_addr()),
+        };
+        if local != ours || ip.next_header() != IpProtocol::Tcp {
             return None;
         }
         let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
-        if tcp.rst() {
-            return None;
-        }
+        let (local_port, remote_port) = match direction {
+            Direction::Tx => (tcp.src_port(), tcp.dst_port()),
+            Direction::Rx => (tcp.dst_port(), tcp.src_port()),
+        };
         let len = tcp.payload().len() as u32 + u32::from(tcp.syn()) + u32::from(tcp.fin());
-        Some(SentSegment {
-            local_port: tcp.src_port(),
-            remote: IpEndpoint::new(ip.dst_addr().into(), tcp.dst_port()),
+        Some(Segment {
+            local_port,
+            remote: IpEndpoint::new(remote.into(), remote_port),
             seq: tcp.seq_number().0 as u32,
             len,
+            ack: tcp.ack().then_some(tcp.ack_number().0 as u32),
+            syn: tcp.syn(),
+            rst: tcp.rst(),
         })
     }
+}
+
+/// `a` comes after `b` in sequence space (RFC 793's modular comparison).
+pub(crate) fn seq_after(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
 }
 
 /// The ARP fill a received frame causes: an ARP request or reply aimed at
@@ -474,6 +502,9 @@ pub(crate) struct Watched {
     pub(crate) isn: Option<u32>,
     /// End of the highest sequence range sent.
     pub(crate) sent_end: Option<u32>,
+    /// The peer's next sequence number as far as the frames show (our
+    /// RCV.NXT): the latest of our ACKs and the in-order data since.
+    pub(crate) rcv_next: Option<u32>,
 }
 
 impl Watched {
@@ -483,7 +514,34 @@ impl Watched {
         remote: None,
         isn: None,
         sent_end: None,
+        rcv_next: None,
     };
+
+    /// Learn the peer's next sequence number from a segment it sent that
+    /// the stack admitted.
+    pub(crate) fn received(&mut self, segment: &Segment) {
+        if segment.rst {
+            return;
+        }
+        let end = segment.seq.wrapping_add(segment.len);
+        match self.rcv_next {
+            _ if segment.syn => self.rcv_next = Some(end),
+            // In order (it covers the next expected byte): the expected
+            // number moves to its end.
+            Some(next) if !seq_after(segment.seq, next) && seq_after(end, next) => {
+                self.rcv_next = Some(end)
+            }
+            _ => {}
+        }
+    }
+
+    /// Learn from an ACK we sent: it names our RCV.NXT exactly.
+    pub(crate) fn acked(&mut self, ack: u32) {
+        match self.rcv_next {
+            Some(next) if !seq_after(ack, next) => {}
+            _ => self.rcv_next = Some(ack),
+        }
+    }
 
     /// Record a sent segment; true if it covers nothing new.
     pub(crate) fn sent(&mut self, seq: u32, len: u32) -> bool {

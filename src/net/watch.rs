@@ -13,7 +13,7 @@ use smoltcp::time::Instant;
 use smoltcp::wire::Ipv4Address;
 
 use super::TcpEntry;
-use super::observe::{Counters, Direction, Event, Observer, SentSegment};
+use super::observe::{Counters, Direction, Event, Observer, Segment};
 
 /// What a sent frame updates: the counters, the pool's sequence records
 /// and the observer.
@@ -31,9 +31,12 @@ impl Sent<'_, '_> {
         if let Some(observer) = self.observer.as_deref_mut() {
             observer.frame(self.now, Direction::Tx, frame);
         }
-        let Some(segment) = SentSegment::parse(frame, self.ip) else {
+        let Some(segment) = Segment::parse(frame, self.ip, Direction::Tx) else {
             return;
         };
+        if segment.rst {
+            return;
+        }
         let entry = self.tcp.iter_mut().find(|e| {
             e.watch.local.is_some_and(|l| l.port == segment.local_port)
                 && e.watch.remote == Some(segment.remote)
@@ -41,6 +44,9 @@ impl Sent<'_, '_> {
         let Some(entry) = entry else {
             return;
         };
+        if let Some(ack) = segment.ack {
+            entry.watch.acked(ack);
+        }
         if entry.watch.sent(segment.seq, segment.len) {
             self.counters.tcp_retransmits += 1;
             let isn = entry.watch.isn.unwrap_or(segment.seq);

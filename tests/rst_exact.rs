@@ -1,0 +1,135 @@
+//! RFC 5961 section 3.2 in layernet's gate: on an established connection
+//! an RST resets it only at the exact next sequence number; one merely in
+//! the window (which smoltcp alone would accept) is dropped and counted.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use layernet::host::sim::{SimNet, endpoint, host_ip, host_mac};
+use layernet::net::{Direction, Event, Observer};
+use layernet::socket::{Error, TcpListener, TcpStream};
+use layernet::{Duration, EthernetAddress, Instant, IpAddress};
+use smoltcp::phy::{ChecksumCapabilities, Device, TxToken};
+use smoltcp::wire::{
+    EthernetFrame, EthernetProtocol, EthernetRepr, IpProtocol, Ipv4Packet, Ipv4Repr, TcpControl,
+    TcpPacket, TcpRepr, TcpSeqNumber,
+};
+
+/// The frames the server received, kept for their sequence numbers.
+struct Seen(Rc<RefCell<Vec<Vec<u8>>>>);
+
+impl Observer for Seen {
+    fn frame(&mut self, _: Instant, direction: Direction, frame: &[u8]) {
+        if direction == Direction::Rx {
+            self.0.borrow_mut().push(frame.to_vec());
+        }
+    }
+    fn event(&mut self, _: Instant, _: Event) {}
+}
+
+/// An RST from the client's address and port to the server's, at `seq`.
+fn forged_rst(client_port: u16, seq: u32) -> Vec<u8> {
+    let tcp = TcpRepr {
+        src_port: client_port,
+        dst_port: 7,
+        control: TcpControl::Rst,
+        seq_number: TcpSeqNumber(seq as i32),
+        ack_number: None,
+        window_len: 0,
+        window_scale: None,
+        max_seg_size: None,
+        sack_permitted: false,
+        sack_ranges: [None; 3],
+        timestamp: None,
+        payload: &[],
+    };
+    let (src, dst) = (host_ip(1).address(), host_ip(0).address());
+    let ip = Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: IpProtocol::Tcp,
+        payload_len: tcp.buffer_len(),
+        hop_limit: 64,
+    };
+    let mut f = vec![0u8; 14 + 20 + tcp.buffer_len()];
+    let eth = EthernetRepr {
+        src_addr: EthernetAddress([0x02, 0, 0, 0, 0, 0x66]),
+        dst_addr: host_mac(0),
+        ethertype: EthernetProtocol::Ipv4,
+    };
+    let caps = ChecksumCapabilities::default();
+    eth.emit(&mut EthernetFrame::new_unchecked(&mut f[..]));
+    ip.emit(&mut Ipv4Packet::new_unchecked(&mut f[14..]), &caps);
+    tcp.emit(
+        &mut TcpPacket::new_unchecked(&mut f[34..]),
+        &IpAddress::Ipv4(src),
+        &IpAddress::Ipv4(dst),
+        &caps,
+    );
+    f
+}
+
+/// The sequence number the server expects next from `port`: the end of
+/// the last segment the client sent it.
+fn expected_next(frames: &[Vec<u8>], port: u16) -> u32 {
+    let mut next = 0;
+    for f in frames {
+        let Ok(eth) = EthernetFrame::new_checked(&f[..]) else {
+            continue;
+        };
+        let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else {
+            continue;
+        };
+        let Ok(tcp) = TcpPacket::new_checked(ip.payload()) else {
+            continue;
+        };
+        if tcp.src_port() == port {
+            let len = tcp.payload().len() as u32 + u32::from(tcp.syn()) + u32::from(tcp.fin());
+            next = (tcp.seq_number().0 as u32).wrapping_add(len);
+        }
+    }
+    next
+}
+
+#[test]
+fn only_the_exact_sequence_number_resets_a_connection() {
+    let (mut net, server, client) = SimNet::pair(5).expect("two hosts");
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let observer: &'static mut Seen = Box::leak(Box::new(Seen(Rc::clone(&seen))));
+    net.stack(server).set_observer(Some(observer));
+    let mut listener = TcpListener::bind(net.stack(server), 7, 1).expect("bind");
+    let mut c = TcpStream::connect(net.stack(client), endpoint(server, 7)).expect("connect");
+    net.run_for(Duration::from_millis(10));
+    let (mut s, peer) = listener.accept(net.stack(server)).expect("accept");
+    c.send(net.stack(client), b"abc").expect("send");
+    net.run_for(Duration::from_millis(300));
+    let mut buf = [0u8; 8];
+    assert_eq!(s.recv(net.stack(server), &mut buf), Ok(3));
+
+    let next = expected_next(&seen.borrow(), peer.port);
+    let mut attacker = net
+        .raw_port(3, EthernetAddress([0x02, 0, 0, 0, 0, 0x66]))
+        .expect("port");
+    let mut inject = |net: &mut SimNet, frame: Vec<u8>| {
+        if let Some(tx) = attacker.transmit(net.now()) {
+            tx.consume(frame.len(), |b| b.copy_from_slice(&frame));
+        }
+        net.run_for(Duration::from_millis(10));
+    };
+
+    // In the window (smoltcp alone would take it) but 100 past the exact number.
+    inject(&mut net, forged_rst(peer.port, next.wrapping_add(100)));
+    assert_eq!(net.stack(server).counters().dropped_rst_not_exact, 1);
+    assert_eq!(s.recv(net.stack(server), &mut buf), Err(Error::WouldBlock));
+    // The connection still carries data both ways.
+    c.send(net.stack(client), b"d")
+        .expect("send after the forged RST");
+    net.run_for(Duration::from_millis(300));
+    assert_eq!(s.recv(net.stack(server), &mut buf), Ok(1));
+
+    // The exact number: the RFC says reset, and it does.
+    let next = expected_next(&seen.borrow(), peer.port);
+    inject(&mut net, forged_rst(peer.port, next));
+    assert_eq!(s.recv(net.stack(server), &mut buf), Err(Error::Reset));
+    assert_eq!(net.stack(server).counters().dropped_rst_not_exact, 1);
+}
