@@ -67,6 +67,9 @@ cargo test --test socket_api_rows
 step "release-only tests: the 16 MiB file round trip"
 cargo test --release --test files -- --ignored
 
+step "release-only: a lossy-link soak big enough to hit smoltcp's lost timer (3 seeds x 16 MiB each way)"
+SOAK_SEEDS=3 SOAK_MIB=16 cargo test --release --test soak -- --ignored --nocapture the_full_soak
+
 step "examples: each runs to completion and checks its own exchange"
 for example in udp_chat tcp_echo_server tcp_echo_client time_echo_server time_echo_client \
     greeting_server greeting_client file_server file_client; do

@@ -466,6 +466,14 @@ impl Decoder {
                 out,
                 "tcp retransmission {local} -> {remote} seq {rel_seq} len {len}"
             )?,
+            Event::StallKick {
+                local,
+                remote,
+                queued,
+            } => write!(
+                out,
+                "tcp {local} -> {remote}: nothing sent for a while with {queued} bytes queued; nudged"
+            )?,
             Event::ArpFill { ip, mac } => write!(out, "arp cache: {ip} is at {}", Mac(mac))?,
             Event::Dropped(reason) => write!(out, "dropped: {}", reason.as_str())?,
             Event::NoSocket { transport, to } => match transport {

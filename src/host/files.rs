@@ -26,8 +26,12 @@ use crate::{Duration, IpEndpoint};
 const BLOCK: usize = 16 * 1024;
 /// Largest response head accepted.
 const HEAD_MAX: usize = 16 * 1024;
-/// How long one socket operation may wait.
-const IO_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one socket operation may wait. Well above TCP's longest
+/// retransmission back-off (smoltcp caps the RTO at 60 s): on a bad link
+/// one lost retransmission after another may leave a healthy connection
+/// silent for a minute, and a transfer should outlive that, as curl's
+/// (which has no read timeout at all) does. The lossy soak found it.
+const IO_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Why a transfer failed.
 #[derive(Debug)]

@@ -394,7 +394,7 @@ pub fn counters_table(hosts: &[(&str, Counters)]) -> String {
         &'static str,
         fn(&Counters) -> (u64, Option<u64>),
     );
-    let rows: [Row; 14] = [
+    let rows: [Row; 15] = [
         ("link", "frames rx/tx", |c| (c.frames_rx, Some(c.frames_tx))),
         ("link", "dropped", |c| (c.dropped_total(), None)),
         ("ARP", "requests rx/tx", |c| {
@@ -408,6 +408,9 @@ pub fn counters_table(hosts: &[(&str, Counters)]) -> String {
         ("ICMP", "messages rx/tx", |c| (c.icmp_rx, Some(c.icmp_tx))),
         ("TCP", "segments rx/tx", |c| (c.tcp_rx, Some(c.tcp_tx))),
         ("TCP", "retransmissions", |c| (c.tcp_retransmits, None)),
+        ("TCP", "quiet with data: nudged", |c| {
+            (c.tcp_stall_kicks, None)
+        }),
         ("TCP", "resets rx/tx", |c| {
             (c.tcp_resets_rx, Some(c.tcp_resets_tx))
         }),

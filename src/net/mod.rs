@@ -114,6 +114,35 @@ pub const EGRESS_BURST: usize = 64;
 /// ```
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a connection with data waiting to be sent or acknowledged may
+/// send nothing before the stack nudges it.
+///
+/// smoltcp 0.14 can leave a connection with data to send and no timer
+/// running, and then it waits for ever. The lossy-link soak found two ways:
+/// - a fast retransmit sets the timer idle before the segment goes out, an
+///   ACK of part of the data in flight then leaves it idle, and if the rest
+///   of the peer's window is smaller than one segment, Nagle's algorithm
+///   holds it back, so nothing is sent that would re-arm the timer
+///   (smoltcp's PR #1020 discusses the same timer);
+/// - a reordered old ACK advertising a zero window arrives after the
+///   window update, and smoltcp starts its zero-window probe only on an ACK
+///   that finds the timer idle or acknowledges data: the window stays
+///   closed and nobody probes it.
+///
+/// The nudge, for one egress round, turns Nagle off (the held-back segment
+/// goes out, and sending data re-arms smoltcp's timer) and keep-alive on (a
+/// keep-alive probe goes out whatever the window says, and the peer's
+/// answer carries its real window). Both are restored at once. A nudge that
+/// was not needed sends a small segment a little early, or one probe.
+///
+/// ```
+/// use layernet::net::STALL_KICK;
+/// // Longer than a round trip on any link layernet serves, far shorter
+/// // than the file service's stall limit.
+/// assert!(STALL_KICK.total_millis() >= 1000 && STALL_KICK.secs() < 30);
+/// ```
+pub const STALL_KICK: Duration = Duration::from_secs(2);
+
 /// Most listening ports one stack serves at once.
 ///
 /// ```
@@ -842,9 +871,72 @@ impl<'a, D: Link> Stack<'a, D> {
                 PollResult::SocketStateChanged => progress = true,
             }
         }
+        progress |= self.kick_stalled(now);
         progress |= self.rearm();
         self.watch_states();
         progress
+    }
+
+    /// See [`STALL_KICK`].
+    fn kick_stalled(&mut self, now: Instant) -> bool {
+        let mut kicked = false;
+        for entry in self.tcp.iter_mut() {
+            let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
+            let sending = matches!(
+                socket.state(),
+                tcp::State::Established | tcp::State::CloseWait
+            );
+            if !sending
+                || socket.send_queue() == 0
+                || !socket.nagle_enabled()
+                || now < entry.watch.last_tx + STALL_KICK
+            {
+                continue;
+            }
+            let queued = socket.send_queue();
+            entry.watch.keep_alive_before = socket.keep_alive();
+            socket.set_nagle_enabled(false);
+            socket.set_keep_alive(Some(STALL_KICK));
+            entry.watch.last_tx = now;
+            entry.watch.kicked = true;
+            self.counters.tcp_stall_kicks += 1;
+            kicked = true;
+            if let (Some(observer), Some(local), Some(remote)) = (
+                self.observer.as_deref_mut(),
+                entry.watch.local,
+                entry.watch.remote,
+            ) {
+                let event = Event::StallKick {
+                    local,
+                    remote,
+                    queued,
+                };
+                observer.event(now, event);
+            }
+        }
+        if !kicked {
+            return false;
+        }
+        let mut device = watch::Watch {
+            device: &mut self.device,
+            sent: watch::Sent {
+                observer: self.observer.as_deref_mut(),
+                counters: &mut self.counters,
+                tcp: self.tcp,
+                ip: self.ip,
+                now,
+            },
+        };
+        let _ = self.iface.poll_egress(now, &mut device, &mut self.sockets);
+        for entry in self.tcp.iter_mut() {
+            if entry.watch.kicked {
+                entry.watch.kicked = false;
+                let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
+                socket.set_nagle_enabled(true);
+                socket.set_keep_alive(entry.watch.keep_alive_before);
+            }
+        }
+        true
     }
 
     /// What each service moved, in the order they first moved something.
@@ -970,6 +1062,7 @@ impl<'a, D: Link> Stack<'a, D> {
             }
             let from = watch.state;
             watch.state = state;
+            watch.last_tx = self.now;
             if observe::fresh_state(state) {
                 watch.isn = None;
                 watch.sent_end = None;
@@ -1005,7 +1098,25 @@ impl<'a, D: Link> Stack<'a, D> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
-        self.iface.poll_at(now, &self.sockets)
+        let smoltcp = self.iface.poll_at(now, &self.sockets);
+        // The stall nudge has deadlines of its own (see STALL_KICK).
+        let kick = self
+            .tcp
+            .iter()
+            .filter(|e| {
+                let socket = self.sockets.get::<tcp::Socket>(e.handle());
+                matches!(
+                    socket.state(),
+                    tcp::State::Established | tcp::State::CloseWait
+                ) && socket.send_queue() > 0
+                    && socket.nagle_enabled()
+            })
+            .map(|e| e.watch.last_tx + STALL_KICK)
+            .min();
+        match (smoltcp, kick) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The time of the last [`Stack::poll`].

@@ -187,6 +187,16 @@ pub enum Event {
         /// Sequence space it covers (payload, plus one for SYN or FIN).
         len: u32,
     },
+    /// A connection with data waiting sent nothing for
+    /// [`STALL_KICK`](super::STALL_KICK) and was nudged.
+    StallKick {
+        /// Our endpoint.
+        local: IpEndpoint,
+        /// The peer's.
+        remote: IpEndpoint,
+        /// Bytes waiting: sent and not acknowledged, or not sent yet.
+        queued: usize,
+    },
     /// The neighbour cache learned (or refreshed) an address.
     ArpFill {
         /// The neighbour's IPv4 address.
@@ -331,6 +341,9 @@ pub struct Counters {
     pub udp_no_socket: u64,
     /// Times a pooled socket was put (back) into LISTEN.
     pub slots_armed: u64,
+    /// Connections found with data waiting and nothing sent for
+    /// [`STALL_KICK`](super::STALL_KICK), and nudged (see there).
+    pub tcp_stall_kicks: u64,
 }
 
 impl Counters {
@@ -505,6 +518,12 @@ pub(crate) struct Watched {
     /// The peer's next sequence number as far as the frames show (our
     /// RCV.NXT): the latest of our ACKs and the in-order data since.
     pub(crate) rcv_next: Option<u32>,
+    /// When this connection last sent a segment, or changed state.
+    pub(crate) last_tx: Instant,
+    /// Nagle is off and keep-alive on for one egress round (see
+    /// `STALL_KICK`); the keep-alive interval to restore.
+    pub(crate) kicked: bool,
+    pub(crate) keep_alive_before: Option<smoltcp::time::Duration>,
 }
 
 impl Watched {
@@ -515,6 +534,9 @@ impl Watched {
         isn: None,
         sent_end: None,
         rcv_next: None,
+        last_tx: Instant::ZERO,
+        kicked: false,
+        keep_alive_before: None,
     };
 
     /// Learn the peer's next sequence number from a segment it sent that

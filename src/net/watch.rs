@@ -47,6 +47,7 @@ impl Sent<'_, '_> {
         if let Some(ack) = segment.ack {
             entry.watch.acked(ack);
         }
+        entry.watch.last_tx = self.now;
         if entry.watch.sent(segment.seq, segment.len) {
             self.counters.tcp_retransmits += 1;
             let isn = entry.watch.isn.unwrap_or(segment.seq);
