@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 step() { printf '\n== %s (%ds)\n' "$*" "$((SECONDS - started))"; }
 
-step "tools for the TAP and trace tests (root only): ip, ping, nc, curl, python3, tshark"
+step "tools for the TAP and trace tests (root only): ip, ping, nc, curl, python3, tshark, nft"
 if [ "$(id -u)" = 0 ]; then
     need=()
     command -v ip >/dev/null || need+=(iproute2)
@@ -17,6 +17,7 @@ if [ "$(id -u)" = 0 ]; then
     command -v curl >/dev/null || need+=(curl)
     command -v python3 >/dev/null || need+=(python3)
     command -v tshark >/dev/null || need+=(tshark)
+    command -v nft >/dev/null || need+=(nftables)
     if [ ${#need[@]} -gt 0 ]; then
         echo "installing: ${need[*]}"
         export DEBIAN_FRONTEND=noninteractive

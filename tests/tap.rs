@@ -90,3 +90,24 @@ fn layernet_to_layernet_on_two_taps() {
         assert!(out.contains("layernet_to_layernet: all passed"), "{out}");
     }
 }
+
+#[test]
+fn transfers_survive_a_lossy_real_link() {
+    // nftables is this test's own extra tool.
+    let nft = Command::new("sh")
+        .args(["-c", "command -v nft"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !nft && missing_prerequisite().is_none() {
+        assert!(
+            !in_ci(),
+            "CI=true but nft is missing (scripts/test.sh installs nftables)"
+        );
+        println!("skipping: the lossy-link test needs nft (nftables)");
+        return;
+    }
+    let layernet = env!("CARGO_BIN_EXE_layernet");
+    if let Some(out) = run_in_namespace(&["tap0"], "lossy_link.sh", &[layernet]) {
+        assert!(out.contains("lossy_link: all passed"), "{out}");
+    }
+}

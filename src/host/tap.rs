@@ -275,6 +275,10 @@ impl TapNet {
         if let Some(t) = self.stack.poll_at(now) {
             wake = wake.min(t);
         }
+        // A frame the fault layer holds back is an event of its own.
+        if let Some(t) = self.stack.device().next_fault_release() {
+            wake = wake.min(t);
+        }
         for s in self.services.iter() {
             if let Some(t) = s.poll_at() {
                 wake = wake.min(t);

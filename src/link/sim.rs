@@ -690,13 +690,14 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
         h = fnv(h, &now.total_millis().to_le_bytes());
         self.fingerprint = fnv(h, frame);
 
-        // Draw every roll up front so that the draws per frame are fixed.
-        let drop = self.rng.percent(self.faults.drop_pct);
-        let corrupt = self.rng.percent(self.faults.corrupt_pct);
-        let duplicate = self.rng.percent(self.faults.duplicate_pct);
-        let reorder = self.rng.percent(self.faults.reorder_pct);
-        let flip = self.rng.next_u64();
-        let hold = self.rng.below(4) + 1;
+        let Roll {
+            drop,
+            corrupt,
+            duplicate,
+            reorder,
+            flip,
+            hold,
+        } = self.faults.roll(&mut self.rng);
 
         if frame.len() > self.ip_mtu + ETHERNET_HEADER_LEN {
             self.stats.oversize += 1;
@@ -748,10 +749,58 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
     }
 }
 
-/// Flip one bit of an IPv4 frame inside the bytes its checksums cover.
-/// Returns false when the frame is not IPv4 (then it is to be dropped, as a
-/// NIC's FCS check would drop it).
-fn flip_checksummed_bit(frame: &mut [u8], roll: u64) -> bool {
+/// What the fault model decided for one frame: [`Faults::roll`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roll {
+    /// Lose it.
+    pub drop: bool,
+    /// Flip one checksummed bit ([`flip_checksummed_bit`] with `flip`).
+    pub corrupt: bool,
+    /// Deliver it twice.
+    pub duplicate: bool,
+    /// Hold it back `hold` milliseconds more, so later frames overtake it.
+    pub reorder: bool,
+    /// Which bit to flip, if corrupted.
+    pub flip: u64,
+    /// Milliseconds a reordered frame is held back (1 to 4).
+    pub hold: u64,
+}
+
+impl Faults {
+    /// Roll every fault for one frame from `rng`. Every roll is drawn,
+    /// whatever the outcome, so the draws per frame are fixed and a seed
+    /// replays exactly; the TAP link's fault layer uses the same model.
+    ///
+    /// ```
+    /// use layernet::link::{rng::Rng, sim::Faults};
+    /// let mut rng = Rng::new(1);
+    /// let never = Faults::NONE.roll(&mut rng);
+    /// assert!(!never.drop && !never.corrupt && !never.duplicate && !never.reorder);
+    /// assert!(Faults::loss(100).roll(&mut rng).drop);
+    /// ```
+    pub fn roll(&self, rng: &mut Rng) -> Roll {
+        Roll {
+            drop: rng.percent(self.drop_pct),
+            corrupt: rng.percent(self.corrupt_pct),
+            duplicate: rng.percent(self.duplicate_pct),
+            reorder: rng.percent(self.reorder_pct),
+            flip: rng.next_u64(),
+            hold: rng.below(4) + 1,
+        }
+    }
+}
+
+/// Flip one bit of an IPv4 frame inside the bytes its checksums cover,
+/// chosen by `roll`. Returns false when the frame is not IPv4 (then it is
+/// to be dropped, as a NIC's FCS check would drop it).
+///
+/// ```
+/// use layernet::link::sim::flip_checksummed_bit;
+/// let mut arp = [0u8; 42];
+/// arp[12..14].copy_from_slice(&[0x08, 0x06]);
+/// assert!(!flip_checksummed_bit(&mut arp, 7), "no checksum covers ARP");
+/// ```
+pub fn flip_checksummed_bit(frame: &mut [u8], roll: u64) -> bool {
     let covered = match EthernetFrame::new_checked(&*frame) {
         Ok(eth) if eth.ethertype() == EthernetProtocol::Ipv4 => {
             match Ipv4Packet::new_checked(eth.payload()) {

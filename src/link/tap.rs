@@ -22,7 +22,8 @@ use smoltcp::time::Instant;
 use tun_tap::{Iface, Mode};
 
 use super::Link;
-use super::sim::ETHERNET_HEADER_LEN;
+use super::rng::Rng;
+use super::sim::{ETHERNET_HEADER_LEN, Faults, Roll, Stats, flip_checksummed_bit};
 
 /// Largest frame handled: a 1500-byte IP MTU plus the Ethernet header.
 ///
@@ -108,6 +109,88 @@ pub struct TapStats {
     pub rx_errors: u64,
 }
 
+/// Frames a fault layer holds at most, each way; beyond that a frame is
+/// lost (counted as overflow), as on a NIC whose queue is full.
+pub const FAULT_QUEUE: usize = 256;
+
+struct Held {
+    at: Instant,
+    seq: u64,
+    frame: Vec<u8>,
+}
+
+/// The simulated segment's fault model on a real link, both ways: frames
+/// from the kernel before the stack sees them, frames from the stack before
+/// the kernel does. Same rolls, same statistics, its own seed.
+struct FaultLayer {
+    faults: Faults,
+    rng: Rng,
+    seq: u64,
+    rx: std::collections::VecDeque<Held>,
+    tx: std::collections::VecDeque<Held>,
+    stats: Stats,
+}
+
+impl FaultLayer {
+    /// Roll the faults for `frame` and queue what survives (once or twice).
+    fn offer(&mut self, inbound: bool, now: Instant, frame: &[u8]) {
+        self.stats.offered += 1;
+        self.stats.offered_bytes += frame.len() as u64;
+        let roll: Roll = self.faults.roll(&mut self.rng);
+        if roll.drop {
+            self.stats.dropped += 1;
+            return;
+        }
+        let mut frame = frame.to_vec();
+        if roll.corrupt {
+            self.stats.corrupted += 1;
+            if !flip_checksummed_bit(&mut frame, roll.flip) {
+                return;
+            }
+        }
+        let mut at = now + self.faults.delay;
+        if roll.reorder {
+            self.stats.reordered += 1;
+            at += smoltcp::time::Duration::from_millis(roll.hold);
+        }
+        let copies = if roll.duplicate {
+            self.stats.duplicated += 1;
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            let queue = if inbound { &mut self.rx } else { &mut self.tx };
+            if queue.len() >= FAULT_QUEUE {
+                self.stats.overflow += 1;
+                continue;
+            }
+            self.seq += 1;
+            queue.push_back(Held {
+                at,
+                seq: self.seq,
+                frame: frame.clone(),
+            });
+            self.stats.delivered += 1;
+        }
+    }
+
+    /// The next frame due by `now` in one direction, earliest first.
+    fn take_due(queue: &mut std::collections::VecDeque<Held>, now: Instant) -> Option<Vec<u8>> {
+        let i = queue
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.at <= now)
+            .min_by_key(|(_, h)| (h.at, h.seq))
+            .map(|(i, _)| i)?;
+        queue.remove(i).map(|h| h.frame)
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        self.rx.iter().chain(self.tx.iter()).map(|h| h.at).min()
+    }
+}
+
 /// A TAP interface as a smoltcp device.
 ///
 /// Needs an existing TAP interface and the right to open it (root, or a
@@ -134,6 +217,7 @@ pub struct TapDevice {
     tx: [u8; TAP_FRAME_MAX],
     stats: TapStats,
     failure: Option<io::Error>,
+    faults: Option<FaultLayer>,
 }
 
 /// The interface's index in this process's network namespace, if it exists.
@@ -207,7 +291,71 @@ impl TapDevice {
             tx: [0; TAP_FRAME_MAX],
             stats: TapStats::default(),
             failure: None,
+            faults: None,
         })
+    }
+
+    /// Put the simulated segment's fault model on this link, both ways,
+    /// with its own `seed`: frames from the kernel are dropped, corrupted,
+    /// duplicated, reordered and delayed before the stack sees them, and
+    /// frames from the stack before the kernel does. For testing recovery
+    /// on a real link where the kernel has no netem.
+    ///
+    /// ```
+    /// use layernet::link::{sim::Faults, tap::TapDevice};
+    /// if let Ok(dev) = TapDevice::open("ln-doc-faults") {
+    ///     let dev = dev.with_faults(Faults::loss(5), 7);
+    ///     assert_eq!(dev.fault_stats().map(|s| s.offered), Some(0));
+    /// }
+    /// ```
+    pub fn with_faults(mut self, faults: Faults, seed: u64) -> Self {
+        self.faults = Some(FaultLayer {
+            faults,
+            rng: Rng::new(seed),
+            seq: 0,
+            rx: std::collections::VecDeque::new(),
+            tx: std::collections::VecDeque::new(),
+            stats: Stats::default(),
+        });
+        self
+    }
+
+    /// What the fault layer did, both ways together (`None` without one).
+    ///
+    /// ```
+    /// use layernet::link::tap::TapDevice;
+    /// if let Ok(dev) = TapDevice::open("ln-doc-fstats") {
+    ///     assert!(dev.fault_stats().is_none(), "no fault layer unless asked");
+    /// }
+    /// ```
+    pub fn fault_stats(&self) -> Option<Stats> {
+        self.faults.as_ref().map(|f| f.stats)
+    }
+
+    /// When the fault layer next has a held frame to release (the event
+    /// loop must wake then, frame or not).
+    ///
+    /// ```
+    /// use layernet::link::tap::TapDevice;
+    /// if let Ok(dev) = TapDevice::open("ln-doc-fdue") {
+    ///     assert_eq!(dev.next_fault_release(), None);
+    /// }
+    /// ```
+    pub fn next_fault_release(&self) -> Option<Instant> {
+        self.faults.as_ref().and_then(FaultLayer::next_due)
+    }
+
+    /// Write the held outbound frames that are due.
+    fn release_tx(&mut self, now: Instant) {
+        let Some(layer) = self.faults.as_mut() else {
+            return;
+        };
+        while let Some(frame) = FaultLayer::take_due(&mut layer.tx, now) {
+            match self.iface.send(&frame) {
+                Ok(_) => self.stats.tx_frames += 1,
+                Err(_) => self.stats.tx_dropped += 1,
+            }
+        }
     }
 
     /// Why the device stopped working (it was deleted, or detached), if it
@@ -309,8 +457,13 @@ impl TapDevice {
         }
     }
 
-    fn fill(&mut self) {
+    fn fill(&mut self, now: Instant) {
+        self.release_tx(now);
         if self.rx_len.is_some() {
+            return;
+        }
+        if self.faults.is_some() {
+            self.fill_through_faults(now);
             return;
         }
         match self.iface.recv(&mut self.rx) {
@@ -334,9 +487,50 @@ impl TapDevice {
     }
 }
 
+impl TapDevice {
+    /// Read what the kernel has into the fault layer, then hand on the
+    /// earliest frame that is due.
+    fn fill_through_faults(&mut self, now: Instant) {
+        // Bounded: a flood cannot keep this loop reading for ever.
+        for _ in 0..64 {
+            match self.iface.recv(&mut self.rx) {
+                Ok(n) if n > 0 => {
+                    self.stats.rx_frames += 1;
+                    let frame = &self.rx[..n];
+                    if let Some(layer) = self.faults.as_mut() {
+                        layer.offer(true, now, frame);
+                    }
+                }
+                Ok(_) => break,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    break;
+                }
+                Err(e) => {
+                    self.stats.rx_errors += 1;
+                    self.failure = Some(e);
+                    break;
+                }
+            }
+        }
+        let Some(layer) = self.faults.as_mut() else {
+            return;
+        };
+        if let Some(frame) = FaultLayer::take_due(&mut layer.rx, now) {
+            let n = frame.len().min(TAP_FRAME_MAX);
+            self.rx[..n].copy_from_slice(&frame[..n]);
+            self.rx_len = Some(n);
+        }
+    }
+}
+
 impl Link for TapDevice {
-    fn peek(&mut self, _now: Instant) -> Option<&[u8]> {
-        self.fill();
+    fn peek(&mut self, now: Instant) -> Option<&[u8]> {
+        self.fill(now);
         let len = self.rx_len?;
         self.rx.get(..len)
     }
@@ -390,6 +584,8 @@ pub struct TapTxToken<'a> {
     iface: &'a Iface,
     buf: &'a mut [u8; TAP_FRAME_MAX],
     stats: &'a mut TapStats,
+    faults: Option<&'a mut FaultLayer>,
+    now: Instant,
 }
 
 impl phy::TxToken for TapTxToken<'_> {
@@ -397,6 +593,18 @@ impl phy::TxToken for TapTxToken<'_> {
         // smoltcp asks for at most `capabilities().max_transmission_unit`.
         let frame = &mut self.buf[..len.min(TAP_FRAME_MAX)];
         let r = f(frame);
+        if let Some(layer) = self.faults {
+            // Held in the fault layer; written when due (at once without a
+            // delay): the next poll of the device releases it.
+            layer.offer(false, self.now, frame);
+            while let Some(due) = FaultLayer::take_due(&mut layer.tx, self.now) {
+                match self.iface.send(&due) {
+                    Ok(_) => self.stats.tx_frames += 1,
+                    Err(_) => self.stats.tx_dropped += 1,
+                }
+            }
+            return r;
+        }
         match self.iface.send(frame) {
             Ok(_) => self.stats.tx_frames += 1,
             // The device is down or detached: the frame is lost, as on an
@@ -418,8 +626,8 @@ impl Device for TapDevice {
     where
         Self: 'a;
 
-    fn receive(&mut self, _now: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
-        self.fill();
+    fn receive(&mut self, now: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        self.fill(now);
         let len = self.rx_len.take()?;
         Some((
             TapRxToken {
@@ -429,15 +637,20 @@ impl Device for TapDevice {
                 iface: &self.iface,
                 buf: &mut self.tx,
                 stats: &mut self.stats,
+                faults: self.faults.as_mut(),
+                now,
             },
         ))
     }
 
-    fn transmit(&mut self, _now: Instant) -> Option<Self::TxToken<'_>> {
+    fn transmit(&mut self, now: Instant) -> Option<Self::TxToken<'_>> {
+        self.release_tx(now);
         Some(TapTxToken {
             iface: &self.iface,
             buf: &mut self.tx,
             stats: &mut self.stats,
+            faults: self.faults.as_mut(),
+            now,
         })
     }
 

@@ -130,6 +130,7 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
         let deadline = t.now() + CLOSE_LINGER;
         t.run_until(|t| t.now() >= deadline || t.stack().open_tcp_sockets() == 0);
     });
+    net.with(|t| super::report_faults(global, t));
     let (counters, apps) = net.with(|t| (t.stack().counters(), t.stack().app_counters().to_vec()));
     capture.report(&[("layernet", counters, &apps)]);
     capture.finish().map_err(Failure::Runtime)?;

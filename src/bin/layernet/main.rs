@@ -20,6 +20,7 @@ use layernet::host::demo;
 use layernet::host::dirstore::DirStore;
 use layernet::host::tap::{TapNet, TapService};
 use layernet::host::trace::{Recorder, SharedRecorder, apps_table, counters_table};
+use layernet::link::sim::Faults;
 use layernet::link::tap::TapDevice;
 use layernet::net::{AppCounters, Counters};
 use layernet::net::{Config, DEFAULT_IP};
@@ -74,6 +75,52 @@ struct Global {
     /// SIGUSR1). `--trace` implies it.
     #[arg(long, global = true)]
     counters: bool,
+    /// Faults on the link, both ways, as on the simulated segment:
+    /// `drop=5,corrupt=1,dup=2,reorder=5,delay=2ms` (percentages; any
+    /// subset). On TAP a seeded layer between the kernel and the stack; for
+    /// the demo, the segment's own model.
+    #[arg(long, global = true, value_parser = parse_faults, value_name = "SPEC")]
+    faults: Option<Faults>,
+}
+
+/// `drop=5,corrupt=1,dup=2,reorder=5,delay=2ms`: each part optional.
+fn parse_faults(s: &str) -> Result<Faults, String> {
+    let mut faults = Faults::NONE;
+    for part in s.split(',').filter(|p| !p.is_empty()) {
+        let (key, value) = part
+            .split_once('=')
+            .ok_or_else(|| format!("'{part}': expected KEY=VALUE"))?;
+        let pct = || match value.parse::<u8>() {
+            Ok(p) if p <= 100 => Ok(p),
+            _ => Err(format!(
+                "{key}={value}: expected a percentage from 0 to 100"
+            )),
+        };
+        match key {
+            "drop" => faults.drop_pct = pct()?,
+            "corrupt" => faults.corrupt_pct = pct()?,
+            "dup" => faults.duplicate_pct = pct()?,
+            "reorder" => faults.reorder_pct = pct()?,
+            "delay" => {
+                let ms = value
+                    .strip_suffix("ms")
+                    .unwrap_or(value)
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|ms| *ms <= 10_000)
+                    .ok_or_else(|| {
+                        format!("delay={value}: expected milliseconds like 2ms (at most 10000ms)")
+                    })?;
+                faults.delay = Duration::from_millis(ms);
+            }
+            _ => {
+                return Err(format!(
+                    "unknown fault '{key}': use drop, corrupt, dup, reorder, delay"
+                ));
+            }
+        }
+    }
+    Ok(faults)
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -362,6 +409,19 @@ impl DemoArgs {
     }
 }
 
+/// What the TAP link's fault layer did, one line on stderr.
+pub(crate) fn report_faults(global: &Global, net: &mut TapNet) {
+    if global.quiet {
+        return;
+    }
+    if let Some(s) = net.stack().device().fault_stats() {
+        eprintln!(
+            "faults: {} frames offered, {} dropped, {} corrupted, {} duplicated, {} reordered, {} over the queue",
+            s.offered, s.dropped, s.corrupted, s.duplicated, s.reordered, s.overflow
+        );
+    }
+}
+
 /// The per-layer and per-application tables, on stderr.
 fn print_counters(hosts: &[(&str, Counters, &[AppCounters])]) {
     let layers: Vec<(&str, Counters)> = hosts.iter().map(|(n, c, _)| (*n, *c)).collect();
@@ -385,6 +445,13 @@ fn run_demo(global: &Global, args: DemoArgs) -> ExitCode {
         }
     };
     let mut options = demo::Options::with_loss(args.loss, args.seed);
+    if let Some(faults) = global.faults {
+        if args.loss != 0 {
+            eprintln!("layernet demo: give --loss or --faults, not both");
+            return ExitCode::from(2);
+        }
+        options.faults = faults;
+    }
     options.only = demo::EXCHANGES
         .iter()
         .copied()
@@ -435,7 +502,10 @@ pub(crate) fn open_tap(global: &Global, capture: &Capture) -> Result<TapNet, Str
             );
         }
     };
-    let device = TapDevice::open(&name).map_err(|e| e.to_string())?;
+    let mut device = TapDevice::open(&name).map_err(|e| e.to_string())?;
+    if let Some(faults) = global.faults {
+        device = device.with_faults(faults, layernet::host::tap::os_seed());
+    }
     let mut config = Config::new(global.mac, global.ip);
     config.gateway = global.gateway;
     let mut net = TapNet::new(config, device)?;
@@ -574,6 +644,7 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
     if !global.quiet {
         eprintln!("layernet serve: stopped ({left} connection(s) reset after the grace period)");
     }
+    report_faults(global, &mut net);
     let stack = net.stack();
     capture.report(&[("layernet", stack.counters(), stack.app_counters())]);
     capture.finish().map_err(client::Failure::Runtime)
