@@ -750,6 +750,12 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
 }
 
 /// What the fault model decided for one frame: [`Faults::roll`].
+///
+/// ```
+/// use layernet::link::{rng::Rng, sim::Faults};
+/// let roll = Faults { reorder_pct: 100, ..Faults::NONE }.roll(&mut Rng::new(3));
+/// assert!(roll.reorder && (1..=4).contains(&roll.hold));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Roll {
     /// Lose it.

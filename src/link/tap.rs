@@ -111,6 +111,12 @@ pub struct TapStats {
 
 /// Frames a fault layer holds at most, each way; beyond that a frame is
 /// lost (counted as overflow), as on a NIC whose queue is full.
+///
+/// ```
+/// use layernet::link::tap::FAULT_QUEUE;
+/// // Room for a full TCP window of small segments and their duplicates.
+/// assert!(FAULT_QUEUE >= 2 * 64);
+/// ```
 pub const FAULT_QUEUE: usize = 256;
 
 struct Held {
