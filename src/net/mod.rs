@@ -989,6 +989,23 @@ impl<'a, D: Link> Stack<'a, D> {
         &self.device
     }
 
+    /// The device, mutably: a board reads its NIC's counters or timer
+    /// through it between polls.
+    ///
+    /// ```
+    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+    /// use layernet::net::{Config, Resources, Stack};
+    /// let nic = Lan9118::new(FakeLan9118::new(), Config::default().mac)?;
+    /// let mut memory: Resources<'_, 3, 1, 1, 128> = Resources::new();
+    /// let mut stack = Stack::new(Config::default(), nic, &mut memory, layernet::Instant::ZERO)?;
+    /// stack.device_mut().registers().advance_free_run(25);
+    /// assert_eq!(stack.device_mut().free_run(), 25);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn device_mut(&mut self) -> &mut D {
+        &mut self.device
+    }
+
     /// TCP connections still open (neither closed, listening, nor in TIME-WAIT).
     ///
     /// ```
