@@ -173,52 +173,14 @@ fn main() -> ! {
     static mut SERVICES: MaybeUninit<Services> = MaybeUninit::uninit();
 
     stack_paint::paint();
-    let Some(mut core) = cortex_m::Peripherals::take() else {
-        fail("the core peripherals were taken already");
-    };
-    core.SYST.set_clock_source(SystClkSource::Core);
-    core.SYST.set_reload(CPU_HZ / TICK_HZ - 1);
-    core.SYST.clear_current();
-    core.SYST.enable_counter();
-    core.SYST.enable_interrupt();
-
-    // Safety of the claim behind `Mmio::new` lives in board.rs's one
-    // function; here it is only called.
-    let mut nic = match Lan9118::new(board::lan9118(), CONFIG.mac) {
-        Ok(nic) => nic,
-        Err(e) => fail_with("LAN9118", e.reason()),
-    };
-    hprintln!("layernet firmware: LAN9118 ID_REV {:#010x}", nic.id_rev());
-    let config = Config {
-        seed: TimerJitter(&mut nic).seed(),
-        ..CONFIG
-    };
+    let (stack, services) = start(MEMORY, STACK, SERVICES);
+    // Start-up built the resources and the services in `start`'s frame
+    // before moving them into their statics; that frame is gone now, so
+    // its peak is noted and the reserve painted again for the serving one.
+    let startup_peak = stack_paint::used();
+    stack_paint::paint();
+    hprintln!("stack: {} bytes at start-up", startup_peak);
     let mut clock = SysTickClock(Counter32::new(TICK_HZ));
-    let memory = MEMORY.write(Memory::new());
-    let stack = match Stack::new(config, nic, memory, clock.now()) {
-        Ok(stack) => STACK.write(stack),
-        Err(e) => fail_with("stack", e),
-    };
-    let services = match Services::bind(stack) {
-        Ok(s) => SERVICES.write(s),
-        Err(e) => fail_with("bind", e),
-    };
-    let ip = CONFIG.ip.address();
-    for (port, name) in [
-        (ports::ECHO, "echo"),
-        (ports::GREETING, "greeting"),
-        (ports::TIME_ECHO, "time-echo"),
-        (ports::CHAT, "chat"),
-        #[cfg(not(feature = "tiny"))]
-        (ports::FILES, "files"),
-    ] {
-        hprintln!("listening on {}:{} ({})", ip, port, name);
-    }
-    hprintln!(
-        "profile {}: resources {} bytes",
-        if cfg!(feature = "tiny") { "tiny" } else { "board" },
-        core::mem::size_of::<Memory>()
-    );
 
     let mut next_status = Instant::from_millis(STATUS_EVERY_MS);
     let mut last_frames = 0;
@@ -247,10 +209,70 @@ fn main() -> ! {
     }
 }
 
+/// Bring up the NIC, the stack and the services in the given statics.
+/// Not inlined: its frame holds the large temporaries of start-up, and it
+/// must be popped before the main loop runs.
+#[inline(never)]
+fn start(
+    memory_slot: &'static mut MaybeUninit<Memory>,
+    stack_slot: &'static mut MaybeUninit<Stack<'static, Nic>>,
+    services_slot: &'static mut MaybeUninit<Services>,
+) -> (&'static mut Stack<'static, Nic>, &'static mut Services) {
+    let Some(mut core) = cortex_m::Peripherals::take() else {
+        fail("the core peripherals were taken already");
+    };
+    core.SYST.set_clock_source(SystClkSource::Core);
+    core.SYST.set_reload(CPU_HZ / TICK_HZ - 1);
+    core.SYST.clear_current();
+    core.SYST.enable_counter();
+    core.SYST.enable_interrupt();
+
+    let mut nic = match Lan9118::new(board::lan9118(), CONFIG.mac) {
+        Ok(nic) => nic,
+        Err(e) => fail_with("LAN9118", e.reason()),
+    };
+    hprintln!("layernet firmware: LAN9118 ID_REV {:#010x}", nic.id_rev());
+    let config = Config {
+        seed: TimerJitter(&mut nic).seed(),
+        ..CONFIG
+    };
+    let memory = memory_slot.write(Memory::new());
+    let stack = match Stack::new(config, nic, memory, Instant::ZERO) {
+        Ok(stack) => stack_slot.write(stack),
+        Err(e) => fail_with("stack", e),
+    };
+    let services = match Services::bind(stack) {
+        Ok(s) => services_slot.write(s),
+        Err(e) => fail_with("bind", e),
+    };
+    let ip = CONFIG.ip.address();
+    for (port, name) in [
+        (ports::ECHO, "echo"),
+        (ports::GREETING, "greeting"),
+        (ports::TIME_ECHO, "time-echo"),
+        (ports::CHAT, "chat"),
+        #[cfg(not(feature = "tiny"))]
+        (ports::FILES, "files"),
+    ] {
+        hprintln!("listening on {}:{} ({})", ip, port, name);
+    }
+    hprintln!(
+        "profile {}: resources {} bytes",
+        if cfg!(feature = "tiny") {
+            "tiny"
+        } else {
+            "board"
+        },
+        core::mem::size_of::<Memory>()
+    );
+
+    (stack, services)
+}
+
 fn status(stack: &Stack<'static, Nic>, now: Instant) {
     let nic = stack.device().stats();
     hprintln!(
-        "status: up {} s, frames rx {} tx {} (rx errors {}, tx full {}), stack used {} of {} bytes",
+        "status: up {} s, frames rx {} tx {} (rx errors {}, tx full {}), stack {} bytes serving, reserve {}",
         now.secs(),
         nic.rx_frames,
         nic.tx_frames,

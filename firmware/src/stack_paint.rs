@@ -21,7 +21,10 @@ unsafe extern "C" {
 }
 
 fn bounds() -> (usize, usize) {
-    (addr_of!(_stack_start) as usize, addr_of!(_stack_end) as usize)
+    (
+        addr_of!(_stack_start) as usize,
+        addr_of!(_stack_end) as usize,
+    )
 }
 
 /// Bytes the stack may grow to: from the top of RAM to the end of the statics.
