@@ -153,20 +153,18 @@ fn firmware_in_qemu_serves_linux_peers() {
     }
     let elf = build_firmware(false);
     let root = env!("CARGO_MANIFEST_DIR");
+    let (netns, script) = (
+        format!("{root}/scripts/tap-netns.sh"),
+        format!("{root}/tests/qemu/firmware_peers.sh"),
+    );
     let started = std::time::Instant::now();
     let out = Command::new("timeout")
-        .args(["-k", "10", "180"])
-        .arg(format!("{root}/scripts/tap-netns.sh"))
-        .arg("--")
-        .arg(format!("{root}/tests/qemu/firmware_peers.sh"))
+        .args(["-k", "10", "180", &netns, "--", &script])
         .arg(&elf)
         .output()
         .expect("run scripts/tap-netns.sh");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     println!(
         "{text}firmware_peers.sh: {:.1} s",
         started.elapsed().as_secs_f64()

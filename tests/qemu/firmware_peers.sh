@@ -40,20 +40,20 @@ done
 grep -q '(files)' "$log" || die "the firmware printed no listening lines in 10 s"
 pass "firmware up: $(grep -m1 'ID_REV' "$log")"
 
-ping -c 3 -W 2 "$L" > "$tmp/ping" || die "ping: $(tail -2 "$tmp/ping")"
-pass "ping: $(grep -o '[0-9]* received' "$tmp/ping"), $(tail -1 "$tmp/ping")"
-
-reply=$(printf 'hello board\n' | timeout 10 nc -N "$L" 7) || die "nc to echo"
-[ "$reply" = "hello board" ] || die "echo sent back '$reply'"
-pass "nc to echo: '$reply'"
-
-timeout 10 nc -d "$L" 1234 > "$tmp/greeting" || die "nc to greeting"
-printf 'connect successfully!\r\n' | cmp -s - "$tmp/greeting" || die "greeting: $(od -c "$tmp/greeting")"
-pass "nc to greeting: connect successfully!\\r\\n"
-
-stamped=$(printf 'tick\r\n' | timeout 10 nc -N "$L" 21566) || die "nc to time-echo"
-[[ "$stamped" =~ ^\[1970-01-01\ [0-9]{2}:[0-9]{2}:[0-9]{2}\]:tick$ ]] || die "time-echo sent '$stamped'"
-pass "nc to time-echo (uptime stamp, no RTC): $stamped"
+# expect NAME REGEX COMMAND...: COMMAND's output must match REGEX.
+expect() {
+    local name=$1 want=$2 got
+    shift 2
+    got=$("$@") || die "$name: exit status $?"
+    [[ "$got" =~ $want ]] || die "$name: got '$got'"
+    pass "$name: $(printf '%s' "$got" | tr '\r\n' '  ')"
+}
+expect "ping" ' 3 received' sh -c "ping -c 3 -W 2 $L | grep received"
+expect "nc to echo" '^hello board$' sh -c "printf 'hello board\n' | timeout 10 nc -N $L 7"
+expect "nc to greeting" $'^connect successfully!\r$' timeout 10 nc -d "$L" 1234
+# No RTC: the time-stamped echo stamps the uptime, as a date in 1970.
+expect "nc to time-echo" '^\[1970-01-01 [0-9]{2}:[0-9]{2}:[0-9]{2}\]:tick$' \
+    sh -c "printf 'tick\r\n' | timeout 10 nc -N $L 21566"
 
 python3 - "$L" <<'PY' || die "python chat peers"
 # Three peers join the board's room in turn; each hears everyone after it.
