@@ -62,35 +62,69 @@ type Files = layernet::app::files::FileServer<
 #[cfg(not(feature = "tiny"))]
 const STORE_FILE_MAX: usize = 2048;
 
+/// A static's storage, handed out once by cortex-m-rt's `#[entry]`.
+type Slot<T> = &'static mut MaybeUninit<T>;
+
+/// Build a value and move it into its static. Not inlined, and one copy per
+/// type: each value is built in a frame of its own, so start-up needs the
+/// largest of them on the stack, not their sum.
+#[inline(never)]
+fn place<T, E: core::fmt::Display>(
+    slot: Slot<T>,
+    what: &str,
+    make: impl FnOnce() -> Result<T, E>,
+) -> &'static mut T {
+    match make() {
+        Ok(value) => slot.write(value),
+        Err(e) => fail_with(what, e),
+    }
+}
+
 /// The services, each with 2 connections (the profiles are sized for it).
 struct Services {
-    echo: EchoServer<2, 256>,
-    greeting: GreetingServer<2>,
-    time_echo: TimeEchoServer<Uptime, 2, 128>,
-    chat: ChatRoom<4>,
+    echo: &'static mut EchoServer<2, 256>,
+    greeting: &'static mut GreetingServer<2>,
+    time_echo: &'static mut TimeEchoServer<Uptime, 2, 128>,
+    chat: &'static mut ChatRoom<4>,
     #[cfg(not(feature = "tiny"))]
-    files: Files,
+    files: &'static mut Files,
+}
+
+/// Where the services live.
+struct ServiceSlots {
+    echo: Slot<EchoServer<2, 256>>,
+    greeting: Slot<GreetingServer<2>>,
+    time_echo: Slot<TimeEchoServer<Uptime, 2, 128>>,
+    chat: Slot<ChatRoom<4>>,
+    #[cfg(not(feature = "tiny"))]
+    files: Slot<Files>,
 }
 
 impl Services {
-    fn bind(stack: &mut Stack<'static, Nic>) -> Result<Self, layernet::socket::Error> {
-        Ok(Services {
-            echo: EchoServer::bind(stack, ports::ECHO, 1)?,
-            greeting: GreetingServer::bind(stack, ports::GREETING, 1, DEFAULT_GREETING)?,
-            time_echo: TimeEchoServer::bind(stack, ports::TIME_ECHO, 1, Uptime)?,
-            chat: ChatRoom::bind(stack, ports::CHAT)?,
+    fn bind(stack: &mut Stack<'static, Nic>, slots: ServiceSlots) -> Self {
+        Services {
+            echo: place(slots.echo, "echo", || {
+                EchoServer::bind(stack, ports::ECHO, 1)
+            }),
+            greeting: place(slots.greeting, "greeting", || {
+                GreetingServer::bind(stack, ports::GREETING, 1, DEFAULT_GREETING)
+            }),
+            time_echo: place(slots.time_echo, "time-echo", || {
+                TimeEchoServer::bind(stack, ports::TIME_ECHO, 1, Uptime)
+            }),
+            chat: place(slots.chat, "chat", || ChatRoom::bind(stack, ports::CHAT)),
             #[cfg(not(feature = "tiny"))]
-            files: files::bind(stack)?,
-        })
+            files: place(slots.files, "files", || files::bind(stack)),
+        }
     }
 
     fn each(&mut self, f: &mut dyn FnMut(&mut dyn Service<Nic>)) {
-        f(&mut self.echo);
-        f(&mut self.greeting);
-        f(&mut self.time_echo);
-        f(&mut self.chat);
+        f(self.echo);
+        f(self.greeting);
+        f(self.time_echo);
+        f(self.chat);
         #[cfg(not(feature = "tiny"))]
-        f(&mut self.files);
+        f(self.files);
     }
 }
 
@@ -170,10 +204,23 @@ fn main() -> ! {
     // statics go to .bss, and `write` hands back the initialised reference.
     static mut MEMORY: MaybeUninit<Memory> = MaybeUninit::uninit();
     static mut STACK: MaybeUninit<Stack<'static, Nic>> = MaybeUninit::uninit();
-    static mut SERVICES: MaybeUninit<Services> = MaybeUninit::uninit();
+    static mut ECHO: MaybeUninit<EchoServer<2, 256>> = MaybeUninit::uninit();
+    static mut GREETING: MaybeUninit<GreetingServer<2>> = MaybeUninit::uninit();
+    static mut TIME_ECHO: MaybeUninit<TimeEchoServer<Uptime, 2, 128>> = MaybeUninit::uninit();
+    static mut CHAT: MaybeUninit<ChatRoom<4>> = MaybeUninit::uninit();
+    #[cfg(not(feature = "tiny"))]
+    static mut FILES: MaybeUninit<Files> = MaybeUninit::uninit();
 
     stack_paint::paint();
-    let (stack, services) = start(MEMORY, STACK, SERVICES);
+    let slots = ServiceSlots {
+        echo: ECHO,
+        greeting: GREETING,
+        time_echo: TIME_ECHO,
+        chat: CHAT,
+        #[cfg(not(feature = "tiny"))]
+        files: FILES,
+    };
+    let (stack, mut services) = start(MEMORY, STACK, slots);
     // Start-up built the resources and the services in `start`'s frame
     // before moving them into their statics; that frame is gone now, so
     // its peak is noted and the reserve painted again for the serving one.
@@ -214,10 +261,10 @@ fn main() -> ! {
 /// must be popped before the main loop runs.
 #[inline(never)]
 fn start(
-    memory_slot: &'static mut MaybeUninit<Memory>,
-    stack_slot: &'static mut MaybeUninit<Stack<'static, Nic>>,
-    services_slot: &'static mut MaybeUninit<Services>,
-) -> (&'static mut Stack<'static, Nic>, &'static mut Services) {
+    memory: Slot<Memory>,
+    stack: Slot<Stack<'static, Nic>>,
+    services: ServiceSlots,
+) -> (&'static mut Stack<'static, Nic>, Services) {
     let Some(mut core) = cortex_m::Peripherals::take() else {
         fail("the core peripherals were taken already");
     };
@@ -236,15 +283,11 @@ fn start(
         seed: TimerJitter(&mut nic).seed(),
         ..CONFIG
     };
-    let memory = memory_slot.write(Memory::new());
-    let stack = match Stack::new(config, nic, memory, Instant::ZERO) {
-        Ok(stack) => stack_slot.write(stack),
-        Err(e) => fail_with("stack", e),
-    };
-    let services = match Services::bind(stack) {
-        Ok(s) => services_slot.write(s),
-        Err(e) => fail_with("bind", e),
-    };
+    let memory = place(memory, "memory", || Ok::<_, &str>(Memory::new()));
+    let stack = place(stack, "stack", || {
+        Stack::new(config, nic, memory, Instant::ZERO)
+    });
+    let services = Services::bind(stack, services);
     let ip = CONFIG.ip.address();
     for (port, name) in [
         (ports::ECHO, "echo"),
