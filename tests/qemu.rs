@@ -2,7 +2,8 @@
 //! thumbv7em-none-eabihf, measured (flash and static RAM of the board and
 //! tiny profiles), and run in QEMU's mps2-an386 with its LAN9118 on a TAP
 //! device in a network namespace the test creates (scripts/tap-netns.sh),
-//! where Linux peers use every service (tests/qemu/firmware_peers.sh).
+//! where Linux peers use every service (tests/qemu/firmware_peers.sh), the
+//! board build and then the tiny one.
 //!
 //! Needs the thumbv7em-none-eabihf target for the build; root (or
 //! CAP_NET_ADMIN), /dev/net/tun, qemu-system-arm, ip, ping, nc, curl and
@@ -146,12 +147,9 @@ fn cannot_run() -> Option<String> {
         .map(|t| format!("the QEMU test needs {t} (scripts/test.sh installs it as root)"))
 }
 
-#[test]
-fn firmware_in_qemu_serves_linux_peers() {
-    if let Some(why) = target_ready().err().or_else(cannot_run) {
-        return skip_or_fail(&why);
-    }
-    let elf = build_firmware(false);
+/// Boot `elf` in QEMU inside a fresh namespace and run the Linux peers'
+/// checks for `profile`.
+fn serve_linux_peers(elf: &Path, profile: &str) {
     let root = env!("CARGO_MANIFEST_DIR");
     let (netns, script) = (
         format!("{root}/scripts/tap-netns.sh"),
@@ -160,7 +158,8 @@ fn firmware_in_qemu_serves_linux_peers() {
     let started = std::time::Instant::now();
     let out = Command::new("timeout")
         .args(["-k", "10", "180", &netns, "--", &script])
-        .arg(&elf)
+        .arg(elf)
+        .arg(profile)
         .output()
         .expect("run scripts/tap-netns.sh");
     let text =
@@ -170,5 +169,15 @@ fn firmware_in_qemu_serves_linux_peers() {
         started.elapsed().as_secs_f64()
     );
     assert!(out.status.success(), "firmware_peers.sh failed:\n{text}");
-    assert!(text.contains("firmware_peers: all passed"), "{text}");
+    let passed = format!("firmware_peers ({profile}): all passed");
+    assert!(text.contains(&passed), "{text}");
+}
+
+#[test]
+fn firmware_in_qemu_serves_linux_peers() {
+    if let Some(why) = target_ready().err().or_else(cannot_run) {
+        return skip_or_fail(&why);
+    }
+    serve_linux_peers(&build_firmware(false), "board");
+    serve_linux_peers(&build_firmware(true), "tiny");
 }

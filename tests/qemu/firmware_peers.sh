@@ -2,9 +2,13 @@
 # Linux peers against layernet's firmware running in QEMU's mps2-an386 (a
 # Cortex-M4F with a LAN9118). Runs inside the namespace scripts/tap-netns.sh
 # made: QEMU attaches the LAN9118 to tap0, the firmware is 192.168.69.1 and
-# Linux 192.168.69.100. Usage: firmware_peers.sh FIRMWARE_ELF
+# Linux 192.168.69.100. Usage: firmware_peers.sh FIRMWARE_ELF [board|tiny]
+# (the tiny build has no file service, and its checks are skipped).
 set -euo pipefail
 elf=$(realpath "$1")
+profile=${2:-board}
+last_service=files
+[ "$profile" = board ] || last_service=chat
 L=192.168.69.1
 tmp=$(mktemp -d)
 log=$tmp/semihosting.log
@@ -33,11 +37,11 @@ qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
     -kernel "$elf" > "$log" 2>&1 &
 qemu=$!
 for _ in $(seq 100); do
-    grep -q '(files)' "$log" 2>/dev/null && break
+    grep -q "($last_service)" "$log" 2>/dev/null && break
     kill -0 "$qemu" 2>/dev/null || die "QEMU exited early"
     sleep 0.1
 done
-grep -q '(files)' "$log" || die "the firmware printed no listening lines in 10 s"
+grep -q "($last_service)" "$log" || die "the firmware printed no listening lines in 10 s"
 pass "firmware up: $(grep -m1 'ID_REV' "$log")"
 
 # expect NAME REGEX COMMAND...: COMMAND's output must match REGEX.
@@ -74,29 +78,31 @@ for i, s in enumerate(peers):
 print("ok   python chat: 3 peers, 3 relays through the board's room")
 PY
 
-got=$(curl -sS -m 10 "http://$L:7878/hello.txt") || die "curl GET hello.txt"
-[ "$got" = "hello from the board" ] || die "hello.txt was '$got'"
-pass "curl GET hello.txt: '$got'"
-head -c 1500 /dev/urandom > "$tmp/small.bin"
-code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -T "$tmp/small.bin" "http://$L:7878/small.bin") || die "curl PUT"
-[ "$code" = 201 ] || die "PUT small.bin answered $code"
-curl -sS -m 10 -o "$tmp/back.bin" "http://$L:7878/small.bin" || die "curl GET small.bin"
-cmp -s "$tmp/small.bin" "$tmp/back.bin" || die "small.bin came back different"
-pass "curl PUT then GET small.bin (1500 bytes): 201, identical"
-head -c 3000 /dev/urandom > "$tmp/big.bin"
-code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -T "$tmp/big.bin" "http://$L:7878/big.bin") || die "curl PUT big"
-[ "$code" = 413 ] || die "PUT of 3000 bytes answered $code, not 413"
-pass "curl PUT big.bin (3000 bytes, over the 2048-byte slots): 413"
-curl -sS -m 10 "http://$L:7878/" | grep -q '^small.bin 1500$' || die "listing lacks small.bin"
-pass "curl GET / lists small.bin"
+if [ "$profile" = board ]; then
+    got=$(curl -sS -m 10 "http://$L:7878/hello.txt") || die "curl GET hello.txt"
+    [ "$got" = "hello from the board" ] || die "hello.txt was '$got'"
+    pass "curl GET hello.txt: '$got'"
+    head -c 1500 /dev/urandom > "$tmp/small.bin"
+    code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -T "$tmp/small.bin" "http://$L:7878/small.bin") || die "curl PUT"
+    [ "$code" = 201 ] || die "PUT small.bin answered $code"
+    curl -sS -m 10 -o "$tmp/back.bin" "http://$L:7878/small.bin" || die "curl GET small.bin"
+    cmp -s "$tmp/small.bin" "$tmp/back.bin" || die "small.bin came back different"
+    pass "curl PUT then GET small.bin (1500 bytes): 201, identical"
+    head -c 3000 /dev/urandom > "$tmp/big.bin"
+    code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -T "$tmp/big.bin" "http://$L:7878/big.bin") || die "curl PUT big"
+    [ "$code" = 413 ] || die "PUT of 3000 bytes answered $code, not 413"
+    pass "curl PUT big.bin (3000 bytes, over the 2048-byte slots): 413"
+    curl -sS -m 10 "http://$L:7878/" | grep -q '^small.bin 1500$' || die "listing lacks small.bin"
+    pass "curl GET / lists small.bin"
+fi
 
 # The firmware reports its status (with the stack's depth so far) every
 # 5 s while frames arrive.
 for _ in $(seq 80); do grep -q '^status:' "$log" && break; sleep 0.1; done
 grep -q '^status:' "$log" || die "no status line"
-echo "firmware $(grep '^status:' "$log" | tail -1)"
-echo "firmware $(grep -m1 '^stack:' "$log")"
+echo "firmware ($profile) $(grep '^status:' "$log" | tail -1)"
+echo "firmware ($profile) $(grep -m1 '^stack:' "$log")"
 kill -0 "$qemu" 2>/dev/null || die "QEMU died during the checks"
 stop_qemu
 pass "QEMU stopped"
-echo "firmware_peers: all passed"
+echo "firmware_peers ($profile): all passed"
