@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 step() { printf '\n== %s (%ds)\n' "$*" "$((SECONDS - started))"; }
 
-step "tools for the TAP and trace tests (root only): ip, ping, nc, curl, python3, tshark, nft"
+step "tools for the TAP, trace and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, qemu-system-arm"
 if [ "$(id -u)" = 0 ]; then
     need=()
     command -v ip >/dev/null || need+=(iproute2)
@@ -18,6 +18,7 @@ if [ "$(id -u)" = 0 ]; then
     command -v python3 >/dev/null || need+=(python3)
     command -v tshark >/dev/null || need+=(tshark)
     command -v nft >/dev/null || need+=(nftables)
+    command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)
     if [ ${#need[@]} -gt 0 ]; then
         echo "installing: ${need[*]}"
         export DEBIAN_FRONTEND=noninteractive
@@ -48,10 +49,21 @@ step "Cortex-M4F build of the core: thumbv7em-none-eabihf"
 if rustup target list --installed 2>/dev/null | grep -qx thumbv7em-none-eabihf \
     || rustup target add thumbv7em-none-eabihf; then
     cargo build --lib --no-default-features --release --target thumbv7em-none-eabihf
+    step "firmware/ (its own workspace): fmt, clippy, and the board and tiny builds"
+    (cd firmware && cargo fmt -- --check && cargo clippy --release -- -D warnings \
+        && cargo build --release && cargo build --release --features tiny --target-dir target/tiny)
 else
     echo "!!!!!!!! WARNING: the thumbv7em-none-eabihf target could not be installed:"
     echo "!!!!!!!! the Cortex-M build was NOT checked. Everything else runs."
 fi
+
+step "the core's dependencies with default features off enable no std or alloc feature"
+if cargo tree -e normal,features --no-default-features | grep -E 'feature "(std|alloc)"'; then
+    echo "a dependency of the core pulls in std or alloc (above)"
+    exit 1
+fi
+cargo tree -e normal --no-default-features --prefix none | sort -u | tr '\n' ' '
+echo
 
 step "docs: cargo doc --no-deps, warnings denied"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet

@@ -113,6 +113,7 @@ table (`docs/socket-api.md`) in this documentation.
 pub mod app;
 pub mod link;
 pub mod net;
+pub mod port;
 pub mod socket;
 pub mod trace;
 

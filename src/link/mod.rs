@@ -8,6 +8,7 @@
 //! look at the next received frame before smoltcp consumes it (the SYN gate
 //! in [`crate::net`] needs that) without copying it a second time.
 
+pub mod lan9118;
 pub mod rng;
 pub mod sim;
 #[cfg(feature = "std")]

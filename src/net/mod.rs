@@ -508,17 +508,31 @@ impl<const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: usize>
     }
 }
 
-/// Ready-made resource sizes.
+/// Ready-made resource sizes, one type each: a profile is a choice of const
+/// generics, not a set of cfg switches, and its RAM is its `size_of`
+/// (tests/profiles.rs prints each one).
 pub mod profile {
     use super::Resources;
-    /// A microcontroller-sized stack: 6 TCP and 2 UDP sockets of 1 KiB each way
-    /// (about 21 KiB in all).
+    /// The smallest useful board: echo, greeting and time-echo with 2
+    /// connections each (3 services x (2 streams + 1 listening) = 9 TCP
+    /// sockets) and the chat room (UDP; a second UDP socket spare), 256
+    /// bytes each way. Under 16 KiB.
     ///
     /// ```
     /// use layernet::net::profile::Tiny;
-    /// assert!(size_of::<Tiny>() < 24 * 1024);
+    /// assert!(size_of::<Tiny>() < 16 * 1024);
     /// ```
-    pub type Tiny<'a> = Resources<'a, 9, 6, 2, 1024>;
+    pub type Tiny<'a> = Resources<'a, 12, 9, 2, 256>;
+    /// The tiny profile plus the file service (2 connections and a
+    /// listening slot: 12 TCP sockets), 512 bytes each way: the profile
+    /// layernet's firmware serves.
+    ///
+    /// ```
+    /// use layernet::net::profile::{Board, Tiny};
+    /// assert!(size_of::<Tiny>() < size_of::<Board>());
+    /// assert!(size_of::<Board>() < 32 * 1024);
+    /// ```
+    pub type Board<'a> = Resources<'a, 15, 12, 2, 512>;
     /// A host-sized stack: 24 TCP and 4 UDP sockets of 8 KiB each way. Every
     /// simulated host added by `SimNet::add_host` has one.
     ///
@@ -1186,6 +1200,23 @@ impl<'a, D: Link> Stack<'a, D> {
     /// ```
     pub fn device(&self) -> &D {
         &self.device
+    }
+
+    /// The device, mutably: a board reads its NIC's counters or timer
+    /// through it between polls.
+    ///
+    /// ```
+    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+    /// use layernet::net::{Config, Resources, Stack};
+    /// let nic = Lan9118::new(FakeLan9118::new(), Config::default().mac)?;
+    /// let mut memory: Resources<'_, 3, 1, 1, 128> = Resources::new();
+    /// let mut stack = Stack::new(Config::default(), nic, &mut memory, layernet::Instant::ZERO)?;
+    /// stack.device_mut().registers().advance_free_run(25);
+    /// assert_eq!(stack.device_mut().free_run(), 25);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn device_mut(&mut self) -> &mut D {
+        &mut self.device
     }
 
     /// TCP connections still open (neither closed, listening, nor in TIME-WAIT).

@@ -1,0 +1,362 @@
+//! layernet as firmware: the classic services on an Arm MPS2 AN386 board
+//! (Cortex-M4F; QEMU `-M mps2-an386`), over the board's LAN9118.
+//!
+//! Everything is static: the stack's resources (a [`profile`]), the stack
+//! with its driver, and the services, placed by cortex-m-rt's `#[entry]`
+//! (its `static mut` items become `&'static mut` references, once). Time
+//! comes from SysTick at 1 kHz, extended to 64 bits by [`Counter32`]; the
+//! core sleeps in `wfi` until the next tick whenever a pass over the stack
+//! and the services did nothing. Log lines go out through semihosting.
+//!
+//! The default build serves the board profile (echo, greeting, time-echo,
+//! chat and files) at 192.168.69.1, MAC 02:00:00:00:00:01; `--features
+//! tiny` builds the tiny profile (no file service) for measuring.
+
+#![no_std]
+#![no_main]
+#![deny(unsafe_code)]
+
+use core::mem::MaybeUninit;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use cortex_m::peripheral::{SYST, syst::SystClkSource};
+use cortex_m_rt::{entry, exception};
+use cortex_m_semihosting::{debug, hprintln};
+use layernet::app::chat::ChatRoom;
+use layernet::app::echo::EchoServer;
+use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
+use layernet::app::time_echo::TimeEchoServer;
+use layernet::app::{Service, ports};
+use layernet::link::lan9118::{Lan9118, MPS2_BASE, Mmio};
+use layernet::net::{Config, Stack, profile};
+use layernet::port::{Clock, Counter32, Entropy, Uptime};
+use layernet::{EthernetAddress, Instant, Ipv4Address, Ipv4Cidr};
+
+mod stack_paint;
+
+/// The board's address on the segment (the host side is 192.168.69.100).
+const CONFIG: Config = Config::new(
+    EthernetAddress([0x02, 0, 0, 0, 0, 0x01]),
+    Ipv4Cidr::new(Ipv4Address::new(192, 168, 69, 1), 24),
+);
+/// The AN386's core clock, which SysTick counts.
+const CPU_HZ: u32 = 25_000_000;
+const TICK_HZ: u32 = 1_000;
+/// How often a status line goes out while anything moves.
+const STATUS_EVERY_MS: i64 = 5_000;
+
+type Nic = Lan9118<Mmio>;
+
+#[cfg(not(feature = "tiny"))]
+type Memory = profile::Board<'static>;
+#[cfg(feature = "tiny")]
+type Memory = profile::Tiny<'static>;
+
+#[cfg(not(feature = "tiny"))]
+type Files = layernet::app::files::FileServer<
+    layernet::app::storage::RamStore<4, { STORE_FILE_MAX }>,
+    2,
+    512,
+>;
+/// Largest file the board's RAM store holds.
+#[cfg(not(feature = "tiny"))]
+const STORE_FILE_MAX: usize = 2048;
+
+/// A static's storage, handed out once by cortex-m-rt's `#[entry]`.
+type Slot<T> = &'static mut MaybeUninit<T>;
+
+/// Build a value and move it into its static. Not inlined, and one copy per
+/// type: each value is built in a frame of its own, so start-up needs the
+/// largest of them on the stack, not their sum.
+#[inline(never)]
+fn place<T, E: core::fmt::Display>(
+    slot: Slot<T>,
+    what: &str,
+    make: impl FnOnce() -> Result<T, E>,
+) -> &'static mut T {
+    match make() {
+        Ok(value) => slot.write(value),
+        Err(e) => fail_with(what, e),
+    }
+}
+
+/// The services, each with 2 connections (the profiles are sized for it).
+struct Services {
+    echo: &'static mut EchoServer<2, 256>,
+    greeting: &'static mut GreetingServer<2>,
+    time_echo: &'static mut TimeEchoServer<Uptime, 2, 128>,
+    chat: &'static mut ChatRoom<4>,
+    #[cfg(not(feature = "tiny"))]
+    files: &'static mut Files,
+}
+
+/// Where the services live.
+struct ServiceSlots {
+    echo: Slot<EchoServer<2, 256>>,
+    greeting: Slot<GreetingServer<2>>,
+    time_echo: Slot<TimeEchoServer<Uptime, 2, 128>>,
+    chat: Slot<ChatRoom<4>>,
+    #[cfg(not(feature = "tiny"))]
+    files: Slot<Files>,
+}
+
+impl Services {
+    fn bind(stack: &mut Stack<'static, Nic>, slots: ServiceSlots) -> Self {
+        Services {
+            echo: place(slots.echo, "echo", || {
+                EchoServer::bind(stack, ports::ECHO, 1)
+            }),
+            greeting: place(slots.greeting, "greeting", || {
+                GreetingServer::bind(stack, ports::GREETING, 1, DEFAULT_GREETING)
+            }),
+            time_echo: place(slots.time_echo, "time-echo", || {
+                TimeEchoServer::bind(stack, ports::TIME_ECHO, 1, Uptime)
+            }),
+            chat: place(slots.chat, "chat", || ChatRoom::bind(stack, ports::CHAT)),
+            #[cfg(not(feature = "tiny"))]
+            files: place(slots.files, "files", || files::bind(stack)),
+        }
+    }
+
+    fn each(&mut self, f: &mut dyn FnMut(&mut dyn Service<Nic>)) {
+        f(self.echo);
+        f(self.greeting);
+        f(self.time_echo);
+        f(self.chat);
+        #[cfg(not(feature = "tiny"))]
+        f(self.files);
+    }
+}
+
+#[cfg(not(feature = "tiny"))]
+mod files {
+    use super::{Files, Nic, STORE_FILE_MAX};
+    use layernet::Duration;
+    use layernet::app::files::{FileServer, Limits};
+    use layernet::app::ports;
+    use layernet::app::storage::{Name, RamStore, Storage};
+    use layernet::net::Stack;
+
+    /// What the store holds at boot.
+    const HELLO: &[u8] = b"hello from the board\n";
+
+    pub fn bind(stack: &mut Stack<'static, Nic>) -> Result<Files, layernet::socket::Error> {
+        let mut store = RamStore::new();
+        if let Err(e) = preload(&mut store) {
+            cortex_m_semihosting::hprintln!("files: could not store hello.txt: {}", e);
+        }
+        let limits = Limits {
+            max_body: STORE_FILE_MAX as u64,
+            idle: Duration::from_secs(10),
+            stall: Duration::from_secs(30),
+        };
+        FileServer::bind(stack, ports::FILES, 1, store, limits)
+    }
+
+    fn preload(store: &mut RamStore<4, STORE_FILE_MAX>) -> Result<(), &'static str> {
+        let name = Name::new("hello.txt").map_err(|_| "bad name")?;
+        let up = store
+            .begin_upload(&name, HELLO.len() as u64)
+            .map_err(|_| "store full")?;
+        store.write(up, HELLO).map_err(|_| "write")?;
+        store.commit(up).map_err(|_| "commit")?;
+        Ok(())
+    }
+}
+
+/// Milliseconds since SysTick started; wraps after 49.7 days, which
+/// [`Counter32`] turns into a 64-bit time.
+static TICKS: AtomicU32 = AtomicU32::new(0);
+
+#[exception]
+fn SysTick() {
+    TICKS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The port's clock: SysTick's millisecond count.
+struct SysTickClock(Counter32);
+
+impl Clock for SysTickClock {
+    fn now(&mut self) -> Instant {
+        self.0.update(TICKS.load(Ordering::Relaxed))
+    }
+}
+
+/// Entropy from timing: the LAN9118's 25 MHz counter and SysTick's current
+/// value when the board gets here. Under QEMU they vary with the host's
+/// scheduling; on hardware, use a TRNG (see docs/porting.md).
+struct TimerJitter<'a>(&'a mut Nic);
+
+impl Entropy for TimerJitter<'_> {
+    fn seed(&mut self) -> u64 {
+        let mut x = (u64::from(self.0.free_run()) << 32) | u64::from(SYST::get_current());
+        // splitmix64's finaliser: every input bit reaches every output bit.
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        x ^ (x >> 31)
+    }
+}
+
+#[entry]
+fn main() -> ! {
+    // MaybeUninit, not a constant initial value or an Option: those put
+    // the whole static in .data, a second copy in flash; uninitialised
+    // statics go to .bss, and `write` hands back the initialised reference.
+    static mut MEMORY: MaybeUninit<Memory> = MaybeUninit::uninit();
+    static mut STACK: MaybeUninit<Stack<'static, Nic>> = MaybeUninit::uninit();
+    static mut ECHO: MaybeUninit<EchoServer<2, 256>> = MaybeUninit::uninit();
+    static mut GREETING: MaybeUninit<GreetingServer<2>> = MaybeUninit::uninit();
+    static mut TIME_ECHO: MaybeUninit<TimeEchoServer<Uptime, 2, 128>> = MaybeUninit::uninit();
+    static mut CHAT: MaybeUninit<ChatRoom<4>> = MaybeUninit::uninit();
+    #[cfg(not(feature = "tiny"))]
+    static mut FILES: MaybeUninit<Files> = MaybeUninit::uninit();
+
+    stack_paint::paint();
+    let slots = ServiceSlots {
+        echo: ECHO,
+        greeting: GREETING,
+        time_echo: TIME_ECHO,
+        chat: CHAT,
+        #[cfg(not(feature = "tiny"))]
+        files: FILES,
+    };
+    let (stack, mut services) = start(MEMORY, STACK, slots);
+    // Start-up built the resources and the services in `start`'s frame
+    // before moving them into their statics; that frame is gone now, so
+    // its peak is noted and the reserve painted again for the serving one.
+    let startup_peak = stack_paint::used();
+    stack_paint::paint();
+    hprintln!("stack: {} bytes at start-up", startup_peak);
+    let mut clock = SysTickClock(Counter32::new(TICK_HZ));
+
+    let mut next_status = Instant::from_millis(STATUS_EVERY_MS);
+    let mut last_frames = 0;
+    loop {
+        let now = clock.now();
+        let mut busy = stack.poll(now);
+        services.each(&mut |s| {
+            busy |= s.poll(stack, now);
+            s.drain_log(&mut |line| hprintln!("{}", line));
+        });
+        // The services' writes go out now, not a tick later.
+        busy |= stack.poll(now);
+        if now >= next_status {
+            next_status = now + layernet::Duration::from_millis(STATUS_EVERY_MS as u64);
+            let frames = stack.device().stats().rx_frames;
+            if frames != last_frames {
+                last_frames = frames;
+                status(stack, now);
+            }
+        }
+        if !busy {
+            // Until SysTick's next interrupt (at most 1 ms): frames that
+            // arrive meanwhile wait in the LAN9118's FIFO.
+            cortex_m::asm::wfi();
+        }
+    }
+}
+
+/// Bring up the NIC, the stack and the services in the given statics.
+/// Not inlined: its frame holds the large temporaries of start-up, and it
+/// must be popped before the main loop runs.
+#[inline(never)]
+fn start(
+    memory: Slot<Memory>,
+    stack: Slot<Stack<'static, Nic>>,
+    services: ServiceSlots,
+) -> (&'static mut Stack<'static, Nic>, Services) {
+    let Some(mut core) = cortex_m::Peripherals::take() else {
+        fail("the core peripherals were taken already");
+    };
+    core.SYST.set_clock_source(SystClkSource::Core);
+    core.SYST.set_reload(CPU_HZ / TICK_HZ - 1);
+    core.SYST.clear_current();
+    core.SYST.enable_counter();
+    core.SYST.enable_interrupt();
+
+    let mut nic = match Lan9118::new(board::lan9118(), CONFIG.mac) {
+        Ok(nic) => nic,
+        Err(e) => fail_with("LAN9118", e.reason()),
+    };
+    hprintln!("layernet firmware: LAN9118 ID_REV {:#010x}", nic.id_rev());
+    let config = Config {
+        seed: TimerJitter(&mut nic).seed(),
+        ..CONFIG
+    };
+    let memory = place(memory, "memory", || Ok::<_, &str>(Memory::new()));
+    let stack = place(stack, "stack", || {
+        Stack::new(config, nic, memory, Instant::ZERO)
+    });
+    let services = Services::bind(stack, services);
+    let ip = CONFIG.ip.address();
+    for (port, name) in [
+        (ports::ECHO, "echo"),
+        (ports::GREETING, "greeting"),
+        (ports::TIME_ECHO, "time-echo"),
+        (ports::CHAT, "chat"),
+        #[cfg(not(feature = "tiny"))]
+        (ports::FILES, "files"),
+    ] {
+        hprintln!("listening on {}:{} ({})", ip, port, name);
+    }
+    hprintln!(
+        "profile {}: resources {} bytes",
+        if cfg!(feature = "tiny") {
+            "tiny"
+        } else {
+            "board"
+        },
+        core::mem::size_of::<Memory>()
+    );
+
+    (stack, services)
+}
+
+fn status(stack: &Stack<'static, Nic>, now: Instant) {
+    let nic = stack.device().stats();
+    hprintln!(
+        "status: up {} s, frames rx {} tx {} (rx errors {}, tx full {}), stack {} bytes serving, reserve {}",
+        now.secs(),
+        nic.rx_frames,
+        nic.tx_frames,
+        nic.rx_errors,
+        nic.tx_full,
+        stack_paint::used(),
+        stack_paint::reserve()
+    );
+}
+
+fn fail_with(what: &str, err: impl core::fmt::Display) -> ! {
+    hprintln!("{}: {}", what, err);
+    fail("start-up failed")
+}
+
+fn fail(why: &str) -> ! {
+    hprintln!("layernet firmware: {}", why);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    hprintln!("panic: {}", info);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+mod board {
+    use super::{MPS2_BASE, Mmio};
+
+    /// The LAN9118's registers on this board.
+    #[allow(unsafe_code)]
+    pub fn lan9118() -> Mmio {
+        // Safety: on the MPS2 AN386 the LAN9118's register window is at
+        // MPS2_BASE (0x4020_0000, device memory), and this is called once,
+        // so the driver is the window's only user.
+        unsafe { Mmio::new(MPS2_BASE) }
+    }
+}

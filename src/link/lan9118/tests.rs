@@ -1,0 +1,213 @@
+//! The driver against the register-level fake.
+
+use super::fake::FakeLan9118;
+use super::*;
+use smoltcp::phy::{RxToken as _, TxToken as _};
+
+const MAC: EthernetAddress = EthernetAddress([0x02, 0x00, 0x00, 0x00, 0x00, 0x01]);
+
+fn up() -> Lan9118<FakeLan9118> {
+    Lan9118::new(FakeLan9118::new(), MAC).unwrap()
+}
+
+/// A frame of `len` bytes whose byte `i` is `seed + i`.
+fn frame(len: usize, seed: u8) -> heapless::Vec<u8, FRAME_BUFFER> {
+    (0..len).map(|i| seed.wrapping_add(i as u8)).collect()
+}
+
+#[test]
+fn reset_and_ready() {
+    let mut nic = up();
+    assert_eq!(nic.id_rev(), 0x0118_0001);
+    // The reset was requested with the must-be-one bit and the default
+    // TX FIFO size, and has completed.
+    let hw_cfg = nic.registers().read(reg::HW_CFG);
+    assert_eq!(hw_cfg & reg::HW_CFG_SRST, 0);
+    assert_ne!(hw_cfg & reg::HW_CFG_MBO, 0);
+    assert_eq!(nic.registers().read(reg::TX_CFG), reg::TX_CFG_TX_ON);
+    assert_eq!(nic.registers().read(reg::INT_EN), 0);
+}
+
+#[test]
+fn missing_or_stuck_chip_is_reported() {
+    let mut gone = FakeLan9118::new();
+    gone.unplug();
+    let err = Lan9118::new(gone, MAC).unwrap_err();
+    assert_eq!(err.reason(), InitError::NoChip);
+    let mut stuck = FakeLan9118::new();
+    stuck.never_ready();
+    assert_eq!(
+        Lan9118::new(stuck, MAC).unwrap_err().reason(),
+        InitError::NotReady
+    );
+}
+
+#[test]
+fn mac_address_goes_through_mac_csr() {
+    let mut nic = Lan9118::new(
+        FakeLan9118::new(),
+        EthernetAddress([0x02, 0x11, 0x22, 0x33, 0x44, 0x55]),
+    )
+    .unwrap();
+    // ADDRL holds the first four octets, least significant first.
+    assert_eq!(nic.registers().mac_csr(reg::ADDRL as usize), 0x3322_1102);
+    assert_eq!(nic.registers().mac_csr(reg::ADDRH as usize), 0x0000_5544);
+}
+
+#[test]
+fn mac_cr_enables_tx_rx_full_duplex() {
+    let mut nic = up();
+    let cr = nic.registers().mac_csr(reg::MAC_CR as usize);
+    assert_eq!(
+        cr,
+        reg::MAC_CR_TXEN | reg::MAC_CR_RXEN | reg::MAC_CR_FDPX,
+        "{cr:#x}"
+    );
+    nic.set_multicast(Multicast::Hash(1 << 40 | 1 << 3))
+        .unwrap();
+    let fake = nic.registers();
+    assert_eq!(fake.mac_csr(reg::HASHH as usize), 1 << 8);
+    assert_eq!(fake.mac_csr(reg::HASHL as usize), 1 << 3);
+    assert_ne!(fake.mac_csr(reg::MAC_CR as usize) & reg::MAC_CR_HPFILT, 0);
+    nic.set_multicast(Multicast::None).unwrap();
+    assert_eq!(
+        nic.registers().mac_csr(reg::MAC_CR as usize),
+        cr,
+        "back to the state after new"
+    );
+}
+
+#[test]
+fn multicast_hash_matches_the_known_bits() {
+    // Linux's smsc911x computes ether_crc(addr) >> 26; the values were
+    // checked against zlib's CRC-32, bit-reversed and not inverted.
+    assert_eq!(
+        Multicast::hash_bit(EthernetAddress([1, 0, 0x5e, 0, 0, 1])),
+        0x1f
+    );
+    assert_eq!(
+        Multicast::hash_bit(EthernetAddress([0x33, 0x33, 0, 0, 0, 1])),
+        0x3e
+    );
+    assert_eq!(Multicast::hash_bit(EthernetAddress([0xff; 6])), 0x3f);
+}
+
+#[test]
+fn transmit_writes_command_words_and_data() {
+    let mut nic = up();
+    let data = frame(61, 0x10);
+    let tx = nic.transmit(Instant::ZERO).unwrap();
+    tx.consume(data.len(), |buf| buf.copy_from_slice(&data));
+    let fake = nic.registers();
+    let (a, b) = fake.last_commands().unwrap();
+    assert_eq!(a, reg::TX_CMD_A_FIRST | reg::TX_CMD_A_LAST | 61, "{a:#x}");
+    assert_eq!(b & 0xFFFF, 61);
+    assert_eq!(b >> 16, 1, "the first frame's tag");
+    assert_eq!(fake.take_sent().unwrap(), data);
+    // Its status word was read back, so the status FIFO stays empty.
+    assert_eq!(fake.read(reg::TX_FIFO_INF) >> 16, 0);
+    assert_eq!(nic.stats().tx_frames, 1);
+}
+
+#[test]
+fn receive_strips_the_fcs() {
+    let mut nic = up();
+    let data = frame(75, 3);
+    nic.registers().deliver(&data).unwrap();
+    assert_eq!(nic.peek(Instant::ZERO).map(|f| f.len()), Some(75));
+    let (rx, _) = nic.receive(Instant::ZERO).unwrap();
+    rx.consume(|f| assert_eq!(f, &data[..]));
+    assert!(nic.receive(Instant::ZERO).is_none());
+    assert_eq!(nic.registers().read(reg::RX_FIFO_INF), 0, "FIFOs drained");
+    assert_eq!(nic.stats().rx_frames, 1);
+}
+
+#[test]
+fn error_frame_is_read_out_and_dropped() {
+    let mut nic = up();
+    nic.registers().deliver_bad(&frame(99, 0)).unwrap();
+    let good = frame(64, 0x80);
+    nic.registers().deliver(&good).unwrap();
+    assert_eq!(nic.peek(Instant::ZERO), Some(&good[..]));
+    nic.discard(Instant::ZERO);
+    assert!(nic.peek(Instant::ZERO).is_none());
+    let stats = nic.stats();
+    assert_eq!((stats.rx_errors, stats.rx_frames), (1, 1));
+}
+
+#[test]
+fn receiver_off_drops_everything() {
+    // What `new` prevents: with RXEN clear (the reset state) the MAC
+    // drops every frame.
+    let mut fake = FakeLan9118::new();
+    fake.deliver(&frame(60, 0)).unwrap();
+    assert_eq!(fake.dropped(), 1);
+    let mut nic = Lan9118::new(fake, MAC).unwrap();
+    nic.registers().deliver(&frame(60, 0)).unwrap();
+    assert_eq!(nic.registers().dropped(), 1);
+    assert!(nic.peek(Instant::ZERO).is_some());
+}
+
+#[test]
+fn frames_come_out_in_order_and_peek_is_stable() {
+    let mut nic = up();
+    for seed in [1, 2, 3] {
+        nic.registers()
+            .deliver(&frame(60 + seed as usize, seed))
+            .unwrap();
+    }
+    assert_eq!(nic.peek(Instant::ZERO).map(|f| f[0]), Some(1));
+    assert_eq!(nic.peek(Instant::ZERO).map(|f| f[0]), Some(1));
+    for seed in [1u8, 2, 3] {
+        let (rx, _) = nic.receive(Instant::ZERO).unwrap();
+        rx.consume(|f| assert_eq!((f[0], f.len()), (seed, 60 + seed as usize)));
+    }
+}
+
+#[test]
+fn link_status_comes_from_the_phy() {
+    assert!(up().link_up().unwrap());
+}
+
+#[test]
+fn the_driver_serves_a_stack() {
+    use crate::net::{Config, Resources, Stack};
+    use smoltcp::wire::{
+        ArpOperation, ArpPacket, ArpRepr, EthernetFrame, EthernetProtocol, EthernetRepr,
+        Ipv4Address,
+    };
+    let config = Config::new(MAC, crate::net::DEFAULT_IP);
+    let mut memory: Resources<'_, 3, 1, 1, 256> = Resources::new();
+    let mut stack = Stack::new(config, up(), &mut memory, Instant::ZERO).unwrap();
+    // An ARP request for the stack's address gets a reply through the FIFOs.
+    let peer = EthernetAddress([2, 0, 0, 0, 0, 0x64]);
+    let arp = ArpRepr::EthernetIpv4 {
+        operation: ArpOperation::Request,
+        source_hardware_addr: peer,
+        source_protocol_addr: Ipv4Address::new(192, 168, 69, 100),
+        target_hardware_addr: EthernetAddress([0; 6]),
+        target_protocol_addr: config.ip.address(),
+    };
+    let mut buf = [0u8; 42];
+    let mut eth = EthernetFrame::new_unchecked(&mut buf[..]);
+    EthernetRepr {
+        src_addr: peer,
+        dst_addr: EthernetAddress::BROADCAST,
+        ethertype: EthernetProtocol::Arp,
+    }
+    .emit(&mut eth);
+    arp.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
+    stack.device_mut().registers().deliver(&buf).unwrap();
+    stack.poll(Instant::from_millis(1));
+    let reply = stack.device_mut().registers().take_sent().unwrap();
+    let eth = EthernetFrame::new_checked(&reply[..]).unwrap();
+    assert_eq!(eth.dst_addr(), peer);
+    let repr = ArpRepr::parse(&ArpPacket::new_checked(eth.payload()).unwrap()).unwrap();
+    assert!(matches!(
+        repr,
+        ArpRepr::EthernetIpv4 {
+            operation: ArpOperation::Reply,
+            ..
+        }
+    ));
+}

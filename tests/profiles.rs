@@ -1,0 +1,28 @@
+//! Each resource profile's static RAM, known at compile time: printed (run
+//! with `--nocapture`) and held to its budget.
+
+use layernet::link::lan9118::{Lan9118, Mmio};
+use layernet::net::{Stack, profile};
+
+#[test]
+fn profile_sizes() {
+    let rows = [
+        ("tiny", size_of::<profile::Tiny>(), 16 * 1024),
+        ("board", size_of::<profile::Board>(), 32 * 1024),
+        ("host", size_of::<profile::Host>(), 512 * 1024),
+    ];
+    for (name, bytes, budget) in rows {
+        println!(
+            "profile {name:<5} resources: {bytes:>6} bytes ({:.1} KiB)",
+            bytes as f64 / 1024.0
+        );
+        assert!(bytes < budget, "{name}: {bytes} bytes, budget {budget}");
+    }
+    // Beside the resources a board keeps the stack itself (smoltcp's
+    // interface, the pool's book-keeping) with its driver inside.
+    let stack = size_of::<Stack<'static, Lan9118<Mmio>>>();
+    println!(
+        "Stack<Lan9118>: {stack:>6} bytes, of which the driver {}",
+        size_of::<Lan9118<Mmio>>()
+    );
+}

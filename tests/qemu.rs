@@ -1,0 +1,183 @@
+//! layernet's firmware on an emulated Cortex-M4 board: built for
+//! thumbv7em-none-eabihf, measured (flash and static RAM of the board and
+//! tiny profiles), and run in QEMU's mps2-an386 with its LAN9118 on a TAP
+//! device in a network namespace the test creates (scripts/tap-netns.sh),
+//! where Linux peers use every service (tests/qemu/firmware_peers.sh), the
+//! board build and then the tiny one.
+//!
+//! Needs the thumbv7em-none-eabihf target for the build; root (or
+//! CAP_NET_ADMIN), /dev/net/tun, qemu-system-arm, ip, ping, nc, curl and
+//! python3 for the run. Outside CI a missing piece skips with one line; with
+//! CI=true it fails (scripts/test.sh installs them as root).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+fn skip_or_fail(why: &str) {
+    assert!(!in_ci(), "CI=true but {why}");
+    println!("skipping: {why}");
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Make sure the Cortex-M4F target is there (installing it if rustup can).
+fn target_ready() -> Result<(), String> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("the firmware build needs rustup ({e})"))?;
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|l| l == "thumbv7em-none-eabihf")
+    {
+        return Ok(());
+    }
+    let added = Command::new("rustup")
+        .args(["target", "add", "thumbv7em-none-eabihf"])
+        .status();
+    match added {
+        Ok(s) if s.success() => Ok(()),
+        _ => Err("the thumbv7em-none-eabihf target is missing and rustup could not add it".into()),
+    }
+}
+
+/// Build the firmware (the tiny profile with `tiny`); the ELF's path.
+fn build_firmware(tiny: bool) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("firmware");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&dir)
+        .args(["build", "--release", "--quiet"]);
+    // The host build's settings must not leak into the Cortex-M one.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_ENCODED_RUSTFLAGS",
+    ] {
+        cmd.env_remove(var);
+    }
+    let target_dir = dir.join(if tiny { "target/tiny" } else { "target" });
+    if tiny {
+        cmd.args(["--features", "tiny", "--target-dir"])
+            .arg(&target_dir);
+    }
+    let status = cmd.status().expect("run cargo for firmware/");
+    assert!(
+        status.success(),
+        "the firmware (tiny: {tiny}) does not build"
+    );
+    target_dir.join("thumbv7em-none-eabihf/release/layernet-firmware")
+}
+
+/// Section sizes of an ELF, from the first size tool found (`size -A`).
+fn sections(elf: &Path) -> Option<Vec<(String, u64)>> {
+    let tool = ["arm-none-eabi-size", "llvm-size", "size"]
+        .into_iter()
+        .find(|t| have(t))?;
+    let out = Command::new(tool).arg("-A").arg(elf).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rows = text
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (name, size) = (f.next()?, f.next()?.parse().ok()?);
+            name.starts_with('.').then(|| (name.to_string(), size))
+        })
+        .collect();
+    Some(rows)
+}
+
+/// The RAM of the MPS2 AN386 (memory.x): what the statics leave is the
+/// stack's reserve.
+const BOARD_RAM: u64 = 4 * 1024 * 1024;
+
+fn report(name: &str, elf: &Path) {
+    let Some(rows) = sections(elf) else {
+        skip_or_fail("no size tool (arm-none-eabi-size, llvm-size or binutils' size)");
+        return;
+    };
+    let get = |s: &str| rows.iter().find(|(n, _)| n == s).map_or(0, |r| r.1);
+    let (vectors, text, rodata) = (get(".vector_table"), get(".text"), get(".rodata"));
+    let (data, bss, uninit) = (get(".data"), get(".bss"), get(".uninit"));
+    let flash = vectors + text + rodata + data;
+    let ram = data + bss + uninit;
+    println!(
+        "firmware {name:<5} flash {flash:>6} bytes ({:.1} KiB: .vector_table {vectors} + .text {text} + .rodata {rodata} + .data {data})",
+        flash as f64 / 1024.0
+    );
+    println!(
+        "firmware {name:<5} static RAM {ram:>6} bytes ({:.1} KiB: .data {data} + .bss {bss}), stack reserve {} bytes",
+        ram as f64 / 1024.0,
+        BOARD_RAM - ram
+    );
+    assert!(text > 0 && bss > 0, "{name}: no .text or .bss in {rows:?}");
+}
+
+#[test]
+fn firmware_builds_and_its_sizes() {
+    if let Err(why) = target_ready() {
+        return skip_or_fail(&why);
+    }
+    report("board", &build_firmware(false));
+    report("tiny", &build_firmware(true));
+}
+
+/// Why the firmware cannot be run here, if it cannot.
+fn cannot_run() -> Option<String> {
+    let uid = Command::new("id").arg("-u").output().ok()?;
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        return Some("the QEMU test needs root (a network namespace and a TAP device)".into());
+    }
+    if !Path::new("/dev/net/tun").exists() {
+        return Some("the QEMU test needs /dev/net/tun".into());
+    }
+    ["qemu-system-arm", "ip", "ping", "nc", "curl", "python3"]
+        .into_iter()
+        .find(|t| !have(t))
+        .map(|t| format!("the QEMU test needs {t} (scripts/test.sh installs it as root)"))
+}
+
+/// Boot `elf` in QEMU inside a fresh namespace and run the Linux peers'
+/// checks for `profile`.
+fn serve_linux_peers(elf: &Path, profile: &str) {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let (netns, script) = (
+        format!("{root}/scripts/tap-netns.sh"),
+        format!("{root}/tests/qemu/firmware_peers.sh"),
+    );
+    let started = std::time::Instant::now();
+    let out = Command::new("timeout")
+        .args(["-k", "10", "180", &netns, "--", &script])
+        .arg(elf)
+        .arg(profile)
+        .output()
+        .expect("run scripts/tap-netns.sh");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    println!(
+        "{text}firmware_peers.sh: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(out.status.success(), "firmware_peers.sh failed:\n{text}");
+    let passed = format!("firmware_peers ({profile}): all passed");
+    assert!(text.contains(&passed), "{text}");
+}
+
+#[test]
+fn firmware_in_qemu_serves_linux_peers() {
+    if let Some(why) = target_ready().err().or_else(cannot_run) {
+        return skip_or_fail(&why);
+    }
+    serve_linux_peers(&build_firmware(false), "board");
+    serve_linux_peers(&build_firmware(true), "tiny");
+}

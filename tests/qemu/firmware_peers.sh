@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Linux peers against layernet's firmware running in QEMU's mps2-an386 (a
+# Cortex-M4F with a LAN9118). Runs inside the namespace scripts/tap-netns.sh
+# made: QEMU attaches the LAN9118 to tap0, the firmware is 192.168.69.1 and
+# Linux 192.168.69.100. Usage: firmware_peers.sh FIRMWARE_ELF [board|tiny]
+# (the tiny build has no file service, and its checks are skipped).
+set -euo pipefail
+elf=$(realpath "$1")
+profile=${2:-board}
+last_service=files
+[ "$profile" = board ] || last_service=chat
+L=192.168.69.1
+tmp=$(mktemp -d)
+log=$tmp/semihosting.log
+qemu=
+
+stop_qemu() {
+    # Only the QEMU this script started, by its PID.
+    [ -n "$qemu" ] || return 0
+    kill "$qemu" 2>/dev/null || true
+    for _ in $(seq 20); do kill -0 "$qemu" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$qemu" 2>/dev/null || true
+    wait "$qemu" 2>/dev/null || true
+    qemu=
+}
+trap 'stop_qemu; rm -rf "$tmp"' EXIT
+die() {
+    echo "FAIL: $*"
+    sed 's/^/  firmware: /' "$log" 2>/dev/null | tail -20
+    exit 1
+}
+pass() { echo "ok   $*"; }
+
+qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
+    -semihosting-config enable=on,target=native \
+    -nic tap,ifname=tap0,script=no,downscript=no,model=lan9118 \
+    -kernel "$elf" > "$log" 2>&1 &
+qemu=$!
+for _ in $(seq 100); do
+    grep -q "($last_service)" "$log" 2>/dev/null && break
+    kill -0 "$qemu" 2>/dev/null || die "QEMU exited early"
+    sleep 0.1
+done
+grep -q "($last_service)" "$log" || die "the firmware printed no listening lines in 10 s"
+pass "firmware up: $(grep -m1 'ID_REV' "$log")"
+
+# expect NAME REGEX COMMAND...: COMMAND's output must match REGEX.
+expect() {
+    local name=$1 want=$2 got
+    shift 2
+    got=$("$@") || die "$name: exit status $?"
+    [[ "$got" =~ $want ]] || die "$name: got '$got'"
+    pass "$name: $(printf '%s' "$got" | tr '\r\n' '  ')"
+}
+expect "ping" ' 3 received' sh -c "ping -c 3 -W 2 $L | grep received"
+expect "nc to echo" '^hello board$' sh -c "printf 'hello board\n' | timeout 10 nc -N $L 7"
+expect "nc to greeting" $'^connect successfully!\r$' timeout 10 nc -d "$L" 1234
+# No RTC: the time-stamped echo stamps the uptime, as a date in 1970.
+expect "nc to time-echo" '^\[1970-01-01 [0-9]{2}:[0-9]{2}:[0-9]{2}\]:tick$' \
+    sh -c "printf 'tick\r\n' | timeout 10 nc -N $L 21566"
+
+python3 - "$L" <<'PY' || die "python chat peers"
+# Three peers join the board's room in turn; each hears everyone after it.
+import socket, sys
+room = (sys.argv[1], 6868)
+peers = []
+for port in (7001, 7002, 7003):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("192.168.69.100", port))
+    s.settimeout(5)
+    peers.append(s)
+for i, s in enumerate(peers):
+    s.sendto(b"peer %d says hi" % i, room)
+    for earlier in peers[:i]:
+        data, frm = earlier.recvfrom(600)
+        want = b"[192.168.69.100:%d] peer %d says hi" % (7001 + i, i)
+        assert frm == room and data == want, (data, frm)
+print("ok   python chat: 3 peers, 3 relays through the board's room")
+PY
+
+if [ "$profile" = board ]; then
+    got=$(curl -sS -m 10 "http://$L:7878/hello.txt") || die "curl GET hello.txt"
+    [ "$got" = "hello from the board" ] || die "hello.txt was '$got'"
+    pass "curl GET hello.txt: '$got'"
+    head -c 1500 /dev/urandom > "$tmp/small.bin"
+    code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -T "$tmp/small.bin" "http://$L:7878/small.bin") || die "curl PUT"
+    [ "$code" = 201 ] || die "PUT small.bin answered $code"
+    curl -sS -m 10 -o "$tmp/back.bin" "http://$L:7878/small.bin" || die "curl GET small.bin"
+    cmp -s "$tmp/small.bin" "$tmp/back.bin" || die "small.bin came back different"
+    pass "curl PUT then GET small.bin (1500 bytes): 201, identical"
+    head -c 3000 /dev/urandom > "$tmp/big.bin"
+    code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -T "$tmp/big.bin" "http://$L:7878/big.bin") || die "curl PUT big"
+    [ "$code" = 413 ] || die "PUT of 3000 bytes answered $code, not 413"
+    pass "curl PUT big.bin (3000 bytes, over the 2048-byte slots): 413"
+    curl -sS -m 10 "http://$L:7878/" | grep -q '^small.bin 1500$' || die "listing lacks small.bin"
+    pass "curl GET / lists small.bin"
+fi
+
+# The firmware reports its status (with the stack's depth so far) every
+# 5 s while frames arrive.
+for _ in $(seq 80); do grep -q '^status:' "$log" && break; sleep 0.1; done
+grep -q '^status:' "$log" || die "no status line"
+echo "firmware ($profile) $(grep '^status:' "$log" | tail -1)"
+echo "firmware ($profile) $(grep -m1 '^stack:' "$log")"
+kill -0 "$qemu" 2>/dev/null || die "QEMU died during the checks"
+stop_qemu
+pass "QEMU stopped"
+echo "firmware_peers ($profile): all passed"
