@@ -111,3 +111,20 @@ fn transfers_survive_a_lossy_real_link() {
         assert!(out.contains("lossy_link: all passed"), "{out}");
     }
 }
+
+#[test]
+fn floods_and_exhaustion() {
+    let nft = Command::new("sh")
+        .args(["-c", "command -v nft"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !nft && missing_prerequisite().is_none() {
+        assert!(!in_ci(), "CI=true but nft is missing (scripts/test.sh installs nftables)");
+        println!("skipping: the flood test needs nft (nftables)");
+        return;
+    }
+    let layernet = env!("CARGO_BIN_EXE_layernet");
+    if let Some(out) = run_in_namespace(&["tap0"], "floods.sh", &[layernet]) {
+        assert!(out.contains("floods: all passed"), "{out}");
+    }
+}
