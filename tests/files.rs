@@ -266,6 +266,21 @@ fn every_error_status() {
         ("no slash", b"GET a.txt HTTP/1.1\r\n\r\n".to_vec(), 400),
         ("bad escape", b"GET /a%zz HTTP/1.1\r\n\r\n".to_vec(), 400),
         (
+            "negative length",
+            b"PUT /n HTTP/1.1\r\nContent-Length: -5\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "length not a number",
+            b"PUT /n HTTP/1.1\r\nContent-Length: 12abc\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "length past u64",
+            b"PUT /n HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
             "two lengths",
             b"PUT /n HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n".to_vec(),
             400,

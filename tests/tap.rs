@@ -119,12 +119,23 @@ fn floods_and_exhaustion() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !nft && missing_prerequisite().is_none() {
-        assert!(!in_ci(), "CI=true but nft is missing (scripts/test.sh installs nftables)");
+        assert!(
+            !in_ci(),
+            "CI=true but nft is missing (scripts/test.sh installs nftables)"
+        );
         println!("skipping: the flood test needs nft (nftables)");
         return;
     }
     let layernet = env!("CARGO_BIN_EXE_layernet");
     if let Some(out) = run_in_namespace(&["tap0"], "floods.sh", &[layernet]) {
         assert!(out.contains("floods: all passed"), "{out}");
+    }
+}
+
+#[test]
+fn the_file_service_on_a_full_disk() {
+    let layernet = env!("CARGO_BIN_EXE_layernet");
+    if let Some(out) = run_in_namespace(&["tap0"], "full_disk.sh", &[layernet]) {
+        assert!(out.contains("full_disk: all passed"), "{out}");
     }
 }
