@@ -139,3 +139,11 @@ fn the_file_service_on_a_full_disk() {
         assert!(out.contains("full_disk: all passed"), "{out}");
     }
 }
+
+#[test]
+fn hostile_frames_over_a_real_link() {
+    let layernet = env!("CARGO_BIN_EXE_layernet");
+    if let Some(out) = run_in_namespace(&["tap0"], "hostile.sh", &[layernet]) {
+        assert!(out.contains("hostile: all passed"), "{out}");
+    }
+}

@@ -46,28 +46,15 @@ nft add table inet flood
 nft add chain inet flood output '{ type filter hook output priority 0; policy accept; }'
 nft add rule inet flood output ip daddr "$L" tcp flags '&' rst == rst drop
 start=$(date +%s%N)
-python3 - "$L" <<'PY' &
+PYTHONPATH="$(dirname "$0")" python3 - <<'PY' &
 # 10,000 SYNs from 192.168.69.100, source ports 20000-29999, at the echo
 # and file ports, as raw Ethernet frames on tap0.
-import socket, struct, sys, time
-dst = socket.inet_aton(sys.argv[1]); src = socket.inet_aton("192.168.69.100")
-mac_src = bytes.fromhex(open("/sys/class/net/tap0/address").read().strip().replace(":", ""))
-mac_dst = bytes.fromhex("020000000001")
-def csum(b):
-    if len(b) % 2: b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    s = (s >> 16) + (s & 0xffff); s += s >> 16
-    return (~s) & 0xffff
-raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-raw.bind(("tap0", 0))
+import time
+from frames import eth, ipv4, tcp, sender
+raw = sender()
 for i in range(10000):
-    sport, dport = 20000 + i, (7, 7878)[i % 2]
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, i * 7919, 0, 5 << 4, 0x02, 8192, 0, 0)
-    pseudo = src + dst + struct.pack("!BBH", 0, 6, len(tcp))
-    tcp = tcp[:16] + struct.pack("!H", csum(pseudo + tcp)) + tcp[18:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), i & 0xffff, 0, 64, 6, 0, src, dst)
-    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-    raw.send(mac_dst + mac_src + b"\x08\x00" + ip + tcp)
+    syn = tcp(20000 + i, (7, 7878)[i % 2], 0x02, seq=i * 7919)
+    raw.send(eth(ipv4(syn, 6, ident=i & 0xFFFF)))
     if i % 50 == 49:
         time.sleep(0.002)  # the TAP queue holds 1000 frames: pace, do not overflow it
 print("flood: 10000 SYNs sent")
