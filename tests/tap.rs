@@ -67,83 +67,61 @@ fn run_in_namespace(taps: &[&str], scenario: &str, args: &[&str]) -> Option<Stri
     Some(text)
 }
 
+/// Run `tests/tap/NAME.sh` in a namespace with `taps`, and check that it
+/// ends with its `NAME: all passed` line. `nft`: the script needs nftables
+/// too (a prerequisite of its own, with the same CI rule).
+fn scenario(taps: &[&str], name: &str, nft: bool) {
+    let has_nft = || {
+        Command::new("sh")
+            .args(["-c", "command -v nft"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if nft && missing_prerequisite().is_none() && !has_nft() {
+        assert!(
+            !in_ci(),
+            "CI=true but nft is missing (scripts/test.sh installs nftables)"
+        );
+        println!("skipping: {name} needs nft (nftables)");
+        return;
+    }
+    let layernet = env!("CARGO_BIN_EXE_layernet");
+    if let Some(out) = run_in_namespace(taps, &format!("{name}.sh"), &[layernet]) {
+        assert!(out.contains(&format!("{name}: all passed")), "{out}");
+    }
+}
+
 #[test]
 fn linux_peers_against_layernet_serve() {
-    let layernet = env!("CARGO_BIN_EXE_layernet");
-    if let Some(out) = run_in_namespace(&["tap0"], "linux_to_layernet.sh", &[layernet]) {
-        assert!(out.contains("linux_to_layernet: all passed"), "{out}");
-    }
+    scenario(&["tap0"], "linux_to_layernet", false);
 }
 
 #[test]
 fn layernet_clients_against_linux_servers() {
-    let layernet = env!("CARGO_BIN_EXE_layernet");
-    if let Some(out) = run_in_namespace(&["tap0"], "layernet_to_linux.sh", &[layernet]) {
-        assert!(out.contains("layernet_to_linux: all passed"), "{out}");
-    }
+    scenario(&["tap0"], "layernet_to_linux", false);
 }
 
 #[test]
 fn layernet_to_layernet_on_two_taps() {
-    let layernet = env!("CARGO_BIN_EXE_layernet");
-    if let Some(out) = run_in_namespace(&["tap0", "tap1"], "layernet_to_layernet.sh", &[layernet]) {
-        assert!(out.contains("layernet_to_layernet: all passed"), "{out}");
-    }
+    scenario(&["tap0", "tap1"], "layernet_to_layernet", false);
 }
 
 #[test]
 fn transfers_survive_a_lossy_real_link() {
-    // nftables is this test's own extra tool.
-    let nft = Command::new("sh")
-        .args(["-c", "command -v nft"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !nft && missing_prerequisite().is_none() {
-        assert!(
-            !in_ci(),
-            "CI=true but nft is missing (scripts/test.sh installs nftables)"
-        );
-        println!("skipping: the lossy-link test needs nft (nftables)");
-        return;
-    }
-    let layernet = env!("CARGO_BIN_EXE_layernet");
-    if let Some(out) = run_in_namespace(&["tap0"], "lossy_link.sh", &[layernet]) {
-        assert!(out.contains("lossy_link: all passed"), "{out}");
-    }
+    scenario(&["tap0"], "lossy_link", true);
 }
 
 #[test]
 fn floods_and_exhaustion() {
-    let nft = Command::new("sh")
-        .args(["-c", "command -v nft"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !nft && missing_prerequisite().is_none() {
-        assert!(
-            !in_ci(),
-            "CI=true but nft is missing (scripts/test.sh installs nftables)"
-        );
-        println!("skipping: the flood test needs nft (nftables)");
-        return;
-    }
-    let layernet = env!("CARGO_BIN_EXE_layernet");
-    if let Some(out) = run_in_namespace(&["tap0"], "floods.sh", &[layernet]) {
-        assert!(out.contains("floods: all passed"), "{out}");
-    }
+    scenario(&["tap0"], "floods", true);
 }
 
 #[test]
 fn the_file_service_on_a_full_disk() {
-    let layernet = env!("CARGO_BIN_EXE_layernet");
-    if let Some(out) = run_in_namespace(&["tap0"], "full_disk.sh", &[layernet]) {
-        assert!(out.contains("full_disk: all passed"), "{out}");
-    }
+    scenario(&["tap0"], "full_disk", false);
 }
 
 #[test]
 fn hostile_frames_over_a_real_link() {
-    let layernet = env!("CARGO_BIN_EXE_layernet");
-    if let Some(out) = run_in_namespace(&["tap0"], "hostile.sh", &[layernet]) {
-        assert!(out.contains("hostile: all passed"), "{out}");
-    }
+    scenario(&["tap0"], "hostile", false);
 }

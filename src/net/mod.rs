@@ -845,19 +845,7 @@ impl<'a, D: Link> Stack<'a, D> {
             for event in [fill, note].into_iter().flatten() {
                 self.notify(event);
             }
-            let mut device = watch::Watch {
-                device: &mut self.device,
-                sent: watch::Sent {
-                    observer: self.observer.as_deref_mut(),
-                    counters: &mut self.counters,
-                    tcp: self.tcp,
-                    ip: self.ip,
-                    now,
-                },
-            };
-            let result = self
-                .iface
-                .poll_ingress_single(now, &mut device, &mut self.sockets);
+            let result = self.ingress_once(now);
             self.watch_states();
             match result {
                 PollIngressSingleResult::None => break,
@@ -868,17 +856,7 @@ impl<'a, D: Link> Stack<'a, D> {
             }
         }
         for _ in 0..EGRESS_BURST {
-            let mut device = watch::Watch {
-                device: &mut self.device,
-                sent: watch::Sent {
-                    observer: self.observer.as_deref_mut(),
-                    counters: &mut self.counters,
-                    tcp: self.tcp,
-                    ip: self.ip,
-                    now,
-                },
-            };
-            let result = self.iface.poll_egress(now, &mut device, &mut self.sockets);
+            let result = self.egress_once(now);
             self.watch_states();
             match result {
                 PollResult::None => break,
@@ -889,6 +867,23 @@ impl<'a, D: Link> Stack<'a, D> {
         progress |= self.rearm();
         self.watch_states();
         progress
+    }
+
+    /// One received frame into smoltcp, through the watching device.
+    fn ingress_once(&mut self, now: Instant) -> PollIngressSingleResult {
+        let observer = self.observer.as_deref_mut();
+        let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, self.ip, now);
+        let mut device = watch::Watch::new(&mut self.device, sent);
+        self.iface
+            .poll_ingress_single(now, &mut device, &mut self.sockets)
+    }
+
+    /// One egress round of smoltcp, through the watching device.
+    fn egress_once(&mut self, now: Instant) -> PollResult {
+        let observer = self.observer.as_deref_mut();
+        let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, self.ip, now);
+        let mut device = watch::Watch::new(&mut self.device, sent);
+        self.iface.poll_egress(now, &mut device, &mut self.sockets)
     }
 
     /// See [`STALL_KICK`].
@@ -931,17 +926,7 @@ impl<'a, D: Link> Stack<'a, D> {
         if !kicked {
             return false;
         }
-        let mut device = watch::Watch {
-            device: &mut self.device,
-            sent: watch::Sent {
-                observer: self.observer.as_deref_mut(),
-                counters: &mut self.counters,
-                tcp: self.tcp,
-                ip: self.ip,
-                now,
-            },
-        };
-        let _ = self.iface.poll_egress(now, &mut device, &mut self.sockets);
+        let _ = self.egress_once(now);
         for entry in self.tcp.iter_mut() {
             if entry.watch.kicked {
                 entry.watch.kicked = false;

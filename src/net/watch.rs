@@ -18,14 +18,30 @@ use super::observe::{Counters, Direction, Event, Observer, Segment};
 /// What a sent frame updates: the counters, the pool's sequence records
 /// and the observer.
 pub(super) struct Sent<'w, 'a> {
-    pub(super) observer: Option<&'w mut (dyn Observer + 'a)>,
-    pub(super) counters: &'w mut Counters,
-    pub(super) tcp: &'w mut [TcpEntry],
-    pub(super) ip: Ipv4Address,
-    pub(super) now: Instant,
+    observer: Option<&'w mut (dyn Observer + 'a)>,
+    counters: &'w mut Counters,
+    tcp: &'w mut [TcpEntry],
+    ip: Ipv4Address,
+    now: Instant,
 }
 
-impl Sent<'_, '_> {
+impl<'w, 'a> Sent<'w, 'a> {
+    pub(super) fn new(
+        observer: Option<&'w mut (dyn Observer + 'a)>,
+        counters: &'w mut Counters,
+        tcp: &'w mut [TcpEntry],
+        ip: Ipv4Address,
+        now: Instant,
+    ) -> Self {
+        Sent {
+            observer,
+            counters,
+            tcp,
+            ip,
+            now,
+        }
+    }
+
     fn record(&mut self, frame: &[u8]) {
         self.counters.tally(Direction::Tx, frame);
         if let Some(observer) = self.observer.as_deref_mut() {
@@ -68,8 +84,14 @@ impl Sent<'_, '_> {
 }
 
 pub(super) struct Watch<'w, 'a, D> {
-    pub(super) device: &'w mut D,
-    pub(super) sent: Sent<'w, 'a>,
+    device: &'w mut D,
+    sent: Sent<'w, 'a>,
+}
+
+impl<'w, 'a, D> Watch<'w, 'a, D> {
+    pub(super) fn new(device: &'w mut D, sent: Sent<'w, 'a>) -> Self {
+        Watch { device, sent }
+    }
 }
 
 pub(super) struct WatchTx<'t, 'w, 'a, T> {

@@ -8,38 +8,12 @@
 # a UDP flood at the chat port during TCP service.
 # Usage: floods.sh PATH_TO_LAYERNET
 set -euo pipefail
-layernet=$(realpath "$1")
-work=$(mktemp -d)
-pid=
-cleanup() {
-    [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$work/serve.err" ] && tail -30 "$work/serve.err" | sed 's/^/  serve: /'; exit 1; }
-ok() { echo "ok   $*"; }
-L=192.168.69.1
-ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+source "$(dirname "$0")/lib.sh"
 
 mkdir "$work/root"
 printf 'hello\n' > "$work/root/hello.txt"
-"$layernet" serve --root "$work/root" --max-connections 4 --idle-timeout 3 --counters \
-    > "$work/serve.out" 2> "$work/serve.err" &
-pid=$!
-for _ in $(seq 100); do grep -q '(chat)' "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-grep -q '(files)' "$work/serve.out" || fail "serve did not start"
+start_serve --root "$work/root" --max-connections 4 --idle-timeout 3 --counters
 ping -c 1 -W 2 "$L" >/dev/null || fail "no ping before the flood"
-
-counter() { # the serve counter table's value for a row name, after SIGUSR1
-    local before
-    before=$(grep -c '^layer counter' "$work/serve.err" || true)
-    kill -USR1 "$pid"
-    for _ in $(seq 50); do
-        [ "$(grep -c '^layer counter' "$work/serve.err" || true)" -gt "$before" ] && break
-        sleep 0.1
-    done
-    grep "$1" "$work/serve.err" | tail -1 | awk '{print $NF}'
-}
 
 # --- SYN flood -------------------------------------------------------------
 nft add table inet flood
@@ -67,7 +41,7 @@ wait "$flood"
 ok "10,000 SYNs sent in $(ms_since "$start") ms"
 dropped=$(counter 'SYNs dropped (backlog)')
 [ "${dropped:-0}" -gt 1000 ] || fail "the pool was not exhausted: $dropped SYNs dropped for a full backlog"
-resets=$(grep 'TCP   resets rx/tx' "$work/serve.err" | tail -1 | awk '{print $NF}')
+resets=$(counter_value 'TCP   resets rx/tx')
 [ "${resets#*/}" = 0 ] || fail "layernet sent RSTs during the flood: $resets (rx/tx)"
 ok "the pool was exhausted: $dropped SYNs dropped by the gate (full backlog), no RST sent (resets rx/tx $resets)"
 nft delete table inet flood
@@ -158,7 +132,5 @@ cmp -s "$work/echo.in" "$work/echo.out" || fail "echo during the UDP flood diffe
 ok "100 KB echoed intact during the UDP flood, in $(ms_since "$start") ms"
 wait "$udp"
 
-kill -TERM "$pid"
-wait "$pid" || fail "serve exited $?"
-pid=
+stop_serve
 echo "floods: all passed"

@@ -5,28 +5,15 @@
 # temporary file behind, and other clients are served meanwhile.
 # Usage: full_disk.sh PATH_TO_LAYERNET
 set -euo pipefail
-layernet=$(realpath "$1")
-work=$(mktemp -d)
-pid=
-cleanup() {
-    [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true
-    umount "$work/root" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$work/serve.err" ] && tail -5 "$work/serve.err" | sed 's/^/  serve: /'; exit 1; }
-ok() { echo "ok   $*"; }
-L=192.168.69.1
+source "$(dirname "$0")/lib.sh"
+extra_cleanup() { umount "$work/root" 2>/dev/null || true; }
 
 mkdir "$work/root"
 mount -t tmpfs -o size=256k tmpfs "$work/root" || fail "cannot mount a tmpfs in the namespace"
 head -c 100000 /dev/urandom > "$work/small.bin"
 head -c 400000 /dev/urandom > "$work/big.bin"
 printf 'keep me\n' > "$work/root/keep.txt"
-"$layernet" serve --root "$work/root" > "$work/serve.out" 2> "$work/serve.err" &
-pid=$!
-for _ in $(seq 100); do grep -q '(chat)' "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-grep -q '(files)' "$work/serve.out" || fail "serve did not start"
+start_serve --root "$work/root"
 
 code=$(curl -sS -m 30 -o /dev/null -w '%{http_code}' -T "$work/small.bin" "http://$L:7878/data.bin") || fail "curl PUT small"
 [ "$code" = 201 ] || fail "PUT of 100 KB gave $code"
@@ -45,5 +32,5 @@ ok "another client's download went on meanwhile"
 code=$(curl -sS -m 30 -o /dev/null -w '%{http_code}' -T "$work/small.bin" "http://$L:7878/again.bin") || fail "curl PUT after"
 [ "$code" = 201 ] || [ "$code" = 507 ] || fail "PUT after the full disk gave $code"
 ok "the service still answers uploads after a full disk ($code)"
-kill -TERM "$pid"; wait "$pid" || fail "serve exited $?"; pid=
+stop_serve
 echo "full_disk: all passed"

@@ -6,40 +6,16 @@
 # this shows the same path on TAP.
 # Usage: hostile.sh PATH_TO_LAYERNET
 set -euo pipefail
-layernet=$(realpath "$1")
-work=$(mktemp -d)
-pid=
-cleanup() {
-    [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$work/serve.err" ] && tail -30 "$work/serve.err" | sed 's/^/  serve: /'; exit 1; }
-ok() { echo "ok   $*"; }
-L=192.168.69.1
+source "$(dirname "$0")/lib.sh"
 
 mkdir "$work/root"
-"$layernet" serve --root "$work/root" --counters > "$work/serve.out" 2> "$work/serve.err" &
-pid=$!
-for _ in $(seq 100); do grep -q '(chat)' "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-grep -q '(files)' "$work/serve.out" || fail "serve did not start"
+start_serve --root "$work/root" --counters
 ping -c 1 -W 2 "$L" >/dev/null || fail "no ping before"
 
-table() { # print the counter table once more (SIGUSR1) and wait for it
-    local before
-    before=$(grep -c '^layer counter' "$work/serve.err" || true)
-    kill -USR1 "$pid"
-    for _ in $(seq 50); do
-        [ "$(grep -c '^layer counter' "$work/serve.err" || true)" -gt "$before" ] && return
-        sleep 0.1
-    done
-    fail "no counter table after SIGUSR1"
-}
-value() { grep "$1" "$work/serve.err" | tail -1 | awk '{print $NF}'; }
-table
+refresh_counters
 declare -A before
 for row in 'drop: malformed' 'drop: bad checksum' 'drop: fragment' 'drop: unsupported protocol' 'drop: not for us'; do
-    before[$row]=$(value "$row")
+    before[$row]=$(counter_value "$row")
 done
 
 PYTHONPATH="$(dirname "$0")" python3 - <<'PY' || fail "sending the hostile frames"
@@ -91,10 +67,10 @@ raw.send(eth(ipv4(b"\x08\x00\x00\x00" + bytes(1400), 1)))  # ICMP echo, bad chec
 print("sent:", {k: len(v) for k, v in cases.items()})
 PY
 sleep 0.5
-table
+refresh_counters
 for row in 'drop: malformed:8' 'drop: bad checksum:4' 'drop: fragment:3' 'drop: unsupported protocol:2' 'drop: not for us:1'; do
     name=${row%:*}; want=${row##*:}
-    now=$(value "$name")
+    now=$(counter_value "$name")
     [ $((now - ${before[$name]})) -ge "$want" ] || fail "$name rose by $((now - ${before[$name]})), expected at least $want"
     ok "$name: +$((now - ${before[$name]})) (at least $want sent)"
 done
@@ -102,5 +78,5 @@ ping -c 2 -W 2 "$L" >/dev/null || fail "no ping after the hostile frames"
 out=$(printf 'still here\n' | timeout 10 nc -N "$L" 7) || fail "echo after the hostile frames"
 [ "$out" = "still here" ] || fail "echo answered '$out'"
 ok "after every hostile frame: ping answered, echo served"
-kill -TERM "$pid"; wait "$pid" || fail "serve exited $?"; pid=
+stop_serve
 echo "hostile: all passed"

@@ -7,17 +7,7 @@
 # must stay byte-identical. Runs inside scripts/tap-netns.sh's namespace.
 # Usage: lossy_link.sh PATH_TO_LAYERNET
 set -euo pipefail
-layernet=$(realpath "$1")
-work=$(mktemp -d)
-pid=
-cleanup() {
-    [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$work/serve.err" ] && tail -5 "$work/serve.err" | sed 's/^/  serve: /'; exit 1; }
-ok() { echo "ok   $*"; }
-L=192.168.69.1
+source "$(dirname "$0")/lib.sh"
 
 nft add table inet lossy
 nft add chain inet lossy input '{ type filter hook input priority 0; policy accept; }'
@@ -28,12 +18,7 @@ ok "kernel side: nftables drops 5% of input from tap0; tbf 40 Mbit/s out"
 mkdir "$work/root"
 head -c 1000000 /dev/urandom > "$work/big.bin"
 cp "$work/big.bin" "$work/root/big.bin"
-"$layernet" serve --root "$work/root" --idle-timeout 600 \
-    --faults drop=5,corrupt=1,dup=2,reorder=5,delay=2ms \
-    > "$work/serve.out" 2> "$work/serve.err" &
-pid=$!
-for _ in $(seq 100); do grep -q '(chat)' "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-grep -q '(files)' "$work/serve.out" || fail "serve did not start"
+start_serve --root "$work/root" --idle-timeout 600 --faults drop=5,corrupt=1,dup=2,reorder=5,delay=2ms
 
 start=$(date +%s%N)
 curl -sS -m 120 --retry 3 -o "$work/got.bin" "http://$L:7878/big.bin" || fail "curl GET"
@@ -52,9 +37,7 @@ timeout 120 nc -N "$L" 7 < "$work/echo.in" > "$work/echo.out" || fail "nc echo"
 cmp -s "$work/echo.in" "$work/echo.out" || fail "echo differs ($(stat -c %s "$work/echo.out") bytes back)"
 ok "nc echo 200 KB: identical ($(( ($(date +%s%N) - start) / 1000000 )) ms)"
 
-kill -TERM "$pid"
-wait "$pid" || fail "serve exited $?"
-pid=
+stop_serve
 faults=$(grep '^faults:' "$work/serve.err") || fail "no faults line"
 ok "layernet's fault layer: ${faults#faults: }"
 dropped=$(nft list ruleset | grep -o 'packets [0-9]*' | head -1)
