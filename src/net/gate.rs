@@ -11,11 +11,14 @@
 //! still gets smoltcp's RST, as it should.
 //!
 //! Second, the frame checks smoltcp would make silently (lengths,
-//! checksums, addresses, fragments), made here first so that each drop has
+//! checksums, addresses, fragments, and its TCP, UDP and ICMP parsers'
+//! own refusals), made here first so that each drop has
 //! a reason and a counter that is true: the gate drops what it counts, and
 //! smoltcp only ever sees frames it would accept. The checks follow
 //! smoltcp's own: a frame the gate admits but smoltcp still refuses is a
-//! gap in this list, not a silent drop elsewhere.
+//! gap in this list, not a silent drop elsewhere. One check goes further
+//! than smoltcp: a frame whose sender claims this stack's own address (an
+//! IPv4 source, the land attack, or an ARP sender) is dropped too.
 
 use smoltcp::iface::SocketSet;
 use smoltcp::phy::ChecksumCapabilities;
