@@ -11,17 +11,22 @@
 //! still gets smoltcp's RST, as it should.
 //!
 //! Second, the frame checks smoltcp would make silently (lengths,
-//! checksums, addresses, fragments), made here first so that each drop has
+//! checksums, addresses, fragments, and its TCP, UDP and ICMP parsers'
+//! own refusals), made here first so that each drop has
 //! a reason and a counter that is true: the gate drops what it counts, and
 //! smoltcp only ever sees frames it would accept. The checks follow
 //! smoltcp's own: a frame the gate admits but smoltcp still refuses is a
-//! gap in this list, not a silent drop elsewhere.
+//! gap in this list, not a silent drop elsewhere. One check goes further
+//! than smoltcp: a frame whose sender claims this stack's own address (an
+//! IPv4 source, the land attack, or an ARP sender) is dropped too.
 
 use smoltcp::iface::SocketSet;
+use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::socket::{tcp, udp};
 use smoltcp::wire::{
-    ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, Icmpv4Packet, IpAddress,
-    IpEndpoint, IpProtocol, Ipv4Cidr, Ipv4Packet, TcpPacket, UdpPacket,
+    ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, Icmpv4Message,
+    Icmpv4Packet, Icmpv4Repr, IpAddress, IpEndpoint, IpProtocol, Ipv4Cidr, Ipv4Packet, TcpPacket,
+    TcpRepr, UdpPacket, UdpRepr,
 };
 
 use super::observe::{DropReason, Event, Transport};
@@ -72,6 +77,11 @@ fn check(frame: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event>, Dro
                 // would ignore it.
                 return Err(DropReason::Unsupported);
             }
+            // Someone claiming our own address: smoltcp would answer it and
+            // map our address to the claimant's MAC in its cache.
+            if arp.source_protocol_addr() == us.cidr.address().octets() {
+                return Err(DropReason::Malformed);
+            }
             if arp.target_protocol_addr() != us.cidr.address().octets() {
                 return Err(DropReason::NotForUs);
             }
@@ -100,6 +110,12 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
         return Err(DropReason::Fragment);
     }
     let src = ip.src_addr();
+    // No station can send from a broadcast or multicast address (smoltcp
+    // ignores those), nor from ours: that is the land attack, a frame that
+    // would have the stack answer itself.
+    if src == ours || src.is_broadcast() || src.is_multicast() || Some(src) == us.cidr.broadcast() {
+        return Err(DropReason::Malformed);
+    }
     let (src_ip, dst_ip) = (IpAddress::Ipv4(src), IpAddress::Ipv4(dst));
     match ip.next_header() {
         IpProtocol::Icmp => {
@@ -107,6 +123,16 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
                 Icmpv4Packet::new_checked(ip.payload()).map_err(|_| DropReason::Malformed)?;
             if !icmp.verify_checksum() {
                 return Err(DropReason::BadChecksum);
+            }
+            if Icmpv4Repr::parse(&icmp, &ChecksumCapabilities::ignored()).is_err() {
+                // smoltcp reads echo, unreachable and time-exceeded only.
+                return Err(match icmp.msg_type() {
+                    Icmpv4Message::EchoRequest
+                    | Icmpv4Message::EchoReply
+                    | Icmpv4Message::DstUnreachable
+                    | Icmpv4Message::TimeExceeded => DropReason::Malformed,
+                    _ => DropReason::Unsupported,
+                });
             }
             Ok(None)
         }
@@ -119,6 +145,11 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
                 // smoltcp takes no TCP to a broadcast or multicast address.
                 return Err(DropReason::NotForUs);
             }
+            // Options that do not parse (a length of 0 or 1, or past the
+            // header), port 0, SYN with FIN or RST: smoltcp's own parser
+            // refuses them, silently; here they are counted.
+            TcpRepr::parse(&tcp, &src_ip, &dst_ip, &ChecksumCapabilities::ignored())
+                .map_err(|_| DropReason::Malformed)?;
             let from = IpEndpoint::new(src_ip, tcp.src_port());
             let port = tcp.dst_port();
             if tcp.syn() && !tcp.ack() && syn_finds_pool_busy(pool, from, port) {
@@ -168,6 +199,8 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
             if udp.checksum() != 0 && !udp.verify_checksum(&src_ip, &dst_ip) {
                 return Err(DropReason::BadChecksum);
             }
+            UdpRepr::parse(&udp, &src_ip, &dst_ip, &ChecksumCapabilities::ignored())
+                .map_err(|_| DropReason::Malformed)?;
             let port = udp.dst_port();
             let found = pool.udp.iter().any(|entry| {
                 entry.in_use

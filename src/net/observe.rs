@@ -75,7 +75,11 @@ pub enum Direction {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DropReason {
-    /// Too short for its headers, or lengths that disagree with the frame.
+    /// Too short for its headers, lengths that disagree with the frame,
+    /// fields smoltcp's parsers refuse (a TCP option that does not parse,
+    /// SYN with FIN or RST, port 0, an ICMP code that does not exist), or a
+    /// sender address no station can have: broadcast, multicast, or this
+    /// stack's own (a land attack; an ARP claiming our address).
     Malformed,
     /// An IPv4 header, ICMP, TCP or UDP checksum does not match.
     BadChecksum,
@@ -84,7 +88,8 @@ pub enum DropReason {
     /// An IPv4 fragment: this stack does not reassemble.
     Fragment,
     /// A protocol this stack does not speak (IPv6, an unknown EtherType or
-    /// IP protocol).
+    /// IP protocol, ARP for other than Ethernet and IPv4, ICMP messages
+    /// other than echo, unreachable and time exceeded).
     Unsupported,
     /// A SYN for a listener whose every slot is busy (a full backlog).
     BusyPool,
@@ -547,22 +552,28 @@ impl Watched {
         }
         let end = segment.seq.wrapping_add(segment.len);
         match self.rcv_next {
-            _ if segment.syn => self.rcv_next = Some(end),
+            // Only the SYN that opens the connection: smoltcp ignores a SYN
+            // on a synchronised one, which must not move the number.
+            None if segment.syn => self.rcv_next = Some(end),
             // In order (it covers the next expected byte): the expected
-            // number moves to its end.
-            Some(next) if !seq_after(segment.seq, next) && seq_after(end, next) => {
+            // number moves to its end. smoltcp drops a segment without ACK
+            // on a synchronised connection; so does this count.
+            Some(next)
+                if segment.ack.is_some()
+                    && !seq_after(segment.seq, next)
+                    && seq_after(end, next) =>
+            {
                 self.rcv_next = Some(end)
             }
             _ => {}
         }
     }
 
-    /// Learn from an ACK we sent: it names our RCV.NXT exactly.
+    /// Learn from an ACK we sent: it names our RCV.NXT exactly, and
+    /// corrects a guess from [`Watched::received`] that went too far (a
+    /// segment smoltcp cut to its window).
     pub(crate) fn acked(&mut self, ack: u32) {
-        match self.rcv_next {
-            Some(next) if !seq_after(ack, next) => {}
-            _ => self.rcv_next = Some(ack),
-        }
+        self.rcv_next = Some(ack);
     }
 
     /// Record a sent segment; true if it covers nothing new.
