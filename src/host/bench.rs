@@ -48,6 +48,13 @@ pub const GROUPS: [&str; 3] = ["sim-transfer", "connections", "memory"];
 /// Bytes each way in every TCP socket of the bulk transfer, on both sides.
 /// 64 KiB: a full unscaled window, so the sender is never window-bound on a
 /// link with no delay.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::bench::BULK_BUFFER;
+/// assert!(BULK_BUFFER > usize::from(u16::MAX), "smoltcp scales the window by 1");
+/// ```
 pub const BULK_BUFFER: usize = 65536;
 
 /// Frames each station's queue on the bench's segment holds (as the
