@@ -258,6 +258,8 @@ pub struct Options {
     pub only: Option<String>,
     /// Heap allocations so far, if the binary counts them.
     pub allocations: Option<fn() -> usize>,
+    /// Only this MTU (1500 or 9000) for the bulk transfers; both if `None`.
+    pub mtu: Option<usize>,
 }
 
 impl Default for Options {
@@ -267,6 +269,7 @@ impl Default for Options {
             quick: false,
             only: None,
             allocations: None,
+            mtu: None,
         }
     }
 }
@@ -321,7 +324,10 @@ pub fn run(options: &Options, report: &mut dyn FnMut(&Figure)) -> Result<(), Str
     let runs = options.runs.max(1);
     let mut allocations = Vec::new();
     if options.wants("sim-transfer") {
-        for mtu in [1500usize, 9000] {
+        for mtu in [1500usize, 9000]
+            .into_iter()
+            .filter(|m| options.mtu.is_none_or(|o| o == *m))
+        {
             let sides = transfer_pair(mtu, options.transfer_bytes(), runs, options.allocations)?;
             allocations.extend(sides.allocations);
             let name = format!("sim.tcp.mtu{mtu}");
@@ -597,6 +603,9 @@ impl<D: Link> Ends for LayernetEnds<'_, '_, D> {
 }
 
 /// `bytes` from one layernet stack to another through `TcpStream`s.
+/// Never inlined, so that scripts/bench-cpu.sh can count its instructions
+/// apart (callgrind's `--toggle-collect`).
+#[inline(never)]
 fn layernet_transfer<const M: usize>(
     bytes: u64,
     counter: Option<fn() -> usize>,
@@ -693,7 +702,8 @@ impl<D: Link> Ends for (Bare<'_, D>, Bare<'_, D>) {
 }
 
 /// The same transfer between two bare smoltcp hosts on the same segment
-/// type with the same buffers.
+/// type with the same buffers. Never inlined, as `layernet_transfer`.
+#[inline(never)]
 fn smoltcp_transfer<const M: usize>(bytes: u64) -> Result<f64, String> {
     let wire = segment::<M>();
     let mut storage = [[SocketStorage::EMPTY; 1], [SocketStorage::EMPTY; 1]];
