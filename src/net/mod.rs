@@ -709,7 +709,7 @@ impl<'a, D: Link> Stack<'a, D> {
         // smoltcp derives its TCP initial sequence numbers from this seed; left
         // at 0 every boot would reuse the same ISNs.
         iface_config.random_seed = config.seed;
-        let mut iface = Interface::new(iface_config, &mut device, now);
+        let mut iface = Interface::new(iface_config, &mut watch::GateChecked(&mut device), now);
         iface.update_ip_addrs(|addrs| {
             // Capacity is at least one address; the push cannot fail on an empty list.
             let _ = addrs.push(IpCidr::Ipv4(config.ip));
