@@ -258,8 +258,8 @@ pub struct Options {
     pub only: Option<String>,
     /// Heap allocations so far, if the binary counts them.
     pub allocations: Option<fn() -> usize>,
-    /// Only this MTU (1500 or 9000) for the bulk transfers; both if `None`.
-    pub mtu: Option<usize>,
+    /// Only this bulk transfer (one of [`TRANSFERS`]' names); all if `None`.
+    pub transfer: Option<String>,
 }
 
 impl Default for Options {
@@ -269,7 +269,7 @@ impl Default for Options {
             quick: false,
             only: None,
             allocations: None,
-            mtu: None,
+            transfer: None,
         }
     }
 }
@@ -324,15 +324,15 @@ pub fn run(options: &Options, report: &mut dyn FnMut(&Figure)) -> Result<(), Str
     let runs = options.runs.max(1);
     let mut allocations = Vec::new();
     if options.wants("sim-transfer") {
-        for mtu in [1500usize, 9000]
+        for (name, mtu, pool) in TRANSFERS
             .into_iter()
-            .filter(|m| options.mtu.is_none_or(|o| o == *m))
+            .filter(|(n, _, _)| options.transfer.as_deref().is_none_or(|o| o == *n))
         {
-            let sides = transfer_pair(mtu, options.transfer_bytes(), runs, options.allocations)?;
+            let bytes = options.transfer_bytes();
+            let sides = transfer_pair((mtu, pool), bytes, runs, options.allocations)?;
             allocations.extend(sides.allocations);
-            let name = format!("sim.tcp.mtu{mtu}");
             report(&Figure::with_peer(
-                &name,
+                name,
                 median(sides.ours),
                 "Gbit/s",
                 "smoltcp-only",
@@ -390,18 +390,36 @@ struct Sides {
     allocations: Vec<usize>,
 }
 
+/// The bulk transfers measured: (figure name, MTU, layernet's pool has the
+/// host profile's socket count). The smallest pool is the like-for-like
+/// comparison; the host-sized one shows what the stack's per-socket
+/// book-keeping costs when every frame walks 24 TCP entries instead of 2.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::bench::TRANSFERS;
+/// assert!(TRANSFERS.iter().any(|(name, mtu, _)| *name == "sim.tcp.mtu9000" && *mtu == 9000));
+/// ```
+pub const TRANSFERS: [(&str, usize, bool); 3] = [
+    ("sim.tcp.mtu1500", 1500, false),
+    ("sim.tcp.mtu9000", 9000, false),
+    ("sim.tcp.mtu1500.pool24", 1500, true),
+];
+
 /// Alternating runs of layernet and the smoltcp-only peer.
 fn transfer_pair(
-    mtu: usize,
+    (mtu, host_pool): (usize, bool),
     bytes: u64,
     runs: usize,
     counter: Option<fn() -> usize>,
 ) -> Result<Sides, String> {
     let (mut ours, mut theirs, mut allocs) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
-        let (secs, a) = match mtu {
-            1500 => layernet_transfer::<1514>(bytes, counter)?,
-            _ => layernet_transfer::<9014>(bytes, counter)?,
+        let (secs, a) = match (mtu, host_pool) {
+            (1500, false) => layernet_transfer::<1514, 4, 2, 1>(bytes, counter)?,
+            (1500, true) => layernet_transfer::<1514, 29, 24, 4>(bytes, counter)?,
+            _ => layernet_transfer::<9014, 4, 2, 1>(bytes, counter)?,
         };
         ours.push(gbits(bytes, secs));
         allocs.extend(a);
@@ -559,7 +577,6 @@ fn timed<E: Ends>(
 }
 
 type BenchPort<'s, const M: usize> = Port<'s, 2, QUEUE, M>;
-type BulkResources<'a> = Resources<'a, 4, 2, 1, BULK_BUFFER>;
 
 fn segment<const M: usize>() -> Box<RefCell<Segment<2, QUEUE, M>>> {
     Box::new(RefCell::new(Segment::new(1, Faults::NONE)))
@@ -602,17 +619,36 @@ impl<D: Link> Ends for LayernetEnds<'_, '_, D> {
     }
 }
 
-/// `bytes` from one layernet stack to another through `TcpStream`s.
-/// Never inlined, so that scripts/bench-cpu.sh can count its instructions
-/// apart (callgrind's `--toggle-collect`).
+/// [`timed`] for layernet's ends. Never inlined, so that
+/// scripts/bench-cpu.sh can count its instructions apart, setup excluded
+/// (callgrind's `--toggle-collect`).
 #[inline(never)]
-fn layernet_transfer<const M: usize>(
+fn timed_layernet<D: Link>(
+    ends: &mut LayernetEnds<'_, '_, D>,
+    bytes: u64,
+    counter: Option<fn() -> usize>,
+) -> Result<(f64, Option<usize>), String> {
+    timed(ends, bytes, counter)
+}
+
+/// [`timed`] for bare smoltcp's ends, never inlined as [`timed_layernet`].
+#[inline(never)]
+fn timed_smoltcp<D: Link>(
+    ends: &mut (Bare<'_, D>, Bare<'_, D>),
+    bytes: u64,
+) -> Result<f64, String> {
+    timed(ends, bytes, None).map(|(secs, _)| secs)
+}
+
+/// `bytes` from one layernet stack to another through `TcpStream`s.
+fn layernet_transfer<const M: usize, const S: usize, const T: usize, const U: usize>(
     bytes: u64,
     counter: Option<fn() -> usize>,
 ) -> Result<(f64, Option<usize>), String> {
     let wire = segment::<M>();
-    let mut memory = [BulkResources::new(), BulkResources::new()].map(Box::new);
-    let [ra, rb] = &mut memory;
+    let mut ra = Box::new(Resources::<S, T, U, BULK_BUFFER>::new());
+    let mut rb = Box::new(Resources::<S, T, U, BULK_BUFFER>::new());
+    let (ra, rb) = (&mut *ra, &mut *rb);
     let (ca, cb) = (
         Config::new(host_mac(0), host_ip(0)),
         Config::new(host_mac(1), host_ip(1)),
@@ -629,7 +665,7 @@ fn layernet_transfer<const M: usize>(
         tx,
         rx: None,
     };
-    timed(&mut ends, bytes, counter).map_err(|e| format!("layernet transfer: {e}"))
+    timed_layernet(&mut ends, bytes, counter).map_err(|e| format!("layernet transfer: {e}"))
 }
 
 /// One bare smoltcp host: an interface and a socket set of one TCP socket.
@@ -702,8 +738,7 @@ impl<D: Link> Ends for (Bare<'_, D>, Bare<'_, D>) {
 }
 
 /// The same transfer between two bare smoltcp hosts on the same segment
-/// type with the same buffers. Never inlined, as `layernet_transfer`.
-#[inline(never)]
+/// type with the same buffers.
 fn smoltcp_transfer<const M: usize>(bytes: u64) -> Result<f64, String> {
     let wire = segment::<M>();
     let mut storage = [[SocketStorage::EMPTY; 1], [SocketStorage::EMPTY; 1]];
@@ -723,8 +758,7 @@ fn smoltcp_transfer<const M: usize>(bytes: u64) -> Result<f64, String> {
     socket
         .connect(cx, endpoint(1, 9), crate::net::EPHEMERAL_FIRST)
         .map_err(|e| format!("connect: {e:?}"))?;
-    let (secs, _) = timed(&mut ends, bytes, None).map_err(|e| format!("smoltcp transfer: {e}"))?;
-    Ok(secs)
+    timed_smoltcp(&mut ends, bytes).map_err(|e| format!("smoltcp transfer: {e}"))
 }
 
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
@@ -888,7 +922,7 @@ mod tests {
 
     #[test]
     fn both_transfers_deliver_every_byte() {
-        assert!(layernet_transfer::<1514>(200_000, None).is_ok());
+        assert!(layernet_transfer::<1514, 4, 2, 1>(200_000, None).is_ok());
         assert!(smoltcp_transfer::<9014>(200_000).is_ok());
     }
 

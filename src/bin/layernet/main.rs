@@ -317,9 +317,10 @@ struct BenchArgs {
     /// Only this group of figures.
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(layernet::host::bench::GROUPS))]
     only: Option<String>,
-    /// Only this MTU for the bulk transfers (1500 or 9000).
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["1500", "9000"]))]
-    mtu: Option<String>,
+    /// Only this bulk transfer (scripts/bench-cpu.sh counts each apart).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(
+        layernet::host::bench::TRANSFERS.map(|(name, _, _)| name)))]
+    transfer: Option<String>,
 }
 
 /// Counts heap allocations for `layernet bench`'s "allocations after
@@ -363,7 +364,7 @@ fn run_bench(args: BenchArgs) -> ExitCode {
         quick: args.quick,
         only: args.only,
         allocations: Some(allocations),
-        mtu: args.mtu.and_then(|m| m.parse().ok()),
+        transfer: args.transfer,
     };
     let mut figures = Vec::new();
     let mut out = std::io::stdout();
