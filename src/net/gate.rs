@@ -156,7 +156,7 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
                 return Err(DropReason::BusyPool);
             }
             let mut found = false;
-            for entry in pool.tcp {
+            for entry in pool.tcp.iter().filter(|e| !e.idle()) {
                 let socket = pool.sockets.get::<tcp::Socket>(entry.handle());
                 let state = socket.state();
                 let matches = match state {
@@ -231,7 +231,7 @@ fn syn_finds_pool_busy(pool: &Pool<'_, '_>, from: IpEndpoint, port: u16) -> bool
         return false;
     };
     let mut listening = false;
-    for entry in pool.tcp {
+    for entry in pool.tcp.iter().filter(|e| !e.idle()) {
         let socket = pool.sockets.get::<tcp::Socket>(entry.handle());
         if socket.state() == tcp::State::Listen {
             listening |= entry.owner == Owner::Slot(n as u8);

@@ -380,6 +380,14 @@ impl TcpEntry {
     pub(crate) fn handle(&self) -> SocketHandle {
         self.handle.unwrap_or_default()
     }
+
+    /// In the pool and closed when last seen: it stays closed until the
+    /// layer above takes it, which changes its owner first. The walks over
+    /// the pool that run for every frame skip it without a look at its
+    /// socket.
+    pub(crate) fn idle(&self) -> bool {
+        self.owner == Owner::Free && self.watch.state == tcp::State::Closed
+    }
 }
 
 /// Book-keeping for one pooled UDP socket.
@@ -709,7 +717,7 @@ impl<'a, D: Link> Stack<'a, D> {
         // smoltcp derives its TCP initial sequence numbers from this seed; left
         // at 0 every boot would reuse the same ISNs.
         iface_config.random_seed = config.seed;
-        let mut iface = Interface::new(iface_config, &mut device, now);
+        let mut iface = Interface::new(iface_config, &mut watch::GateChecked(&mut device), now);
         iface.update_ip_addrs(|addrs| {
             // Capacity is at least one address; the push cannot fail on an empty list.
             let _ = addrs.push(IpCidr::Ipv4(config.ip));
@@ -890,6 +898,10 @@ impl<'a, D: Link> Stack<'a, D> {
     fn kick_stalled(&mut self, now: Instant) -> bool {
         let mut kicked = false;
         for entry in self.tcp.iter_mut() {
+            // A pooled socket is closed or in TIME-WAIT: it sends nothing.
+            if entry.owner == Owner::Free {
+                continue;
+            }
             let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
             let sending = matches!(
                 socket.state(),
@@ -1044,9 +1056,21 @@ impl<'a, D: Link> Stack<'a, D> {
     /// report and record the differences.
     fn watch_states(&mut self) {
         for entry in self.tcp.iter_mut() {
+            // This runs after every frame, for every socket in the pool.
+            if entry.idle() {
+                continue;
+            }
             let socket = self.sockets.get::<tcp::Socket>(entry.handle());
             let state = socket.state();
             let watch = &mut entry.watch;
+            // A socket that stays closed has no endpoints, and one that
+            // stays established keeps the ones already recorded (a new
+            // connection passes through other states, each seen by a poll):
+            // nothing to refresh.
+            if state == watch.state && matches!(state, tcp::State::Closed | tcp::State::Established)
+            {
+                continue;
+            }
             if let Some(local) = socket.local_endpoint() {
                 watch.local = Some(local);
             } else if state == tcp::State::Listen {
@@ -1291,6 +1315,9 @@ impl<'a, D: Link> Stack<'a, D> {
     fn rearm(&mut self) -> bool {
         let mut changed = false;
         for entry in self.tcp.iter_mut() {
+            if !matches!(entry.owner, Owner::Closing | Owner::Slot(_)) {
+                continue;
+            }
             let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
             match entry.owner {
                 Owner::Closing

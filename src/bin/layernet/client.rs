@@ -122,7 +122,9 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
         } => get(&host, &u, output, resume),
         Command::Put { file, url: u } => put(&host, &file, &u),
         Command::Ping { host: ip, count } => ping(&net, ip, count),
-        Command::Demo(_) | Command::Serve(_) => Err("not a client command".to_string()),
+        Command::Demo(_) | Command::Serve(_) | Command::Bench(_) => {
+            Err("not a client command".to_string())
+        }
     };
     // The process owns the stack: if it exits now, a FIN still queued never
     // leaves and the server is left waiting. Let the closes finish first.

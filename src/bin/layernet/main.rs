@@ -273,6 +273,11 @@ enum Command {
         /// IP[:PORT][/NAME] (port 7878 by default).
         url: String,
     },
+    /// Measure: bulk TCP over the simulated segment beside bare smoltcp,
+    /// greeting connections per second, memory per component, heap
+    /// allocations after setup. Needs no privileges (the TAP figures are
+    /// scripts/bench-tap.sh's).
+    Bench(BenchArgs),
     /// ICMP echo: print each reply's round-trip time, like ping.
     Ping {
         /// The host: an IPv4 address.
@@ -296,6 +301,90 @@ struct DemoArgs {
     /// same seed replays the same frames.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Runs of each side of every comparison; each figure is their median.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    runs: u16,
+    /// Smaller sizes (1 MiB transfers, 48 connections), for tests.
+    #[arg(long)]
+    quick: bool,
+    /// One JSON object per figure per line instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Only this group of figures.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(layernet::host::bench::GROUPS))]
+    only: Option<String>,
+    /// Only this bulk transfer (scripts/bench-cpu.sh counts each apart).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(
+        layernet::host::bench::TRANSFERS.map(|(name, _, _)| name)))]
+    transfer: Option<String>,
+}
+
+/// Counts heap allocations for `layernet bench`'s "allocations after
+/// setup" figure; every call goes on to the system allocator unchanged.
+struct CountingAlloc;
+
+static ALLOCATIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counter has no effect on the memory handed out.
+#[allow(unsafe_code)]
+unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours, passed through.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: `ptr` came from `System.alloc` or `System.realloc`.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours, passed through.
+        unsafe { std::alloc::System.realloc(ptr, layout, size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+fn allocations() -> usize {
+    ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+fn run_bench(args: BenchArgs) -> ExitCode {
+    use layernet::host::bench;
+    use std::io::Write;
+    let options = bench::Options {
+        runs: usize::from(args.runs),
+        quick: args.quick,
+        only: args.only,
+        allocations: Some(allocations),
+        transfer: args.transfer,
+    };
+    let mut figures = Vec::new();
+    let mut out = std::io::stdout();
+    let result = bench::run(&options, &mut |f| {
+        if args.json {
+            let _ = writeln!(out, "{}", f.to_json());
+            let _ = out.flush();
+        }
+        figures.push(f.clone());
+    });
+    if !args.json {
+        let _ = write!(out, "{}", bench::table(&figures));
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("layernet bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// The service names, the same everywhere.
@@ -348,7 +437,12 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
-    if cli.global.link == Some(Link::Sim) && !matches!(cli.command, None | Some(Command::Demo(_))) {
+    if cli.global.link == Some(Link::Sim)
+        && !matches!(
+            cli.command,
+            None | Some(Command::Demo(_) | Command::Bench(_))
+        )
+    {
         eprintln!(
             "layernet: this command needs a real link: --link tap:NAME (a lone simulated stack has no peers)"
         );
@@ -357,6 +451,7 @@ fn main() -> ExitCode {
     match cli.command {
         None => run_demo(&cli.global, DemoArgs::default_run()),
         Some(Command::Demo(a)) => run_demo(&cli.global, a),
+        Some(Command::Bench(a)) => run_bench(a),
         Some(Command::Serve(a)) => match serve(&cli.global, a) {
             Ok(()) => ExitCode::SUCCESS,
             Err(client::Failure::Usage(e)) => {
@@ -396,6 +491,7 @@ fn client_name(c: &Command) -> &'static str {
         Command::Get { .. } => "get",
         Command::Put { .. } => "put",
         Command::Ping { .. } => "ping",
+        Command::Bench(_) => "bench",
     }
 }
 

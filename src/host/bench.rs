@@ -1,0 +1,934 @@
+//! `layernet bench`: the figures of issue 9 that need no privileges.
+//!
+//! Layer: host (std). Uses the core stack, the simulated segment, the
+//! greeting application and, for the comparison, bare smoltcp.
+//!
+//! - **Bulk TCP over the simulated segment**, at MTU 1500 and 9000, measured
+//!   in wall time: the virtual clock makes the run CPU-bound, so the figure
+//!   is what the code costs, not what a link allows. The peer moves the same
+//!   bytes between two bare smoltcp `Interface` + `tcp::Socket` pairs over
+//!   the same segment type, with the same buffer sizes; the ratio is what
+//!   layernet's gate, socket pool and observers cost.
+//! - **Connections per second** against the greeting server with 1, 4 and
+//!   16 concurrent clients, over [`SimNet`].
+//! - **Memory**: `size_of` of the stack, its per-socket parts, each
+//!   application and the buffers, for the tiny and host profiles.
+//! - **Heap allocations after setup**, when the caller can count them (only
+//!   a binary can install a counting global allocator; `layernet` does).
+//!
+//! Both sides of a comparison run in the same invocation, alternating, and
+//! each figure is the median of the runs: the build machines are shared.
+
+use core::cell::RefCell;
+use std::time::Instant as WallInstant;
+
+use smoltcp::iface::{self, Interface, SocketSet, SocketStorage};
+use smoltcp::socket::tcp;
+use smoltcp::wire::{HardwareAddress, IpCidr};
+
+use crate::app::greeting::{DEFAULT_GREETING, GreetingClient, GreetingServer};
+use crate::app::{Outcome, Service};
+use crate::host::sim::{SimNet, SimService, endpoint, host_ip, host_mac};
+use crate::link::Link;
+use crate::link::sim::{Faults, Port, Segment};
+use crate::net::{Config, Resources, Stack};
+use crate::socket::{TcpListener, TcpStream};
+use crate::{Duration, Instant, IpEndpoint};
+
+/// The groups of figures, as `--only` names them.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::bench::GROUPS;
+/// assert!(GROUPS.contains(&"sim-transfer"));
+/// ```
+pub const GROUPS: [&str; 3] = ["sim-transfer", "connections", "memory"];
+
+/// Bytes each way in every TCP socket of the bulk transfer, on both sides.
+/// 64 KiB: a full unscaled window, so the sender is never window-bound on a
+/// link with no delay.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::bench::BULK_BUFFER;
+/// assert!(BULK_BUFFER > usize::from(u16::MAX), "smoltcp scales the window by 1");
+/// ```
+pub const BULK_BUFFER: usize = 65536;
+
+/// Frames each station's queue on the bench's segment holds (as the
+/// simulated network's own segment).
+const QUEUE: usize = 64;
+
+/// Virtual time a transfer may take before it counts as stalled.
+const STALL_LIMIT: Duration = Duration::from_secs(600);
+
+/// One measured figure, and the peer it is compared with.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::bench::Figure;
+/// let f = Figure::with_peer("x", 2.0, "Gbit/s", "smoltcp", 4.0);
+/// assert_eq!(f.ratio, Some(0.5));
+/// assert!(f.to_json().contains(r#""peer":"smoltcp""#));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// What was measured, dotted (`sim.tcp.mtu1500`).
+    pub name: String,
+    /// The median of the runs.
+    pub value: f64,
+    /// Its unit.
+    pub unit: &'static str,
+    /// What it is compared with, if anything.
+    pub peer: Option<String>,
+    /// The peer's median, in the same unit.
+    pub peer_value: Option<f64>,
+    /// `value / peer_value`.
+    pub ratio: Option<f64>,
+}
+
+impl Figure {
+    /// A figure with no peer.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::bench::Figure;
+    /// let f = Figure::alone("mem.tiny.stack", 4208.0, "B");
+    /// assert!(f.peer.is_none() && f.ratio.is_none());
+    /// ```
+    pub fn alone(name: &str, value: f64, unit: &'static str) -> Figure {
+        Figure {
+            name: name.to_string(),
+            value,
+            unit,
+            peer: None,
+            peer_value: None,
+            ratio: None,
+        }
+    }
+
+    /// A figure beside its peer's; the ratio is ours over theirs.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::bench::Figure;
+    /// let f = Figure::with_peer("conns", 900.0, "conn/s", "linux", 1000.0);
+    /// assert_eq!((f.peer_value, f.ratio), (Some(1000.0), Some(0.9)));
+    /// ```
+    pub fn with_peer(
+        name: &str,
+        value: f64,
+        unit: &'static str,
+        peer: &str,
+        peer_value: f64,
+    ) -> Figure {
+        Figure {
+            peer: Some(peer.to_string()),
+            peer_value: Some(peer_value),
+            ratio: (peer_value != 0.0).then(|| value / peer_value),
+            ..Figure::alone(name, value, unit)
+        }
+    }
+
+    /// One JSON object on one line, with every field (`null` where absent).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::bench::Figure;
+    /// let json = Figure::alone("a\"b", 1.5, "B").to_json();
+    /// assert_eq!(json, r#"{"name":"a\"b","value":1.5,"unit":"B","peer":null,"peer_value":null,"ratio":null}"#);
+    /// ```
+    pub fn to_json(&self) -> String {
+        let number = |v: Option<f64>| match v {
+            Some(v) if v.is_finite() => format!("{v}"),
+            _ => "null".to_string(),
+        };
+        let peer = self.peer.as_deref().map_or("null".to_string(), json_string);
+        format!(
+            r#"{{"name":{},"value":{},"unit":{},"peer":{},"peer_value":{},"ratio":{}}}"#,
+            json_string(&self.name),
+            number(Some(self.value)),
+            json_string(self.unit),
+            peer,
+            number(self.peer_value),
+            number(self.ratio),
+        )
+    }
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The figures as an aligned text table.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::bench::{Figure, table};
+/// let text = table(&[Figure::with_peer("sim.tcp", 1.0, "Gbit/s", "smoltcp", 2.0)]);
+/// assert!(text.lines().nth(2).is_some_and(|l| l.contains("0.50")), "{text}");
+/// ```
+pub fn table(figures: &[Figure]) -> String {
+    let rows: Vec<[String; 5]> = figures
+        .iter()
+        .map(|f| {
+            [
+                f.name.clone(),
+                format!("{} {}", pretty(f.value), f.unit),
+                f.peer.clone().unwrap_or_default(),
+                f.peer_value
+                    .map(|v| format!("{} {}", pretty(v), f.unit))
+                    .unwrap_or_default(),
+                f.ratio.map(|r| format!("{r:.2}")).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let head = ["figure", "layernet", "peer", "peer value", "ratio"].map(String::from);
+    let mut widths = head.clone().map(|h| h.len());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let line = |cells: &[String; 5]| {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i == 0 || i == 2 {
+                s.push_str(&format!("{cell:<w$}  "));
+            } else {
+                s.push_str(&format!("{cell:>w$}  "));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(&head);
+    out.push_str(&line(&widths.map(|w| "-".repeat(w))));
+    for row in &rows {
+        out.push_str(&line(row));
+    }
+    out
+}
+
+/// Three significant figures or more, no exponent.
+fn pretty(v: f64) -> String {
+    if (v.fract() == 0.0 && v.abs() < 1e15) || v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// What to measure, and how often.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::bench::Options;
+/// let o = Options { runs: 1, quick: true, ..Options::default() };
+/// assert_eq!(o.transfer_bytes(), 1 << 20);
+/// assert_eq!(Options::default().transfer_bytes(), 16 << 20);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Runs of each side; each figure is their median.
+    pub runs: usize,
+    /// Smaller sizes (1 MiB transfers, fewer connections): for tests.
+    pub quick: bool,
+    /// Only this group (one of [`GROUPS`]).
+    pub only: Option<String>,
+    /// Heap allocations so far, if the binary counts them.
+    pub allocations: Option<fn() -> usize>,
+    /// Only this bulk transfer (one of [`TRANSFERS`]' names); all if `None`.
+    pub transfer: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            runs: 5,
+            quick: false,
+            only: None,
+            allocations: None,
+            transfer: None,
+        }
+    }
+}
+
+impl Options {
+    /// Bytes in one bulk transfer.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert_eq!(layernet::host::bench::Options::default().transfer_bytes(), 16 * 1024 * 1024);
+    /// ```
+    pub fn transfer_bytes(&self) -> u64 {
+        if self.quick { 1 << 20 } else { 16 << 20 }
+    }
+
+    fn connections(&self) -> u64 {
+        if self.quick { 48 } else { 2000 }
+    }
+
+    fn wants(&self, group: &str) -> bool {
+        self.only.as_deref().is_none_or(|o| o == group)
+    }
+}
+
+/// Run the benchmark, handing each figure to `report` as soon as it is
+/// known.
+///
+/// # Errors
+/// A transfer that stalls or delivers wrong bytes, an unknown `only`, or a
+/// setup failure: the message says which.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::bench::{Options, run};
+/// let mut names = Vec::new();
+/// let only = Some("memory".to_string());
+/// run(&Options { runs: 1, quick: true, only, ..Options::default() }, &mut |f| names.push(f.name.clone()))?;
+/// assert!(names.contains(&"mem.tiny.resources".to_string()));
+/// # Ok::<(), String>(())
+/// ```
+pub fn run(options: &Options, report: &mut dyn FnMut(&Figure)) -> Result<(), String> {
+    if let Some(only) = &options.only
+        && !GROUPS.contains(&only.as_str())
+    {
+        return Err(format!(
+            "unknown group '{only}': use one of {}",
+            GROUPS.join(", ")
+        ));
+    }
+    let runs = options.runs.max(1);
+    let mut allocations = Vec::new();
+    if options.wants("sim-transfer") {
+        for (name, mtu, pool) in TRANSFERS
+            .into_iter()
+            .filter(|(n, _, _)| options.transfer.as_deref().is_none_or(|o| o == *n))
+        {
+            let bytes = options.transfer_bytes();
+            let sides = transfer_pair((mtu, pool), bytes, runs, options.allocations)?;
+            allocations.extend(sides.allocations);
+            report(&Figure::with_peer(
+                name,
+                median(sides.ours),
+                "Gbit/s",
+                "smoltcp-only",
+                median(sides.theirs),
+            ));
+        }
+    }
+    if options.wants("connections") {
+        for clients in [1usize, 4, 16] {
+            let mut rates = Vec::new();
+            for _ in 0..runs {
+                let (rate, allocs) =
+                    connections(clients, options.connections(), options.allocations)?;
+                rates.push(rate);
+                allocations.extend(allocs);
+            }
+            let name = format!("sim.greeting.conns.c{clients}");
+            report(&Figure::alone(&name, median(rates), "conn/s"));
+        }
+    }
+    if options.wants("memory") {
+        for f in memory() {
+            report(&f);
+        }
+    }
+    if let Some(most) = allocations.iter().max() {
+        report(&Figure::alone(
+            "heap.allocations-after-setup",
+            *most as f64,
+            "allocs",
+        ));
+    }
+    Ok(())
+}
+
+/// The median (the mean of the middle two for an even count).
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+fn gbits(bytes: u64, seconds: f64) -> f64 {
+    bytes as f64 * 8.0 / seconds.max(1e-9) / 1e9
+}
+
+/// What alternating runs measured: layernet's rates and the peer's (Gbit/s)
+/// and the allocations layernet's transfers made after setup.
+struct Sides {
+    ours: Vec<f64>,
+    theirs: Vec<f64>,
+    allocations: Vec<usize>,
+}
+
+/// The bulk transfers measured: (figure name, MTU, layernet's pool has the
+/// host profile's socket count). The smallest pool is the like-for-like
+/// comparison; the host-sized one shows what the stack's per-socket
+/// book-keeping costs when every frame walks 24 TCP entries instead of 2.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::bench::TRANSFERS;
+/// assert!(TRANSFERS.iter().any(|(name, mtu, _)| *name == "sim.tcp.mtu9000" && *mtu == 9000));
+/// ```
+pub const TRANSFERS: [(&str, usize, bool); 3] = [
+    ("sim.tcp.mtu1500", 1500, false),
+    ("sim.tcp.mtu9000", 9000, false),
+    ("sim.tcp.mtu1500.pool24", 1500, true),
+];
+
+/// Alternating runs of layernet and the smoltcp-only peer.
+fn transfer_pair(
+    (mtu, host_pool): (usize, bool),
+    bytes: u64,
+    runs: usize,
+    counter: Option<fn() -> usize>,
+) -> Result<Sides, String> {
+    let (mut ours, mut theirs, mut allocs) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let (secs, a) = match (mtu, host_pool) {
+            (1500, false) => layernet_transfer::<1514, 4, 2, 1>(bytes, counter)?,
+            (1500, true) => layernet_transfer::<1514, 29, 24, 4>(bytes, counter)?,
+            _ => layernet_transfer::<9014, 4, 2, 1>(bytes, counter)?,
+        };
+        ours.push(gbits(bytes, secs));
+        allocs.extend(a);
+        let secs = match mtu {
+            1500 => smoltcp_transfer::<1514>(bytes)?,
+            _ => smoltcp_transfer::<9014>(bytes)?,
+        };
+        theirs.push(gbits(bytes, secs));
+    }
+    Ok(Sides {
+        ours,
+        theirs,
+        allocations: allocs,
+    })
+}
+
+/// The bytes a sender sends: a pattern whose period (251) is prime to every
+/// buffer and segment size, so a misplaced chunk shows.
+fn pattern() -> Vec<u8> {
+    (0..BULK_BUFFER + 251).map(|i| (i % 251) as u8).collect()
+}
+
+/// One end of a bulk transfer's application: what it sent or received so
+/// far, and the check that the bytes arrive in order.
+struct Tally {
+    sent: u64,
+    received: u64,
+    total: u64,
+    wrong: bool,
+}
+
+impl Tally {
+    fn new(total: u64) -> Self {
+        Tally {
+            sent: 0,
+            received: 0,
+            total,
+            wrong: false,
+        }
+    }
+
+    /// What the sender offers next (empty when all was sent).
+    fn next<'p>(&self, pattern: &'p [u8]) -> &'p [u8] {
+        let start = (self.sent % 251) as usize;
+        let left = (self.total - self.sent).min(BULK_BUFFER as u64) as usize;
+        &pattern[start..start + left]
+    }
+
+    /// Count `chunk` in; checks its first byte only, which is enough to
+    /// see a lost or repeated chunk without paying per byte.
+    fn got(&mut self, chunk: &[u8]) {
+        if chunk
+            .first()
+            .is_some_and(|b| u64::from(*b) != self.received % 251)
+        {
+            self.wrong = true;
+        }
+        self.received += chunk.len() as u64;
+    }
+}
+
+/// The two ends of a bulk transfer, whichever stack they run on: the one
+/// driver below times layernet and bare smoltcp alike.
+trait Ends {
+    /// Poll both stacks at `now`; true if anything moved.
+    fn poll(&mut self, now: Instant) -> bool;
+    /// The earliest time either stack wants to be polled.
+    fn next(&mut self, now: Instant) -> Option<Instant>;
+    /// The connection is up at both ends.
+    fn connected(&mut self) -> bool;
+    /// Queue bytes at the sending end; how many were taken.
+    fn send(&mut self, data: &[u8]) -> usize;
+    /// Read bytes at the receiving end; how many (0: none yet).
+    fn recv(&mut self, buf: &mut [u8]) -> usize;
+}
+
+/// Run `ends` on a virtual clock until `done`: poll at the current time
+/// until nothing moves, then jump to the next event.
+fn drive<E: Ends>(
+    ends: &mut E,
+    now: &mut Instant,
+    step: &mut dyn FnMut(&mut E, Instant) -> bool,
+    done: &mut dyn FnMut(&mut E) -> bool,
+) -> Result<(), String> {
+    let limit = *now + STALL_LIMIT;
+    loop {
+        while step(ends, *now) {
+            if done(ends) {
+                return Ok(());
+            }
+        }
+        if done(ends) {
+            return Ok(());
+        }
+        *now = match ends.next(*now) {
+            Some(t) if t > *now => t,
+            _ => *now + Duration::from_millis(1),
+        };
+        if *now > limit {
+            return Err("the transfer stalled".into());
+        }
+    }
+}
+
+/// Connect, then move `bytes` and time it: the wall time of the transfer
+/// after the connection is up, and the heap allocations in that time if
+/// `counter` counts them.
+fn timed<E: Ends>(
+    ends: &mut E,
+    bytes: u64,
+    counter: Option<fn() -> usize>,
+) -> Result<(f64, Option<usize>), String> {
+    let mut now = Instant::ZERO;
+    drive(ends, &mut now, &mut |e, t| e.poll(t), &mut |e| {
+        e.connected()
+    })?;
+    let pattern = pattern();
+    let mut buf = vec![0u8; BULK_BUFFER];
+    let tally = RefCell::new(Tally::new(bytes));
+    let mut move_bytes = |e: &mut E, t: Instant| {
+        let mut progress = e.poll(t);
+        let mut tally = tally.borrow_mut();
+        let offer = tally.next(&pattern);
+        if !offer.is_empty() {
+            let n = e.send(offer);
+            tally.sent += n as u64;
+            progress |= n > 0;
+        }
+        loop {
+            let n = e.recv(&mut buf);
+            if n == 0 {
+                break;
+            }
+            tally.got(&buf[..n]);
+            progress = true;
+        }
+        progress
+    };
+    let before = counter.map(|c| c());
+    let start = WallInstant::now();
+    let result = drive(ends, &mut now, &mut move_bytes, &mut |_| {
+        tally.borrow().received >= bytes
+    });
+    let secs = start.elapsed().as_secs_f64();
+    let allocations = counter.zip(before).map(|(c, before)| c() - before);
+    result?;
+    let tally = tally.borrow();
+    if tally.wrong || tally.received != bytes {
+        return Err(format!(
+            "{} of {bytes} bytes arrived, in order: {}",
+            tally.received, !tally.wrong
+        ));
+    }
+    Ok((secs, allocations))
+}
+
+type BenchPort<'s, const M: usize> = Port<'s, 2, QUEUE, M>;
+
+fn segment<const M: usize>() -> Box<RefCell<Segment<2, QUEUE, M>>> {
+    Box::new(RefCell::new(Segment::new(1, Faults::NONE)))
+}
+
+/// Two layernet stacks and a `TcpStream` from the first to the second.
+struct LayernetEnds<'x, 'a, D: Link> {
+    a: &'x mut Stack<'a, D>,
+    b: &'x mut Stack<'a, D>,
+    listener: TcpListener,
+    tx: TcpStream,
+    rx: Option<TcpStream>,
+}
+
+impl<D: Link> Ends for LayernetEnds<'_, '_, D> {
+    fn poll(&mut self, now: Instant) -> bool {
+        self.a.poll(now) | self.b.poll(now)
+    }
+
+    fn next(&mut self, now: Instant) -> Option<Instant> {
+        earliest(self.a.poll_at(now), self.b.poll_at(now))
+    }
+
+    fn connected(&mut self) -> bool {
+        if self.rx.is_none() {
+            self.rx = self.listener.accept(self.b).ok().map(|(s, _)| s);
+        }
+        self.rx.is_some() && self.tx.poll_connect(self.a).is_ok()
+    }
+
+    fn send(&mut self, data: &[u8]) -> usize {
+        self.tx.send(self.a, data).unwrap_or(0)
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> usize {
+        match &mut self.rx {
+            Some(rx) => rx.recv(self.b, buf).unwrap_or(0),
+            None => 0,
+        }
+    }
+}
+
+/// [`timed`] for layernet's ends. Never inlined, so that
+/// scripts/bench-cpu.sh can count its instructions apart, setup excluded
+/// (callgrind's `--toggle-collect`).
+#[inline(never)]
+fn timed_layernet<D: Link>(
+    ends: &mut LayernetEnds<'_, '_, D>,
+    bytes: u64,
+    counter: Option<fn() -> usize>,
+) -> Result<(f64, Option<usize>), String> {
+    timed(ends, bytes, counter)
+}
+
+/// [`timed`] for bare smoltcp's ends, never inlined as [`timed_layernet`].
+#[inline(never)]
+fn timed_smoltcp<D: Link>(
+    ends: &mut (Bare<'_, D>, Bare<'_, D>),
+    bytes: u64,
+) -> Result<f64, String> {
+    timed(ends, bytes, None).map(|(secs, _)| secs)
+}
+
+/// `bytes` from one layernet stack to another through `TcpStream`s.
+fn layernet_transfer<const M: usize, const S: usize, const T: usize, const U: usize>(
+    bytes: u64,
+    counter: Option<fn() -> usize>,
+) -> Result<(f64, Option<usize>), String> {
+    let wire = segment::<M>();
+    let mut ra = Box::new(Resources::<S, T, U, BULK_BUFFER>::new());
+    let mut rb = Box::new(Resources::<S, T, U, BULK_BUFFER>::new());
+    let (ra, rb) = (&mut *ra, &mut *rb);
+    let (ca, cb) = (
+        Config::new(host_mac(0), host_ip(0)),
+        Config::new(host_mac(1), host_ip(1)),
+    );
+    let port = |i, c: &Config| BenchPort::<M>::new(&wire, i, c.mac).ok_or("no port");
+    let mut a = Stack::new(ca, port(0, &ca)?, ra, Instant::ZERO).map_err(|e| e.to_string())?;
+    let mut b = Stack::new(cb, port(1, &cb)?, rb, Instant::ZERO).map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind(&mut b, 9, 1).map_err(|e| e.to_string())?;
+    let tx = TcpStream::connect(&mut a, endpoint(1, 9)).map_err(|e| e.to_string())?;
+    let mut ends = LayernetEnds {
+        a: &mut a,
+        b: &mut b,
+        listener,
+        tx,
+        rx: None,
+    };
+    timed_layernet(&mut ends, bytes, counter).map_err(|e| format!("layernet transfer: {e}"))
+}
+
+/// One bare smoltcp host: an interface and a socket set of one TCP socket.
+struct Bare<'a, D> {
+    device: D,
+    iface: Interface,
+    sockets: SocketSet<'a>,
+    handle: iface::SocketHandle,
+}
+
+impl<'a, D: Link> Bare<'a, D> {
+    fn new(
+        mut device: D,
+        i: usize,
+        storage: &'a mut [SocketStorage<'a>],
+        buffers: &'a mut [u8],
+    ) -> Self {
+        let mut config = iface::Config::new(HardwareAddress::Ethernet(host_mac(i)));
+        config.random_seed = i as u64 + 1;
+        let mut iface = Interface::new(config, &mut device, Instant::ZERO);
+        iface.update_ip_addrs(|addrs| {
+            let _ = addrs.push(IpCidr::Ipv4(host_ip(i)));
+        });
+        let mut sockets = SocketSet::new(storage);
+        let (rx, tx) = buffers.split_at_mut(BULK_BUFFER);
+        let socket = tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
+        let handle = sockets.add(socket);
+        Bare {
+            device,
+            iface,
+            sockets,
+            handle,
+        }
+    }
+
+    fn poll(&mut self, now: Instant) -> bool {
+        self.iface.poll(now, &mut self.device, &mut self.sockets)
+            == iface::PollResult::SocketStateChanged
+    }
+
+    fn next(&mut self, now: Instant) -> Option<Instant> {
+        self.iface.poll_at(now, &self.sockets)
+    }
+
+    fn socket(&mut self) -> &mut tcp::Socket<'a> {
+        self.sockets.get_mut::<tcp::Socket>(self.handle)
+    }
+}
+
+impl<D: Link> Ends for (Bare<'_, D>, Bare<'_, D>) {
+    fn poll(&mut self, now: Instant) -> bool {
+        self.0.poll(now) | self.1.poll(now)
+    }
+
+    fn next(&mut self, now: Instant) -> Option<Instant> {
+        earliest(self.0.next(now), self.1.next(now))
+    }
+
+    fn connected(&mut self) -> bool {
+        self.0.socket().may_send() && self.1.socket().may_recv()
+    }
+
+    fn send(&mut self, data: &[u8]) -> usize {
+        self.0.socket().send_slice(data).unwrap_or(0)
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> usize {
+        self.1.socket().recv_slice(buf).unwrap_or(0)
+    }
+}
+
+/// The same transfer between two bare smoltcp hosts on the same segment
+/// type with the same buffers.
+fn smoltcp_transfer<const M: usize>(bytes: u64) -> Result<f64, String> {
+    let wire = segment::<M>();
+    let mut storage = [[SocketStorage::EMPTY; 1], [SocketStorage::EMPTY; 1]];
+    let mut buffers = [vec![0u8; 2 * BULK_BUFFER], vec![0u8; 2 * BULK_BUFFER]];
+    let ([s0, s1], [b0, b1]) = (&mut storage, &mut buffers);
+    let port = |i| BenchPort::<M>::new(&wire, i, host_mac(i)).ok_or("no port");
+    let mut ends = (
+        Bare::new(port(0)?, 0, s0, b0),
+        Bare::new(port(1)?, 1, s1, b1),
+    );
+    ends.1
+        .socket()
+        .listen(9)
+        .map_err(|e| format!("listen: {e:?}"))?;
+    let cx = ends.0.iface.context();
+    let socket = ends.0.sockets.get_mut::<tcp::Socket>(ends.0.handle);
+    socket
+        .connect(cx, endpoint(1, 9), crate::net::EPHEMERAL_FIRST)
+        .map_err(|e| format!("connect: {e:?}"))?;
+    timed_smoltcp(&mut ends, bytes).map_err(|e| format!("smoltcp transfer: {e}"))
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// A greeting client that starts over each time it finishes, until it has
+/// made `target` connections.
+struct Repeat {
+    server: IpEndpoint,
+    client: GreetingClient<64>,
+    served: u64,
+    failed: u64,
+    target: u64,
+}
+
+impl<D: Link> Service<D> for Repeat {
+    fn poll(&mut self, stack: &mut Stack<'_, D>, now: Instant) -> bool {
+        if self.served + self.failed >= self.target {
+            return false;
+        }
+        let progress = Service::<D>::poll(&mut self.client, stack, now);
+        match self.client.outcome() {
+            Outcome::Running => progress,
+            Outcome::Done if self.client.received() == DEFAULT_GREETING => {
+                self.served += 1;
+                self.client = GreetingClient::new(self.server);
+                true
+            }
+            _ => {
+                self.failed += 1;
+                self.client = GreetingClient::new(self.server);
+                true
+            }
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.served + self.failed >= self.target
+    }
+}
+
+/// `total` greeting connections from `clients` concurrent clients: the
+/// rate in wall time, and the allocations in that time.
+fn connections(
+    clients: usize,
+    total: u64,
+    counter: Option<fn() -> usize>,
+) -> Result<(f64, Option<usize>), String> {
+    let (mut net, a, b) = SimNet::pair(7).map_err(|e| e.to_string())?;
+    let server = GreetingServer::<16>::bind(net.stack(a), 1234, 8, DEFAULT_GREETING)
+        .map_err(|e| e.to_string())?;
+    net.serve(a, Box::new(server));
+    let each = total.div_ceil(clients as u64);
+    let mut repeats: Vec<Repeat> = (0..clients)
+        .map(|_| Repeat {
+            server: endpoint(a, 1234),
+            client: GreetingClient::new(endpoint(a, 1234)),
+            served: 0,
+            failed: 0,
+            target: each,
+        })
+        .collect();
+    let mut extra: Vec<(usize, &mut SimService)> = repeats
+        .iter_mut()
+        .map(|r| (b, r as &mut SimService))
+        .collect();
+    let before = counter.map(|c| c());
+    let start = WallInstant::now();
+    let finished = net.run_until(Duration::from_secs(3600), &mut extra, |s| {
+        s.iter().all(|(_, r)| r.is_done())
+    });
+    let secs = start.elapsed().as_secs_f64();
+    let allocations = counter.zip(before).map(|(c, before)| c() - before);
+    drop(extra);
+    let served: u64 = repeats.iter().map(|r| r.served).sum();
+    if !finished || served == 0 {
+        return Err(format!(
+            "greeting connections: {served} of {} served",
+            each * clients as u64
+        ));
+    }
+    Ok((served as f64 / secs.max(1e-9), allocations))
+}
+
+/// The memory table: `size_of` of each component for the tiny and the host
+/// profile, in bytes.
+fn memory() -> Vec<Figure> {
+    use crate::app::chat::ChatRoom;
+    use crate::app::echo::EchoServer;
+    use crate::app::files::FileServer;
+    use crate::app::time_echo::TimeEchoServer;
+    use crate::host::clock::LocalClock;
+    use crate::host::dirstore::DirStore;
+    use crate::host::sim::SimStack;
+    use crate::net::profile::{Host, Tiny};
+    use crate::port::Uptime;
+    use core::mem::size_of;
+
+    // The tiny profile's applications, as the firmware's tiny build sizes them.
+    let tiny = [
+        ("resources", size_of::<Tiny>()),
+        (
+            "tcp-socket-buffers",
+            size_of::<crate::net::TcpBuffers<256>>(),
+        ),
+        ("echo", size_of::<EchoServer<2, 256>>()),
+        ("greeting", size_of::<GreetingServer<2>>()),
+        ("time-echo", size_of::<TimeEchoServer<Uptime, 2, 128>>()),
+        ("chat", size_of::<ChatRoom<4>>()),
+    ];
+    // The host profile's, as `layernet serve` sizes them.
+    let host = [
+        ("resources", size_of::<Host>()),
+        (
+            "tcp-socket-buffers",
+            size_of::<crate::net::TcpBuffers<8192>>(),
+        ),
+        ("echo", size_of::<EchoServer<8>>()),
+        ("greeting", size_of::<GreetingServer<8>>()),
+        ("time-echo", size_of::<TimeEchoServer<LocalClock, 8>>()),
+        ("chat", size_of::<ChatRoom<8>>()),
+        ("files", size_of::<FileServer<DirStore, 8>>()),
+    ];
+    let shared = [
+        ("stack-on-sim-port", size_of::<SimStack>()),
+        ("sim-port", size_of::<crate::host::sim::SimPort>()),
+        ("tcp-entry", size_of::<crate::net::TcpEntry>()),
+        ("udp-entry", size_of::<crate::net::UdpEntry>()),
+        ("smoltcp-tcp-socket", size_of::<tcp::Socket>()),
+        ("socket-storage", size_of::<SocketStorage>()),
+    ];
+    let mut figures = Vec::new();
+    let mut add = |prefix: &str, rows: &[(&str, usize)]| {
+        for (name, bytes) in rows {
+            figures.push(Figure::alone(
+                &format!("mem.{prefix}.{name}"),
+                *bytes as f64,
+                "B",
+            ));
+        }
+    };
+    add("tiny", &tiny);
+    let tiny_total: usize = tiny
+        .iter()
+        .filter(|(n, _)| *n != "tcp-socket-buffers")
+        .map(|(_, b)| b)
+        .sum();
+    add("tiny", &[("resources-and-apps", tiny_total)]);
+    add("host", &host);
+    add("any", &shared);
+    figures
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_transfers_deliver_every_byte() {
+        assert!(layernet_transfer::<1514, 4, 2, 1>(200_000, None).is_ok());
+        assert!(smoltcp_transfer::<9014>(200_000).is_ok());
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+}
