@@ -83,6 +83,15 @@ cargo test --release --test files -- --ignored
 step "release-only: a lossy-link soak big enough to hit smoltcp's lost timer (3 seeds x 16 MiB each way)"
 SOAK_SEEDS=3 SOAK_MIB=16 cargo test --release --test soak -- --ignored --nocapture the_full_soak
 
+step "fuzzing: the whole receive path for 60 s (cargo fuzz on the nightly toolchain)"
+if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
+    scripts/fuzz.sh 60
+else
+    echo "!!!!!!!! WARNING: no nightly toolchain here: the fuzz run was NOT done."
+    echo "!!!!!!!! (rustup toolchain install nightly, then scripts/fuzz.sh)"
+fi
+
 step "examples: each runs to completion and checks its own exchange"
 for example in udp_chat tcp_echo_server tcp_echo_client time_echo_server time_echo_client \
     greeting_server greeting_client file_server file_client; do
