@@ -104,7 +104,7 @@ fn total_loss_fails_cleanly() {
 #[test]
 fn client_usage_mistakes_exit_2_before_touching_a_link() {
     for args in [
-        &["echo", "not-an-ip"][..],
+        &["echo", "not an ip"][..],
         &["echo", "192.168.69.1:99999"],
         &["get", "192.168.69.1"],
         &["put", "Cargo.toml", "nowhere:x"],

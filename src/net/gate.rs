@@ -41,6 +41,11 @@ pub(crate) enum Verdict {
 pub(crate) struct Us {
     pub(crate) mac: EthernetAddress,
     pub(crate) cidr: Ipv4Cidr,
+    /// DHCP runs: a server's offer comes to the address it offers, which
+    /// is not ours yet.
+    pub(crate) dhcp: bool,
+    /// DNS runs: answers come to a port smoltcp's DNS socket chose.
+    pub(crate) dns: bool,
 }
 
 /// The pool, for the socket checks.
@@ -93,7 +98,7 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
     let dst = ip.dst_addr();
     let ours = us.cidr.address();
     let broadcast = dst.is_broadcast() || Some(dst) == us.cidr.broadcast();
-    if dst != ours && !broadcast && !dst.is_multicast() {
+    if dst != ours && !broadcast && !dst.is_multicast() && !(us.dhcp && to_dhcp_client(&ip)) {
         return Err(DropReason::NotForUs);
     }
     if ip.more_frags() || ip.frag_offset() != 0 {
@@ -169,15 +174,17 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
                 return Err(DropReason::BadChecksum);
             }
             let port = udp.dst_port();
-            let found = pool.udp.iter().any(|entry| {
-                entry.in_use
-                    && pool
-                        .sockets
-                        .get::<udp::Socket>(entry.handle())
-                        .endpoint()
-                        .port
-                        == port
-            });
+            let smoltcps = (us.dhcp && port == DHCP_CLIENT) || (us.dns && udp.src_port() == 53);
+            let found = smoltcps
+                || pool.udp.iter().any(|entry| {
+                    entry.in_use
+                        && pool
+                            .sockets
+                            .get::<udp::Socket>(entry.handle())
+                            .endpoint()
+                            .port
+                            == port
+                });
             Ok((!found).then_some(Event::NoSocket {
                 transport: Transport::Udp,
                 to: IpEndpoint::new(dst_ip, port),
@@ -185,6 +192,15 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
         }
         _ => Err(DropReason::Unsupported),
     }
+}
+
+/// The DHCP client's UDP port.
+const DHCP_CLIENT: u16 = 68;
+
+/// A UDP datagram to the DHCP client's port.
+fn to_dhcp_client(ip: &Ipv4Packet<&[u8]>) -> bool {
+    ip.next_header() == IpProtocol::Udp
+        && UdpPacket::new_checked(ip.payload()).is_ok_and(|u| u.dst_port() == DHCP_CLIENT)
 }
 
 /// A SYN from `from` for `port` meets a listener with no slot in LISTEN
@@ -228,6 +244,8 @@ mod tests {
         Us {
             mac: MAC,
             cidr: Ipv4Cidr::new(OURS, 24),
+            dhcp: false,
+            dns: false,
         }
     }
 
