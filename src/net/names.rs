@@ -8,10 +8,12 @@
 //! that changed nothing; the stack notices the server's ACK on the way in
 //! (its frames pass the gate anyway) so that a renewal is reported too.
 
+use smoltcp::phy::{Device, TxToken};
 use smoltcp::socket::{dhcpv4, dns};
 use smoltcp::wire::{
-    DhcpMessageType, DhcpPacket, DhcpRepr, DnsQueryType, EthernetFrame, EthernetProtocol,
-    IpAddress, IpCidr, IpProtocol, Ipv4Packet, UdpPacket,
+    ArpOperation, ArpPacket, ArpRepr, DhcpMessageType, DhcpPacket, DhcpRepr, DnsQueryType,
+    EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpCidr, IpProtocol,
+    Ipv4Packet, UdpPacket,
 };
 
 use super::{Duration, Ipv4Address, Ipv4Cidr, Link, Stack};
@@ -473,9 +475,44 @@ impl<'a, D: Link> Stack<'a, D> {
                     DhcpEvent::Bound(lease)
                 };
                 self.apply_lease(Some(lease));
+                if matches!(event, DhcpEvent::Bound(_)) {
+                    self.announce(lease);
+                }
                 self.names.push(event);
             }
         }
+    }
+
+    /// Ask for the DHCP server's MAC from the new address. The server
+    /// sent its offer to our MAC without asking ARP, so the first packet it
+    /// sends to the new address finds no ARP entry on our side, and
+    /// smoltcp drops a reply (an echo reply, a SYN-ACK) it cannot address
+    /// yet; the request also tells the server's neighbours who we are now.
+    fn announce(&mut self, lease: Lease) {
+        let arp = ArpRepr::EthernetIpv4 {
+            operation: ArpOperation::Request,
+            source_hardware_addr: self.mac(),
+            source_protocol_addr: lease.address.address(),
+            target_hardware_addr: EthernetAddress([0; 6]),
+            target_protocol_addr: lease.server,
+        };
+        let eth = EthernetRepr {
+            src_addr: self.mac(),
+            dst_addr: EthernetAddress::BROADCAST,
+            ethertype: EthernetProtocol::Arp,
+        };
+        let (now, ip) = (self.now, self.ip);
+        let observer = self.observer.as_deref_mut();
+        let sent = super::watch::Sent::new(observer, &mut self.counters, self.tcp, ip, now);
+        let mut device = super::watch::Watch::new(&mut self.device, sent);
+        let Some(token) = device.transmit(now) else {
+            return;
+        };
+        token.consume(eth.buffer_len() + arp.buffer_len(), |buf| {
+            let mut frame = EthernetFrame::new_unchecked(buf);
+            eth.emit(&mut frame);
+            arp.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));
+        });
     }
 
     /// Make `lease` the interface's address, route and DNS server (`None`:
