@@ -98,7 +98,8 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
     let dst = ip.dst_addr();
     let ours = us.cidr.address();
     let broadcast = dst.is_broadcast() || Some(dst) == us.cidr.broadcast();
-    if dst != ours && !broadcast && !dst.is_multicast() && !(us.dhcp && to_dhcp_client(&ip)) {
+    let dhcp = us.dhcp && to_dhcp_client(&ip);
+    if !(dst == ours || broadcast || dst.is_multicast() || dhcp) {
         return Err(DropReason::NotForUs);
     }
     if ip.more_frags() || ip.frag_offset() != 0 {

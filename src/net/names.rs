@@ -461,13 +461,11 @@ impl<'a, D: Link> Stack<'a, D> {
                     self.names.push(DhcpEvent::Renewed(lease));
                 }
             }
-            None => {}
-            Some(None) => {
-                if before.is_some() {
-                    self.apply_lease(None);
-                    self.names.push(DhcpEvent::Lost);
-                }
+            Some(None) if before.is_some() => {
+                self.apply_lease(None);
+                self.names.push(DhcpEvent::Lost);
             }
+            None | Some(None) => {}
             Some(Some(lease)) => {
                 let event = if before.is_some_and(|b| b.address == lease.address) {
                     DhcpEvent::Renewed(lease)

@@ -47,12 +47,17 @@ http_pid=$!
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/$H/8000") 2>/dev/null && break; sleep 0.1; done
 
 # A client with a lease resolves a name dnsmasq serves and downloads by it.
-(cd "$work" && "$layernet" --ip dhcp get fileserver.lan:8000/data.bin -o byname.bin > get.out 2> get.err) \
+(cd "$work" && "$layernet" --ip dhcp --trace=brief get fileserver.lan:8000/data.bin -o byname.bin > get.out 2> get.err) \
     || fail "get by name: $(cat "$work/get.out" "$work/get.err")"
 cmp -s "$work/byname.bin" "$work/www/data.bin" || fail "downloaded file differs"
 grep -Eq "^dhcp: bound 192\.168\.69\.(5[0-9]|60)/24 via $H" "$work/get.err" || fail "client lease: $(cat "$work/get.err")"
 grep -q "query\[A\] fileserver.lan from 192.168.69.5" "$work/dnsmasq.log" || fail "dnsmasq saw no query"
-ok "layernet --ip dhcp get fileserver.lan:8000/data.bin: $(head -1 "$work/get.err"); $(cat "$work/get.out")"
+for step in "dhcp DISCOVER" "dhcp OFFER xid .* address 192.168.69.5" "dhcp REQUEST xid .* requested" "dhcp ACK" \
+    "dns query A fileserver.lan" "dns answer fileserver.lan A $H"; do
+    grep -q "$step" "$work/get.err" || fail "the trace shows no '$step'"
+done
+ok "layernet --ip dhcp get fileserver.lan:8000/data.bin: $(grep '^dhcp:' "$work/get.err"); $(cat "$work/get.out")"
+ok "its trace: $(grep -o 'dhcp [A-Z]*\|dns [a-z]* [^ ]* [^ ]* [^ ]*' "$work/get.err" | paste -sd, | sed 's/,/, /g')"
 
 # A static address, dnsmasq named with --dns; and --host without DNS at all.
 out=$("$layernet" --dns "$H" ping fileserver.lan -c 1) || fail "ping by name: $out"
