@@ -549,7 +549,7 @@ pub mod profile {
     ///
     /// ```
     /// use layernet::net::profile::{Board, BoardNames};
-    /// assert!(size_of::<BoardNames>() - size_of::<Board>() < 256);
+    /// assert!(size_of::<BoardNames>() - size_of::<Board>() < 1024, "two socket slots");
     /// ```
     pub type BoardNames<'a> = Resources<'a, 17, 12, 2, 512>;
     /// A host-sized stack: 24 TCP and 4 UDP sockets of 8 KiB each way, and
