@@ -152,6 +152,30 @@ impl core::fmt::Display for NameError {
 impl core::error::Error for NameError {}
 
 /// A DNS query under way, from [`Stack::resolve`].
+///
+/// A whole lookup, against a DNS server made of one UDP socket that
+/// answers every question with its own address:
+///
+/// ```
+/// use layernet::host::sim::SimNet;
+/// use layernet::{Duration, socket::UdpSocket};
+/// let (mut net, a, b) = SimNet::pair(8)?;
+/// let server = net.stack(b).ipv4_addr();
+/// let mut dns = UdpSocket::bind(net.stack(b), 53)?;
+/// net.stack(a).start_dns(Box::leak(Box::default()), Some(server))?;
+/// let query = net.stack(a).resolve("fileserver.lan")?;
+/// net.run_for(Duration::from_millis(20));
+/// let mut msg = [0u8; 512];
+/// let (n, from) = dns.recv_from(net.stack(b), &mut msg)?;
+/// msg[2..4].copy_from_slice(&[0x81, 0x80]); // a response, no error
+/// msg[7] = 1; // one answer: A, IN, TTL 60, 4 bytes, pointing at the question's name
+/// let answer = [&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4][..], &server.octets()].concat();
+/// msg[n..n + 16].copy_from_slice(&answer);
+/// dns.send_to(net.stack(b), &msg[..n + 16], from)?;
+/// net.run_for(Duration::from_millis(20));
+/// assert_eq!(net.stack(a).resolved(query)?, Some(server));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct Query(dns::QueryHandle);
 
