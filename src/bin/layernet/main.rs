@@ -398,6 +398,16 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    if cli.global.ip == IpMode::Dhcp && cli.global.gateway.is_some() {
+        eprintln!(
+            "layernet: with --ip dhcp the default route comes from the lease; drop --gateway"
+        );
+        return ExitCode::from(2);
+    }
+    if cli.global.ip != IpMode::Dhcp && cli.global.dhcp_max_lease.is_some() {
+        eprintln!("layernet: --dhcp-max-lease needs --ip dhcp");
+        return ExitCode::from(2);
+    }
     match cli.command {
         None => run_demo(&cli.global, DemoArgs::default_run()),
         Some(Command::Demo(a)) => run_demo(&cli.global, a),
