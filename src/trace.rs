@@ -22,6 +22,7 @@ use smoltcp::wire::{
 };
 
 use crate::app::ports;
+use crate::net::DhcpEvent;
 use crate::net::observe::{Event, Transport};
 
 /// How much to print for each frame.
@@ -477,6 +478,17 @@ impl Decoder {
             )?,
             Event::ArpFill { ip, mac } => write!(out, "arp cache: {ip} is at {}", Mac(mac))?,
             Event::Dropped(reason) => write!(out, "dropped: {}", reason.as_str())?,
+            Event::Dhcp(DhcpEvent::Bound(lease)) => write!(
+                out,
+                "dhcp: bound {} via {}; the interface has this address now",
+                lease.address, lease.server
+            )?,
+            Event::Dhcp(DhcpEvent::Renewed(lease)) => {
+                write!(out, "dhcp: lease of {} renewed", lease.address)?
+            }
+            Event::Dhcp(DhcpEvent::Lost) => {
+                write!(out, "dhcp: lease lost; no address, discovering again")?
+            }
             Event::NoSocket { transport, to } => match transport {
                 Transport::Tcp => write!(
                     out,

@@ -482,12 +482,12 @@ impl<'a, D: Link> Stack<'a, D> {
         match news {
             None if ack => {
                 if let Some(lease) = before {
-                    self.names.push(DhcpEvent::Renewed(lease));
+                    self.lease_changed(DhcpEvent::Renewed(lease));
                 }
             }
             Some(None) if before.is_some() => {
                 self.apply_lease(None);
-                self.names.push(DhcpEvent::Lost);
+                self.lease_changed(DhcpEvent::Lost);
             }
             None | Some(None) => {}
             Some(Some(lease)) => {
@@ -500,9 +500,16 @@ impl<'a, D: Link> Stack<'a, D> {
                 if matches!(event, DhcpEvent::Bound(_)) {
                     self.announce(lease);
                 }
-                self.names.push(event);
+                self.lease_changed(event);
             }
         }
+    }
+
+    /// Queue `event` for [`Stack::take_dhcp_event`] and show it to the
+    /// observer.
+    fn lease_changed(&mut self, event: DhcpEvent) {
+        self.names.push(event);
+        self.notify(super::Event::Dhcp(event));
     }
 
     /// Ask for the DHCP server's MAC from the new address. The server
