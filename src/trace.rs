@@ -15,13 +15,18 @@
 use core::fmt::{self, Write};
 
 use smoltcp::wire::{
-    ArpOperation, ArpPacket, DhcpMessageType, DhcpPacket, DhcpRepr, DnsFlags, DnsPacket,
-    DnsQuestion, DnsRecord, DnsRecordData, EthernetAddress, EthernetFrame, EthernetProtocol,
-    Icmpv4Message, Icmpv4Packet, IpAddress, IpEndpoint, IpProtocol, Ipv4Address, Ipv4Packet,
-    TcpOption, TcpPacket, UdpPacket,
+    ArpOperation, ArpPacket, EthernetAddress, EthernetFrame, EthernetProtocol, Icmpv4Message,
+    Icmpv4Packet, IpAddress, IpEndpoint, IpProtocol, Ipv4Address, Ipv4Packet, TcpOption, TcpPacket,
+    UdpPacket,
+};
+#[cfg(feature = "names")]
+use smoltcp::wire::{
+    DhcpMessageType, DhcpPacket, DhcpRepr, DnsFlags, DnsPacket, DnsQuestion, DnsRecord,
+    DnsRecordData,
 };
 
 use crate::app::ports;
+#[cfg(feature = "names")]
 use crate::net::DhcpEvent;
 use crate::net::observe::{Event, Transport};
 
@@ -478,14 +483,17 @@ impl Decoder {
             )?,
             Event::ArpFill { ip, mac } => write!(out, "arp cache: {ip} is at {}", Mac(mac))?,
             Event::Dropped(reason) => write!(out, "dropped: {}", reason.as_str())?,
+            #[cfg(feature = "names")]
             Event::Dhcp(DhcpEvent::Bound(lease)) => write!(
                 out,
                 "dhcp: bound {} via {}; the interface has this address now",
                 lease.address, lease.server
             )?,
+            #[cfg(feature = "names")]
             Event::Dhcp(DhcpEvent::Renewed(lease)) => {
                 write!(out, "dhcp: lease of {} renewed", lease.address)?
             }
+            #[cfg(feature = "names")]
             Event::Dhcp(DhcpEvent::Lost) => {
                 write!(out, "dhcp: lease lost; no address, discovering again")?
             }
@@ -671,17 +679,21 @@ fn decode_udp<W: Write>(
         "L4",
         format_args!("UDP {from} -> {to}  len {}  checksum {checksum}", udp.len()),
     )?;
-    let ports = [udp.src_port(), udp.dst_port()];
-    if ports.contains(&67) && ports.contains(&68) && write_dhcp(l, udp.payload())? {
-        return Ok(());
-    }
-    if ports.contains(&53) && write_dns(l, udp.payload())? {
-        return Ok(());
+    #[cfg(feature = "names")]
+    {
+        let ports = [udp.src_port(), udp.dst_port()];
+        if ports.contains(&67) && ports.contains(&68) && write_dhcp(l, udp.payload())? {
+            return Ok(());
+        }
+        if ports.contains(&53) && write_dns(l, udp.payload())? {
+            return Ok(());
+        }
     }
     let app = service_name(udp.dst_port()).or(service_name(udp.src_port()));
     write_l7(l, app, udp.payload())
 }
 
+#[cfg(feature = "names")]
 /// `dhcp OFFER 192.168.69.55 ...` for a DHCP message; false (nothing
 /// written) if `payload` is not one.
 fn write_dhcp<W: Write>(l: &mut Lines<'_, W>, payload: &[u8]) -> Result<bool, fmt::Error> {
@@ -719,9 +731,11 @@ fn write_dhcp<W: Write>(l: &mut Lines<'_, W>, payload: &[u8]) -> Result<bool, fm
     Ok(true)
 }
 
+#[cfg(feature = "names")]
 /// ` LABEL VALUE`, or nothing.
 struct Labelled<T>(&'static str, Option<T>);
 
+#[cfg(feature = "names")]
 impl<T: fmt::Display> fmt::Display for Labelled<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.1 {
@@ -731,17 +745,21 @@ impl<T: fmt::Display> fmt::Display for Labelled<T> {
     }
 }
 
+#[cfg(feature = "names")]
 struct Seconds(u32);
 
+#[cfg(feature = "names")]
 impl fmt::Display for Seconds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} s", self.0)
     }
 }
 
+#[cfg(feature = "names")]
 /// A DNS name, label by label, following compression pointers.
 struct DnsName<'p>(&'p DnsPacket<&'p [u8]>, &'p [u8]);
 
+#[cfg(feature = "names")]
 impl fmt::Display for DnsName<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, label) in self.0.parse_name(self.1).enumerate() {
@@ -765,9 +783,11 @@ impl fmt::Display for DnsName<'_> {
     }
 }
 
+#[cfg(feature = "names")]
 /// Most answer records shown for one DNS response.
 const DNS_ANSWERS_SHOWN: u16 = 4;
 
+#[cfg(feature = "names")]
 /// `dns query A NAME` or `dns answer NAME A ADDR ...`; false (nothing
 /// written) if `payload` is not a DNS message with a question.
 fn write_dns<W: Write>(l: &mut Lines<'_, W>, payload: &[u8]) -> Result<bool, fmt::Error> {

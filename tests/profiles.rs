@@ -13,7 +13,7 @@ fn profile_sizes() {
         // DNS query table the caller lends beside it.
         (
             "board+names",
-            size_of::<profile::BoardNames>() + size_of::<layernet::net::DnsStorage>(),
+            size_of::<profile::BoardNames>() + names_table(),
             32 * 1024,
         ),
         ("host", size_of::<profile::Host>(), 512 * 1024),
@@ -28,7 +28,7 @@ fn profile_sizes() {
     println!(
         "BoardNames {} + DnsStorage {} bytes",
         size_of::<profile::BoardNames>(),
-        size_of::<layernet::net::DnsStorage>()
+        names_table()
     );
     // Beside the resources a board keeps the stack itself (smoltcp's
     // interface, the pool's book-keeping) with its driver inside.
@@ -37,4 +37,12 @@ fn profile_sizes() {
         "Stack<Lan9118>: {stack:>6} bytes, of which the driver {}",
         size_of::<Lan9118<Mmio>>()
     );
+}
+
+/// The DNS query table's size (none without the `names` feature).
+fn names_table() -> usize {
+    #[cfg(feature = "names")]
+    return size_of::<layernet::net::DnsStorage>();
+    #[cfg(not(feature = "names"))]
+    0
 }

@@ -43,8 +43,10 @@ pub(crate) struct Us {
     pub(crate) cidr: Ipv4Cidr,
     /// DHCP runs: a server's offer comes to the address it offers, which
     /// is not ours yet.
+    #[cfg(feature = "names")]
     pub(crate) dhcp: bool,
     /// DNS runs: answers come to a port smoltcp's DNS socket chose.
+    #[cfg(feature = "names")]
     pub(crate) dns: bool,
 }
 
@@ -98,7 +100,10 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
     let dst = ip.dst_addr();
     let ours = us.cidr.address();
     let broadcast = dst.is_broadcast() || Some(dst) == us.cidr.broadcast();
+    #[cfg(feature = "names")]
     let dhcp = us.dhcp && to_dhcp_client(&ip);
+    #[cfg(not(feature = "names"))]
+    let dhcp = false;
     if !(dst == ours || broadcast || dst.is_multicast() || dhcp) {
         return Err(DropReason::NotForUs);
     }
@@ -175,7 +180,10 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
                 return Err(DropReason::BadChecksum);
             }
             let port = udp.dst_port();
+            #[cfg(feature = "names")]
             let smoltcps = (us.dhcp && port == DHCP_CLIENT) || (us.dns && udp.src_port() == 53);
+            #[cfg(not(feature = "names"))]
+            let smoltcps = false;
             let found = smoltcps
                 || pool.udp.iter().any(|entry| {
                     entry.in_use
@@ -196,9 +204,11 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
 }
 
 /// The DHCP client's UDP port.
+#[cfg(feature = "names")]
 const DHCP_CLIENT: u16 = 68;
 
 /// A UDP datagram to the DHCP client's port.
+#[cfg(feature = "names")]
 fn to_dhcp_client(ip: &Ipv4Packet<&[u8]>) -> bool {
     ip.next_header() == IpProtocol::Udp
         && UdpPacket::new_checked(ip.payload()).is_ok_and(|u| u.dst_port() == DHCP_CLIENT)
@@ -245,7 +255,9 @@ mod tests {
         Us {
             mac: MAC,
             cidr: Ipv4Cidr::new(OURS, 24),
+            #[cfg(feature = "names")]
             dhcp: false,
+            #[cfg(feature = "names")]
             dns: false,
         }
     }

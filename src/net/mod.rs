@@ -28,11 +28,24 @@
 //! its data was delivered.
 
 pub mod gate;
+#[cfg(feature = "names")]
 mod names;
 pub mod observe;
 mod watch;
 
-pub use names::{DNS_QUERIES, DhcpEvent, DnsStorage, Lease, NAME_SOCKETS, NameError, Query};
+#[cfg(feature = "names")]
+pub use names::{DNS_QUERIES, DhcpEvent, DnsStorage, Lease, NameError, Query};
+
+/// Socket slots DHCP and DNS take beyond `TCP + UDP + 1`: a
+/// [`Resources`] whose `SOCKETS` is `TCP + UDP + 1 + NAME_SOCKETS`
+/// can run both (with the `names` feature).
+///
+/// ```
+/// use layernet::net::{NAME_SOCKETS, profile::{Board, BoardNames}};
+/// assert_eq!(NAME_SOCKETS, 2);
+/// assert!(size_of::<BoardNames>() > size_of::<Board>());
+/// ```
+pub const NAME_SOCKETS: usize = 2;
 
 pub use observe::{Counters, Direction, DropReason, Event, Observer, TcpState, Transport};
 
@@ -675,6 +688,7 @@ pub struct Stack<'a, D: Link> {
     cidr: Ipv4Cidr,
     observer: Option<&'a mut (dyn Observer + 'a)>,
     apps: heapless::Vec<AppCounters, MAX_APPS>,
+    #[cfg(feature = "names")]
     names: names::Names,
 }
 
@@ -791,6 +805,7 @@ impl<'a, D: Link> Stack<'a, D> {
             cidr: config.ip,
             observer: None,
             apps: heapless::Vec::new(),
+            #[cfg(feature = "names")]
             names: names::Names::new(S.saturating_sub(T + U + 1)),
         })
     }
@@ -822,7 +837,9 @@ impl<'a, D: Link> Stack<'a, D> {
         let us = gate::Us {
             mac: self.mac(),
             cidr: self.cidr,
+            #[cfg(feature = "names")]
             dhcp: self.names.dhcp_active(),
+            #[cfg(feature = "names")]
             dns: self.names.dns_active(),
         };
         for _ in 0..INGRESS_BURST {
@@ -830,6 +847,7 @@ impl<'a, D: Link> Stack<'a, D> {
                 break;
             };
             self.counters.tally(Direction::Rx, frame);
+            #[cfg(feature = "names")]
             self.names.see(frame);
             let pool = gate::Pool {
                 sockets: &self.sockets,
@@ -888,6 +906,7 @@ impl<'a, D: Link> Stack<'a, D> {
                 PollResult::SocketStateChanged => progress = true,
             }
         }
+        #[cfg(feature = "names")]
         self.dhcp_after_poll();
         progress |= self.kick_stalled(now);
         progress |= self.rearm();

@@ -1,5 +1,5 @@
 //! DHCPv4 and DNS, both opt-in: a stack built on resources with
-//! [`NAME_SOCKETS`] spare socket slots (the `Host` and `BoardNames`
+//! [`NAME_SOCKETS`](super::NAME_SOCKETS) spare socket slots (the `Host` and `BoardNames`
 //! profiles) can take its address from DHCP ([`Stack::start_dhcp`]) and
 //! resolve names ([`Stack::start_dns`]); the `Tiny` and `Board` profiles
 //! have no spare slot and stay the size they were.
@@ -17,17 +17,6 @@ use smoltcp::wire::{
 };
 
 use super::{Duration, Ipv4Address, Ipv4Cidr, Link, Stack};
-
-/// Socket slots DHCP and DNS take beyond `TCP + UDP + 1`: a
-/// [`super::Resources`] whose `SOCKETS` is `TCP + UDP + 1 + NAME_SOCKETS`
-/// can run both.
-///
-/// ```
-/// use layernet::net::{NAME_SOCKETS, profile::{Board, BoardNames}};
-/// assert_eq!(NAME_SOCKETS, 2);
-/// assert!(size_of::<BoardNames>() > size_of::<Board>());
-/// ```
-pub const NAME_SOCKETS: usize = 2;
 
 /// DNS queries one stack can have under way at once.
 ///
@@ -122,7 +111,7 @@ pub enum DhcpEvent {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NameError {
-    /// The resources have no spare socket slot (see [`NAME_SOCKETS`]).
+    /// The resources have no spare socket slot (see [`NAME_SOCKETS`](super::NAME_SOCKETS)).
     NoSlot,
     /// [`Stack::start_dns`] was not called.
     NoResolver,
