@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 step() { printf '\n== %s (%ds)\n' "$*" "$((SECONDS - started))"; }
 
-step "tools for the TAP, trace and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, qemu-system-arm"
+step "tools for the TAP, trace and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, qemu-system-arm"
 if [ "$(id -u)" = 0 ]; then
     need=()
     command -v ip >/dev/null || need+=(iproute2)
@@ -18,6 +18,7 @@ if [ "$(id -u)" = 0 ]; then
     command -v python3 >/dev/null || need+=(python3)
     command -v tshark >/dev/null || need+=(tshark)
     command -v nft >/dev/null || need+=(nftables)
+    command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
     command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)
     if [ ${#need[@]} -gt 0 ]; then
         echo "installing: ${need[*]}"

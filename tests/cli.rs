@@ -104,7 +104,7 @@ fn total_loss_fails_cleanly() {
 #[test]
 fn client_usage_mistakes_exit_2_before_touching_a_link() {
     for args in [
-        &["echo", "not-an-ip"][..],
+        &["echo", "not an ip"][..],
         &["echo", "192.168.69.1:99999"],
         &["get", "192.168.69.1"],
         &["put", "Cargo.toml", "nowhere:x"],
@@ -117,6 +117,10 @@ fn client_usage_mistakes_exit_2_before_touching_a_link() {
         &["serve", "--idle-timeout", "0"],
         &["serve", "--max-connections", "8"],
         &["--link", "sim", "echo", "192.168.69.1", "hi"],
+        &["--ip", "dhcp", "--gateway", "192.168.69.100", "serve"],
+        &["--dhcp-max-lease", "10", "serve"],
+        &["--host", "bad name=192.168.69.5", "ping", "x"],
+        &["--ip", "dchp", "serve"],
     ] {
         let (code, _, err) = layernet(args);
         assert_eq!(code, 2, "{args:?}: {err}");

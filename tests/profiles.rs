@@ -9,15 +9,27 @@ fn profile_sizes() {
     let rows = [
         ("tiny", size_of::<profile::Tiny>(), 16 * 1024),
         ("board", size_of::<profile::Board>(), 32 * 1024),
+        // The board profile with DHCP and DNS: two socket slots, and the
+        // DNS query table the caller lends beside it.
+        (
+            "board+names",
+            size_of::<profile::BoardNames>() + names_table(),
+            32 * 1024,
+        ),
         ("host", size_of::<profile::Host>(), 512 * 1024),
     ];
     for (name, bytes, budget) in rows {
         println!(
-            "profile {name:<5} resources: {bytes:>6} bytes ({:.1} KiB)",
+            "profile {name:<11} resources: {bytes:>6} bytes ({:.1} KiB)",
             bytes as f64 / 1024.0
         );
         assert!(bytes < budget, "{name}: {bytes} bytes, budget {budget}");
     }
+    println!(
+        "BoardNames {} + DnsStorage {} bytes",
+        size_of::<profile::BoardNames>(),
+        names_table()
+    );
     // Beside the resources a board keeps the stack itself (smoltcp's
     // interface, the pool's book-keeping) with its driver inside.
     let stack = size_of::<Stack<'static, Lan9118<Mmio>>>();
@@ -25,4 +37,12 @@ fn profile_sizes() {
         "Stack<Lan9118>: {stack:>6} bytes, of which the driver {}",
         size_of::<Lan9118<Mmio>>()
     );
+}
+
+/// The DNS query table's size (none without the `names` feature).
+fn names_table() -> usize {
+    #[cfg(feature = "names")]
+    return size_of::<layernet::net::DnsStorage>();
+    #[cfg(not(feature = "names"))]
+    0
 }

@@ -67,22 +67,30 @@ fn run_in_namespace(taps: &[&str], scenario: &str, args: &[&str]) -> Option<Stri
     Some(text)
 }
 
+/// Scenario `name` needs `tool` (`package` installs it): true if it is
+/// missing and the scenario must skip (outside CI; under CI=true a missing
+/// tool fails, as the other prerequisites do).
+fn lacks(tool: &str, package: &str, name: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found || missing_prerequisite().is_some() {
+        return false;
+    }
+    assert!(
+        !in_ci(),
+        "CI=true but {tool} is missing (scripts/test.sh installs {package})"
+    );
+    println!("skipping: {name} needs {tool} ({package})");
+    true
+}
+
 /// Run `tests/tap/NAME.sh` in a namespace with `taps`, and check that it
 /// ends with its `NAME: all passed` line. `nft`: the script needs nftables
 /// too (a prerequisite of its own, with the same CI rule).
 fn scenario(taps: &[&str], name: &str, nft: bool) {
-    let has_nft = || {
-        Command::new("sh")
-            .args(["-c", "command -v nft"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if nft && missing_prerequisite().is_none() && !has_nft() {
-        assert!(
-            !in_ci(),
-            "CI=true but nft is missing (scripts/test.sh installs nftables)"
-        );
-        println!("skipping: {name} needs nft (nftables)");
+    if nft && lacks("nft", "nftables", name) {
         return;
     }
     let layernet = env!("CARGO_BIN_EXE_layernet");
@@ -124,4 +132,12 @@ fn the_file_service_on_a_full_disk() {
 #[test]
 fn hostile_frames_over_a_real_link() {
     scenario(&["tap0"], "hostile", false);
+}
+
+#[test]
+fn dhcp_and_dns_against_dnsmasq() {
+    if lacks("dnsmasq", "dnsmasq-base", "dhcp_dns") {
+        return;
+    }
+    scenario(&["tap0"], "dhcp_dns", false);
 }

@@ -218,7 +218,47 @@ fn the_decoder_reads_a_handmade_syn() {
     );
 }
 
+/// A DNS answer from dnsmasq: fileserver.lan is 192.168.69.100 (UDP
+/// checksum 0: none).
+const DNS_ANSWER: [u8; 90] = [
+    0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x64, 0x08, 0x00, // Ethernet
+    0x45, 0, 0, 76, 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 168, 69, 100, 192, 168, 69, 55, // IPv4
+    0, 53, 0xa3, 0xf4, 0, 56, 0, 0, // UDP
+    0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, // DNS header: a response
+    10, b'f', b'i', b'l', b'e', b's', b'e', b'r', b'v', b'e', b'r', 3, b'l', b'a', b'n', 0, 0, 1,
+    0, 1, // the question
+    0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 168, 69, 100, // the answer
+];
+
+#[test]
+fn the_decoder_reads_a_dns_answer() {
+    let text = decode(&DNS_ANSWER, Style::Brief);
+    assert!(
+        text.contains("dns answer fileserver.lan A 192.168.69.100 id 0x1234"),
+        "{text}"
+    );
+    let mut query = DNS_ANSWER;
+    query[44] = 0x01; // the RESPONSE flag off
+    let text = decode(&query, Style::Brief);
+    assert!(
+        text.contains("dns query A fileserver.lan id 0x1234"),
+        "{text}"
+    );
+}
+
 proptest! {
+    #[test]
+    fn mutated_dns_answers_never_panic(
+        at in 42usize..90,
+        value in any::<u8>(),
+        cut in 42usize..=90,
+    ) {
+        let mut frame = DNS_ANSWER;
+        frame[at] = value;
+        let text = decode(&frame[..cut], Style::Full);
+        prop_assert!(text.starts_with("#1"));
+    }
+
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..1600)) {
         let full = decode(&bytes, Style::Full);

@@ -46,6 +46,13 @@ pub(crate) enum Verdict {
 pub(crate) struct Us {
     pub(crate) mac: EthernetAddress,
     pub(crate) cidr: Ipv4Cidr,
+    /// DHCP runs: a server's offer comes to the address it offers, which
+    /// is not ours yet.
+    #[cfg(feature = "names")]
+    pub(crate) dhcp: bool,
+    /// DNS runs: answers come to a port smoltcp's DNS socket chose.
+    #[cfg(feature = "names")]
+    pub(crate) dns: bool,
 }
 
 /// The pool, for the socket checks.
@@ -103,7 +110,11 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
     let dst = ip.dst_addr();
     let ours = us.cidr.address();
     let broadcast = dst.is_broadcast() || Some(dst) == us.cidr.broadcast();
-    if dst != ours && !broadcast && !dst.is_multicast() {
+    #[cfg(feature = "names")]
+    let dhcp = us.dhcp && to_dhcp_client(&ip);
+    #[cfg(not(feature = "names"))]
+    let dhcp = false;
+    if !(dst == ours || broadcast || dst.is_multicast() || dhcp) {
         return Err(DropReason::NotForUs);
     }
     if ip.more_frags() || ip.frag_offset() != 0 {
@@ -202,15 +213,20 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
             UdpRepr::parse(&udp, &src_ip, &dst_ip, &ChecksumCapabilities::ignored())
                 .map_err(|_| DropReason::Malformed)?;
             let port = udp.dst_port();
-            let found = pool.udp.iter().any(|entry| {
-                entry.in_use
-                    && pool
-                        .sockets
-                        .get::<udp::Socket>(entry.handle())
-                        .endpoint()
-                        .port
-                        == port
-            });
+            #[cfg(feature = "names")]
+            let smoltcps = (us.dhcp && port == DHCP_CLIENT) || (us.dns && udp.src_port() == 53);
+            #[cfg(not(feature = "names"))]
+            let smoltcps = false;
+            let found = smoltcps
+                || pool.udp.iter().any(|entry| {
+                    entry.in_use
+                        && pool
+                            .sockets
+                            .get::<udp::Socket>(entry.handle())
+                            .endpoint()
+                            .port
+                            == port
+                });
             Ok((!found).then_some(Event::NoSocket {
                 transport: Transport::Udp,
                 to: IpEndpoint::new(dst_ip, port),
@@ -218,6 +234,17 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
         }
         _ => Err(DropReason::Unsupported),
     }
+}
+
+/// The DHCP client's UDP port.
+#[cfg(feature = "names")]
+const DHCP_CLIENT: u16 = 68;
+
+/// A UDP datagram to the DHCP client's port.
+#[cfg(feature = "names")]
+fn to_dhcp_client(ip: &Ipv4Packet<&[u8]>) -> bool {
+    ip.next_header() == IpProtocol::Udp
+        && UdpPacket::new_checked(ip.payload()).is_ok_and(|u| u.dst_port() == DHCP_CLIENT)
 }
 
 /// A SYN from `from` for `port` meets a listener with no slot in LISTEN
@@ -261,6 +288,10 @@ mod tests {
         Us {
             mac: MAC,
             cidr: Ipv4Cidr::new(OURS, 24),
+            #[cfg(feature = "names")]
+            dhcp: false,
+            #[cfg(feature = "names")]
+            dns: false,
         }
     }
 

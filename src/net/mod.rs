@@ -28,8 +28,24 @@
 //! its data was delivered.
 
 pub mod gate;
+#[cfg(feature = "names")]
+mod names;
 pub mod observe;
 mod watch;
+
+#[cfg(feature = "names")]
+pub use names::{DNS_QUERIES, DhcpEvent, DnsStorage, Lease, NameError, Query};
+
+/// Socket slots DHCP and DNS take beyond `TCP + UDP + 1`: a
+/// [`Resources`] whose `SOCKETS` is `TCP + UDP + 1 + NAME_SOCKETS`
+/// can run both (with the `names` feature).
+///
+/// ```
+/// use layernet::net::{NAME_SOCKETS, profile::{Board, BoardNames}};
+/// assert_eq!(NAME_SOCKETS, 2);
+/// assert!(size_of::<BoardNames>() > size_of::<Board>());
+/// ```
+pub const NAME_SOCKETS: usize = 2;
 
 pub use observe::{Counters, Direction, DropReason, Event, Observer, TcpState, Transport};
 
@@ -427,7 +443,9 @@ struct IcmpBuffers {
 /// All the memory a [`Stack`] uses, owned by the caller: `TCP` TCP sockets
 /// and `UDP` UDP sockets with `BUF` bytes each way, plus one ICMP socket for
 /// ping. `SOCKETS` must be `TCP + UDP + 1` (Rust cannot yet add const
-/// generics in a type); a wrong value fails to compile when `new` is used.
+/// generics in a type), or `TCP + UDP + 1 + NAME_SOCKETS` for a stack that
+/// may run DHCP and DNS ([`NAME_SOCKETS`]); a wrong value fails to compile
+/// when `new` is used.
 ///
 /// Its size is known at compile time: `core::mem::size_of::<Resources<..>>()`.
 /// Place it in a `static`, on the stack, or (on a host) in a leaked `Box`.
@@ -463,8 +481,9 @@ pub struct Resources<'a, const SOCKETS: usize, const TCP: usize, const UDP: usiz
 impl<const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: usize>
     Resources<'_, SOCKETS, TCP, UDP, BUF>
 {
-    /// Zeroed resources. A `SOCKETS` other than `TCP + UDP + 1`, no TCP
-    /// socket or buffers under 64 bytes fail to compile.
+    /// Zeroed resources. A `SOCKETS` other than `TCP + UDP + 1` (plus
+    /// [`NAME_SOCKETS`] or not), no TCP socket or buffers under 64 bytes
+    /// fail to compile.
     ///
     /// ```
     /// use layernet::net::{Resources, profile};
@@ -473,7 +492,12 @@ impl<const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: usize>
     /// assert!(size_of_val(&tiny) < size_of_val(&*host_sized));
     /// ```
     pub const fn new() -> Self {
-        const { assert!(SOCKETS == TCP + UDP + 1, "SOCKETS must be TCP + UDP + 1") };
+        const {
+            assert!(
+                SOCKETS == TCP + UDP + 1 || SOCKETS == TCP + UDP + 1 + NAME_SOCKETS,
+                "SOCKETS must be TCP + UDP + 1, or that plus NAME_SOCKETS"
+            )
+        };
         const { assert!(TCP > 0 && BUF >= 64, "at least one TCP socket of 64 bytes") };
         Resources {
             sockets: [SocketStorage::EMPTY; SOCKETS],
@@ -541,8 +565,17 @@ pub mod profile {
     /// assert!(size_of::<Board>() < 32 * 1024);
     /// ```
     pub type Board<'a> = Resources<'a, 15, 12, 2, 512>;
-    /// A host-sized stack: 24 TCP and 4 UDP sockets of 8 KiB each way. Every
-    /// simulated host added by `SimNet::add_host` has one.
+    /// The board profile with room for DHCP and DNS (two more socket
+    /// slots; the DNS queries are lent apart, see `DnsStorage`).
+    ///
+    /// ```
+    /// use layernet::net::profile::{Board, BoardNames};
+    /// assert!(size_of::<BoardNames>() - size_of::<Board>() < 1024, "two socket slots");
+    /// ```
+    pub type BoardNames<'a> = Resources<'a, 17, 12, 2, 512>;
+    /// A host-sized stack: 24 TCP and 4 UDP sockets of 8 KiB each way, and
+    /// room for DHCP and DNS. Every simulated host added by
+    /// `SimNet::add_host` has one.
     ///
     /// ```
     /// use layernet::host::sim::SimNet;
@@ -550,7 +583,7 @@ pub mod profile {
     /// assert_eq!(net.stack(a).free_tcp_sockets(), 24);
     /// # Ok::<(), layernet::net::ConfigError>(())
     /// ```
-    pub type Host<'a> = Resources<'a, 29, 24, 4, 8192>;
+    pub type Host<'a> = Resources<'a, 31, 24, 4, 8192>;
 }
 
 /// A listening port and how many of its slots to keep ready.
@@ -663,6 +696,8 @@ pub struct Stack<'a, D: Link> {
     cidr: Ipv4Cidr,
     observer: Option<&'a mut (dyn Observer + 'a)>,
     apps: heapless::Vec<AppCounters, MAX_APPS>,
+    #[cfg(feature = "names")]
+    names: names::Names,
 }
 
 impl<'a, D: Link> Stack<'a, D> {
@@ -778,6 +813,8 @@ impl<'a, D: Link> Stack<'a, D> {
             cidr: config.ip,
             observer: None,
             apps: heapless::Vec::new(),
+            #[cfg(feature = "names")]
+            names: names::Names::new(S.saturating_sub(T + U + 1)),
         })
     }
 
@@ -808,12 +845,18 @@ impl<'a, D: Link> Stack<'a, D> {
         let us = gate::Us {
             mac: self.mac(),
             cidr: self.cidr,
+            #[cfg(feature = "names")]
+            dhcp: self.names.dhcp_active(),
+            #[cfg(feature = "names")]
+            dns: self.names.dns_active(),
         };
         for _ in 0..INGRESS_BURST {
             let Some(frame) = self.device.peek(now) else {
                 break;
             };
             self.counters.tally(Direction::Rx, frame);
+            #[cfg(feature = "names")]
+            self.names.see(frame);
             let pool = gate::Pool {
                 sockets: &self.sockets,
                 tcp: self.tcp,
@@ -871,6 +914,8 @@ impl<'a, D: Link> Stack<'a, D> {
                 PollResult::SocketStateChanged => progress = true,
             }
         }
+        #[cfg(feature = "names")]
+        self.dhcp_after_poll();
         progress |= self.kick_stalled(now);
         progress |= self.rearm();
         self.watch_states();

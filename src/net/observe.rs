@@ -211,6 +211,9 @@ pub enum Event {
     },
     /// A received frame was dropped before smoltcp saw it.
     Dropped(DropReason),
+    /// The DHCP lease changed (see [`Stack::take_dhcp_event`](super::Stack::take_dhcp_event)).
+    #[cfg(feature = "names")]
+    Dhcp(super::DhcpEvent),
     /// A segment or datagram for a port with no socket: smoltcp answers it
     /// (RST, ICMP port unreachable) and drops it.
     NoSocket {

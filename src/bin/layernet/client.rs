@@ -11,35 +11,64 @@ use layernet::app::ports;
 use layernet::host::blocking::{Host, Net};
 use layernet::host::files::{self, FileError};
 use layernet::host::tap::TapNet;
+use layernet::net::NameError;
 use layernet::socket::{Error, Ping};
 use layernet::{Duration, IpAddress, IpEndpoint, Ipv4Address};
 
-use super::{Capture, Command, Global, open_tap};
+use super::{Capture, Command, Global, IpMode, open_tap};
 
 /// How long a client waits for one reply or one connection.
 const WAIT: Duration = Duration::from_secs(10);
 
-/// `IP[:PORT]`.
-fn endpoint(s: &str, default_port: u16) -> Result<IpEndpoint, String> {
-    let (ip, port) = match s.rsplit_once(':') {
-        Some((ip, port)) => (
-            ip,
+/// A server as given on the command line: an IPv4 address or a host
+/// name, and a port.
+#[derive(Debug, Clone)]
+struct Target {
+    host: String,
+    port: u16,
+}
+
+/// Letters, digits and hyphens in dot-separated labels (RFC 1123), and
+/// not all digits: `300.1.1.1` is a bad address, not a name.
+pub(crate) fn is_host_name(s: &str) -> bool {
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    s.len() <= 253
+        && s.split('.').all(label_ok)
+        && !s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+}
+
+/// `HOST[:PORT]`, HOST an IPv4 address or a host name.
+fn endpoint(s: &str, default_port: u16) -> Result<Target, String> {
+    let (host, port) = match s.rsplit_once(':') {
+        Some((host, port)) => (
+            host,
             port.parse::<u16>()
                 .map_err(|_| format!("bad port in {s:?}"))?,
         ),
         None => (s, default_port),
     };
-    let ip: Ipv4Address = ip
-        .parse()
-        .map_err(|_| format!("{ip:?} is not an IPv4 address (host names come later)"))?;
+    if host.parse::<Ipv4Address>().is_err() && !is_host_name(host) {
+        return Err(format!(
+            "{host:?} is neither an IPv4 address nor a host name"
+        ));
+    }
     if port == 0 {
         return Err(format!("bad port in {s:?}"));
     }
-    Ok(IpEndpoint::new(IpAddress::Ipv4(ip), port))
+    Ok(Target {
+        host: host.to_string(),
+        port,
+    })
 }
 
-/// `IP[:PORT][/NAME]`.
-fn url(s: &str) -> Result<(IpEndpoint, Option<String>), String> {
+/// `HOST[:PORT][/NAME]`.
+fn url(s: &str) -> Result<(Target, Option<String>), String> {
     let s = s.strip_prefix("http://").unwrap_or(s);
     let (server, name) = match s.split_once('/') {
         Some((server, name)) if !name.is_empty() => (server, Some(name.to_string())),
@@ -47,6 +76,63 @@ fn url(s: &str) -> Result<(IpEndpoint, Option<String>), String> {
         None => (s, None),
     };
     Ok((endpoint(server, ports::FILES)?, name))
+}
+
+/// The address of `host`: itself if it is one, else from `--host`, else
+/// from DNS (waiting for a DHCP lease first if the server comes from it).
+fn lookup(net: &Net<TapNet>, global: &Global, host: &str) -> Result<Ipv4Address, String> {
+    if let Ok(ip) = host.parse::<Ipv4Address>() {
+        return Ok(ip);
+    }
+    let wanted = host.to_ascii_lowercase();
+    if let Some((_, ip)) = global.hosts.iter().find(|(name, _)| *name == wanted) {
+        return Ok(*ip);
+    }
+    net.with(|t| {
+        let deadline = t.now() + WAIT;
+        let query = loop {
+            match t.stack().resolve(host) {
+                // The server may come with the lease still on its way.
+                Err(NameError::NoServer) if global.ip == IpMode::Dhcp && t.now() < deadline => {
+                    t.run_once(deadline);
+                }
+                Err(e) => return Err(format!("{host}: {e}")),
+                Ok(q) => break q,
+            }
+        };
+        loop {
+            match t.stack().resolved(query) {
+                Ok(Some(ip)) => return Ok(ip),
+                Ok(None) if t.now() < deadline => {
+                    t.run_once(deadline);
+                }
+                Ok(None) => return Err(format!("{host}: no answer from the DNS server")),
+                Err(e) => return Err(format!("{host}: {e}")),
+            }
+        }
+    })
+}
+
+/// With `--ip dhcp`, wait (a bounded time) for the lease and say what it is.
+fn wait_for_lease(net: &Net<TapNet>, global: &Global) -> Result<(), String> {
+    if global.ip != IpMode::Dhcp {
+        return Ok(());
+    }
+    net.with(|t| {
+        let deadline = t.now() + WAIT;
+        while t.now() < deadline && t.failure().is_none() {
+            while let Some(event) = t.stack().take_dhcp_event() {
+                if !global.quiet {
+                    eprintln!("{}", super::dhcp_line(event));
+                }
+            }
+            if t.stack().lease().is_some() {
+                return Ok(());
+            }
+            t.run_once(deadline);
+        }
+        Err("no DHCP lease (no server answered)".to_string())
+    })
 }
 
 fn failed(e: Error) -> String {
@@ -92,6 +178,7 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
         Command::TimeEcho { server } => Some(endpoint(server, ports::TIME_ECHO)),
         Command::Chat { room, .. } => Some(endpoint(room, ports::CHAT)),
         Command::Get { url: u, .. } | Command::Put { url: u, .. } => Some(url(u).map(|(ep, _)| ep)),
+        Command::Ping { host, .. } => Some(endpoint(host, 1)),
         _ => None,
     }
     .transpose()
@@ -100,17 +187,22 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
         && url(u).map(|(_, name)| name.is_none()).unwrap_or(false)
     {
         return Err(Failure::Usage(
-            "give the file's name: IP[:PORT]/NAME".into(),
+            "give the file's name: HOST[:PORT]/NAME".into(),
         ));
     }
     let capture = Capture::new(global).map_err(Failure::Runtime)?;
     let net = Net::new(open_tap(global, &capture).map_err(Failure::Runtime)?);
     let host = net.host(0);
-    let ep = target.unwrap_or(IpEndpoint::new(
-        IpAddress::Ipv4(Ipv4Address::UNSPECIFIED),
-        1,
-    ));
-    let result = match command {
+    let ep = wait_for_lease(&net, global).and_then(|()| match &target {
+        Some(t) => {
+            lookup(&net, global, &t.host).map(|ip| IpEndpoint::new(IpAddress::Ipv4(ip), t.port))
+        }
+        None => Ok(IpEndpoint::new(
+            IpAddress::Ipv4(Ipv4Address::UNSPECIFIED),
+            1,
+        )),
+    });
+    let result = ep.and_then(|ep| match command {
         Command::Echo { message, .. } => echo(&host, ep, message),
         Command::Greeting { .. } => greeting(&host, ep),
         Command::TimeEcho { .. } => time_echo(&host, ep),
@@ -119,13 +211,15 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
             url: u,
             output,
             resume,
-        } => get(&host, &u, output, resume),
-        Command::Put { file, url: u } => put(&host, &file, &u),
-        Command::Ping { host: ip, count } => ping(&net, ip, count),
+        } => get(&host, ep, &u, output, resume),
+        Command::Put { file, url: u } => put(&host, ep, &file, &u),
+        Command::Ping { count, .. } => match ep.addr {
+            IpAddress::Ipv4(ip) => ping(&net, ip, count),
+        },
         Command::Demo(_) | Command::Serve(_) | Command::Bench(_) => {
             Err("not a client command".to_string())
         }
-    };
+    });
     // The process owns the stack: if it exits now, a FIN still queued never
     // leaves and the server is left waiting. Let the closes finish first.
     net.with(|t| {
@@ -275,11 +369,12 @@ fn show(e: FileError) -> String {
 
 fn get(
     host: &Host<TapNet>,
+    ep: IpEndpoint,
     u: &str,
     output: Option<std::path::PathBuf>,
     resume: bool,
 ) -> Result<(), String> {
-    let (ep, name) = url(u)?;
+    let (_, name) = url(u)?;
     let name = name.ok_or("give the file's name: IP[:PORT]/NAME")?;
     let dest = output.unwrap_or_else(|| {
         let base = name.rsplit('/').next().unwrap_or("download");
@@ -308,8 +403,8 @@ fn get(
     Ok(())
 }
 
-fn put(host: &Host<TapNet>, file: &std::path::Path, u: &str) -> Result<(), String> {
-    let (ep, name) = url(u)?;
+fn put(host: &Host<TapNet>, ep: IpEndpoint, file: &std::path::Path, u: &str) -> Result<(), String> {
+    let (_, name) = url(u)?;
     let name = match name {
         Some(n) => n,
         None => file

@@ -23,7 +23,7 @@ use layernet::host::trace::{Recorder, SharedRecorder, apps_table, counters_table
 use layernet::link::sim::Faults;
 use layernet::link::tap::TapDevice;
 use layernet::net::{AppCounters, Counters};
-use layernet::net::{Config, DEFAULT_IP};
+use layernet::net::{Config, DEFAULT_IP, DhcpEvent, DnsStorage, Lease};
 use layernet::trace::Style;
 use layernet::{Duration, EthernetAddress, Ipv4Address, Ipv4Cidr};
 use std::io::IsTerminal;
@@ -46,9 +46,23 @@ struct Global {
     /// device). Default tap:tap0, except for `demo`, which is simulated.
     #[arg(long, global = true, value_parser = parse_link)]
     link: Option<Link>,
-    /// The stack's IPv4 address and prefix.
-    #[arg(long, global = true, default_value_t = DEFAULT_IP, value_parser = parse_cidr)]
-    ip: Ipv4Cidr,
+    /// The stack's IPv4 address and prefix, or `dhcp` to take them (and
+    /// the default route and DNS server) from a DHCP server.
+    #[arg(long, global = true, default_value = "192.168.69.1/24", value_parser = parse_ip_mode)]
+    ip: IpMode,
+    /// With `--ip dhcp`: treat leases as at most this many seconds long
+    /// (renewal at half of it), to see renewals and expiry sooner.
+    #[arg(long, global = true, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(4..=86400))]
+    dhcp_max_lease: Option<u64>,
+    /// The DNS server clients ask for host names (default: the one the
+    /// DHCP lease names).
+    #[arg(long, global = true, value_name = "ADDR")]
+    dns: Option<Ipv4Address>,
+    /// A static host name, as a line of /etc/hosts: NAME=ADDR (repeatable);
+    /// asked before DNS.
+    #[arg(long = "host", global = true, value_name = "NAME=ADDR", value_parser = parse_host_entry)]
+    hosts: Vec<(String, Ipv4Address)>,
     /// The stack's MAC address (unicast).
     #[arg(long, global = true, default_value = "02:00:00:00:00:01", value_parser = parse_mac)]
     mac: EthernetAddress,
@@ -193,6 +207,36 @@ fn parse_link(s: &str) -> Result<Link, String> {
     }
 }
 
+/// How the stack gets its IPv4 address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IpMode {
+    Static(Ipv4Cidr),
+    Dhcp,
+}
+
+fn parse_ip_mode(s: &str) -> Result<IpMode, String> {
+    if s == "dhcp" {
+        return Ok(IpMode::Dhcp);
+    }
+    parse_cidr(s)
+        .map(IpMode::Static)
+        .map_err(|e| format!("{e}, or dhcp"))
+}
+
+/// `NAME=ADDR`.
+fn parse_host_entry(s: &str) -> Result<(String, Ipv4Address), String> {
+    let (name, addr) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected NAME=ADDR"))?;
+    if !client::is_host_name(name) {
+        return Err(format!("{name:?} is not a host name"));
+    }
+    let addr = addr
+        .parse::<Ipv4Address>()
+        .map_err(|_| format!("{addr:?} is not an IPv4 address"))?;
+    Ok((name.to_ascii_lowercase(), addr))
+}
+
 fn parse_cidr(s: &str) -> Result<Ipv4Cidr, String> {
     s.parse::<Ipv4Cidr>()
         .map_err(|_| "expected an IPv4 address with a prefix, like 192.168.69.1/24".into())
@@ -280,8 +324,8 @@ enum Command {
     Bench(BenchArgs),
     /// ICMP echo: print each reply's round-trip time, like ping.
     Ping {
-        /// The host: an IPv4 address.
-        host: Ipv4Address,
+        /// The host: an IPv4 address or a host name.
+        host: String,
         /// How many requests.
         #[arg(short = 'c', long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1000))]
         count: u16,
@@ -448,6 +492,16 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    if cli.global.ip == IpMode::Dhcp && cli.global.gateway.is_some() {
+        eprintln!(
+            "layernet: with --ip dhcp the default route comes from the lease; drop --gateway"
+        );
+        return ExitCode::from(2);
+    }
+    if cli.global.ip != IpMode::Dhcp && cli.global.dhcp_max_lease.is_some() {
+        eprintln!("layernet: --dhcp-max-lease needs --ip dhcp");
+        return ExitCode::from(2);
+    }
     match cli.command {
         None => run_demo(&cli.global, DemoArgs::default_run()),
         Some(Command::Demo(a)) => run_demo(&cli.global, a),
@@ -602,13 +656,54 @@ pub(crate) fn open_tap(global: &Global, capture: &Capture) -> Result<TapNet, Str
     if let Some(faults) = global.faults {
         device = device.with_faults(faults, layernet::host::tap::os_seed());
     }
-    let mut config = Config::new(global.mac, global.ip);
+    let ip = match global.ip {
+        IpMode::Static(cidr) => cidr,
+        // A placeholder the stack drops at once for the lease.
+        IpMode::Dhcp => DEFAULT_IP,
+    };
+    let mut config = Config::new(global.mac, ip);
     config.gateway = global.gateway;
     let mut net = TapNet::new(config, device)?;
     if let Some(recorder) = &capture.recorder {
         net.trace(recorder, "layernet");
     }
+    if global.ip == IpMode::Dhcp {
+        let max = global.dhcp_max_lease.map(Duration::from_secs);
+        net.stack().start_dhcp(max).map_err(|e| e.to_string())?;
+    }
+    if global.ip == IpMode::Dhcp || global.dns.is_some() {
+        // The stack lives until the process exits; so does its query table.
+        let queries: &'static mut DnsStorage = Box::leak(Box::default());
+        net.stack()
+            .start_dns(queries, global.dns)
+            .map_err(|e| e.to_string())?;
+    }
     Ok(net)
+}
+
+/// One line for a change of the DHCP lease.
+pub(crate) fn dhcp_line(event: DhcpEvent) -> String {
+    match event {
+        DhcpEvent::Bound(l) => format!(
+            "dhcp: bound {} via {}{}",
+            l.address,
+            l.server,
+            lease_extras(l)
+        ),
+        DhcpEvent::Renewed(l) => format!("dhcp: renewed {} via {}", l.address, l.server),
+        DhcpEvent::Lost => "dhcp: lease lost, no address; looking for a server".to_string(),
+    }
+}
+
+fn lease_extras(l: Lease) -> String {
+    let mut s = String::new();
+    if let Some(r) = l.router {
+        s += &format!(", router {r}");
+    }
+    if let Some(d) = l.dns {
+        s += &format!(", dns {d}");
+    }
+    s
 }
 
 /// TCP sockets in a TAP host's pool (`net::profile::Host`).
@@ -709,11 +804,22 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
     let dump = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&dump))
         .map_err(|e| format!("signal handler: {e}"))?;
-    for (port, name) in &started {
-        println!("listening on {ip}:{port} ({name})");
+    let listening = |ip: Ipv4Address| {
+        for (port, name) in &started {
+            println!("listening on {ip}:{port} ({name})");
+        }
+    };
+    if global.ip != IpMode::Dhcp {
+        listening(ip);
     }
     let verbose = global.verbose > 0 && !global.quiet;
     net.run_until(|net| {
+        while let Some(event) = net.stack().take_dhcp_event() {
+            println!("{}", dhcp_line(event));
+            if let DhcpEvent::Bound(lease) = event {
+                listening(lease.address.address());
+            }
+        }
         if verbose {
             net.drain_logs(&mut |line| eprintln!("{line}"));
         }
