@@ -829,8 +829,9 @@ fn cases() -> Vec<Case> {
             },
             Silent,
             "RFC 5961 4.2 asks for a challenge ACK to any SYN on a synchronised \
-             connection (RFC 793 reset it); smoltcp ignores it: the connection is safe, \
-             the peer that restarted gets no hint until its SYN times out",
+             connection (RFC 793 reset it); smoltcp drops a segment without ACK before \
+             it gets there (its challenge ACKs, one a second, answer bad ACKs): the \
+             connection is safe, a restarted peer learns nothing until its SYN times out",
         ),
         case(
             "no flags on the established connection (no ACK)",
