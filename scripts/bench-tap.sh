@@ -6,6 +6,9 @@
 # BENCH_RUNS runs (default 5):
 #   - the raw frame pump (no stack: a program writes full-size frames into
 #     the TAP, and reads the frames the kernel sends out of it);
+#   - socket-level source and sink (`layernet bench --sink-source`: Linux
+#     reads from port 1234, writes to port 1235, for BENCH_SECONDS each),
+#     beside the pump each way;
 #   - curl downloading from and uploading to `layernet serve`'s file service
 #     (BENCH_MIB MiB, default 64), beside the pump each way;
 #   - TCP echo round trips (p50, p99) of 1 byte and 1 KiB, over TAP to
@@ -138,6 +141,16 @@ for run in $(seq "$RUNS"); do
     ip neigh del "$L" dev tap0 2>/dev/null || true
     keep pump-rx-fps "$fps"; keep pump-rx-mbs "$(awk -v b="$bps" 'BEGIN { print b / 1e6 }')"
 
+    # Socket-level source and sink.
+    "$layernet" bench --sink-source > "$work/ss.out" 2> "$work/ss.err" &
+    serve_pid=$!
+    for _ in $(seq 50); do ping -c 1 -W 1 "$L" >/dev/null 2>&1 && break; sleep 0.1; done
+    read -r bits _ < <($py read "$L" 1234 "$SECS")
+    keep source "$(awk -v b="$bits" 'BEGIN { print b / 1e9 }')"
+    read -r bits _ < <($py source "$L" 1235 "$SECS")
+    keep sink "$(awk -v b="$bits" 'BEGIN { print b / 1e9 }')"
+    stop_serve
+
     # layernet serving files and echo.
     start_serve --services echo,files --max-connections 4
     url="http://$L:7878"
@@ -170,6 +183,9 @@ figure tap.pump.tx "$(m pump-tx-fps)" frames/s
 figure tap.pump.tx.bytes "$(m pump-tx-mbs)" MB/s
 figure tap.pump.rx "$(m pump-rx-fps)" frames/s
 figure tap.pump.rx.bytes "$(m pump-rx-mbs)" MB/s
+gbit() { awk -v m="$1" 'BEGIN { print m * 8 / 1000 }'; } # MB/s to Gbit/s
+figure tap.socket.source "$(m source)" Gbit/s pump-tx "$(gbit "$(m pump-tx-mbs)")"
+figure tap.socket.sink "$(m sink)" Gbit/s pump-rx "$(gbit "$(m pump-rx-mbs)")"
 figure tap.files.download "$(m download)" MB/s pump-tx "$(m pump-tx-mbs)"
 figure tap.files.upload "$(m upload)" MB/s pump-rx "$(m pump-rx-mbs)"
 for size in 1 1024; do

@@ -10,7 +10,8 @@ time. Standard library only.
   pump-rx DEV SECONDS                  read what the kernel sends out of it: "frames/s bytes/s"
   flood HOST PORT SECONDS              UDP datagrams of 1472 bytes as fast as possible
   sink PORT SECONDS                    accept one TCP connection, read to EOF: "bit/s bytes"
-  source HOST PORT SECONDS             send to it for SECONDS in 1 MiB writes
+  source HOST PORT SECONDS             send to it for SECONDS in 1 MiB writes: "bit/s bytes"
+  read HOST PORT SECONDS               connect, read for SECONDS: "bit/s bytes"
 """
 import fcntl
 import os
@@ -194,13 +195,29 @@ def sink(port, seconds):
     print(f"{total * 8 / max(secs, 1e-9):.0f} {total}")
 
 
-def source(host, port, seconds):
+def stream(host, port, seconds, move):
+    """Connect and call move(socket, buffer) -> bytes moved, for SECONDS
+    (or until it moves nothing); print the rate."""
     s = socket.create_connection((host, int(port)), timeout=5)
-    chunk = bytes(1 << 20)
-    end = time.monotonic() + float(seconds)
-    while time.monotonic() < end:
-        s.sendall(chunk)
+    buf = bytearray(1 << 20)
+    start = time.monotonic()
+    total = 0
+    while time.monotonic() < start + float(seconds):
+        n = move(s, buf)
+        if n == 0:
+            break
+        total += n
+    secs = time.monotonic() - start
     s.close()
+    print(f"{total * 8 / secs:.0f} {total}")
+
+
+def source(host, port, seconds):
+    stream(host, port, seconds, lambda s, buf: s.sendall(buf) or len(buf))
+
+
+def read(host, port, seconds):
+    stream(host, port, seconds, lambda s, buf: s.recv_into(buf))
 
 
 def main():
@@ -213,7 +230,7 @@ def main():
         serve_forever(args[0], greeting_handle, False)
     else:
         {"rtt": rtt, "conns": conns, "pump-tx": pump_tx, "pump-rx": pump_rx,
-         "flood": flood, "sink": sink, "source": source}[cmd](*args)
+         "flood": flood, "sink": sink, "source": source, "read": read}[cmd](*args)
 
 
 if __name__ == "__main__":

@@ -847,6 +847,125 @@ fn connections(
     Ok((served as f64 / secs.max(1e-9), allocations))
 }
 
+/// The port on which [`SinkSource`] sends bytes to whoever connects.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(layernet::host::bench::SOURCE_PORT, 1234);
+/// ```
+pub const SOURCE_PORT: u16 = 1234;
+/// The port on which [`SinkSource`] reads and discards what it is sent.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(layernet::host::bench::SINK_PORT, SOURCE_PORT + 1);
+/// # use layernet::host::bench::SOURCE_PORT;
+/// ```
+pub const SINK_PORT: u16 = 1235;
+
+/// Socket-level throughput over a real link, as smoltcp's `benchmark`
+/// example measures it: a connection to [`SOURCE_PORT`] gets zeros as fast
+/// as the stack takes them, one to [`SINK_PORT`] has everything read and
+/// dropped. One connection at a time on each. `layernet bench
+/// --sink-source` serves it on TAP for scripts/bench-tap.sh.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::bench::{SINK_PORT, SinkSource};
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::socket::TcpStream;
+/// let (mut net, a, b) = SimNet::pair(4)?;
+/// let service = SinkSource::bind(net.stack(a))?;
+/// net.serve(a, Box::new(service));
+/// let mut to_sink = TcpStream::connect(net.stack(b), endpoint(a, SINK_PORT))?;
+/// net.run_for(layernet::Duration::from_millis(10));
+/// assert_eq!(to_sink.send(net.stack(b), &[1; 5000])?, 5000);
+/// net.run_for(layernet::Duration::from_millis(10));
+/// assert_eq!(to_sink.send_queue(net.stack(b)), 0, "all taken");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct SinkSource {
+    source: TcpListener,
+    sink: TcpListener,
+    out: Option<TcpStream>,
+    into: Option<TcpStream>,
+}
+
+/// What the source sends: zeros, as smoltcp's benchmark does.
+static ZEROS: [u8; 8192] = [0; 8192];
+
+impl SinkSource {
+    /// Listen on both ports.
+    ///
+    /// # Errors
+    /// Those of [`TcpListener::bind`]: a port taken, or no free socket.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::bench::SinkSource;
+    /// let (mut net, a, _) = layernet::host::sim::SimNet::pair(5)?;
+    /// let _one = SinkSource::bind(net.stack(a))?;
+    /// assert!(SinkSource::bind(net.stack(a)).is_err(), "the ports are taken");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn bind<D: Link>(stack: &mut Stack<'_, D>) -> Result<Self, crate::socket::Error> {
+        Ok(SinkSource {
+            source: TcpListener::bind(stack, SOURCE_PORT, 1)?,
+            sink: TcpListener::bind(stack, SINK_PORT, 1)?,
+            out: None,
+            into: None,
+        })
+    }
+}
+
+impl<D: Link> Service<D> for SinkSource {
+    fn poll(&mut self, stack: &mut Stack<'_, D>, _now: Instant) -> bool {
+        let mut progress = false;
+        if self.out.is_none() {
+            self.out = self.source.accept(stack).ok().map(|(s, _)| s);
+        }
+        if self.into.is_none() {
+            self.into = self.sink.accept(stack).ok().map(|(s, _)| s);
+        }
+        if let Some(out) = &mut self.out {
+            loop {
+                match out.send(stack, &ZEROS) {
+                    Ok(n) if n > 0 => progress = true,
+                    Ok(_) | Err(crate::socket::Error::WouldBlock) => break,
+                    Err(_) => {
+                        if let Some(s) = self.out.take() {
+                            s.abort(stack);
+                        }
+                        progress = true;
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(into) = &mut self.into {
+            let mut buf = [0u8; 8192];
+            loop {
+                match into.recv(stack, &mut buf) {
+                    Ok(n) if n > 0 => progress = true,
+                    Err(crate::socket::Error::WouldBlock) => break,
+                    _ => {
+                        if let Some(s) = self.into.take() {
+                            s.close(stack);
+                        }
+                        progress = true;
+                        break;
+                    }
+                }
+            }
+        }
+        progress
+    }
+}
+
 /// The memory table: `size_of` of each component for the tiny and the host
 /// profile, in bytes.
 fn memory() -> Vec<Figure> {

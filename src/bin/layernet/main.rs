@@ -361,6 +361,11 @@ struct BenchArgs {
     /// Only this group of figures.
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(layernet::host::bench::GROUPS))]
     only: Option<String>,
+    /// Measure nothing: serve the socket-level sink (port 1235) and source
+    /// (port 1234) on the TAP link until SIGINT/SIGTERM, for
+    /// scripts/bench-tap.sh's Linux client.
+    #[arg(long)]
+    sink_source: bool,
     /// Only this bulk transfer (scripts/bench-cpu.sh counts each apart).
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(
         layernet::host::bench::TRANSFERS.map(|(name, _, _)| name)))]
@@ -398,6 +403,25 @@ static GLOBAL: CountingAlloc = CountingAlloc;
 
 fn allocations() -> usize {
     ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+/// `layernet bench --sink-source`: the sink and source on TAP until a signal.
+fn sink_source(global: &Global) -> Result<(), String> {
+    let capture = Capture::new(global)?;
+    let mut net = open_tap(global, &capture)?;
+    let service =
+        layernet::host::bench::SinkSource::bind(net.stack()).map_err(|e| e.to_string())?;
+    net.serve(Box::new(service));
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop)).map_err(|e| e.to_string())?;
+    }
+    println!("sink on port 1235, source on port 1234");
+    net.run_until(|_| stop.load(Ordering::Relaxed));
+    match net.failure() {
+        Some(f) => Err(f.to_string()),
+        None => Ok(()),
+    }
 }
 
 fn run_bench(args: BenchArgs) -> ExitCode {
@@ -505,6 +529,13 @@ fn main() -> ExitCode {
     match cli.command {
         None => run_demo(&cli.global, DemoArgs::default_run()),
         Some(Command::Demo(a)) => run_demo(&cli.global, a),
+        Some(Command::Bench(a)) if a.sink_source => match sink_source(&cli.global) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("layernet bench: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Some(Command::Bench(a)) => run_bench(a),
         Some(Command::Serve(a)) => match serve(&cli.global, a) {
             Ok(()) => ExitCode::SUCCESS,
