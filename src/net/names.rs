@@ -4,6 +4,9 @@
 //! resolve names ([`Stack::start_dns`]); the `Tiny` and `Board` profiles
 //! have no spare slot and stay the size they were.
 //!
+//! Layer: net. Depends on smoltcp's DHCPv4 and DNS sockets and `wire`
+//! types and on the stack's own book-keeping; nothing above it.
+//!
 //! smoltcp's DHCP socket reports a changed configuration, not a renewal
 //! that changed nothing; the stack notices the server's ACK on the way in
 //! (its frames pass the gate anyway) so that a renewal is reported too.
