@@ -819,6 +819,8 @@ fn write_dns<W: Write>(l: &mut Lines<'_, W>, payload: &[u8]) -> Result<bool, fmt
         // A full buffer shortens the line; it never fails the frame.
         let _ = match record.data {
             DnsRecordData::A(ip) => write!(answers, " A {ip}"),
+            #[cfg(feature = "ipv6")]
+            DnsRecordData::Aaaa(ip) => write!(answers, " AAAA {ip}"),
             DnsRecordData::Cname(to) => write!(answers, " CNAME {}", DnsName(&packet, to)),
             DnsRecordData::Other(kind, _) => write!(answers, " {kind:?}"),
         };

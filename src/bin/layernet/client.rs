@@ -215,6 +215,8 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
         Command::Put { file, url: u } => put(&host, ep, &file, &u),
         Command::Ping { count, .. } => match ep.addr {
             IpAddress::Ipv4(ip) => ping(&net, ip, count),
+            #[allow(unreachable_patterns)]
+            _ => Err("ping: only IPv4 so far".to_string()),
         },
         Command::Demo(_) | Command::Serve(_) | Command::Bench(_) => {
             Err("not a client command".to_string())
