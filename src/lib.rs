@@ -131,3 +131,5 @@ pub mod socket_table {}
 /// without depending on smoltcp themselves.
 pub use smoltcp::time::{Duration, Instant};
 pub use smoltcp::wire::{EthernetAddress, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr};
+#[cfg(feature = "ipv6")]
+pub use smoltcp::wire::{Ipv6Address, Ipv6Cidr};

@@ -5,7 +5,7 @@
 use smoltcp::time::{Duration, Instant};
 
 use super::{Log, Outcome, Service};
-use crate::Ipv4Address;
+use crate::IpAddress;
 use crate::link::Link;
 use crate::net::Stack;
 use crate::socket::{Error, Ping};
@@ -41,7 +41,7 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Pinger {
-    target: Ipv4Address,
+    target: IpAddress,
     ping: Option<Ping>,
     count: u16,
     want: u16,
@@ -70,9 +70,9 @@ impl Pinger {
     /// assert_eq!(ping.sent(), 16);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(target: Ipv4Address, count: u16, interval: Duration) -> Self {
+    pub fn new(target: impl Into<IpAddress>, count: u16, interval: Duration) -> Self {
         Pinger {
-            target,
+            target: target.into(),
             ping: None,
             count: count.min(16),
             want: count.min(16),

@@ -28,6 +28,8 @@ use smoltcp::wire::{
     Icmpv4Packet, Icmpv4Repr, IpAddress, IpEndpoint, IpProtocol, Ipv4Cidr, Ipv4Packet, TcpPacket,
     TcpRepr, UdpPacket, UdpRepr,
 };
+#[cfg(feature = "ipv6")]
+use smoltcp::wire::{Icmpv6Message, Icmpv6Packet, Icmpv6Repr, Ipv6Address, Ipv6Packet};
 
 use super::observe::{DropReason, Event, Transport};
 use super::{Listener, Owner, TcpEntry, UdpEntry};
@@ -46,6 +48,10 @@ pub(crate) enum Verdict {
 pub(crate) struct Us {
     pub(crate) mac: EthernetAddress,
     pub(crate) cidr: Ipv4Cidr,
+    /// Our IPv6 unicast addresses (link-local, static, SLAAC), in the
+    /// interface's order; `None` past the last.
+    #[cfg(feature = "ipv6")]
+    pub(crate) v6: [Option<Ipv6Address>; super::MAX_V6_ADDRS],
     /// DHCP runs: a server's offer comes to the address it offers, which
     /// is not ours yet.
     #[cfg(feature = "names")]
@@ -95,6 +101,8 @@ fn check(frame: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event>, Dro
             Ok(None)
         }
         EthernetProtocol::Ipv4 => check_ipv4(eth.payload(), us, pool),
+        #[cfg(feature = "ipv6")]
+        EthernetProtocol::Ipv6 => check_ipv6(eth.payload(), us, pool),
         _ => Err(DropReason::Unsupported),
     }
 }
@@ -147,93 +155,173 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
             }
             Ok(None)
         }
-        IpProtocol::Tcp => {
-            let tcp = TcpPacket::new_checked(ip.payload()).map_err(|_| DropReason::Malformed)?;
-            if !tcp.verify_checksum(&src_ip, &dst_ip) {
-                return Err(DropReason::BadChecksum);
-            }
-            if dst != ours {
-                // smoltcp takes no TCP to a broadcast or multicast address.
-                return Err(DropReason::NotForUs);
-            }
-            // Options that do not parse (a length of 0 or 1, or past the
-            // header), port 0, SYN with FIN or RST: smoltcp's own parser
-            // refuses them, silently; here they are counted.
-            TcpRepr::parse(&tcp, &src_ip, &dst_ip, &ChecksumCapabilities::ignored())
-                .map_err(|_| DropReason::Malformed)?;
-            let from = IpEndpoint::new(src_ip, tcp.src_port());
-            let port = tcp.dst_port();
-            if tcp.syn() && !tcp.ack() && syn_finds_pool_busy(pool, from, port) {
-                return Err(DropReason::BusyPool);
-            }
-            let mut found = false;
-            for entry in pool.tcp.iter().filter(|e| !e.idle()) {
-                let socket = pool.sockets.get::<tcp::Socket>(entry.handle());
-                let state = socket.state();
-                let matches = match state {
-                    tcp::State::Closed => false,
-                    tcp::State::Listen => socket.listen_endpoint().port == port,
-                    _ => {
-                        socket.local_endpoint().is_some_and(|l| l.port == port)
-                            && socket.remote_endpoint() == Some(from)
-                    }
-                };
-                if !matches {
-                    continue;
-                }
-                found = true;
-                // RFC 5961 3.2, for a synchronised connection: smoltcp takes
-                // an RST anywhere in the window; only the exact next
-                // sequence number may reset it. (The RFC's challenge ACK is
-                // not sent: the drop is counted instead.)
-                let synchronised = !matches!(
-                    state,
-                    tcp::State::Listen | tcp::State::SynSent | tcp::State::SynReceived
-                );
-                if tcp.rst()
-                    && synchronised
-                    && entry
-                        .watch
-                        .rcv_next
-                        .is_some_and(|next| next != tcp.seq_number().0 as u32)
-                {
-                    return Err(DropReason::RstNotExact);
-                }
-            }
-            Ok((!found).then_some(Event::NoSocket {
-                transport: Transport::Tcp,
-                to: IpEndpoint::new(dst_ip, port),
-            }))
-        }
-        IpProtocol::Udp => {
-            let udp = UdpPacket::new_checked(ip.payload()).map_err(|_| DropReason::Malformed)?;
-            if udp.checksum() != 0 && !udp.verify_checksum(&src_ip, &dst_ip) {
-                return Err(DropReason::BadChecksum);
-            }
-            UdpRepr::parse(&udp, &src_ip, &dst_ip, &ChecksumCapabilities::ignored())
-                .map_err(|_| DropReason::Malformed)?;
-            let port = udp.dst_port();
-            #[cfg(feature = "names")]
-            let smoltcps = (us.dhcp && port == DHCP_CLIENT) || (us.dns && udp.src_port() == 53);
-            #[cfg(not(feature = "names"))]
-            let smoltcps = false;
-            let found = smoltcps
-                || pool.udp.iter().any(|entry| {
-                    entry.in_use
-                        && pool
-                            .sockets
-                            .get::<udp::Socket>(entry.handle())
-                            .endpoint()
-                            .port
-                            == port
-                });
-            Ok((!found).then_some(Event::NoSocket {
-                transport: Transport::Udp,
-                to: IpEndpoint::new(dst_ip, port),
-            }))
-        }
+        IpProtocol::Tcp => check_tcp(ip.payload(), (src_ip, dst_ip), dst == ours, pool),
+        IpProtocol::Udp => check_udp(ip.payload(), (src_ip, dst_ip), us, pool),
         _ => Err(DropReason::Unsupported),
     }
+}
+
+/// A TCP segment from `addrs.0` to `addrs.1`, over either IP version;
+/// `to_us` says the destination is one of our unicast addresses.
+fn check_tcp(
+    segment: &[u8],
+    (src_ip, dst_ip): (IpAddress, IpAddress),
+    to_us: bool,
+    pool: &Pool<'_, '_>,
+) -> Result<Option<Event>, DropReason> {
+    let tcp = TcpPacket::new_checked(segment).map_err(|_| DropReason::Malformed)?;
+    if !tcp.verify_checksum(&src_ip, &dst_ip) {
+        return Err(DropReason::BadChecksum);
+    }
+    if !to_us {
+        // smoltcp takes no TCP to a broadcast or multicast address.
+        return Err(DropReason::NotForUs);
+    }
+    // Options that do not parse (a length of 0 or 1, or past the
+    // header), port 0, SYN with FIN or RST: smoltcp's own parser
+    // refuses them, silently; here they are counted.
+    TcpRepr::parse(&tcp, &src_ip, &dst_ip, &ChecksumCapabilities::ignored())
+        .map_err(|_| DropReason::Malformed)?;
+    let from = IpEndpoint::new(src_ip, tcp.src_port());
+    let port = tcp.dst_port();
+    if tcp.syn() && !tcp.ack() && syn_finds_pool_busy(pool, from, port) {
+        return Err(DropReason::BusyPool);
+    }
+    let mut found = false;
+    for entry in pool.tcp.iter().filter(|e| !e.idle()) {
+        let socket = pool.sockets.get::<tcp::Socket>(entry.handle());
+        let state = socket.state();
+        let matches = match state {
+            tcp::State::Closed => false,
+            tcp::State::Listen => socket.listen_endpoint().port == port,
+            _ => {
+                socket.local_endpoint().is_some_and(|l| l.port == port)
+                    && socket.remote_endpoint() == Some(from)
+            }
+        };
+        if !matches {
+            continue;
+        }
+        found = true;
+        // RFC 5961 3.2, for a synchronised connection: smoltcp takes
+        // an RST anywhere in the window; only the exact next
+        // sequence number may reset it. (The RFC's challenge ACK is
+        // not sent: the drop is counted instead.)
+        let synchronised = !matches!(
+            state,
+            tcp::State::Listen | tcp::State::SynSent | tcp::State::SynReceived
+        );
+        if tcp.rst()
+            && synchronised
+            && entry
+                .watch
+                .rcv_next
+                .is_some_and(|next| next != tcp.seq_number().0 as u32)
+        {
+            return Err(DropReason::RstNotExact);
+        }
+    }
+    Ok((!found).then_some(Event::NoSocket {
+        transport: Transport::Tcp,
+        to: IpEndpoint::new(dst_ip, port),
+    }))
+}
+
+/// A UDP datagram from `addrs.0` to `addrs.1`, over either IP version.
+fn check_udp(
+    datagram: &[u8],
+    (src_ip, dst_ip): (IpAddress, IpAddress),
+    us: Us,
+    pool: &Pool<'_, '_>,
+) -> Result<Option<Event>, DropReason> {
+    let udp = UdpPacket::new_checked(datagram).map_err(|_| DropReason::Malformed)?;
+    // A zero checksum means "none" over IPv4 only; IPv6 requires one.
+    let unchecked = udp.checksum() == 0 && matches!(src_ip, IpAddress::Ipv4(_));
+    if !unchecked && !udp.verify_checksum(&src_ip, &dst_ip) {
+        return Err(DropReason::BadChecksum);
+    }
+    UdpRepr::parse(&udp, &src_ip, &dst_ip, &ChecksumCapabilities::ignored())
+        .map_err(|_| DropReason::Malformed)?;
+    let port = udp.dst_port();
+    let found = for_smoltcp(us, &udp)
+        || pool.udp.iter().any(|entry| {
+            entry.in_use
+                && pool
+                    .sockets
+                    .get::<udp::Socket>(entry.handle())
+                    .endpoint()
+                    .port
+                    == port
+        });
+    Ok((!found).then_some(Event::NoSocket {
+        transport: Transport::Udp,
+        to: IpEndpoint::new(dst_ip, port),
+    }))
+}
+
+/// An IPv6 packet: smoltcp's own acceptance rules (our unicast addresses,
+/// all-nodes, the solicited-node groups of our addresses; no multicast or
+/// own source), with each refusal counted. Extension headers are not
+/// spoken here: smoltcp would read a hop-by-hop header (MLD queries carry
+/// one), but this stack joins no multicast group that needs MLD.
+#[cfg(feature = "ipv6")]
+fn check_ipv6(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event>, DropReason> {
+    let ip = Ipv6Packet::new_checked(packet).map_err(|_| DropReason::Malformed)?;
+    if ip.version() != 6 {
+        return Err(DropReason::Malformed);
+    }
+    let (src, dst) = (ip.src_addr(), ip.dst_addr());
+    let mut ours = us.v6.iter().flatten();
+    let to_us = ours.clone().any(|a| *a == dst);
+    let group = dst == smoltcp::wire::IPV6_LINK_LOCAL_ALL_NODES
+        || (dst.octets()[..13] == SOLICITED_NODE_PREFIX
+            && ours.clone().any(|a| a.octets()[13..] == dst.octets()[13..]));
+    if !(to_us || group) {
+        return Err(DropReason::NotForUs);
+    }
+    // An unspecified source is legitimate (duplicate address detection);
+    // a multicast one never is, and our own is the land attack again.
+    if src.is_multicast() || ours.any(|a| *a == src) {
+        return Err(DropReason::Malformed);
+    }
+    let (src_ip, dst_ip) = (IpAddress::Ipv6(src), IpAddress::Ipv6(dst));
+    match ip.next_header() {
+        IpProtocol::Icmpv6 => {
+            let icmp =
+                Icmpv6Packet::new_checked(ip.payload()).map_err(|_| DropReason::Malformed)?;
+            if !icmp.verify_checksum(&src, &dst) {
+                return Err(DropReason::BadChecksum);
+            }
+            if Icmpv6Repr::parse(&src, &dst, &icmp, &ChecksumCapabilities::ignored()).is_err() {
+                return Err(match icmp.msg_type() {
+                    Icmpv6Message::Unknown(_) => DropReason::Unsupported,
+                    _ => DropReason::Malformed,
+                });
+            }
+            Ok(None)
+        }
+        IpProtocol::Tcp => check_tcp(ip.payload(), (src_ip, dst_ip), to_us, pool),
+        IpProtocol::Udp => check_udp(ip.payload(), (src_ip, dst_ip), us, pool),
+        IpProtocol::Ipv6Frag => Err(DropReason::Fragment),
+        _ => Err(DropReason::Unsupported),
+    }
+}
+
+/// ff02::1:ff00:0/104, the solicited-node multicast prefix (RFC 4291
+/// 2.7.1); the last 24 bits are those of the solicited unicast address.
+#[cfg(feature = "ipv6")]
+const SOLICITED_NODE_PREFIX: [u8; 13] = [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff];
+
+/// A datagram for smoltcp's own DHCP or DNS socket, which the pool does
+/// not hold.
+#[cfg(feature = "names")]
+fn for_smoltcp(us: Us, udp: &UdpPacket<&[u8]>) -> bool {
+    (us.dhcp && udp.dst_port() == DHCP_CLIENT) || (us.dns && udp.src_port() == 53)
+}
+
+#[cfg(not(feature = "names"))]
+fn for_smoltcp(_: Us, _: &UdpPacket<&[u8]>) -> bool {
+    false
 }
 
 /// The DHCP client's UDP port.
@@ -288,6 +376,8 @@ mod tests {
         Us {
             mac: MAC,
             cidr: Ipv4Cidr::new(OURS, 24),
+            #[cfg(feature = "ipv6")]
+            v6: [Some(crate::net::link_local(MAC).address()), None, None],
             #[cfg(feature = "names")]
             dhcp: false,
             #[cfg(feature = "names")]

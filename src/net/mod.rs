@@ -56,6 +56,8 @@ use smoltcp::iface::{
 use smoltcp::socket::{icmp, tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, IpEndpoint, Ipv4Address, Ipv4Cidr};
+#[cfg(feature = "ipv6")]
+use smoltcp::wire::{Ipv6Address, Ipv6Cidr};
 
 use crate::link::Link;
 use crate::link::rng::Rng;
@@ -250,6 +252,37 @@ pub const DEFAULT_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x01
 /// ```
 pub const DEFAULT_IP: Ipv4Cidr = Ipv4Cidr::new(Ipv4Address::new(192, 168, 69, 1), 24);
 
+/// IPv6 addresses an interface can hold with the `ipv6` feature (smoltcp's
+/// `iface-max-addr-count-4`), the IPv4 one included.
+#[cfg(feature = "ipv6")]
+pub(crate) const MAX_V6_ADDRS: usize = 3;
+
+/// The link-local address derived from `mac` (RFC 4291 appendix A:
+/// EUI-64 with the universal/local bit flipped), as Linux derives its own
+/// by default.
+///
+/// ```
+/// use layernet::{EthernetAddress, net::link_local};
+/// let ll = link_local(EthernetAddress([0x52, 0x54, 0, 0x12, 0x34, 0x56]));
+/// assert_eq!(ll.to_string(), "fe80::5054:ff:fe12:3456/64");
+/// ```
+#[cfg(feature = "ipv6")]
+pub fn link_local(mac: EthernetAddress) -> Ipv6Cidr {
+    let m = mac.0;
+    let word = |a: u8, b: u8| u16::from_be_bytes([a, b]);
+    let address = Ipv6Address::new(
+        0xfe80,
+        0,
+        0,
+        0,
+        word(m[0] ^ 0x02, m[1]),
+        word(m[2], 0xff),
+        word(0xfe, m[3]),
+        word(m[4], m[5]),
+    );
+    Ipv6Cidr::new(address, 64)
+}
+
 /// How a stack presents itself on the link.
 ///
 /// # Example
@@ -281,6 +314,15 @@ pub struct Config {
     /// Seeds smoltcp's initial sequence numbers and layernet's ephemeral
     /// ports: a fixed value in the simulation, OS entropy on a real link.
     pub seed: u64,
+    /// A static IPv6 address and prefix, beside the link-local address
+    /// every stack derives from its MAC.
+    #[cfg(feature = "ipv6")]
+    pub ip6: Option<Ipv6Cidr>,
+    /// Solicit router advertisements and configure an address from each
+    /// advertised on-link prefix (SLAAC, RFC 4862), with a default route
+    /// through the router.
+    #[cfg(feature = "ipv6")]
+    pub slaac: bool,
 }
 
 impl Config {
@@ -303,6 +345,10 @@ impl Config {
             ip,
             gateway: None,
             seed: 0,
+            #[cfg(feature = "ipv6")]
+            ip6: None,
+            #[cfg(feature = "ipv6")]
+            slaac: false,
         }
     }
 }
@@ -335,6 +381,9 @@ pub enum ConfigError {
     BadAddress,
     /// The gateway is not inside the configured network.
     GatewayUnreachable,
+    /// The static IPv6 address is unspecified, loopback or multicast.
+    #[cfg(feature = "ipv6")]
+    BadIpv6Address,
 }
 
 impl core::fmt::Display for ConfigError {
@@ -345,6 +394,8 @@ impl core::fmt::Display for ConfigError {
             ConfigError::GatewayUnreachable => {
                 "the gateway must lie inside the stack's own network"
             }
+            #[cfg(feature = "ipv6")]
+            ConfigError::BadIpv6Address => "the IPv6 address must be a unicast address",
         })
     }
 }
@@ -460,7 +511,7 @@ struct IcmpBuffers {
 /// use layernet::net::{Config, Resources, Stack};
 ///
 /// type Small<'a> = Resources<'a, 4, 2, 1, 512>;
-/// assert!(core::mem::size_of::<Small>() < 8 * 1024);
+/// assert!(core::mem::size_of::<Small>() < 9 * 1024, "IPv6 addresses in every socket included");
 /// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
 /// let mut memory = Small::new();
 /// let nic = StdPort::new(&wire, 0, Config::default().mac).ok_or("port")?;
@@ -677,7 +728,7 @@ pub struct AppCounters {
 ///     a.poll(Instant::from_millis(ms));
 ///     b.poll(Instant::from_millis(ms));
 /// }
-/// assert_eq!(ping.recv(&mut a)?, (b.ipv4_addr(), 1, 2));
+/// assert_eq!(ping.recv(&mut a)?, (b.ipv4_addr().into(), 1, 2));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Stack<'a, D: Link> {
@@ -748,7 +799,19 @@ impl<'a, D: Link> Stack<'a, D> {
             return Err(ConfigError::GatewayUnreachable);
         }
 
+        #[cfg(feature = "ipv6")]
+        if let Some(ip6) = config.ip6 {
+            let a = ip6.address();
+            if a.is_unspecified() || a.is_loopback() || a.is_multicast() || ip6.prefix_len() > 128 {
+                return Err(ConfigError::BadIpv6Address);
+            }
+        }
+
         let mut iface_config = iface::Config::new(HardwareAddress::Ethernet(config.mac));
+        #[cfg(feature = "ipv6")]
+        {
+            iface_config.slaac = config.slaac;
+        }
         // smoltcp derives its TCP initial sequence numbers from this seed; left
         // at 0 every boot would reuse the same ISNs.
         iface_config.random_seed = config.seed;
@@ -756,6 +819,14 @@ impl<'a, D: Link> Stack<'a, D> {
         iface.update_ip_addrs(|addrs| {
             // Capacity is at least one address; the push cannot fail on an empty list.
             let _ = addrs.push(IpCidr::Ipv4(config.ip));
+            // The ipv6 feature makes room for four: these two fit.
+            #[cfg(feature = "ipv6")]
+            {
+                let _ = addrs.push(IpCidr::Ipv6(link_local(config.mac)));
+                if let Some(ip6) = config.ip6 {
+                    let _ = addrs.push(IpCidr::Ipv6(ip6));
+                }
+            }
         });
         if let Some(gw) = config.gateway {
             let _ = iface.routes_mut().add_default_ipv4_route(gw);
@@ -845,6 +916,8 @@ impl<'a, D: Link> Stack<'a, D> {
         let us = gate::Us {
             mac: self.mac(),
             cidr: self.cidr,
+            #[cfg(feature = "ipv6")]
+            v6: self.v6_for_gate(),
             #[cfg(feature = "names")]
             dhcp: self.names.dhcp_active(),
             #[cfg(feature = "names")]
@@ -878,7 +951,7 @@ impl<'a, D: Link> Stack<'a, D> {
                 }
                 gate::Verdict::Admit(note) => note,
             };
-            if let Some(segment) = observe::Segment::parse(frame, self.ip, Direction::Rx) {
+            if let Some(segment) = observe::Segment::parse(frame, Direction::Rx) {
                 let entry = self.tcp.iter_mut().find(|e| {
                     e.watch.local.is_some_and(|l| l.port == segment.local_port)
                         && e.watch.remote == Some(segment.remote)
@@ -925,7 +998,7 @@ impl<'a, D: Link> Stack<'a, D> {
     /// One received frame into smoltcp, through the watching device.
     fn ingress_once(&mut self, now: Instant) -> PollIngressSingleResult {
         let observer = self.observer.as_deref_mut();
-        let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, self.ip, now);
+        let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, now);
         let mut device = watch::Watch::new(&mut self.device, sent);
         self.iface
             .poll_ingress_single(now, &mut device, &mut self.sockets)
@@ -934,7 +1007,7 @@ impl<'a, D: Link> Stack<'a, D> {
     /// One egress round of smoltcp, through the watching device.
     fn egress_once(&mut self, now: Instant) -> PollResult {
         let observer = self.observer.as_deref_mut();
-        let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, self.ip, now);
+        let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, now);
         let mut device = watch::Watch::new(&mut self.device, sent);
         self.iface.poll_egress(now, &mut device, &mut self.sockets)
     }
@@ -1210,6 +1283,37 @@ impl<'a, D: Link> Stack<'a, D> {
     /// ```
     pub fn ipv4_addr(&self) -> Ipv4Address {
         self.ip
+    }
+
+    /// The stack's IPv6 addresses: the link-local one first, then the
+    /// static one and any SLAAC has configured, as they stand now (SLAAC
+    /// adds and removes them as router advertisements come and expire).
+    ///
+    /// ```
+    /// use layernet::{Ipv6Address, host::sim::SimNet};
+    /// let (mut net, a, _) = SimNet::pair(0)?;
+    /// let ll: Vec<Ipv6Address> = net.stack(a).ipv6_addrs().map(|c| c.address()).collect();
+    /// // From MAC 02:00:00:00:00:01, its universal/local bit flipped (EUI-64).
+    /// assert_eq!(ll, ["fe80::ff:fe00:1".parse::<Ipv6Address>()?]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "ipv6")]
+    pub fn ipv6_addrs(&self) -> impl Iterator<Item = Ipv6Cidr> + '_ {
+        self.iface.ip_addrs().iter().filter_map(|a| match a {
+            IpCidr::Ipv6(c) => Some(*c),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        })
+    }
+
+    /// Our IPv6 unicast addresses for the gate, in a fixed array.
+    #[cfg(feature = "ipv6")]
+    fn v6_for_gate(&self) -> [Option<Ipv6Address>; MAX_V6_ADDRS] {
+        let mut out = [None; MAX_V6_ADDRS];
+        for (slot, cidr) in out.iter_mut().zip(self.ipv6_addrs()) {
+            *slot = Some(cidr.address());
+        }
+        out
     }
 
     /// The stack's hardware address.
@@ -1589,6 +1693,12 @@ impl<'a, D: Link> Stack<'a, D> {
             self.icmp_bound = true;
         }
         Some(socket)
+    }
+
+    /// The address smoltcp sends from to `dst`.
+    #[cfg(feature = "ipv6")]
+    pub(crate) fn ipv6_source_for(&self, dst: &Ipv6Address) -> Ipv6Address {
+        self.iface.get_source_address_ipv6(dst)
     }
 
     /// Draw a random number from the stack's seeded generator.

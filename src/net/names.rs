@@ -522,9 +522,9 @@ impl<'a, D: Link> Stack<'a, D> {
             dst_addr: EthernetAddress::BROADCAST,
             ethertype: EthernetProtocol::Arp,
         };
-        let (now, ip) = (self.now, self.ip);
+        let now = self.now;
         let observer = self.observer.as_deref_mut();
-        let sent = super::watch::Sent::new(observer, &mut self.counters, self.tcp, ip, now);
+        let sent = super::watch::Sent::new(observer, &mut self.counters, self.tcp, now);
         let mut device = super::watch::Watch::new(&mut self.device, sent);
         let Some(token) = device.transmit(now) else {
             return;
@@ -542,9 +542,10 @@ impl<'a, D: Link> Stack<'a, D> {
         self.names.lease = lease;
         let cidr = lease.map_or(Ipv4Cidr::new(Ipv4Address::UNSPECIFIED, 0), |l| l.address);
         self.iface.update_ip_addrs(|addrs| {
-            addrs.clear();
+            // The IPv6 addresses are not DHCP's to take away.
+            addrs.retain(|a| !matches!(a, IpCidr::Ipv4(_)));
             if lease.is_some() {
-                let _ = addrs.push(IpCidr::Ipv4(cidr));
+                let _ = addrs.insert(0, IpCidr::Ipv4(cidr));
             }
         });
         let routes = self.iface.routes_mut();

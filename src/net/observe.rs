@@ -22,9 +22,11 @@
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant;
 use smoltcp::wire::{
-    ArpOperation, ArpPacket, EthernetAddress, EthernetFrame, EthernetProtocol, IpEndpoint,
-    IpProtocol, Ipv4Address, Ipv4Packet, TcpPacket,
+    ArpOperation, ArpPacket, EthernetAddress, EthernetFrame, EthernetProtocol, IpAddress,
+    IpEndpoint, IpProtocol, Ipv4Address, Ipv4Packet, TcpPacket,
 };
+#[cfg(feature = "ipv6")]
+use smoltcp::wire::{Icmpv6Message, Icmpv6Packet, Ipv6Packet};
 
 /// The TCP states, as smoltcp names them (`Display` prints RFC 793's
 /// names: `SYN-RECEIVED`, `TIME-WAIT`, ...).
@@ -63,14 +65,14 @@ pub enum Direction {
 /// use smoltcp::phy::{Device, TxToken};
 /// let (mut net, a, _) = SimNet::pair(1)?;
 /// let mut stranger = net.raw_port(2, EthernetAddress([2, 0, 0, 0, 0, 0x42])).ok_or("taken")?;
-/// let ipv6 = |frame: &mut [u8]| {
+/// let ethercat = |frame: &mut [u8]| {
 ///     frame.fill(0);
 ///     frame[..6].copy_from_slice(&host_mac(a).0);
-///     frame[12..14].copy_from_slice(&[0x86, 0xdd]);
+///     frame[12..14].copy_from_slice(&[0x88, 0xa4]);
 /// };
-/// stranger.transmit(Instant::ZERO).ok_or("tx")?.consume(60, ipv6);
+/// stranger.transmit(Instant::ZERO).ok_or("tx")?.consume(60, ethercat);
 /// net.stack(a).poll(Instant::ZERO);
-/// assert_eq!(net.stack(a).counters().dropped_unsupported, 1, "this stack speaks IPv4 only");
+/// assert_eq!(net.stack(a).counters().dropped_unsupported, 1, "nobody here speaks EtherCAT");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,6 +327,25 @@ pub struct Counters {
     pub ipv4_tx: u64,
     /// IPv4 headers whose checksum failed.
     pub ipv4_bad_checksum: u64,
+    /// IPv6 packets received (admitted or not).
+    #[cfg(feature = "ipv6")]
+    pub ipv6_rx: u64,
+    /// IPv6 packets sent.
+    #[cfg(feature = "ipv6")]
+    pub ipv6_tx: u64,
+    /// ICMPv6 messages received, neighbour discovery included.
+    #[cfg(feature = "ipv6")]
+    pub icmpv6_rx: u64,
+    /// ICMPv6 messages sent, neighbour discovery included.
+    #[cfg(feature = "ipv6")]
+    pub icmpv6_tx: u64,
+    /// Neighbour discovery messages (router and neighbour solicitations and
+    /// advertisements, redirects) received.
+    #[cfg(feature = "ipv6")]
+    pub ndp_rx: u64,
+    /// Neighbour discovery messages sent.
+    #[cfg(feature = "ipv6")]
+    pub ndp_tx: u64,
     /// ICMP messages received.
     pub icmp_rx: u64,
     /// ICMP messages sent.
@@ -420,16 +441,50 @@ impl Counters {
                 if ip.frag_offset() != 0 {
                     return;
                 }
-                match ip.next_header() {
-                    IpProtocol::Icmp => bump(&mut self.icmp_rx, &mut self.icmp_tx),
-                    IpProtocol::Udp => bump(&mut self.udp_rx, &mut self.udp_tx),
-                    IpProtocol::Tcp => {
-                        bump(&mut self.tcp_rx, &mut self.tcp_tx);
-                        if TcpPacket::new_checked(ip.payload()).is_ok_and(|t| t.rst()) {
-                            bump(&mut self.tcp_resets_rx, &mut self.tcp_resets_tx);
-                        }
+                if ip.next_header() == IpProtocol::Icmp {
+                    bump(&mut self.icmp_rx, &mut self.icmp_tx);
+                }
+                self.tally_transport(rx, ip.next_header(), ip.payload());
+            }
+            #[cfg(feature = "ipv6")]
+            EthernetProtocol::Ipv6 => {
+                let Ok(ip) = Ipv6Packet::new_checked(eth.payload()) else {
+                    return;
+                };
+                bump(&mut self.ipv6_rx, &mut self.ipv6_tx);
+                if ip.next_header() == IpProtocol::Icmpv6 {
+                    bump(&mut self.icmpv6_rx, &mut self.icmpv6_tx);
+                    let ndp = Icmpv6Packet::new_checked(ip.payload()).is_ok_and(|icmp| {
+                        matches!(
+                            icmp.msg_type(),
+                            Icmpv6Message::RouterSolicit
+                                | Icmpv6Message::RouterAdvert
+                                | Icmpv6Message::NeighborSolicit
+                                | Icmpv6Message::NeighborAdvert
+                                | Icmpv6Message::Redirect
+                        )
+                    });
+                    if ndp {
+                        bump(&mut self.ndp_rx, &mut self.ndp_tx);
                     }
-                    _ => {}
+                }
+                self.tally_transport(rx, ip.next_header(), ip.payload());
+            }
+            _ => {}
+        }
+    }
+
+    /// The TCP and UDP counters, the same over either IP version.
+    fn tally_transport(&mut self, rx: bool, protocol: IpProtocol, payload: &[u8]) {
+        let bump = |rx_field: &mut u64, tx_field: &mut u64| {
+            if rx { *rx_field += 1 } else { *tx_field += 1 }
+        };
+        match protocol {
+            IpProtocol::Udp => bump(&mut self.udp_rx, &mut self.udp_tx),
+            IpProtocol::Tcp => {
+                bump(&mut self.tcp_rx, &mut self.tcp_tx);
+                if TcpPacket::new_checked(payload).is_ok_and(|t| t.rst()) {
+                    bump(&mut self.tcp_resets_rx, &mut self.tcp_resets_tx);
                 }
             }
             _ => {}
@@ -451,22 +506,35 @@ pub(crate) struct Segment {
 }
 
 impl Segment {
-    /// The TCP segment `frame` carries between `ours` and a peer, seen in
-    /// `direction`.
-    pub(crate) fn parse(frame: &[u8], ours: Ipv4Address, direction: Direction) -> Option<Self> {
+    /// The TCP segment `frame` carries between this stack and a peer, seen
+    /// in `direction`. Only frames this stack sent, or that the gate
+    /// admitted (TCP only to one of our own addresses), come here, so the
+    /// local address needs no check.
+    pub(crate) fn parse(frame: &[u8], direction: Direction) -> Option<Self> {
         let eth = EthernetFrame::new_checked(frame).ok()?;
-        if eth.ethertype() != EthernetProtocol::Ipv4 {
-            return None;
-        }
-        let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
-        let (local, remote) = match direction {
-            Direction::Tx => (ip.src_addr(), ip.dst_addr()),
-            Direction::Rx => (ip.dst_addr(), ip.src_addr()),
+        let (src, dst, payload): (IpAddress, IpAddress, &[u8]) = match eth.ethertype() {
+            EthernetProtocol::Ipv4 => {
+                let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+                if ip.next_header() != IpProtocol::Tcp || ip.frag_offset() != 0 {
+                    return None;
+                }
+                (ip.src_addr().into(), ip.dst_addr().into(), ip.payload())
+            }
+            #[cfg(feature = "ipv6")]
+            EthernetProtocol::Ipv6 => {
+                let ip = Ipv6Packet::new_checked(eth.payload()).ok()?;
+                if ip.next_header() != IpProtocol::Tcp {
+                    return None;
+                }
+                (ip.src_addr().into(), ip.dst_addr().into(), ip.payload())
+            }
+            _ => return None,
         };
-        if local != ours || ip.next_header() != IpProtocol::Tcp {
-            return None;
-        }
-        let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
+        let remote = match direction {
+            Direction::Tx => dst,
+            Direction::Rx => src,
+        };
+        let tcp = TcpPacket::new_checked(payload).ok()?;
         let (local_port, remote_port) = match direction {
             Direction::Tx => (tcp.src_port(), tcp.dst_port()),
             Direction::Rx => (tcp.dst_port(), tcp.src_port()),
@@ -474,7 +542,7 @@ impl Segment {
         let len = tcp.payload().len() as u32 + u32::from(tcp.syn()) + u32::from(tcp.fin());
         Some(Segment {
             local_port,
-            remote: IpEndpoint::new(remote.into(), remote_port),
+            remote: IpEndpoint::new(remote, remote_port),
             seq: tcp.seq_number().0 as u32,
             len,
             ack: tcp.ack().then_some(tcp.ack_number().0 as u32),

@@ -10,7 +10,6 @@
 
 use smoltcp::phy::{Device, DeviceCapabilities, TxToken};
 use smoltcp::time::Instant;
-use smoltcp::wire::Ipv4Address;
 
 use super::TcpEntry;
 use super::observe::{Counters, Direction, Event, Observer, Segment};
@@ -21,7 +20,6 @@ pub(super) struct Sent<'w, 'a> {
     observer: Option<&'w mut (dyn Observer + 'a)>,
     counters: &'w mut Counters,
     tcp: &'w mut [TcpEntry],
-    ip: Ipv4Address,
     now: Instant,
 }
 
@@ -30,14 +28,12 @@ impl<'w, 'a> Sent<'w, 'a> {
         observer: Option<&'w mut (dyn Observer + 'a)>,
         counters: &'w mut Counters,
         tcp: &'w mut [TcpEntry],
-        ip: Ipv4Address,
         now: Instant,
     ) -> Self {
         Sent {
             observer,
             counters,
             tcp,
-            ip,
             now,
         }
     }
@@ -47,7 +43,7 @@ impl<'w, 'a> Sent<'w, 'a> {
         if let Some(observer) = self.observer.as_deref_mut() {
             observer.frame(self.now, Direction::Tx, frame);
         }
-        let Some(segment) = Segment::parse(frame, self.ip, Direction::Tx) else {
+        let Some(segment) = Segment::parse(frame, Direction::Tx) else {
             return;
         };
         if segment.rst {

@@ -37,7 +37,9 @@ pub mod io;
 
 use smoltcp::socket::{icmp, tcp, udp};
 use smoltcp::time::Duration;
-use smoltcp::wire::{Icmpv4Packet, Icmpv4Repr, IpAddress, IpEndpoint, Ipv4Address};
+use smoltcp::wire::{Icmpv4Packet, Icmpv4Repr, IpAddress, IpEndpoint};
+#[cfg(feature = "ipv6")]
+use smoltcp::wire::{Icmpv6Packet, Icmpv6Repr};
 
 use crate::link::Link;
 use crate::net::{PoolError, Stack, Transport};
@@ -1185,7 +1187,7 @@ fn service_port(local: u16, peer: u16) -> u16 {
 /// net.run_for(Duration::from_millis(19));
 /// assert!(ping.recv(net.stack(a)).is_err(), "not yet");
 /// net.run_for(Duration::from_millis(1));
-/// assert_eq!(ping.recv(net.stack(a))?, (host_ip(b).address(), 1, 8));
+/// assert_eq!(ping.recv(net.stack(a))?, (host_ip(b).address().into(), 1, 8));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
@@ -1202,7 +1204,7 @@ impl Ping {
     /// let (mut p, to) = (Ping::new(net.stack(a)), net.stack(b).ipv4_addr());
     /// p.send(net.stack(a), to, 0, b"")?;
     /// net.run_for(Duration::from_millis(5));
-    /// assert_eq!(p.recv(net.stack(a))?.0, to);
+    /// assert_eq!(p.recv(net.stack(a))?.0, to.into());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new<D: Link>(stack: &mut Stack<'_, D>) -> Self {
@@ -1236,25 +1238,51 @@ impl Ping {
     pub fn send<D: Link>(
         &mut self,
         stack: &mut Stack<'_, D>,
-        to: Ipv4Address,
+        to: impl Into<IpAddress>,
         seq: u16,
         payload: &[u8],
     ) -> Result<(), Error> {
-        let repr = Icmpv4Repr::EchoRequest {
-            ident: self.ident,
-            seq_no: seq,
-            data: payload,
-        };
-        let socket = stack.icmp_socket(self.ident).ok_or(Error::AddrInUse)?;
-        let buf = socket
-            .send(repr.buffer_len(), IpAddress::Ipv4(to))
-            .map_err(|e| match e {
-                icmp::SendError::BufferFull => Error::WouldBlock,
-                icmp::SendError::Unaddressable => Error::InvalidInput,
-            })?;
-        let mut packet = Icmpv4Packet::new_unchecked(buf);
-        repr.emit(&mut packet, &smoltcp::phy::ChecksumCapabilities::default());
+        let to = to.into();
+        let (ident, caps) = (self.ident, smoltcp::phy::ChecksumCapabilities::default());
+        match to {
+            IpAddress::Ipv4(_) => {
+                let repr = Icmpv4Repr::EchoRequest {
+                    ident,
+                    seq_no: seq,
+                    data: payload,
+                };
+                let buf = Self::queue(stack, ident, repr.buffer_len(), to)?;
+                repr.emit(&mut Icmpv4Packet::new_unchecked(buf), &caps);
+            }
+            #[cfg(feature = "ipv6")]
+            IpAddress::Ipv6(dst) => {
+                let repr = Icmpv6Repr::EchoRequest {
+                    ident,
+                    seq_no: seq,
+                    data: payload,
+                };
+                // ICMPv6's checksum covers the addresses: pick the source
+                // smoltcp will send from before writing the message.
+                let src = stack.ipv6_source_for(&dst);
+                let buf = Self::queue(stack, ident, repr.buffer_len(), to)?;
+                repr.emit(&src, &dst, &mut Icmpv6Packet::new_unchecked(buf), &caps);
+            }
+        }
         Ok(())
+    }
+
+    /// Room for one message of `len` bytes to `to` in the ICMP send queue.
+    fn queue<'s, D: Link>(
+        stack: &'s mut Stack<'_, D>,
+        ident: u16,
+        len: usize,
+        to: IpAddress,
+    ) -> Result<&'s mut [u8], Error> {
+        let socket = stack.icmp_socket(ident).ok_or(Error::AddrInUse)?;
+        socket.send(len, to).map_err(|e| match e {
+            icmp::SendError::BufferFull => Error::WouldBlock,
+            icmp::SendError::Unaddressable => Error::InvalidInput,
+        })
     }
 
     /// The next echo reply for us: (from, sequence number, payload length).
@@ -1284,23 +1312,43 @@ impl Ping {
     pub fn recv<D: Link>(
         &mut self,
         stack: &mut Stack<'_, D>,
-    ) -> Result<(Ipv4Address, u16, usize), Error> {
+    ) -> Result<(IpAddress, u16, usize), Error> {
         let ident = self.ident;
         let socket = stack.icmp_socket(ident).ok_or(Error::AddrInUse)?;
+        // The gate has checked every checksum on the way in.
+        let caps = smoltcp::phy::ChecksumCapabilities::ignored();
         while let Ok((data, from)) = socket.recv() {
-            let Ok(packet) = Icmpv4Packet::new_checked(data) else {
-                continue;
+            let reply = match from {
+                IpAddress::Ipv4(_) => {
+                    Icmpv4Packet::new_checked(data)
+                        .ok()
+                        .and_then(|packet| match Icmpv4Repr::parse(&packet, &caps) {
+                            Ok(Icmpv4Repr::EchoReply {
+                                ident: id,
+                                seq_no,
+                                data,
+                            }) => Some((id, seq_no, data.len())),
+                            _ => None,
+                        })
+                }
+                #[cfg(feature = "ipv6")]
+                IpAddress::Ipv6(src) => Icmpv6Packet::new_checked(data).ok().and_then(|packet| {
+                    // The destination only enters the checksum, not checked here.
+                    let dst = smoltcp::wire::Ipv6Address::UNSPECIFIED;
+                    match Icmpv6Repr::parse(&src, &dst, &packet, &caps) {
+                        Ok(Icmpv6Repr::EchoReply {
+                            ident: id,
+                            seq_no,
+                            data,
+                        }) => Some((id, seq_no, data.len())),
+                        _ => None,
+                    }
+                }),
             };
-            let caps = smoltcp::phy::ChecksumCapabilities::default();
-            if let Ok(Icmpv4Repr::EchoReply {
-                ident: id,
-                seq_no,
-                data,
-            }) = Icmpv4Repr::parse(&packet, &caps)
+            if let Some((id, seq_no, len)) = reply
                 && id == ident
-                && let IpAddress::Ipv4(from) = from
             {
-                return Ok((from, seq_no, data.len()));
+                return Ok((from, seq_no, len));
             }
         }
         Err(Error::WouldBlock)

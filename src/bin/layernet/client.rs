@@ -213,11 +213,7 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
             resume,
         } => get(&host, ep, &u, output, resume),
         Command::Put { file, url: u } => put(&host, ep, &file, &u),
-        Command::Ping { count, .. } => match ep.addr {
-            IpAddress::Ipv4(ip) => ping(&net, ip, count),
-            #[allow(unreachable_patterns)]
-            _ => Err("ping: only IPv4 so far".to_string()),
-        },
+        Command::Ping { count, .. } => ping(&net, ep.addr, count),
         Command::Demo(_) | Command::Serve(_) | Command::Bench(_) => {
             Err("not a client command".to_string())
         }
@@ -435,7 +431,7 @@ fn put(host: &Host<TapNet>, ep: IpEndpoint, file: &std::path::Path, u: &str) -> 
     Ok(())
 }
 
-fn ping(net: &Net<TapNet>, target: Ipv4Address, count: u16) -> Result<(), String> {
+fn ping(net: &Net<TapNet>, target: IpAddress, count: u16) -> Result<(), String> {
     const PAYLOAD: &[u8] = b"layernet ping payload 0123456789abcdef0123456789";
     net.with(|t| {
         let mut ping = Ping::new(t.stack());
