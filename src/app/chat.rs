@@ -18,7 +18,7 @@ use super::{Log, Service};
 use crate::IpEndpoint;
 use crate::link::Link;
 use crate::net::Stack;
-use crate::socket::{Error, UdpSocket};
+use crate::socket::{EndpointText, Error, UdpSocket};
 
 /// A peer silent this long is no longer relayed to.
 ///
@@ -61,8 +61,13 @@ pub const PEER_TTL: Duration = Duration::from_secs(5 * 60);
 /// ```
 pub const CHAT_MAX: usize = 512;
 
-/// Room for `[ip:port] ` in front of a relayed message.
+/// Room for `[ip:port] ` in front of a relayed message:
+/// `[255.255.255.255:65535] `.
+#[cfg(not(feature = "ipv6"))]
 const TAG_MAX: usize = 24;
+/// With IPv6, `[[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535] `.
+#[cfg(feature = "ipv6")]
+const TAG_MAX: usize = 50;
 
 /// Bytes shown as text: UTF-8 where valid, `\xNN` where not, without a
 /// trailing newline.
@@ -264,7 +269,8 @@ impl<D: Link, const PEERS: usize> Service<D> for ChatRoom<PEERS> {
             progress = true;
             self.received += 1;
             let text = &buf[..n];
-            self.log.push(format_args!("[{from}] {}", Text(text)));
+            self.log
+                .push(format_args!("[{}] {}", EndpointText(from), Text(text)));
             self.heard(from, now);
             let mut relay = Relay {
                 msg: [0; CHAT_MAX + TAG_MAX],
@@ -273,7 +279,7 @@ impl<D: Link, const PEERS: usize> Service<D> for ChatRoom<PEERS> {
                 next: 0,
             };
             let mut tag: heapless::String<TAG_MAX> = heapless::String::new();
-            let _ = core::fmt::write(&mut tag, format_args!("[{from}] "));
+            let _ = core::fmt::write(&mut tag, format_args!("[{}] ", EndpointText(from)));
             relay.msg[..tag.len()].copy_from_slice(tag.as_bytes());
             relay.msg[tag.len()..tag.len() + n].copy_from_slice(text);
             relay.len = tag.len() + n;
@@ -475,7 +481,8 @@ impl<D: Link, const MSGS: usize> Service<D> for ChatPeer<MSGS> {
         for _ in 0..MSGS {
             match self.socket.recv_from(stack, &mut buf) {
                 Ok((n, from)) => {
-                    self.log.push(format_args!("[{from}] {}", Text(&buf[..n])));
+                    self.log
+                        .push(format_args!("[{}] {}", EndpointText(from), Text(&buf[..n])));
                     let mut m = heapless::Vec::new();
                     let _ = m.extend_from_slice(&buf[..n]);
                     if self.inbox.is_full() {

@@ -179,6 +179,7 @@ pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
 fn request_head(method: &str, name: &str, server: IpEndpoint, extra: &str) -> String {
     let mut path = String::from("/");
     let _ = write_url(&mut path, name);
+    let server = crate::socket::EndpointText(server);
     format!("{method} {path} HTTP/1.1\r\nHost: {server}\r\nUser-Agent: layernet\r\n{extra}\r\n")
 }
 

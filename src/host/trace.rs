@@ -421,13 +421,31 @@ pub fn counters_table(hosts: &[(&str, Counters)]) -> String {
         ("UDP", "datagrams rx/tx", |c| (c.udp_rx, Some(c.udp_tx))),
         ("UDP", "no socket", |c| (c.udp_no_socket, None)),
     ];
+    // The IPv6 rows only when some host saw IPv6, so an IPv4-only table
+    // stays as short as it was.
+    #[cfg(feature = "ipv6")]
+    let v6_rows: [Row; 3] = [
+        ("IPv6", "packets rx/tx", |c| (c.ipv6_rx, Some(c.ipv6_tx))),
+        ("ICMP6", "messages rx/tx", |c| {
+            (c.icmpv6_rx, Some(c.icmpv6_tx))
+        }),
+        ("NDP", "messages rx/tx", |c| (c.ndp_rx, Some(c.ndp_tx))),
+    ];
+    #[cfg(feature = "ipv6")]
+    let v6_rows = match hosts.iter().any(|(_, c)| c.ipv6_rx + c.ipv6_tx > 0) {
+        true => &v6_rows[..],
+        false => &[],
+    };
+    #[cfg(not(feature = "ipv6"))]
+    let v6_rows: &[Row] = &[];
+    let (v4_part, rest) = rows.split_at(7);
     let mut out = String::new();
     let _ = write!(out, "{:<6}{:<34}", "layer", "counter");
     for (name, _) in hosts {
         let _ = write!(out, "{name:>16}");
     }
     out.push('\n');
-    for (layer, label, get) in &rows {
+    for (layer, label, get) in v4_part.iter().chain(v6_rows).chain(rest) {
         let _ = write!(out, "{layer:<6}{label:<34}");
         for (_, c) in hosts {
             let cell = match get(c) {

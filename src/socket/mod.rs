@@ -66,6 +66,34 @@ use crate::net::{PoolError, Stack, Transport};
 /// ```
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// An endpoint as users write one: `192.168.69.1:7`, or `[fd00::1]:7` with
+/// an IPv6 address in brackets (as in URLs, RFC 3986), which smoltcp's own
+/// `Display` leaves out (`fd00::1:7` reads as an address).
+///
+/// ```
+/// use layernet::{IpEndpoint, Ipv4Address, socket::EndpointText};
+/// let v4 = IpEndpoint::new(Ipv4Address::new(192, 168, 69, 1).into(), 7);
+/// assert_eq!(EndpointText(v4).to_string(), "192.168.69.1:7");
+/// # #[cfg(feature = "ipv6")] {
+/// let v6 = IpEndpoint::new("fd00::1".parse::<layernet::Ipv6Address>()?.into(), 7);
+/// assert_eq!(EndpointText(v6).to_string(), "[fd00::1]:7");
+/// # }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointText(pub IpEndpoint);
+
+impl core::fmt::Display for EndpointText {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0.addr {
+            #[cfg(feature = "ipv6")]
+            IpAddress::Ipv6(a) => write!(f, "[{a}]:{}", self.0.port),
+            #[allow(unreachable_patterns)]
+            a => write!(f, "{a}:{}", self.0.port),
+        }
+    }
+}
+
 /// What a socket operation can fail with, in the terms of the Berkeley API.
 ///
 /// # Example

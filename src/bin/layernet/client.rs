@@ -13,7 +13,7 @@ use layernet::host::files::{self, FileError};
 use layernet::host::tap::TapNet;
 use layernet::net::NameError;
 use layernet::socket::{Error, Ping};
-use layernet::{Duration, IpAddress, IpEndpoint, Ipv4Address};
+use layernet::{Duration, IpAddress, IpEndpoint, Ipv4Address, Ipv6Address};
 
 use super::{Capture, Command, Global, IpMode, open_tap};
 
@@ -43,23 +43,40 @@ pub(crate) fn is_host_name(s: &str) -> bool {
         && !s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
 }
 
-/// `HOST[:PORT]`, HOST an IPv4 address or a host name.
+/// `HOST[:PORT]`: HOST an IPv4 address, an IPv6 address (in brackets when
+/// a port follows, as in URLs: `[fd00::1]:7`), or a host name.
 fn endpoint(s: &str, default_port: u16) -> Result<Target, String> {
-    let (host, port) = match s.rsplit_once(':') {
-        Some((host, port)) => (
-            host,
-            port.parse::<u16>()
-                .map_err(|_| format!("bad port in {s:?}"))?,
-        ),
-        None => (s, default_port),
+    let bad_port = || format!("bad port in {s:?}");
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("{s:?}: no closing ']' after the IPv6 address"))?;
+        let port = match after {
+            "" => default_port,
+            _ => after
+                .strip_prefix(':')
+                .and_then(|p| p.parse::<u16>().ok())
+                .ok_or_else(bad_port)?,
+        };
+        if host.parse::<Ipv6Address>().is_err() {
+            return Err(format!("{host:?} is not an IPv6 address"));
+        }
+        (host, port)
+    } else if s.parse::<Ipv6Address>().is_ok() {
+        // A bare IPv6 address: its colons are not a port separator.
+        (s, default_port)
+    } else {
+        let (host, port) = match s.rsplit_once(':') {
+            Some((host, port)) => (host, port.parse::<u16>().map_err(|_| bad_port())?),
+            None => (s, default_port),
+        };
+        if host.parse::<Ipv4Address>().is_err() && !is_host_name(host) {
+            return Err(format!("{host:?} is neither an IP address nor a host name"));
+        }
+        (host, port)
     };
-    if host.parse::<Ipv4Address>().is_err() && !is_host_name(host) {
-        return Err(format!(
-            "{host:?} is neither an IPv4 address nor a host name"
-        ));
-    }
     if port == 0 {
-        return Err(format!("bad port in {s:?}"));
+        return Err(bad_port());
     }
     Ok(Target {
         host: host.to_string(),
@@ -80,8 +97,8 @@ fn url(s: &str) -> Result<(Target, Option<String>), String> {
 
 /// The address of `host`: itself if it is one, else from `--host`, else
 /// from DNS (waiting for a DHCP lease first if the server comes from it).
-fn lookup(net: &Net<TapNet>, global: &Global, host: &str) -> Result<Ipv4Address, String> {
-    if let Ok(ip) = host.parse::<Ipv4Address>() {
+fn lookup(net: &Net<TapNet>, global: &Global, host: &str) -> Result<IpAddress, String> {
+    if let Ok(ip) = host.parse::<IpAddress>() {
         return Ok(ip);
     }
     let wanted = host.to_ascii_lowercase();
@@ -102,7 +119,7 @@ fn lookup(net: &Net<TapNet>, global: &Global, host: &str) -> Result<Ipv4Address,
         };
         loop {
             match t.stack().resolved(query) {
-                Ok(Some(ip)) => return Ok(ip),
+                Ok(Some(ip)) => return Ok(ip.into()),
                 Ok(None) if t.now() < deadline => {
                     t.run_once(deadline);
                 }
@@ -194,9 +211,7 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
     let net = Net::new(open_tap(global, &capture).map_err(Failure::Runtime)?);
     let host = net.host(0);
     let ep = wait_for_lease(&net, global).and_then(|()| match &target {
-        Some(t) => {
-            lookup(&net, global, &t.host).map(|ip| IpEndpoint::new(IpAddress::Ipv4(ip), t.port))
-        }
+        Some(t) => lookup(&net, global, &t.host).map(|ip| IpEndpoint::new(ip, t.port)),
         None => Ok(IpEndpoint::new(
             IpAddress::Ipv4(Ipv4Address::UNSPECIFIED),
             1,
@@ -349,6 +364,7 @@ fn chat(host: &Host<TapNet>, room: IpEndpoint, port: u16, linger: f64) -> Result
         }
         match sock.recv_from(&mut buf) {
             Ok((n, from)) => {
+                let from = layernet::socket::EndpointText(from);
                 println!("[{from}] {}", layernet::app::chat::Text(&buf[..n]));
                 let _ = io::stdout().flush();
             }

@@ -24,8 +24,9 @@ use layernet::link::sim::Faults;
 use layernet::link::tap::TapDevice;
 use layernet::net::{AppCounters, Counters};
 use layernet::net::{Config, DEFAULT_IP, DhcpEvent, DnsStorage, Lease};
+use layernet::socket::EndpointText;
 use layernet::trace::Style;
-use layernet::{Duration, EthernetAddress, Ipv4Address, Ipv4Cidr};
+use layernet::{Duration, EthernetAddress, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr, Ipv6Cidr};
 use std::io::IsTerminal;
 
 /// layernet: a userspace TCP/IP stack on smoltcp, with the classic socket
@@ -50,6 +51,11 @@ struct Global {
     /// the default route and DNS server) from a DHCP server.
     #[arg(long, global = true, default_value = "192.168.69.1/24", value_parser = parse_ip_mode)]
     ip: IpMode,
+    /// IPv6 beside the link-local address every stack derives from its
+    /// MAC: a static `ADDR/PREFIX` (e.g. fd00::1/64), or `slaac` to take
+    /// an address and default route from router advertisements.
+    #[arg(long, global = true, value_name = "ADDR/PREFIX|slaac", value_parser = parse_ip6_mode)]
+    ip6: Option<Ip6Mode>,
     /// With `--ip dhcp`: treat leases as at most this many seconds long
     /// (renewal at half of it), to see renewals and expiry sooner.
     #[arg(long, global = true, value_name = "SECS",
@@ -62,7 +68,7 @@ struct Global {
     /// A static host name, as a line of /etc/hosts: NAME=ADDR (repeatable);
     /// asked before DNS.
     #[arg(long = "host", global = true, value_name = "NAME=ADDR", value_parser = parse_host_entry)]
-    hosts: Vec<(String, Ipv4Address)>,
+    hosts: Vec<(String, IpAddress)>,
     /// The stack's MAC address (unicast).
     #[arg(long, global = true, default_value = "02:00:00:00:00:01", value_parser = parse_mac)]
     mac: EthernetAddress,
@@ -223,8 +229,29 @@ fn parse_ip_mode(s: &str) -> Result<IpMode, String> {
         .map_err(|e| format!("{e}, or dhcp"))
 }
 
+/// How the stack gets an IPv6 address besides its link-local one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ip6Mode {
+    Static(Ipv6Cidr),
+    Slaac,
+}
+
+fn parse_ip6_mode(s: &str) -> Result<Ip6Mode, String> {
+    if s == "slaac" {
+        return Ok(Ip6Mode::Slaac);
+    }
+    let cidr = s
+        .parse::<Ipv6Cidr>()
+        .map_err(|_| format!("{s:?}: expected an IPv6 ADDR/PREFIX such as fd00::1/64, or slaac"))?;
+    let a = cidr.address();
+    if a.is_unspecified() || a.is_multicast() || a.is_loopback() {
+        return Err(format!("{s:?}: the IPv6 address must be a unicast address"));
+    }
+    Ok(Ip6Mode::Static(cidr))
+}
+
 /// `NAME=ADDR`.
-fn parse_host_entry(s: &str) -> Result<(String, Ipv4Address), String> {
+fn parse_host_entry(s: &str) -> Result<(String, IpAddress), String> {
     let (name, addr) = s
         .split_once('=')
         .ok_or_else(|| format!("{s:?}: expected NAME=ADDR"))?;
@@ -232,8 +259,8 @@ fn parse_host_entry(s: &str) -> Result<(String, Ipv4Address), String> {
         return Err(format!("{name:?} is not a host name"));
     }
     let addr = addr
-        .parse::<Ipv4Address>()
-        .map_err(|_| format!("{addr:?} is not an IPv4 address"))?;
+        .parse::<IpAddress>()
+        .map_err(|_| format!("{addr:?} is not an IPv4 or IPv6 address"))?;
     Ok((name.to_ascii_lowercase(), addr))
 }
 
@@ -271,7 +298,7 @@ enum Command {
     Serve(ServeArgs),
     /// TCP echo client: send MESSAGE (or each line of stdin), print what comes back.
     Echo {
-        /// The server: IP[:PORT] (port 7 by default).
+        /// The server: IP[:PORT] (port 7 by default); IPv6 as [ADDR]:PORT.
         server: String,
         /// What to send; without it, each line of stdin.
         message: Option<String>,
@@ -301,7 +328,7 @@ enum Command {
     },
     /// Download IP[:PORT]/NAME from a file service (any HTTP server).
     Get {
-        /// IP[:PORT]/NAME (port 7878 by default).
+        /// IP[:PORT]/NAME (port 7878 by default); IPv6 as [ADDR]:PORT/NAME.
         url: String,
         /// Where to save it (default: NAME).
         #[arg(short, long)]
@@ -324,7 +351,7 @@ enum Command {
     Bench(BenchArgs),
     /// ICMP echo: print each reply's round-trip time, like ping.
     Ping {
-        /// The host: an IPv4 address or a host name.
+        /// The host: an IPv4 or IPv6 address, or a host name.
         host: String,
         /// How many requests.
         #[arg(short = 'c', long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1000))]
@@ -694,6 +721,11 @@ pub(crate) fn open_tap(global: &Global, capture: &Capture) -> Result<TapNet, Str
     };
     let mut config = Config::new(global.mac, ip);
     config.gateway = global.gateway;
+    match global.ip6 {
+        Some(Ip6Mode::Static(cidr)) => config.ip6 = Some(cidr),
+        Some(Ip6Mode::Slaac) => config.slaac = true,
+        None => {}
+    }
     let mut net = TapNet::new(config, device)?;
     if let Some(recorder) = &capture.recorder {
         net.trace(recorder, "layernet");
@@ -835,22 +867,43 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
     let dump = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&dump))
         .map_err(|e| format!("signal handler: {e}"))?;
-    let listening = |ip: Ipv4Address| {
+    let listening = |ip: IpAddress| {
         for (port, name) in &started {
-            println!("listening on {ip}:{port} ({name})");
+            println!(
+                "listening on {} ({name})",
+                EndpointText(IpEndpoint::new(ip, *port))
+            );
         }
     };
     if global.ip != IpMode::Dhcp {
-        listening(ip);
+        listening(ip.into());
     }
+    // Every service listens on every address of either family; the IPv6
+    // ones can change under SLAAC, and each change is reported.
+    let mut v6: Vec<Ipv6Cidr> = Vec::new();
+    let mut v6_changes = |net: &mut TapNet| {
+        let now: Vec<Ipv6Cidr> = net.stack().ipv6_addrs().collect();
+        for gone in v6.iter().filter(|c| !now.contains(c)) {
+            println!("slaac: {gone} expired");
+        }
+        for new in now.iter().filter(|c| !v6.contains(c)) {
+            if !new.address().is_unicast_link_local() && global.ip6 == Some(Ip6Mode::Slaac) {
+                println!("slaac: {new}");
+            }
+            listening(new.address().into());
+        }
+        v6 = now;
+    };
+    v6_changes(&mut net);
     let verbose = global.verbose > 0 && !global.quiet;
     net.run_until(|net| {
         while let Some(event) = net.stack().take_dhcp_event() {
             println!("{}", dhcp_line(event));
             if let DhcpEvent::Bound(lease) = event {
-                listening(lease.address.address());
+                listening(lease.address.address().into());
             }
         }
+        v6_changes(net);
         if verbose {
             net.drain_logs(&mut |line| eprintln!("{line}"));
         }
