@@ -165,7 +165,7 @@ impl core::error::Error for NameError {}
 /// msg[n..n + 16].copy_from_slice(&answer);
 /// dns.send_to(net.stack(b), &msg[..n + 16], from)?;
 /// net.run_for(Duration::from_millis(20));
-/// assert_eq!(net.stack(a).resolved(query)?, Some(server));
+/// assert_eq!(net.stack(a).resolved(query)?, Some(server.into()));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy)]
@@ -402,6 +402,32 @@ impl<'a, D: Link> Stack<'a, D> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn resolve(&mut self, name: &str) -> Result<Query, NameError> {
+        self.query(name, DnsQueryType::A)
+    }
+
+    /// Start resolving `name` to an IPv6 address (an AAAA record), as
+    /// [`Stack::resolve`] does for IPv4; a dual-stack client asks this when
+    /// the name has no A record.
+    ///
+    /// # Errors
+    ///
+    /// As [`Stack::resolve`].
+    ///
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// let (mut net, a, b) = SimNet::pair(0)?;
+    /// let server = net.stack(b).ipv4_addr();
+    /// net.stack(a).start_dns(Box::leak(Box::default()), Some(server))?;
+    /// let query = net.stack(a).resolve_ipv6("six.lan")?;
+    /// assert_eq!(net.stack(a).resolved(query), Ok(None), "under way");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "ipv6")]
+    pub fn resolve_ipv6(&mut self, name: &str) -> Result<Query, NameError> {
+        self.query(name, DnsQueryType::Aaaa)
+    }
+
+    fn query(&mut self, name: &str, kind: DnsQueryType) -> Result<Query, NameError> {
         let handle = self.names.dns.ok_or(NameError::NoResolver)?;
         if self.dns_server().is_none() {
             return Err(NameError::NoServer);
@@ -410,7 +436,7 @@ impl<'a, D: Link> Stack<'a, D> {
             return Err(NameError::BadName);
         }
         let socket = self.sockets.get_mut::<dns::Socket>(handle);
-        match socket.start_query(self.iface.context(), name, DnsQueryType::A) {
+        match socket.start_query(self.iface.context(), name, kind) {
             Ok(q) => Ok(Query(q)),
             Err(dns::StartQueryError::NoFreeSlot) => Err(NameError::Busy),
             Err(_) => Err(NameError::BadName),
@@ -437,18 +463,11 @@ impl<'a, D: Link> Stack<'a, D> {
     /// assert_eq!(net.stack(a).resolved(query), Err(NameError::Failed));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn resolved(&mut self, query: Query) -> Result<Option<Ipv4Address>, NameError> {
+    pub fn resolved(&mut self, query: Query) -> Result<Option<IpAddress>, NameError> {
         let handle = self.names.dns.ok_or(NameError::NoResolver)?;
         let socket = self.sockets.get_mut::<dns::Socket>(handle);
         match socket.get_query_result(query.0) {
-            Ok(addresses) => addresses
-                .iter()
-                .find_map(|a| match a {
-                    IpAddress::Ipv4(v4) => Some(Some(*v4)),
-                    #[allow(unreachable_patterns)]
-                    _ => None,
-                })
-                .ok_or(NameError::Failed),
+            Ok(addresses) => addresses.first().map(|a| Some(*a)).ok_or(NameError::Failed),
             Err(dns::GetQueryResultError::Pending) => Ok(None),
             Err(dns::GetQueryResultError::Failed) => Err(NameError::Failed),
         }

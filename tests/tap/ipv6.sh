@@ -91,10 +91,11 @@ if ! command -v dnsmasq > /dev/null; then
     echo "ipv6: all passed (SLAAC skipped: no dnsmasq)"
     exit 0
 fi
-dnsmasq --no-daemon --conf-file=/dev/null --no-hosts --no-resolv --user=root --port=0 \
-    --interface=tap0 --bind-interfaces --enable-ra \
+dnsmasq --no-daemon --conf-file=/dev/null --no-hosts --no-resolv --user=root \
+    --interface=tap0 --bind-interfaces --listen-address=192.168.69.100 --enable-ra \
+    --address=/six.lan/$H6 \
     --dhcp-range=::,constructor:tap0,ra-only,64,2m --ra-param=tap0,4,1800 \
-    --pid-file="$work/dnsmasq.pid" --log-dhcp --log-facility=- >> "$work/dnsmasq.log" 2>&1 &
+    --pid-file="$work/dnsmasq.pid" --log-dhcp --log-queries --log-facility=- >> "$work/dnsmasq.log" 2>&1 &
 ra_pid=$!
 for _ in $(seq 50); do grep -q "router advertisement on" "$work/dnsmasq.log" 2>/dev/null && break; sleep 0.1; done
 start_serve --ip6 slaac --trace=brief --root "$work/files"
@@ -107,4 +108,11 @@ got=$(curl -sS -g --max-time 10 "http://[fd00::$IID]:7878/hello.txt") || fail "c
 [ "$got" = "served over IPv6" ] || fail "curl the SLAAC address got '$got'"
 ok "curl -g http://[fd00::$IID]:7878/hello.txt; the trace shows the solicitation and the advertisement"
 stop_serve
+
+# A client by SLAAC, a name with only an AAAA record (dnsmasq over IPv4).
+(cd "$work" && "$layernet" --ip6 slaac --dns 192.168.69.100 --trace=brief get six.lan:8000/data.bin \
+    -o by_aaaa.bin > /dev/null 2> get.err) || fail "layernet get six.lan: $(tail -5 "$work/get.err")"
+cmp -s "$work/by_aaaa.bin" "$work/www/data.bin" || fail "the download by AAAA differs"
+grep -q "query\[AAAA\] six.lan" "$work/dnsmasq.log" || fail "dnsmasq saw no AAAA query"
+ok "layernet --ip6 slaac --dns 192.168.69.100 get six.lan:8000/data.bin: A had no answer, AAAA gave $H6"
 echo "ipv6: all passed"

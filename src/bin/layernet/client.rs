@@ -117,13 +117,23 @@ fn lookup(net: &Net<TapNet>, global: &Global, host: &str) -> Result<IpAddress, S
                 Ok(q) => break q,
             }
         };
+        // A first, then AAAA, as a dual-stack getaddrinfo() would.
+        let mut query = query;
+        let mut asked_aaaa = false;
         loop {
             match t.stack().resolved(query) {
-                Ok(Some(ip)) => return Ok(ip.into()),
+                Ok(Some(ip)) => return Ok(ip),
                 Ok(None) if t.now() < deadline => {
                     t.run_once(deadline);
                 }
                 Ok(None) => return Err(format!("{host}: no answer from the DNS server")),
+                Err(NameError::Failed) if !asked_aaaa => {
+                    asked_aaaa = true;
+                    query = t
+                        .stack()
+                        .resolve_ipv6(host)
+                        .map_err(|e| format!("{host}: {e}"))?;
+                }
                 Err(e) => return Err(format!("{host}: {e}")),
             }
         }
