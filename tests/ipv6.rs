@@ -247,3 +247,23 @@ fn slaac_takes_an_address_from_a_router_advertisement_and_drops_it_when_it_expir
     let addrs: Vec<Ipv6Cidr> = net.stack(h).ipv6_addrs().collect();
     assert_eq!(addrs, [link_local(host_mac(0))]);
 }
+
+#[test]
+fn the_demo_runs_its_ipv6_exchange_when_named() {
+    use layernet::host::demo::{Options, run};
+    let report = run(Options {
+        only: Some("ipv6"),
+        ..Options::default()
+    })
+    .expect("demo");
+    let e = &report.exchanges[0];
+    println!("{}: {} ({})", e.name, e.route, e.detail);
+    assert!(report.all_ok(), "{}", e.detail);
+    assert_eq!(e.route, "fe80::ff:fe00:3 -> [fe80::ff:fe00:1]:7");
+    assert!(e.census.nd_solicits >= 1 && e.census.nd_adverts >= 1);
+    let default = run(Options::default()).expect("demo");
+    assert!(
+        default.exchanges.iter().all(|e| e.name != "ipv6"),
+        "only when named"
+    );
+}

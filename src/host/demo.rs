@@ -48,9 +48,11 @@ pub struct Options {
     pub only: Option<&'static str>,
 }
 
-/// Every exchange the demo knows, in the order it runs them. The last one,
-/// `closed-port`, runs only when asked for by name: it shows what a
-/// connection to a port nobody listens on puts on the wire (an RST).
+/// Every exchange the demo knows, in the order it runs them. The last two
+/// run only when asked for by name: `closed-port` shows what a connection
+/// to a port nobody listens on puts on the wire (an RST), and `ipv6` the
+/// same services over IPv6 link-local addresses (neighbour discovery,
+/// ICMPv6 echo, TCP echo).
 ///
 /// # Example
 ///
@@ -63,7 +65,7 @@ pub struct Options {
 /// assert!(report.exchanges[0].name == "echo" && report.all_ok());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub const EXCHANGES: [&str; 7] = [
+pub const EXCHANGES: [&str; 8] = [
     "ping",
     "echo",
     "greeting",
@@ -71,7 +73,11 @@ pub const EXCHANGES: [&str; 7] = [
     "chat",
     "files",
     "closed-port",
+    "ipv6",
 ];
+
+/// The exchanges that run only when named.
+const ON_REQUEST: [&str; 2] = ["closed-port", "ipv6"];
 
 /// The port `closed-port` connects to: nothing listens there.
 ///
@@ -484,7 +490,7 @@ type ExchangeFn = fn(&mut Setup) -> Exchange;
 /// ```
 pub fn run_exchanges(setup: &mut Setup, options: Options) -> Report {
     let start = setup.net.now();
-    let runs: [(&str, ExchangeFn); 7] = [
+    let runs: [(&str, ExchangeFn); 8] = [
         ("ping", ping),
         ("echo", echo),
         ("greeting", greeting),
@@ -492,12 +498,13 @@ pub fn run_exchanges(setup: &mut Setup, options: Options) -> Report {
         ("chat", chat),
         ("files", files),
         ("closed-port", closed_port),
+        ("ipv6", ipv6),
     ];
     let mut exchanges = Vec::new();
     for (name, run) in runs {
         let wanted = match options.only {
             Some(only) => only == name,
-            None => name != "closed-port",
+            None => !ON_REQUEST.contains(&name),
         };
         if wanted {
             exchanges.push(run(setup));
@@ -561,6 +568,36 @@ fn closed_port(s: &mut Setup) -> Exchange {
     let mut e = meter.finish(net, "closed-port", route, ok, 0, detail);
     e.check = "RST as expected".into();
     e
+}
+
+/// Client B pings the server's link-local address twice, then echoes a
+/// line to its echo port over IPv6: nobody configured an IPv6 address.
+fn ipv6(s: &mut Setup) -> Exchange {
+    let net = &mut s.net;
+    let meter = Meter::start(net);
+    let server = crate::net::link_local(net.stack(SERVER).mac()).address();
+    let mut pinger = Pinger::new(server, 2, Duration::from_millis(200));
+    net.run_client(CLIENT_B, &mut pinger, EXCHANGE_TIMEOUT);
+    let to = IpEndpoint::new(IpAddress::Ipv6(server), ports::ECHO);
+    let message = b"hello over IPv6";
+    let mut client = EchoClient::<64>::new(to, message);
+    net.run_client(CLIENT_B, &mut client, EXCHANGE_TIMEOUT);
+    let echoed = client.outcome() == Outcome::Done && client.received() == message;
+    let ok = pinger.outcome() == Outcome::Done && echoed;
+    let detail = format!(
+        "{}/{} ICMPv6 echo replies; echo {}",
+        pinger.replies(),
+        pinger.sent(),
+        if echoed {
+            "identical".into()
+        } else {
+            outcome_text(client.outcome())
+        }
+    );
+    let me = crate::net::link_local(net.stack(CLIENT_B).mac()).address();
+    let route = format!("{me} -> {}", crate::socket::EndpointText(to));
+    let bytes = 2 * message.len() as u64 + u64::from(pinger.replies()) * 2 * 32;
+    meter.finish(net, "ipv6", route, ok, bytes, detail)
 }
 
 fn ping(s: &mut Setup) -> Exchange {
@@ -887,7 +924,12 @@ pub fn format_report(r: &Report) -> String {
     for e in &r.exchanges {
         let c = &e.census;
         let _ = writeln!(out, "\n== {}: {} ==", e.name, e.route);
-        let arp = if c.arp_requests + c.arp_replies == 0 {
+        let arp = if c.nd_solicits + c.nd_adverts > 0 {
+            format!(
+                "NDP: {} neighbour solicitations, {} advertisements",
+                c.nd_solicits, c.nd_adverts
+            )
+        } else if c.arp_requests + c.arp_replies == 0 {
             "ARP: nothing to resolve (cache already filled)".to_string()
         } else {
             format!("ARP: {} who-has, {} is-at", c.arp_requests, c.arp_replies)
@@ -898,9 +940,10 @@ pub fn format_report(r: &Report) -> String {
             arp, e.stats.offered, e.stats.dropped
         );
         if c.icmp_echo_requests + c.icmp_echo_replies > 0 {
+            let icmp = if e.name == "ipv6" { "ICMPv6" } else { "ICMP" };
             let _ = writeln!(
                 out,
-                "  L3  ICMP: {} echo requests, {} echo replies",
+                "  L3  {icmp}: {} echo requests, {} echo replies",
                 c.icmp_echo_requests, c.icmp_echo_replies
             );
         }

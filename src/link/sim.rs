@@ -39,6 +39,8 @@ use smoltcp::wire::{
     ArpOperation, ArpPacket, EthernetAddress, EthernetFrame, EthernetProtocol, Icmpv4Message,
     Icmpv4Packet, IpProtocol, Ipv4Packet, TcpPacket, UdpPacket,
 };
+#[cfg(feature = "ipv6")]
+use smoltcp::wire::{Icmpv6Message, Icmpv6Packet, Ipv6Packet};
 
 use super::Link;
 use super::rng::Rng;
@@ -254,6 +256,12 @@ pub struct Census {
     pub udp_datagrams: u64,
     /// UDP payload bytes.
     pub udp_payload_bytes: u64,
+    /// Neighbour solicitations (IPv6's who-has).
+    #[cfg(feature = "ipv6")]
+    pub nd_solicits: u64,
+    /// Neighbour advertisements (IPv6's is-at).
+    #[cfg(feature = "ipv6")]
+    pub nd_adverts: u64,
     /// Frames none of the above (or not parseable).
     pub other: u64,
 }
@@ -297,6 +305,10 @@ impl Census {
             udp_payload_bytes: self
                 .udp_payload_bytes
                 .saturating_sub(earlier.udp_payload_bytes),
+            #[cfg(feature = "ipv6")]
+            nd_solicits: self.nd_solicits.saturating_sub(earlier.nd_solicits),
+            #[cfg(feature = "ipv6")]
+            nd_adverts: self.nd_adverts.saturating_sub(earlier.nd_adverts),
             other: self.other.saturating_sub(earlier.other),
         }
     }
@@ -312,18 +324,29 @@ impl Census {
                 Ok(arp) if arp.operation() == ArpOperation::Reply => self.arp_replies += 1,
                 _ => self.other += 1,
             },
-            EthernetProtocol::Ipv4 => self.count_ipv4(eth.payload()),
+            EthernetProtocol::Ipv4 => match Ipv4Packet::new_checked(eth.payload()) {
+                Ok(ip) => self.count_ip(ip.next_header(), ip.payload()),
+                Err(_) => self.other += 1,
+            },
+            #[cfg(feature = "ipv6")]
+            EthernetProtocol::Ipv6 => match Ipv6Packet::new_checked(eth.payload()) {
+                Ok(ip) => self.count_ip(ip.next_header(), ip.payload()),
+                Err(_) => self.other += 1,
+            },
             _ => self.other += 1,
         }
     }
 
-    fn count_ipv4(&mut self, packet: &[u8]) {
-        let Ok(ip) = Ipv4Packet::new_checked(packet) else {
-            self.other += 1;
-            return;
-        };
-        let payload = ip.payload();
-        match ip.next_header() {
+    fn count_ip(&mut self, protocol: IpProtocol, payload: &[u8]) {
+        match protocol {
+            #[cfg(feature = "ipv6")]
+            IpProtocol::Icmpv6 => match Icmpv6Packet::new_checked(payload).map(|p| p.msg_type()) {
+                Ok(Icmpv6Message::EchoRequest) => self.icmp_echo_requests += 1,
+                Ok(Icmpv6Message::EchoReply) => self.icmp_echo_replies += 1,
+                Ok(Icmpv6Message::NeighborSolicit) => self.nd_solicits += 1,
+                Ok(Icmpv6Message::NeighborAdvert) => self.nd_adverts += 1,
+                _ => self.other += 1,
+            },
             IpProtocol::Icmp => match Icmpv4Packet::new_checked(payload) {
                 Ok(icmp) if icmp.msg_type() == Icmpv4Message::EchoRequest => {
                     self.icmp_echo_requests += 1
