@@ -17,7 +17,7 @@
 //! `ipv6` feature it also reads IPv6 (past its extension headers), ICMPv6
 //! with neighbour discovery and MLD, and TCP and UDP over IPv6, whose
 //! endpoints print as they are typed: `[fd00::1]:7878`. Without it an IPv6
-//! frame is only named at L3, and the decoder is as small as before.
+//! frame is only named at L3, and none of the IPv6 decoding is built.
 
 use core::fmt::{self, Write};
 
