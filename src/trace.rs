@@ -11,6 +11,13 @@
 //! Every frame decodes to something: a header that does not parse prints
 //! `malformed: <reason>` at its layer, and decoding never panics (a
 //! property test feeds it random bytes).
+//!
+//! It reads Ethernet, ARP, IPv4, ICMP, TCP and UDP, and at L7 the classic
+//! services by port (DHCP and DNS with the `names` feature). With the
+//! `ipv6` feature it also reads IPv6 (past its extension headers), ICMPv6
+//! with neighbour discovery and MLD, and TCP and UDP over IPv6, whose
+//! endpoints print as they are typed: `[fd00::1]:7878`. Without it an IPv6
+//! frame is only named at L3, and none of the IPv6 decoding is built.
 
 use core::fmt::{self, Write};
 
@@ -23,6 +30,12 @@ use smoltcp::wire::{
 use smoltcp::wire::{
     DhcpMessageType, DhcpPacket, DhcpRepr, DnsFlags, DnsPacket, DnsQuestion, DnsRecord,
     DnsRecordData,
+};
+#[cfg(feature = "ipv6")]
+use smoltcp::wire::{
+    Icmpv6Message, Icmpv6Packet, Ipv6Address, Ipv6ExtHeader, Ipv6FragmentHeader, Ipv6Packet,
+    MldRepr, NdiscNeighborFlags, NdiscPrefixInfoFlags, NdiscPrefixInformation, NdiscRepr,
+    NdiscRouterFlags,
 };
 
 use crate::app::ports;
@@ -221,8 +234,18 @@ impl fmt::Display for Flags<'_> {
     }
 }
 
-fn ip_endpoint(addr: Ipv4Address, port: u16) -> IpEndpoint {
-    IpEndpoint::new(IpAddress::Ipv4(addr), port)
+/// An endpoint as a user types it: `10.0.0.1:80`, `[fd00::1]:80` (bare,
+/// the colons of an IPv6 address would run into the port's).
+struct Endpoint(IpEndpoint);
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.addr {
+            #[cfg(feature = "ipv6")]
+            IpAddress::Ipv6(addr) => write!(f, "[{addr}]:{}", self.0.port),
+            _ => write!(f, "{}", self.0),
+        }
+    }
 }
 
 impl Decoder {
@@ -349,6 +372,8 @@ impl Decoder {
         match ethertype {
             EthernetProtocol::Arp => decode_arp(l, eth.payload()),
             EthernetProtocol::Ipv4 => self.decode_ipv4(l, eth.payload()),
+            #[cfg(feature = "ipv6")]
+            EthernetProtocol::Ipv6 => self.decode_ipv6(l, eth.payload()),
             other => l.line("L3", format_args!("{} (not decoded)", EtherTypeName(other))),
         }
     }
@@ -386,8 +411,85 @@ impl Decoder {
         }
         match ip.next_header() {
             IpProtocol::Icmp => decode_icmp(l, src, dst, ip.payload()),
-            IpProtocol::Udp => decode_udp(l, src, dst, ip.payload()),
-            IpProtocol::Tcp => self.decode_tcp(l, src, dst, ip.payload()),
+            IpProtocol::Udp => decode_udp(l, src.into(), dst.into(), ip.payload()),
+            IpProtocol::Tcp => self.decode_tcp(l, src.into(), dst.into(), ip.payload()),
+            other => l.line("L4", format_args!("IP protocol {other} (not decoded)")),
+        }
+    }
+
+    #[cfg(feature = "ipv6")]
+    fn decode_ipv6<W: Write>(&mut self, l: &mut Lines<'_, W>, packet: &[u8]) -> fmt::Result {
+        let Ok(ip) = Ipv6Packet::new_checked(packet) else {
+            return l.line(
+                "L3",
+                format_args!(
+                    "malformed: IPv6 payload length past the {} bytes there",
+                    packet.len()
+                ),
+            );
+        };
+        if ip.version() != 6 {
+            return l.line(
+                "L3",
+                format_args!("malformed: IP version {} in an IPv6 frame", ip.version()),
+            );
+        }
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        if l.style == Style::Full {
+            l.line(
+                "L3",
+                format_args!(
+                    "IPv6 {src} -> {dst}  hop limit {}  next {}  payload len {}",
+                    ip.hop_limit(),
+                    ip.next_header(),
+                    ip.payload_len(),
+                ),
+            )?;
+        }
+        let (mut next, mut rest) = (ip.next_header(), ip.payload());
+        // MLD reports carry a hop-by-hop header; whatever follows the
+        // extension headers is what the frame is about. Each one is at
+        // least 8 bytes, and a few are all a real packet has.
+        for _ in 0..IPV6_EXTENSIONS_SKIPPED {
+            if !matches!(
+                next,
+                IpProtocol::HopByHop
+                    | IpProtocol::Ipv6Route
+                    | IpProtocol::Ipv6Opts
+                    | IpProtocol::Ipv6Frag
+            ) {
+                break;
+            }
+            let Ok(ext) = Ipv6ExtHeader::new_checked(rest) else {
+                return l.line(
+                    "L4",
+                    format_args!(
+                        "malformed: IPv6 {next} header past the {} bytes there",
+                        rest.len()
+                    ),
+                );
+            };
+            if next == IpProtocol::Ipv6Frag
+                && let Ok(frag) = Ipv6FragmentHeader::new_checked(ext.payload())
+                && (frag.more_frags() || frag.frag_offset() != 0)
+            {
+                return l.line(
+                    "L4",
+                    format_args!(
+                        "fragment at offset {} (not reassembled)",
+                        u32::from(frag.frag_offset()) * 8
+                    ),
+                );
+            }
+            next = ext.next_header();
+            rest = rest
+                .get(8 + 8 * usize::from(ext.header_len())..)
+                .unwrap_or_default();
+        }
+        match next {
+            IpProtocol::Icmpv6 => decode_icmpv6(l, src, dst, rest),
+            IpProtocol::Udp => decode_udp(l, src.into(), dst.into(), rest),
+            IpProtocol::Tcp => self.decode_tcp(l, src.into(), dst.into(), rest),
             other => l.line("L4", format_args!("IP protocol {other} (not decoded)")),
         }
     }
@@ -395,8 +497,8 @@ impl Decoder {
     fn decode_tcp<W: Write>(
         &mut self,
         l: &mut Lines<'_, W>,
-        src: Ipv4Address,
-        dst: Ipv4Address,
+        src: IpAddress,
+        dst: IpAddress,
         segment: &[u8],
     ) -> fmt::Result {
         let Ok(tcp) = TcpPacket::new_checked(segment) else {
@@ -408,11 +510,11 @@ impl Decoder {
                 ),
             );
         };
-        let from = ip_endpoint(src, tcp.src_port());
-        let to = ip_endpoint(dst, tcp.dst_port());
+        let from = IpEndpoint::new(src, tcp.src_port());
+        let to = IpEndpoint::new(dst, tcp.dst_port());
         let seq = tcp.seq_number().0 as u32;
         let base = self.base(from, to, seq, tcp.syn());
-        let checksum = tcp.verify_checksum(&src.into(), &dst.into());
+        let checksum = tcp.verify_checksum(&src, &dst);
         write_l4_tcp(
             l,
             &tcp,
@@ -605,35 +707,22 @@ fn decode_icmp<W: Write>(
     packet: &[u8],
 ) -> fmt::Result {
     let Ok(icmp) = Icmpv4Packet::new_checked(packet) else {
-        return l.line(
-            "L4",
-            format_args!(
-                "malformed: ICMP shorter than its header ({} bytes)",
-                packet.len()
-            ),
-        );
+        return short_icmp(l, "ICMP", packet.len());
     };
-    let checksum = if icmp.verify_checksum() { "OK" } else { "BAD" };
-    let prefix = if l.style == Style::Brief {
-        BriefAddrs(Some((src, dst)))
-    } else {
-        BriefAddrs(None)
+    let icmp_line = IcmpLine {
+        version: "ICMP",
+        addrs: (src, dst),
+        checksum_ok: icmp.verify_checksum(),
     };
     match icmp.msg_type() {
-        Icmpv4Message::EchoRequest | Icmpv4Message::EchoReply => l.line(
-            "L4",
+        kind @ (Icmpv4Message::EchoRequest | Icmpv4Message::EchoReply) => {
+            let echo = Echo(icmp.echo_ident(), icmp.echo_seq_no(), icmp.data().len());
+            icmp_line.write(l, format_args!("{kind} {echo}"))
+        }
+        other => icmp_line.write(
+            l,
             format_args!(
-                "{prefix}ICMP {} id 0x{:04x} seq {}  {} data bytes  checksum {checksum}",
-                icmp.msg_type(),
-                icmp.echo_ident(),
-                icmp.echo_seq_no(),
-                icmp.data().len()
-            ),
-        ),
-        other => l.line(
-            "L4",
-            format_args!(
-                "{prefix}ICMP {other} (type {}, code {})  checksum {checksum}",
+                "{other} (type {}, code {})",
                 u8::from(other),
                 icmp.msg_code()
             ),
@@ -641,12 +730,284 @@ fn decode_icmp<W: Write>(
     }
 }
 
-/// In the brief style the IP addresses go with the L4 line.
-struct BriefAddrs(Option<(Ipv4Address, Ipv4Address)>);
+fn short_icmp<W: Write>(l: &mut Lines<'_, W>, version: &str, len: usize) -> fmt::Result {
+    l.line(
+        "L4",
+        format_args!("malformed: {version} shorter than its header ({len} bytes)"),
+    )
+}
 
-impl fmt::Display for BriefAddrs {
+/// The frame of an ICMP line, either version: `ICMP <message>  checksum
+/// OK`, the addresses before it in the brief style.
+struct IcmpLine<A> {
+    version: &'static str,
+    addrs: (A, A),
+    checksum_ok: bool,
+}
+
+impl<A: fmt::Display + Copy> IcmpLine<A> {
+    fn write<W: Write>(&self, l: &mut Lines<'_, W>, message: fmt::Arguments<'_>) -> fmt::Result {
+        let prefix = BriefAddrs((l.style == Style::Brief).then_some(self.addrs));
+        let checksum = if self.checksum_ok { "OK" } else { "BAD" };
+        let version = self.version;
+        l.line(
+            "L4",
+            format_args!("{prefix}{version} {message}  checksum {checksum}"),
+        )
+    }
+}
+
+/// An echo's numbers: `id 0x0001 seq 1  56 data bytes`.
+struct Echo(u16, u16, usize);
+
+impl fmt::Display for Echo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
+        let Echo(ident, seq, len) = *self;
+        write!(f, "id 0x{ident:04x} seq {seq}  {len} data bytes")
+    }
+}
+
+#[cfg(feature = "ipv6")]
+/// Extension headers looked through before giving up on an IPv6 packet.
+const IPV6_EXTENSIONS_SKIPPED: usize = 4;
+
+#[cfg(feature = "ipv6")]
+fn decode_icmpv6<W: Write>(
+    l: &mut Lines<'_, W>,
+    src: Ipv6Address,
+    dst: Ipv6Address,
+    packet: &[u8],
+) -> fmt::Result {
+    let Ok(icmp) = Icmpv6Packet::new_checked(packet) else {
+        return short_icmp(l, "ICMPv6", packet.len());
+    };
+    let icmp_line = IcmpLine {
+        version: "ICMPv6",
+        addrs: (src, dst),
+        checksum_ok: icmp.verify_checksum(&src, &dst),
+    };
+    let kind = icmp.msg_type();
+    let (number, code) = (u8::from(kind), icmp.msg_code());
+    match kind {
+        Icmpv6Message::EchoRequest | Icmpv6Message::EchoReply => {
+            let echo = Echo(icmp.echo_ident(), icmp.echo_seq_no(), icmp.payload().len());
+            icmp_line.write(l, format_args!("{kind} {echo}"))
+        }
+        Icmpv6Message::RouterSolicit
+        | Icmpv6Message::RouterAdvert
+        | Icmpv6Message::NeighborSolicit
+        | Icmpv6Message::NeighborAdvert
+        | Icmpv6Message::Redirect => match NdiscRepr::parse(&icmp) {
+            Ok(ndisc) => {
+                // An unspecified source is a node checking, before using
+                // it, that nobody else has the target address (RFC 4862).
+                let dad =
+                    if src.is_unspecified() && matches!(ndisc, NdiscRepr::NeighborSolicit { .. }) {
+                        " (duplicate address detection)"
+                    } else {
+                        ""
+                    };
+                icmp_line.write(l, format_args!("{}{dad}", Ndisc(&ndisc)))
+            }
+            Err(_) => icmp_line.write(
+                l,
+                format_args!(
+                    "{kind} malformed: options past the {} bytes there",
+                    packet.len()
+                ),
+            ),
+        },
+        Icmpv6Message::MldQuery | Icmpv6Message::MldReport => {
+            let what = match MldRepr::parse(&icmp) {
+                Ok(MldRepr::Query { mcast_addr, .. }) if mcast_addr.is_unspecified() => {
+                    Mld::Query(None)
+                }
+                Ok(MldRepr::Query { mcast_addr, .. }) => Mld::Query(Some(mcast_addr)),
+                Ok(MldRepr::Report {
+                    nr_mcast_addr_rcrds,
+                    ..
+                }) => Mld::Report(nr_mcast_addr_rcrds),
+                _ => Mld::Malformed,
+            };
+            icmp_line.write(l, format_args!("MLDv2 {what}"))
+        }
+        Icmpv6Message::PktTooBig => icmp_line.write(
+            l,
+            format_args!(
+                "{kind} mtu {} (type {number}, code {code})",
+                icmp.pkt_too_big_mtu()
+            ),
+        ),
+        _ => icmp_line.write(l, format_args!("{kind} (type {number}, code {code})")),
+    }
+}
+
+#[cfg(feature = "ipv6")]
+/// What an MLD message says, briefly: multicast groups are the stack's
+/// own business, and its solicited-node groups come and go with addresses.
+enum Mld {
+    Query(Option<Ipv6Address>),
+    Report(u16),
+    Malformed,
+}
+
+#[cfg(feature = "ipv6")]
+impl fmt::Display for Mld {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mld::Query(None) => f.write_str("general query"),
+            Mld::Query(Some(group)) => write!(f, "query for {group}"),
+            Mld::Report(1) => f.write_str("report, 1 group"),
+            Mld::Report(n) => write!(f, "report, {n} groups"),
+            Mld::Malformed => f.write_str("malformed"),
+        }
+    }
+}
+
+#[cfg(feature = "ipv6")]
+/// A neighbour discovery message, its options by name.
+struct Ndisc<'r, 'p>(&'r NdiscRepr<'p>);
+
+#[cfg(feature = "ipv6")]
+impl fmt::Display for Ndisc<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let source = |lladdr| Labelled("  source lladdr", lladdr);
+        let target = |lladdr| Labelled("  target lladdr", lladdr);
+        match *self.0 {
+            NdiscRepr::RouterSolicit { lladdr } => {
+                write!(f, "router solicitation{}", source(lladdr))
+            }
+            NdiscRepr::RouterAdvert {
+                hop_limit,
+                flags,
+                router_lifetime,
+                lladdr,
+                mtu,
+                prefix_info,
+                ..
+            } => {
+                write!(
+                    f,
+                    "router advertisement  hop limit {hop_limit}  lifetime {} s",
+                    router_lifetime.secs()
+                )?;
+                let managed = [
+                    (flags.contains(NdiscRouterFlags::MANAGED), "M"),
+                    (flags.contains(NdiscRouterFlags::OTHER), "O"),
+                ];
+                if managed.iter().any(|&(on, _)| on) {
+                    write!(f, "  flags {}", FlagList(&managed))?;
+                }
+                if let Some(prefix) = prefix_info {
+                    write!(f, "  {}", Prefix(prefix))?;
+                }
+                write!(f, "{}{}", Labelled("  mtu", mtu), source(lladdr))
+            }
+            NdiscRepr::NeighborSolicit {
+                target_addr,
+                lladdr,
+            } => write!(
+                f,
+                "neighbour solicitation for {target_addr}{}",
+                source(lladdr)
+            ),
+            NdiscRepr::NeighborAdvert {
+                flags,
+                target_addr,
+                lladdr,
+            } => {
+                let named = [
+                    (flags.contains(NdiscNeighborFlags::ROUTER), "R"),
+                    (flags.contains(NdiscNeighborFlags::SOLICITED), "S"),
+                    (flags.contains(NdiscNeighborFlags::OVERRIDE), "O"),
+                ];
+                write!(
+                    f,
+                    "neighbour advertisement {target_addr} {}{}",
+                    FlagList(&named),
+                    target(lladdr)
+                )
+            }
+            NdiscRepr::Redirect {
+                target_addr,
+                dest_addr,
+                lladdr,
+                ..
+            } => write!(
+                f,
+                "redirect for {dest_addr} to {target_addr}{}",
+                target(lladdr)
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "ipv6")]
+/// `[R, S]`, the letters of the flags that are set; `[none]`.
+struct FlagList<'f>(&'f [(bool, &'static str)]);
+
+#[cfg(feature = "ipv6")]
+impl fmt::Display for FlagList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_char('[')?;
+        let mut set = self.0.iter().filter(|&&(on, _)| on).map(|&(_, name)| name);
+        match set.next() {
+            Some(first) => f.write_str(first)?,
+            None => f.write_str("none")?,
+        }
+        for name in set {
+            write!(f, ", {name}")?;
+        }
+        f.write_char(']')
+    }
+}
+
+#[cfg(feature = "ipv6")]
+/// A router advertisement's prefix option: `prefix fd00::/64 [L, A]
+/// valid 86400 s preferred 14400 s`.
+struct Prefix(NdiscPrefixInformation);
+
+#[cfg(feature = "ipv6")]
+impl fmt::Display for Prefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &self.0;
+        let flags = [
+            (p.flags.contains(NdiscPrefixInfoFlags::ON_LINK), "L"),
+            (p.flags.contains(NdiscPrefixInfoFlags::ADDRCONF), "A"),
+        ];
+        write!(
+            f,
+            "prefix {}/{} {}  valid {}  preferred {}",
+            p.prefix,
+            p.prefix_len,
+            FlagList(&flags),
+            Lifetime(p.valid_lifetime.secs()),
+            Lifetime(p.preferred_lifetime.secs()),
+        )
+    }
+}
+
+#[cfg(feature = "ipv6")]
+/// Seconds, where all ones means for ever (RFC 4861 4.6.2).
+struct Lifetime(u64);
+
+#[cfg(feature = "ipv6")]
+impl fmt::Display for Lifetime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 == u64::from(u32::MAX) {
+            f.write_str("infinite")
+        } else {
+            write!(f, "{} s", self.0)
+        }
+    }
+}
+
+/// In the brief style the IP addresses go with the L4 line.
+struct BriefAddrs<A>(Option<(A, A)>);
+
+impl<A: fmt::Display> fmt::Display for BriefAddrs<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
             Some((src, dst)) => write!(f, "{src} -> {dst} "),
             None => Ok(()),
         }
@@ -655,8 +1016,8 @@ impl fmt::Display for BriefAddrs {
 
 fn decode_udp<W: Write>(
     l: &mut Lines<'_, W>,
-    src: Ipv4Address,
-    dst: Ipv4Address,
+    src: IpAddress,
+    dst: IpAddress,
     packet: &[u8],
 ) -> fmt::Result {
     let Ok(udp) = UdpPacket::new_checked(packet) else {
@@ -668,11 +1029,14 @@ fn decode_udp<W: Write>(
             ),
         );
     };
-    let from = ip_endpoint(src, udp.src_port());
-    let to = ip_endpoint(dst, udp.dst_port());
-    let checksum = match udp.checksum() {
-        0 => "none",
-        _ if udp.verify_checksum(&src.into(), &dst.into()) => "OK",
+    let from = Endpoint(IpEndpoint::new(src, udp.src_port()));
+    let to = Endpoint(IpEndpoint::new(dst, udp.dst_port()));
+    let checksum = match (udp.checksum(), src) {
+        (0, IpAddress::Ipv4(_)) => "none",
+        // RFC 8200 8.1: a receiver drops it (smoltcp takes it, as over IPv4).
+        #[cfg(feature = "ipv6")]
+        (0, IpAddress::Ipv6(_)) => "none (IPv6 requires one)",
+        _ if udp.verify_checksum(&src, &dst) => "OK",
         _ => "BAD",
     };
     l.line(
@@ -731,11 +1095,11 @@ fn write_dhcp<W: Write>(l: &mut Lines<'_, W>, payload: &[u8]) -> Result<bool, fm
     Ok(true)
 }
 
-#[cfg(feature = "names")]
+#[cfg(any(feature = "names", feature = "ipv6"))]
 /// ` LABEL VALUE`, or nothing.
 struct Labelled<T>(&'static str, Option<T>);
 
-#[cfg(feature = "names")]
+#[cfg(any(feature = "names", feature = "ipv6"))]
 impl<T: fmt::Display> fmt::Display for Labelled<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.1 {
@@ -856,7 +1220,9 @@ fn write_l4_tcp<W: Write>(
     l.line(
         "L4",
         format_args!(
-            "TCP {from} -> {to} {}  seq {rel_seq}{ack}  win {}{options}  len {}{checksum}",
+            "TCP {} -> {} {}  seq {rel_seq}{ack}  win {}{options}  len {}{checksum}",
+            Endpoint(from),
+            Endpoint(to),
             Flags(tcp),
             tcp.window_len(),
             tcp.payload().len()
@@ -952,5 +1318,291 @@ mod tests {
         d.write_frame(&mut s, Style::Brief, format_args!("#1"), &[1, 2, 3])
             .ok();
         assert!(s.contains("malformed: 3 bytes"), "{s}");
+    }
+}
+
+#[cfg(all(test, feature = "ipv6"))]
+mod ipv6_tests {
+    extern crate std;
+
+    use std::{string::String, vec, vec::Vec};
+
+    use smoltcp::phy::ChecksumCapabilities;
+    use smoltcp::time::Duration;
+    use smoltcp::wire::{
+        EthernetRepr, Icmpv6Repr, Ipv6Repr, TcpControl, TcpRepr, TcpSeqNumber, UdpRepr,
+    };
+
+    use super::*;
+
+    const ROUTER: Ipv6Address = Ipv6Address::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+    const HOST: Ipv6Address = Ipv6Address::new(0xfd00, 0, 0, 0, 0, 0, 0, 2);
+    const SERVER: Ipv6Address = Ipv6Address::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
+    const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 0xfe]);
+
+    /// An Ethernet frame with an IPv6 header from `src` to `dst`; `emit`
+    /// writes the `len` bytes after it.
+    fn frame(
+        (src, dst): (Ipv6Address, Ipv6Address),
+        next_header: IpProtocol,
+        len: usize,
+        emit: impl FnOnce(&mut [u8]),
+    ) -> Vec<u8> {
+        let mut f = vec![0; 14 + 40 + len];
+        let ethertype = EthernetProtocol::Ipv6;
+        let (src_addr, dst_addr) = (MAC, EthernetAddress::BROADCAST);
+        EthernetRepr {
+            src_addr,
+            dst_addr,
+            ethertype,
+        }
+        .emit(&mut EthernetFrame::new_unchecked(&mut f));
+        let ip = Ipv6Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header,
+            payload_len: len,
+            hop_limit: 255,
+        };
+        ip.emit(&mut Ipv6Packet::new_unchecked(&mut f[14..]));
+        emit(&mut f[54..]);
+        f
+    }
+
+    fn icmp(addrs: (Ipv6Address, Ipv6Address), repr: Icmpv6Repr<'_>) -> Vec<u8> {
+        frame(addrs, IpProtocol::Icmpv6, repr.buffer_len(), |b| {
+            let caps = ChecksumCapabilities::default();
+            let mut packet = Icmpv6Packet::new_unchecked(b);
+            repr.emit(&addrs.0, &addrs.1, &mut packet, &caps);
+        })
+    }
+
+    fn tcp(addrs: (Ipv6Address, Ipv6Address), repr: &TcpRepr<'_>) -> Vec<u8> {
+        frame(addrs, IpProtocol::Tcp, repr.buffer_len(), |b| {
+            let (src, dst) = (addrs.0.into(), addrs.1.into());
+            let caps = ChecksumCapabilities::default();
+            repr.emit(&mut TcpPacket::new_unchecked(b), &src, &dst, &caps);
+        })
+    }
+
+    /// Each frame decoded in turn by one decoder.
+    fn decode(style: Style, frames: &[&[u8]]) -> String {
+        let mut decoder = Decoder::new();
+        let mut text = String::new();
+        for (i, frame) in frames.iter().enumerate() {
+            let head = format_args!("#{}", i + 1);
+            decoder.write_frame(&mut text, style, head, frame).ok();
+        }
+        text
+    }
+
+    fn router_advert() -> Vec<u8> {
+        let prefix = NdiscPrefixInformation {
+            prefix_len: 64,
+            flags: NdiscPrefixInfoFlags::ON_LINK | NdiscPrefixInfoFlags::ADDRCONF,
+            valid_lifetime: Duration::from_secs(86400),
+            preferred_lifetime: Duration::from_secs(14400),
+            prefix: Ipv6Address::new(0xfd00, 0, 0, 0, 0, 0, 0, 0),
+        };
+        let ra = NdiscRepr::RouterAdvert {
+            hop_limit: 64,
+            flags: NdiscRouterFlags::OTHER,
+            router_lifetime: Duration::from_secs(1800),
+            reachable_time: Duration::ZERO,
+            retrans_time: Duration::ZERO,
+            lladdr: Some(MAC.into()),
+            mtu: Some(1500),
+            prefix_info: Some(prefix),
+        };
+        icmp(
+            (ROUTER, Ipv6Address::new(0xff02, 0, 0, 0, 0, 0, 0, 1)),
+            Icmpv6Repr::Ndisc(ra),
+        )
+    }
+
+    #[test]
+    fn a_router_advertisement_shows_its_prefix() {
+        let ra = router_advert();
+        let full = decode(Style::Full, &[&ra]);
+        let l3 = "    L3  IPv6 fe80::1 -> ff02::1  hop limit 255  next ICMPv6  payload len 64\n";
+        assert!(full.contains(l3), "{full}");
+        let advert = "ICMPv6 router advertisement  hop limit 64  lifetime 1800 s  flags [O]  \
+            prefix fd00::/64 [L, A]  valid 86400 s  preferred 14400 s  mtu 1500  \
+            source lladdr 02:00:00:00:00:fe  checksum OK";
+        assert!(full.contains(&format!("    L4  {advert}\n")), "{full}");
+        let brief = decode(Style::Brief, &[&ra]);
+        assert_eq!(brief, format!("#1 fe80::1 -> ff02::1 {advert}\n"));
+    }
+
+    #[test]
+    fn neighbour_solicitation_and_advertisement() {
+        let target_addr = SERVER;
+        let lladdr = Some(MAC.into());
+        let ns = NdiscRepr::NeighborSolicit {
+            target_addr,
+            lladdr,
+        };
+        let solicited_node = Ipv6Address::new(0xff02, 0, 0, 0, 0, 1, 0xff00, 1);
+        let ns = icmp((HOST, solicited_node), Icmpv6Repr::Ndisc(ns));
+        let flags = NdiscNeighborFlags::SOLICITED | NdiscNeighborFlags::OVERRIDE;
+        let na = NdiscRepr::NeighborAdvert {
+            flags,
+            target_addr,
+            lladdr,
+        };
+        let na = icmp((SERVER, HOST), Icmpv6Repr::Ndisc(na));
+        let dad = NdiscRepr::NeighborSolicit {
+            target_addr,
+            lladdr: None,
+        };
+        let dad = icmp(
+            (Ipv6Address::UNSPECIFIED, solicited_node),
+            Icmpv6Repr::Ndisc(dad),
+        );
+        let brief = decode(Style::Brief, &[&ns, &na, &dad]);
+        let expected = [
+            "#1 fd00::2 -> ff02::1:ff00:1 ICMPv6 neighbour solicitation for fd00::1  \
+             source lladdr 02:00:00:00:00:fe  checksum OK",
+            "#2 fd00::1 -> fd00::2 ICMPv6 neighbour advertisement fd00::1 [S, O]  \
+             target lladdr 02:00:00:00:00:fe  checksum OK",
+            "#3 :: -> ff02::1:ff00:1 ICMPv6 neighbour solicitation for fd00::1 \
+             (duplicate address detection)  checksum OK",
+        ];
+        assert_eq!(brief.lines().collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
+    fn echo_with_a_bad_checksum_says_so() {
+        let data = b"abcdefgh";
+        let echo = Icmpv6Repr::EchoRequest {
+            ident: 0x22,
+            seq_no: 3,
+            data,
+        };
+        let mut echo = icmp((HOST, SERVER), echo);
+        let good = decode(Style::Full, &[&echo]);
+        let line = "    L4  ICMPv6 echo request id 0x0022 seq 3  8 data bytes  checksum OK\n";
+        assert!(good.contains(line), "{good}");
+        echo[62] ^= 0x40; // the first data byte
+        let bad = decode(Style::Brief, &[&echo]);
+        assert!(
+            bad.ends_with("seq 3  8 data bytes  checksum BAD\n"),
+            "{bad}"
+        );
+    }
+
+    #[test]
+    fn tcp_over_ipv6_numbers_each_direction_from_its_syn() {
+        let mut syn = TcpRepr {
+            src_port: 49152,
+            dst_port: ports::GREETING,
+            control: TcpControl::Syn,
+            seq_number: TcpSeqNumber(1000),
+            ack_number: None,
+            window_len: 8192,
+            window_scale: None,
+            max_seg_size: Some(1440),
+            sack_permitted: false,
+            sack_ranges: [None; 3],
+            timestamp: None,
+            payload: &[],
+        };
+        let first = tcp((HOST, SERVER), &syn);
+        let mut reply = syn;
+        (reply.src_port, reply.dst_port) = (syn.dst_port, syn.src_port);
+        (reply.seq_number, reply.ack_number) = (TcpSeqNumber(7), Some(TcpSeqNumber(1001)));
+        reply.payload = b"hi\n";
+        reply.control = TcpControl::Psh;
+        let second = tcp((SERVER, HOST), &reply);
+        syn.control = TcpControl::None;
+        syn.seq_number = TcpSeqNumber(1001);
+        syn.ack_number = Some(TcpSeqNumber(10));
+        let third = tcp((HOST, SERVER), &syn);
+        let full = decode(Style::Full, &[&first, &second, &third]);
+        let lines = [
+            "    L3  IPv6 fd00::2 -> fd00::1  hop limit 255  next TCP  payload len 24",
+            "    L4  TCP [fd00::2]:49152 -> [fd00::1]:1234 [SYN]  seq 0  win 8192  opts mss 1440  len 0",
+            "    L4  TCP [fd00::1]:1234 -> [fd00::2]:49152 [PSH, ACK]  seq 0  ack 1  win 8192  opts mss 1440  len 3",
+            "    L7  greeting \"hi\\n\"",
+            "    L4  TCP [fd00::2]:49152 -> [fd00::1]:1234 [ACK]  seq 1  ack 3  win 8192  opts mss 1440  len 0",
+        ];
+        for line in lines {
+            assert!(full.lines().any(|l| l == line), "{line:?} in\n{full}");
+        }
+    }
+
+    #[test]
+    fn udp_over_ipv6_checks_its_sum_and_names_the_service() {
+        let udp = UdpRepr {
+            src_port: 50000,
+            dst_port: ports::ECHO,
+        };
+        let payload = b"ping";
+        let mut datagram = frame((HOST, SERVER), IpProtocol::Udp, 8 + payload.len(), |b| {
+            let (src, dst) = (HOST.into(), SERVER.into());
+            let caps = ChecksumCapabilities::default();
+            let mut packet = UdpPacket::new_unchecked(b);
+            udp.emit(
+                &mut packet,
+                &src,
+                &dst,
+                payload.len(),
+                |p| p.copy_from_slice(payload),
+                &caps,
+            );
+        });
+        let brief = decode(Style::Brief, &[&datagram]);
+        let expected =
+            "#1 UDP [fd00::2]:50000 -> [fd00::1]:7  len 12  checksum OK  echo \"ping\"\n";
+        assert_eq!(brief, expected);
+        datagram[60..62].copy_from_slice(&[0, 0]);
+        let unsummed = expected.replace("checksum OK", "checksum none (IPv6 requires one)");
+        assert_eq!(decode(Style::Brief, &[&datagram]), unsummed);
+    }
+
+    #[test]
+    fn mld_behind_a_hop_by_hop_header() {
+        let group = Ipv6Address::new(0xff02, 0, 0, 0, 0, 1, 0xff00, 2);
+        let mld_routers = Ipv6Address::new(0xff02, 0, 0, 0, 0, 0, 0, 0x16);
+        // Router alert (MLD) and two bytes of padding, then an MLDv2
+        // report with one "change to exclude" record for `group`.
+        let hop_by_hop = [58, 0, 5, 2, 0, 0, 1, 0];
+        let report = [143, 0, 0, 0, 0, 0, 0, 1, 4, 0, 0, 0];
+        let mut f = frame(
+            (HOST, mld_routers),
+            IpProtocol::HopByHop,
+            8 + 12 + 16,
+            |b| {
+                b[..8].copy_from_slice(&hop_by_hop);
+                b[8..20].copy_from_slice(&report);
+                b[20..].copy_from_slice(&group.octets());
+                Icmpv6Packet::new_unchecked(&mut b[8..]).fill_checksum(&HOST, &mld_routers);
+            },
+        );
+        let full = decode(Style::Full, &[&f]);
+        assert!(full.contains("next Hop-by-Hop  payload len 36\n"), "{full}");
+        assert!(
+            full.contains("L4  ICMPv6 MLDv2 report, 1 group  checksum OK\n"),
+            "{full}"
+        );
+        f[54 + 1] = 9; // the hop-by-hop header's length, past the packet
+        let full = decode(Style::Full, &[&f]);
+        let malformed = "L4  malformed: IPv6 Hop-by-Hop header past the 36 bytes there\n";
+        assert!(full.contains(malformed), "{full}");
+    }
+
+    #[test]
+    fn fragments_and_short_headers() {
+        let later_fragment = [17, 0, 0x05, 0x00, 0, 0, 0, 1];
+        let f = frame((HOST, SERVER), IpProtocol::Ipv6Frag, 16, |b| {
+            b[..8].copy_from_slice(&later_fragment)
+        });
+        let brief = decode(Style::Brief, &[&f]);
+        assert_eq!(brief, "#1 fragment at offset 1280 (not reassembled)\n");
+        let brief = decode(Style::Brief, &[&f[..60]]);
+        assert_eq!(
+            brief,
+            "#1 malformed: IPv6 payload length past the 46 bytes there\n"
+        );
     }
 }

@@ -5,6 +5,13 @@ use std::process::Command;
 
 use layernet::trace::{Decoder, Style};
 use proptest::prelude::*;
+use smoltcp::phy::ChecksumCapabilities;
+use smoltcp::time::Duration;
+use smoltcp::wire::{
+    EthernetAddress, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv6Address, Ipv6Packet, Ipv6Repr,
+    NdiscPrefixInfoFlags, NdiscPrefixInformation, NdiscRepr, NdiscRouterFlags, TcpControl,
+    TcpPacket, TcpRepr, TcpSeqNumber,
+};
 
 /// Run `layernet ARGS`; (exit status ok, stdout, stderr).
 fn layernet(args: &[&str]) -> (bool, String, String) {
@@ -246,7 +253,118 @@ fn the_decoder_reads_a_dns_answer() {
     );
 }
 
+/// An IPv6 packet in an Ethernet frame, its payload `len` bytes written by
+/// `emit` (the checksums filled by smoltcp's reprs).
+fn ipv6_frame(next: IpProtocol, len: usize, emit: impl FnOnce(&mut [u8])) -> Vec<u8> {
+    let mut frame = vec![0; 14 + 40 + len];
+    frame[..14].copy_from_slice(&SYN[..14]);
+    frame[12..14].copy_from_slice(&[0x86, 0xdd]);
+    let ip = Ipv6Repr {
+        src_addr: V6_CLIENT,
+        dst_addr: V6_SERVER,
+        next_header: next,
+        payload_len: len,
+        hop_limit: 64,
+    };
+    ip.emit(&mut Ipv6Packet::new_unchecked(&mut frame[14..]));
+    emit(&mut frame[54..]);
+    frame
+}
+
+const V6_CLIENT: Ipv6Address = Ipv6Address::new(0xfe80, 0, 0, 0, 0, 0, 0, 3);
+const V6_SERVER: Ipv6Address = Ipv6Address::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+
+/// A TCP SYN with options over IPv6, and a router advertisement with every
+/// option smoltcp knows: the IPv6 frames the property tests mutate.
+fn ipv6_frames() -> [Vec<u8>; 2] {
+    let (src, dst) = (V6_CLIENT.into(), V6_SERVER.into());
+    let caps = ChecksumCapabilities::default();
+    let syn = TcpRepr {
+        src_port: 49152,
+        dst_port: 7878,
+        control: TcpControl::Syn,
+        seq_number: TcpSeqNumber(1000),
+        ack_number: None,
+        window_len: 8192,
+        window_scale: Some(2),
+        max_seg_size: Some(1440),
+        sack_permitted: true,
+        sack_ranges: [None; 3],
+        timestamp: None,
+        payload: &[],
+    };
+    let syn = ipv6_frame(IpProtocol::Tcp, syn.buffer_len(), |b| {
+        syn.emit(&mut TcpPacket::new_unchecked(b), &src, &dst, &caps)
+    });
+    let prefix_info = NdiscPrefixInformation {
+        prefix_len: 64,
+        flags: NdiscPrefixInfoFlags::ADDRCONF,
+        valid_lifetime: Duration::from_secs(600),
+        preferred_lifetime: Duration::from_secs(300),
+        prefix: Ipv6Address::new(0xfd00, 0, 0, 0, 0, 0, 0, 0),
+    };
+    let advert = Icmpv6Repr::Ndisc(NdiscRepr::RouterAdvert {
+        hop_limit: 64,
+        flags: NdiscRouterFlags::MANAGED,
+        router_lifetime: Duration::from_secs(1800),
+        reachable_time: Duration::ZERO,
+        retrans_time: Duration::ZERO,
+        lladdr: Some(EthernetAddress([2, 0, 0, 0, 0, 1]).into()),
+        mtu: Some(1500),
+        prefix_info: Some(prefix_info),
+    });
+    let advert = ipv6_frame(IpProtocol::Icmpv6, advert.buffer_len(), |b| {
+        let packet = &mut Icmpv6Packet::new_unchecked(b);
+        advert.emit(&V6_CLIENT, &V6_SERVER, packet, &caps)
+    });
+    [syn, advert]
+}
+
+#[test]
+fn the_decoder_reads_ipv6_frames_built_by_smoltcp() {
+    let [syn, advert] = ipv6_frames();
+    let text = decode(&syn, Style::Brief);
+    assert!(
+        text.contains("TCP [fe80::3]:49152 -> [fe80::1]:7878 [SYN]  seq 0  win 8192"),
+        "{text}"
+    );
+    assert!(!text.contains("BAD"), "{text}");
+    let text = decode(&advert, Style::Full);
+    assert!(text.contains("prefix fd00::/64 [A]  valid 600 s"), "{text}");
+    assert!(text.contains("checksum OK"), "{text}");
+}
+
 proptest! {
+    #[test]
+    fn mutated_ipv6_frames_never_panic(
+        advert in any::<bool>(),
+        changes in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4),
+        cut in any::<usize>(),
+    ) {
+        let [syn, ra] = ipv6_frames();
+        let mut frame = if advert { ra } else { syn };
+        for (at, value) in changes {
+            let at = at % frame.len();
+            frame[at] = value;
+        }
+        let cut = cut % (frame.len() + 1);
+        let full = decode(&frame[..cut], Style::Full);
+        let brief = decode(&frame[..cut], Style::Brief);
+        prop_assert!(full.starts_with("#1"));
+        prop_assert_eq!(brief.lines().count(), 1);
+    }
+
+    #[test]
+    fn random_ipv6_payloads_never_panic(
+        next in proptest::sample::select(vec![0u8, 6, 17, 43, 44, 58, 60, 59]),
+        body in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let frame = ipv6_frame(IpProtocol::from(next), body.len(), |b| b.copy_from_slice(&body));
+        let brief = decode(&frame, Style::Brief);
+        prop_assert_eq!(brief.lines().count(), 1);
+        prop_assert!(decode(&frame, Style::Full).starts_with("#1"));
+    }
+
     #[test]
     fn mutated_dns_answers_never_panic(
         at in 42usize..90,
