@@ -3,7 +3,8 @@
 //!
 //! Layer: a view across all of them. Depends on smoltcp's `wire` module for
 //! decoding, on [`crate::net::observe`] for the events and on
-//! [`crate::app::ports`] for the names of the classic services; nothing
+//! [`crate::app::ports`] for the names of the classic services (and on
+//! [`crate::socket::EndpointText`] to write endpoints); nothing
 //! depends on it. `no_std`, no allocation: it writes into any
 //! [`core::fmt::Write`] (a `String` on the host, a UART on a board) and
 //! keeps a fixed table of conversations for relative sequence numbers.
@@ -42,6 +43,7 @@ use crate::app::ports;
 #[cfg(feature = "names")]
 use crate::net::DhcpEvent;
 use crate::net::observe::{Event, Transport};
+use crate::socket::EndpointText;
 
 /// How much to print for each frame.
 ///
@@ -231,20 +233,6 @@ impl fmt::Display for Flags<'_> {
             f.write_str("none")?;
         }
         f.write_char(']')
-    }
-}
-
-/// An endpoint as a user types it: `10.0.0.1:80`, `[fd00::1]:80` (bare,
-/// the colons of an IPv6 address would run into the port's).
-struct Endpoint(IpEndpoint);
-
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.addr {
-            #[cfg(feature = "ipv6")]
-            IpAddress::Ipv6(addr) => write!(f, "[{addr}]:{}", self.0.port),
-            _ => write!(f, "{}", self.0),
-        }
     }
 }
 
@@ -561,9 +549,9 @@ impl Decoder {
                 from,
                 to,
             } => {
-                write!(out, "tcp {local} {from} -> {to}")?;
+                write!(out, "tcp {} {from} -> {to}", EndpointText(local))?;
                 if let Some(remote) = remote {
-                    write!(out, " (peer {remote})")?;
+                    write!(out, " (peer {})", EndpointText(remote))?;
                 }
             }
             Event::Retransmit {
@@ -573,7 +561,9 @@ impl Decoder {
                 len,
             } => write!(
                 out,
-                "tcp retransmission {local} -> {remote} seq {rel_seq} len {len}"
+                "tcp retransmission {} -> {} seq {rel_seq} len {len}",
+                EndpointText(local),
+                EndpointText(remote)
             )?,
             Event::StallKick {
                 local,
@@ -581,7 +571,9 @@ impl Decoder {
                 queued,
             } => write!(
                 out,
-                "tcp {local} -> {remote}: nothing sent for a while with {queued} bytes queued; nudged"
+                "tcp {} -> {}: nothing sent for a while with {queued} bytes queued; nudged",
+                EndpointText(local),
+                EndpointText(remote)
             )?,
             Event::ArpFill { ip, mac } => write!(out, "arp cache: {ip} is at {}", Mac(mac))?,
             Event::Dropped(reason) => write!(out, "dropped: {}", reason.as_str())?,
@@ -602,11 +594,13 @@ impl Decoder {
             Event::NoSocket { transport, to } => match transport {
                 Transport::Tcp => write!(
                     out,
-                    "no socket for TCP {to}: answered with RST (unless it was one)"
+                    "no socket for TCP {}: answered with RST (unless it was one)",
+                    EndpointText(to)
                 )?,
                 Transport::Udp => write!(
                     out,
-                    "no socket for UDP {to}: answered with ICMP port unreachable"
+                    "no socket for UDP {}: answered with ICMP port unreachable",
+                    EndpointText(to)
                 )?,
             },
         }
@@ -1029,8 +1023,8 @@ fn decode_udp<W: Write>(
             ),
         );
     };
-    let from = Endpoint(IpEndpoint::new(src, udp.src_port()));
-    let to = Endpoint(IpEndpoint::new(dst, udp.dst_port()));
+    let from = EndpointText(IpEndpoint::new(src, udp.src_port()));
+    let to = EndpointText(IpEndpoint::new(dst, udp.dst_port()));
     let checksum = match (udp.checksum(), src) {
         (0, IpAddress::Ipv4(_)) => "none",
         // RFC 8200 8.1: a receiver drops it (smoltcp takes it, as over IPv4).
@@ -1221,8 +1215,8 @@ fn write_l4_tcp<W: Write>(
         "L4",
         format_args!(
             "TCP {} -> {} {}  seq {rel_seq}{ack}  win {}{options}  len {}{checksum}",
-            Endpoint(from),
-            Endpoint(to),
+            EndpointText(from),
+            EndpointText(to),
             Flags(tcp),
             tcp.window_len(),
             tcp.payload().len()

@@ -141,3 +141,8 @@ fn dhcp_and_dns_against_dnsmasq() {
     }
     scenario(&["tap0"], "dhcp_dns", false);
 }
+
+#[test]
+fn ipv6_dual_stack_against_linux() {
+    scenario(&["tap0"], "ipv6", false);
+}

@@ -235,9 +235,13 @@ fn check_udp(
     pool: &Pool<'_, '_>,
 ) -> Result<Option<Event>, DropReason> {
     let udp = UdpPacket::new_checked(datagram).map_err(|_| DropReason::Malformed)?;
-    // A zero checksum means "none" over IPv4 only; IPv6 requires one.
-    let unchecked = udp.checksum() == 0 && matches!(src_ip, IpAddress::Ipv4(_));
-    if !unchecked && !udp.verify_checksum(&src_ip, &dst_ip) {
+    // A zero checksum means "none" over IPv4; IPv6 requires one (RFC 8200
+    // 8.1), though smoltcp's own check lets zero pass over both.
+    if udp.checksum() == 0 {
+        if !matches!(src_ip, IpAddress::Ipv4(_)) {
+            return Err(DropReason::BadChecksum);
+        }
+    } else if !udp.verify_checksum(&src_ip, &dst_ip) {
         return Err(DropReason::BadChecksum);
     }
     UdpRepr::parse(&udp, &src_ip, &dst_ip, &ChecksumCapabilities::ignored())
