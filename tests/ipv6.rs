@@ -267,3 +267,70 @@ fn the_demo_runs_its_ipv6_exchange_when_named() {
         "only when named"
     );
 }
+
+/// A neighbour solicitation for `target` from `src` (outside every prefix
+/// of the stack's), sent by the router port.
+fn solicitation(src: Ipv6Address, target: Ipv6Address) -> Vec<u8> {
+    let group = v6(&format!("ff02::1:ff00:{:x}", target.octets()[15]));
+    let ns = Icmpv6Repr::Ndisc(NdiscRepr::NeighborSolicit {
+        target_addr: target,
+        lladdr: Some(ROUTER_MAC.into()),
+    });
+    let ip = Ipv6Repr {
+        src_addr: src,
+        dst_addr: group,
+        next_header: IpProtocol::Icmpv6,
+        payload_len: ns.buffer_len(),
+        hop_limit: 255,
+    };
+    let eth = EthernetRepr {
+        src_addr: ROUTER_MAC,
+        dst_addr: EthernetAddress([0x33, 0x33, 0xff, 0, 0, target.octets()[15]]),
+        ethertype: EthernetProtocol::Ipv6,
+    };
+    let mut frame = vec![0u8; eth.buffer_len() + ip.buffer_len() + ns.buffer_len()];
+    let mut e = EthernetFrame::new_unchecked(&mut frame[..]);
+    eth.emit(&mut e);
+    let mut packet = Ipv6Packet::new_unchecked(e.payload_mut());
+    ip.emit(&mut packet);
+    let mut icmp = Icmpv6Packet::new_unchecked(packet.payload_mut());
+    ns.emit(&src, &group, &mut icmp, &ChecksumCapabilities::default());
+    frame
+}
+
+#[test]
+fn a_solicitation_from_outside_our_prefixes_is_answered_as_rfc_4861_says() {
+    let (mut net, a, _) = SimNet::pair(6).expect("pair");
+    let ours = link_local(host_mac(a)).address();
+    let mut router = net.raw_port(2, ROUTER_MAC).expect("port");
+    let ns = solicitation(v6("fd00::100"), ours);
+    if let Some(tx) = router.transmit(net.now()) {
+        tx.consume(ns.len(), |buf| buf.copy_from_slice(&ns));
+    }
+    net.run_for(Duration::from_millis(10));
+    let mut adverts = Vec::new();
+    while let Some((rx, _)) = router.receive(net.now()) {
+        rx.consume(|f| {
+            let Ok(eth) = EthernetFrame::new_checked(f) else {
+                return;
+            };
+            let Ok(ip) = Ipv6Packet::new_checked(eth.payload()) else {
+                return;
+            };
+            let Ok(icmp) = Icmpv6Packet::new_checked(ip.payload()) else {
+                return;
+            };
+            let caps = ChecksumCapabilities::default();
+            if let Ok(Icmpv6Repr::Ndisc(NdiscRepr::NeighborAdvert { target_addr, .. })) =
+                Icmpv6Repr::parse(&ip.src_addr(), &ip.dst_addr(), &icmp, &caps)
+            {
+                adverts.push((eth.dst_addr(), ip.dst_addr(), target_addr));
+            }
+        });
+    }
+    assert_eq!(
+        adverts,
+        [(ROUTER_MAC, v6("fd00::100"), ours)],
+        "one answer, to the sender"
+    );
+}

@@ -30,6 +30,8 @@
 pub mod gate;
 #[cfg(feature = "names")]
 mod names;
+#[cfg(feature = "ipv6")]
+mod ndp;
 pub mod observe;
 mod watch;
 
@@ -966,10 +968,16 @@ impl<'a, D: Link> Stack<'a, D> {
                     Transport::Udp => self.counters.udp_no_socket += 1,
                 }
             }
+            #[cfg(feature = "ipv6")]
+            let unrouted = ndp::unrouted(frame, self.iface.ip_addrs());
             for event in [fill, note].into_iter().flatten() {
                 self.notify(event);
             }
             let result = self.ingress_once(now);
+            #[cfg(feature = "ipv6")]
+            if let Some(ns) = unrouted {
+                self.answer_unrouted(ns);
+            }
             self.watch_states();
             match result {
                 PollIngressSingleResult::None => break,
@@ -1699,6 +1707,20 @@ impl<'a, D: Link> Stack<'a, D> {
     #[cfg(feature = "ipv6")]
     pub(crate) fn ipv6_source_for(&self, dst: &Ipv6Address) -> Ipv6Address {
         self.iface.get_source_address_ipv6(dst)
+    }
+
+    /// Send a frame of layernet's own (not smoltcp's) of `len` bytes, written
+    /// by `fill`, through the watching device so that the counters and the
+    /// observer see it like any other.
+    #[cfg(any(feature = "names", feature = "ipv6"))]
+    fn send_own(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) {
+        let now = self.now;
+        let observer = self.observer.as_deref_mut();
+        let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, now);
+        let mut device = watch::Watch::new(&mut self.device, sent);
+        if let Some(token) = smoltcp::phy::Device::transmit(&mut device, now) {
+            smoltcp::phy::TxToken::consume(token, len, fill);
+        }
     }
 
     /// Draw a random number from the stack's seeded generator.

@@ -11,7 +11,6 @@
 //! that changed nothing; the stack notices the server's ACK on the way in
 //! (its frames pass the gate anyway) so that a renewal is reported too.
 
-use smoltcp::phy::{Device, TxToken};
 use smoltcp::socket::{dhcpv4, dns};
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, DhcpMessageType, DhcpPacket, DhcpRepr, DnsQueryType,
@@ -541,14 +540,7 @@ impl<'a, D: Link> Stack<'a, D> {
             dst_addr: EthernetAddress::BROADCAST,
             ethertype: EthernetProtocol::Arp,
         };
-        let now = self.now;
-        let observer = self.observer.as_deref_mut();
-        let sent = super::watch::Sent::new(observer, &mut self.counters, self.tcp, now);
-        let mut device = super::watch::Watch::new(&mut self.device, sent);
-        let Some(token) = device.transmit(now) else {
-            return;
-        };
-        token.consume(eth.buffer_len() + arp.buffer_len(), |buf| {
+        self.send_own(eth.buffer_len() + arp.buffer_len(), |buf| {
             let mut frame = EthernetFrame::new_unchecked(buf);
             eth.emit(&mut frame);
             arp.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));
