@@ -45,7 +45,25 @@ const TICK_HZ: u32 = 1_000;
 /// How often a status line goes out while anything moves.
 const STATUS_EVERY_MS: i64 = 5_000;
 
+#[cfg(not(feature = "tiny"))]
 type Nic = Lan9118<Mmio>;
+/// The tiny profile's sockets carry at most 256 bytes at a time, so its
+/// driver keeps 596-byte frames (an IP MTU of 578) instead of 1536.
+#[cfg(feature = "tiny")]
+type Nic = Lan9118<Mmio, 596>;
+
+/// Log lines each service keeps between two drains. The main loop drains
+/// a service right after polling it, so the tiny profile keeps none and
+/// prints none; the board keeps the library's default.
+#[cfg(not(feature = "tiny"))]
+const LOG: usize = layernet::app::LOG_LINES;
+#[cfg(feature = "tiny")]
+const LOG: usize = 0;
+
+type Echo = EchoServer<2, 256, LOG>;
+type Greeting = GreetingServer<2, LOG>;
+type TimeEcho = TimeEchoServer<Uptime, 2, 128, LOG>;
+type Chat = ChatRoom<4, LOG>;
 
 #[cfg(not(feature = "tiny"))]
 type Memory = profile::Board<'static>;
@@ -82,20 +100,20 @@ fn place<T, E: core::fmt::Display>(
 
 /// The services, each with 2 connections (the profiles are sized for it).
 struct Services {
-    echo: &'static mut EchoServer<2, 256>,
-    greeting: &'static mut GreetingServer<2>,
-    time_echo: &'static mut TimeEchoServer<Uptime, 2, 128>,
-    chat: &'static mut ChatRoom<4>,
+    echo: &'static mut Echo,
+    greeting: &'static mut Greeting,
+    time_echo: &'static mut TimeEcho,
+    chat: &'static mut Chat,
     #[cfg(not(feature = "tiny"))]
     files: &'static mut Files,
 }
 
 /// Where the services live.
 struct ServiceSlots {
-    echo: Slot<EchoServer<2, 256>>,
-    greeting: Slot<GreetingServer<2>>,
-    time_echo: Slot<TimeEchoServer<Uptime, 2, 128>>,
-    chat: Slot<ChatRoom<4>>,
+    echo: Slot<Echo>,
+    greeting: Slot<Greeting>,
+    time_echo: Slot<TimeEcho>,
+    chat: Slot<Chat>,
     #[cfg(not(feature = "tiny"))]
     files: Slot<Files>,
 }
@@ -204,10 +222,10 @@ fn main() -> ! {
     // statics go to .bss, and `write` hands back the initialised reference.
     static mut MEMORY: MaybeUninit<Memory> = MaybeUninit::uninit();
     static mut STACK: MaybeUninit<Stack<'static, Nic>> = MaybeUninit::uninit();
-    static mut ECHO: MaybeUninit<EchoServer<2, 256>> = MaybeUninit::uninit();
-    static mut GREETING: MaybeUninit<GreetingServer<2>> = MaybeUninit::uninit();
-    static mut TIME_ECHO: MaybeUninit<TimeEchoServer<Uptime, 2, 128>> = MaybeUninit::uninit();
-    static mut CHAT: MaybeUninit<ChatRoom<4>> = MaybeUninit::uninit();
+    static mut ECHO: MaybeUninit<Echo> = MaybeUninit::uninit();
+    static mut GREETING: MaybeUninit<Greeting> = MaybeUninit::uninit();
+    static mut TIME_ECHO: MaybeUninit<TimeEcho> = MaybeUninit::uninit();
+    static mut CHAT: MaybeUninit<Chat> = MaybeUninit::uninit();
     #[cfg(not(feature = "tiny"))]
     static mut FILES: MaybeUninit<Files> = MaybeUninit::uninit();
 
@@ -274,7 +292,7 @@ fn start(
     core.SYST.enable_counter();
     core.SYST.enable_interrupt();
 
-    let mut nic = match Lan9118::new(board::lan9118(), CONFIG.mac) {
+    let mut nic = match Nic::with_frame(board::lan9118(), CONFIG.mac) {
         Ok(nic) => nic,
         Err(e) => fail_with("LAN9118", e.reason()),
     };
