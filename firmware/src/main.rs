@@ -10,7 +10,8 @@
 //!
 //! The default build serves the board profile (echo, greeting, time-echo,
 //! chat and files) at 192.168.69.1, MAC 02:00:00:00:00:01; `--features
-//! tiny` builds the tiny profile (no file service) for measuring.
+//! tiny` builds the tiny profile (no file service, 596-byte frames, no log
+//! lines kept) in under 16 KiB of static RAM.
 
 #![no_std]
 #![no_main]
@@ -217,10 +218,14 @@ impl Entropy for TimerJitter<'_> {
 
 #[entry]
 fn main() -> ! {
-    // MaybeUninit, not a constant initial value or an Option: those put
-    // the whole static in .data, a second copy in flash; uninitialised
-    // statics go to .bss, and `write` hands back the initialised reference.
-    static mut MEMORY: MaybeUninit<Memory> = MaybeUninit::uninit();
+    // The resources are a constant, so they start in .data: a second copy
+    // in flash, which cortex-m-rt copies to RAM before `main`. Built at run
+    // time into a MaybeUninit in .bss instead, the compiler makes them on
+    // the stack and then copies them in: the tiny build's start-up then
+    // needed 19.3 KB of stack instead of 5.4 KB, for 10.5 KB less flash.
+    // The rest are small: uninitialised statics in .bss, and `write` hands
+    // back the initialised reference.
+    static mut MEMORY: Memory = Memory::new();
     static mut STACK: MaybeUninit<Stack<'static, Nic>> = MaybeUninit::uninit();
     static mut ECHO: MaybeUninit<Echo> = MaybeUninit::uninit();
     static mut GREETING: MaybeUninit<Greeting> = MaybeUninit::uninit();
@@ -239,7 +244,7 @@ fn main() -> ! {
         files: FILES,
     };
     let (stack, mut services) = start(MEMORY, STACK, slots);
-    // Start-up built the resources and the services in `start`'s frame
+    // Start-up built the stack and the services in `start`'s frame
     // before moving them into their statics; that frame is gone now, so
     // its peak is noted and the reserve painted again for the serving one.
     let startup_peak = stack_paint::used();
@@ -279,7 +284,7 @@ fn main() -> ! {
 /// must be popped before the main loop runs.
 #[inline(never)]
 fn start(
-    memory: Slot<Memory>,
+    memory: &'static mut Memory,
     stack: Slot<Stack<'static, Nic>>,
     services: ServiceSlots,
 ) -> (&'static mut Stack<'static, Nic>, Services) {
@@ -301,7 +306,6 @@ fn start(
         seed: TimerJitter(&mut nic).seed(),
         ..CONFIG
     };
-    let memory = place(memory, "memory", || Ok::<_, &str>(Memory::new()));
     let stack = place(stack, "stack", || {
         Stack::new(config, nic, memory, Instant::ZERO)
     });
