@@ -443,3 +443,42 @@ pub(crate) fn consume_front(buf: &mut [u8], len: usize, n: usize) -> usize {
     buf.copy_within(n..len, 0);
     len - n
 }
+
+#[cfg(test)]
+mod tests {
+    use super::LogRing;
+
+    fn drained<const N: usize>(log: &mut LogRing<N>) -> heapless::Vec<u32, 8> {
+        let mut out = heapless::Vec::new();
+        log.drain(&mut |line| {
+            let _ = out.push(line.parse().unwrap_or(u32::MAX));
+        });
+        out
+    }
+
+    #[test]
+    fn a_ring_keeps_the_newest_lines_across_its_end() {
+        let mut log = LogRing::<3>::new();
+        for i in 0..2 {
+            log.push(format_args!("{i}"));
+        }
+        assert_eq!(drained(&mut log), [0, 1]);
+        // The head now sits mid-ring: the next lines wrap past the end.
+        for i in 2..7 {
+            log.push(format_args!("{i}"));
+        }
+        assert_eq!(drained(&mut log), [4, 5, 6]);
+        assert_eq!(log.dropped(), 2);
+        assert!(drained(&mut log).is_empty());
+    }
+
+    #[test]
+    fn a_ring_of_one_line_keeps_the_last() {
+        let mut log = LogRing::<1>::new();
+        for i in 0..4 {
+            log.push(format_args!("{i}"));
+        }
+        assert_eq!(drained(&mut log), [3]);
+        assert_eq!(log.dropped(), 3);
+    }
+}
