@@ -222,9 +222,9 @@ fn main() -> ! {
     // in flash, which cortex-m-rt copies to RAM before `main`. Built at run
     // time into a MaybeUninit in .bss instead, the compiler makes them on
     // the stack and then copies them in: the tiny build's start-up then
-    // needed 19.3 KB of stack instead of 5.4 KB, for 10.5 KB less flash.
-    // The rest are small: uninitialised statics in .bss, and `write` hands
-    // back the initialised reference.
+    // needed 19.3 KiB of stack instead of 5.3 KiB, for 10.1 KiB less flash.
+    // The others are uninitialised statics in .bss, and `write` hands back
+    // the initialised reference.
     static mut MEMORY: Memory = Memory::new();
     static mut STACK: MaybeUninit<Stack<'static, Nic>> = MaybeUninit::uninit();
     static mut ECHO: MaybeUninit<Echo> = MaybeUninit::uninit();
