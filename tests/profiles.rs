@@ -37,6 +37,12 @@ fn profile_sizes() {
         "Stack<Lan9118>: {stack:>6} bytes, of which the driver {}",
         size_of::<Lan9118<Mmio>>()
     );
+    // The tiny firmware's driver keeps 596-byte frames instead of 1536.
+    println!(
+        "Stack<Lan9118<_, 596>>: {:>6} bytes, of which the driver {}",
+        size_of::<Stack<'static, Lan9118<Mmio, 596>>>(),
+        size_of::<Lan9118<Mmio, 596>>()
+    );
 }
 
 /// The DNS query table's size (none without the `names` feature).

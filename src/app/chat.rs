@@ -14,7 +14,7 @@ use core::fmt;
 
 use smoltcp::time::{Duration, Instant};
 
-use super::{Log, Service};
+use super::{LOG_LINES, Log, LogRing, Service};
 use crate::IpEndpoint;
 use crate::link::Link;
 use crate::net::Stack;
@@ -135,16 +135,16 @@ struct Relay {
 /// assert_eq!(text.as_slice(), b"[192.168.69.2:6868] hello Bob");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct ChatRoom<const PEERS: usize = 8> {
+pub struct ChatRoom<const PEERS: usize = 8, const LOG: usize = LOG_LINES> {
     socket: UdpSocket,
     peers: [Option<(IpEndpoint, Instant)>; PEERS],
     relay: Option<Relay>,
     received: u64,
     relayed: u64,
-    log: Log,
+    log: LogRing<LOG>,
 }
 
-impl<const PEERS: usize> ChatRoom<PEERS> {
+impl<const PEERS: usize, const LOG: usize> ChatRoom<PEERS, LOG> {
     /// Open the room on UDP `port`.
     ///
     /// # Errors
@@ -170,7 +170,7 @@ impl<const PEERS: usize> ChatRoom<PEERS> {
             relay: None,
             received: 0,
             relayed: 0,
-            log: Log::new(),
+            log: LogRing::new(),
         })
     }
 
@@ -233,7 +233,7 @@ impl<const PEERS: usize> ChatRoom<PEERS> {
     }
 }
 
-impl<D: Link, const PEERS: usize> Service<D> for ChatRoom<PEERS> {
+impl<D: Link, const PEERS: usize, const LOG: usize> Service<D> for ChatRoom<PEERS, LOG> {
     fn poll(&mut self, stack: &mut Stack<'_, D>, now: Instant) -> bool {
         let mut progress = false;
         // Bounded: a flood of datagrams waits for the next poll.

@@ -5,7 +5,7 @@
 
 use smoltcp::time::Instant;
 
-use super::{Dial, Dialing, Log, Outcome, Service, consume_front};
+use super::{Dial, Dialing, LOG_LINES, LogRing, Outcome, Service, consume_front};
 use crate::IpEndpoint;
 use crate::link::Link;
 use crate::net::Stack;
@@ -34,15 +34,15 @@ struct Conn<const BUF: usize> {
 /// assert_eq!(c.received(), b"ping? pong!");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct EchoServer<const CONNS: usize, const BUF: usize = 512> {
+pub struct EchoServer<const CONNS: usize, const BUF: usize = 512, const LOG: usize = LOG_LINES> {
     listener: TcpListener,
     conns: heapless::Vec<Conn<BUF>, CONNS>,
     served: u64,
     echoed: u64,
-    log: Log,
+    log: LogRing<LOG>,
 }
 
-impl<const CONNS: usize, const BUF: usize> EchoServer<CONNS, BUF> {
+impl<const CONNS: usize, const BUF: usize, const LOG: usize> EchoServer<CONNS, BUF, LOG> {
     /// Listen on `port` with `backlog` slots.
     ///
     /// # Errors
@@ -70,7 +70,7 @@ impl<const CONNS: usize, const BUF: usize> EchoServer<CONNS, BUF> {
             conns: heapless::Vec::new(),
             served: 0,
             echoed: 0,
-            log: Log::new(),
+            log: LogRing::new(),
         })
     }
 
@@ -139,7 +139,9 @@ impl<const CONNS: usize, const BUF: usize> EchoServer<CONNS, BUF> {
     }
 }
 
-impl<D: Link, const CONNS: usize, const BUF: usize> Service<D> for EchoServer<CONNS, BUF> {
+impl<D: Link, const CONNS: usize, const BUF: usize, const LOG: usize> Service<D>
+    for EchoServer<CONNS, BUF, LOG>
+{
     fn poll(&mut self, stack: &mut Stack<'_, D>, _now: Instant) -> bool {
         let mut progress = false;
         while !self.conns.is_full() {

@@ -25,7 +25,7 @@ use core::fmt::Write as _;
 use smoltcp::time::{Duration, Instant};
 
 use super::storage::{Name, NameError, Storage, StorageError, UploadId};
-use super::{Log, Service, consume_front};
+use super::{LOG_LINES, LogRing, Service, consume_front};
 use crate::link::Link;
 use crate::net::Stack;
 use crate::socket::{Error, TcpListener, TcpStream};
@@ -427,16 +427,23 @@ impl<const HDR: usize> Conn<HDR> {
 /// assert_eq!(back, b"remember");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct FileServer<S: Storage, const CONNS: usize, const HDR: usize = 1024> {
+pub struct FileServer<
+    S: Storage,
+    const CONNS: usize,
+    const HDR: usize = 1024,
+    const LOG: usize = LOG_LINES,
+> {
     listener: TcpListener,
     storage: S,
     limits: Limits,
     conns: heapless::Vec<Conn<HDR>, CONNS>,
     requests: u64,
-    log: Log,
+    log: LogRing<LOG>,
 }
 
-impl<S: Storage, const CONNS: usize, const HDR: usize> FileServer<S, CONNS, HDR> {
+impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
+    FileServer<S, CONNS, HDR, LOG>
+{
     /// Serve `storage` on `port`.
     ///
     /// # Errors
@@ -468,7 +475,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize> FileServer<S, CONNS, HDR>
             limits,
             conns: heapless::Vec::new(),
             requests: 0,
-            log: Log::new(),
+            log: LogRing::new(),
         })
     }
 
@@ -781,8 +788,8 @@ impl<S: Storage, const CONNS: usize, const HDR: usize> FileServer<S, CONNS, HDR>
     }
 }
 
-impl<D: Link, S: Storage, const CONNS: usize, const HDR: usize> Service<D>
-    for FileServer<S, CONNS, HDR>
+impl<D: Link, S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize> Service<D>
+    for FileServer<S, CONNS, HDR, LOG>
 {
     fn poll(&mut self, stack: &mut Stack<'_, D>, now: Instant) -> bool {
         let mut progress = false;
@@ -867,7 +874,9 @@ impl<D: Link, S: Storage, const CONNS: usize, const HDR: usize> Service<D>
     }
 }
 
-impl<S: Storage, const CONNS: usize, const HDR: usize> FileServer<S, CONNS, HDR> {
+impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
+    FileServer<S, CONNS, HDR, LOG>
+{
     /// Move connection `i` along as far as it goes now. Returns (progress,
     /// finished).
     fn serve<D: Link>(&mut self, i: usize, stack: &mut Stack<'_, D>, now: Instant) -> (bool, bool) {

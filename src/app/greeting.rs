@@ -5,7 +5,7 @@
 
 use smoltcp::time::Instant;
 
-use super::{Dial, Dialing, Log, Outcome, Service};
+use super::{Dial, Dialing, LOG_LINES, LogRing, Outcome, Service};
 use crate::IpEndpoint;
 use crate::link::Link;
 use crate::net::Stack;
@@ -68,15 +68,15 @@ struct Conn {
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct GreetingServer<const CONNS: usize> {
+pub struct GreetingServer<const CONNS: usize, const LOG: usize = LOG_LINES> {
     listener: TcpListener,
     greeting: heapless::Vec<u8, GREETING_MAX>,
     conns: heapless::Vec<Conn, CONNS>,
     served: u64,
-    log: Log,
+    log: LogRing<LOG>,
 }
 
-impl<const CONNS: usize> GreetingServer<CONNS> {
+impl<const CONNS: usize, const LOG: usize> GreetingServer<CONNS, LOG> {
     /// Listen on `port` and greet with `greeting` (cut to [`GREETING_MAX`] bytes).
     ///
     /// # Errors
@@ -107,7 +107,7 @@ impl<const CONNS: usize> GreetingServer<CONNS> {
             greeting: g,
             conns: heapless::Vec::new(),
             served: 0,
-            log: Log::new(),
+            log: LogRing::new(),
         })
     }
 
@@ -132,7 +132,7 @@ impl<const CONNS: usize> GreetingServer<CONNS> {
     }
 }
 
-impl<D: Link, const CONNS: usize> Service<D> for GreetingServer<CONNS> {
+impl<D: Link, const CONNS: usize, const LOG: usize> Service<D> for GreetingServer<CONNS, LOG> {
     fn poll(&mut self, stack: &mut Stack<'_, D>, _now: Instant) -> bool {
         let mut progress = false;
         while !self.conns.is_full() {

@@ -100,8 +100,9 @@ pub mod ports {
 /// ```
 pub type LogLine = heapless::String<192>;
 
-/// How many log lines an application keeps until the host drains them;
-/// older lines are dropped first.
+/// How many log lines an application keeps until the host drains them,
+/// unless its `LOG` parameter says otherwise (see [`LogRing`]); older lines
+/// are dropped first.
 ///
 /// # Example
 ///
@@ -115,8 +116,37 @@ pub type LogLine = heapless::String<192>;
 /// ```
 pub const LOG_LINES: usize = 16;
 
-/// A fixed queue of log lines.
-#[derive(Debug, Default)]
+/// A fixed queue of up to `LINES` log lines. Each server takes its ring's
+/// length as its last const generic (`LOG`, [`LOG_LINES`] unless chosen),
+/// so a board whose main loop drains the lines after every poll can keep
+/// one or two, or none: a line is [`LogLine`]'s 192 bytes plus a length,
+/// the biggest part of a small server's RAM.
+///
+/// With `LINES == 0` nothing is formatted or kept; every line counts as
+/// dropped.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::{LogLine, LogRing};
+/// let mut none: LogRing<0> = LogRing::new();
+/// none.push(format_args!("echo: connected by {}", "192.168.69.2:49152"));
+/// none.drain(&mut |_| panic!("a ring of 0 lines keeps nothing"));
+/// assert_eq!(none.dropped(), 1);
+/// assert!(size_of::<LogRing<0>>() < size_of::<LogRing<1>>());
+/// assert!(size_of::<LogRing<1>>() < 2 * size_of::<LogLine>());
+/// ```
+#[derive(Debug)]
+pub struct LogRing<const LINES: usize> {
+    /// A ring: `len` lines from `head` on, wrapping at the end.
+    lines: [LogLine; LINES],
+    head: usize,
+    len: usize,
+    dropped: u32,
+}
+
+/// The log ring of [`LOG_LINES`] lines that every client, and every server
+/// unless its `LOG` parameter says otherwise, keeps.
 ///
 /// # Example
 ///
@@ -128,10 +158,7 @@ pub const LOG_LINES: usize = 16;
 /// log.drain(&mut |line| seen.push(line.to_owned()));
 /// assert_eq!(seen, ["echo: connected by 192.168.69.2:49152"]);
 /// ```
-pub struct Log {
-    lines: heapless::Deque<LogLine, LOG_LINES>,
-    dropped: u32,
-}
+pub type Log = LogRing<LOG_LINES>;
 
 /// A line that keeps the head of a piece too long for it, cut at a
 /// character boundary.
@@ -150,7 +177,13 @@ impl core::fmt::Write for Cut {
     }
 }
 
-impl Log {
+impl<const LINES: usize> Default for LogRing<LINES> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const LINES: usize> LogRing<LINES> {
     /// An empty log.
     ///
     /// # Example
@@ -162,8 +195,10 @@ impl Log {
     /// assert_eq!(EMPTY.dropped(), 0);
     /// ```
     pub const fn new() -> Self {
-        Log {
-            lines: heapless::Deque::new(),
+        LogRing {
+            lines: [const { LogLine::new() }; LINES],
+            head: 0,
+            len: 0,
             dropped: 0,
         }
     }
@@ -183,16 +218,28 @@ impl Log {
     /// assert_eq!(got[1].len(), layernet::app::LogLine::new().capacity());
     /// ```
     pub fn push(&mut self, args: core::fmt::Arguments<'_>) {
+        if LINES == 0 {
+            // No room at all: not even worth formatting.
+            self.dropped = self.dropped.saturating_add(1);
+            return;
+        }
         let mut line = Cut(LogLine::new());
         // `Cut` takes what fits of every piece, so one long piece (a peer's
         // line in the chat) is cut, not lost whole.
         let _ = core::fmt::write(&mut line, args);
-        let line = line.0;
-        if self.lines.is_full() {
-            self.lines.pop_front();
+        if self.len == LINES {
+            self.head = self.next(self.head);
+            self.len -= 1;
             self.dropped = self.dropped.saturating_add(1);
         }
-        let _ = self.lines.push_back(line);
+        let mut at = self.head + self.len;
+        if at >= LINES {
+            at -= LINES;
+        }
+        if let Some(slot) = self.lines.get_mut(at) {
+            *slot = line.0;
+            self.len += 1;
+        }
     }
 
     /// Hand every line to `sink`, oldest first.
@@ -210,9 +257,19 @@ impl Log {
     /// assert_eq!(order, [5, 6]);
     /// ```
     pub fn drain(&mut self, sink: &mut dyn FnMut(&str)) {
-        while let Some(line) = self.lines.pop_front() {
-            sink(&line);
+        while self.len > 0 {
+            if let Some(line) = self.lines.get_mut(self.head) {
+                sink(line);
+                line.clear();
+            }
+            self.head = self.next(self.head);
+            self.len -= 1;
         }
+    }
+
+    /// The slot after `i`, wrapping.
+    fn next(&self, i: usize) -> usize {
+        if i + 1 >= LINES { 0 } else { i + 1 }
     }
 
     /// Lines lost because nobody drained the log in time.
@@ -385,4 +442,43 @@ pub(crate) fn consume_front(buf: &mut [u8], len: usize, n: usize) -> usize {
     let n = n.min(len);
     buf.copy_within(n..len, 0);
     len - n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogRing;
+
+    fn drained<const N: usize>(log: &mut LogRing<N>) -> heapless::Vec<u32, 8> {
+        let mut out = heapless::Vec::new();
+        log.drain(&mut |line| {
+            let _ = out.push(line.parse().unwrap_or(u32::MAX));
+        });
+        out
+    }
+
+    #[test]
+    fn a_ring_keeps_the_newest_lines_across_its_end() {
+        let mut log = LogRing::<3>::new();
+        for i in 0..2 {
+            log.push(format_args!("{i}"));
+        }
+        assert_eq!(drained(&mut log), [0, 1]);
+        // The head now sits mid-ring: the next lines wrap past the end.
+        for i in 2..7 {
+            log.push(format_args!("{i}"));
+        }
+        assert_eq!(drained(&mut log), [4, 5, 6]);
+        assert_eq!(log.dropped(), 2);
+        assert!(drained(&mut log).is_empty());
+    }
+
+    #[test]
+    fn a_ring_of_one_line_keeps_the_last() {
+        let mut log = LogRing::<1>::new();
+        for i in 0..4 {
+            log.push(format_args!("{i}"));
+        }
+        assert_eq!(drained(&mut log), [3]);
+        assert_eq!(log.dropped(), 3);
+    }
 }

@@ -14,7 +14,7 @@
 use smoltcp::time::{Duration, Instant};
 
 use super::clock::WallClock;
-use super::{Dial, Dialing, Log, Outcome, Service, consume_front};
+use super::{Dial, Dialing, LOG_LINES, LogRing, Outcome, Service, consume_front};
 use crate::IpEndpoint;
 use crate::link::Link;
 use crate::net::Stack;
@@ -90,12 +90,17 @@ struct Conn<const LINE: usize> {
 /// assert_eq!(client.replies()[0], b"[2024-01-01 00:00:00]:one\n");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct TimeEchoServer<C: WallClock, const CONNS: usize, const LINE: usize = 256> {
+pub struct TimeEchoServer<
+    C: WallClock,
+    const CONNS: usize,
+    const LINE: usize = 256,
+    const LOG: usize = LOG_LINES,
+> {
     listener: TcpListener,
     clock: C,
     conns: heapless::Vec<Conn<LINE>, CONNS>,
     replies: u64,
-    log: Log,
+    log: LogRing<LOG>,
 }
 
 fn stamp<C: WallClock>(clock: &mut C, now: Instant) -> [u8; PREFIX_LEN] {
@@ -107,7 +112,9 @@ fn stamp<C: WallClock>(clock: &mut C, now: Instant) -> [u8; PREFIX_LEN] {
     out
 }
 
-impl<C: WallClock, const CONNS: usize, const LINE: usize> TimeEchoServer<C, CONNS, LINE> {
+impl<C: WallClock, const CONNS: usize, const LINE: usize, const LOG: usize>
+    TimeEchoServer<C, CONNS, LINE, LOG>
+{
     /// Listen on `port`; stamp replies with `clock`.
     ///
     /// # Errors
@@ -137,7 +144,7 @@ impl<C: WallClock, const CONNS: usize, const LINE: usize> TimeEchoServer<C, CONN
             clock,
             conns: heapless::Vec::new(),
             replies: 0,
-            log: Log::new(),
+            log: LogRing::new(),
         })
     }
 
@@ -220,8 +227,8 @@ impl<const LINE: usize> Conn<LINE> {
     }
 }
 
-impl<D: Link, C: WallClock, const CONNS: usize, const LINE: usize> Service<D>
-    for TimeEchoServer<C, CONNS, LINE>
+impl<D: Link, C: WallClock, const CONNS: usize, const LINE: usize, const LOG: usize> Service<D>
+    for TimeEchoServer<C, CONNS, LINE, LOG>
 {
     fn poll(&mut self, stack: &mut Stack<'_, D>, now: Instant) -> bool {
         let mut progress = false;

@@ -980,17 +980,20 @@ fn memory() -> Vec<Figure> {
     use crate::port::Uptime;
     use core::mem::size_of;
 
-    // The tiny profile's applications, as the firmware's tiny build sizes them.
+    // The tiny profile's applications, as the firmware's tiny build sizes
+    // them (no log lines kept), and its stack with the 596-byte-frame driver.
+    type TinyNic = crate::link::lan9118::Lan9118<crate::link::lan9118::Mmio, 596>;
     let tiny = [
         ("resources", size_of::<Tiny>()),
         (
             "tcp-socket-buffers",
             size_of::<crate::net::TcpBuffers<256>>(),
         ),
-        ("echo", size_of::<EchoServer<2, 256>>()),
-        ("greeting", size_of::<GreetingServer<2>>()),
-        ("time-echo", size_of::<TimeEchoServer<Uptime, 2, 128>>()),
-        ("chat", size_of::<ChatRoom<4>>()),
+        ("echo", size_of::<EchoServer<2, 256, 0>>()),
+        ("greeting", size_of::<GreetingServer<2, 0>>()),
+        ("time-echo", size_of::<TimeEchoServer<Uptime, 2, 128, 0>>()),
+        ("chat", size_of::<ChatRoom<4, 0>>()),
+        ("stack-with-lan9118", size_of::<Stack<'static, TinyNic>>()),
     ];
     // The host profile's, as `layernet serve` sizes them.
     let host = [
@@ -1024,12 +1027,19 @@ fn memory() -> Vec<Figure> {
         }
     };
     add("tiny", &tiny);
-    let tiny_total: usize = tiny
-        .iter()
-        .filter(|(n, _)| *n != "tcp-socket-buffers")
-        .map(|(_, b)| b)
-        .sum();
-    add("tiny", &[("resources-and-apps", tiny_total)]);
+    let sum = |leave_out: &[&str]| -> usize {
+        tiny.iter()
+            .filter(|(n, _)| *n != "tcp-socket-buffers" && !leave_out.contains(n))
+            .map(|(_, b)| b)
+            .sum()
+    };
+    add(
+        "tiny",
+        &[
+            ("resources-and-apps", sum(&["stack-with-lan9118"])),
+            ("everything", sum(&[])),
+        ],
+    );
     add("host", &host);
     add("any", &shared);
     figures

@@ -85,9 +85,10 @@ use smoltcp::wire::EthernetAddress;
 
 use super::Link;
 
-/// Bytes of each of the driver's two frame buffers: the largest Ethernet
-/// frame (1518 bytes with its FCS, 1522 with a VLAN tag) rounded up to a
-/// whole number of 32-bit FIFO words, with room to spare.
+/// Bytes of each of the driver's two frame buffers unless its `FRAME`
+/// parameter says otherwise: the largest Ethernet frame (1518 bytes with
+/// its FCS, 1522 with a VLAN tag) rounded up to a whole number of 32-bit
+/// FIFO words, with room to spare.
 ///
 /// ```
 /// use layernet::link::lan9118::FRAME_BUFFER;
@@ -414,8 +415,8 @@ impl Multicast {
 pub struct Stats {
     /// Frames read from the RX FIFOs and kept.
     pub rx_frames: u64,
-    /// Frames the MAC flagged as bad (or too long for the buffer), read out
-    /// and dropped.
+    /// Frames the MAC flagged as bad, or too long for the driver's `FRAME`
+    /// buffer, read out and dropped.
     pub rx_errors: u64,
     /// Frames written to the TX FIFO.
     pub tx_frames: u64,
@@ -438,20 +439,41 @@ pub struct Stats {
 /// assert_eq!(stack.free_tcp_sockets(), 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// # Frame buffers
+///
+/// The driver holds two buffers of `FRAME` bytes (a received frame with
+/// its FCS, and the frame smoltcp builds for sending: smoltcp may answer
+/// from inside a received frame, so they cannot be one). The default,
+/// [`FRAME_BUFFER`], takes any Ethernet frame. A board whose sockets are
+/// small can choose less with [`Lan9118::with_frame`]: the MTU it reports
+/// to smoltcp shrinks to match (so its TCP MSS does too), and longer frames
+/// arriving are dropped and counted in [`Stats::rx_errors`].
+///
+/// ```
+/// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+/// use smoltcp::phy::Device;
+/// // 596 bytes less the FCS and the Ethernet header: an IP MTU of 578, just
+/// // over the 576 every IPv4 host must accept.
+/// let small = Lan9118::<_, 596>::with_frame(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+/// assert_eq!(small.capabilities().max_transmission_unit, 14 + 578);
+/// assert!(size_of_val(&small) < size_of::<Lan9118<FakeLan9118>>() - 1800);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
-pub struct Lan9118<R: Registers> {
+pub struct Lan9118<R: Registers, const FRAME: usize = FRAME_BUFFER> {
     mac: EthernetAddress,
-    rx: [u8; FRAME_BUFFER],
+    rx: [u8; FRAME],
     rx_len: Option<usize>,
-    out: Out<R>,
+    out: Out<R, FRAME>,
 }
 
 /// What a transmit token borrows: everything but the receive buffer, which
 /// a receive token holds at the same time.
 #[derive(Debug)]
-struct Out<R> {
+struct Out<R, const FRAME: usize> {
     regs: R,
-    buf: [u8; FRAME_BUFFER],
+    buf: [u8; FRAME],
     tag: u16,
     stats: Stats,
 }
@@ -474,13 +496,42 @@ impl<R: Registers> Lan9118<R> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(regs: R, mac: EthernetAddress) -> Result<Self, Failed<R>> {
+        Self::with_frame(regs, mac)
+    }
+}
+
+impl<R: Registers, const FRAME: usize> Lan9118<R, FRAME> {
+    /// [`Lan9118::new`] with frame buffers of `FRAME` bytes (see "Frame
+    /// buffers" above). `FRAME` must be a whole number of 32-bit words and
+    /// hold IPv4's smallest MTU (68 bytes) with the Ethernet header and
+    /// FCS; otherwise this fails to compile.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Lan9118::new`].
+    ///
+    /// ```
+    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+    /// let mut nic = Lan9118::<_, 128>::with_frame(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+    /// nic.registers().deliver(&[0xff; 200])?;
+    /// assert!(layernet::link::Link::peek(&mut nic, layernet::Instant::ZERO).is_none());
+    /// assert_eq!(nic.stats().rx_errors, 1, "longer than the buffer");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_frame(regs: R, mac: EthernetAddress) -> Result<Self, Failed<R>> {
+        const {
+            assert!(
+                FRAME.is_multiple_of(4) && FRAME >= 68 + 14 + FCS_LEN,
+                "FRAME: whole words, at least IPv4's minimum MTU with header and FCS"
+            )
+        };
         let mut nic = Lan9118 {
             mac,
-            rx: [0; FRAME_BUFFER],
+            rx: [0; FRAME],
             rx_len: None,
             out: Out {
                 regs,
-                buf: [0; FRAME_BUFFER],
+                buf: [0; FRAME],
                 tag: 0,
                 stats: Stats::default(),
             },
@@ -699,7 +750,7 @@ impl<R: Registers> Lan9118<R> {
             let status = self.out.regs.read(reg::RX_STATUS_FIFO);
             let len = ((status >> 16) & 0x3FFF) as usize;
             let words = len.div_ceil(4);
-            let good = status & reg::STATUS_ES == 0 && len > FCS_LEN && len <= FRAME_BUFFER;
+            let good = status & reg::STATUS_ES == 0 && len > FCS_LEN && len <= FRAME;
             for i in 0..words {
                 let word = self.out.regs.read(reg::RX_DATA_FIFO).to_le_bytes();
                 if good {
@@ -719,11 +770,11 @@ impl<R: Registers> Lan9118<R> {
     /// words.
     fn tx_room(&mut self) -> bool {
         let free = (self.out.regs.read(reg::TX_FIFO_INF) & 0xFFFF) as usize;
-        free >= FRAME_BUFFER + 8
+        free >= FRAME + 8
     }
 }
 
-impl<R: Registers> Link for Lan9118<R> {
+impl<R: Registers, const FRAME: usize> Link for Lan9118<R, FRAME> {
     fn peek(&mut self, _now: Instant) -> Option<&[u8]> {
         self.fill();
         let len = self.rx_len?;
@@ -772,16 +823,16 @@ impl phy::RxToken for RxToken<'_> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
-pub struct TxToken<'a, R: Registers> {
-    out: &'a mut Out<R>,
+pub struct TxToken<'a, R: Registers, const FRAME: usize = FRAME_BUFFER> {
+    out: &'a mut Out<R, FRAME>,
 }
 
-impl<R: Registers> phy::TxToken for TxToken<'_, R> {
+impl<R: Registers, const FRAME: usize> phy::TxToken for TxToken<'_, R, FRAME> {
     fn consume<T, F: FnOnce(&mut [u8]) -> T>(self, len: usize, f: F) -> T {
         // smoltcp asks for at most `capabilities()`' MTU; the clamp keeps a
         // misbehaving caller from overrunning the buffer.
         let out = self.out;
-        let len = len.min(FRAME_BUFFER);
+        let len = len.min(FRAME);
         let frame = &mut out.buf[..len];
         let result = f(frame);
         // A token paired with a received frame was handed out without a
@@ -816,13 +867,13 @@ impl<R: Registers> phy::TxToken for TxToken<'_, R> {
     }
 }
 
-impl<R: Registers> Device for Lan9118<R> {
+impl<R: Registers, const FRAME: usize> Device for Lan9118<R, FRAME> {
     type RxToken<'a>
         = RxToken<'a>
     where
         Self: 'a;
     type TxToken<'a>
-        = TxToken<'a, R>
+        = TxToken<'a, R, FRAME>
     where
         Self: 'a;
 
@@ -848,8 +899,9 @@ impl<R: Registers> Device for Lan9118<R> {
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
-        // 1500 bytes of IP and the 14-byte Ethernet header; the MAC adds the FCS.
-        caps.max_transmission_unit = 1514;
+        // 1500 bytes of IP and the 14-byte Ethernet header, or what a smaller
+        // buffer holds of them; the MAC adds the FCS.
+        caps.max_transmission_unit = (FRAME - FCS_LEN).min(1514);
         caps.max_burst_size = Some(1);
         caps
     }

@@ -600,14 +600,15 @@ pub mod profile {
     use super::Resources;
     /// The smallest useful board: echo, greeting and time-echo with 2
     /// connections each (3 services x (2 streams + 1 listening) = 9 TCP
-    /// sockets) and the chat room (UDP; a second UDP socket spare), 256
-    /// bytes each way. Under 16 KiB.
+    /// sockets) and the chat room (one UDP socket), 256 bytes each way.
+    /// The firmware's tiny build holds it, its stack and its services in
+    /// under 16 KiB (docs/performance.md).
     ///
     /// ```
     /// use layernet::net::profile::Tiny;
     /// assert!(size_of::<Tiny>() < 16 * 1024);
     /// ```
-    pub type Tiny<'a> = Resources<'a, 12, 9, 2, 256>;
+    pub type Tiny<'a> = Resources<'a, 11, 9, 1, 256>;
     /// The tiny profile plus the file service (2 connections and a
     /// listening slot: 12 TCP sockets), 512 bytes each way: the profile
     /// layernet's firmware serves.
