@@ -404,8 +404,13 @@ fn cases() -> Vec<Case> {
         // address; the gate's own check is its unit test.
         case("ethernet under 14 bytes", |_| vec![0xff; 13], NeverArrives),
         case(
-            "ethertype IPv6",
+            "IPv6 header with a payload length past the frame",
             |_| ethernet(0x86dd, &[0x60; 40]),
+            Drop(Malformed),
+        ),
+        case(
+            "ethertype EtherCAT",
+            |_| ethernet(0x88a4, &[0; 46]),
             Drop(Unsupported),
         ),
         case(

@@ -117,7 +117,9 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
     }
     let dst = ip.dst_addr();
     let ours = us.cidr.address();
-    let broadcast = dst.is_broadcast() || Some(dst) == us.cidr.broadcast();
+    // Computed once per frame: it is a mask and a compare on every one.
+    let subnet_broadcast = us.cidr.broadcast();
+    let broadcast = dst.is_broadcast() || Some(dst) == subnet_broadcast;
     #[cfg(feature = "names")]
     let dhcp = us.dhcp && to_dhcp_client(&ip);
     #[cfg(not(feature = "names"))]
@@ -132,7 +134,7 @@ fn check_ipv4(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
     // No station can send from a broadcast or multicast address (smoltcp
     // ignores those), nor from ours: that is the land attack, a frame that
     // would have the stack answer itself.
-    if src == ours || src.is_broadcast() || src.is_multicast() || Some(src) == us.cidr.broadcast() {
+    if src == ours || src.is_broadcast() || src.is_multicast() || Some(src) == subnet_broadcast {
         return Err(DropReason::Malformed);
     }
     let (src_ip, dst_ip) = (IpAddress::Ipv4(src), IpAddress::Ipv4(dst));

@@ -930,7 +930,7 @@ impl<'a, D: Link> Stack<'a, D> {
             let Some(frame) = self.device.peek(now) else {
                 break;
             };
-            self.counters.tally(Direction::Rx, frame);
+            let segment = self.counters.tally(Direction::Rx, frame);
             #[cfg(feature = "names")]
             self.names.see(frame);
             let pool = gate::Pool {
@@ -954,7 +954,7 @@ impl<'a, D: Link> Stack<'a, D> {
                 }
                 gate::Verdict::Admit(note) => note,
             };
-            if let Some(segment) = observe::Segment::parse(frame, Direction::Rx) {
+            if let Some(segment) = segment {
                 let entry = self.tcp.iter_mut().find(|e| {
                     e.watch.local.is_some_and(|l| l.port == segment.local_port)
                         && e.watch.remote == Some(segment.remote)

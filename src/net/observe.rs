@@ -410,15 +410,15 @@ impl Counters {
 
     /// Count one frame by what its headers say it is. Only well-formed
     /// headers count at a layer; the gate has already counted the rest.
-    pub(crate) fn tally(&mut self, direction: Direction, frame: &[u8]) {
+    /// Returns the TCP segment the frame carries, if any: the connection
+    /// watchers need it, and the headers are parsed only once, here.
+    pub(crate) fn tally(&mut self, direction: Direction, frame: &[u8]) -> Option<Segment> {
         let rx = direction == Direction::Rx;
         let bump = |rx_field: &mut u64, tx_field: &mut u64| {
             if rx { *rx_field += 1 } else { *tx_field += 1 }
         };
         bump(&mut self.frames_rx, &mut self.frames_tx);
-        let Ok(eth) = EthernetFrame::new_checked(frame) else {
-            return;
-        };
+        let eth = EthernetFrame::new_checked(frame).ok()?;
         match eth.ethertype() {
             EthernetProtocol::Arp => {
                 if let Ok(arp) = ArpPacket::new_checked(eth.payload()) {
@@ -432,25 +432,23 @@ impl Counters {
                         ArpOperation::Unknown(_) => {}
                     }
                 }
+                None
             }
             EthernetProtocol::Ipv4 => {
-                let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else {
-                    return;
-                };
+                let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
                 bump(&mut self.ipv4_rx, &mut self.ipv4_tx);
                 if ip.frag_offset() != 0 {
-                    return;
+                    return None;
                 }
                 if ip.next_header() == IpProtocol::Icmp {
                     bump(&mut self.icmp_rx, &mut self.icmp_tx);
                 }
-                self.tally_transport(rx, ip.next_header(), ip.payload());
+                let addrs = (ip.src_addr().into(), ip.dst_addr().into());
+                self.tally_transport(direction, ip.next_header(), ip.payload(), addrs)
             }
             #[cfg(feature = "ipv6")]
             EthernetProtocol::Ipv6 => {
-                let Ok(ip) = Ipv6Packet::new_checked(eth.payload()) else {
-                    return;
-                };
+                let ip = Ipv6Packet::new_checked(eth.payload()).ok()?;
                 bump(&mut self.ipv6_rx, &mut self.ipv6_tx);
                 if ip.next_header() == IpProtocol::Icmpv6 {
                     bump(&mut self.icmpv6_rx, &mut self.icmpv6_tx);
@@ -468,26 +466,40 @@ impl Counters {
                         bump(&mut self.ndp_rx, &mut self.ndp_tx);
                     }
                 }
-                self.tally_transport(rx, ip.next_header(), ip.payload());
+                let addrs = (ip.src_addr().into(), ip.dst_addr().into());
+                self.tally_transport(direction, ip.next_header(), ip.payload(), addrs)
             }
-            _ => {}
+            _ => None,
         }
     }
 
-    /// The TCP and UDP counters, the same over either IP version.
-    fn tally_transport(&mut self, rx: bool, protocol: IpProtocol, payload: &[u8]) {
+    /// The TCP and UDP counters, the same over either IP version; the TCP
+    /// segment between `addrs` (source, destination), if it is one.
+    fn tally_transport(
+        &mut self,
+        direction: Direction,
+        protocol: IpProtocol,
+        payload: &[u8],
+        addrs: (IpAddress, IpAddress),
+    ) -> Option<Segment> {
+        let rx = direction == Direction::Rx;
         let bump = |rx_field: &mut u64, tx_field: &mut u64| {
             if rx { *rx_field += 1 } else { *tx_field += 1 }
         };
         match protocol {
-            IpProtocol::Udp => bump(&mut self.udp_rx, &mut self.udp_tx),
+            IpProtocol::Udp => {
+                bump(&mut self.udp_rx, &mut self.udp_tx);
+                None
+            }
             IpProtocol::Tcp => {
                 bump(&mut self.tcp_rx, &mut self.tcp_tx);
-                if TcpPacket::new_checked(payload).is_ok_and(|t| t.rst()) {
+                let tcp = TcpPacket::new_checked(payload).ok()?;
+                if tcp.rst() {
                     bump(&mut self.tcp_resets_rx, &mut self.tcp_resets_tx);
                 }
+                Some(Segment::of(&tcp, direction, addrs))
             }
-            _ => {}
+            _ => None,
         }
     }
 }
@@ -506,41 +518,21 @@ pub(crate) struct Segment {
 }
 
 impl Segment {
-    /// The TCP segment `frame` carries between this stack and a peer, seen
-    /// in `direction`. Only frames this stack sent, or that the gate
-    /// admitted (TCP only to one of our own addresses), come here, so the
-    /// local address needs no check.
-    pub(crate) fn parse(frame: &[u8], direction: Direction) -> Option<Self> {
-        let eth = EthernetFrame::new_checked(frame).ok()?;
-        let (src, dst, payload): (IpAddress, IpAddress, &[u8]) = match eth.ethertype() {
-            EthernetProtocol::Ipv4 => {
-                let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
-                if ip.next_header() != IpProtocol::Tcp || ip.frag_offset() != 0 {
-                    return None;
-                }
-                (ip.src_addr().into(), ip.dst_addr().into(), ip.payload())
-            }
-            #[cfg(feature = "ipv6")]
-            EthernetProtocol::Ipv6 => {
-                let ip = Ipv6Packet::new_checked(eth.payload()).ok()?;
-                if ip.next_header() != IpProtocol::Tcp {
-                    return None;
-                }
-                (ip.src_addr().into(), ip.dst_addr().into(), ip.payload())
-            }
-            _ => return None,
-        };
-        let remote = match direction {
-            Direction::Tx => dst,
-            Direction::Rx => src,
-        };
-        let tcp = TcpPacket::new_checked(payload).ok()?;
-        let (local_port, remote_port) = match direction {
-            Direction::Tx => (tcp.src_port(), tcp.dst_port()),
-            Direction::Rx => (tcp.dst_port(), tcp.src_port()),
+    /// The segment `tcp` (between `addrs`: source, destination), seen in
+    /// `direction`. Only frames this stack sent, or that the gate admitted
+    /// (TCP only to one of our own addresses), are watched, so the local
+    /// address needs no check.
+    fn of(
+        tcp: &TcpPacket<&[u8]>,
+        direction: Direction,
+        (src, dst): (IpAddress, IpAddress),
+    ) -> Self {
+        let (remote, local_port, remote_port) = match direction {
+            Direction::Tx => (dst, tcp.src_port(), tcp.dst_port()),
+            Direction::Rx => (src, tcp.dst_port(), tcp.src_port()),
         };
         let len = tcp.payload().len() as u32 + u32::from(tcp.syn()) + u32::from(tcp.fin());
-        Some(Segment {
+        Segment {
             local_port,
             remote: IpEndpoint::new(remote, remote_port),
             seq: tcp.seq_number().0 as u32,
@@ -548,7 +540,7 @@ impl Segment {
             ack: tcp.ack().then_some(tcp.ack_number().0 as u32),
             syn: tcp.syn(),
             rst: tcp.rst(),
-        })
+        }
     }
 }
 

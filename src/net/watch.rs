@@ -12,7 +12,7 @@ use smoltcp::phy::{Device, DeviceCapabilities, TxToken};
 use smoltcp::time::Instant;
 
 use super::TcpEntry;
-use super::observe::{Counters, Direction, Event, Observer, Segment};
+use super::observe::{Counters, Direction, Event, Observer};
 
 /// What a sent frame updates: the counters, the pool's sequence records
 /// and the observer.
@@ -39,11 +39,11 @@ impl<'w, 'a> Sent<'w, 'a> {
     }
 
     fn record(&mut self, frame: &[u8]) {
-        self.counters.tally(Direction::Tx, frame);
+        let segment = self.counters.tally(Direction::Tx, frame);
         if let Some(observer) = self.observer.as_deref_mut() {
             observer.frame(self.now, Direction::Tx, frame);
         }
-        let Some(segment) = Segment::parse(frame, Direction::Tx) else {
+        let Some(segment) = segment else {
             return;
         };
         if segment.rst {
