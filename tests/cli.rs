@@ -121,6 +121,14 @@ fn client_usage_mistakes_exit_2_before_touching_a_link() {
         &["--dhcp-max-lease", "10", "serve"],
         &["--host", "bad name=192.168.69.5", "ping", "x"],
         &["--ip", "dchp", "serve"],
+        &["--ip6", "ff02::1/64", "serve"],
+        &["--ip6", "fd00::1/200", "serve"],
+        &["--ip6", "slac", "serve"],
+        &["echo", "[fd00::1"],
+        &["echo", "[fd00::1]x"],
+        &["echo", "[192.168.69.1]:7"],
+        &["get", "[fd00::1]:0/a.txt"],
+        &["--host", "six=fd00::zz", "ping", "six"],
     ] {
         let (code, _, err) = layernet(args);
         assert_eq!(code, 2, "{args:?}: {err}");
