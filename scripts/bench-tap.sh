@@ -184,6 +184,21 @@ stop_serve() {
 }
 keep() { echo "$2" >> "$work/$1"; } # keep NAME VALUE: one run's value
 gbit_of() { awk -v b="$1" 'BEGIN { print b / 1e9 }'; }
+tick=$(getconf CLK_TCK)
+# cpu_of PID: the CPU seconds (user + system) the process has used so far.
+cpu_of() { awk -v t="$tick" '{ print ($14 + $15) / t }' "/proc/$1/stat"; }
+# A stack's CPU per byte moved is steadier than its wall-time rate on a
+# shared machine; kept as microseconds per MB.
+# move NAME CLIENT PORT: run the client against the stack in $serve_pid;
+# keep NAME (Gbit/s) and NAME-cpu (us/MB); print the bytes moved.
+move() {
+    local c0 bits bytes
+    c0=$(cpu_of "$serve_pid")
+    read -r bits bytes < <($py "$2" "$L" "$3" "$SECS")
+    keep "$1" "$(gbit_of "$bits")"
+    keep "$1-cpu" "$(awk -v c0="$c0" -v c1="$(cpu_of "$serve_pid")" -v n="$bytes" 'BEGIN { print (c1 - c0) * 1e12 / (n > 0 ? n : 1) }')"
+    echo "$bytes"
+}
 
 # smoltcp_bench MODE: smoltcp's `benchmark` example on tap0. It starts a
 # client thread of its own at once; an unreachable route makes that thread
@@ -209,23 +224,17 @@ socket_layernet() { # SUFFIX ARGS...: layernet's sink and source
     "$layernet" bench --sink-source "$@" > "$work/stack.out" 2> "$work/stack.err" &
     serve_pid=$!
     wait_up "layernet bench --sink-source"
-    read -r bits _ < <($py read "$L" 1234 "$SECS")
-    keep "source$suffix" "$(gbit_of "$bits")"
-    read -r bits _ < <($py source "$L" 1235 "$SECS")
-    keep "sink$suffix" "$(gbit_of "$bits")"
+    move "source$suffix" read 1234 > /dev/null
+    move "sink$suffix" source 1235 > /dev/null
     stop_serve
 }
 socket_smoltcp() {
     [ -n "$SMOLTCP" ] || return 0
     smoltcp_bench reader
-    read -r bits bytes < <($py read "$L" 1234 "$SECS")
-    keep sm-source "$(gbit_of "$bits")"
-    smoltcp_amount "$bytes"
+    smoltcp_amount "$(move sm-source read 1234)"
     stop_serve
     smoltcp_bench writer
-    read -r bits bytes < <($py source "$L" 1235 "$SECS")
-    keep sm-sink "$(gbit_of "$bits")"
-    smoltcp_amount "$bytes"
+    smoltcp_amount "$(move sm-sink source 1235)"
     stop_serve
 }
 echo_layernet() {
@@ -320,8 +329,10 @@ fi
 if want socket; then
     for dir in source sink; do
         if [ -n "$SMOLTCP" ]; then
-            figure "tap.socket.$dir" "$(m "$dir")" Gbit/s smoltcp-benchmark "$(m "sm-$dir")"
-            figure "tap.socket.$dir.64k" "$(m "$dir-64k")" Gbit/s smoltcp-benchmark "$(m "sm-$dir")"
+            for b in "" -64k; do
+                figure "tap.socket.$dir${b/-/.}" "$(m "$dir$b")" Gbit/s smoltcp-benchmark "$(m "sm-$dir")"
+                figure "tap.socket.$dir${b/-/.}.cpu" "$(m "$dir$b-cpu")" us/MB smoltcp-benchmark "$(m "sm-$dir-cpu")"
+            done
         fi
         if want pump; then
             pump=$([ "$dir" = source ] && echo pump-tx || echo pump-rx)
