@@ -8,11 +8,14 @@
 #     the TAP, and reads the frames the kernel sends out of it);
 #   - socket-level source and sink (`layernet bench --sink-source`: Linux
 #     reads from port 1234, writes to port 1235, for BENCH_SECONDS each),
-#     beside the pump each way;
+#     beside smoltcp's own `benchmark` example driven by the same Linux
+#     client, and beside the pump each way;
 #   - curl downloading from and uploading to `layernet serve`'s file service
 #     (BENCH_MIB MiB, default 64), beside the pump each way;
 #   - TCP echo round trips (p50, p99) of 1 byte and 1 KiB, over TAP to
-#     layernet and over the namespace's loopback to a Python echo server;
+#     layernet, beside smoltcp's `server` example (its TCP line echo for
+#     1 byte, its UDP echo for both sizes: its TCP echo has a 64-byte
+#     buffer) and over the namespace's loopback to a Python echo server;
 #   - greeting connections/s with 1, 4, 16 concurrent clients, over TAP to
 #     layernet and over loopback to a Python greeting server;
 #   - Linux-to-Linux TCP over veth between two namespaces, beside the same
@@ -20,15 +23,24 @@
 # The Linux-side programs are in scripts/bench_tap.py (Python: their own
 # cost is part of every figure, on both sides alike).
 #
-#   sudo scripts/bench-tap.sh [--json]     (BENCH_RUNS, BENCH_SECONDS, BENCH_MIB)
+# smoltcp's examples are built from the smoltcp source in cargo's registry
+# (the version in Cargo.lock), copied to target/smoltcp-VERSION/ and built
+# there once; nothing of it is committed. Without that source the script
+# runs `cargo fetch`; if it is still missing, the smoltcp figures are
+# skipped with a warning.
+#
+#   sudo scripts/bench-tap.sh [--json]
+#   (BENCH_RUNS, BENCH_SECONDS, BENCH_MIB; BENCH_ONLY=socket,echo,... picks
+#    groups out of pump, socket, files, echo, conns, veth)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${BENCH_RUNS:-5}
 SECS=${BENCH_SECONDS:-2}
 MIB=${BENCH_MIB:-64}
+ONLY=${BENCH_ONLY:-pump,socket,files,echo,conns,veth}
 JSON=0
 [ "${1:-}" = --json ] && JSON=1
-export RUNS SECS MIB JSON
+export RUNS SECS MIB JSON ONLY
 here=$(pwd)
 py="python3 $here/scripts/bench_tap.py"
 
@@ -40,7 +52,7 @@ figure() {
             printf "{\"name\":\"%s\",\"value\":%s,\"unit\":\"%s\",\"peer\":%s,\"peer_value\":%s,\"ratio\":%s}\n",
                 n, v + 0, u, (p == "" ? "null" : "\"" p "\""), (p == "" ? "null" : pv + 0), (r == "" ? "null" : sprintf("%.4f", r))
         } else {
-            printf "%-28s %12.2f %-9s %-18s %12s %6s\n", n, v, u, p, (p == "" ? "" : sprintf("%.2f", pv)), (r == "" ? "" : sprintf("%.2f", r))
+            printf "%-36s %12.2f %-9s %-18s %12s %6s\n", n, v, u, p, (p == "" ? "" : sprintf("%.2f", pv)), (r == "" ? "" : sprintf("%.2f", r))
         }
     }'
 }
@@ -48,13 +60,52 @@ figure() {
 median() {
     sort -g "$1" | awk '{ a[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
-export -f figure median
+# want GROUP: whether BENCH_ONLY asks for this group of figures.
+want() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+export -f figure median want
+
+# smoltcp's `benchmark` and `server` examples, built once into
+# target/smoltcp-VERSION/; prints the directory of the binaries, or nothing.
+build_smoltcp() {
+    local version src dir
+    version=$(awk '/^name = "smoltcp"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+    dir="$here/target/smoltcp-$version"
+    if [ -x "$dir/target/release/examples/benchmark" ] && [ -x "$dir/target/release/examples/server" ]; then
+        echo "$dir/target/release/examples"
+        return
+    fi
+    local registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
+    src=$(ls -d "$registry"/*/"smoltcp-$version" 2>/dev/null | head -1)
+    if [ -z "$src" ]; then
+        cargo fetch --quiet >&2 || true
+        src=$(ls -d "$registry"/*/"smoltcp-$version" 2>/dev/null | head -1)
+    fi
+    if [ -z "$src" ]; then
+        echo "bench-tap.sh: WARNING: no smoltcp-$version source under $registry, even after cargo fetch: the smoltcp figures are SKIPPED" >&2
+        return
+    fi
+    rm -rf "$dir/src"
+    mkdir -p "$dir"
+    cp -r "$src" "$dir/src"
+    echo "bench-tap.sh: building smoltcp-$version's benchmark and server examples in $dir (once)" >&2
+    # `server` gives its interface three addresses, one more than
+    # smoltcp's default feature set holds.
+    if ! (cd "$dir/src" && export CARGO_TARGET_DIR="$dir/target" &&
+        cargo build --release --quiet --example benchmark >&2 &&
+        cargo build --release --quiet --example server --features iface-max-addr-count-3 >&2); then
+        echo "bench-tap.sh: WARNING: smoltcp's examples did not build: the smoltcp figures are SKIPPED" >&2
+        return
+    fi
+    echo "$dir/target/release/examples"
+}
 
 if [ "${BENCH_TAP_INNER:-}" != 1 ]; then
     [ "$(id -u)" = 0 ] || { echo "bench-tap.sh: needs root (network namespaces, TAP, veth)" >&2; exit 2; }
     cargo build --release --quiet --bin layernet
-    [ "$JSON" = 1 ] || printf '%-28s %12s %-9s %-18s %12s %6s\n' figure layernet unit peer 'peer value' ratio
-    BENCH_TAP_INNER=1 LAYERNET="$here/target/release/layernet" scripts/tap-netns.sh -- "$0" "$@"
+    SMOLTCP=$(build_smoltcp)
+    [ "$JSON" = 1 ] || printf '%-36s %12s %-9s %-18s %12s %6s\n' figure layernet unit peer 'peer value' ratio
+    BENCH_TAP_INNER=1 LAYERNET="$here/target/release/layernet" SMOLTCP="$SMOLTCP" scripts/tap-netns.sh -- "$0" "$@"
+    want veth || exit 0
 
     # --- veth: Linux to Linux between two namespaces ------------------------
     a="layernet-bench-a-$$"
@@ -105,21 +156,26 @@ serve_pid=
 cleanup() {
     [ -z "$serve_pid" ] || kill -TERM "$serve_pid" 2>/dev/null || true
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    ip route del unreachable "$L/32" 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
 L=192.168.69.1
 mkdir "$work/root"
-head -c "$((MIB * 1024 * 1024))" /dev/urandom > "$work/root/big.bin"
+if want files; then head -c "$((MIB * 1024 * 1024))" /dev/urandom > "$work/root/big.bin"; fi
 $py echo-server 7007 & pids+=($!)
 $py greeting-server 1235 & pids+=($!)
 
-start_serve() { # ARGS...
-    "$layernet" serve --root "$work/root" --grace 0.2 "$@" > "$work/serve.out" 2> "$work/serve.err" &
-    serve_pid=$!
+# wait_up WHAT: until the stack on the TAP answers pings (5 s at most).
+wait_up() {
     for _ in $(seq 50); do ping -c 1 -W 1 "$L" >/dev/null 2>&1 && return 0; sleep 0.1; done
-    echo "bench-tap.sh: serve did not come up: $(tail -3 "$work/serve.err")" >&2
+    echo "bench-tap.sh: $1 did not come up: $(tail -3 "$work/stack.err")" >&2
     exit 1
+}
+start_serve() { # ARGS...
+    "$layernet" serve --root "$work/root" --grace 0.2 "$@" > "$work/serve.out" 2> "$work/stack.err" &
+    serve_pid=$!
+    wait_up "layernet serve"
 }
 stop_serve() {
     kill -TERM "$serve_pid" 2>/dev/null || true
@@ -127,37 +183,62 @@ stop_serve() {
     serve_pid=
 }
 keep() { echo "$2" >> "$work/$1"; } # keep NAME VALUE: one run's value
+gbit_of() { awk -v b="$1" 'BEGIN { print b / 1e9 }'; }
+tick=$(getconf CLK_TCK)
+# cpu_of PID: the CPU seconds (user + system) the process has used so far.
+cpu_of() { awk -v t="$tick" '{ print ($14 + $15) / t }' "/proc/$1/stat"; }
+# A stack's CPU per byte moved is steadier than its wall-time rate on a
+# shared machine; kept as microseconds per MB.
+# move NAME CLIENT PORT: run the client against the stack in $serve_pid;
+# keep NAME (Gbit/s) and NAME-cpu (us/MB); print the bytes moved.
+move() {
+    local c0 bits bytes
+    c0=$(cpu_of "$serve_pid")
+    read -r bits bytes < <($py "$2" "$L" "$3" "$SECS")
+    keep "$1" "$(gbit_of "$bits")"
+    keep "$1-cpu" "$(awk -v c0="$c0" -v c1="$(cpu_of "$serve_pid")" -v n="$bytes" 'BEGIN { print (c1 - c0) * 1e12 / (n > 0 ? n : 1) }')"
+    echo "$bytes"
+}
 
-for run in $(seq "$RUNS"); do
-    # The pump: no stack on the TAP.
-    read -r fps bps < <($py pump-tx tap0 "$SECS")
-    keep pump-tx-fps "$fps"; keep pump-tx-mbs "$(awk -v b="$bps" 'BEGIN { print b / 1e6 }')"
-    ip neigh replace "$L" lladdr 02:00:00:00:00:01 dev tap0 nud permanent
-    $py flood "$L" 9 $((SECS + 1)) & flood=$!
-    pids+=("$flood")
-    sleep 0.2
-    read -r fps bps < <($py pump-rx tap0 "$SECS")
-    wait "$flood" || true
-    ip neigh del "$L" dev tap0 2>/dev/null || true
-    keep pump-rx-fps "$fps"; keep pump-rx-mbs "$(awk -v b="$bps" 'BEGIN { print b / 1e6 }')"
-
-    # Socket-level source and sink.
-    "$layernet" bench --sink-source > "$work/ss.out" 2> "$work/ss.err" &
+# smoltcp_bench MODE: smoltcp's `benchmark` example on tap0. It starts a
+# client thread of its own at once; an unreachable route makes that thread
+# fail (and only it: the example goes on serving ports 1234 and 1235), so
+# that the same bench_tap.py client drives both stacks.
+smoltcp_bench() {
+    ip route add unreachable "$L/32"
+    RUST_LOG=off "$SMOLTCP/benchmark" --tap tap0 "$1" > "$work/stack.out" 2> "$work/stack.err" &
     serve_pid=$!
-    for _ in $(seq 50); do ping -c 1 -W 1 "$L" >/dev/null 2>&1 && break; sleep 0.1; done
-    read -r bits _ < <($py read "$L" 1234 "$SECS")
-    keep source "$(awk -v b="$bits" 'BEGIN { print b / 1e9 }')"
-    read -r bits _ < <($py source "$L" 1235 "$SECS")
-    keep sink "$(awk -v b="$bits" 'BEGIN { print b / 1e9 }')"
-    stop_serve
+    for _ in $(seq 50); do grep -q panicked "$work/stack.err" && break; sleep 0.1; done
+    ip route del unreachable "$L/32"
+    wait_up "smoltcp's benchmark example"
+}
+# Its sink and source stop after 1 GB (its AMOUNT) in all: one process per
+# direction, and a warning when a run came near it.
+smoltcp_amount() {
+    [ "$1" -lt 900000000 ] || echo "bench-tap.sh: WARNING: smoltcp's benchmark moved $1 bytes, near its 1 GB limit: lower BENCH_SECONDS" >&2
+}
 
-    # layernet serving files and echo.
-    start_serve --services echo,files --max-connections 4
-    url="http://$L:7878"
-    down=$(curl -s --max-time 300 -o /dev/null -w '%{speed_download}' "$url/big.bin")
-    up=$(curl -s --max-time 300 -o /dev/null -T "$work/root/big.bin" -w '%{speed_upload}' "$url/up.bin")
-    keep download "$(awk -v b="$down" 'BEGIN { print b / 1e6 }')"
-    keep upload "$(awk -v b="$up" 'BEGIN { print b / 1e6 }')"
+socket_layernet() { # SUFFIX ARGS...: layernet's sink and source
+    local suffix=$1
+    shift
+    "$layernet" bench --sink-source "$@" > "$work/stack.out" 2> "$work/stack.err" &
+    serve_pid=$!
+    wait_up "layernet bench --sink-source"
+    move "source$suffix" read 1234 > /dev/null
+    move "sink$suffix" source 1235 > /dev/null
+    stop_serve
+}
+socket_smoltcp() {
+    [ -n "$SMOLTCP" ] || return 0
+    smoltcp_bench reader
+    smoltcp_amount "$(move sm-source read 1234)"
+    stop_serve
+    smoltcp_bench writer
+    smoltcp_amount "$(move sm-sink source 1235)"
+    stop_serve
+}
+echo_layernet() {
+    start_serve --services echo --max-connections 4
     for size in 1 1024; do
         read -r p50 p99 _ < <($py rtt "$L" 7 "$size" "$SECS")
         keep "rtt$size-p50" "$p50"; keep "rtt$size-p99" "$p99"
@@ -165,33 +246,126 @@ for run in $(seq "$RUNS"); do
         keep "lo-rtt$size-p50" "$p50"; keep "lo-rtt$size-p99" "$p99"
     done
     stop_serve
-
-    # Greeting connections: every listening slot the pool allows.
-    start_serve --services greeting --max-connections 8
-    for c in 1 4 16; do
-        read -r rate _ < <($py conns "$L" 1234 "$c" "$SECS")
-        keep "conns$c" "$rate"
-        read -r rate _ < <($py conns 127.0.0.1 1235 "$c" "$SECS")
-        keep "lo-conns$c" "$rate"
+}
+# smoltcp's `server` example: TCP line echo (reversed) on 6970 with a
+# 64-byte buffer, so 1 byte only; UDP echo (reversed) on 6969, both sizes.
+# RUST_LOG=off: by default it logs every frame it moves, at trace level, to
+# stderr, which is no cost of the stack's.
+echo_smoltcp() {
+    [ -n "$SMOLTCP" ] || return 0
+    RUST_LOG=off "$SMOLTCP/server" --tap tap0 > "$work/stack.out" 2> "$work/stack.err" &
+    serve_pid=$!
+    wait_up "smoltcp's server example"
+    read -r p50 p99 _ < <($py rtt "$L" 6970 1 "$SECS")
+    keep "sm-rtt1-p50" "$p50"; keep "sm-rtt1-p99" "$p99"
+    for size in 1 1024; do
+        read -r p50 p99 _ < <($py urtt "$L" 6969 "$size" "$SECS")
+        keep "sm-urtt$size-p50" "$p50"; keep "sm-urtt$size-p99" "$p99"
     done
     stop_serve
+}
+
+for run in $(seq "$RUNS"); do
+    if want pump; then
+        # The pump: no stack on the TAP.
+        read -r fps bps < <($py pump-tx tap0 "$SECS")
+        keep pump-tx-fps "$fps"; keep pump-tx-mbs "$(awk -v b="$bps" 'BEGIN { print b / 1e6 }')"
+        ip neigh replace "$L" lladdr 02:00:00:00:00:01 dev tap0 nud permanent
+        $py flood "$L" 9 $((SECS + 1)) & flood=$!
+        pids+=("$flood")
+        sleep 0.2
+        read -r fps bps < <($py pump-rx tap0 "$SECS")
+        wait "$flood" || true
+        ip neigh del "$L" dev tap0 2>/dev/null || true
+        keep pump-rx-fps "$fps"; keep pump-rx-mbs "$(awk -v b="$bps" 'BEGIN { print b / 1e6 }')"
+    fi
+
+    # Socket-level source and sink, layernet and smoltcp in turn; which goes
+    # first alternates from run to run.
+    if want socket; then
+        if [ $((run % 2)) = 1 ]; then
+            socket_layernet "" ; socket_layernet -64k --socket-buffers 64k; socket_smoltcp
+        else
+            socket_smoltcp; socket_layernet -64k --socket-buffers 64k; socket_layernet ""
+        fi
+    fi
+
+    if want files; then
+        start_serve --services files --max-connections 4
+        url="http://$L:7878"
+        down=$(curl -s --max-time 300 -o /dev/null -w '%{speed_download}' "$url/big.bin")
+        up=$(curl -s --max-time 300 -o /dev/null -T "$work/root/big.bin" -w '%{speed_upload}' "$url/up.bin")
+        keep download "$(awk -v b="$down" 'BEGIN { print b / 1e6 }')"
+        keep upload "$(awk -v b="$up" 'BEGIN { print b / 1e6 }')"
+        stop_serve
+    fi
+
+    if want echo; then
+        if [ $((run % 2)) = 1 ]; then echo_layernet; echo_smoltcp; else echo_smoltcp; echo_layernet; fi
+    fi
+
+    if want conns; then
+        # Greeting connections: every listening slot the pool allows.
+        start_serve --services greeting --max-connections 8
+        for c in 1 4 16; do
+            read -r rate _ < <($py conns "$L" 1234 "$c" "$SECS")
+            keep "conns$c" "$rate"
+            read -r rate _ < <($py conns 127.0.0.1 1235 "$c" "$SECS")
+            keep "lo-conns$c" "$rate"
+        done
+        stop_serve
+    fi
     [ "$JSON" = 1 ] || echo "(run $run of $RUNS done)" >&2
 done
 
 m() { median "$work/$1"; }
-figure tap.pump.tx "$(m pump-tx-fps)" frames/s
-figure tap.pump.tx.bytes "$(m pump-tx-mbs)" MB/s
-figure tap.pump.rx "$(m pump-rx-fps)" frames/s
-figure tap.pump.rx.bytes "$(m pump-rx-mbs)" MB/s
 gbit() { awk -v m="$1" 'BEGIN { print m * 8 / 1000 }'; } # MB/s to Gbit/s
-figure tap.socket.source "$(m source)" Gbit/s pump-tx "$(gbit "$(m pump-tx-mbs)")"
-figure tap.socket.sink "$(m sink)" Gbit/s pump-rx "$(gbit "$(m pump-rx-mbs)")"
-figure tap.files.download "$(m download)" MB/s pump-tx "$(m pump-tx-mbs)"
-figure tap.files.upload "$(m upload)" MB/s pump-rx "$(m pump-rx-mbs)"
-for size in 1 1024; do
-    figure "tap.echo.rtt$size.p50" "$(m "rtt$size-p50")" us linux-loopback "$(m "lo-rtt$size-p50")"
-    figure "tap.echo.rtt$size.p99" "$(m "rtt$size-p99")" us linux-loopback "$(m "lo-rtt$size-p99")"
-done
-for c in 1 4 16; do
-    figure "tap.greeting.conns.c$c" "$(m "conns$c")" conn/s linux-loopback "$(m "lo-conns$c")"
-done
+if want pump; then
+    figure tap.pump.tx "$(m pump-tx-fps)" frames/s
+    figure tap.pump.tx.bytes "$(m pump-tx-mbs)" MB/s
+    figure tap.pump.rx "$(m pump-rx-fps)" frames/s
+    figure tap.pump.rx.bytes "$(m pump-rx-mbs)" MB/s
+fi
+if want socket; then
+    for dir in source sink; do
+        if [ -n "$SMOLTCP" ]; then
+            for b in "" -64k; do
+                figure "tap.socket.$dir${b/-/.}" "$(m "$dir$b")" Gbit/s smoltcp-benchmark "$(m "sm-$dir")"
+                figure "tap.socket.$dir${b/-/.}.cpu" "$(m "$dir$b-cpu")" us/MB smoltcp-benchmark "$(m "sm-$dir-cpu")"
+            done
+        fi
+        if want pump; then
+            pump=$([ "$dir" = source ] && echo pump-tx || echo pump-rx)
+            figure "tap.socket.$dir.64k.vs-pump" "$(m "$dir-64k")" Gbit/s "$pump" "$(gbit "$(m "$pump-mbs")")"
+        elif [ -z "$SMOLTCP" ]; then
+            figure "tap.socket.$dir" "$(m "$dir")" Gbit/s
+            figure "tap.socket.$dir.64k" "$(m "$dir-64k")" Gbit/s
+        fi
+    done
+fi
+if want files; then
+    if want pump; then
+        figure tap.files.download "$(m download)" MB/s pump-tx "$(m pump-tx-mbs)"
+        figure tap.files.upload "$(m upload)" MB/s pump-rx "$(m pump-rx-mbs)"
+    else
+        figure tap.files.download "$(m download)" MB/s
+        figure tap.files.upload "$(m upload)" MB/s
+    fi
+fi
+if want echo; then
+    for q in p50 p99; do
+        if [ -n "$SMOLTCP" ]; then
+            figure "tap.echo.rtt1.$q" "$(m "rtt1-$q")" us smoltcp-server-tcp "$(m "sm-rtt1-$q")"
+            figure "tap.echo.rtt1.$q.vs-udp" "$(m "rtt1-$q")" us smoltcp-server-udp "$(m "sm-urtt1-$q")"
+            figure "tap.echo.rtt1024.$q" "$(m "rtt1024-$q")" us smoltcp-server-udp "$(m "sm-urtt1024-$q")"
+        fi
+        for size in 1 1024; do
+            figure "tap.echo.rtt$size.$q.vs-loopback" "$(m "rtt$size-$q")" us linux-loopback "$(m "lo-rtt$size-$q")"
+        done
+    done
+fi
+if want conns; then
+    for c in 1 4 16; do
+        figure "tap.greeting.conns.c$c" "$(m "conns$c")" conn/s linux-loopback "$(m "lo-conns$c")"
+    done
+fi

@@ -2,7 +2,8 @@
 subcommand prints one line of numbers on stdout; every loop is bounded in
 time. Standard library only.
 
-  rtt HOST PORT SIZE SECONDS           echo round trips: "p50_us p99_us count"
+  rtt HOST PORT SIZE SECONDS           TCP echo round trips: "p50_us p99_us count"
+  urtt HOST PORT SIZE SECONDS          the same over UDP (one datagram each way)
   echo-server PORT                     a loopback echo server (runs until killed)
   greeting-server PORT                 a loopback greeting server (idem)
   conns HOST PORT CLIENTS SECONDS      greeting connections: "conns_per_s failures"
@@ -25,10 +26,23 @@ import time
 GREETING = b"connect successfully!\r\n"
 
 
+def message(size):
+    """SIZE bytes ending in a newline: smoltcp's `server` example echoes
+    each line reversed without its newline and adds one, so a single line
+    comes back as long as it went; a plain echo returns it unchanged."""
+    return b"x" * (int(size) - 1) + b"\n"
+
+
+def percentiles(times):
+    times.sort()
+    p = lambda q: times[min(len(times) - 1, int(q * len(times)))] / 1000
+    print(f"{p(0.5):.1f} {p(0.99):.1f} {len(times)}")
+
+
 def rtt(host, port, size, seconds):
     s = socket.create_connection((host, int(port)), timeout=5)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    msg = b"x" * int(size)
+    msg = message(size)
     buf = bytearray(len(msg))
     times = []
     end = time.monotonic() + float(seconds)
@@ -44,9 +58,28 @@ def rtt(host, port, size, seconds):
             got += n
         times.append(time.perf_counter_ns() - t0)
     s.close()
-    times.sort()
-    p = lambda q: times[min(len(times) - 1, int(q * len(times)))] / 1000
-    print(f"{p(0.5):.1f} {p(0.99):.1f} {len(times)}")
+    percentiles(times)
+
+
+def urtt(host, port, size, seconds):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((host, int(port)))
+    s.settimeout(1)
+    msg = message(size)
+    times = []
+    end = time.monotonic() + float(seconds)
+    while time.monotonic() < end and len(times) < 100000:
+        t0 = time.perf_counter_ns()
+        s.send(msg)
+        try:
+            s.recv(65536)
+        except socket.timeout:
+            continue  # a lost datagram is not a round trip
+        times.append(time.perf_counter_ns() - t0)
+    s.close()
+    if not times:
+        raise SystemExit("no UDP echo came back")
+    percentiles(times)
 
 
 def serve_forever(port, handle, threaded):
@@ -229,7 +262,7 @@ def main():
         # connection would make Python's server, not the kernel, the limit.
         serve_forever(args[0], greeting_handle, False)
     else:
-        {"rtt": rtt, "conns": conns, "pump-tx": pump_tx, "pump-rx": pump_rx,
+        {"rtt": rtt, "urtt": urtt, "conns": conns, "pump-tx": pump_tx, "pump-rx": pump_rx,
          "flood": flood, "sink": sink, "source": source, "read": read}[cmd](*args)
 
 

@@ -14,7 +14,7 @@ use std::io::Read;
 use crate::app::Service;
 use crate::host::blocking::Driver;
 use crate::link::tap::TapDevice;
-use crate::net::{Config, Stack, profile};
+use crate::net::{Config, Resources, Stack, profile};
 use crate::{Duration, Instant};
 
 /// A service on the TAP host.
@@ -95,9 +95,35 @@ impl TapNet {
     /// assert!(refused.contains("unicast"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(mut config: Config, device: TapDevice) -> Result<TapNet, String> {
-        config.seed = os_seed();
+    pub fn new(config: Config, device: TapDevice) -> Result<TapNet, String> {
         let resources: &'static mut profile::Host<'static> = Box::leak(Box::default());
+        TapNet::with_resources(config, device, resources)
+    }
+
+    /// [`TapNet::new`] with other socket memory than the host profile's:
+    /// `layernet bench --sink-source --socket-buffers 64k` gives its sockets
+    /// the 64 KiB buffers of smoltcp's own `benchmark` example.
+    ///
+    /// # Errors
+    /// As [`TapNet::new`].
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::host::tap::TapNet;
+    /// use layernet::link::tap::TapDevice;
+    /// use layernet::net::Resources;
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let big: &'static mut Resources<'static, 4, 2, 1, 65535> = Box::leak(Box::default());
+    /// let mut tap = TapNet::with_resources(Default::default(), device, big)?;
+    /// assert_eq!(tap.stack().free_tcp_sockets(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_resources<const S: usize, const T: usize, const U: usize, const B: usize>(
+        mut config: Config,
+        device: TapDevice,
+        resources: &'static mut Resources<'static, S, T, U, B>,
+    ) -> Result<TapNet, String> {
+        config.seed = os_seed();
         let start = std::time::Instant::now();
         let stack =
             Stack::new(config, device, resources, Instant::ZERO).map_err(|e| e.to_string())?;

@@ -393,6 +393,11 @@ struct BenchArgs {
     /// scripts/bench-tap.sh's Linux client.
     #[arg(long)]
     sink_source: bool,
+    /// The sink and source's socket buffers, each way: `host` is the host
+    /// profile's 8 KiB; `64k` is smoltcp's `benchmark` example's 65,535
+    /// bytes.
+    #[arg(long, default_value = "host", value_parser = ["host", "64k"], requires = "sink_source")]
+    socket_buffers: String,
     /// Only this bulk transfer (scripts/bench-cpu.sh counts each apart).
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(
         layernet::host::bench::TRANSFERS.map(|(name, _, _)| name)))]
@@ -433,9 +438,19 @@ fn allocations() -> usize {
 }
 
 /// `layernet bench --sink-source`: the sink and source on TAP until a signal.
-fn sink_source(global: &Global) -> Result<(), String> {
+fn sink_source(global: &Global, buffers: &str) -> Result<(), String> {
     let capture = Capture::new(global)?;
-    let mut net = open_tap(global, &capture)?;
+    let mut net = if buffers == "64k" {
+        // Two listening slots, two connections and spares; the process
+        // keeps them until it exits.
+        let big: &'static mut layernet::net::Resources<'static, 8, 6, 1, 65535> =
+            Box::leak(Box::default());
+        open_tap_with(global, &capture, |config, device| {
+            TapNet::with_resources(config, device, big)
+        })?
+    } else {
+        open_tap(global, &capture)?
+    };
     let service =
         layernet::host::bench::SinkSource::bind(net.stack()).map_err(|e| e.to_string())?;
     net.serve(Box::new(service));
@@ -556,13 +571,15 @@ fn main() -> ExitCode {
     match cli.command {
         None => run_demo(&cli.global, DemoArgs::default_run()),
         Some(Command::Demo(a)) => run_demo(&cli.global, a),
-        Some(Command::Bench(a)) if a.sink_source => match sink_source(&cli.global) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("layernet bench: {e}");
-                ExitCode::FAILURE
+        Some(Command::Bench(a)) if a.sink_source => {
+            match sink_source(&cli.global, &a.socket_buffers) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("layernet bench: {e}");
+                    ExitCode::FAILURE
+                }
             }
-        },
+        }
         Some(Command::Bench(a)) => run_bench(a),
         Some(Command::Serve(a)) => match serve(&cli.global, a) {
             Ok(()) => ExitCode::SUCCESS,
@@ -700,6 +717,15 @@ fn run_demo(global: &Global, args: DemoArgs) -> ExitCode {
 }
 
 pub(crate) fn open_tap(global: &Global, capture: &Capture) -> Result<TapNet, String> {
+    open_tap_with(global, capture, TapNet::new)
+}
+
+/// [`open_tap`], with `new` making the stack from the configuration.
+fn open_tap_with(
+    global: &Global,
+    capture: &Capture,
+    new: impl FnOnce(Config, TapDevice) -> Result<TapNet, String>,
+) -> Result<TapNet, String> {
     let name = match &global.link {
         None => "tap0".to_string(),
         Some(Link::Tap(name)) => name.clone(),
@@ -726,7 +752,7 @@ pub(crate) fn open_tap(global: &Global, capture: &Capture) -> Result<TapNet, Str
         Some(Ip6Mode::Slaac) => config.slaac = true,
         None => {}
     }
-    let mut net = TapNet::new(config, device)?;
+    let mut net = new(config, device)?;
     if let Some(recorder) = &capture.recorder {
         net.trace(recorder, "layernet");
     }
