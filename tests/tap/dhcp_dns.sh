@@ -81,7 +81,9 @@ bound=$(grep -m1 '^dhcp: bound' "$work/serve.out")
 leased=$(echo "$bound" | sed -E 's/^dhcp: bound ([0-9.]+)\/.*/\1/')
 [ "$(head -1 "$work/serve.out")" = "$bound" ] || fail "the lease is not the first line: $(cat "$work/serve.out")"
 grep -q "^listening on $leased:7878 (files)" "$work/serve.out" || fail "listening lines: $(cat "$work/serve.out")"
-ok "serve: $bound; then $(grep -c '^listening on' "$work/serve.out") listening lines on $leased"
+grep -q '^listening on \[fe80::ff:fe00:1\]:7878 (files)' "$work/serve.out" \
+    || fail "no IPv6 link-local listening lines: $(cat "$work/serve.out")"
+ok "serve: $bound; then $(grep -c "^listening on $leased" "$work/serve.out") listening lines on $leased and $(grep -c '^listening on \[' "$work/serve.out") on its IPv6 link-local address"
 
 ping -c 1 -W 2 "$leased" > /dev/null || fail "Linux cannot ping $leased"
 echo "served" > "$work/files/hello.txt"

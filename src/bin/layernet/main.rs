@@ -907,7 +907,13 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
     // Every service listens on every address of either family; the IPv6
     // ones can change under SLAAC, and each change is reported.
     let mut v6: Vec<Ipv6Cidr> = Vec::new();
-    let mut v6_changes = |net: &mut TapNet| {
+    // With DHCP, nothing is listed before the lease: the services' lines,
+    // IPv6 ones included, follow `dhcp: bound`.
+    let mut v6_listed = global.ip != IpMode::Dhcp;
+    let mut v6_changes = |net: &mut TapNet, listed: bool| {
+        if !listed {
+            return;
+        }
         let now: Vec<Ipv6Cidr> = net.stack().ipv6_addrs().collect();
         for gone in v6.iter().filter(|c| !now.contains(c)) {
             println!("slaac: {gone} expired");
@@ -920,16 +926,17 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
         }
         v6 = now;
     };
-    v6_changes(&mut net);
+    v6_changes(&mut net, v6_listed);
     let verbose = global.verbose > 0 && !global.quiet;
     net.run_until(|net| {
         while let Some(event) = net.stack().take_dhcp_event() {
             println!("{}", dhcp_line(event));
             if let DhcpEvent::Bound(lease) = event {
                 listening(lease.address.address().into());
+                v6_listed = true;
             }
         }
-        v6_changes(net);
+        v6_changes(net, v6_listed);
         if verbose {
             net.drain_logs(&mut |line| eprintln!("{line}"));
         }
