@@ -11,14 +11,19 @@
 //! still gets smoltcp's RST, as it should.
 //!
 //! Second, the frame checks smoltcp would make silently (lengths,
-//! checksums, addresses, fragments, and its TCP, UDP and ICMP parsers'
-//! own refusals), made here first so that each drop has
+//! checksums, addresses, fragments, and its TCP, UDP, ICMP and ICMPv6
+//! parsers' own refusals), made here first so that each drop has
 //! a reason and a counter that is true: the gate drops what it counts, and
 //! smoltcp only ever sees frames it would accept. The checks follow
 //! smoltcp's own: a frame the gate admits but smoltcp still refuses is a
-//! gap in this list, not a silent drop elsewhere. One check goes further
+//! gap in this list, not a silent drop elsewhere. A few checks go further
 //! than smoltcp: a frame whose sender claims this stack's own address (an
-//! IPv4 source, the land attack, or an ARP sender) is dropped too.
+//! IP source, the land attack, or an ARP sender) is dropped too; so is UDP
+//! over IPv6 without a checksum, which smoltcp takes; a solicited-node
+//! group must be one of ours in all its 128 bits (smoltcp compares the last
+//! 16 only, whatever the prefix); and a router advertisement's prefix
+//! longer than 128 bits, on which smoltcp 0.14's SLAAC panics, is dropped
+//! as malformed.
 
 use smoltcp::iface::SocketSet;
 use smoltcp::phy::ChecksumCapabilities;
@@ -265,8 +270,8 @@ fn check_udp(
 }
 
 /// An IPv6 packet: smoltcp's own acceptance rules (our unicast addresses,
-/// all-nodes, the solicited-node groups of our addresses; no multicast or
-/// own source), with each refusal counted. Extension headers are not
+/// all-nodes, the solicited-node groups of our addresses; no multicast,
+/// unspecified or own source), with each refusal counted. Extension headers are not
 /// spoken here: smoltcp would read a hop-by-hop header (MLD queries carry
 /// one), but this stack joins no multicast group that needs MLD.
 #[cfg(feature = "ipv6")]
