@@ -269,15 +269,21 @@ fn fix_transport(proto: IpProtocol, payload: &mut [u8], (src, dst): (IpAddress, 
     }
 }
 
-#[test]
-fn random_and_mutated_frames_never_panic_and_service_goes_on() {
-    let mut net = SimNet::new(99, Faults::NONE);
+/// Host 0, the victim: the usual address, and SLAAC on so that router
+/// advertisements reach smoltcp's address configuration.
+fn slaac_victim(net: &mut SimNet) {
     let config = Config {
         slaac: true,
         ..Config::new(host_mac(0), host_ip(0))
     };
     let memory: &'static mut profile::Host<'static> = Box::leak(Box::default());
     net.add_host_with(config, memory).unwrap();
+}
+
+#[test]
+fn random_and_mutated_frames_never_panic_and_service_goes_on() {
+    let mut net = SimNet::new(99, Faults::NONE);
+    slaac_victim(&mut net);
     net.add_host().unwrap();
     let server = EchoServer::<4>::bind(net.stack(0), ports::ECHO, 4).unwrap();
     net.serve(0, Box::new(server));
@@ -367,12 +373,7 @@ fn random_and_mutated_frames_never_panic_and_service_goes_on() {
 #[test]
 fn a_prefix_longer_than_an_address_is_dropped_not_a_panic() {
     let mut net = SimNet::new(7, Faults::NONE);
-    let config = Config {
-        slaac: true,
-        ..Config::new(host_mac(0), host_ip(0))
-    };
-    let memory: &'static mut profile::Tiny<'static> = Box::leak(Box::default());
-    net.add_host_with(config, memory).unwrap();
+    slaac_victim(&mut net);
     let mut router = net.raw_port(1, ATTACKER_MAC).unwrap();
     let mut rng = Rng::new(7);
     for prefix_len in [129, 255, 64] {

@@ -443,9 +443,9 @@ mod tests {
         }
     }
 
-    /// An Ethernet frame holding a TCP segment PEER:40000 -> `dst`:7.
-    fn tcp_frame(dst: Ipv4Address, control: TcpControl, buf: &mut [u8; 54]) {
-        let tcp = TcpRepr {
+    /// A TCP segment from port 40000 to port 7, without options or data.
+    fn segment(control: TcpControl) -> TcpRepr<'static> {
+        TcpRepr {
             src_port: 40000,
             dst_port: 7,
             control,
@@ -458,7 +458,12 @@ mod tests {
             sack_ranges: [None; 3],
             timestamp: None,
             payload: &[],
-        };
+        }
+    }
+
+    /// An Ethernet frame holding a TCP segment PEER:40000 -> `dst`:7.
+    fn tcp_frame(dst: Ipv4Address, control: TcpControl, buf: &mut [u8; 54]) {
+        let tcp = segment(control);
         let ip = Ipv4Repr {
             src_addr: PEER,
             dst_addr: dst,
@@ -623,20 +628,7 @@ mod tests {
         }
 
         fn syn(addrs: (Ipv6Address, Ipv6Address)) -> Vec<u8> {
-            let tcp = TcpRepr {
-                src_port: 40000,
-                dst_port: 7,
-                control: TcpControl::Syn,
-                seq_number: TcpSeqNumber(1000),
-                ack_number: None,
-                window_len: 1024,
-                window_scale: None,
-                max_seg_size: None,
-                sack_permitted: false,
-                sack_ranges: [None; 3],
-                timestamp: None,
-                payload: &[],
-            };
+            let tcp = segment(TcpControl::Syn);
             frame(addrs, IpProtocol::Tcp, tcp.buffer_len(), |buf| {
                 let caps = ChecksumCapabilities::default();
                 let (src, dst) = (addrs.0.into(), addrs.1.into());
