@@ -118,8 +118,10 @@ fn neighbour_solicitation() -> Vec<u8> {
     icmpv6(Ipv6Address::from(group), Icmpv6Repr::Ndisc(ns))
 }
 
-/// A router advertisement of a prefix for SLAAC, to all nodes.
-fn router_advertisement(rng: &mut Rng, prefix_len: u8) -> Vec<u8> {
+/// A router advertisement of a prefix for SLAAC, to all nodes; `fd00:N::`
+/// with N random unless given.
+fn router_advertisement(rng: &mut Rng, prefix: Option<Ipv6Address>, prefix_len: u8) -> Vec<u8> {
+    let random = Ipv6Address::new(0xfd00, rng.below(4) as u16, 0, 0, 0, 0, 0, 0);
     let ra = NdiscRepr::RouterAdvert {
         hop_limit: 64,
         flags: NdiscRouterFlags::empty(),
@@ -131,9 +133,9 @@ fn router_advertisement(rng: &mut Rng, prefix_len: u8) -> Vec<u8> {
         prefix_info: Some(NdiscPrefixInformation {
             prefix_len,
             flags: NdiscPrefixInfoFlags::ON_LINK | NdiscPrefixInfoFlags::ADDRCONF,
-            valid_lifetime: Duration::from_secs(rng.below(100)),
+            valid_lifetime: Duration::from_secs(30 + rng.below(100)),
             preferred_lifetime: Duration::from_secs(30),
-            prefix: Ipv6Address::new(0xfd00, rng.below(4) as u16, 0, 0, 0, 0, 0, 0),
+            prefix: prefix.unwrap_or(random),
         }),
     };
     let all_nodes = smoltcp::wire::IPV6_LINK_LOCAL_ALL_NODES;
@@ -308,7 +310,7 @@ fn random_and_mutated_frames_never_panic_and_service_goes_on() {
             4 => arp(),
             5 => echo_request_v6(),
             6 => neighbour_solicitation(),
-            7 => router_advertisement(&mut rng, 64),
+            7 => router_advertisement(&mut rng, None, 64),
             _ => [tcp_syn, tcp_syn_v6][i % 2](&mut rng),
         };
         // Mutate a few bytes past the Ethernet addresses, sometimes cut the frame.
@@ -369,21 +371,26 @@ fn random_and_mutated_frames_never_panic_and_service_goes_on() {
 }
 
 /// smoltcp 0.14's SLAAC asserts that an advertised prefix is at most 128
-/// bits long: one such advertisement would bring the stack down.
+/// bits long, and the interface that the address it derives is unicast: one
+/// such advertisement would bring the stack down.
 #[test]
-fn a_prefix_longer_than_an_address_is_dropped_not_a_panic() {
+fn a_prefix_too_long_or_multicast_is_dropped_not_a_panic() {
     let mut net = SimNet::new(7, Faults::NONE);
     slaac_victim(&mut net);
     let mut router = net.raw_port(1, ATTACKER_MAC).unwrap();
     let mut rng = Rng::new(7);
-    for prefix_len in [129, 255, 64] {
-        let ra = router_advertisement(&mut rng, prefix_len);
+    let multicast = Ipv6Address::new(0xff00, 1, 0x200, 0, 0, 0, 0, 0);
+    let cases = [(None, 129), (None, 255), (Some(multicast), 64), (None, 64)];
+    for (prefix, prefix_len) in cases {
+        let ra = router_advertisement(&mut rng, prefix, prefix_len);
         if let Some(tx) = router.transmit(net.now()) {
             tx.consume(ra.len(), |buf| buf.copy_from_slice(&ra));
         }
         net.run_for(Duration::from_millis(10));
     }
+    // Past the SLAAC update (a poll's maintenance) that would have panicked.
+    net.run_for(Duration::from_secs(1));
     let seen = net.stack(0).counters();
-    assert_eq!((seen.ndp_rx, seen.dropped_malformed), (3, 2));
+    assert_eq!((seen.ndp_rx, seen.dropped_malformed), (4, 3));
     assert_eq!(net.stack(0).ipv6_addrs().count(), 2, "the /64 was taken");
 }

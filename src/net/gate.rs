@@ -22,8 +22,8 @@
 //! over IPv6 without a checksum, which smoltcp takes; a solicited-node
 //! group must be one of ours in all its 128 bits (smoltcp compares the last
 //! 16 only, whatever the prefix); and a router advertisement's prefix
-//! longer than 128 bits, on which smoltcp 0.14's SLAAC panics, is dropped
-//! as malformed.
+//! longer than 128 bits or in multicast space, on which smoltcp 0.14's
+//! SLAAC panics, is dropped as malformed.
 
 use smoltcp::iface::SocketSet;
 use smoltcp::phy::ChecksumCapabilities;
@@ -321,7 +321,8 @@ fn check_ipv6(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
                 // limit not 255) is invalid, and so is a solicitation or
                 // advertisement for a multicast target or with a link-layer
                 // address that is not a station's (smoltcp ignores those), or
-                // a prefix longer than an address (smoltcp panics on it).
+                // a prefix longer than an address or in multicast space
+                // (smoltcp's SLAAC panics on either).
                 if ip.hop_limit() != 255 || !ndisc_valid(&ndisc) {
                     return Err(DropReason::Malformed);
                 }
@@ -338,8 +339,9 @@ fn check_ipv6(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
 /// A neighbour solicitation's or advertisement's link-layer address
 /// option is a unicast Ethernet address, and then its target is a unicast
 /// address (the checks smoltcp makes before it answers or fills its cache);
-/// a router advertisement's prefix is no longer than 128 bits (smoltcp's
-/// SLAAC builds an `Ipv6Cidr` from it, which panics past 128).
+/// a router advertisement's prefix is no longer than 128 bits and not
+/// multicast (smoltcp's SLAAC builds an `Ipv6Cidr` from it, which panics
+/// past 128, and an address, which panics the interface when multicast).
 #[cfg(feature = "ipv6")]
 fn ndisc_valid(ndisc: &NdiscRepr<'_>) -> bool {
     let (target_addr, lladdr) = match ndisc {
@@ -353,7 +355,7 @@ fn ndisc_valid(ndisc: &NdiscRepr<'_>) -> bool {
             ..
         } => (target_addr, lladdr),
         NdiscRepr::RouterAdvert { prefix_info, .. } => {
-            return prefix_info.is_none_or(|p| p.prefix_len <= 128);
+            return prefix_info.is_none_or(|p| p.prefix_len <= 128 && !p.prefix.is_multicast());
         }
         _ => return true,
     };
@@ -667,8 +669,8 @@ mod tests {
             icmp((peer(), group), Icmpv6Repr::Ndisc(ns))
         }
 
-        /// A router's advertisement of fd00::/`prefix_len` to all nodes.
-        fn advertisement(prefix_len: u8) -> Vec<u8> {
+        /// A router's advertisement of `prefix`/`prefix_len` to all nodes.
+        fn advertisement(prefix: Ipv6Address, prefix_len: u8) -> Vec<u8> {
             let ra = NdiscRepr::RouterAdvert {
                 hop_limit: 64,
                 flags: NdiscRouterFlags::empty(),
@@ -682,7 +684,7 @@ mod tests {
                     flags: NdiscPrefixInfoFlags::ADDRCONF,
                     valid_lifetime: Duration::from_secs(60),
                     preferred_lifetime: Duration::from_secs(60),
-                    prefix: addr("fd00::"),
+                    prefix,
                 }),
             };
             let all_nodes = smoltcp::wire::IPV6_LINK_LOCAL_ALL_NODES;
@@ -820,11 +822,13 @@ mod tests {
             // Not addressed to a group of ours: another station's business.
             dropped(&solicitation(peer(), PEER_MAC), DropReason::NotForUs);
 
-            // A 129-bit prefix: smoltcp's SLAAC would panic on it.
-            for (prefix_len, verdict) in
-                [(64, None), (128, None), (129, Some(DropReason::Malformed))]
-            {
-                let ra = advertisement(prefix_len);
+            // A 129-bit prefix or a multicast one: smoltcp's SLAAC would
+            // panic on it.
+            let malformed = Some(DropReason::Malformed);
+            let cases = [("fd00::", 64, None), ("fd00::", 128, None)];
+            let refused = [("fd00::", 129, malformed), ("ff00::", 64, malformed)];
+            for (prefix, prefix_len, verdict) in cases.into_iter().chain(refused) {
+                let ra = advertisement(addr(prefix), prefix_len);
                 match verdict {
                     None => assert_eq!(judged(&ra).0, Verdict::Admit(None), "/{prefix_len}"),
                     Some(reason) => _ = dropped(&ra, reason),
