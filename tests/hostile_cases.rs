@@ -403,6 +403,7 @@ fn cases() -> Vec<Case> {
         // The segment cannot route a frame with no whole destination
         // address; the gate's own check is its unit test.
         case("ethernet under 14 bytes", |_| vec![0xff; 13], NeverArrives),
+        // IPv6 is spoken now: this header claims 0x6060 payload bytes.
         case(
             "IPv6 header with a payload length past the frame",
             |_| ethernet(0x86dd, &[0x60; 40]),

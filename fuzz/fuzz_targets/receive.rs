@@ -55,7 +55,12 @@ fn run<'s>(
 
 fuzz_target!(|data: &[u8]| {
     let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
-    let config = Config::default();
+    // SLAAC on: router advertisements then reach smoltcp's address
+    // configuration too (the ipv6 feature comes with layernet's defaults).
+    let config = Config {
+        slaac: true,
+        ..Config::default()
+    };
     let (Some(nic), Some(mut attacker)) = (
         StdPort::new(&wire, 0, config.mac),
         StdPort::new(&wire, 1, ATTACKER),

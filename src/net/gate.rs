@@ -11,14 +11,19 @@
 //! still gets smoltcp's RST, as it should.
 //!
 //! Second, the frame checks smoltcp would make silently (lengths,
-//! checksums, addresses, fragments, and its TCP, UDP and ICMP parsers'
-//! own refusals), made here first so that each drop has
+//! checksums, addresses, fragments, and its TCP, UDP, ICMP and ICMPv6
+//! parsers' own refusals), made here first so that each drop has
 //! a reason and a counter that is true: the gate drops what it counts, and
 //! smoltcp only ever sees frames it would accept. The checks follow
 //! smoltcp's own: a frame the gate admits but smoltcp still refuses is a
-//! gap in this list, not a silent drop elsewhere. One check goes further
+//! gap in this list, not a silent drop elsewhere. A few checks go further
 //! than smoltcp: a frame whose sender claims this stack's own address (an
-//! IPv4 source, the land attack, or an ARP sender) is dropped too.
+//! IP source, the land attack, or an ARP sender) is dropped too; so is UDP
+//! over IPv6 without a checksum, which smoltcp takes; a solicited-node
+//! group must be one of ours in all its 128 bits (smoltcp compares the last
+//! 16 only, whatever the prefix); and a router advertisement's prefix
+//! longer than 128 bits or in multicast space, on which smoltcp 0.14's
+//! SLAAC panics, is dropped as malformed.
 
 use smoltcp::iface::SocketSet;
 use smoltcp::phy::ChecksumCapabilities;
@@ -29,7 +34,7 @@ use smoltcp::wire::{
     TcpRepr, UdpPacket, UdpRepr,
 };
 #[cfg(feature = "ipv6")]
-use smoltcp::wire::{Icmpv6Message, Icmpv6Packet, Icmpv6Repr, Ipv6Address, Ipv6Packet};
+use smoltcp::wire::{Icmpv6Message, Icmpv6Packet, Icmpv6Repr, Ipv6Address, Ipv6Packet, NdiscRepr};
 
 use super::observe::{DropReason, Event, Transport};
 use super::{Listener, Owner, TcpEntry, UdpEntry};
@@ -237,13 +242,14 @@ fn check_udp(
     pool: &Pool<'_, '_>,
 ) -> Result<Option<Event>, DropReason> {
     let udp = UdpPacket::new_checked(datagram).map_err(|_| DropReason::Malformed)?;
-    // A zero checksum means "none" over IPv4; IPv6 requires one (RFC 8200
-    // 8.1), though smoltcp's own check lets zero pass over both.
-    if udp.checksum() == 0 {
-        if !matches!(src_ip, IpAddress::Ipv4(_)) {
-            return Err(DropReason::BadChecksum);
-        }
-    } else if !udp.verify_checksum(&src_ip, &dst_ip) {
+    // A zero checksum means "none" over IPv4 only; IPv6 requires one (RFC
+    // 8200 8.1). smoltcp's verify_checksum takes zero as "none" over both,
+    // so the IPv6 case is refused here, before it.
+    let valid = match udp.checksum() {
+        0 => matches!(src_ip, IpAddress::Ipv4(_)),
+        _ => udp.verify_checksum(&src_ip, &dst_ip),
+    };
+    if !valid {
         return Err(DropReason::BadChecksum);
     }
     UdpRepr::parse(&udp, &src_ip, &dst_ip, &ChecksumCapabilities::ignored())
@@ -266,8 +272,8 @@ fn check_udp(
 }
 
 /// An IPv6 packet: smoltcp's own acceptance rules (our unicast addresses,
-/// all-nodes, the solicited-node groups of our addresses; no multicast or
-/// own source), with each refusal counted. Extension headers are not
+/// all-nodes, the solicited-node groups of our addresses; no multicast,
+/// unspecified or own source), with each refusal counted. Extension headers are not
 /// spoken here: smoltcp would read a hop-by-hop header (MLD queries carry
 /// one), but this stack joins no multicast group that needs MLD.
 #[cfg(feature = "ipv6")]
@@ -285,10 +291,19 @@ fn check_ipv6(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
     if !(to_us || group) {
         return Err(DropReason::NotForUs);
     }
-    // An unspecified source is legitimate (duplicate address detection);
-    // a multicast one never is, and our own is the land attack again.
+    // A multicast source never is legitimate, and our own is the land
+    // attack again.
     if src.is_multicast() || ours.any(|a| *a == src) {
         return Err(DropReason::Malformed);
+    }
+    // The unspecified source is legitimate only in ICMPv6 (duplicate
+    // address detection, MLD reports), which this stack does not do:
+    // smoltcp refuses every packet from it.
+    if src.is_unspecified() {
+        return Err(match ip.next_header() {
+            IpProtocol::Icmpv6 => DropReason::Unsupported,
+            _ => DropReason::Malformed,
+        });
     }
     let (src_ip, dst_ip) = (IpAddress::Ipv6(src), IpAddress::Ipv6(dst));
     match ip.next_header() {
@@ -298,11 +313,21 @@ fn check_ipv6(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
             if !icmp.verify_checksum(&src, &dst) {
                 return Err(DropReason::BadChecksum);
             }
-            if Icmpv6Repr::parse(&src, &dst, &icmp, &ChecksumCapabilities::ignored()).is_err() {
-                return Err(match icmp.msg_type() {
+            let repr = Icmpv6Repr::parse(&src, &dst, &icmp, &ChecksumCapabilities::ignored())
+                .map_err(|_| match icmp.msg_type() {
                     Icmpv6Message::Unknown(_) => DropReason::Unsupported,
                     _ => DropReason::Malformed,
-                });
+                })?;
+            if let Icmpv6Repr::Ndisc(ndisc) = repr {
+                // RFC 4861 7.1: neighbour discovery from off the link (hop
+                // limit not 255) is invalid, and so is a solicitation or
+                // advertisement for a multicast target or with a link-layer
+                // address that is not a station's (smoltcp ignores those), or
+                // a prefix longer than an address or in multicast space
+                // (smoltcp's SLAAC panics on either).
+                if ip.hop_limit() != 255 || !ndisc_valid(&ndisc) {
+                    return Err(DropReason::Malformed);
+                }
             }
             Ok(None)
         }
@@ -311,6 +336,37 @@ fn check_ipv6(packet: &[u8], us: Us, pool: &Pool<'_, '_>) -> Result<Option<Event
         IpProtocol::Ipv6Frag => Err(DropReason::Fragment),
         _ => Err(DropReason::Unsupported),
     }
+}
+
+/// A neighbour solicitation's or advertisement's link-layer address
+/// option is a unicast Ethernet address, and then its target is a unicast
+/// address (the checks smoltcp makes before it answers or fills its cache);
+/// a router advertisement's prefix is no longer than 128 bits and not
+/// multicast (smoltcp's SLAAC builds an `Ipv6Cidr` from it, which panics
+/// past 128, and an address, which panics the interface when multicast).
+#[cfg(feature = "ipv6")]
+fn ndisc_valid(ndisc: &NdiscRepr<'_>) -> bool {
+    let (target_addr, lladdr) = match ndisc {
+        NdiscRepr::NeighborSolicit {
+            target_addr,
+            lladdr,
+        }
+        | NdiscRepr::NeighborAdvert {
+            target_addr,
+            lladdr,
+            ..
+        } => (target_addr, lladdr),
+        NdiscRepr::RouterAdvert { prefix_info, .. } => {
+            return prefix_info.is_none_or(|p| p.prefix_len <= 128 && !p.prefix.is_multicast());
+        }
+        _ => return true,
+    };
+    lladdr.is_none_or(|l| {
+        l.as_bytes().len() == 6
+            && EthernetAddress::from_bytes(l.as_bytes()).is_unicast()
+            && !target_addr.is_multicast()
+            && !target_addr.is_unspecified()
+    })
 }
 
 /// ff02::1:ff00:0/104, the solicited-node multicast prefix (RFC 4291
@@ -391,9 +447,9 @@ mod tests {
         }
     }
 
-    /// An Ethernet frame holding a TCP segment PEER:40000 -> `dst`:7.
-    fn tcp_frame(dst: Ipv4Address, control: TcpControl, buf: &mut [u8; 54]) {
-        let tcp = TcpRepr {
+    /// A TCP segment from port 40000 to port 7, without options or data.
+    fn segment(control: TcpControl) -> TcpRepr<'static> {
+        TcpRepr {
             src_port: 40000,
             dst_port: 7,
             control,
@@ -406,7 +462,12 @@ mod tests {
             sack_ranges: [None; 3],
             timestamp: None,
             payload: &[],
-        };
+        }
+    }
+
+    /// An Ethernet frame holding a TCP segment PEER:40000 -> `dst`:7.
+    fn tcp_frame(dst: Ipv4Address, control: TcpControl, buf: &mut [u8; 54]) {
+        let tcp = segment(control);
         let ip = Ipv4Repr {
             src_addr: PEER,
             dst_addr: dst,
@@ -489,5 +550,292 @@ mod tests {
         let mut packet = Ipv4Packet::new_unchecked(&mut frame[14..]);
         packet.fill_checksum();
         assert_eq!(verdict(&frame), Verdict::Drop(DropReason::Fragment));
+    }
+
+    /// IPv6 frames from a peer's link-local address, and the counters a
+    /// stack would keep for them.
+    #[cfg(feature = "ipv6")]
+    mod v6 {
+        use super::*;
+        use crate::net::Counters;
+        use crate::net::observe::Direction;
+        use smoltcp::time::Duration;
+        use smoltcp::wire::{
+            Ipv6Repr, NdiscPrefixInfoFlags, NdiscPrefixInformation, NdiscRepr, NdiscRouterFlags,
+            RawHardwareAddress,
+        };
+
+        const PEER_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
+
+        fn ours() -> Ipv6Address {
+            crate::net::link_local(MAC).address()
+        }
+
+        fn peer() -> Ipv6Address {
+            crate::net::link_local(PEER_MAC).address()
+        }
+
+        fn addr(text: &str) -> Ipv6Address {
+            text.parse().unwrap_or(Ipv6Address::UNSPECIFIED)
+        }
+
+        /// An Ethernet frame with an IPv6 header `src` -> `dst` and room
+        /// for `len` bytes of `next`, which `fill` writes.
+        fn frame(
+            (src, dst): (Ipv6Address, Ipv6Address),
+            next: IpProtocol,
+            len: usize,
+            fill: impl FnOnce(&mut [u8]),
+        ) -> Vec<u8> {
+            let ip = Ipv6Repr {
+                src_addr: src,
+                dst_addr: dst,
+                next_header: next,
+                payload_len: len,
+                hop_limit: 255,
+            };
+            let mut f = vec![0u8; 14 + ip.buffer_len() + len];
+            let eth = EthernetRepr {
+                src_addr: PEER_MAC,
+                // Multicast groups go to a multicast MAC; the gate admits
+                // any multicast MAC and judges by the IPv6 address.
+                dst_addr: if dst.is_multicast() {
+                    EthernetAddress([0x33, 0x33, 0, 0, 0, 1])
+                } else {
+                    MAC
+                },
+                ethertype: EthernetProtocol::Ipv6,
+            };
+            let mut e = EthernetFrame::new_unchecked(&mut f[..]);
+            eth.emit(&mut e);
+            let mut packet = Ipv6Packet::new_unchecked(e.payload_mut());
+            ip.emit(&mut packet);
+            fill(packet.payload_mut());
+            f
+        }
+
+        fn icmp(addrs: (Ipv6Address, Ipv6Address), repr: Icmpv6Repr<'_>) -> Vec<u8> {
+            frame(addrs, IpProtocol::Icmpv6, repr.buffer_len(), |buf| {
+                let mut packet = Icmpv6Packet::new_unchecked(buf);
+                let caps = ChecksumCapabilities::default();
+                repr.emit(&addrs.0, &addrs.1, &mut packet, &caps);
+            })
+        }
+
+        fn echo(addrs: (Ipv6Address, Ipv6Address)) -> Vec<u8> {
+            let repr = Icmpv6Repr::EchoRequest {
+                ident: 1,
+                seq_no: 2,
+                data: b"ping",
+            };
+            icmp(addrs, repr)
+        }
+
+        fn syn(addrs: (Ipv6Address, Ipv6Address)) -> Vec<u8> {
+            let tcp = segment(TcpControl::Syn);
+            frame(addrs, IpProtocol::Tcp, tcp.buffer_len(), |buf| {
+                let caps = ChecksumCapabilities::default();
+                let (src, dst) = (addrs.0.into(), addrs.1.into());
+                tcp.emit(&mut TcpPacket::new_unchecked(buf), &src, &dst, &caps);
+            })
+        }
+
+        fn datagram(addrs: (Ipv6Address, Ipv6Address)) -> Vec<u8> {
+            let udp = UdpRepr {
+                src_port: 5000,
+                dst_port: 6868,
+            };
+            frame(addrs, IpProtocol::Udp, udp.header_len() + 2, |buf| {
+                let caps = ChecksumCapabilities::default();
+                let (src, dst) = (addrs.0.into(), addrs.1.into());
+                let mut packet = UdpPacket::new_unchecked(buf);
+                udp.emit(
+                    &mut packet,
+                    &src,
+                    &dst,
+                    2,
+                    |p| p.copy_from_slice(b"hi"),
+                    &caps,
+                );
+            })
+        }
+
+        fn solicitation(target: Ipv6Address, lladdr: EthernetAddress) -> Vec<u8> {
+            let mut group = SOLICITED_NODE_PREFIX.to_vec();
+            group.extend_from_slice(&target.octets()[13..]);
+            let group = Ipv6Address::from(<[u8; 16]>::try_from(group).unwrap_or([0; 16]));
+            let ns = NdiscRepr::NeighborSolicit {
+                target_addr: target,
+                lladdr: Some(RawHardwareAddress::from(lladdr)),
+            };
+            icmp((peer(), group), Icmpv6Repr::Ndisc(ns))
+        }
+
+        /// A router's advertisement of `prefix`/`prefix_len` to all nodes.
+        fn advertisement(prefix: Ipv6Address, prefix_len: u8) -> Vec<u8> {
+            let ra = NdiscRepr::RouterAdvert {
+                hop_limit: 64,
+                flags: NdiscRouterFlags::empty(),
+                router_lifetime: Duration::from_secs(1800),
+                reachable_time: Duration::ZERO,
+                retrans_time: Duration::ZERO,
+                lladdr: None,
+                mtu: None,
+                prefix_info: Some(NdiscPrefixInformation {
+                    prefix_len,
+                    flags: NdiscPrefixInfoFlags::ADDRCONF,
+                    valid_lifetime: Duration::from_secs(60),
+                    preferred_lifetime: Duration::from_secs(60),
+                    prefix,
+                }),
+            };
+            let all_nodes = smoltcp::wire::IPV6_LINK_LOCAL_ALL_NODES;
+            icmp((peer(), all_nodes), Icmpv6Repr::Ndisc(ra))
+        }
+
+        /// The verdict, and the counters the stack keeps for the frame:
+        /// tallied as received, then the drop (if any) counted.
+        fn judged(frame: &[u8]) -> (Verdict, Counters) {
+            let mut counters = Counters::default();
+            counters.tally(Direction::Rx, frame);
+            let verdict = verdict(frame);
+            if let Verdict::Drop(reason) = verdict {
+                counters.dropped(reason);
+            }
+            (verdict, counters)
+        }
+
+        fn dropped(frame: &[u8], reason: DropReason) -> Counters {
+            let (verdict, counters) = judged(frame);
+            assert_eq!(verdict, Verdict::Drop(reason));
+            assert_eq!((counters.ipv6_rx, counters.dropped_total()), (1, 1));
+            counters
+        }
+
+        /// The last byte of the IPv6 payload (in the transport's data or
+        /// checksum-covered header), flipped.
+        fn flip_last(mut f: Vec<u8>) -> Vec<u8> {
+            if let Some(b) = f.last_mut() {
+                *b ^= 0x40;
+            }
+            f
+        }
+
+        #[test]
+        fn echo_to_our_addresses_and_groups_is_admitted() {
+            let solicited = addr("ff02::1:ff00:1");
+            let all_nodes = smoltcp::wire::IPV6_LINK_LOCAL_ALL_NODES;
+            for dst in [ours(), solicited, all_nodes] {
+                let (verdict, counters) = judged(&echo((peer(), dst)));
+                assert_eq!(verdict, Verdict::Admit(None), "{dst}");
+                assert_eq!((counters.ipv6_rx, counters.icmpv6_rx), (1, 1), "{dst}");
+                assert_eq!((counters.ndp_rx, counters.dropped_total()), (0, 0));
+            }
+            let (verdict, counters) = judged(&solicitation(ours(), PEER_MAC));
+            assert_eq!(verdict, Verdict::Admit(None));
+            assert_eq!(counters.ndp_rx, 1);
+        }
+
+        #[test]
+        fn echo_with_a_bad_checksum() {
+            let c = dropped(&flip_last(echo((peer(), ours()))), DropReason::BadChecksum);
+            assert_eq!((c.icmpv6_rx, c.dropped_bad_checksum), (1, 1));
+        }
+
+        #[test]
+        fn groups_and_addresses_not_ours() {
+            // MLDv2 routers, all routers, another address's solicited-node
+            // group, and an address sharing our last 16 bits (smoltcp's
+            // own solicited-node test compares only those).
+            let others = ["ff02::16", "ff02::2", "ff02::1:ff00:2", "fd99::ff:fe00:1"];
+            for dst in others.map(addr) {
+                let c = dropped(&echo((peer(), dst)), DropReason::NotForUs);
+                assert_eq!(c.dropped_not_for_us, 1, "{dst}");
+                dropped(&syn((peer(), dst)), DropReason::NotForUs);
+            }
+        }
+
+        #[test]
+        fn sources_no_station_has() {
+            for src in [ours(), addr("ff02::1"), addr("ff05::2")] {
+                let c = dropped(&echo((src, ours())), DropReason::Malformed);
+                assert_eq!(c.dropped_malformed, 1, "{src}");
+                dropped(&syn((src, ours())), DropReason::Malformed);
+            }
+            let unspecified = Ipv6Address::UNSPECIFIED;
+            dropped(&syn((unspecified, ours())), DropReason::Malformed);
+            // Duplicate address detection: legitimate, not done here.
+            dropped(&echo((unspecified, ours())), DropReason::Unsupported);
+        }
+
+        #[test]
+        fn extension_headers() {
+            // Hop-by-hop, PadN to its 8 bytes, then ICMPv6 (MLD's shape).
+            let hop = frame((peer(), ours()), IpProtocol::HopByHop, 8, |b| {
+                b.copy_from_slice(&[58, 0, 1, 4, 0, 0, 0, 0]);
+            });
+            dropped(&hop, DropReason::Unsupported);
+            // A first fragment of a TCP segment.
+            let fragment = frame((peer(), ours()), IpProtocol::Ipv6Frag, 8, |b| {
+                b.copy_from_slice(&[6, 0, 0, 1, 0, 0, 0, 7]);
+            });
+            let c = dropped(&fragment, DropReason::Fragment);
+            assert_eq!(c.dropped_fragment, 1);
+            let routing = frame((peer(), ours()), IpProtocol::Ipv6Route, 8, |_| {});
+            dropped(&routing, DropReason::Unsupported);
+        }
+
+        #[test]
+        fn tcp_and_udp_over_ipv6() {
+            let (verdict, c) = judged(&syn((peer(), ours())));
+            let to = IpEndpoint::new(ours().into(), 7);
+            let transport = Transport::Tcp;
+            assert_eq!(
+                verdict,
+                Verdict::Admit(Some(Event::NoSocket { transport, to }))
+            );
+            assert_eq!((c.ipv6_rx, c.tcp_rx, c.ipv4_rx), (1, 1, 0));
+
+            let c = dropped(&flip_last(syn((peer(), ours()))), DropReason::BadChecksum);
+            assert_eq!((c.tcp_rx, c.dropped_bad_checksum), (1, 1));
+            let c = dropped(
+                &flip_last(datagram((peer(), ours()))),
+                DropReason::BadChecksum,
+            );
+            assert_eq!(c.udp_rx, 1);
+
+            // Checksum 0, "none" over IPv4, is invalid over IPv6.
+            let mut none = datagram((peer(), ours()));
+            let at = 14 + 40 + 6;
+            none[at..at + 2].fill(0);
+            dropped(&none, DropReason::BadChecksum);
+        }
+
+        #[test]
+        fn neighbour_discovery_smoltcp_would_ignore() {
+            let mut off_link = solicitation(ours(), PEER_MAC);
+            off_link[14 + 7] = 64; // hop limit: not in the checksum
+            let c = dropped(&off_link, DropReason::Malformed);
+            assert_eq!(c.ndp_rx, 1);
+            let group = EthernetAddress([1, 0, 0x5e, 0, 0, 1]);
+            dropped(&solicitation(ours(), group), DropReason::Malformed);
+            let target = addr("ff02::1");
+            dropped(&solicitation(target, PEER_MAC), DropReason::Malformed);
+            // Not addressed to a group of ours: another station's business.
+            dropped(&solicitation(peer(), PEER_MAC), DropReason::NotForUs);
+
+            // A 129-bit prefix or a multicast one: smoltcp's SLAAC would
+            // panic on it.
+            let malformed = Some(DropReason::Malformed);
+            let cases = [("fd00::", 64, None), ("fd00::", 128, None)];
+            let refused = [("fd00::", 129, malformed), ("ff00::", 64, malformed)];
+            for (prefix, prefix_len, verdict) in cases.into_iter().chain(refused) {
+                let ra = advertisement(addr(prefix), prefix_len);
+                match verdict {
+                    None => assert_eq!(judged(&ra).0, Verdict::Admit(None), "/{prefix_len}"),
+                    Some(reason) => _ = dropped(&ra, reason),
+                }
+            }
+        }
     }
 }

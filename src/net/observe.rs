@@ -79,19 +79,22 @@ pub enum Direction {
 pub enum DropReason {
     /// Too short for its headers, lengths that disagree with the frame,
     /// fields smoltcp's parsers refuse (a TCP option that does not parse,
-    /// SYN with FIN or RST, port 0, an ICMP code that does not exist), or a
-    /// sender address no station can have: broadcast, multicast, or this
-    /// stack's own (a land attack; an ARP claiming our address).
+    /// SYN with FIN or RST, port 0, an ICMP code that does not exist,
+    /// neighbour discovery from off the link), or a sender address no
+    /// station can have: broadcast, multicast, or this stack's own (a land
+    /// attack; an ARP claiming our address).
     Malformed,
-    /// An IPv4 header, ICMP, TCP or UDP checksum does not match.
+    /// An IPv4 header, ICMP, ICMPv6, TCP or UDP checksum does not match.
     BadChecksum,
     /// Addressed to another station or another IP address.
     NotForUs,
-    /// An IPv4 fragment: this stack does not reassemble.
+    /// An IPv4 fragment or an IPv6 fragment header: this stack does not
+    /// reassemble.
     Fragment,
-    /// A protocol this stack does not speak (IPv6, an unknown EtherType or
-    /// IP protocol, ARP for other than Ethernet and IPv4, ICMP messages
-    /// other than echo, unreachable and time exceeded).
+    /// A protocol this stack does not speak (an unknown EtherType or IP
+    /// protocol, IPv6 extension headers, ARP for other than Ethernet and
+    /// IPv4, ICMP messages other than echo, unreachable and time exceeded,
+    /// unknown ICMPv6 messages, ICMPv6 from the unspecified address).
     Unsupported,
     /// A SYN for a listener whose every slot is busy (a full backlog).
     BusyPool,
