@@ -10,7 +10,9 @@
 //!   the same segment type, with the same buffer sizes; the ratio is what
 //!   layernet's gate, socket pool and observers cost.
 //! - **Connections per second** against the greeting server with 1, 4 and
-//!   16 concurrent clients, over [`SimNet`].
+//!   16 concurrent clients, over [`SimNet`]. The peer serves and makes the
+//!   same greeting connections between two bare smoltcp hosts on the same
+//!   segment type.
 //! - **Memory**: `size_of` of the stack, its per-socket parts, each
 //!   application and the buffers, for the tiny and host profiles.
 //! - **Heap allocations after setup**, when the caller can count them (only
@@ -30,7 +32,7 @@ use crate::app::greeting::{DEFAULT_GREETING, GreetingClient, GreetingServer};
 use crate::app::{Outcome, Service};
 use crate::host::sim::{SimNet, SimService, endpoint, host_ip, host_mac};
 use crate::link::Link;
-use crate::link::sim::{Faults, Port, Segment};
+use crate::link::sim::{Faults, Port, Segment, StdPort, StdSegment};
 use crate::net::{Config, Resources, Stack};
 use crate::socket::{TcpListener, TcpStream};
 use crate::{Duration, Instant, IpEndpoint};
@@ -342,15 +344,22 @@ pub fn run(options: &Options, report: &mut dyn FnMut(&Figure)) -> Result<(), Str
     }
     if options.wants("connections") {
         for clients in [1usize, 4, 16] {
-            let mut rates = Vec::new();
+            let (mut rates, mut theirs) = (Vec::new(), Vec::new());
             for _ in 0..runs {
                 let (rate, allocs) =
                     connections(clients, options.connections(), options.allocations)?;
                 rates.push(rate);
                 allocations.extend(allocs);
+                theirs.push(smoltcp_connections(clients, options.connections())?);
             }
             let name = format!("sim.greeting.conns.c{clients}");
-            report(&Figure::alone(&name, median(rates), "conn/s"));
+            report(&Figure::with_peer(
+                &name,
+                median(rates),
+                "conn/s",
+                "smoltcp-only",
+                median(theirs),
+            ));
         }
     }
     if options.wants("memory") {
@@ -668,6 +677,18 @@ fn layernet_transfer<const M: usize, const S: usize, const T: usize, const U: us
     timed_layernet(&mut ends, bytes, counter).map_err(|e| format!("layernet transfer: {e}"))
 }
 
+/// A bare smoltcp interface for host `i` of the bench's segments: its MAC,
+/// its address, a seed of its own.
+fn bare_interface<D: Link>(device: &mut D, i: usize) -> Interface {
+    let mut config = iface::Config::new(HardwareAddress::Ethernet(host_mac(i)));
+    config.random_seed = i as u64 + 1;
+    let mut iface = Interface::new(config, device, Instant::ZERO);
+    iface.update_ip_addrs(|addrs| {
+        let _ = addrs.push(IpCidr::Ipv4(host_ip(i)));
+    });
+    iface
+}
+
 /// One bare smoltcp host: an interface and a socket set of one TCP socket.
 struct Bare<'a, D> {
     device: D,
@@ -683,12 +704,7 @@ impl<'a, D: Link> Bare<'a, D> {
         storage: &'a mut [SocketStorage<'a>],
         buffers: &'a mut [u8],
     ) -> Self {
-        let mut config = iface::Config::new(HardwareAddress::Ethernet(host_mac(i)));
-        config.random_seed = i as u64 + 1;
-        let mut iface = Interface::new(config, &mut device, Instant::ZERO);
-        iface.update_ip_addrs(|addrs| {
-            let _ = addrs.push(IpCidr::Ipv4(host_ip(i)));
-        });
+        let iface = bare_interface(&mut device, i);
         let mut sockets = SocketSet::new(storage);
         let (rx, tx) = buffers.split_at_mut(BULK_BUFFER);
         let socket = tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
@@ -845,6 +861,193 @@ fn connections(
         ));
     }
     Ok((served as f64 / secs.max(1e-9), allocations))
+}
+
+/// Listening sockets of the bare greeting server: the layernet server's
+/// backlog.
+const GREETING_BACKLOG: usize = 8;
+
+/// Bytes each way in every socket of the bare greeting hosts: the host
+/// profile's.
+const GREETING_BUFFER: usize = 8192;
+
+/// One bare smoltcp host on the simulated network's own segment type, with
+/// a TCP socket of [`GREETING_BUFFER`] bytes each way in each of its
+/// `storage` slots.
+struct BareHost<'a> {
+    device: StdPort<'a>,
+    iface: Interface,
+    sockets: SocketSet<'a>,
+    handles: Vec<iface::SocketHandle>,
+}
+
+impl<'a> BareHost<'a> {
+    fn new(
+        wire: &'a RefCell<StdSegment>,
+        i: usize,
+        storage: &'a mut [SocketStorage<'a>],
+        buffers: &'a mut [u8],
+    ) -> Result<Self, String> {
+        let mut device = StdPort::new(wire, i, host_mac(i)).ok_or("no port")?;
+        let iface = bare_interface(&mut device, i);
+        let mut set = SocketSet::new(storage);
+        let handles = buffers
+            .chunks_mut(2 * GREETING_BUFFER)
+            .map(|b| {
+                let (rx, tx) = b.split_at_mut(GREETING_BUFFER);
+                let buffer = tcp::SocketBuffer::new;
+                set.add(tcp::Socket::new(buffer(rx), buffer(tx)))
+            })
+            .collect();
+        Ok(BareHost {
+            device,
+            iface,
+            sockets: set,
+            handles,
+        })
+    }
+
+    fn poll(&mut self, now: Instant) -> bool {
+        self.iface.poll(now, &mut self.device, &mut self.sockets)
+            == iface::PollResult::SocketStateChanged
+    }
+}
+
+/// The greeting server in bare smoltcp: every socket listens on the port,
+/// sends the greeting once connected, closes, and listens again once it
+/// is closed or in TIME-WAIT (smoltcp lets a socket in TIME-WAIT listen;
+/// layernet's pool sets such a socket aside and listens with another).
+fn serve_greetings(host: &mut BareHost<'_>, greeted: &mut [bool]) -> bool {
+    let mut progress = false;
+    for (handle, greeted) in host.handles.iter().zip(greeted.iter_mut()) {
+        let socket = host.sockets.get_mut::<tcp::Socket>(*handle);
+        match socket.state() {
+            tcp::State::Closed | tcp::State::TimeWait => {
+                *greeted = false;
+                progress |= socket.listen(1234).is_ok();
+            }
+            _ if !*greeted && socket.may_send() => {
+                // The buffer is empty and larger than the greeting.
+                let _ = socket.send_slice(DEFAULT_GREETING);
+                *greeted = true;
+                socket.close();
+                progress = true;
+            }
+            _ => {}
+        }
+    }
+    progress
+}
+
+/// One bare greeting client: its socket's connections so far and what the
+/// current one has read.
+#[derive(Default)]
+struct BareClient {
+    got: Vec<u8>,
+    open: bool,
+    served: u64,
+    failed: u64,
+}
+
+/// Drive the bare clients: read to end of stream and close; once a socket
+/// is closed, count the greeting it read (or not) and connect again, from
+/// the next local port, until each client has been served `each` times.
+/// A SYN that finds every listening socket taken gets smoltcp's RST: the
+/// client counts a failure and tries again (layernet's gate drops such a
+/// SYN instead, and the client's retransmission gets in later).
+fn greeting_clients(
+    host: &mut BareHost<'_>,
+    clients: &mut [BareClient],
+    each: u64,
+    next_port: &mut u16,
+) -> bool {
+    let mut progress = false;
+    let cx = host.iface.context();
+    for (handle, client) in host.handles.iter().zip(clients.iter_mut()) {
+        let socket = host.sockets.get_mut::<tcp::Socket>(*handle);
+        let mut buf = [0u8; 64];
+        while let Ok(n @ 1..) = socket.recv_slice(&mut buf) {
+            client.got.extend_from_slice(&buf[..n]);
+            progress = true;
+        }
+        if socket.state() == tcp::State::CloseWait {
+            socket.close();
+            progress = true;
+        }
+        if socket.state() != tcp::State::Closed {
+            continue;
+        }
+        if client.open {
+            client.open = false;
+            if client.got == DEFAULT_GREETING {
+                client.served += 1;
+            } else {
+                client.failed += 1;
+            }
+            client.got.clear();
+            progress = true;
+        }
+        if client.served < each {
+            *next_port = next_port
+                .checked_add(1)
+                .unwrap_or(crate::net::EPHEMERAL_FIRST);
+            client.open = socket.connect(cx, endpoint(0, 1234), *next_port).is_ok();
+            progress |= client.open;
+        }
+    }
+    progress
+}
+
+/// The same `total` greeting connections from `clients` concurrent clients
+/// between two bare smoltcp hosts on the simulated network's segment type:
+/// the rate in wall time.
+fn smoltcp_connections(clients: usize, total: u64) -> Result<f64, String> {
+    let wire = Box::new(RefCell::new(StdSegment::new(7, Faults::NONE)));
+    let mut storage: Vec<_> = (0..GREETING_BACKLOG + clients)
+        .map(|_| SocketStorage::EMPTY)
+        .collect();
+    let mut buffers = vec![0u8; storage.len() * 2 * GREETING_BUFFER];
+    let (server_slots, client_slots) = storage.split_at_mut(GREETING_BACKLOG);
+    let (server_buffers, client_buffers) =
+        buffers.split_at_mut(GREETING_BACKLOG * 2 * GREETING_BUFFER);
+    let mut server = BareHost::new(&wire, 0, server_slots, server_buffers)?;
+    let mut client_host = BareHost::new(&wire, 1, client_slots, client_buffers)?;
+    let mut greeted = [false; GREETING_BACKLOG];
+    let each = total.div_ceil(clients as u64);
+    let mut states: Vec<BareClient> = (0..clients).map(|_| BareClient::default()).collect();
+    let mut next_port = crate::net::EPHEMERAL_FIRST;
+    let mut now = Instant::ZERO;
+    let limit = now + Duration::from_secs(3600);
+    let done = |c: &[BareClient]| c.iter().all(|c| c.served >= each);
+    let start = WallInstant::now();
+    while !done(&states) {
+        if states.iter().any(|c| c.failed > 10 * each) {
+            return Err("bare greeting connections: most refused".into());
+        }
+        let mut progress = serve_greetings(&mut server, &mut greeted);
+        progress |= greeting_clients(&mut client_host, &mut states, each, &mut next_port);
+        progress |= server.poll(now) | client_host.poll(now);
+        if progress {
+            continue;
+        }
+        let next = earliest(
+            server.iface.poll_at(now, &server.sockets),
+            client_host.iface.poll_at(now, &client_host.sockets),
+        );
+        now = match next {
+            Some(t) if t > now => t,
+            _ => now + Duration::from_millis(1),
+        };
+        if now > limit {
+            return Err("bare greeting connections stalled".into());
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let served: u64 = states.iter().map(|c| c.served).sum();
+    if served == 0 {
+        return Err("bare greeting connections: none served".into());
+    }
+    Ok(served as f64 / secs.max(1e-9))
 }
 
 /// The port on which [`SinkSource`] sends bytes to whoever connects.
@@ -1053,6 +1256,14 @@ mod tests {
     fn both_transfers_deliver_every_byte() {
         assert!(layernet_transfer::<1514, 4, 2, 1>(200_000, None).is_ok());
         assert!(smoltcp_transfer::<9014>(200_000).is_ok());
+    }
+
+    #[test]
+    fn bare_greeting_clients_are_all_served() {
+        // 16 clients against 8 listening sockets: refusals are retried.
+        for clients in [1, 16] {
+            assert!(smoltcp_connections(clients, 64).is_ok_and(|rate| rate > 0.0));
+        }
     }
 
     #[test]

@@ -34,10 +34,12 @@ pub(super) struct Unrouted {
 /// A neighbour solicitation in `frame` for one of `ours` from a unicast
 /// source none of `ours`'s prefixes contains.
 pub(super) fn unrouted(frame: &[u8], ours: &[IpCidr]) -> Option<Unrouted> {
-    let eth = EthernetFrame::new_checked(frame).ok()?;
-    if eth.ethertype() != EthernetProtocol::Ipv6 {
+    // The EtherType's bytes first: this runs on every received frame, and
+    // nearly none is IPv6, let alone a solicitation.
+    if frame.get(12..14) != Some(&[0x86, 0xdd][..]) {
         return None;
     }
+    let eth = EthernetFrame::new_checked(frame).ok()?;
     let ip = Ipv6Packet::new_checked(eth.payload()).ok()?;
     if ip.next_header() != IpProtocol::Icmpv6 || ip.hop_limit() != 255 {
         return None;

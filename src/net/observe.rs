@@ -443,11 +443,13 @@ impl Counters {
                 if ip.frag_offset() != 0 {
                     return None;
                 }
-                if ip.next_header() == IpProtocol::Icmp {
+                // Read once: it is a call with a table lookup, not a byte.
+                let protocol = ip.next_header();
+                if protocol == IpProtocol::Icmp {
                     bump(&mut self.icmp_rx, &mut self.icmp_tx);
                 }
                 let addrs = (ip.src_addr().into(), ip.dst_addr().into());
-                self.tally_transport(direction, ip.next_header(), ip.payload(), addrs)
+                self.tally_transport(direction, protocol, ip.payload(), addrs)
             }
             #[cfg(feature = "ipv6")]
             EthernetProtocol::Ipv6 => {
@@ -609,6 +611,13 @@ impl Watched {
         kicked: false,
         keep_alive_before: None,
     };
+
+    /// This connection's endpoints, as last recorded, are those of
+    /// `segment` (seen from this stack's side).
+    pub(crate) fn holds(&self, segment: &Segment) -> bool {
+        self.local.is_some_and(|l| l.port == segment.local_port)
+            && self.remote == Some(segment.remote)
+    }
 
     /// Learn the peer's next sequence number from a segment it sent that
     /// the stack admitted.

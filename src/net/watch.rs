@@ -49,10 +49,7 @@ impl<'w, 'a> Sent<'w, 'a> {
         if segment.rst {
             return;
         }
-        let entry = self.tcp.iter_mut().find(|e| {
-            e.watch.local.is_some_and(|l| l.port == segment.local_port)
-                && e.watch.remote == Some(segment.remote)
-        });
+        let entry = self.tcp.iter_mut().find(|e| e.watch.holds(&segment));
         let Some(entry) = entry else {
             return;
         };
