@@ -158,51 +158,62 @@ fn advertisement(prefix: Ipv6Address, valid: u64) -> Vec<u8> {
             prefix,
         }),
     });
+    let to_all = EthernetAddress([0x33, 0x33, 0, 0, 0, 1]);
+    router_frame((router, all_nodes), to_all, &ndisc)
+}
+
+/// `message` from the router's port, `addrs` (source, destination) to the
+/// Ethernet address `to`, hop limit 255 as neighbour discovery wants.
+fn router_frame(
+    addrs: (Ipv6Address, Ipv6Address),
+    to: EthernetAddress,
+    message: &Icmpv6Repr,
+) -> Vec<u8> {
     let ip = Ipv6Repr {
-        src_addr: router,
-        dst_addr: all_nodes,
+        src_addr: addrs.0,
+        dst_addr: addrs.1,
         next_header: IpProtocol::Icmpv6,
-        payload_len: ndisc.buffer_len(),
+        payload_len: message.buffer_len(),
         hop_limit: 255,
     };
     let eth = EthernetRepr {
         src_addr: ROUTER_MAC,
-        dst_addr: EthernetAddress([0x33, 0x33, 0, 0, 0, 1]),
+        dst_addr: to,
         ethertype: EthernetProtocol::Ipv6,
     };
-    let mut frame = vec![0u8; eth.buffer_len() + ip.buffer_len() + ndisc.buffer_len()];
+    let mut frame = vec![0u8; eth.buffer_len() + ip.buffer_len() + message.buffer_len()];
     let mut e = EthernetFrame::new_unchecked(&mut frame[..]);
     eth.emit(&mut e);
     let mut packet = Ipv6Packet::new_unchecked(e.payload_mut());
     ip.emit(&mut packet);
-    let caps = ChecksumCapabilities::default();
     let mut icmp = Icmpv6Packet::new_unchecked(packet.payload_mut());
-    ndisc.emit(&router, &all_nodes, &mut icmp, &caps);
+    let caps = ChecksumCapabilities::default();
+    message.emit(&addrs.0, &addrs.1, &mut icmp, &caps);
     frame
+}
+
+/// The ICMPv6 message `frame` carries, with its Ethernet and IPv6
+/// destinations.
+fn icmpv6_in(frame: &[u8]) -> Option<(EthernetAddress, Ipv6Address, Icmpv6Repr<'_>)> {
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    let ip = Ipv6Packet::new_checked(eth.payload()).ok()?;
+    let (src, dst) = (ip.src_addr(), ip.dst_addr());
+    let start = 14 + 40;
+    let payload = frame.get(start..start + usize::from(ip.payload_len()))?;
+    let icmp = Icmpv6Packet::new_checked(payload).ok()?;
+    let repr = Icmpv6Repr::parse(&src, &dst, &icmp, &ChecksumCapabilities::default()).ok()?;
+    Some((eth.dst_addr(), dst, repr))
 }
 
 /// Router solicitations among `frames`.
 fn solicitations(frames: &[Vec<u8>]) -> usize {
-    frames
-        .iter()
-        .filter(|f| {
-            let Ok(eth) = EthernetFrame::new_checked(&f[..]) else {
-                return false;
-            };
-            let Ok(ip) = Ipv6Packet::new_checked(eth.payload()) else {
-                return false;
-            };
-            let Ok(icmp) = Icmpv6Packet::new_checked(ip.payload()) else {
-                return false;
-            };
-            let caps = ChecksumCapabilities::default();
-            matches!(
-                Icmpv6Repr::parse(&ip.src_addr(), &ip.dst_addr(), &icmp, &caps),
-                Ok(Icmpv6Repr::Ndisc(NdiscRepr::RouterSolicit { .. }))
-            )
-        })
-        .collect::<Vec<_>>()
-        .len()
+    let rs = |f: &&Vec<u8>| {
+        matches!(
+            icmpv6_in(f),
+            Some((_, _, Icmpv6Repr::Ndisc(NdiscRepr::RouterSolicit { .. })))
+        )
+    };
+    frames.iter().filter(rs).count()
 }
 
 #[test]
@@ -276,26 +287,8 @@ fn solicitation(src: Ipv6Address, target: Ipv6Address) -> Vec<u8> {
         target_addr: target,
         lladdr: Some(ROUTER_MAC.into()),
     });
-    let ip = Ipv6Repr {
-        src_addr: src,
-        dst_addr: group,
-        next_header: IpProtocol::Icmpv6,
-        payload_len: ns.buffer_len(),
-        hop_limit: 255,
-    };
-    let eth = EthernetRepr {
-        src_addr: ROUTER_MAC,
-        dst_addr: EthernetAddress([0x33, 0x33, 0xff, 0, 0, target.octets()[15]]),
-        ethertype: EthernetProtocol::Ipv6,
-    };
-    let mut frame = vec![0u8; eth.buffer_len() + ip.buffer_len() + ns.buffer_len()];
-    let mut e = EthernetFrame::new_unchecked(&mut frame[..]);
-    eth.emit(&mut e);
-    let mut packet = Ipv6Packet::new_unchecked(e.payload_mut());
-    ip.emit(&mut packet);
-    let mut icmp = Icmpv6Packet::new_unchecked(packet.payload_mut());
-    ns.emit(&src, &group, &mut icmp, &ChecksumCapabilities::default());
-    frame
+    let to = EthernetAddress([0x33, 0x33, 0xff, 0, 0, target.octets()[15]]);
+    router_frame((src, group), to, &ns)
 }
 
 #[test]
@@ -311,20 +304,13 @@ fn a_solicitation_from_outside_our_prefixes_is_answered_as_rfc_4861_says() {
     let mut adverts = Vec::new();
     while let Some((rx, _)) = router.receive(net.now()) {
         rx.consume(|f| {
-            let Ok(eth) = EthernetFrame::new_checked(f) else {
-                return;
-            };
-            let Ok(ip) = Ipv6Packet::new_checked(eth.payload()) else {
-                return;
-            };
-            let Ok(icmp) = Icmpv6Packet::new_checked(ip.payload()) else {
-                return;
-            };
-            let caps = ChecksumCapabilities::default();
-            if let Ok(Icmpv6Repr::Ndisc(NdiscRepr::NeighborAdvert { target_addr, .. })) =
-                Icmpv6Repr::parse(&ip.src_addr(), &ip.dst_addr(), &icmp, &caps)
+            if let Some((
+                mac,
+                to,
+                Icmpv6Repr::Ndisc(NdiscRepr::NeighborAdvert { target_addr, .. }),
+            )) = icmpv6_in(f)
             {
-                adverts.push((eth.dst_addr(), ip.dst_addr(), target_addr));
+                adverts.push((mac, to, target_addr));
             }
         });
     }
