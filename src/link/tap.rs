@@ -50,7 +50,8 @@ use super::Link;
 use super::rng::Rng;
 use super::sim::{ETHERNET_HEADER_LEN, Faults, Roll, Stats, flip_checksummed_bit};
 
-/// Largest frame handled: a 1500-byte IP MTU plus the Ethernet header.
+/// Largest frame handled without offload: a 1500-byte IP MTU plus the
+/// Ethernet header.
 ///
 /// ```
 /// use layernet::link::{sim::ETHERNET_HEADER_LEN, tap::TAP_FRAME_MAX};
@@ -130,7 +131,8 @@ pub struct TapStats {
     pub tx_frames: u64,
     /// Frames the kernel would not take (device down or detached), dropped.
     pub tx_dropped: u64,
-    /// Read errors other than "nothing there".
+    /// Read errors other than "nothing there"; with offload, also frames
+    /// whose virtio-net header could not be honoured (dropped).
     pub rx_errors: u64,
 }
 
@@ -321,7 +323,7 @@ struct IfReq {
 /// `ioctl(fd, request, arg)` with `arg` passed as the value the request
 /// takes, as an `io::Result`.
 fn ioctl_value(fd: RawFd, request: libc::Ioctl, arg: libc::c_ulong) -> io::Result<()> {
-    // SAFETY: the requests used with this (TUNSETOFFLOAD) take their
+    // SAFETY: the request used with this (TUNSETOFFLOAD) takes its
     // argument by value, not as a pointer: the kernel reads no memory.
     #[allow(unsafe_code)]
     let r = unsafe { libc::ioctl(fd, request, arg) };
@@ -419,10 +421,16 @@ impl TapDevice {
     /// ```
     pub fn open(name: &str) -> Result<TapDevice, TapError> {
         let sys = existing_tap(name)?;
-        let iface = Iface::without_packet_info(name, Mode::Tap).map_err(|e| attach_error(name, e))?;
+        let iface =
+            Iface::without_packet_info(name, Mode::Tap).map_err(|e| attach_error(name, e))?;
         iface
             .set_non_blocking()
             .map_err(|e| TapError::Io(name.to_string(), e))?;
+        // The offloads are the interface's, not the descriptor's: they
+        // outlive a process that attached with them and did not clear them
+        // (killed), and would then hand this one 64 KiB frames without the
+        // header that says so. Nothing to clear is not an error.
+        let _ = ioctl_value(iface.as_raw_fd(), libc::TUNSETOFFLOAD, 0);
         let mtu = link_mtu(sys.as_deref()).min(TAP_FRAME_MAX - ETHERNET_HEADER_LEN);
         Ok(TapDevice::with_fd(Fd::Plain(iface), mtu, 0, TAP_FRAME_MAX))
     }
@@ -776,6 +784,17 @@ impl TapDevice {
             let n = frame.len().min(self.rx.len() - self.head);
             self.rx[self.head..self.head + n].copy_from_slice(&frame[..n]);
             self.rx_len = Some(n);
+        }
+    }
+}
+
+impl Drop for TapDevice {
+    fn drop(&mut self) {
+        // The offloads stay on the interface after the descriptor closes:
+        // the next program to attach without virtio-net headers (smoltcp's
+        // examples, for one) would get 64 KiB frames it cannot parse.
+        if let Fd::Vnet { file, .. } = &self.fd {
+            let _ = ioctl_value(file.as_raw_fd(), libc::TUNSETOFFLOAD, 0);
         }
     }
 }

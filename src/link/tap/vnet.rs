@@ -246,7 +246,10 @@ mod tests {
         assert_eq!(complete_rx(&hdr, &mut f, 1500), Ok(()));
         assert_eq!(f, whole);
         hdr[6..8].copy_from_slice(&(f.len() as u16).to_le_bytes());
-        assert!(complete_rx(&hdr, &mut f, 1500).is_err(), "outside the frame");
+        assert!(
+            complete_rx(&hdr, &mut f, 1500).is_err(),
+            "outside the frame"
+        );
         hdr[0] = 0;
         hdr[1] = 3; // UDP fragmentation offload: never offered.
         assert!(complete_rx(&hdr, &mut f, 1500).is_err());
@@ -285,7 +288,10 @@ mod tests {
         let mut big = tcp4(0x18, &[1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2], 60_000);
         assert!(mark_tx(&mut hdr, &mut big, 1500));
         assert_eq!((hdr[0], hdr[1]), (F_NEEDS_CSUM, GSO_TCPV4));
-        assert_eq!((le16(&hdr, 2), le16(&hdr, 4)), (14 + 20 + 32, 1500 - 20 - 32));
+        assert_eq!(
+            (le16(&hdr, 2), le16(&hdr, 4)),
+            (14 + 20 + 32, 1500 - 20 - 32)
+        );
         assert_eq!((le16(&hdr, 6), le16(&hdr, 8)), (34, 16));
         // The kernel's view: completing the partial checksum gives back a
         // valid segment.
