@@ -26,19 +26,35 @@ const GSO_TCPV6: u8 = 4;
 const ETH: usize = 14;
 const TCP_SYN: u8 = 0x02;
 
-/// Ones'-complement sum of `data` as big-endian 16-bit words, unfolded.
-/// Summing 32-bit words is the same sum (2^16 is 1 modulo 0xffff) with
-/// half the additions, which matters on 64 KiB segments.
+/// Ones'-complement sum of `data` as big-endian 16-bit words, folded to
+/// 16 bits (as a `u64`, to add more to it). The words are read in the
+/// host's order, four bytes at a time into four accumulators, which the
+/// compiler turns into vector code: the sum does not depend on the byte
+/// order (RFC 1071) but for a swap at the end, nor on the word size (2^16
+/// is 1 modulo 0xffff). It runs over every byte of 64 KiB segments.
 fn sum(data: &[u8]) -> u64 {
-    let mut acc = 0u64;
-    let mut words = data.chunks_exact(4);
-    for w in &mut words {
-        acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+    let mut acc = [0u64; 4];
+    let mut blocks = data.chunks_exact(16);
+    for b in &mut blocks {
+        for (a, w) in acc.iter_mut().zip(b.chunks_exact(4)) {
+            *a += u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]]));
+        }
     }
-    let rest = words.remainder();
-    let mut tail = [0u8; 4];
+    let mut tail = [0u8; 16];
+    let rest = blocks.remainder();
     tail[..rest.len()].copy_from_slice(rest);
-    acc + u64::from(u32::from_be_bytes(tail))
+    for (a, w) in acc.iter_mut().zip(tail.chunks_exact(4)) {
+        *a += u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]]));
+    }
+    // Under 4 GiB (frames are at most 64 KiB), each accumulator stays
+    // under 2^60 and their sum under 2^62: no overflow.
+    let native = fold(acc.iter().sum());
+    let big_endian = if cfg!(target_endian = "little") {
+        native.swap_bytes()
+    } else {
+        native
+    };
+    u64::from(big_endian)
 }
 
 fn fold(mut s: u64) -> u16 {
@@ -225,6 +241,21 @@ mod tests {
             },
         );
         f
+    }
+
+    #[test]
+    fn the_fast_sum_is_the_plain_one() {
+        let plain = |d: &[u8]| {
+            let words = d
+                .chunks(2)
+                .map(|w| u64::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)])));
+            u64::from(fold(words.sum()))
+        };
+        let data: Vec<u8> = (0..3001u32).map(|i| (i * 131 % 251) as u8).collect();
+        for len in [0, 1, 2, 3, 15, 16, 17, 33, 1500, 3001] {
+            assert_eq!(sum(&data[..len]), plain(&data[..len]), "{len} bytes");
+        }
+        assert_eq!(sum(&[0xff; 64]), 0xffff);
     }
 
     fn verifies(frame: &[u8]) -> bool {
