@@ -1,7 +1,8 @@
 //! The Linux TAP link: a smoltcp `phy::Device` over a TAP interface.
 //!
 //! Layer: link (std only). Depends on smoltcp's `phy` and `time`, on
-//! `tun-tap` for opening the device and on `libc` for `poll(2)`; knows
+//! `tun-tap` for opening the device and on `libc` for `poll(2)` (and for
+//! opening it with offloads, which `tun-tap` cannot ask for); knows
 //! nothing of sockets.
 //!
 //! Frames move through two fixed buffers owned by the device: a received
@@ -534,7 +535,10 @@ impl TapDevice {
     /// with its own `seed`: frames from the kernel are dropped, corrupted,
     /// duplicated, reordered and delayed before the stack sees them, and
     /// frames from the stack before the kernel does. For testing recovery
-    /// on a real link where the kernel has no netem.
+    /// on a real link where the kernel has no netem. On a device opened
+    /// with [`TapDevice::open_offload`] the faults hit what crosses the
+    /// TAP, segments of up to 64 KiB, not the frames of the wire (the CLI
+    /// refuses the combination for that reason).
     ///
     /// ```
     /// use layernet::link::{sim::Faults, tap::TapDevice};
