@@ -12,6 +12,9 @@
 #     client, and beside the pump each way;
 #   - curl downloading from and uploading to `layernet serve`'s file service
 #     (BENCH_MIB MiB, default 64), beside the pump each way;
+#   - with BENCH_OFFLOAD=1, the sink and source with 64 KiB buffers and the
+#     file service again with `--tap-offload` (virtio-net headers, TSO),
+#     beside the same without it;
 #   - TCP echo round trips (p50, p99) of 1 byte and 1 KiB, over TAP to
 #     layernet, beside smoltcp's `server` example (its TCP line echo for
 #     1 byte, its UDP echo for both sizes: its TCP echo has a 64-byte
@@ -30,14 +33,15 @@
 # skipped with a warning.
 #
 #   sudo scripts/bench-tap.sh [--json]
-#   (BENCH_RUNS, BENCH_SECONDS, BENCH_MIB; BENCH_ONLY=socket,echo,... picks
-#    groups out of pump, socket, files, echo, conns, veth)
+#   (BENCH_RUNS, BENCH_SECONDS, BENCH_MIB, BENCH_OFFLOAD; BENCH_ONLY=socket,
+#    echo,... picks groups out of pump, socket, files, echo, conns, veth)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${BENCH_RUNS:-5}
 SECS=${BENCH_SECONDS:-2}
 MIB=${BENCH_MIB:-64}
 ONLY=${BENCH_ONLY:-pump,socket,files,echo,conns,veth}
+OFFLOAD=${BENCH_OFFLOAD:-0}
 JSON=0
 [ "${1:-}" = --json ] && JSON=1
 export RUNS SECS MIB JSON ONLY
@@ -288,16 +292,19 @@ for run in $(seq "$RUNS"); do
         else
             socket_smoltcp; socket_layernet -64k --socket-buffers 64k; socket_layernet ""
         fi
+        [ "$OFFLOAD" != 1 ] || socket_layernet -offload --tap-offload --socket-buffers 64k
     fi
 
     if want files; then
-        start_serve --services files --max-connections 4
-        url="http://$L:7878"
-        down=$(curl -s --max-time 300 -o /dev/null -w '%{speed_download}' "$url/big.bin")
-        up=$(curl -s --max-time 300 -o /dev/null -T "$work/root/big.bin" -w '%{speed_upload}' "$url/up.bin")
-        keep download "$(awk -v b="$down" 'BEGIN { print b / 1e6 }')"
-        keep upload "$(awk -v b="$up" 'BEGIN { print b / 1e6 }')"
-        stop_serve
+        for variant in "" $([ "$OFFLOAD" != 1 ] || echo -offload); do
+            start_serve --services files --max-connections 4 ${variant:+--tap-offload}
+            url="http://$L:7878"
+            down=$(curl -s --max-time 300 -o /dev/null -w '%{speed_download}' "$url/big.bin")
+            up=$(curl -s --max-time 300 -o /dev/null -T "$work/root/big.bin" -w '%{speed_upload}' "$url/up.bin")
+            keep "download$variant" "$(awk -v b="$down" 'BEGIN { print b / 1e6 }')"
+            keep "upload$variant" "$(awk -v b="$up" 'BEGIN { print b / 1e6 }')"
+            stop_serve
+        done
     fi
 
     if want echo; then
@@ -341,6 +348,10 @@ if want socket; then
             figure "tap.socket.$dir" "$(m "$dir")" Gbit/s
             figure "tap.socket.$dir.64k" "$(m "$dir-64k")" Gbit/s
         fi
+        if [ "$OFFLOAD" = 1 ]; then
+            figure "tap.socket.$dir.offload" "$(m "$dir-offload")" Gbit/s layernet-64k "$(m "$dir-64k")"
+            figure "tap.socket.$dir.offload.cpu" "$(m "$dir-offload-cpu")" us/MB layernet-64k "$(m "$dir-64k-cpu")"
+        fi
     done
 fi
 if want files; then
@@ -350,6 +361,10 @@ if want files; then
     else
         figure tap.files.download "$(m download)" MB/s
         figure tap.files.upload "$(m upload)" MB/s
+    fi
+    if [ "$OFFLOAD" = 1 ]; then
+        figure tap.files.download.offload "$(m download-offload)" MB/s layernet "$(m download)"
+        figure tap.files.upload.offload "$(m upload-offload)" MB/s layernet "$(m upload)"
     fi
 fi
 if want echo; then

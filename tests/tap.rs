@@ -105,6 +105,11 @@ fn linux_peers_against_layernet_serve() {
 }
 
 #[test]
+fn tcp_segmentation_offload_on_the_tap() {
+    scenario(&["tap0"], "offload", false);
+}
+
+#[test]
 fn layernet_clients_against_linux_servers() {
     scenario(&["tap0"], "layernet_to_linux", false);
 }

@@ -17,7 +17,8 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::rc::Rc;
 
-use pcap_file::pcap::{PcapPacket, PcapWriter};
+use pcap_file::Endianness;
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 
 use crate::Instant;
 use crate::net::{AppCounters, Counters, Direction, DropReason, Event, Observer, Transport};
@@ -145,16 +146,27 @@ impl Recorder {
     /// let path = dir.path().join("one.pcap");
     /// recorder.capture_to(&path)?;
     /// let recorder = recorder.shared();
-    /// HostObserver::new("h1", recorder.clone(), false).frame(Instant::ZERO, Direction::Tx, &[0xff; 60]);
+    /// let mut h1 = HostObserver::new("h1", recorder.clone(), false);
+    /// h1.frame(Instant::ZERO, Direction::Tx, &[0xff; 60]);
+    /// // As big as a TAP with offloads makes them: a 64 KiB IP packet.
+    /// h1.frame(Instant::ZERO, Direction::Tx, &vec![0xff; 65_535 + 14]);
     /// recorder.borrow_mut().finish()?;
     /// let pcap = std::fs::read(&path)?;
     /// assert_eq!(pcap[..4], [0xd4, 0xc3, 0xb2, 0xa1], "classic pcap, microseconds");
-    /// assert_eq!(pcap.len(), 24 + 16 + 60, "file header, record header, frame");
+    /// assert_eq!(pcap.len(), 24 + 16 + 60 + 16 + 65_549, "file header, then records and frames");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn capture_to(&mut self, path: &Path) -> Result<(), String> {
         let file = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let writer = PcapWriter::new(BufWriter::new(file))
+        // tcpdump's snapshot length, not the crate's 65,535: a TAP with
+        // offloads carries 64 KiB IP packets, 65,549-byte frames, which the
+        // writer refuses beyond the length its header announces.
+        let header = PcapHeader {
+            snaplen: 262_144,
+            endianness: Endianness::native(),
+            ..PcapHeader::default()
+        };
+        let writer = PcapWriter::with_header(BufWriter::new(file), header)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         self.pcap = Some(writer);
         Ok(())

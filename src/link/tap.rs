@@ -1,7 +1,8 @@
 //! The Linux TAP link: a smoltcp `phy::Device` over a TAP interface.
 //!
 //! Layer: link (std only). Depends on smoltcp's `phy` and `time`, on
-//! `tun-tap` for opening the device and on `libc` for `poll(2)`; knows
+//! `tun-tap` for opening the device and on `libc` for `poll(2)` (and for
+//! opening it with offloads, which `tun-tap` cannot ask for); knows
 //! nothing of sockets.
 //!
 //! Frames move through two fixed buffers owned by the device: a received
@@ -11,11 +12,36 @@
 //! is non-blocking (with a blocking one smoltcp's poll would never get to
 //! egress), and [`TapDevice::wait`] sleeps in `poll(2)` until a frame
 //! arrives or the caller's deadline passes: no busy waiting.
+//!
+//! # Offload
+//!
+//! [`TapDevice::open_offload`] attaches with `IFF_VNET_HDR` and
+//! `TUNSETOFFLOAD` (checksum, TSO4, TSO6; no UDP offloads), so that every
+//! frame carries a 10-byte virtio-net header and the kernel moves TCP in
+//! segments of up to 64 KiB, one `read`/`write` each, instead of one
+//! syscall per 1514-byte frame. Of the two ways to let the stack see only
+//! whole, valid frames, this one does not cut big segments into MTU-sized
+//! frames (that would keep one stack pass per frame and save only the
+//! syscalls): it tells smoltcp the IP MTU is 65535, so a 64 KiB segment
+//! from the kernel goes to the stack whole, its partial checksum
+//! completed, and smoltcp's big segments go to the kernel whole, marked
+//! as GSO at the link's MSS for the kernel to cut (to its own stack it
+//! delivers them uncut). smoltcp sends no segment bigger than the MSS the
+//! peer announced, so the device raises the MSS of a SYN from the kernel
+//! to 65495 (65475 on IPv6), fixing its checksum, when the announced one
+//! takes the link's full MTU; a peer with a smaller MSS keeps it, and gets
+//! link-sized segments. The trace and the capture see that raised MSS,
+//! and big segments as the stack handles them. Frames that are not TCP
+//! and do not fit the link are dropped on the way out (counted in
+//! [`TapStats::tx_dropped`]), as the kernel would refuse to cut them.
+
+mod vnet;
 
 use std::fmt;
-use std::io;
-use std::os::unix::io::AsRawFd;
-use std::path::Path;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::{AsRawFd, RawFd};
+use std::path::{Path, PathBuf};
 
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
@@ -25,7 +51,8 @@ use super::Link;
 use super::rng::Rng;
 use super::sim::{ETHERNET_HEADER_LEN, Faults, Roll, Stats, flip_checksummed_bit};
 
-/// Largest frame handled: a 1500-byte IP MTU plus the Ethernet header.
+/// Largest frame handled without offload: a 1500-byte IP MTU plus the
+/// Ethernet header.
 ///
 /// ```
 /// use layernet::link::{sim::ETHERNET_HEADER_LEN, tap::TAP_FRAME_MAX};
@@ -105,7 +132,8 @@ pub struct TapStats {
     pub tx_frames: u64,
     /// Frames the kernel would not take (device down or detached), dropped.
     pub tx_dropped: u64,
-    /// Read errors other than "nothing there".
+    /// Read errors other than "nothing there"; with offload, also frames
+    /// whose virtio-net header could not be honoured (dropped).
     pub rx_errors: u64,
 }
 
@@ -216,14 +244,146 @@ impl FaultLayer {
 /// }
 /// ```
 pub struct TapDevice {
-    iface: Iface,
+    fd: Fd,
     mtu: usize,
-    rx: [u8; TAP_FRAME_MAX],
+    /// Where the frame starts in `rx` and `tx`: after the virtio-net
+    /// header with offload, at 0 without.
+    head: usize,
+    rx: Box<[u8]>,
     rx_len: Option<usize>,
-    tx: [u8; TAP_FRAME_MAX],
+    tx: Box<[u8]>,
     stats: TapStats,
     failure: Option<io::Error>,
     faults: Option<FaultLayer>,
+}
+
+/// The descriptor: opened by `tun-tap`, or by [`TapDevice::open_offload`]
+/// itself with the flags `tun-tap` cannot set.
+enum Fd {
+    Plain(Iface),
+    Vnet { file: std::fs::File, name: String },
+}
+
+impl Fd {
+    fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Fd::Plain(iface) => iface.recv(buf),
+            Fd::Vnet { file, .. } => (&*file).read(buf),
+        }
+    }
+
+    fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Fd::Plain(iface) => iface.send(buf),
+            Fd::Vnet { file, .. } => (&*file).write(buf),
+        }
+    }
+
+    fn raw(&self) -> RawFd {
+        match self {
+            Fd::Plain(iface) => iface.as_raw_fd(),
+            Fd::Vnet { file, .. } => file.as_raw_fd(),
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Fd::Plain(iface) => iface.name(),
+            Fd::Vnet { name, .. } => name,
+        }
+    }
+
+    /// Write `frame` (held by the fault layer, so without room for a
+    /// header in front) with its virtio-net header if the link has them.
+    fn send_held(&self, mtu: usize, frame: &[u8]) -> io::Result<usize> {
+        if matches!(self, Fd::Plain(_)) {
+            return self.send(frame);
+        }
+        let mut buf = vec![0; vnet::HDR_LEN + frame.len()];
+        let (hdr, body) = buf.split_at_mut(vnet::HDR_LEN);
+        body.copy_from_slice(frame);
+        if !vnet::mark_tx(hdr, body, mtu) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a frame bigger than the link that is not TCP",
+            ));
+        }
+        self.send(&buf)
+    }
+}
+
+/// `struct ifreq` as TUNSETIFF reads it: the name, then the flags (the
+/// first member of the union); the rest pads it to the kernel's size.
+#[repr(C)]
+struct IfReq {
+    name: [libc::c_char; libc::IFNAMSIZ],
+    flags: libc::c_short,
+    _pad: [u8; 22],
+}
+
+/// `ioctl(fd, request, arg)` with `arg` passed as the value the request
+/// takes, as an `io::Result`.
+fn ioctl_value(fd: RawFd, request: libc::Ioctl, arg: libc::c_ulong) -> io::Result<()> {
+    // SAFETY: the request used with this (TUNSETOFFLOAD) takes its
+    // argument by value, not as a pointer: the kernel reads no memory.
+    #[allow(unsafe_code)]
+    let r = unsafe { libc::ioctl(fd, request, arg) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// `ioctl(fd, request, &value)` for the requests that read one `int`.
+fn ioctl_int(fd: RawFd, request: libc::Ioctl, value: libc::c_int) -> io::Result<()> {
+    // SAFETY: the requests used with this (TUNSETVNETHDRSZ, TUNSETVNETLE)
+    // read one int through the pointer, which points at `value`, alive
+    // across the call.
+    #[allow(unsafe_code)]
+    let r = unsafe { libc::ioctl(fd, request, &value as *const libc::c_int) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Check that `name` is an interface of this namespace that may be a TAP;
+/// its directory in /sys if that shows this namespace.
+fn existing_tap(name: &str) -> Result<Option<PathBuf>, TapError> {
+    let Some(index) = interface_index(name) else {
+        return Err(TapError::Missing(name.to_string()));
+    };
+    // /sys shows the namespace of whoever mounted it, which need not be
+    // ours: trust its details only when its index is the kernel's.
+    let sys = Path::new("/sys/class/net").join(name);
+    let sys_is_ours = std::fs::read_to_string(sys.join("ifindex"))
+        .ok()
+        .and_then(|i| i.trim().parse::<u32>().ok())
+        == Some(index);
+    if sys_is_ours && !sys.join("tun_flags").exists() {
+        return Err(TapError::NotTap(name.to_string()));
+    }
+    Ok(sys_is_ours.then_some(sys))
+}
+
+/// What an error attaching to `name` means.
+fn attach_error(name: &str, e: io::Error) -> TapError {
+    match e.kind() {
+        io::ErrorKind::PermissionDenied => TapError::Permission(name.to_string()),
+        _ if e.raw_os_error() == Some(libc::EBUSY) => TapError::Busy(name.to_string()),
+        _ if e.raw_os_error() == Some(libc::EINVAL) => TapError::NotTap(name.to_string()),
+        _ => TapError::Io(name.to_string(), e),
+    }
+}
+
+/// The interface's MTU from /sys (`sys`, when it shows this namespace),
+/// else Ethernet's.
+fn link_mtu(sys: Option<&Path>) -> usize {
+    sys.and_then(|sys| std::fs::read_to_string(sys.join("mtu")).ok())
+        .and_then(|m| m.trim().parse::<usize>().ok())
+        .unwrap_or(1500)
 }
 
 /// The interface's index in this process's network namespace, if it exists.
@@ -261,51 +421,124 @@ impl TapDevice {
     /// }
     /// ```
     pub fn open(name: &str) -> Result<TapDevice, TapError> {
-        let Some(index) = interface_index(name) else {
-            return Err(TapError::Missing(name.to_string()));
-        };
-        // /sys shows the namespace of whoever mounted it, which need not be
-        // ours: trust its details only when its index is the kernel's.
-        let sys = Path::new("/sys/class/net").join(name);
-        let sys_is_ours = std::fs::read_to_string(sys.join("ifindex"))
-            .ok()
-            .and_then(|i| i.trim().parse::<u32>().ok())
-            == Some(index);
-        if sys_is_ours && !sys.join("tun_flags").exists() {
-            return Err(TapError::NotTap(name.to_string()));
-        }
-        let iface = Iface::without_packet_info(name, Mode::Tap).map_err(|e| match e.kind() {
-            io::ErrorKind::PermissionDenied => TapError::Permission(name.to_string()),
-            _ if e.raw_os_error() == Some(libc::EBUSY) => TapError::Busy(name.to_string()),
-            _ if e.raw_os_error() == Some(libc::EINVAL) => TapError::NotTap(name.to_string()),
-            _ => TapError::Io(name.to_string(), e),
-        })?;
+        let sys = existing_tap(name)?;
+        let iface =
+            Iface::without_packet_info(name, Mode::Tap).map_err(|e| attach_error(name, e))?;
         iface
             .set_non_blocking()
             .map_err(|e| TapError::Io(name.to_string(), e))?;
-        let mtu = std::fs::read_to_string(sys.join("mtu"))
-            .ok()
-            .filter(|_| sys_is_ours)
-            .and_then(|m| m.trim().parse::<usize>().ok())
-            .unwrap_or(1500)
-            .min(TAP_FRAME_MAX - ETHERNET_HEADER_LEN);
-        Ok(TapDevice {
-            iface,
+        // The offloads are the interface's, not the descriptor's: they
+        // outlive a process that attached with them and did not clear them
+        // (killed), and would then hand this one 64 KiB frames without the
+        // header that says so. Nothing to clear is not an error.
+        let _ = ioctl_value(iface.as_raw_fd(), libc::TUNSETOFFLOAD, 0);
+        let mtu = link_mtu(sys.as_deref()).min(TAP_FRAME_MAX - ETHERNET_HEADER_LEN);
+        Ok(TapDevice::with_fd(Fd::Plain(iface), mtu, 0, TAP_FRAME_MAX))
+    }
+
+    /// [`TapDevice::open`] with virtio-net headers and the kernel's
+    /// offloads: TCP moves in segments of up to 64 KiB each way, one
+    /// syscall each (the module documentation says how). The link's own
+    /// MTU (the interface's, any size) is where the kernel cuts; the stack
+    /// is told 65535.
+    ///
+    /// # Errors
+    ///
+    /// As [`TapDevice::open`]; [`TapError::Io`] too if the kernel refuses
+    /// the header or the offloads.
+    ///
+    /// ```
+    /// use layernet::link::tap::{TapDevice, TapError};
+    /// use smoltcp::phy::Device;
+    ///
+    /// match TapDevice::open_offload("ln-doc-gso") {
+    ///     Ok(dev) => assert_eq!(dev.capabilities().max_transmission_unit, 65535 + 14),
+    ///     Err(e) => assert!(matches!(e, TapError::Missing(_))),
+    /// }
+    /// ```
+    pub fn open_offload(name: &str) -> Result<TapDevice, TapError> {
+        let sys = existing_tap(name)?;
+        let io_error = |e| TapError::Io(name.to_string(), e);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open("/dev/net/tun")
+            .map_err(|e| attach_error(name, e))?;
+        let fd = file.as_raw_fd();
+        let mut req = IfReq {
+            name: [0; libc::IFNAMSIZ],
+            flags: (libc::IFF_TAP | libc::IFF_NO_PI | libc::IFF_VNET_HDR) as libc::c_short,
+            _pad: [0; 22],
+        };
+        // existing_tap checked the name is shorter than IFNAMSIZ: the last
+        // byte stays NUL.
+        for (d, s) in req.name.iter_mut().zip(name.bytes()) {
+            *d = s as libc::c_char;
+        }
+        // SAFETY: TUNSETIFF reads and writes one struct ifreq through the
+        // pointer; `req` has its layout (name, then the flags that begin the
+        // union), is at least as big, and lives across the call.
+        #[allow(unsafe_code)]
+        let r = unsafe { libc::ioctl(fd, libc::TUNSETIFF, &mut req as *mut IfReq) };
+        if r < 0 {
+            return Err(attach_error(name, io::Error::last_os_error()));
+        }
+        ioctl_int(fd, libc::TUNSETVNETHDRSZ, vnet::HDR_LEN as libc::c_int).map_err(io_error)?;
+        // Legacy virtio headers are in the host's byte order; ask for
+        // little-endian, which the header code reads. A kernel without the
+        // request is little-endian's only if the host is.
+        if let Err(e) = ioctl_int(fd, libc::TUNSETVNETLE, 1)
+            && cfg!(target_endian = "big")
+        {
+            return Err(io_error(e));
+        }
+        let offloads = libc::TUN_F_CSUM | libc::TUN_F_TSO4 | libc::TUN_F_TSO6;
+        ioctl_value(fd, libc::TUNSETOFFLOAD, libc::c_ulong::from(offloads)).map_err(io_error)?;
+        let mtu = link_mtu(sys.as_deref()).min(vnet::BIG_IP_MTU - ETHERNET_HEADER_LEN);
+        let fd = Fd::Vnet {
+            file,
+            name: name.to_string(),
+        };
+        // The kernel's GSO segments are at most 64 KiB of IP, plus headers.
+        let size = vnet::HDR_LEN + ETHERNET_HEADER_LEN + (1 << 16) + 256;
+        Ok(TapDevice::with_fd(fd, mtu, vnet::HDR_LEN, size))
+    }
+
+    fn with_fd(fd: Fd, mtu: usize, head: usize, size: usize) -> TapDevice {
+        TapDevice {
+            fd,
             mtu,
-            rx: [0; TAP_FRAME_MAX],
+            head,
+            rx: vec![0; size].into_boxed_slice(),
             rx_len: None,
-            tx: [0; TAP_FRAME_MAX],
+            tx: vec![0; size].into_boxed_slice(),
             stats: TapStats::default(),
             failure: None,
             faults: None,
-        })
+        }
+    }
+
+    /// Whether the device was opened with [`TapDevice::open_offload`].
+    ///
+    /// ```
+    /// use layernet::link::tap::TapDevice;
+    /// if let Ok(dev) = TapDevice::open("ln-doc-plain") {
+    ///     assert!(!dev.offload());
+    /// }
+    /// ```
+    pub fn offload(&self) -> bool {
+        self.head != 0
     }
 
     /// Put the simulated segment's fault model on this link, both ways,
     /// with its own `seed`: frames from the kernel are dropped, corrupted,
     /// duplicated, reordered and delayed before the stack sees them, and
     /// frames from the stack before the kernel does. For testing recovery
-    /// on a real link where the kernel has no netem.
+    /// on a real link where the kernel has no netem. On a device opened
+    /// with [`TapDevice::open_offload`] the faults hit what crosses the
+    /// TAP, segments of up to 64 KiB, not the frames of the wire (the CLI
+    /// refuses the combination for that reason).
     ///
     /// ```
     /// use layernet::link::{sim::Faults, tap::TapDevice};
@@ -357,7 +590,7 @@ impl TapDevice {
             return;
         };
         while let Some(frame) = FaultLayer::take_due(&mut layer.tx, now) {
-            match self.iface.send(&frame) {
+            match self.fd.send_held(self.mtu, &frame) {
                 Ok(_) => self.stats.tx_frames += 1,
                 Err(_) => self.stats.tx_dropped += 1,
             }
@@ -385,7 +618,7 @@ impl TapDevice {
     /// }
     /// ```
     pub fn name(&self) -> &str {
-        self.iface.name()
+        self.fd.name()
     }
 
     /// What was counted.
@@ -430,7 +663,7 @@ impl TapDevice {
             return Ok(true);
         }
         let mut fds = libc::pollfd {
-            fd: self.iface.as_raw_fd(),
+            fd: self.fd.raw(),
             events: libc::POLLIN,
             revents: 0,
         };
@@ -472,10 +705,10 @@ impl TapDevice {
             self.fill_through_faults(now);
             return;
         }
-        match self.iface.recv(&mut self.rx) {
+        match self.fd.recv(&mut self.rx) {
             Ok(n) if n > 0 => {
-                self.rx_len = Some(n);
                 self.stats.rx_frames += 1;
+                self.rx_len = self.unwrap_frame(n);
             }
             Ok(_) => {}
             Err(e)
@@ -494,15 +727,40 @@ impl TapDevice {
 }
 
 impl TapDevice {
+    /// The length of the frame that `n` bytes read into `rx` hold after
+    /// the virtio-net header, made whole for the stack (see [`vnet`]);
+    /// `None` if it cannot be, counted as a receive error.
+    fn unwrap_frame(&mut self, n: usize) -> Option<usize> {
+        if self.head == 0 {
+            return Some(n);
+        }
+        // A read that fills the buffer may have been cut short.
+        if n <= self.head || n >= self.rx.len() {
+            self.stats.rx_errors += 1;
+            return None;
+        }
+        let (hdr, frame) = self.rx[..n].split_at_mut(self.head);
+        match vnet::complete_rx(hdr, frame, self.mtu) {
+            Ok(()) => Some(n - self.head),
+            Err(_) => {
+                self.stats.rx_errors += 1;
+                None
+            }
+        }
+    }
+
     /// Read what the kernel has into the fault layer, then hand on the
     /// earliest frame that is due.
     fn fill_through_faults(&mut self, now: Instant) {
         // Bounded: a flood cannot keep this loop reading for ever.
         for _ in 0..64 {
-            match self.iface.recv(&mut self.rx) {
+            match self.fd.recv(&mut self.rx) {
                 Ok(n) if n > 0 => {
                     self.stats.rx_frames += 1;
-                    let frame = &self.rx[..n];
+                    let Some(len) = self.unwrap_frame(n) else {
+                        continue;
+                    };
+                    let frame = &self.rx[self.head..self.head + len];
                     if let Some(layer) = self.faults.as_mut() {
                         layer.offer(true, now, frame);
                     }
@@ -527,9 +785,20 @@ impl TapDevice {
             return;
         };
         if let Some(frame) = FaultLayer::take_due(&mut layer.rx, now) {
-            let n = frame.len().min(TAP_FRAME_MAX);
-            self.rx[..n].copy_from_slice(&frame[..n]);
+            let n = frame.len().min(self.rx.len() - self.head);
+            self.rx[self.head..self.head + n].copy_from_slice(&frame[..n]);
             self.rx_len = Some(n);
+        }
+    }
+}
+
+impl Drop for TapDevice {
+    fn drop(&mut self) {
+        // The offloads stay on the interface after the descriptor closes:
+        // the next program to attach without virtio-net headers (smoltcp's
+        // examples, for one) would get 64 KiB frames it cannot parse.
+        if let Fd::Vnet { file, .. } = &self.fd {
+            let _ = ioctl_value(file.as_raw_fd(), libc::TUNSETOFFLOAD, 0);
         }
     }
 }
@@ -538,7 +807,7 @@ impl Link for TapDevice {
     fn peek(&mut self, now: Instant) -> Option<&[u8]> {
         self.fill(now);
         let len = self.rx_len?;
-        self.rx.get(..len)
+        self.rx.get(self.head..self.head + len)
     }
 
     fn discard(&mut self, _now: Instant) {
@@ -587,8 +856,10 @@ impl phy::RxToken for TapRxToken<'_> {
 /// }
 /// ```
 pub struct TapTxToken<'a> {
-    iface: &'a Iface,
-    buf: &'a mut [u8; TAP_FRAME_MAX],
+    fd: &'a Fd,
+    buf: &'a mut [u8],
+    head: usize,
+    mtu: usize,
     stats: &'a mut TapStats,
     faults: Option<&'a mut FaultLayer>,
     now: Instant,
@@ -597,21 +868,28 @@ pub struct TapTxToken<'a> {
 impl phy::TxToken for TapTxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         // smoltcp asks for at most `capabilities().max_transmission_unit`.
-        let frame = &mut self.buf[..len.min(TAP_FRAME_MAX)];
-        let r = f(frame);
+        let end = (self.head + len).min(self.buf.len());
+        let r = f(&mut self.buf[self.head..end]);
         if let Some(layer) = self.faults {
             // Held in the fault layer; written when due (at once without a
             // delay): the next poll of the device releases it.
-            layer.offer(false, self.now, frame);
+            layer.offer(false, self.now, &self.buf[self.head..end]);
             while let Some(due) = FaultLayer::take_due(&mut layer.tx, self.now) {
-                match self.iface.send(&due) {
+                match self.fd.send_held(self.mtu, &due) {
                     Ok(_) => self.stats.tx_frames += 1,
                     Err(_) => self.stats.tx_dropped += 1,
                 }
             }
             return r;
         }
-        match self.iface.send(frame) {
+        if self.head != 0 {
+            let (hdr, frame) = self.buf[..end].split_at_mut(self.head);
+            if !vnet::mark_tx(hdr, frame, self.mtu) {
+                self.stats.tx_dropped += 1;
+                return r;
+            }
+        }
+        match self.fd.send(&self.buf[..end]) {
             Ok(_) => self.stats.tx_frames += 1,
             // The device is down or detached: the frame is lost, as on an
             // unplugged NIC (TCP retransmits); a dead device shows on the
@@ -637,11 +915,13 @@ impl Device for TapDevice {
         let len = self.rx_len.take()?;
         Some((
             TapRxToken {
-                frame: &self.rx[..len],
+                frame: &self.rx[self.head..self.head + len],
             },
             TapTxToken {
-                iface: &self.iface,
+                fd: &self.fd,
                 buf: &mut self.tx,
+                head: self.head,
+                mtu: self.mtu,
                 stats: &mut self.stats,
                 faults: self.faults.as_mut(),
                 now,
@@ -652,8 +932,10 @@ impl Device for TapDevice {
     fn transmit(&mut self, now: Instant) -> Option<Self::TxToken<'_>> {
         self.release_tx(now);
         Some(TapTxToken {
-            iface: &self.iface,
+            fd: &self.fd,
             buf: &mut self.tx,
+            head: self.head,
+            mtu: self.mtu,
             stats: &mut self.stats,
             faults: self.faults.as_mut(),
             now,
@@ -663,7 +945,11 @@ impl Device for TapDevice {
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = self.mtu + ETHERNET_HEADER_LEN;
+        caps.max_transmission_unit = if self.offload() {
+            vnet::BIG_IP_MTU + ETHERNET_HEADER_LEN
+        } else {
+            self.mtu + ETHERNET_HEADER_LEN
+        };
         // No cap on the window smoltcp advertises: the kernel queues up to
         // txqueuelen (1000) frames for the TAP, and capping it at 16
         // segments kept a 64 KiB receiver at 23 KiB (docs/performance.md).

@@ -101,6 +101,11 @@ struct Global {
     /// the demo, the segment's own model.
     #[arg(long, global = true, value_parser = parse_faults, value_name = "SPEC")]
     faults: Option<Faults>,
+    /// Attach to the TAP with virtio-net headers and the kernel's
+    /// checksum and TCP segmentation offloads: TCP moves in segments of up
+    /// to 64 KiB, one syscall each, instead of one per frame.
+    #[arg(long, global = true)]
+    tap_offload: bool,
 }
 
 /// `drop=5,corrupt=1,dup=2,reorder=5,delay=2ms`: each part optional.
@@ -736,7 +741,20 @@ fn open_tap_with(
             );
         }
     };
-    let mut device = TapDevice::open(&name).map_err(|e| e.to_string())?;
+    let mut device = if global.tap_offload {
+        if global.faults.is_some() {
+            // The fault layer would roll once per 64 KiB segment, not per
+            // frame on the wire: its percentages would mean something else.
+            return Err(
+                "--faults is not supported with --tap-offload (faults would hit whole 64 KiB segments, not frames): drop one of them"
+                    .into(),
+            );
+        }
+        TapDevice::open_offload(&name)
+    } else {
+        TapDevice::open(&name)
+    }
+    .map_err(|e| e.to_string())?;
     if let Some(faults) = global.faults {
         device = device.with_faults(faults, layernet::host::tap::os_seed());
     }
