@@ -9,7 +9,7 @@ use super::{Dial, Dialing, LOG_LINES, LogRing, Outcome, Service, consume_front};
 use crate::IpEndpoint;
 use crate::link::Link;
 use crate::net::Stack;
-use crate::socket::{Error, TcpListener, TcpStream};
+use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
 
 struct Conn<const BUF: usize> {
     stream: TcpStream,
@@ -152,7 +152,8 @@ impl<D: Link, const CONNS: usize, const BUF: usize, const LOG: usize> Service<D>
                     // client's ACK of the head, which the client delays
                     // (40 ms on Linux) while it waits for the rest.
                     stream.set_nodelay(stack, true);
-                    self.log.push(format_args!("echo: connected by {peer}"));
+                    self.log
+                        .push(format_args!("echo: connected by {}", EndpointText(peer)));
                     self.served += 1;
                     let _ = self.conns.push(Conn {
                         stream,

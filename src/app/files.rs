@@ -28,7 +28,7 @@ use super::storage::{Name, NameError, Storage, StorageError, UploadId};
 use super::{LOG_LINES, LogRing, Service, consume_front};
 use crate::link::Link;
 use crate::net::Stack;
-use crate::socket::{Error, TcpListener, TcpStream};
+use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
 
 /// Headers parsed per request at most; more gives 431.
 ///
@@ -797,7 +797,8 @@ impl<D: Link, S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize
             let Ok((stream, peer)) = self.listener.accept(stack) else {
                 break;
             };
-            self.log.push(format_args!("files: connected by {peer}"));
+            self.log
+                .push(format_args!("files: connected by {}", EndpointText(peer)));
             let _ = self.conns.push(Conn {
                 stream,
                 inbuf: [0; HDR],

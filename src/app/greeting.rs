@@ -9,7 +9,7 @@ use super::{Dial, Dialing, LOG_LINES, LogRing, Outcome, Service};
 use crate::IpEndpoint;
 use crate::link::Link;
 use crate::net::Stack;
-use crate::socket::{Error, TcpListener, TcpStream};
+use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
 
 /// The classic program's greeting.
 ///
@@ -139,7 +139,10 @@ impl<D: Link, const CONNS: usize, const LOG: usize> Service<D> for GreetingServe
             let Ok((stream, peer)) = self.listener.accept(stack) else {
                 break;
             };
-            self.log.push(format_args!("greeting: connected by {peer}"));
+            self.log.push(format_args!(
+                "greeting: connected by {}",
+                EndpointText(peer)
+            ));
             let _ = self.conns.push(Conn { stream, sent: 0 });
             progress = true;
         }

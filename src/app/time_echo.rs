@@ -18,7 +18,7 @@ use super::{Dial, Dialing, LOG_LINES, LogRing, Outcome, Service, consume_front};
 use crate::IpEndpoint;
 use crate::link::Link;
 use crate::net::Stack;
-use crate::socket::{Error, TcpListener, TcpStream};
+use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
 
 /// Quiet time after which a partial line is answered.
 ///
@@ -236,8 +236,10 @@ impl<D: Link, C: WallClock, const CONNS: usize, const LINE: usize, const LOG: us
             let Ok((stream, peer)) = self.listener.accept(stack) else {
                 break;
             };
-            self.log
-                .push(format_args!("time-echo: connected by {peer}"));
+            self.log.push(format_args!(
+                "time-echo: connected by {}",
+                EndpointText(peer)
+            ));
             let _ = self.conns.push(Conn {
                 stream,
                 line: [0; LINE],

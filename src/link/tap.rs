@@ -321,13 +321,14 @@ struct IfReq {
     _pad: [u8; 22],
 }
 
-/// `ioctl(fd, request, arg)` with `arg` passed as the value the request
-/// takes, as an `io::Result`.
-fn ioctl_value(fd: RawFd, request: libc::Ioctl, arg: libc::c_ulong) -> io::Result<()> {
-    // SAFETY: the request used with this (TUNSETOFFLOAD) takes its
-    // argument by value, not as a pointer: the kernel reads no memory.
+/// `TUNSETOFFLOAD`: the offloads (`TUN_F_*`) the kernel may use on this
+/// device, 0 for none.
+fn set_offloads(fd: RawFd, offloads: libc::c_ulong) -> io::Result<()> {
+    // SAFETY: TUNSETOFFLOAD takes its argument by value, not as a
+    // pointer: the kernel reads no memory of ours. The request is fixed
+    // here, so no caller can pass one that writes through the argument.
     #[allow(unsafe_code)]
-    let r = unsafe { libc::ioctl(fd, request, arg) };
+    let r = unsafe { libc::ioctl(fd, libc::TUNSETOFFLOAD, offloads) };
     if r < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -335,11 +336,24 @@ fn ioctl_value(fd: RawFd, request: libc::Ioctl, arg: libc::c_ulong) -> io::Resul
     }
 }
 
-/// `ioctl(fd, request, &value)` for the requests that read one `int`.
-fn ioctl_int(fd: RawFd, request: libc::Ioctl, value: libc::c_int) -> io::Result<()> {
-    // SAFETY: the requests used with this (TUNSETVNETHDRSZ, TUNSETVNETLE)
-    // read one int through the pointer, which points at `value`, alive
-    // across the call.
+/// The TAP settings that read one `int` from the caller.
+#[derive(Clone, Copy)]
+enum IntSetting {
+    /// `TUNSETVNETHDRSZ`: the virtio-net header's length.
+    VnetHeaderSize,
+    /// `TUNSETVNETLE`: the header's fields are little-endian.
+    VnetLittleEndian,
+}
+
+/// Set `setting` to `value`.
+fn set_int(fd: RawFd, setting: IntSetting, value: libc::c_int) -> io::Result<()> {
+    let request = match setting {
+        IntSetting::VnetHeaderSize => libc::TUNSETVNETHDRSZ,
+        IntSetting::VnetLittleEndian => libc::TUNSETVNETLE,
+    };
+    // SAFETY: both requests (the only ones `IntSetting` names) read one
+    // int through the pointer, which points at `value`, alive across the
+    // call; neither writes through it.
     #[allow(unsafe_code)]
     let r = unsafe { libc::ioctl(fd, request, &value as *const libc::c_int) };
     if r < 0 {
@@ -431,7 +445,7 @@ impl TapDevice {
         // outlive a process that attached with them and did not clear them
         // (killed), and would then hand this one 64 KiB frames without the
         // header that says so. Nothing to clear is not an error.
-        let _ = ioctl_value(iface.as_raw_fd(), libc::TUNSETOFFLOAD, 0);
+        let _ = set_offloads(iface.as_raw_fd(), 0);
         let mtu = link_mtu(sys.as_deref()).min(TAP_FRAME_MAX - ETHERNET_HEADER_LEN);
         Ok(TapDevice::with_fd(Fd::Plain(iface), mtu, 0, TAP_FRAME_MAX))
     }
@@ -484,17 +498,17 @@ impl TapDevice {
         if r < 0 {
             return Err(attach_error(name, io::Error::last_os_error()));
         }
-        ioctl_int(fd, libc::TUNSETVNETHDRSZ, vnet::HDR_LEN as libc::c_int).map_err(io_error)?;
+        set_int(fd, IntSetting::VnetHeaderSize, vnet::HDR_LEN as libc::c_int).map_err(io_error)?;
         // Legacy virtio headers are in the host's byte order; ask for
         // little-endian, which the header code reads. A kernel without the
         // request is little-endian's only if the host is.
-        if let Err(e) = ioctl_int(fd, libc::TUNSETVNETLE, 1)
+        if let Err(e) = set_int(fd, IntSetting::VnetLittleEndian, 1)
             && cfg!(target_endian = "big")
         {
             return Err(io_error(e));
         }
         let offloads = libc::TUN_F_CSUM | libc::TUN_F_TSO4 | libc::TUN_F_TSO6;
-        ioctl_value(fd, libc::TUNSETOFFLOAD, libc::c_ulong::from(offloads)).map_err(io_error)?;
+        set_offloads(fd, libc::c_ulong::from(offloads)).map_err(io_error)?;
         let mtu = link_mtu(sys.as_deref()).min(vnet::BIG_IP_MTU - ETHERNET_HEADER_LEN);
         let fd = Fd::Vnet {
             file,
@@ -798,7 +812,7 @@ impl Drop for TapDevice {
         // the next program to attach without virtio-net headers (smoltcp's
         // examples, for one) would get 64 KiB frames it cannot parse.
         if let Fd::Vnet { file, .. } = &self.fd {
-            let _ = ioctl_value(file.as_raw_fd(), libc::TUNSETOFFLOAD, 0);
+            let _ = set_offloads(file.as_raw_fd(), 0);
         }
     }
 }

@@ -12,7 +12,10 @@
 //! address from its global one to send us dnsmasq's router advertisement)
 //! got no answer, and so could not reach us at all. Those solicitations
 //! are answered here instead, straight to the sender's MAC, with the
-//! override flag a host sets for its own addresses.
+//! override flag a host sets for its own addresses. Once SLAAC has given
+//! the stack a default route, smoltcp answers such a source too, through
+//! the router; the sender then gets two advertisements, and the direct one
+//! is the one RFC 4861 asks for.
 
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{

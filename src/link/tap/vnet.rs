@@ -12,6 +12,9 @@
 //! To the kernel, a frame that fits the link goes with an all-zero header
 //! (its checksum is complete); a bigger one can only be a TCP segment, and
 //! goes as a GSO segment for the kernel to cut at the link's MSS.
+//!
+//! Layer: link (std only), private to the TAP device; reads and writes
+//! header bytes itself (no smoltcp types) and knows nothing of sockets.
 
 /// Bytes of `struct virtio_net_hdr` (no `num_buffers`: no mergeable
 /// receive buffers on TAP).
@@ -65,15 +68,37 @@ fn fold(mut s: u64) -> u16 {
 }
 
 /// Where a TCP segment sits in an Ethernet frame: the IP header's offset
-/// and length, whether it is IPv6, and the TCP header's length. `None` for
-/// anything else (other protocols, IPv4 fragments, IPv6 extension headers).
+/// and length, whether it is IPv6, the TCP header's length, and where the
+/// segment ends. `None` for anything else (other protocols, IPv4
+/// fragments, IPv6 extension headers).
 struct Tcp {
     l4: usize,
     v6: bool,
     header_len: usize,
+    end: usize,
+}
+
+/// Where the IP packet in `frame` ends, by its own length field: a frame
+/// can be longer than its packet (Ethernet pads a 58-byte SYN to 60 on a
+/// real wire, which a bridge hands on), and the padding is no part of any
+/// checksum. `None` if the length runs past the frame.
+fn ip_end(frame: &[u8]) -> Option<usize> {
+    let field = |at: usize| {
+        Some(usize::from(u16::from_be_bytes([
+            *frame.get(at)?,
+            *frame.get(at + 1)?,
+        ])))
+    };
+    let end = match u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]) {
+        0x0800 => ETH + field(ETH + 2)?,
+        0x86dd => ETH + 40 + field(ETH + 4)?,
+        _ => return None,
+    };
+    (end <= frame.len()).then_some(end)
 }
 
 fn tcp_in(frame: &[u8]) -> Option<Tcp> {
+    let end = ip_end(frame)?;
     let ethertype = u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]);
     let (l4, v6) = match ethertype {
         0x0800 => {
@@ -88,7 +113,12 @@ fn tcp_in(frame: &[u8]) -> Option<Tcp> {
         _ => return None,
     };
     let header_len = usize::from(frame.get(l4 + 12)? >> 4) * 4;
-    (header_len >= 20 && frame.len() >= l4 + header_len).then_some(Tcp { l4, v6, header_len })
+    (header_len >= 20 && end >= l4 + header_len).then_some(Tcp {
+        l4,
+        v6,
+        header_len,
+        end,
+    })
 }
 
 /// The pseudo-header's sum for the TCP segment at `t` (addresses, protocol
@@ -99,13 +129,13 @@ fn pseudo_sum(frame: &[u8], t: &Tcp) -> u64 {
     } else {
         &frame[ETH + 12..ETH + 20]
     };
-    sum(addrs) + 6 + (frame.len() - t.l4) as u64
+    sum(addrs) + 6 + (t.end - t.l4) as u64
 }
 
 /// Set the TCP checksum of the segment at `t` from scratch.
 fn set_tcp_checksum(frame: &mut [u8], t: &Tcp) {
     frame[t.l4 + 16..t.l4 + 18].fill(0);
-    let c = !fold(pseudo_sum(frame, t) + sum(&frame[t.l4..]));
+    let c = !fold(pseudo_sum(frame, t) + sum(&frame[t.l4..t.end]));
     frame[t.l4 + 16..t.l4 + 18].copy_from_slice(&c.to_be_bytes());
 }
 
@@ -129,7 +159,12 @@ pub(super) fn complete_rx(hdr: &[u8], frame: &mut [u8], mtu: usize) -> Result<()
             return Err("a partial checksum outside the frame");
         }
         // The field holds the pseudo-header's sum: summing over it adds it in.
-        let mut c = !fold(sum(&frame[start..]));
+        // Padding past the IP packet, if any, is not summed.
+        let end = ip_end(frame).unwrap_or(frame.len());
+        if start + offset + 2 > end {
+            return Err("a partial checksum outside the packet");
+        }
+        let mut c = !fold(sum(&frame[start..end]));
         if c == 0 && offset == 6 {
             c = 0xffff; // UDP's "no checksum" value is not a checksum.
         }
@@ -160,7 +195,8 @@ fn raise_syn_mss(frame: &mut [u8], mtu: usize) {
                 if kind == 2 && len == 4 {
                     let mss = usize::from(u16::from_be_bytes([frame[i + 2], frame[i + 3]]));
                     if mss >= link_mss && link_mss > 0 {
-                        let verified = fold(pseudo_sum(frame, &t) + sum(&frame[t.l4..])) == 0xffff;
+                        let segment = &frame[t.l4..t.end];
+                        let verified = fold(pseudo_sum(frame, &t) + sum(segment)) == 0xffff;
                         frame[i + 2..i + 4].copy_from_slice(&(big_mss as u16).to_be_bytes());
                         // A corrupt SYN stays corrupt, for the gate to count.
                         if verified {
@@ -232,12 +268,14 @@ mod tests {
         }
         let t = tcp_in(&f).map(|t| (t.l4, t.header_len));
         assert_eq!(t, Some((l4, tcp_len)));
+        let end = f.len();
         set_tcp_checksum(
             &mut f,
             &Tcp {
                 l4,
                 v6: false,
                 header_len: tcp_len,
+                end,
             },
         );
         f
@@ -259,7 +297,8 @@ mod tests {
     }
 
     fn verifies(frame: &[u8]) -> bool {
-        tcp_in(frame).is_some_and(|t| fold(pseudo_sum(frame, &t) + sum(&frame[t.l4..])) == 0xffff)
+        tcp_in(frame)
+            .is_some_and(|t| fold(pseudo_sum(frame, &t) + sum(&frame[t.l4..t.end])) == 0xffff)
     }
 
     #[test]
@@ -308,6 +347,26 @@ mod tests {
         let before = data.clone();
         assert_eq!(complete_rx(&hdr, &mut data, 1500), Ok(()));
         assert_eq!(data, before, "only SYNs");
+    }
+
+    #[test]
+    fn a_padded_syn_is_raised_and_stays_valid() {
+        // A SYN whose only option is the MSS: 58 bytes, which a real wire
+        // pads to 60 and a bridge hands on so.
+        let hdr = [0u8; HDR_LEN];
+        let mut syn = tcp4(TCP_SYN, &[2, 4, 0x05, 0xb4], 0);
+        assert_eq!(syn.len(), 58);
+        syn.extend_from_slice(&[0xee, 0xee]);
+        assert!(verifies(&syn), "the padding is no part of the checksum");
+        assert_eq!(complete_rx(&hdr, &mut syn, 1500), Ok(()));
+        assert_eq!(syn[ETH + 20 + 22..ETH + 20 + 24], 65495u16.to_be_bytes());
+        assert!(verifies(&syn));
+        // A length field past the frame: not TCP as far as the link knows.
+        let mut short = tcp4(TCP_SYN, &[2, 4, 0x05, 0xb4], 0);
+        short[ETH + 3] += 4;
+        let before = short.clone();
+        assert_eq!(complete_rx(&hdr, &mut short, 1500), Ok(()));
+        assert_eq!(short, before);
     }
 
     #[test]
