@@ -11,12 +11,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use layernet::app::chat::ChatRoom;
 use layernet::app::echo::EchoServer;
-use layernet::app::files::{FileServer, Limits};
+use layernet::app::files::{Access, FileServer, Limits, Policy};
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
 use layernet::app::ports;
 use layernet::app::time_echo::TimeEchoServer;
 use layernet::host::clock::LocalClock;
 use layernet::host::demo;
+use layernet::host::auth::Users;
 use layernet::host::dirstore::DirStore;
 use layernet::host::tap::{TapNet, TapService};
 use layernet::host::trace::{Recorder, SharedRecorder, apps_table, counters_table};
@@ -528,10 +529,22 @@ struct ServeArgs {
     /// Largest upload accepted, in bytes.
     #[arg(long, default_value_t = 1 << 30)]
     max_upload: u64,
+    /// Let anyone upload and delete files (by default the file service is
+    /// read-only: PUT and DELETE get 403).
+    #[arg(long, conflicts_with = "auth")]
+    writable: bool,
+    /// Let USER upload and delete with HTTP Basic credentials: USER:PASS,
+    /// or USER:sha256:HEX with the password's SHA-256 (repeatable).
+    #[arg(long, value_name = "USER:PASS")]
+    auth: Vec<String>,
+    /// With --auth: reads (GET, HEAD, the listing) need credentials too.
+    #[arg(long, requires = "auth")]
+    auth_reads: bool,
     /// What the greeting service sends.
     #[arg(long, default_value = "connect successfully!\r\n")]
     greeting: String,
-    /// Seconds a file-service connection may stay idle before 408.
+    /// Seconds a file-service request may take to arrive (then 408), and a
+    /// kept-alive connection may stay quiet (then it is closed).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86400))]
     idle_timeout: u64,
     /// Listening slots (the backlog) per TCP service.
@@ -813,6 +826,53 @@ fn lease_extras(l: Lease) -> String {
     s
 }
 
+/// Most file-service connections `serve` holds at once (`--max-connections`).
+const FILE_CONNECTIONS: usize = 256;
+
+/// What `--writable`, `--auth` and `--auth-reads` ask of the file service.
+fn file_policy(args: &ServeArgs) -> Result<Policy, String> {
+    const REFUSAL: &str =
+        "403 Forbidden: uploads are off; start serve with --writable, or --auth USER:PASS";
+    if args.writable {
+        return Ok(Policy::WRITABLE);
+    }
+    if args.auth.is_empty() {
+        return Ok(Policy {
+            refusal: REFUSAL,
+            ..Policy::READ_ONLY
+        });
+    }
+    let mut users = Users::default();
+    for spec in &args.auth {
+        users.add(spec)?;
+    }
+    // The users live as long as the process, as the server does.
+    let users: &'static Users = Box::leak(Box::new(users));
+    Ok(Policy {
+        reads: if args.auth_reads {
+            Access::Users
+        } else {
+            Access::Anyone
+        },
+        writes: Access::Users,
+        users: Some(users),
+        refusal: REFUSAL,
+    })
+}
+
+/// One line a service logged: the file service's access lines on stdout
+/// (with the date, as `python3 -m http.server` prints them), the rest on
+/// stderr with `-v`.
+fn log_line(line: &str, verbose: bool) {
+    if let Some(access) = line.strip_prefix("access: ") {
+        let (peer, rest) = access.split_once(' ').unwrap_or((access, ""));
+        let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S");
+        println!("{peer} [{now}] {rest}");
+    } else if verbose {
+        eprintln!("{line}");
+    }
+}
+
 /// TCP sockets in a TAP host's pool (`net::profile::Host`).
 const POOL: usize = 24;
 
@@ -885,10 +945,20 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
                     idle: Duration::from_secs(args.idle_timeout.max(1)),
                     ..Limits::default()
                 };
+                let policy = file_policy(&args).map_err(client::Failure::Usage)?;
                 (
                     Box::new(
-                        FileServer::<_, 8>::bind(stack, ports::FILES, backlog, store, limits)
-                            .map_err(|e| e.to_string())?,
+                        FileServer::<_, FILE_CONNECTIONS, 1024, 64>::bind(
+                            stack,
+                            ports::FILES,
+                            backlog,
+                            store,
+                            limits,
+                        )
+                        .map_err(|e| e.to_string())?
+                        .with_policy(policy)
+                        .with_max_connections(usize::from(args.max_connections))
+                        .with_access_log(!global.quiet),
                     ),
                     ports::FILES,
                     "files",
@@ -955,9 +1025,7 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
             }
         }
         v6_changes(net, v6_listed);
-        if verbose {
-            net.drain_logs(&mut |line| eprintln!("{line}"));
-        }
+        net.drain_logs(&mut |line| log_line(line, verbose));
         if dump.swap(false, Ordering::Relaxed) {
             let stack = net.stack();
             print_counters(&[("layernet", stack.counters(), stack.app_counters())]);
