@@ -165,7 +165,12 @@ impl DirStore {
         names
     }
 
-    fn start_upload(&mut self, name: &Name, len: u64, exact: bool) -> Result<UploadId, StorageError> {
+    fn start_upload(
+        &mut self,
+        name: &Name,
+        len: u64,
+        exact: bool,
+    ) -> Result<UploadId, StorageError> {
         let target = self.path_of(name)?;
         if target.is_dir() {
             return Err(StorageError::Forbidden);
@@ -199,7 +204,6 @@ impl DirStore {
         self.uploads[slot] = Some(pending);
         Ok(UploadId(slot as u32))
     }
-
 
     fn pending(&mut self, id: UploadId) -> Result<&mut Pending, StorageError> {
         self.uploads

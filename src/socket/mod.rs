@@ -654,15 +654,15 @@ impl TcpStream {
         take: impl FnOnce(&[u8]) -> (usize, R),
     ) -> Result<Option<R>, Error> {
         let socket = stack.tcp_socket(self.index).ok_or(Error::NotConnected)?;
-        if socket.recv_queue() > 0 {
-            if let Ok((n, r)) = socket.recv(|data| {
+        if socket.recv_queue() > 0
+            && let Ok((n, r)) = socket.recv(|data| {
                 let (n, r) = take(data);
                 let n = n.min(data.len());
                 (n, (n, r))
-            }) {
-                stack.count_tcp(self.index, n, 0);
-                return Ok(Some(r));
-            }
+            })
+        {
+            stack.count_tcp(self.index, n, 0);
+            return Ok(Some(r));
         }
         // Nothing queued: the answer is what `recv` says of an empty buffer
         // (it consumes nothing here), so both calls agree on EOF and errors.

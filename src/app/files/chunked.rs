@@ -79,9 +79,8 @@ impl Chunked {
             at += 1;
             let next = match (*self, b) {
                 (Chunked::SizeStart, _) => hex(b).map(|d| Chunked::Size(u64::from(d), 1)),
-                (Chunked::Size(v, n), _) if hex(b).is_some() => {
-                    (n < SIZE_DIGITS).then(|| Chunked::Size(v << 4 | u64::from(hex(b).unwrap_or(0)), n + 1))
-                }
+                (Chunked::Size(v, n), _) if hex(b).is_some() => (n < SIZE_DIGITS)
+                    .then(|| Chunked::Size(v << 4 | u64::from(hex(b).unwrap_or(0)), n + 1)),
                 (Chunked::Size(v, _), b';' | b' ' | b'\t') => Some(Chunked::Extension(v)),
                 (Chunked::Size(v, _) | Chunked::Extension(v), b'\r') => Some(Chunked::SizeLf(v)),
                 (Chunked::Extension(_), b'\n') => None,
@@ -138,18 +137,33 @@ mod tests {
                 Err(Err(())) => panic!("the test's buffer is too small"),
             }
         }
-        (out, if state == Chunked::Done { Ok(at) } else { Err(BadFraming) })
+        (
+            out,
+            if state == Chunked::Done {
+                Ok(at)
+            } else {
+                Err(BadFraming)
+            },
+        )
     }
 
     #[test]
     fn bodies_decode_in_any_pieces() {
-        let body = b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: yes\r\n\r\nGET / HTTP/1.1\r\n";
+        let body =
+            b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: yes\r\n\r\nGET / HTTP/1.1\r\n";
         let end = body.len() - b"GET / HTTP/1.1\r\n".len();
         for step in 1..body.len() {
             let (data, end_seen) = decode(body, step);
-            assert_eq!((&data[..], end_seen), (&b"hello, world"[..], Ok(end)), "step {step}");
+            assert_eq!(
+                (&data[..], end_seen),
+                (&b"hello, world"[..], Ok(end)),
+                "step {step}"
+            );
         }
-        assert_eq!(&decode(b"A\r\n0123456789\r\n0\r\n\r\n", 4).0[..], b"0123456789");
+        assert_eq!(
+            &decode(b"A\r\n0123456789\r\n0\r\n\r\n", 4).0[..],
+            b"0123456789"
+        );
     }
 
     #[test]

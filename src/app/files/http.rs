@@ -138,7 +138,7 @@ pub(crate) fn base64_decode<const N: usize>(
     text: &[u8],
     out: &mut heapless::Vec<u8, N>,
 ) -> Result<(), ()> {
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return Err(());
     }
     for (i, quad) in text.chunks(4).enumerate() {
@@ -373,8 +373,9 @@ mod tests {
     #[test]
     fn basic_credentials_decode() {
         // RFC 7617's example: Aladdin:open sesame.
-        let r = parse(b"PUT /x HTTP/1.1\r\nAuthorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\n\r\n")
-            .unwrap();
+        let r =
+            parse(b"PUT /x HTTP/1.1\r\nAuthorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\n\r\n")
+                .unwrap();
         assert_eq!(
             r.credentials.unwrap().unwrap().as_slice(),
             b"Aladdin:open sesame"

@@ -46,12 +46,12 @@ use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::IpEndpoint;
 
 use self::chunked::{BadFraming, Chunked};
+pub use self::http::write_url;
 use self::http::{
     HTML_END, HTML_TOP, LOGGED_PATH, Method, Request, Staged, parse_request, reason, write_html,
 };
-pub use self::http::write_url;
-pub use self::policy::{Access, Authenticate, Policy, ct_eq};
 use self::policy::Throttle;
+pub use self::policy::{Access, Authenticate, Policy, ct_eq};
 use super::storage::{Name, NameError, Storage, StorageError, UploadId};
 use super::{LOG_LINES, LogRing, Service, consume_front};
 use crate::link::Link;
@@ -97,11 +97,12 @@ pub const OUT_BUFFER: usize = 2560;
 /// # Example
 ///
 /// ```
-/// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+/// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
 /// use layernet::host::{blocking::Net, files::{self, FileError}, sim::{SimNet, endpoint}};
 /// let (mut sim, a, b) = SimNet::pair(2)?;
 /// let limits = Limits { max_body: 4, ..Limits::default() };
-/// let server = FileServer::<_, 1>::bind(sim.stack(a), 7878, 1, RamStore::<2, 64>::new(), limits)?;
+/// let server = FileServer::<_, 1>::bind(sim.stack(a), 7878, 1, RamStore::<2, 64>::new(), limits)?
+///     .with_policy(Policy::WRITABLE);
 /// sim.serve(a, Box::new(server));
 /// let client = Net::new(sim).host(b);
 /// let put = files::put(&client, endpoint(a, 7878), "big", &mut &b"12345"[..], 5, &mut |_, _| {});
@@ -477,11 +478,12 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     ///
     /// ```
     /// use std::{cell::RefCell, rc::Rc};
-    /// use layernet::app::{files::{FileServer, Limits}, storage::{Name, RamStore, Storage}};
+    /// use layernet::app::{files::{FileServer, Limits, Policy}, storage::{Name, RamStore, Storage}};
     /// use layernet::host::{blocking::Net, files, sim::{SimNet, endpoint}};
     /// let (mut sim, a, b) = SimNet::pair(5)?;
     /// let store = RamStore::<2, 64>::new();
-    /// let server = Rc::new(RefCell::new(FileServer::<_, 1>::bind(sim.stack(a), 80, 1, store, Limits::default())?));
+    /// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, store, Limits::default())?;
+    /// let server = Rc::new(RefCell::new(server.with_policy(Policy::WRITABLE)));
     /// sim.serve(a, Box::new(server.clone()));
     /// files::put(&Net::new(sim).host(b), endpoint(a, 80), "up", &mut &b"loaded"[..], 6, &mut |_, _| {})?;
     /// let size = server.borrow_mut().storage().stat(&Name::new("up")?)?.size;
@@ -601,7 +603,8 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
         c.body = Body::None;
         // Only PUT carries a body here; one on another method would be read
         // as the next request, so it is refused (and the connection closed).
-        let has_body = r.chunked || r.bad_coding || matches!(r.content_length, Some(Ok(n)) if n > 0);
+        let has_body =
+            r.chunked || r.bad_coding || matches!(r.content_length, Some(Ok(n)) if n > 0);
         if r.method != Method::Put && (has_body || matches!(r.content_length, Some(Err(())))) {
             return c.fail(400, "");
         }
@@ -1030,8 +1033,11 @@ impl<D: Link, S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize
             let Ok((stream, peer)) = self.listener.accept(stack) else {
                 break;
             };
-            self.log
-                .push(format_args!("files: connected by {}", EndpointText(peer)));
+            // With the access log on, its lines say who came: no more.
+            if !self.access_log {
+                self.log
+                    .push(format_args!("files: connected by {}", EndpointText(peer)));
+            }
             let _ = self.conns.push(Conn {
                 stream,
                 peer,
@@ -1215,7 +1221,9 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
                     c.phase = Phase::Head;
                     match committed {
                         Ok(replaced) => {
-                            self.log.push(format_args!("files: stored {name}"));
+                            if !self.access_log {
+                                self.log.push(format_args!("files: stored {name}"));
+                            }
                             let status = if replaced { 204 } else { 201 };
                             c.respond(status, "", Some(0), "");
                         }

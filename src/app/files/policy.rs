@@ -160,7 +160,11 @@ impl Throttle {
         self.failures += 1;
         let count = match self.peers.iter_mut().find(|(a, ..)| *a == peer) {
             Some(entry) => {
-                entry.1 = if now >= entry.2 + FORGET { 1 } else { entry.1.saturating_add(1) };
+                entry.1 = if now >= entry.2 + FORGET {
+                    1
+                } else {
+                    entry.1.saturating_add(1)
+                };
                 entry.2 = now;
                 entry.1
             }
@@ -200,18 +204,25 @@ mod tests {
         let a = IpAddress::Ipv4(Ipv4Address::new(10, 0, 0, 1));
         let b = IpAddress::Ipv4(Ipv4Address::new(10, 0, 0, 2));
         let now = Instant::from_secs(1);
-        let delays: heapless::Vec<u64, 8> =
-            (0..6).map(|_| t.fail(a, now).total_millis()).collect();
+        let delays: heapless::Vec<u64, 8> = (0..6).map(|_| t.fail(a, now).total_millis()).collect();
         assert_eq!(delays, [0, 250, 500, 1000, 2000, 4000]);
         assert_eq!(t.fail(b, now), Duration::ZERO, "another peer is not slowed");
         for _ in 0..10 {
             t.fail(a, now);
         }
         assert_eq!(t.fail(a, now), MAX_DELAY);
-        assert_eq!(t.fail(a, now + FORGET), Duration::ZERO, "forgotten after a quiet spell");
+        assert_eq!(
+            t.fail(a, now + FORGET),
+            Duration::ZERO,
+            "forgotten after a quiet spell"
+        );
         t.fail(a, now + FORGET);
         t.pass(a);
-        assert_eq!(t.fail(a, now + FORGET), Duration::ZERO, "a success starts afresh");
+        assert_eq!(
+            t.fail(a, now + FORGET),
+            Duration::ZERO,
+            "a success starts afresh"
+        );
         assert_eq!(t.failures(), 21);
     }
 
