@@ -892,6 +892,8 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
             (POOL * 2 / 3) / tcp_services.max(1)
         )));
     }
+    // Bad --auth values are usage errors, found before the link is opened.
+    let policy = file_policy(&args).map_err(client::Failure::Usage)?;
     let capture = Capture::new(global)?;
     let mut net = open_tap(global, &capture)?;
     let ip = net.stack().ipv4_addr();
@@ -945,7 +947,6 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
                     idle: Duration::from_secs(args.idle_timeout.max(1)),
                     ..Limits::default()
                 };
-                let policy = file_policy(&args).map_err(client::Failure::Usage)?;
                 (
                     Box::new(
                         FileServer::<_, FILE_CONNECTIONS, 1024, 64>::bind(
