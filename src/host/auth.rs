@@ -42,6 +42,14 @@ impl Users {
     /// # Errors
     /// One line saying what is wrong with `spec`: no colon, an empty user
     /// name, an empty password, or a digest that is not 64 hex digits.
+    ///
+    /// ```
+    /// use layernet::host::auth::Users;
+    /// let mut users = Users::default();
+    /// users.add("alice:pass:with:colons")?; // the first colon ends the name
+    /// assert_eq!(users.add(":x").unwrap_err(), "--auth: the user name is empty");
+    /// # Ok::<(), String>(())
+    /// ```
     pub fn add(&mut self, spec: &str) -> Result<(), String> {
         let (user, secret) = spec
             .split_once(':')
@@ -63,11 +71,22 @@ impl Users {
     }
 
     /// How many users there are.
+    ///
+    /// ```
+    /// let mut users = layernet::host::auth::Users::default();
+    /// users.add("a:b")?;
+    /// assert_eq!(users.len(), 1);
+    /// # Ok::<(), String>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.users.len()
     }
 
     /// True if there are none.
+    ///
+    /// ```
+    /// assert!(layernet::host::auth::Users::default().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.users.is_empty()
     }

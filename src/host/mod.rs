@@ -28,4 +28,8 @@ pub type ServedFiles =
     crate::app::files::FileServer<dirstore::DirStore, { SERVED_FILE_CONNECTIONS }, 1024, 64>;
 
 /// Most file-service connections `layernet serve` holds at once.
+///
+/// ```
+/// assert!(layernet::host::SERVED_FILE_CONNECTIONS >= 64, "issue 16's floor");
+/// ```
 pub const SERVED_FILE_CONNECTIONS: usize = 128;

@@ -434,6 +434,15 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     }
 
     /// Connections served at once at most.
+    ///
+    /// ```
+    /// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+    /// use layernet::host::sim::SimNet;
+    /// let (mut net, a, _) = SimNet::pair(3)?;
+    /// let server = FileServer::<_, 8>::bind(net.stack(a), 80, 2, RamStore::<1, 8>::new(), Limits::default())?;
+    /// assert_eq!(server.max_connections(), 8, "CONNS unless told");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_connections(&self) -> usize {
         self.max_conns
     }
@@ -468,6 +477,15 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     }
 
     /// Wrong passwords received so far (all peers).
+    ///
+    /// ```
+    /// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+    /// use layernet::host::sim::SimNet;
+    /// let (mut net, a, _) = SimNet::pair(3)?;
+    /// let server = FileServer::<_, 1>::bind(net.stack(a), 80, 1, RamStore::<1, 8>::new(), Limits::default())?;
+    /// assert_eq!(server.auth_failures(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn auth_failures(&self) -> u64 {
         self.throttle.failures()
     }
@@ -538,6 +556,15 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     }
 
     /// Hand the log's lines to `sink` (as [`Service::drain_log`] does).
+    ///
+    /// ```
+    /// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+    /// use layernet::host::sim::SimNet;
+    /// let (mut net, a, _) = SimNet::pair(3)?;
+    /// let mut server = FileServer::<_, 1>::bind(net.stack(a), 80, 1, RamStore::<1, 8>::new(), Limits::default())?;
+    /// server.drain_log(&mut |_| panic!("nothing happened yet"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn drain_log(&mut self, sink: &mut dyn FnMut(&str)) {
         self.log.drain(sink);
     }

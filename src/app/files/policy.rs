@@ -9,6 +9,13 @@ use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::IpAddress;
 
 /// Who may do something.
+///
+/// ```
+/// use layernet::app::files::{Access, Policy};
+/// // Reads open, writes for users: `layernet serve --auth alice:secret`.
+/// let policy = Policy { writes: Access::Users, ..Policy::READ_ONLY };
+/// assert_eq!((policy.reads, policy.writes), (Access::Anyone, Access::Users));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// Anyone on the network.
@@ -98,6 +105,12 @@ impl core::fmt::Debug for Policy {
 impl Policy {
     /// Anyone reads, nobody writes: what `python3 -m http.server` and
     /// miniserve do unless told otherwise.
+    ///
+    /// ```
+    /// use layernet::app::files::{Access, Policy};
+    /// assert_eq!(Policy::READ_ONLY.writes, Access::Nobody);
+    /// assert!(Policy::READ_ONLY.refusal.starts_with("403 Forbidden"));
+    /// ```
     pub const READ_ONLY: Policy = Policy {
         reads: Access::Anyone,
         writes: Access::Nobody,
@@ -105,6 +118,11 @@ impl Policy {
         refusal: "403 Forbidden: this server is read-only",
     };
     /// Anyone reads and writes: the classic course's server.
+    ///
+    /// ```
+    /// use layernet::app::files::{Access, Policy};
+    /// assert_eq!((Policy::WRITABLE.reads, Policy::WRITABLE.writes), (Access::Anyone, Access::Anyone));
+    /// ```
     pub const WRITABLE: Policy = Policy {
         reads: Access::Anyone,
         writes: Access::Anyone,
