@@ -608,7 +608,11 @@ fn error_line(code: u16, server_reason: &str, html: bool, body: &[u8]) -> String
         .iter()
         .map(|l| {
             let words: Vec<&str> = l.split_whitespace().collect();
-            let l: String = words.join(" ").chars().filter(|c| !c.is_control()).collect();
+            let l: String = words
+                .join(" ")
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect();
             l.strip_prefix("Message: ").map(str::to_string).unwrap_or(l)
         })
         .find(|l| !l.is_empty() && !only_repeats_status(l, code, reason));
@@ -616,7 +620,10 @@ fn error_line(code: u16, server_reason: &str, html: bool, body: &[u8]) -> String
         return head;
     };
     let line: String = if line.chars().count() > ERROR_LINE_MAX {
-        line.chars().take(ERROR_LINE_MAX).chain("...".chars()).collect()
+        line.chars()
+            .take(ERROR_LINE_MAX)
+            .chain("...".chars())
+            .collect()
     } else {
         line
     };
@@ -861,7 +868,15 @@ pub fn get_file<N: Driver>(
     resume: bool,
     progress: Progress<'_>,
 ) -> Result<Transfer, FileError> {
-    get_file_with(host, server, name, dest, resume, &Options::default(), progress)
+    get_file_with(
+        host,
+        server,
+        name,
+        dest,
+        resume,
+        &Options::default(),
+        progress,
+    )
 }
 
 /// [`get_file`] with credentials or an `Accept` header.
@@ -954,7 +969,15 @@ pub fn put<N: Driver>(
     len: u64,
     progress: Progress<'_>,
 ) -> Result<Transfer, FileError> {
-    put_with(host, server, name, &Options::default(), input, len, progress)
+    put_with(
+        host,
+        server,
+        name,
+        &Options::default(),
+        input,
+        len,
+        progress,
+    )
 }
 
 /// [`put`] with credentials (`Options::user`).
@@ -1042,7 +1065,12 @@ mod tests {
     #[test]
     fn error_pages_come_down_to_one_line() {
         assert_eq!(
-            error_line(501, "Unsupported method ('PUT')", true, PYTHON_501.as_bytes()),
+            error_line(
+                501,
+                "Unsupported method ('PUT')",
+                true,
+                PYTHON_501.as_bytes()
+            ),
             "501 Not Implemented: Unsupported method ('PUT')."
         );
         let nginx = b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n";
@@ -1051,16 +1079,25 @@ mod tests {
             error_line(403, "Forbidden", false, b"403 Forbidden: uploads are off; start serve with --writable, or --auth USER:PASS\n"),
             "403 Forbidden: uploads are off; start serve with --writable, or --auth USER:PASS"
         );
-        assert_eq!(error_line(404, "Not Found", false, b"404 Not Found\n"), "404 Not Found");
+        assert_eq!(
+            error_line(404, "Not Found", false, b"404 Not Found\n"),
+            "404 Not Found"
+        );
         assert_eq!(
             error_line(599, "Odd", false, b"\n  first\x1b[31m line \nsecond\n"),
             "599 Odd: first[31m line"
         );
         let long = "x".repeat(1000);
         let cut = error_line(500, "", false, long.as_bytes());
-        assert_eq!(cut.len(), "500 Internal Server Error: ".len() + ERROR_LINE_MAX + 3);
+        assert_eq!(
+            cut.len(),
+            "500 Internal Server Error: ".len() + ERROR_LINE_MAX + 3
+        );
         assert!(!cut.contains('\n'));
-        assert_eq!(decode_entities("a &amp; b &#39;c&#x27; &bogus; &"), "a & b 'c' &bogus; &");
+        assert_eq!(
+            decode_entities("a &amp; b &#39;c&#x27; &bogus; &"),
+            "a & b 'c' &bogus; &"
+        );
     }
 
     #[test]
