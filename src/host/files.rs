@@ -1101,6 +1101,29 @@ mod tests {
     }
 
     #[test]
+    fn credentials_and_accept_go_in_the_head() {
+        let server = IpEndpoint::new(IpAddress::v4(192, 168, 69, 1), 7878);
+        let plain = request_head("GET", "", server, &Options::default(), "");
+        assert_eq!(
+            plain,
+            "GET / HTTP/1.1\r\nHost: 192.168.69.1:7878\r\nUser-Agent: layernet\r\n\r\n"
+        );
+        let options = Options {
+            user: Some("ann:pa:ss"),
+            accept: Some("text/plain"),
+        };
+        let head = request_head("PUT", "a b", server, &options, "Content-Length: 0\r\n");
+        assert!(head.starts_with("PUT /a%20b HTTP/1.1\r\n"), "{head}");
+        // The password may hold colons: only the first one separates.
+        assert!(
+            head.contains("\r\nAuthorization: Basic YW5uOnBhOnNz\r\n"),
+            "{head}"
+        );
+        assert!(head.contains("\r\nAccept: text/plain\r\n"), "{head}");
+        assert!(head.ends_with("Content-Length: 0\r\n\r\n"), "{head}");
+    }
+
+    #[test]
     fn base64_pads_like_rfc_4648() {
         for (plain, coded) in [
             ("", ""),
