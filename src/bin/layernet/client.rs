@@ -152,7 +152,11 @@ fn probe_address(
                 .wait(Some(left))
                 .map_err(|e| format!("{name}: {e}"))?;
             while let Some((rx, _)) = device.receive(now()) {
-                if let Some(other) = rx.consume(claimant) {
+                if let Some(EthernetAddress(m)) = rx.consume(claimant) {
+                    let other = format!(
+                        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+                        m[0], m[1], m[2], m[3], m[4], m[5]
+                    );
                     return Err(format!(
                         "{ip} is already in use on {name} by {other}: give this client another address with --ip (and --mac)"
                     ));
