@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use std::{env, fs};
 
 use indicatif::{ProgressBar, ProgressDrawTarget};
-use layernet::app::files::{FileServer, Limits};
+use layernet::app::files::{FileServer, Limits, Policy};
 use layernet::app::ports;
 use layernet::app::storage::RamStore;
 use layernet::host::blocking::Net;
@@ -62,7 +62,8 @@ fn run(size: usize) -> Result<(), Box<dyn Error>> {
     let mut sim = SimNet::new(1, Faults::NONE);
     let (server, client) = (sim.add_host()?, sim.add_host()?);
     let (store, limits) = (RamStore::<4, MAX>::new(), Limits::default());
-    let service = FileServer::<_, 2>::bind(sim.stack(server), ports::FILES, 4, store, limits)?;
+    let service = FileServer::<_, 2>::bind(sim.stack(server), ports::FILES, 4, store, limits)?
+        .with_policy(Policy::WRITABLE);
     sim.serve(server, Box::new(service));
     let net = Net::new(sim);
     let host = net.host(client);

@@ -15,7 +15,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use layernet::app::files::{FileServer, Limits};
+use layernet::app::files::{FileServer, Limits, Policy};
 use layernet::app::ports;
 use layernet::host::blocking::Net;
 use layernet::host::dirstore::DirStore;
@@ -48,7 +48,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     // server_socket.bind(("", 7878)); server_socket.listen(128): 8 here
     let store = DirStore::open(&dir.0)?;
     let limits = Limits::default();
-    let service = FileServer::<_, 4>::bind(sim.stack(server), ports::FILES, 8, store, limits)?;
+    // Uploads on: the classic course's server lets anyone write.
+    let service = FileServer::<_, 4>::bind(sim.stack(server), ports::FILES, 8, store, limits)?
+        .with_policy(Policy::WRITABLE);
     sim.serve(server, Box::new(service));
     let net = Net::new(sim);
     let host = net.host(client);

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use layernet::Duration;
 use layernet::app::chat::{ChatPeer, ChatRoom};
 use layernet::app::clock::FixedEpoch;
-use layernet::app::files::{FileServer, Limits};
+use layernet::app::files::{FileServer, Limits, Policy};
 use layernet::app::ports;
 use layernet::app::storage::RamStore;
 use layernet::app::time_echo::{TimeEchoServer, is_reply_to};
@@ -87,7 +87,8 @@ fn http_parser_survives_arbitrary_requests() {
     let store = RamStore::<4, 4096>::new();
     let files =
         FileServer::<_, 2>::bind(sim.stack(server), ports::FILES, 2, store, Limits::default())
-            .expect("bind");
+            .expect("bind")
+            .with_policy(Policy::WRITABLE);
     sim.serve(server, Box::new(files));
     let net = Net::new(sim);
     let statuses = RefCell::new(std::collections::BTreeMap::new());

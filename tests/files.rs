@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::rc::Rc;
 
-use layernet::app::files::{FileServer, Limits};
+use layernet::app::files::{FileServer, Limits, Policy};
 use layernet::app::ports;
 use layernet::app::storage::RamStore;
 use layernet::host::blocking::{Host, Net, TcpStream};
@@ -37,7 +37,9 @@ fn serve_dir(dir: &Path, faults: Faults) -> (Net<SimNet>, Host<SimNet>) {
     sim.add_host().unwrap();
     sim.add_host().unwrap();
     let store = DirStore::open(dir).unwrap();
-    let server = FileServer::<_, 8>::bind(sim.stack(0), ports::FILES, 8, store, limits()).unwrap();
+    let server = FileServer::<_, 8>::bind(sim.stack(0), ports::FILES, 8, store, limits())
+        .unwrap()
+        .with_policy(Policy::WRITABLE);
     sim.serve(0, Box::new(server));
     let net = Net::new(sim);
     let client = net.host(1);
@@ -302,9 +304,24 @@ fn every_error_status() {
             411,
         ),
         (
-            "chunked put",
-            b"PUT /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec(),
-            411,
+            "bad chunk size",
+            b"PUT /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "chunk without its CRLF",
+            b"PUT /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "unknown coding",
+            b"PUT /n HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n".to_vec(),
+            501,
+        ),
+        (
+            "length and chunked",
+            b"PUT /n HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n".to_vec(),
+            400,
         ),
         (
             "too large",
@@ -350,9 +367,20 @@ fn every_error_status() {
     let response = raw(&c, b"POST / HTTP/1.1\r\n\r\n");
     assert!(response.contains("Allow: GET, HEAD"), "{response}");
 
-    // 408: a connection that says nothing.
+    // A connection that says nothing is closed (FIN, no answer) after the
+    // idle limit; one that starts a request and stalls gets 408.
     let start = net.now();
     let mut s = c.tcp_connect(SERVER, None).unwrap();
+    let response = read_all(&mut s);
+    assert_eq!(response, "", "closed without a word");
+    println!(
+        "quiet connection closed after {} ms virtual",
+        (net.now() - start).total_millis()
+    );
+    assert!(net.now() - start >= Duration::from_secs(5));
+    let start = net.now();
+    let mut s = c.tcp_connect(SERVER, None).unwrap();
+    s.sendall(b"GET /a.txt HTTP/1.1\r\nHost:").unwrap();
     let response = read_all(&mut s);
     assert_eq!(status(&response), 408, "{response:?}");
     println!(
@@ -360,6 +388,13 @@ fn every_error_status() {
         (net.now() - start).total_millis()
     );
     assert!(net.now() - start >= Duration::from_secs(5));
+    // No file was left by the refused uploads.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a.txt"], "nothing left behind");
     // The file is untouched by all of this, and the server still serves.
     assert_eq!(
         std::fs::read(dir.path().join("a.txt")).unwrap(),
@@ -403,7 +438,10 @@ fn ranges_head_delete_listing_and_keep_alive() {
         r.contains("Content-Length: 10") && r.ends_with("\r\n\r\n"),
         "{r}"
     );
-    let r = raw(&c, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    let r = raw(
+        &c,
+        b"GET / HTTP/1.1\r\nAccept: text/plain\r\nConnection: close\r\n\r\n",
+    );
     assert!(
         r.contains("Transfer-Encoding: chunked")
             && r.contains("a.txt 10\n")
@@ -420,7 +458,7 @@ fn ranges_head_delete_listing_and_keep_alive() {
             && r.contains("<a href=\"b%20%3C%26%3E.txt\">b &lt;&amp;&gt;.txt</a> 2"),
         "{r}"
     );
-    let r = raw(&c, b"GET / HTTP/1.0\r\n\r\n");
+    let r = raw(&c, b"GET / HTTP/1.0\r\nAccept: text/plain\r\n\r\n");
     assert!(
         r.contains("a.txt 10\n") && !r.contains("chunked"),
         "HTTP/1.0 gets a close-delimited listing: {r}"
@@ -492,7 +530,8 @@ fn a_full_store_answers_507_and_a_ram_store_serves() {
         RamStore::new(),
         limits(),
     )
-    .unwrap();
+    .unwrap()
+    .with_policy(Policy::WRITABLE);
     let server = Rc::new(RefCell::new(server));
     sim.serve(0, Box::new(Rc::clone(&server)));
     let net = Net::new(sim);
@@ -919,4 +958,237 @@ fn a_second_store_on_one_root_fails_and_removes_nothing() {
         format!("is served by another layernet (pid {})", holder.id())
     );
     DirStore::open(dir.path()).expect("free again once the holder is gone");
+}
+
+/// A network whose host 0 serves `dir` under `policy`, its access log on;
+/// the server is shared so that a test can read its log and counters.
+type Shared = Rc<RefCell<FileServer<DirStore, 8>>>;
+fn serve_policy(dir: &Path, policy: Policy) -> (Net<SimNet>, Host<SimNet>, Shared) {
+    let mut sim = SimNet::new(23, Faults::NONE);
+    sim.add_host().unwrap();
+    sim.add_host().unwrap();
+    let store = DirStore::open(dir).unwrap();
+    let server = FileServer::<_, 8>::bind(sim.stack(0), ports::FILES, 8, store, limits())
+        .unwrap()
+        .with_policy(policy)
+        .with_access_log(true);
+    let server = Rc::new(RefCell::new(server));
+    sim.serve(0, Box::new(Rc::clone(&server)));
+    let net = Net::new(sim);
+    let client = net.host(1);
+    (net, client, server)
+}
+
+fn access_lines(server: &Shared) -> Vec<String> {
+    let mut lines = Vec::new();
+    server.borrow_mut().drain_log(&mut |l| {
+        if let Some(a) = l.strip_prefix("access: ") {
+            lines.push(a.to_owned());
+        }
+    });
+    lines
+}
+
+#[test]
+fn read_only_by_default_and_the_refusal_says_how_to_write() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("keep.txt"), b"kept").unwrap();
+    let policy = Policy {
+        refusal: "403 Forbidden: uploads are off; start serve with --writable",
+        ..Policy::default()
+    };
+    let (_net, c, _server) = serve_policy(dir.path(), policy);
+    for request in [
+        &b"PUT /new.txt HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"[..],
+        b"DELETE /keep.txt HTTP/1.1\r\n\r\n",
+        b"PUT /new.txt HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+    ] {
+        let r = raw(&c, request);
+        assert_eq!(status(&r), 403, "{r}");
+        assert!(
+            r.ends_with("\r\n\r\n403 Forbidden: uploads are off; start serve with --writable\n"),
+            "{r}"
+        );
+    }
+    let r = raw(&c, b"GET /keep.txt HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert!(r.starts_with("HTTP/1.1 200") && r.ends_with("kept"), "{r}");
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(names.len(), 1, "nothing written, nothing deleted");
+}
+
+struct Alice;
+impl layernet::app::files::Authenticate for Alice {
+    fn check(&self, user: &[u8], password: &[u8]) -> bool {
+        user == b"alice" && password == b"secret"
+    }
+}
+
+fn basic(user_pass: &str) -> String {
+    // RFC 4648 base64, for the test's own requests.
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in user_pass.as_bytes().chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn writes_need_credentials_and_guessing_is_slowed() {
+    let dir = tempfile::tempdir().unwrap();
+    static USERS: Alice = Alice;
+    let policy = Policy {
+        writes: layernet::app::files::Access::Users,
+        users: Some(&USERS),
+        ..Policy::default()
+    };
+    let (net, c, server) = serve_policy(dir.path(), policy);
+    let put = |auth: Option<&str>| {
+        let header = auth.map_or(String::new(), |a| {
+            format!("Authorization: Basic {}\r\n", basic(a))
+        });
+        raw(
+            &c,
+            format!("PUT /up.txt HTTP/1.1\r\nContent-Length: 2\r\n{header}\r\nok").as_bytes(),
+        )
+    };
+    let r = put(None);
+    assert_eq!(status(&r), 401, "{r}");
+    assert!(
+        r.contains("WWW-Authenticate: Basic realm=\"layernet\"\r\n"),
+        "{r}"
+    );
+    assert!(!dir.path().join("up.txt").exists());
+    // Wrong passwords: counted; from the second on, answered ever later.
+    let mut waits = Vec::new();
+    for _ in 0..4 {
+        let start = net.now();
+        assert_eq!(status(&put(Some("alice:guess"))), 401);
+        waits.push((net.now() - start).total_millis());
+    }
+    println!("401s to a guesser took {waits:?} ms virtual");
+    assert!(waits[3] >= 1000 && waits[3] > waits[0], "{waits:?}");
+    assert_eq!(server.borrow().auth_failures(), 4);
+    assert_eq!(status(&put(Some("bob:secret"))), 401);
+    assert_eq!(status(&put(Some("alice:secret"))), 201);
+    assert_eq!(std::fs::read(dir.path().join("up.txt")).unwrap(), b"ok");
+    // Reads stay open to all.
+    let r = raw(&c, b"GET /up.txt HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert!(
+        r.ends_with("\r\n\r\nok"),
+        "{r:?} {:?}",
+        access_lines(&server)
+    );
+    // With reads closed too, a GET needs them as well.
+    let (_net, c, _server) = serve_policy(
+        dir.path(),
+        Policy {
+            reads: layernet::app::files::Access::Users,
+            ..policy
+        },
+    );
+    let r = raw(&c, b"GET /up.txt HTTP/1.1\r\n\r\n");
+    assert_eq!(status(&r), 401, "{r}");
+    let r = raw(
+        &c,
+        format!(
+            "GET /up.txt HTTP/1.1\r\nAuthorization: Basic {}\r\nConnection: close\r\n\r\n",
+            basic("alice:secret")
+        )
+        .as_bytes(),
+    );
+    assert!(r.starts_with("HTTP/1.1 200") && r.ends_with("ok"), "{r}");
+}
+
+#[test]
+fn chunked_uploads_are_stored_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_net, c, server) = serve_policy(dir.path(), Policy::WRITABLE);
+    // Sizes that straddle the header buffer and the socket buffers, in
+    // chunks of awkward sizes, with an extension and a trailer.
+    let body = data(300_000, 9);
+    let mut request = b"PUT /chunked.bin HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let mut at = 0;
+    for (i, size) in [1usize, 4095, 4096, 65_537, 7, 100_000]
+        .iter()
+        .cycle()
+        .enumerate()
+    {
+        let n = (*size).min(body.len() - at);
+        if n == 0 {
+            break;
+        }
+        let ext = if i == 2 { ";name=value" } else { "" };
+        request.extend_from_slice(format!("{n:X}{ext}\r\n").as_bytes());
+        request.extend_from_slice(&body[at..at + n]);
+        request.extend_from_slice(b"\r\n");
+        at += n;
+    }
+    request.extend_from_slice(b"0\r\nX-Checksum: none\r\n\r\n");
+    request.extend_from_slice(b"GET /chunked.bin HTTP/1.1\r\nConnection: close\r\n\r\n");
+    let mut s = c.tcp_connect(SERVER, Some(Duration::from_secs(5))).unwrap();
+    s.sendall(&request).unwrap();
+    let answer = read_bytes(&mut s);
+    let text = String::from_utf8_lossy(&answer[..60.min(answer.len())]).into_owned();
+    assert!(text.starts_with("HTTP/1.1 201 Created"), "{text}");
+    assert_eq!(std::fs::read(dir.path().join("chunked.bin")).unwrap(), body);
+    assert!(answer.ends_with(&body), "the pipelined GET gets it back");
+    // A bad chunk halfway: 400, the old file stays, no temporary file.
+    let r = raw(
+        &c,
+        b"PUT /chunked.bin HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\nQ\r\n",
+    );
+    assert_eq!(status(&r), 400, "{r}");
+    assert_eq!(std::fs::read(dir.path().join("chunked.bin")).unwrap(), body);
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(names.len(), 1, "no temporary file");
+    // The access log has a line per request: peer, method, path, status,
+    // bytes, duration.
+    let lines = access_lines(&server);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let put: Vec<&str> = lines[0].split(' ').collect();
+    assert_eq!(
+        (put[1], put[2], put[3], put[4]),
+        ("PUT", "/chunked.bin", "201", "300000"),
+        "{lines:?}"
+    );
+    assert!(put[0].starts_with("192.168.69.2:") && put[5].ends_with("ms"));
+    assert!(
+        lines[1].contains(" GET /chunked.bin 200 300000 "),
+        "{lines:?}"
+    );
+    assert!(lines[2].contains(" PUT /chunked.bin 400 "), "{lines:?}");
+}
+
+#[test]
+fn a_chunked_upload_over_the_limit_gets_413() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_net, c, _server) = serve_policy(dir.path(), Policy::WRITABLE);
+    // 65 chunks of 1 MiB: the byte past the 64 MiB limit is refused.
+    let mut s = c.tcp_connect(SERVER, Some(Duration::from_secs(5))).unwrap();
+    let chunk = vec![7u8; 1 << 20];
+    s.sendall(b"PUT /big HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .unwrap();
+    for _ in 0..65 {
+        let head = format!("{:x}\r\n", chunk.len());
+        let sent = s.sendall(head.as_bytes()).and_then(|()| s.sendall(&chunk));
+        if sent.and_then(|()| s.sendall(b"\r\n")).is_err() {
+            break;
+        }
+    }
+    let answer = read_all(&mut s);
+    assert_eq!(status(&answer), 413, "{answer:?}");
+    assert!(!dir.path().join("big").exists());
 }

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use layernet::Duration;
-use layernet::app::files::{FileServer, Limits};
+use layernet::app::files::{FileServer, Limits, Policy};
 use layernet::app::ports;
 use layernet::host::blocking::Net;
 use layernet::host::dirstore::DirStore;
@@ -52,8 +52,9 @@ fn soak(dir: &Path, seed: u64, len: usize) -> (Stats, Duration, u64) {
         idle: Duration::from_secs(600),
         stall: Duration::from_secs(600),
     };
-    let files_server =
-        FileServer::<_, 4>::bind(sim.stack(server), ports::FILES, 4, store, limits).expect("bind");
+    let files_server = FileServer::<_, 4>::bind(sim.stack(server), ports::FILES, 4, store, limits)
+        .expect("bind")
+        .with_policy(Policy::WRITABLE);
     sim.serve(server, Box::new(files_server));
     // SOAK_TRACE=FILE: the brief trace of the run, to see a failure's frames.
     if let Ok(path) = std::env::var("SOAK_TRACE") {

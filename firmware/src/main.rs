@@ -151,7 +151,7 @@ impl Services {
 mod files {
     use super::{Files, Nic, STORE_FILE_MAX};
     use layernet::Duration;
-    use layernet::app::files::{FileServer, Limits};
+    use layernet::app::files::{FileServer, Limits, Policy};
     use layernet::app::ports;
     use layernet::app::storage::{Name, RamStore, Storage};
     use layernet::net::Stack;
@@ -169,7 +169,10 @@ mod files {
             idle: Duration::from_secs(10),
             stall: Duration::from_secs(30),
         };
-        FileServer::bind(stack, ports::FILES, 1, store, limits)
+        // Writable, as the classic course's server: the store is RAM, a
+        // few files that a reset wipes, and a board has no console to
+        // set credentials on (docs/porting.md).
+        Ok(FileServer::bind(stack, ports::FILES, 1, store, limits)?.with_policy(Policy::WRITABLE))
     }
 
     fn preload(store: &mut RamStore<4, STORE_FILE_MAX>) -> Result<(), &'static str> {

@@ -13,7 +13,7 @@ use layernet::app::Service;
 use layernet::app::chat::ChatRoom;
 use layernet::app::clock::FixedEpoch;
 use layernet::app::echo::EchoServer;
-use layernet::app::files::{FileServer, Limits};
+use layernet::app::files::{FileServer, Limits, Policy};
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
 use layernet::app::ports;
 use layernet::app::storage::RamStore;
@@ -91,7 +91,8 @@ fuzz_target!(|data: &[u8]| {
         Box::new(echo),
         Box::new(greeting),
         Box::new(time_echo),
-        Box::new(files),
+        // Writes on: the fuzzer should reach the upload path too.
+        Box::new(files.with_policy(Policy::WRITABLE)),
         Box::new(chat),
     ];
     let mut now = Instant::ZERO;

@@ -287,6 +287,19 @@ impl<const LINES: usize> LogRing<LINES> {
     pub fn dropped(&self) -> u32 {
         self.dropped
     }
+
+    /// Whether the next line pushed would drop the oldest.
+    ///
+    /// ```
+    /// use layernet::app::LogRing;
+    /// let mut log: LogRing<1> = LogRing::new();
+    /// assert!(!log.is_full());
+    /// log.push(format_args!("one"));
+    /// assert!(log.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.len == LINES
+    }
 }
 
 /// Something the event loop runs: a server or a client.

@@ -320,6 +320,25 @@ pub trait Storage {
     /// file, [`StorageError::Full`] if there is no room, [`StorageError::Forbidden`]
     /// if `name` may not be written (a directory, a symlink out of the root).
     fn begin_upload(&mut self, name: &Name, len: u64) -> Result<UploadId, StorageError>;
+    /// Start an upload whose length is known only when it ends (a chunked
+    /// request body): at most `max` bytes, and [`Storage::commit`] takes
+    /// whatever was written. Atomic as [`Storage::begin_upload`].
+    ///
+    /// # Errors
+    /// As [`Storage::begin_upload`], except that a `max` over what the store
+    /// takes is not an error: [`Storage::write`] refuses the byte past it.
+    ///
+    /// ```
+    /// use layernet::app::storage::{Name, RamStore, Storage, StorageError};
+    /// let mut store = RamStore::<2, 8>::new();
+    /// let up = store.begin_stream_upload(&Name::new("log")?, 1 << 20)?;
+    /// store.write(up, b"12345")?;
+    /// assert_eq!(store.write(up, b"6789"), Err(StorageError::TooLarge), "8 bytes a file");
+    /// assert!(!store.commit(up)?);
+    /// assert_eq!(store.stat(&Name::new("log")?)?.size, 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn begin_stream_upload(&mut self, name: &Name, max: u64) -> Result<UploadId, StorageError>;
     /// Append to an upload.
     ///
     /// # Errors
@@ -359,6 +378,9 @@ impl<S: Storage + ?Sized> Storage for &mut S {
     fn begin_upload(&mut self, name: &Name, len: u64) -> Result<UploadId, StorageError> {
         (**self).begin_upload(name, len)
     }
+    fn begin_stream_upload(&mut self, name: &Name, max: u64) -> Result<UploadId, StorageError> {
+        (**self).begin_stream_upload(name, max)
+    }
     fn write(&mut self, upload: UploadId, data: &[u8]) -> Result<(), StorageError> {
         (**self).write(upload, data)
     }
@@ -386,6 +408,9 @@ struct Slot<const MAX: usize> {
     name: heapless::String<NAME_MAX>,
     len: usize,
     expected: usize,
+    /// The upload must bring exactly `expected` bytes (a Content-Length),
+    /// not just at most that many (a chunked body).
+    exact: bool,
     version: u64,
     data: [u8; MAX],
 }
@@ -431,6 +456,7 @@ impl<const SLOTS: usize, const MAX: usize> RamStore<SLOTS, MAX> {
                     name: heapless::String::new(),
                     len: 0,
                     expected: 0,
+                    exact: true,
                     version: 0,
                     data: [0; MAX],
                 }
@@ -443,6 +469,23 @@ impl<const SLOTS: usize, const MAX: usize> RamStore<SLOTS, MAX> {
         self.slots
             .iter()
             .position(|s| s.state == SlotState::File && s.name == name.0)
+    }
+
+    /// A free slot, pending for an upload of (at most, or with `exact`
+    /// exactly) `len` bytes to `name`.
+    fn reserve(&mut self, name: &Name, len: usize, exact: bool) -> Result<UploadId, StorageError> {
+        let i = self
+            .slots
+            .iter()
+            .position(|s| s.state == SlotState::Empty)
+            .ok_or(StorageError::Full)?;
+        let slot = &mut self.slots[i];
+        slot.state = SlotState::Pending;
+        slot.name = name.0.clone();
+        slot.len = 0;
+        slot.expected = len;
+        slot.exact = exact;
+        Ok(UploadId(i as u32))
     }
 }
 
@@ -483,17 +526,12 @@ impl<const SLOTS: usize, const MAX: usize> Storage for RamStore<SLOTS, MAX> {
         if len > MAX {
             return Err(StorageError::TooLarge);
         }
-        let i = self
-            .slots
-            .iter()
-            .position(|s| s.state == SlotState::Empty)
-            .ok_or(StorageError::Full)?;
-        let slot = &mut self.slots[i];
-        slot.state = SlotState::Pending;
-        slot.name = name.0.clone();
-        slot.len = 0;
-        slot.expected = len;
-        Ok(UploadId(i as u32))
+        self.reserve(name, len, true)
+    }
+
+    fn begin_stream_upload(&mut self, name: &Name, max: u64) -> Result<UploadId, StorageError> {
+        let max = usize::try_from(max).unwrap_or(usize::MAX).min(MAX);
+        self.reserve(name, max, false)
     }
 
     fn write(&mut self, upload: UploadId, data: &[u8]) -> Result<(), StorageError> {
@@ -515,7 +553,7 @@ impl<const SLOTS: usize, const MAX: usize> Storage for RamStore<SLOTS, MAX> {
         let pending = self
             .slots
             .get(i)
-            .filter(|s| s.state == SlotState::Pending && s.len == s.expected)
+            .filter(|s| s.state == SlotState::Pending && (!s.exact || s.len == s.expected))
             .ok_or(StorageError::NotFound)?;
         let name = Name(pending.name.clone());
         let old = self.find(&name);
@@ -527,7 +565,6 @@ impl<const SLOTS: usize, const MAX: usize> Storage for RamStore<SLOTS, MAX> {
         self.slots[i].version = self.commits;
         Ok(old.is_some())
     }
-
     fn abort(&mut self, upload: UploadId) {
         if let Some(s) = self
             .slots

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use crate::app::chat::{ChatPeer, ChatRoom};
 use crate::app::clock::FixedEpoch;
 use crate::app::echo::{EchoClient, EchoServer};
-use crate::app::files::{FileServer, Limits};
+use crate::app::files::{FileServer, Limits, Policy};
 use crate::app::greeting::{DEFAULT_GREETING, GreetingClient, GreetingServer};
 use crate::app::ping::Pinger;
 use crate::app::time_echo::{PREFIX_LEN, TimeEchoClient, TimeEchoServer};
@@ -384,7 +384,8 @@ pub fn setup(options: Options) -> Result<Setup, String> {
         let greeting = GreetingServer::<4>::bind(s, ports::GREETING, 4, DEFAULT_GREETING)?;
         let time_echo =
             TimeEchoServer::<_, 4>::bind(s, ports::TIME_ECHO, 4, FixedEpoch::SIMULATION)?;
-        let files = FileServer::<_, 4>::bind(s, ports::FILES, 4, store, Limits::default())?;
+        let files = FileServer::<_, 4>::bind(s, ports::FILES, 4, store, Limits::default())?
+            .with_policy(Policy::WRITABLE);
         let room = ChatRoom::<8>::bind(s, ports::CHAT)?;
         Ok::<_, Error>((echo, greeting, time_echo, files, room))
     })();

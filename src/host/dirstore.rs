@@ -34,8 +34,16 @@ struct Pending {
     temp: PathBuf,
     file: File,
     expected: u64,
+    /// `expected` is the exact length (a Content-Length), not a cap (a
+    /// chunked body).
+    exact: bool,
     written: u64,
 }
+
+/// Files kept open for reading: one per download in progress, up to this
+/// many, so that concurrent downloads of different files do not reopen
+/// theirs for every chunk.
+const OPEN_READERS: usize = 16;
 
 /// A [`Storage`] over one directory of the host.
 ///
@@ -56,8 +64,9 @@ struct Pending {
 pub struct DirStore {
     root: PathBuf,
     uploads: Vec<Option<Pending>>,
-    /// The last file read, kept open: a download reads it chunk by chunk.
-    reader: Option<(Name, File)>,
+    /// The files read lately, kept open (most recent last): a download
+    /// reads its file with positioned reads, chunk by chunk.
+    readers: Vec<(Name, File)>,
     /// The directory as read at the start of the latest listing.
     listing: Vec<(Name, u64)>,
     next_temp: u64,
@@ -129,7 +138,7 @@ impl DirStore {
         Ok(DirStore {
             root,
             uploads: Vec::new(),
-            reader: None,
+            readers: Vec::new(),
             listing: Vec::new(),
             next_temp: 0,
             _lock: lock,
@@ -182,6 +191,46 @@ impl DirStore {
             .collect();
         names.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
         names
+    }
+
+    fn start_upload(
+        &mut self,
+        name: &Name,
+        len: u64,
+        exact: bool,
+    ) -> Result<UploadId, StorageError> {
+        let target = self.path_of(name)?;
+        if target.is_dir() {
+            return Err(StorageError::Forbidden);
+        }
+        self.next_temp += 1;
+        let temp = self.root.join(format!(
+            "{TEMP_PREFIX}{}-{}",
+            std::process::id(),
+            self.next_temp
+        ));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .map_err(|e| io_error(&e))?;
+        let pending = Pending {
+            name: name.clone(),
+            temp,
+            file,
+            expected: len,
+            exact,
+            written: 0,
+        };
+        let slot = match self.uploads.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                self.uploads.push(None);
+                self.uploads.len() - 1
+            }
+        };
+        self.uploads[slot] = Some(pending);
+        Ok(UploadId(slot as u32))
     }
 
     fn pending(&mut self, id: UploadId) -> Result<&mut Pending, StorageError> {
@@ -257,49 +306,32 @@ impl Storage for DirStore {
     }
 
     fn read_at(&mut self, name: &Name, offset: u64, buf: &mut [u8]) -> Result<usize, StorageError> {
-        let cached = matches!(&self.reader, Some((n, _)) if n == name);
-        if !cached {
-            let file = File::open(self.path_of(name)?).map_err(|e| io_error(&e))?;
-            self.reader = Some((name.clone(), file));
+        match self.readers.iter().position(|(n, _)| n == name) {
+            Some(i) if i + 1 == self.readers.len() => {}
+            Some(i) => {
+                let hit = self.readers.remove(i);
+                self.readers.push(hit);
+            }
+            None => {
+                let file = File::open(self.path_of(name)?).map_err(|e| io_error(&e))?;
+                if self.readers.len() == OPEN_READERS {
+                    self.readers.remove(0);
+                }
+                self.readers.push((name.clone(), file));
+            }
         }
-        let Some((_, file)) = &self.reader else {
+        let Some((_, file)) = self.readers.last() else {
             return Err(StorageError::Io);
         };
         file.read_at(buf, offset).map_err(|e| io_error(&e))
     }
 
     fn begin_upload(&mut self, name: &Name, len: u64) -> Result<UploadId, StorageError> {
-        let target = self.path_of(name)?;
-        if target.is_dir() {
-            return Err(StorageError::Forbidden);
-        }
-        self.next_temp += 1;
-        let temp = self.root.join(format!(
-            "{TEMP_PREFIX}{}-{}",
-            std::process::id(),
-            self.next_temp
-        ));
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .map_err(|e| io_error(&e))?;
-        let pending = Pending {
-            name: name.clone(),
-            temp,
-            file,
-            expected: len,
-            written: 0,
-        };
-        let slot = match self.uploads.iter().position(Option::is_none) {
-            Some(i) => i,
-            None => {
-                self.uploads.push(None);
-                self.uploads.len() - 1
-            }
-        };
-        self.uploads[slot] = Some(pending);
-        Ok(UploadId(slot as u32))
+        self.start_upload(name, len, true)
+    }
+
+    fn begin_stream_upload(&mut self, name: &Name, max: u64) -> Result<UploadId, StorageError> {
+        self.start_upload(name, max, false)
     }
 
     fn write(&mut self, upload: UploadId, data: &[u8]) -> Result<(), StorageError> {
@@ -307,15 +339,16 @@ impl Storage for DirStore {
         if p.written + data.len() as u64 > p.expected {
             return Err(StorageError::TooLarge);
         }
-        p.file.write_all(data).map_err(|e| io_error(&e))?;
+        p.file
+            .write_all_at(data, p.written)
+            .map_err(|e| io_error(&e))?;
         p.written += data.len() as u64;
         Ok(())
     }
-
     fn commit(&mut self, upload: UploadId) -> Result<bool, StorageError> {
         let root = self.root.clone();
         let p = self.pending(upload)?;
-        if p.written != p.expected {
+        if p.exact && p.written != p.expected {
             return Err(StorageError::NotFound);
         }
         let result = (|| {
@@ -334,9 +367,7 @@ impl Storage for DirStore {
         match result {
             Ok(replaced) => {
                 self.uploads[upload.0 as usize] = None;
-                if matches!(&self.reader, Some((n, _)) if *n == name) {
-                    self.reader = None;
-                }
+                self.readers.retain(|(n, _)| *n != name);
                 Ok(replaced)
             }
             Err(e) => {
@@ -365,9 +396,7 @@ impl Storage for DirStore {
         {
             return Err(StorageError::NotFound);
         }
-        if matches!(&self.reader, Some((n, _)) if n == name) {
-            self.reader = None;
-        }
+        self.readers.retain(|(n, _)| n != name);
         fs::remove_file(path).map_err(|e| io_error(&e))
     }
 }

@@ -43,10 +43,11 @@ const IO_TIMEOUT: Duration = Duration::from_secs(300);
 /// # Example
 ///
 /// ```
-/// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+/// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
 /// use layernet::host::{blocking::Net, files::{self, FileError}, sim::{SimNet, endpoint}};
 /// let (mut sim, a, b) = SimNet::pair(1)?;
-/// let server = FileServer::<_, 1>::bind(sim.stack(a), 7878, 1, RamStore::<1, 8>::new(), Limits::default())?;
+/// let server = FileServer::<_, 1>::bind(sim.stack(a), 7878, 1, RamStore::<1, 8>::new(), Limits::default())?
+///     .with_policy(Policy::WRITABLE);
 /// sim.serve(a, Box::new(server));
 /// let got = files::get(&Net::new(sim).host(b), endpoint(a, 7878), "gone", 0, &mut Vec::new(), &mut |_, _| {});
 /// let Err(e @ FileError::Status(404, _)) = got else { return Err("expected a 404".into()) };
@@ -97,11 +98,12 @@ impl From<io::Error> for FileError {
 /// # Example
 ///
 /// ```
-/// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+/// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
 /// use layernet::host::{blocking::Net, files, sim::{SimNet, endpoint}};
 /// let (mut sim, a, b) = SimNet::pair(2)?;
 /// let store = RamStore::<2, 4096>::new();
-/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, store, Limits::default())?;
+/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, store, Limits::default())?
+///     .with_policy(Policy::WRITABLE);
 /// sim.serve(a, Box::new(server));
 /// let (host, at, data) = (Net::new(sim).host(b), endpoint(a, 80), [3u8; 3000]);
 /// let up = files::put(&host, at, "blob", &mut &data[..], 3000, &mut |_, _| {})?;
@@ -167,11 +169,12 @@ pub fn sha256_of(r: &mut dyn Read) -> io::Result<[u8; 32]> {
 /// # Example
 ///
 /// ```
-/// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+/// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
 /// use layernet::host::{blocking::Net, files::{self, Progress}, sim::{SimNet, endpoint}};
 /// let (mut sim, a, b) = SimNet::pair(3)?;
 /// let store = RamStore::<1, 40_000>::new();
-/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, store, Limits::default())?;
+/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, store, Limits::default())?
+///     .with_policy(Policy::WRITABLE);
 /// sim.serve(a, Box::new(server));
 /// let mut seen = Vec::new();
 /// let report: Progress = &mut |done, total| seen.push((done, total));
@@ -752,10 +755,11 @@ fn error_line(code: u16, server_reason: &str, html: bool, body: &[u8]) -> String
 /// # Example
 /// A download from byte 6 on, as a resumed transfer asks for it:
 /// ```
-/// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+/// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
 /// use layernet::host::{blocking::Net, files, sim::{SimNet, endpoint}};
 /// let (mut sim, a, b) = SimNet::pair(4)?;
-/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, RamStore::<1, 32>::new(), Limits::default())?;
+/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, RamStore::<1, 32>::new(), Limits::default())?
+///     .with_policy(Policy::WRITABLE);
 /// sim.serve(a, Box::new(server));
 /// let client = Net::new(sim).host(b);
 /// files::put(&client, endpoint(a, 80), "abc", &mut &b"hello world"[..], 11, &mut |_, _| {})?;
@@ -947,13 +951,14 @@ fn get_into<N: Driver>(
 ///
 /// # Example
 /// ```
-/// use layernet::app::files::{FileServer, Limits};
+/// use layernet::app::files::{FileServer, Limits, Policy};
 /// use layernet::host::{blocking::Net, dirstore::DirStore, files, sim::{SimNet, endpoint}};
 /// let (served, local) = (tempfile::tempdir()?, tempfile::tempdir()?);
 /// std::fs::write(served.path().join("song.mp3"), [9u8; 5000])?;
 /// let (mut sim, a, b) = SimNet::pair(5)?;
 /// let store = DirStore::open(served.path())?;
-/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, store, Limits::default())?;
+/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, store, Limits::default())?
+///     .with_policy(Policy::WRITABLE);
 /// sim.serve(a, Box::new(server));
 /// let client = Net::new(sim).host(b);
 /// let dest = local.path().join("song.mp3");
@@ -1054,10 +1059,11 @@ pub fn get_file_with<N: Driver>(
 ///
 /// # Example
 /// ```
-/// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+/// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
 /// use layernet::host::{blocking::Net, files::{self, FileError}, sim::{SimNet, endpoint}};
 /// let (mut sim, a, b) = SimNet::pair(6)?;
-/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, RamStore::<1, 64>::new(), Limits::default())?;
+/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, RamStore::<1, 64>::new(), Limits::default())?
+///     .with_policy(Policy::WRITABLE);
 /// sim.serve(a, Box::new(server));
 /// let client = Net::new(sim).host(b);
 /// let hidden = files::put(&client, endpoint(a, 80), ".htaccess", &mut &b"x"[..], 1, &mut |_, _| {});
@@ -1207,7 +1213,7 @@ mod tests {
 
     #[test]
     fn credentials_and_accept_go_in_the_head() {
-        let server = IpEndpoint::new(IpAddress::v4(192, 168, 69, 1), 7878);
+        let server = IpEndpoint::new(crate::IpAddress::v4(192, 168, 69, 1), 7878);
         let plain = request_head("GET", "", server, &Options::default(), "");
         assert_eq!(
             plain,

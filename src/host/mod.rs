@@ -4,6 +4,7 @@
 //! Layer: host, beside the core rather than above it. It may use every
 //! layer and `std`; nothing in the core imports it.
 
+pub mod auth;
 pub mod bench;
 pub mod blocking;
 pub mod clock;

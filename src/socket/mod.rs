@@ -558,6 +558,121 @@ impl TcpStream {
         }
     }
 
+    /// Let `fill` write straight into the free part of the send buffer: it
+    /// gets the largest contiguous free slice (the buffer is a ring, so a
+    /// second call may find more at its start) and returns how many bytes
+    /// it wrote there, and a value handed back. Nothing is staged in
+    /// between: a file server reads from storage into this slice.
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::send`]: [`Error::WouldBlock`] when the buffer is full
+    /// (then `fill` is not called) or the handshake still runs.
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::{Duration, socket::{TcpListener, TcpStream}};
+    ///
+    /// let (mut net, s, c) = SimNet::pair(1)?;
+    /// let _l = TcpListener::bind(net.stack(s), 9, 1)?;
+    /// let mut out = TcpStream::connect(net.stack(c), endpoint(s, 9))?;
+    /// net.run_for(Duration::from_millis(10));
+    /// let offered = out.send_with(net.stack(c), |free| {
+    ///     free[..5].copy_from_slice(b"hello");
+    ///     (5, free.len())
+    /// })?;
+    /// assert_eq!((offered, out.send_queue(net.stack(c))), (8192, 5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send_with<D: Link, R>(
+        &mut self,
+        stack: &mut Stack<'_, D>,
+        fill: impl FnOnce(&mut [u8]) -> (usize, R),
+    ) -> Result<R, Error> {
+        match self.state(stack) {
+            tcp::State::SynSent | tcp::State::SynReceived => return Err(Error::WouldBlock),
+            tcp::State::Closed | tcp::State::Listen | tcp::State::TimeWait => {
+                return Err(self.send_closed_error(stack));
+            }
+            _ => {}
+        }
+        let socket = stack.tcp_socket(self.index).ok_or(Error::NotConnected)?;
+        if socket.send_queue() >= socket.send_capacity() {
+            return Err(Error::WouldBlock);
+        }
+        match socket.send(|free| {
+            let (n, r) = fill(free);
+            // A closure that claims more than it was given is a bug; cap it
+            // rather than let smoltcp panic.
+            let n = n.min(free.len());
+            (n, (n, r))
+        }) {
+            Ok((n, r)) => {
+                stack.count_tcp(self.index, 0, n);
+                Ok(r)
+            }
+            Err(tcp::SendError::InvalidState) => Err(Error::Closed),
+        }
+    }
+
+    /// Let `take` read straight from the receive buffer: it gets the
+    /// received bytes (the largest contiguous run; a second call may find
+    /// more) and returns how many it consumed, and a value handed back.
+    /// `Ok(None)` is end of file: the peer closed its sending half and
+    /// everything was read.
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::recv`]: [`Error::WouldBlock`] while nothing is there
+    /// (then `take` is not called), [`Error::Reset`], [`Error::Refused`].
+    ///
+    /// ```
+    /// use layernet::{Duration, host::sim::*, socket::{TcpListener, TcpStream}};
+    ///
+    /// let (mut net, s, c) = SimNet::pair(2)?;
+    /// let mut l = TcpListener::bind(net.stack(s), 17, 1)?;
+    /// let mut client = TcpStream::connect(net.stack(c), endpoint(s, 17))?;
+    /// net.run_for(Duration::from_millis(10));
+    /// let (mut conn, _) = l.accept(net.stack(s))?;
+    /// client.send(net.stack(c), b"line one\nrest")?;
+    /// client.shutdown(net.stack(c));
+    /// net.run_for(Duration::from_millis(10));
+    /// // Consume up to the newline only; the rest stays queued.
+    /// let line = conn.recv_with(net.stack(s), |data| {
+    ///     let n = data.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+    ///     (n, data[..n].to_vec())
+    /// })?;
+    /// assert_eq!(line.as_deref(), Some(&b"line one\n"[..]));
+    /// assert_eq!(conn.recv_queue(net.stack(s)), 4);
+    /// assert!(conn.recv_with(net.stack(s), |d| (d.len(), ()))?.is_some());
+    /// assert_eq!(conn.recv_with(net.stack(s), |d| (d.len(), ()))?, None, "end of file");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recv_with<D: Link, R>(
+        &mut self,
+        stack: &mut Stack<'_, D>,
+        take: impl FnOnce(&[u8]) -> (usize, R),
+    ) -> Result<Option<R>, Error> {
+        let socket = stack.tcp_socket(self.index).ok_or(Error::NotConnected)?;
+        if socket.recv_queue() > 0
+            && let Ok((n, r)) = socket.recv(|data| {
+                let (n, r) = take(data);
+                let n = n.min(data.len());
+                (n, (n, r))
+            })
+        {
+            stack.count_tcp(self.index, n, 0);
+            return Ok(Some(r));
+        }
+        // Nothing queued: the answer is what `recv` says of an empty buffer
+        // (it consumes nothing here), so both calls agree on EOF and errors.
+        match self.recv(stack, &mut [0u8; 1]) {
+            Ok(0) => Ok(None),
+            Ok(_) => Err(Error::WouldBlock),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Bytes queued but not yet acknowledged by the peer.
     ///
     /// ```

@@ -11,10 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use layernet::app::chat::ChatRoom;
 use layernet::app::echo::EchoServer;
-use layernet::app::files::{FileServer, Limits};
+use layernet::app::files::{Access, FileServer, Limits, Policy};
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
 use layernet::app::ports;
 use layernet::app::time_echo::TimeEchoServer;
+use layernet::host::auth::Users;
 use layernet::host::clock::LocalClock;
 use layernet::host::demo;
 use layernet::host::dirstore::DirStore;
@@ -539,10 +540,22 @@ struct ServeArgs {
     /// Largest upload accepted, in bytes.
     #[arg(long, default_value_t = 1 << 30)]
     max_upload: u64,
+    /// Let anyone upload and delete files (by default the file service is
+    /// read-only: PUT and DELETE get 403).
+    #[arg(long, conflicts_with = "auth")]
+    writable: bool,
+    /// Let USER upload and delete with HTTP Basic credentials: USER:PASS,
+    /// or USER:sha256:HEX with the password's SHA-256 (repeatable).
+    #[arg(long, value_name = "USER:PASS")]
+    auth: Vec<String>,
+    /// With --auth: reads (GET, HEAD, the listing) need credentials too.
+    #[arg(long, requires = "auth")]
+    auth_reads: bool,
     /// What the greeting service sends.
     #[arg(long, default_value = "connect successfully!\r\n")]
     greeting: String,
-    /// Seconds a file-service connection may stay idle before 408.
+    /// Seconds a file-service request may take to arrive (then 408), and a
+    /// kept-alive connection may stay quiet (then it is closed).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86400))]
     idle_timeout: u64,
     /// Listening slots (the backlog) per TCP service.
@@ -829,6 +842,53 @@ fn lease_extras(l: Lease) -> String {
     s
 }
 
+/// Most file-service connections `serve` holds at once (`--max-connections`).
+const FILE_CONNECTIONS: usize = 256;
+
+/// What `--writable`, `--auth` and `--auth-reads` ask of the file service.
+fn file_policy(args: &ServeArgs) -> Result<Policy, String> {
+    const REFUSAL: &str =
+        "403 Forbidden: uploads are off; start serve with --writable, or --auth USER:PASS";
+    if args.writable {
+        return Ok(Policy::WRITABLE);
+    }
+    if args.auth.is_empty() {
+        return Ok(Policy {
+            refusal: REFUSAL,
+            ..Policy::READ_ONLY
+        });
+    }
+    let mut users = Users::default();
+    for spec in &args.auth {
+        users.add(spec)?;
+    }
+    // The users live as long as the process, as the server does.
+    let users: &'static Users = Box::leak(Box::new(users));
+    Ok(Policy {
+        reads: if args.auth_reads {
+            Access::Users
+        } else {
+            Access::Anyone
+        },
+        writes: Access::Users,
+        users: Some(users),
+        refusal: REFUSAL,
+    })
+}
+
+/// One line a service logged: the file service's access lines on stdout
+/// (with the date, as `python3 -m http.server` prints them), the rest on
+/// stderr with `-v`.
+fn log_line(line: &str, verbose: bool) {
+    if let Some(access) = line.strip_prefix("access: ") {
+        let (peer, rest) = access.split_once(' ').unwrap_or((access, ""));
+        let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S");
+        println!("{peer} [{now}] {rest}");
+    } else if verbose {
+        eprintln!("{line}");
+    }
+}
+
 /// TCP sockets in a TAP host's pool (`net::profile::Host`).
 const POOL: usize = 24;
 
@@ -848,6 +908,8 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
             (POOL * 2 / 3) / tcp_services.max(1)
         )));
     }
+    // Bad --auth values are usage errors, found before the link is opened.
+    let policy = file_policy(&args).map_err(client::Failure::Usage)?;
     let capture = Capture::new(global)?;
     let mut net = open_tap(global, &capture)?;
     let ip = net.stack().ipv4_addr();
@@ -894,8 +956,11 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
                         std::env::current_dir().map_err(|e| format!("current directory: {e}"))?
                     }
                 };
-                let store =
-                    DirStore::open(&root).map_err(|e| format!("--root {}: {e}", root.display()))?;
+                let store = DirStore::open(&root).map_err(|e| match e.kind() {
+                    // "is served by another layernet (pid N)": one sentence.
+                    std::io::ErrorKind::ResourceBusy => format!("--root {} {e}", root.display()),
+                    _ => format!("--root {}: {e}", root.display()),
+                })?;
                 let limits = Limits {
                     max_body: args.max_upload,
                     idle: Duration::from_secs(args.idle_timeout.max(1)),
@@ -903,8 +968,17 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
                 };
                 (
                     Box::new(
-                        FileServer::<_, 8>::bind(stack, ports::FILES, backlog, store, limits)
-                            .map_err(|e| e.to_string())?,
+                        FileServer::<_, FILE_CONNECTIONS, 1024, 64>::bind(
+                            stack,
+                            ports::FILES,
+                            backlog,
+                            store,
+                            limits,
+                        )
+                        .map_err(|e| e.to_string())?
+                        .with_policy(policy)
+                        .with_max_connections(usize::from(args.max_connections))
+                        .with_access_log(!global.quiet),
                     ),
                     ports::FILES,
                     "files",
@@ -971,9 +1045,7 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
             }
         }
         v6_changes(net, v6_listed);
-        if verbose {
-            net.drain_logs(&mut |line| eprintln!("{line}"));
-        }
+        net.drain_logs(&mut |line| log_line(line, verbose));
         if dump.swap(false, Ordering::Relaxed) {
             let stack = net.stack();
             print_counters(&[("layernet", stack.counters(), stack.app_counters())]);
