@@ -473,15 +473,21 @@ impl<N: Driver> BodyReader<'_, N> {
         while !ended {
             let want = limit.map_or(BLOCK - filled, |l| l.min((BLOCK - filled) as u64) as usize);
             if want > 0 {
-                let n = self.raw(&mut buf[filled..filled + want])?;
-                if n == 0 {
-                    if limit.is_some() {
+                let n = match self.raw(&mut buf[filled..filled + want]) {
+                    Ok(0) if limit.is_some() => {
+                        // What did arrive is kept: a resume continues from it.
+                        out.write_all(&buf[..filled])?;
                         return Err(FileError::Protocol(
                             "connection closed before the end of the body",
                         ));
                     }
-                    ended = true;
-                }
+                    Ok(n) => n,
+                    Err(e) => {
+                        out.write_all(&buf[..filled])?;
+                        return Err(e);
+                    }
+                };
+                ended |= n == 0;
                 filled += n;
                 *done += n as u64;
                 limit = limit.map(|l| l - n as u64);
@@ -788,10 +794,11 @@ pub fn get<N: Driver>(
 /// # Example
 /// The listing as text, one `name size` line per file:
 /// ```
-/// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+/// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
 /// use layernet::host::{blocking::Net, files::{self, Options}, sim::{SimNet, endpoint}};
 /// let (mut sim, a, b) = SimNet::pair(8)?;
-/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, RamStore::<2, 16>::new(), Limits::default())?;
+/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, RamStore::<2, 16>::new(), Limits::default())?
+///     .with_policy(Policy::WRITABLE);
 /// sim.serve(a, Box::new(server));
 /// let client = Net::new(sim).host(b);
 /// files::put(&client, endpoint(a, 80), "a.txt", &mut &b"hello"[..], 5, &mut |_, _| {})?;
@@ -1098,10 +1105,11 @@ pub fn put<N: Driver>(
 ///
 /// # Example
 /// ```
-/// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+/// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
 /// use layernet::host::{blocking::Net, files::{self, Options}, sim::{SimNet, endpoint}};
 /// let (mut sim, a, b) = SimNet::pair(10)?;
-/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, RamStore::<1, 64>::new(), Limits::default())?;
+/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, RamStore::<1, 64>::new(), Limits::default())?
+///     .with_policy(Policy::WRITABLE);
 /// sim.serve(a, Box::new(server));
 /// let me = Options { user: Some("ann:pw"), ..Options::default() };
 /// let t = files::put_with(&Net::new(sim).host(b), endpoint(a, 80), "n", &me, &mut &b"hi"[..], 2, &mut |_, _| {})?;

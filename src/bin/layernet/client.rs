@@ -360,6 +360,13 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
     }
     .transpose()
     .map_err(Failure::Usage)?;
+    if let Command::Get { url: u, .. } = &command
+        && !u.strip_prefix("http://").unwrap_or(u).contains('/')
+    {
+        return Err(Failure::Usage(
+            "give the file's name, HOST[:PORT]/NAME, or HOST[:PORT]/ for the listing".into(),
+        ));
+    }
     let capture = Capture::new(global).map_err(Failure::Runtime)?;
     let net = Net::new(open_client(global, &capture).map_err(Failure::Runtime)?);
     let host = net.host(0);
