@@ -172,14 +172,15 @@ pub fn sha256_of(r: &mut dyn Read) -> io::Result<[u8; 32]> {
 /// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
 /// use layernet::host::{blocking::Net, files::{self, Progress}, sim::{SimNet, endpoint}};
 /// let (mut sim, a, b) = SimNet::pair(3)?;
-/// let store = RamStore::<1, 40_000>::new();
-/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, store, Limits::default())?
+/// let store = Box::new(RamStore::<1, 600_000>::new());
+/// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, *store, Limits::default())?
 ///     .with_policy(Policy::WRITABLE);
 /// sim.serve(a, Box::new(server));
 /// let mut seen = Vec::new();
 /// let report: Progress = &mut |done, total| seen.push((done, total));
-/// files::put(&Net::new(sim).host(b), endpoint(a, 80), "p", &mut &[0u8; 40_000][..], 40_000, report)?;
-/// assert_eq!(seen.last(), Some(&(40_000, Some(40_000))));
+/// let data = vec![0u8; 600_000];
+/// files::put(&Net::new(sim).host(b), endpoint(a, 80), "p", &mut &data[..], 600_000, report)?;
+/// assert_eq!(seen.last(), Some(&(600_000, Some(600_000))));
 /// assert!(seen.len() > 1, "called as the blocks go");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
