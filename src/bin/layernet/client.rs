@@ -70,7 +70,7 @@ type ClientResources =
 /// 1 to 2 s; a command-line client cannot wait that long).
 const PROBES: u32 = 2;
 /// Time between probes, and waited after the last for an answer.
-const PROBE_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+const PROBE_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// The client's stack on the TAP, after making sure (for a static address)
 /// that nobody else on the segment has its address.
