@@ -1174,10 +1174,8 @@ impl<D: Link> Service<D> for SinkSource {
 fn memory() -> Vec<Figure> {
     use crate::app::chat::ChatRoom;
     use crate::app::echo::EchoServer;
-    use crate::app::files::FileServer;
     use crate::app::time_echo::TimeEchoServer;
     use crate::host::clock::LocalClock;
-    use crate::host::dirstore::DirStore;
     use crate::host::sim::SimStack;
     use crate::net::profile::{Host, Tiny};
     use crate::port::Uptime;
@@ -1209,7 +1207,7 @@ fn memory() -> Vec<Figure> {
         ("greeting", size_of::<GreetingServer<8>>()),
         ("time-echo", size_of::<TimeEchoServer<LocalClock, 8>>()),
         ("chat", size_of::<ChatRoom<8>>()),
-        ("files", size_of::<FileServer<DirStore, 8>>()),
+        ("files", size_of::<crate::host::ServedFiles>()),
     ];
     let shared = [
         ("stack-on-sim-port", size_of::<SimStack>()),

@@ -14,3 +14,18 @@ pub mod files;
 pub mod sim;
 pub mod tap;
 pub mod trace;
+
+/// The file service as `layernet serve` runs it: up to 128 connections at
+/// once (`--max-connections` picks how many, 64 by default), request heads
+/// of 1 KiB, 64 log lines kept between drains (the access log holds
+/// requests back rather than drop a line).
+///
+/// ```
+/// // The connection table is a value of its own, boxed by `serve`.
+/// assert!(size_of::<layernet::host::ServedFiles>() < 1024 * 1024);
+/// ```
+pub type ServedFiles =
+    crate::app::files::FileServer<dirstore::DirStore, { SERVED_FILE_CONNECTIONS }, 1024, 64>;
+
+/// Most file-service connections `layernet serve` holds at once.
+pub const SERVED_FILE_CONNECTIONS: usize = 128;

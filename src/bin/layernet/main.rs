@@ -11,10 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use layernet::app::chat::ChatRoom;
 use layernet::app::echo::EchoServer;
-use layernet::app::files::{Access, FileServer, Limits, Policy};
+use layernet::app::files::{Access, Limits, Policy};
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
 use layernet::app::ports;
 use layernet::app::time_echo::TimeEchoServer;
+use layernet::host::ServedFiles;
 use layernet::host::auth::Users;
 use layernet::host::clock::LocalClock;
 use layernet::host::demo;
@@ -23,7 +24,7 @@ use layernet::host::tap::{TapNet, TapService};
 use layernet::host::trace::{Recorder, SharedRecorder, apps_table, counters_table};
 use layernet::link::sim::Faults;
 use layernet::link::tap::TapDevice;
-use layernet::net::{AppCounters, Counters};
+use layernet::net::{AppCounters, Counters, Stack};
 use layernet::net::{Config, DEFAULT_IP, DhcpEvent, DnsStorage, Lease};
 use layernet::socket::EndpointText;
 use layernet::trace::Style;
@@ -842,8 +843,25 @@ fn lease_extras(l: Lease) -> String {
     s
 }
 
-/// Most file-service connections `serve` holds at once (`--max-connections`).
-const FILE_CONNECTIONS: usize = 256;
+/// The file service as `serve` runs it. Its connection table is a value
+/// of about half a megabyte: built in a frame of its own (never inlined
+/// into `main`, whose frame every command shares) and boxed at once.
+#[inline(never)]
+fn file_server(
+    stack: &mut Stack<'static, TapDevice>,
+    backlog: usize,
+    store: DirStore,
+    limits: Limits,
+    policy: Policy,
+    conns: usize,
+    quiet: bool,
+) -> Result<Box<TapService>, layernet::socket::Error> {
+    let server = ServedFiles::bind(stack, ports::FILES, backlog, store, limits)?
+        .with_policy(policy)
+        .with_max_connections(conns)
+        .with_access_log(!quiet);
+    Ok(Box::new(server))
+}
 
 /// What `--writable`, `--auth` and `--auth-reads` ask of the file service.
 fn file_policy(args: &ServeArgs) -> Result<Policy, String> {
@@ -966,20 +984,10 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
                     idle: Duration::from_secs(args.idle_timeout.max(1)),
                     ..Limits::default()
                 };
+                let conns = usize::from(args.max_connections);
                 (
-                    Box::new(
-                        FileServer::<_, FILE_CONNECTIONS, 1024, 64>::bind(
-                            stack,
-                            ports::FILES,
-                            backlog,
-                            store,
-                            limits,
-                        )
-                        .map_err(|e| e.to_string())?
-                        .with_policy(policy)
-                        .with_max_connections(usize::from(args.max_connections))
-                        .with_access_log(!global.quiet),
-                    ),
+                    file_server(stack, backlog, store, limits, policy, conns, global.quiet)
+                        .map_err(|e| e.to_string())?,
                     ports::FILES,
                     "files",
                 )
