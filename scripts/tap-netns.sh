@@ -9,7 +9,10 @@
 # answers as 192.168.69.1), and 192.168.69.100/24 on the Linux side of tap0.
 # With several --tap NAME, the devices are enslaved to a bridge br0 that
 # carries the Linux address instead, so several layernet stacks share one
-# segment. Needs root (or CAP_NET_ADMIN); never touches the root namespace.
+# segment: `--tap tap0 --tap tap1` gives `serve` tap0 and the layernet clients
+# their own tap1 (`layernet --link tap:tap1 get ...`), since one TAP device
+# carries one stack. Needs root (or CAP_NET_ADMIN); never touches the root
+# namespace.
 set -euo pipefail
 
 taps=()
@@ -19,7 +22,7 @@ while [ $# -gt 0 ]; do
         --tap) taps+=("$2"); shift 2 ;;
         --host-ip) host_ip=$2; shift 2 ;;
         --) shift; break ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "tap-netns.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done

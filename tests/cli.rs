@@ -164,3 +164,21 @@ fn a_missing_tap_device_is_one_line_and_exit_1() {
     assert_eq!(code, 1);
     assert!(err.contains("no network device layernet-absent9"), "{err}");
 }
+
+#[test]
+fn file_clients_take_credentials_and_clients_have_their_own_address() {
+    for command in ["get", "put"] {
+        let (code, out, _) = layernet(&[command, "--help"]);
+        assert_eq!(code, 0);
+        assert!(out.contains("--user <USER:PASS>"), "{command}: {out}");
+    }
+    let (_, out, _) = layernet(&["--help"]);
+    assert!(
+        out.contains("192.168.69.2/24") && out.contains("02:00:00:00:00:02"),
+        "the clients' own defaults are documented: {out}"
+    );
+    // A name or the listing's slash: a bare host is a usage mistake.
+    let (code, _, err) = layernet(&["get", "192.168.69.1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("HOST[:PORT]/ for the listing"), "{err}");
+}

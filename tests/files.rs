@@ -768,6 +768,206 @@ fn http_1_0_keep_alive_is_said_out_loud() {
     assert!(r.contains("Connection: close"), "{r}");
 }
 
+/// A network whose host 0 answers every connection on port 80 with `reply`
+/// and closes: a server that breaks off in the middle of a body.
+fn canned_server(reply: &'static [u8]) -> (Net<SimNet>, Host<SimNet>) {
+    let mut sim = SimNet::new(23, Faults::NONE);
+    sim.add_host().unwrap();
+    sim.add_host().unwrap();
+    let server =
+        layernet::app::greeting::GreetingServer::<2>::bind(sim.stack(0), 80, 2, reply).unwrap();
+    sim.serve(0, Box::new(server));
+    let net = Net::new(sim);
+    let client = net.host(1);
+    (net, client)
+}
+
+const CANNED: IpEndpoint = IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 1)), 80);
+
+#[test]
+fn get_leaves_no_file_after_an_error_and_a_resume_keeps_its_part() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("there.txt"), b"server copy").unwrap();
+    let (_net, client) = serve_dir(dir.path(), Faults::NONE);
+    let out = tempfile::tempdir().unwrap();
+    // A 404 creates nothing, with or without -C.
+    for resume in [false, true] {
+        let dest = out.path().join("missing.txt");
+        let got = files::get_file(
+            &client,
+            SERVER,
+            "missing.txt",
+            &dest,
+            resume,
+            &mut |_, _| {},
+        );
+        match got {
+            Err(e @ FileError::Status(404, _)) => assert_eq!(e.to_string(), "404 Not Found"),
+            other => panic!("expected a 404, got {other:?}"),
+        }
+        assert!(
+            !dest.exists(),
+            "resume {resume}: a file was left after the 404"
+        );
+    }
+    // A 404 leaves a file that was there as it was, with or without -C.
+    let mine = out.path().join("mine.txt");
+    for resume in [false, true] {
+        std::fs::write(&mine, b"my own notes").unwrap();
+        let got = files::get_file(&client, SERVER, "nope", &mine, resume, &mut |_, _| {});
+        assert!(matches!(got, Err(FileError::Status(404, _))), "{got:?}");
+        assert_eq!(
+            std::fs::read(&mine).unwrap(),
+            b"my own notes",
+            "resume {resume}"
+        );
+    }
+    // The good case still works: the file is written.
+    let there = out.path().join("there.txt");
+    files::get_file(&client, SERVER, "there.txt", &there, false, &mut |_, _| {}).unwrap();
+    assert_eq!(std::fs::read(&there).unwrap(), b"server copy");
+
+    // A body cut off: without -C the partial file goes (even over an old
+    // one: it was truncated for the new content); with -C what arrived
+    // stays, after what was there.
+    let (_net, cut) = canned_server(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial");
+    let dest = out.path().join("cut.bin");
+    for existed in [false, true] {
+        if existed {
+            std::fs::write(&dest, b"old").unwrap();
+        }
+        let got = files::get_file(&cut, CANNED, "cut.bin", &dest, false, &mut |_, _| {});
+        assert!(matches!(got, Err(FileError::Protocol(_))), "{got:?}");
+        assert!(
+            !dest.exists(),
+            "a partial download was left (existed before: {existed})"
+        );
+    }
+    let (_net, cut) = canned_server(
+        b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 3-1002/1003\r\nContent-Length: 1000\r\n\r\npartial",
+    );
+    std::fs::write(&dest, b"abc").unwrap();
+    let got = files::get_file(&cut, CANNED, "cut.bin", &dest, true, &mut |_, _| {});
+    assert!(matches!(got, Err(FileError::Protocol(_))), "{got:?}");
+    assert_eq!(
+        std::fs::read(&dest).unwrap(),
+        b"abcpartial",
+        "a resume keeps its part"
+    );
+}
+
+#[test]
+fn error_bodies_come_down_to_one_line() {
+    // Python's http.server answers a PUT with a page of HTML (here shorter
+    // than its 13 lines: the canned server sends at most 256 bytes).
+    let (_net, client) = canned_server(
+        b"HTTP/1.0 501 Unsupported method ('PUT')\r\nContent-Type: text/html\r\nContent-Length: 174\r\n\r\n<html>\n<head><title>Error response</title></head>\n<body>\n<h1>Error response</h1>\n<p>Error code: 501</p>\n<p>Message: Unsupported method (&#x27;PUT&#x27;).</p>\n</body>\n</html>\n",
+    );
+    let got = files::put(&client, CANNED, "f", &mut &b"data"[..], 4, &mut |_, _| {});
+    let Err(e @ FileError::Status(501, _)) = got else {
+        panic!("expected a 501, got {got:?}")
+    };
+    assert_eq!(
+        e.to_string(),
+        "501 Not Implemented: Unsupported method ('PUT')."
+    );
+}
+
+#[test]
+fn a_second_store_on_one_root_fails_and_removes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = DirStore::open(dir.path()).unwrap();
+    use layernet::app::storage::{Name, Storage};
+    let up = first
+        .begin_upload(&Name::new("big.bin").unwrap(), 10)
+        .unwrap();
+    first.write(up, b"hello").unwrap();
+    let temps = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref().is_ok_and(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with(".layernet-upload-")
+                })
+            })
+            .count()
+    };
+    assert_eq!(temps(), 1, "the upload in flight has its temporary file");
+    let second = DirStore::open(dir.path())
+        .err()
+        .expect("a second store opened");
+    assert_eq!(second.kind(), std::io::ErrorKind::ResourceBusy);
+    assert_eq!(
+        format!("--root DIR {second}"),
+        format!(
+            "--root DIR is served by another layernet (pid {})",
+            std::process::id()
+        )
+    );
+    assert_eq!(temps(), 1, "the second open removed the first's upload");
+    first.write(up, b"world").unwrap();
+    first.commit(up).unwrap();
+    assert_eq!(
+        std::fs::read(dir.path().join("big.bin")).unwrap(),
+        b"helloworld"
+    );
+    drop(first);
+    let listed: Vec<String> = {
+        let mut s = DirStore::open(dir.path()).unwrap();
+        (0..)
+            .map_while(|i| s.entry(i))
+            .map(|(n, _)| n.as_str().to_string())
+            .collect()
+    };
+    assert_eq!(listed, ["big.bin"], "the lock shows in no listing");
+
+    // Another process holding the root: flock(1) locks a directory as the
+    // store does, and the error names that process.
+    if std::process::Command::new("flock")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        println!("skipping the second process: no flock(1)");
+        return;
+    }
+    let mut holder = std::process::Command::new("flock")
+        // -o: the lock stays with flock itself, not with its child `sleep`.
+        .args(["-x", "-o"])
+        .arg(dir.path())
+        .args(["sleep", "10"])
+        .spawn()
+        .unwrap();
+    let mut err = None;
+    for _ in 0..100 {
+        match DirStore::open(dir.path()) {
+            Ok(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let err = err.expect("the other process's lock was never seen");
+    assert_eq!(
+        err.to_string(),
+        format!("is served by another layernet (pid {})", holder.id())
+    );
+    // flock's child closes its copy of the descriptor just after the fork:
+    // give it a moment.
+    let free = (0..100).any(|_| {
+        DirStore::open(dir.path()).is_ok() || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            false
+        }
+    });
+    assert!(free, "still locked after the holder is gone");
+}
+
 /// A network whose host 0 serves `dir` under `policy`, its access log on;
 /// the server is shared so that a test can read its log and counters.
 type Shared = Rc<RefCell<FileServer<DirStore, 8>>>;
@@ -899,7 +1099,9 @@ fn writes_need_credentials_and_guessing_is_slowed() {
         "{r:?} {:?}",
         access_lines(&server)
     );
-    // With reads closed too, a GET needs them as well.
+    // With reads closed too, a GET needs them as well. The first server
+    // goes first: its store holds the root's lock.
+    drop((net, c, server));
     let (_net, c, _server) = serve_policy(
         dir.path(),
         Policy {

@@ -151,3 +151,8 @@ fn dhcp_and_dns_against_dnsmasq() {
 fn ipv6_dual_stack_against_linux() {
     scenario(&["tap0"], "ipv6", false);
 }
+
+#[test]
+fn the_readme_walk_through_as_written() {
+    scenario(&["tap0", "tap1"], "readme", false);
+}

@@ -12,6 +12,13 @@
 //! upload (early disconnect, full disk) removes its temporary file and
 //! leaves the old content as it was. Temporary files left by a crash are
 //! removed when the store is opened.
+//!
+//! The store holds an exclusive `flock(2)` on the root directory itself for
+//! its whole life, so a second store (another `serve`) on the same root
+//! fails to open instead of removing the first one's uploads in flight.
+//! The lock is on the directory, not on a lock file: a read-only root can
+//! still be served, nothing shows in listings, and a crash leaves nothing
+//! behind (the kernel drops the lock with the process).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -63,6 +70,8 @@ pub struct DirStore {
     /// The directory as read at the start of the latest listing.
     listing: Vec<(Name, u64)>,
     next_temp: u64,
+    /// The root, opened and locked for as long as the store lives.
+    _lock: Option<File>,
 }
 
 fn io_error(e: &io::Error) -> StorageError {
@@ -75,13 +84,19 @@ fn io_error(e: &io::Error) -> StorageError {
 }
 
 impl DirStore {
-    /// Serve the directory `root` (it must exist). Removes temporary files
-    /// of uploads interrupted by a crash.
+    /// Serve the directory `root` (it must exist). Locks it for the
+    /// store's life, then removes temporary files of uploads interrupted by
+    /// a crash. Where the file system has no locks, the store opens
+    /// unlocked and leaves such files alone (they may be another's).
     ///
     /// # Errors
-    /// Those of reading the directory: [`io::ErrorKind::NotFound`] if `root`
-    /// does not exist, [`io::ErrorKind::NotADirectory`] if it is not a
-    /// directory, [`io::ErrorKind::PermissionDenied`] if it may not be read.
+    /// [`io::ErrorKind::ResourceBusy`] if another store (in this process or
+    /// another) holds `root`: the message is `is served by another layernet
+    /// (pid N)`, so that `--root DIR` put before it makes the sentence.
+    /// Otherwise those of reading the directory: [`io::ErrorKind::NotFound`]
+    /// if `root` does not exist, [`io::ErrorKind::NotADirectory`] if it is
+    /// not a directory, [`io::ErrorKind::PermissionDenied`] if it may not be
+    /// read.
     ///
     /// # Example
     /// ```
@@ -93,6 +108,12 @@ impl DirStore {
     /// assert!(!leftover.exists());
     /// let missing = DirStore::open(dir.path().join("no such dir"));
     /// assert_eq!(missing.err().map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
+    /// let first = DirStore::open(dir.path())?;
+    /// let second = DirStore::open(dir.path()).err().ok_or("opened twice")?;
+    /// assert_eq!(second.kind(), std::io::ErrorKind::ResourceBusy);
+    /// assert_eq!(second.to_string(), format!("is served by another layernet (pid {})", std::process::id()));
+    /// drop(first);
+    /// DirStore::open(dir.path())?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(root: impl AsRef<Path>) -> io::Result<DirStore> {
@@ -103,10 +124,16 @@ impl DirStore {
                 format!("{} is not a directory", root.display()),
             ));
         }
-        for entry in fs::read_dir(&root)?.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
-                let _ = fs::remove_file(entry.path());
+        let lock = lock_root(&root)?;
+        // Only the root's owner may take temporary files for a crash's.
+        if lock.is_some() {
+            for entry in fs::read_dir(&root)?.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                    let _ = fs::remove_file(entry.path());
+                }
             }
+        } else {
+            fs::read_dir(&root)?;
         }
         Ok(DirStore {
             root,
@@ -114,6 +141,7 @@ impl DirStore {
             readers: Vec::new(),
             listing: Vec::new(),
             next_temp: 0,
+            _lock: lock,
         })
     }
 
@@ -211,6 +239,44 @@ impl DirStore {
             .and_then(Option::as_mut)
             .ok_or(StorageError::NotFound)
     }
+}
+
+/// Lock `root` (the directory itself) exclusively, without waiting.
+/// `Ok(None)` where the file system cannot lock.
+fn lock_root(root: &Path) -> io::Result<Option<File>> {
+    let dir = File::open(root)?;
+    match dir.try_lock() {
+        Ok(()) => Ok(Some(dir)),
+        Err(fs::TryLockError::WouldBlock) => {
+            let pid = lock_holder(&dir).map_or_else(|| "unknown".to_string(), |p| p.to_string());
+            Err(io::Error::new(
+                io::ErrorKind::ResourceBusy,
+                format!("is served by another layernet (pid {pid})"),
+            ))
+        }
+        Err(fs::TryLockError::Error(_)) => Ok(None),
+    }
+}
+
+/// The process holding the `flock` on `file`, from `/proc/locks`, whose
+/// lines read `1: FLOCK  ADVISORY  WRITE 4242 fd:01:393218 0 EOF` (major
+/// and minor device numbers in hex, then the inode).
+fn lock_holder(file: &File) -> Option<u32> {
+    let meta = file.metadata().ok()?;
+    let dev = meta.dev();
+    // Linux's encoding of dev_t (glibc's gnu_dev_major/minor).
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    let want = format!("{major:02x}:{minor:02x}:{}", meta.ino());
+    let locks = fs::read_to_string("/proc/locks").ok()?;
+    locks.lines().find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        // Blocked waiters have "->" as their second field: skip them.
+        match f.as_slice() {
+            [_, "FLOCK", _, _, pid, id, ..] if id.eq_ignore_ascii_case(&want) => pid.parse().ok(),
+            _ => None,
+        }
+    })
 }
 
 impl Storage for DirStore {

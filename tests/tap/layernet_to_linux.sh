@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # layernet's clients against Linux servers nobody here wrote (Python's
 # http.server, a Python echo server, a Python UDP peer, the kernel's ping
-# responder). Runs inside scripts/tap-netns.sh: layernet is 192.168.69.1 on
+# responder). Runs inside scripts/tap-netns.sh: layernet (a client: 192.168.69.2) on
 # tap0, Linux 192.168.69.100. Usage: layernet_to_linux.sh PATH_TO_LAYERNET
 set -euo pipefail
 layernet=$(realpath "$1")
@@ -71,7 +71,7 @@ for _ in $(seq 100); do grep -q ready "$work/peer.out" 2>/dev/null && break; sle
 grep -q ready "$work/peer.out" || fail "the Python peer did not start"
 out=$(printf 'hello python\n' | "$layernet" chat "$H" --linger 2) || fail "layernet chat"
 wait "$peer" || fail "python peer: $(cat "$work/peer.out")"
-grep -q "peer got b'hello python' from ('192.168.69.1', 6868)" "$work/peer.out" || fail "peer saw: $(cat "$work/peer.out")"
+grep -q "peer got b'hello python' from ('192.168.69.2', 6868)" "$work/peer.out" || fail "peer saw: $(cat "$work/peer.out")"
 [ "$out" = "[$H:6868] hi layernet, python here" ] || fail "layernet chat printed '$out'"
 ok "layernet chat with a Python UDP peer: $out"
 

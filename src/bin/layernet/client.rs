@@ -9,13 +9,163 @@ use std::sync::mpsc;
 use indicatif::{ProgressBar, ProgressStyle};
 use layernet::app::ports;
 use layernet::host::blocking::{Host, Net};
-use layernet::host::files::{self, FileError};
+use layernet::host::files::{self, FileError, Options};
 use layernet::host::tap::TapNet;
-use layernet::net::NameError;
+use layernet::link::tap::TapDevice;
+use layernet::net::{NameError, Resources};
 use layernet::socket::{Error, Ping};
-use layernet::{Duration, IpAddress, IpEndpoint, Ipv4Address, Ipv6Address};
+use layernet::{
+    Duration, EthernetAddress, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr, Ipv6Address,
+};
 
-use super::{Capture, Command, Global, IpMode, open_tap};
+use super::{Capture, Command, Global, IpMode};
+
+/// A client's address unless `--ip` says otherwise: beside a `serve` with
+/// the global defaults (192.168.69.1), never on top of it.
+const CLIENT_IP: Ipv4Cidr = Ipv4Cidr::new(Ipv4Address::new(192, 168, 69, 2), 24);
+/// A client's MAC unless `--mac` says otherwise (serve's is ...:01).
+const CLIENT_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
+
+/// Give a client command its own defaults for `--ip` and `--mac` where the
+/// command line left them out: with the global ones (a server's), a client
+/// on the same segment as a `serve` would take its address and MAC.
+pub(crate) fn client_defaults(
+    global: &mut Global,
+    command: Option<&Command>,
+    matches: &clap::ArgMatches,
+) {
+    if matches!(
+        command,
+        None | Some(Command::Demo(_) | Command::Serve(_) | Command::Bench(_))
+    ) {
+        return;
+    }
+    // A global option given after the command name is recorded in the
+    // command's matches.
+    let given = |id: &str| {
+        std::iter::once(matches)
+            .chain(matches.subcommand().map(|(_, m)| m))
+            .filter_map(|m| m.value_source(id))
+            .any(|s| s != clap::parser::ValueSource::DefaultValue)
+    };
+    if !given("ip") {
+        global.ip = IpMode::Static(CLIENT_IP);
+    }
+    if !given("mac") {
+        global.mac = CLIENT_MAC;
+    }
+}
+
+/// Each client TCP socket's buffers, each way: a window that a TAP link's
+/// bandwidth-delay product fits in (smoltcp scales the window past 64 KiB).
+/// The host profile's 8 KiB would cap a download at a few tens of MB/s.
+const CLIENT_BUFFER: usize = 256 * 1024;
+
+/// A client's sockets: one TCP connection at a time (two while the last
+/// one closes), chat's UDP socket, ICMP, and the name service's.
+type ClientResources =
+    Resources<'static, { 2 + 2 + 1 + layernet::net::NAME_SOCKETS }, 2, 2, CLIENT_BUFFER>;
+
+/// ARP probes sent before a client's first frame (RFC 5227 sends 3 over
+/// 1 to 2 s; a command-line client cannot wait that long).
+const PROBES: u32 = 2;
+/// Time between probes, and waited after the last for an answer.
+const PROBE_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The client's stack on the TAP, after making sure (for a static address)
+/// that nobody else on the segment has its address.
+fn open_client(global: &Global, capture: &Capture) -> Result<TapNet, String> {
+    super::open_tap_with(global, capture, |config, mut device| {
+        if global.ip != IpMode::Dhcp {
+            probe_address(&mut device, config.mac, config.ip.address())?;
+        }
+        let resources: &'static mut ClientResources = Box::leak(Box::default());
+        TapNet::with_resources(config, device, resources)
+    })
+}
+
+/// RFC 5227's address conflict detection, before the stack exists: ARP
+/// probes (sender address 0.0.0.0, so that no neighbour's cache changes)
+/// for `ip`; an ARP packet from another MAC that claims `ip`, answers for
+/// it or probes for it too is a conflict, reported in one line.
+///
+/// Linux answers probes for its addresses. smoltcp (so a layernet
+/// `serve`) ignores ARP from 0.0.0.0 and is not found this way.
+fn probe_address(
+    device: &mut TapDevice,
+    mac: EthernetAddress,
+    ip: Ipv4Address,
+) -> Result<(), String> {
+    use smoltcp::phy::{Device, RxToken, TxToken};
+    use smoltcp::wire::{ArpOperation, ArpPacket, ArpRepr, EthernetFrame, EthernetProtocol};
+    let start = std::time::Instant::now();
+    let now = || layernet::Instant::from_micros(start.elapsed().as_micros() as i64);
+    let probe = ArpRepr::EthernetIpv4 {
+        operation: ArpOperation::Request,
+        source_hardware_addr: mac,
+        source_protocol_addr: Ipv4Address::UNSPECIFIED,
+        target_hardware_addr: EthernetAddress([0; 6]),
+        target_protocol_addr: ip,
+    };
+    let eth = smoltcp::wire::EthernetRepr {
+        src_addr: mac,
+        dst_addr: EthernetAddress::BROADCAST,
+        ethertype: EthernetProtocol::Arp,
+    };
+    let len = eth.buffer_len() + probe.buffer_len();
+    let claimant = |frame: &[u8]| -> Option<EthernetAddress> {
+        let eth = EthernetFrame::new_checked(frame).ok()?;
+        if eth.ethertype() != EthernetProtocol::Arp {
+            return None;
+        }
+        let arp = ArpPacket::new_checked(eth.payload()).ok()?;
+        let ArpRepr::EthernetIpv4 {
+            operation,
+            source_hardware_addr: from,
+            source_protocol_addr: sender,
+            target_protocol_addr: target,
+            ..
+        } = ArpRepr::parse(&arp).ok()?
+        else {
+            return None;
+        };
+        let probing_too =
+            sender.is_unspecified() && target == ip && operation == ArpOperation::Request;
+        (from != mac && (sender == ip || probing_too)).then_some(from)
+    };
+    let name = device.name().to_string();
+    for round in 1..=PROBES {
+        if let Some(tx) = device.transmit(now()) {
+            tx.consume(len, |buf| {
+                let mut frame = EthernetFrame::new_unchecked(buf);
+                eth.emit(&mut frame);
+                probe.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));
+            });
+        }
+        let until = start + PROBE_WAIT * round;
+        loop {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            device
+                .wait(Some(left))
+                .map_err(|e| format!("{name}: {e}"))?;
+            while let Some((rx, _)) = device.receive(now()) {
+                if let Some(EthernetAddress(m)) = rx.consume(claimant) {
+                    let other = format!(
+                        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+                        m[0], m[1], m[2], m[3], m[4], m[5]
+                    );
+                    return Err(format!(
+                        "{ip} is already in use on {name} by {other}: give this client another address with --ip (and --mac)"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
 
 /// How long a client waits for one reply or one connection.
 const WAIT: Duration = Duration::from_secs(10);
@@ -211,14 +361,14 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
     .transpose()
     .map_err(Failure::Usage)?;
     if let Command::Get { url: u, .. } = &command
-        && url(u).map(|(_, name)| name.is_none()).unwrap_or(false)
+        && !u.strip_prefix("http://").unwrap_or(u).contains('/')
     {
         return Err(Failure::Usage(
-            "give the file's name: HOST[:PORT]/NAME".into(),
+            "give the file's name, HOST[:PORT]/NAME, or HOST[:PORT]/ for the listing".into(),
         ));
     }
     let capture = Capture::new(global).map_err(Failure::Runtime)?;
-    let net = Net::new(open_tap(global, &capture).map_err(Failure::Runtime)?);
+    let net = Net::new(open_client(global, &capture).map_err(Failure::Runtime)?);
     let host = net.host(0);
     let ep = wait_for_lease(&net, global).and_then(|()| match &target {
         Some(t) => lookup(&net, global, &t.host).map(|ip| IpEndpoint::new(ip, t.port)),
@@ -236,8 +386,9 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
             url: u,
             output,
             resume,
-        } => get(&host, ep, &u, output, resume),
-        Command::Put { file, url: u } => put(&host, ep, &file, &u),
+            user,
+        } => get(&host, ep, &u, output, resume, user.as_deref()),
+        Command::Put { file, url: u, user } => put(&host, ep, &file, &u, user.as_deref()),
         Command::Ping { count, .. } => ping(&net, ep.addr, count),
         Command::Demo(_) | Command::Serve(_) | Command::Bench(_) => {
             Err("not a client command".to_string())
@@ -397,20 +548,35 @@ fn get(
     u: &str,
     output: Option<std::path::PathBuf>,
     resume: bool,
+    user: Option<&str>,
 ) -> Result<(), String> {
     let (_, name) = url(u)?;
-    let name = name.ok_or("give the file's name: IP[:PORT]/NAME")?;
+    let Some(name) = name else {
+        return list(host, ep, output, user);
+    };
     let dest = output.unwrap_or_else(|| {
         let base = name.rsplit('/').next().unwrap_or("download");
         std::path::PathBuf::from(if base.is_empty() { "download" } else { base })
     });
     let pb = bar(None);
-    let t = files::get_file(host, ep, &name, &dest, resume, &mut |done, total| {
-        if let Some(t) = total {
-            pb.set_length(t);
-        }
-        pb.set_position(done);
-    })
+    let options = Options {
+        user,
+        ..Options::default()
+    };
+    let t = files::get_file_with(
+        host,
+        ep,
+        &name,
+        &dest,
+        resume,
+        &options,
+        &mut |done, total| {
+            if let Some(t) = total {
+                pb.set_length(t);
+            }
+            pb.set_position(done);
+        },
+    )
     .map_err(show)?;
     pb.finish_and_clear();
     let from = if t.resumed_from > 0 {
@@ -427,7 +593,34 @@ fn get(
     Ok(())
 }
 
-fn put(host: &Host<TapNet>, ep: IpEndpoint, file: &std::path::Path, u: &str) -> Result<(), String> {
+/// `get IP/`: the listing as text (`name size` lines from layernet), on
+/// stdout or into `-o FILE`.
+fn list(
+    host: &Host<TapNet>,
+    ep: IpEndpoint,
+    output: Option<std::path::PathBuf>,
+    user: Option<&str>,
+) -> Result<(), String> {
+    let options = Options {
+        user,
+        accept: Some("text/plain"),
+    };
+    if let Some(dest) = output {
+        files::get_file_with(host, ep, "", &dest, false, &options, &mut |_, _| {}).map_err(show)?;
+        return Ok(());
+    }
+    let mut out = io::stdout().lock();
+    files::get_with(host, ep, "", 0, &options, &mut out, &mut |_, _| {}).map_err(show)?;
+    out.flush().map_err(|e| format!("stdout: {e}"))
+}
+
+fn put(
+    host: &Host<TapNet>,
+    ep: IpEndpoint,
+    file: &std::path::Path,
+    u: &str,
+    user: Option<&str>,
+) -> Result<(), String> {
     let (_, name) = url(u)?;
     let name = match name {
         Some(n) => n,
@@ -443,7 +636,11 @@ fn put(host: &Host<TapNet>, ep: IpEndpoint, file: &std::path::Path, u: &str) -> 
         .map_err(|e| format!("{}: {e}", file.display()))?
         .len();
     let pb = bar(Some(len));
-    let t = files::put(host, ep, &name, &mut f, len, &mut |done, _| {
+    let options = Options {
+        user,
+        ..Options::default()
+    };
+    let t = files::put_with(host, ep, &name, &options, &mut f, len, &mut |done, _| {
         pb.set_position(done)
     })
     .map_err(show)?;

@@ -50,7 +50,9 @@ struct Global {
     #[arg(long, global = true, value_parser = parse_link)]
     link: Option<Link>,
     /// The stack's IPv4 address and prefix, or `dhcp` to take them (and
-    /// the default route and DNS server) from a DHCP server.
+    /// the default route and DNS server) from a DHCP server. Clients
+    /// (every command but serve, demo and bench) default to
+    /// 192.168.69.2/24, so that they never take a server's address.
     #[arg(long, global = true, default_value = "192.168.69.1/24", value_parser = parse_ip_mode)]
     ip: IpMode,
     /// IPv6 beside the link-local address every stack derives from its
@@ -71,7 +73,8 @@ struct Global {
     /// asked before DNS.
     #[arg(long = "host", global = true, value_name = "NAME=ADDR", value_parser = parse_host_entry)]
     hosts: Vec<(String, IpAddress)>,
-    /// The stack's MAC address (unicast).
+    /// The stack's MAC address (unicast). Clients default to
+    /// 02:00:00:00:00:02.
     #[arg(long, global = true, default_value = "02:00:00:00:00:01", value_parser = parse_mac)]
     mac: EthernetAddress,
     /// Default route.
@@ -333,9 +336,11 @@ enum Command {
         #[arg(long, default_value_t = 1.0, value_parser = parse_seconds)]
         linger: f64,
     },
-    /// Download IP[:PORT]/NAME from a file service (any HTTP server).
+    /// Download IP[:PORT]/NAME from a file service (any HTTP server);
+    /// IP[:PORT]/ prints the listing (asked for as text/plain).
     Get {
-        /// IP[:PORT]/NAME (port 7878 by default); IPv6 as [ADDR]:PORT/NAME.
+        /// IP[:PORT]/NAME (port 7878 by default); IPv6 as [ADDR]:PORT/NAME;
+        /// IP[:PORT]/ for the listing.
         url: String,
         /// Where to save it (default: NAME).
         #[arg(short, long)]
@@ -343,6 +348,9 @@ enum Command {
         /// Continue a partial download (as curl -C -).
         #[arg(short = 'C', long = "continue")]
         resume: bool,
+        /// Send HTTP Basic credentials (for `serve --auth-reads`).
+        #[arg(long, value_name = "USER:PASS")]
+        user: Option<String>,
     },
     /// Upload FILE to IP[:PORT][/NAME] (NAME defaults to FILE's name).
     Put {
@@ -350,6 +358,9 @@ enum Command {
         file: std::path::PathBuf,
         /// IP[:PORT][/NAME] (port 7878 by default).
         url: String,
+        /// Send HTTP Basic credentials (for `serve --auth USER:PASS`).
+        #[arg(long, value_name = "USER:PASS")]
+        user: Option<String>,
     },
     /// Measure: bulk TCP over the simulated segment beside bare smoltcp,
     /// greeting connections per second, memory per component, heap
@@ -565,7 +576,12 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let mut cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    client::client_defaults(&mut cli.global, cli.command.as_ref(), &matches);
     if cli.global.link == Some(Link::Sim)
         && !matches!(
             cli.command,
@@ -958,8 +974,11 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
                         std::env::current_dir().map_err(|e| format!("current directory: {e}"))?
                     }
                 };
-                let store =
-                    DirStore::open(&root).map_err(|e| format!("--root {}: {e}", root.display()))?;
+                let store = DirStore::open(&root).map_err(|e| match e.kind() {
+                    // "is served by another layernet (pid N)": one sentence.
+                    std::io::ErrorKind::ResourceBusy => format!("--root {} {e}", root.display()),
+                    _ => format!("--root {}: {e}", root.display()),
+                })?;
                 let limits = Limits {
                     max_body: args.max_upload,
                     idle: Duration::from_secs(args.idle_timeout.max(1)),
