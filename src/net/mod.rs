@@ -1499,6 +1499,20 @@ impl<'a, D: Link> Stack<'a, D> {
                     }
                     changed = true;
                 }
+                // The handshake completed: the connection now waits in the
+                // accept queue, as long as the service takes to accept it
+                // (Linux's accept queue has no timer either). The
+                // half-open limit must not reset it; an ESTABLISHED one
+                // waiting past HANDSHAKE_TIMEOUT was reset here before.
+                Owner::Slot(_)
+                    if socket.timeout().is_some()
+                        && !matches!(
+                            socket.state(),
+                            tcp::State::Listen | tcp::State::SynReceived
+                        ) =>
+                {
+                    socket.set_timeout(None);
+                }
                 _ => {}
             }
         }
