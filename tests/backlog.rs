@@ -236,8 +236,8 @@ fn accepted_connections_wait_for_a_busy_service_without_a_reset() {
         }
     }
     net.run_for(Duration::from_secs(1));
-    for i in 0..CLIENTS {
-        assert_eq!(echoed[i], message(i), "client {i} was answered");
+    for (i, got) in echoed.iter().enumerate() {
+        assert_eq!(*got, message(i), "client {i} was answered");
     }
     let census = net.segment().census().since(&before);
     println!(

@@ -21,11 +21,34 @@ use crate::net::{
 
 /// UDP sockets of a host stack (the chat room, clients' datagram sockets),
 /// as in `net::profile::Host`.
+///
+/// ```
+/// use layernet::host::memory::{Sizes, UDP_SOCKETS};
+/// use layernet::host::sim::{SimNet, host_ip, host_mac};
+/// use layernet::socket::UdpSocket;
+/// let mut net = SimNet::new(1, layernet::link::sim::Faults::NONE);
+/// let a = net.add_host_memory(layernet::net::Config::new(host_mac(0), host_ip(0)), Sizes::HOST.leak()?)?;
+/// let all: Vec<_> = (0..UDP_SOCKETS as u16).map(|p| UdpSocket::bind(net.stack(a), 5000 + p)).collect();
+/// assert!(all.iter().all(Result::is_ok));
+/// assert!(UdpSocket::bind(net.stack(a), 6000).is_err(), "no fifth");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const UDP_SOCKETS: usize = 4;
 /// Each UDP socket's buffer, each way.
+///
+/// ```
+/// use layernet::host::memory::UDP_BUFFER;
+/// assert!(UDP_BUFFER >= 1500, "a full-sized datagram fits");
+/// ```
 pub const UDP_BUFFER: usize = 8192;
 /// Most TCP sockets a host stack may have: far more than `serve` asks for,
 /// and every poll walks the pool.
+///
+/// ```
+/// use layernet::host::memory::{MAX_TCP_SOCKETS, Sizes};
+/// let too_many = Sizes { tcp_sockets: MAX_TCP_SOCKETS + 1, tcp_buffer: 4096 };
+/// assert!(too_many.leak().is_err());
+/// ```
 pub const MAX_TCP_SOCKETS: usize = 4096;
 
 /// How much socket memory a host stack gets: the TCP pool's size and each
@@ -71,6 +94,12 @@ impl Sizes {
 
     /// Bytes of every TCP buffer together, both ways (`None` past
     /// `usize`).
+    ///
+    /// ```
+    /// use layernet::host::memory::Sizes;
+    /// assert_eq!(Sizes::HOST.tcp_bytes(), Some(24 * 2 * 8192));
+    /// assert_eq!(Sizes { tcp_sockets: usize::MAX, tcp_buffer: 2 }.tcp_bytes(), None);
+    /// ```
     pub fn tcp_bytes(&self) -> Option<usize> {
         self.tcp_sockets
             .checked_mul(self.tcp_buffer)?

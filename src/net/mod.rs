@@ -18,8 +18,11 @@
 //! the last slot: the first one turns it into SYN-RECEIVED before the second
 //! one is looked at. A SYN for a port nobody listens on still gets its RST.
 //!
-//! An accepted connection leaves its slot at once (the listener takes a
-//! free socket to listen again). A socket the application closed goes back
+//! The slots are the accept queue: a connection whose handshake completed
+//! waits in its slot until the service accepts it, with no timer (only a
+//! half-open one gives its slot up, after [`HANDSHAKE_TIMEOUT`]). An
+//! accepted connection leaves its slot at once (the listener takes a free
+//! socket to listen again). A socket the application closed goes back
 //! to the pool as soon as it reaches CLOSED or TIME-WAIT. Re-arming a
 //! TIME-WAIT socket is the trade-off that keeps a small pool serving: the
 //! socket stays in TIME-WAIT (answering a retransmitted FIN) until the pool
@@ -111,7 +114,8 @@ pub const EGRESS_BURST: usize = 64;
 /// slot without hearing from its peer. Without it, spoofed SYNs that never
 /// complete their handshake would hold every slot for ever (a SYN flood);
 /// a real client on a lossy link retransmits its SYN well within it, which
-/// restarts the count.
+/// restarts the count. Once the handshake completes the limit is lifted:
+/// the connection waits in its slot until the service accepts it.
 ///
 /// ```
 /// use layernet::host::sim::{SimNet, endpoint};
@@ -445,6 +449,12 @@ pub struct TcpEntry {
 
 impl TcpEntry {
     /// An entry before [`Stack::new`] takes it.
+    ///
+    /// ```
+    /// use layernet::net::TcpEntry;
+    /// let pool: Vec<TcpEntry> = vec![TcpEntry::EMPTY; 100]; // room for 100 TCP sockets
+    /// assert_eq!(pool.len(), 100);
+    /// ```
     pub const EMPTY: TcpEntry = TcpEntry {
         handle: None,
         owner: Owner::Free,
@@ -469,6 +479,11 @@ impl TcpEntry {
 }
 
 /// Book-keeping for one pooled UDP socket, as [`TcpEntry`] is for TCP.
+///
+/// ```
+/// use layernet::net::{TcpEntry, UdpEntry};
+/// assert!(size_of::<UdpEntry>() < size_of::<TcpEntry>());
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct UdpEntry {
     handle: Option<SocketHandle>,
@@ -477,6 +492,12 @@ pub struct UdpEntry {
 
 impl UdpEntry {
     /// An entry before [`Stack::new`] takes it.
+    ///
+    /// ```
+    /// use layernet::net::UdpEntry;
+    /// let pool = [UdpEntry::EMPTY; 4];
+    /// assert_eq!(pool.len(), 4);
+    /// ```
     pub const EMPTY: UdpEntry = UdpEntry {
         handle: None,
         in_use: false,
@@ -489,6 +510,11 @@ impl UdpEntry {
 
 /// The buffers of the stack's one ICMP socket (ping), of fixed size:
 /// [`ICMP_PACKETS`] echoes of up to [`ICMP_BUFFER`] bytes each way.
+///
+/// ```
+/// use layernet::net::{ICMP_BUFFER, IcmpBuffers};
+/// assert!(size_of::<IcmpBuffers>() > 2 * ICMP_BUFFER);
+/// ```
 pub struct IcmpBuffers {
     rx: [u8; ICMP_BUFFER],
     tx: [u8; ICMP_BUFFER],
@@ -498,6 +524,12 @@ pub struct IcmpBuffers {
 
 impl IcmpBuffers {
     /// Zeroed buffers.
+    ///
+    /// ```
+    /// use layernet::net::IcmpBuffers;
+    /// let ping = Box::new(IcmpBuffers::EMPTY);
+    /// assert!(size_of_val(&*ping) > 2048);
+    /// ```
     pub const EMPTY: IcmpBuffers = IcmpBuffers {
         rx: [0; ICMP_BUFFER],
         tx: [0; ICMP_BUFFER],
@@ -611,10 +643,25 @@ impl<'a, const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: us
 
 /// The smallest socket buffer, each way, that [`Resources`] and [`Memory`]
 /// take: room for one full-sized option-laden TCP header's worth of data.
+///
+/// ```
+/// use layernet::host::memory::Sizes;
+/// use layernet::net::MIN_BUFFER;
+/// assert!(Sizes { tcp_sockets: 1, tcp_buffer: MIN_BUFFER }.leak().is_ok());
+/// assert!(Sizes { tcp_sockets: 1, tcp_buffer: MIN_BUFFER - 1 }.leak().is_err());
+/// ```
 pub const MIN_BUFFER: usize = 64;
 
 /// The largest TCP receive buffer (1 GiB): a window scale of 14, RFC 7323's
 /// limit (smoltcp refuses more).
+///
+/// ```
+/// use layernet::host::memory::Sizes;
+/// use layernet::net::MAX_TCP_BUFFER;
+/// // Refused before anything is allocated.
+/// let over = Sizes { tcp_sockets: 1, tcp_buffer: MAX_TCP_BUFFER + 1 }.leak();
+/// assert!(over.err().is_some_and(|e| e.contains("1 GiB")));
+/// ```
 pub const MAX_TCP_BUFFER: usize = 1 << 30;
 
 /// All the memory a [`Stack`] uses, lent as slices: what [`Resources`]
@@ -673,9 +720,9 @@ pub struct Memory<'a> {
 /// ```
 /// use layernet::net::{IcmpBuffers, Memory, MemoryError, TcpEntry};
 /// use smoltcp::iface::SocketStorage;
-/// let mut sockets = [SocketStorage::EMPTY; 2];
-/// let mut bytes = [0u8; 100];
-/// let refused = Memory::new(&mut sockets, &mut [TcpEntry::EMPTY], &mut bytes, &mut [], &mut [], &mut [], &mut IcmpBuffers::EMPTY);
+/// let (mut sockets, mut tcp) = ([SocketStorage::EMPTY; 2], [TcpEntry::EMPTY]);
+/// let (mut bytes, mut icmp) = ([0u8; 100], IcmpBuffers::EMPTY);
+/// let refused = Memory::new(&mut sockets, &mut tcp, &mut bytes, &mut [], &mut [], &mut [], &mut icmp);
 /// assert_eq!(refused.err(), Some(MemoryError::TcpBuffer));
 /// assert!(MemoryError::TcpBuffer.to_string().contains("64 bytes"));
 /// ```
@@ -719,6 +766,17 @@ impl<'a> Memory<'a> {
     ///
     /// A [`MemoryError`] when the slices cannot hold the sockets they
     /// promise.
+    ///
+    /// ```
+    /// use layernet::net::{IcmpBuffers, Memory, MemoryError, TcpEntry};
+    /// use smoltcp::iface::SocketStorage;
+    /// let mut sockets = [SocketStorage::EMPTY; 2]; // two TCP sockets need three slots
+    /// let mut tcp = [TcpEntry::EMPTY; 2];
+    /// let mut bytes = [0u8; 2 * 2 * 128];
+    /// let mut icmp = IcmpBuffers::EMPTY;
+    /// let short = Memory::new(&mut sockets, &mut tcp, &mut bytes, &mut [], &mut [], &mut [], &mut icmp);
+    /// assert_eq!(short.err(), Some(MemoryError::Sockets));
+    /// ```
     pub fn new(
         sockets: &'a mut [SocketStorage<'a>],
         tcp: &'a mut [TcpEntry],
@@ -756,11 +814,21 @@ impl<'a> Memory<'a> {
     }
 
     /// TCP sockets in the pool.
+    ///
+    /// ```
+    /// use layernet::net::profile;
+    /// assert_eq!(profile::Tiny::new().memory().tcp_sockets(), 9);
+    /// ```
     pub fn tcp_sockets(&self) -> usize {
         self.tcp.len()
     }
 
     /// Each TCP socket's buffer, each way, in bytes.
+    ///
+    /// ```
+    /// use layernet::net::profile;
+    /// assert_eq!(profile::Tiny::new().memory().tcp_buffer(), 256);
+    /// ```
     pub fn tcp_buffer(&self) -> usize {
         self.tcp_buffers.len() / self.tcp.len().max(1) / 2
     }
