@@ -151,3 +151,100 @@ fn time_wait_sockets_are_reused_at_once_by_a_tiny_pool() {
     );
     assert_eq!(net.segment().census().tcp_rst, 0);
 }
+
+/// Linux's accept queue: a connection whose handshake completed waits in
+/// its listening slot until the service takes it, however long the
+/// service is busy. Here the echo service holds 2 connections and 3 more
+/// clients wait, each with its message sent, for twice HANDSHAKE_TIMEOUT
+/// (the half-open limit, which must not apply to them): none is reset, and
+/// each is answered once the service frees a place.
+#[test]
+fn accepted_connections_wait_for_a_busy_service_without_a_reset() {
+    use layernet::net::HANDSHAKE_TIMEOUT;
+    use layernet::socket::{Error, TcpStream};
+
+    const SERVED: usize = 2;
+    const CLIENTS: usize = 5;
+    let mut net = SimNet::new(5, Faults::NONE);
+    net.add_host().unwrap();
+    net.add_host().unwrap();
+    let server = EchoServer::<SERVED>::bind(net.stack(0), ports::ECHO, CLIENTS - SERVED).unwrap();
+    net.serve(0, Box::new(server));
+    let to = IpEndpoint::new(IpAddress::Ipv4(net.stack(0).ipv4_addr()), ports::ECHO);
+    let before = net.segment().census();
+    let mut streams: Vec<TcpStream> = (0..CLIENTS)
+        .map(|_| TcpStream::connect(net.stack(1), to).unwrap())
+        .collect();
+    let mut sent = [false; CLIENTS];
+    let mut echoed: Vec<Vec<u8>> = vec![Vec::new(); CLIENTS];
+    let message = |i: usize| vec![b'a' + i as u8; 100];
+    // Drive the clients in 10 ms steps: send once connected, read what
+    // comes back, and hold every connection open until told to close.
+    let step = |net: &mut SimNet,
+                streams: &mut [TcpStream],
+                sent: &mut [bool],
+                echoed: &mut [Vec<u8>]|
+     -> Result<(), Error> {
+        net.run_for(Duration::from_millis(10));
+        for (i, s) in streams.iter_mut().enumerate() {
+            match s.poll_connect(net.stack(1)) {
+                Ok(()) => {}
+                Err(Error::WouldBlock) => continue,
+                Err(e) => return Err(e),
+            }
+            if !sent[i] {
+                sent[i] = s.send(net.stack(1), &message(i))? == 100;
+            }
+            if echoed[i].len() >= 100 {
+                continue;
+            }
+            let mut buf = [0u8; 256];
+            match s.recv(net.stack(1), &mut buf) {
+                Ok(n) => echoed[i].extend_from_slice(&buf[..n]),
+                Err(Error::WouldBlock) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    };
+    let waited = HANDSHAKE_TIMEOUT * 2;
+    let start = net.now();
+    while net.now() - start < waited {
+        step(&mut net, &mut streams, &mut sent, &mut echoed)
+            .expect("no client was reset while it waited");
+    }
+    let served: Vec<usize> = (0..CLIENTS).filter(|&i| echoed[i] == message(i)).collect();
+    println!("served after {waited}: {served:?}");
+    assert_eq!(served.len(), SERVED, "the service holds {SERVED}");
+    assert!(
+        (0..CLIENTS).all(|i| sent[i]),
+        "every handshake completed and every message went out"
+    );
+    // The service frees its places as its clients leave; the waiting ones
+    // follow, in turn.
+    let mut closed = [false; CLIENTS];
+    for _ in 0..2_000 {
+        step(&mut net, &mut streams, &mut sent, &mut echoed).expect("no client was reset");
+        for i in 0..CLIENTS {
+            if !closed[i] && echoed[i] == message(i) {
+                closed[i] = true;
+                streams[i].shutdown(net.stack(1));
+            }
+        }
+        if closed.iter().all(|c| *c) {
+            break;
+        }
+    }
+    net.run_for(Duration::from_secs(1));
+    for (i, got) in echoed.iter().enumerate() {
+        assert_eq!(*got, message(i), "client {i} was answered");
+    }
+    let census = net.segment().census().since(&before);
+    println!(
+        "SYNs {}, RSTs {}, SYNs the gate dropped {}",
+        census.tcp_syn,
+        census.tcp_rst,
+        net.stack(0).counters().syn_dropped_busy
+    );
+    assert_eq!(census.tcp_rst, 0, "no connection was reset");
+}

@@ -29,8 +29,13 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: same contract as ours, passed through.
         unsafe { System.alloc(layout) }
     }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours, passed through.
+        unsafe { System.alloc_zeroed(layout) }
+    }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` above.
+        // SAFETY: `ptr` came from `System.alloc` or `alloc_zeroed` above.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -94,6 +99,40 @@ fn exchanges() -> Result<(usize, bool), String> {
     Ok((allocations, ok_echo && ok_greet && ok_time && ok_chat))
 }
 
+/// The same on memory sized at start-up, as `layernet serve` has it
+/// (`host::memory::Sizes`, 256 KiB each way): a 200 KB echo, whose bytes
+/// wrap both rings, allocates nothing once the hosts exist.
+fn sized_exchange() -> Result<(usize, bool), String> {
+    use layernet::app::echo::EchoServer;
+    use layernet::host::memory::Sizes;
+    use layernet::host::sim::{SimNet, host_ip, host_mac};
+    use layernet::link::sim::Faults;
+    use layernet::net::Config;
+
+    let sizes = Sizes {
+        tcp_sockets: 16,
+        tcp_buffer: 256 * 1024,
+    };
+    let mut net = SimNet::new(7, Faults::NONE);
+    for i in 0..2 {
+        let config = Config::new(host_mac(i), host_ip(i));
+        net.add_host_memory(config, sizes.leak()?)
+            .map_err(|e| e.to_string())?;
+    }
+    let server = EchoServer::<4>::bind(net.stack(0), ports::ECHO, 4).map_err(|e| e.to_string())?;
+    net.serve(0, Box::new(server));
+    let to = IpEndpoint::new(IpAddress::Ipv4(net.stack(0).ipv4_addr()), ports::ECHO);
+    let message = vec![b'y'; 200_000];
+    let mut echo = EchoClient::<200_000>::new(to, &message);
+    let before = count();
+    let ok =
+        net.run_client(1, &mut echo, Duration::from_secs(60)) && echo.outcome() == Outcome::Done;
+    Ok((
+        count() - before,
+        ok && echo.received() == message.as_slice(),
+    ))
+}
+
 fn main() -> ExitCode {
     let mut failed = 0;
     match counter_counts() {
@@ -118,7 +157,22 @@ fn main() -> ExitCode {
             failed += 1;
         }
     }
-    println!("no_alloc: {} passed, {failed} failed", 2 - failed);
+    match sized_exchange() {
+        Ok((0, true)) => {
+            println!("test zero_allocations_on_memory_sized_at_start_up ... ok (0 allocations)")
+        }
+        Ok((n, ok)) => {
+            println!(
+                "test zero_allocations_on_memory_sized_at_start_up ... FAILED: {n} allocations, echo verified: {ok}"
+            );
+            failed += 1;
+        }
+        Err(e) => {
+            println!("test zero_allocations_on_memory_sized_at_start_up ... FAILED: setup: {e}");
+            failed += 1;
+        }
+    }
+    println!("no_alloc: {} passed, {failed} failed", 3 - failed);
     if failed == 0 {
         ExitCode::SUCCESS
     } else {

@@ -1186,10 +1186,7 @@ fn memory() -> Vec<Figure> {
     type TinyNic = crate::link::lan9118::Lan9118<crate::link::lan9118::Mmio, 596>;
     let tiny = [
         ("resources", size_of::<Tiny>()),
-        (
-            "tcp-socket-buffers",
-            size_of::<crate::net::TcpBuffers<256>>(),
-        ),
+        ("tcp-socket-buffers", size_of::<[[u8; 256]; 2]>()),
         ("echo", size_of::<EchoServer<2, 256, 0>>()),
         ("greeting", size_of::<GreetingServer<2, 0>>()),
         ("time-echo", size_of::<TimeEchoServer<Uptime, 2, 128, 0>>()),
@@ -1199,10 +1196,7 @@ fn memory() -> Vec<Figure> {
     // The host profile's, as `layernet serve` sizes them.
     let host = [
         ("resources", size_of::<Host>()),
-        (
-            "tcp-socket-buffers",
-            size_of::<crate::net::TcpBuffers<8192>>(),
-        ),
+        ("tcp-socket-buffers", size_of::<[[u8; 8192]; 2]>()),
         ("echo", size_of::<EchoServer<8>>()),
         ("greeting", size_of::<GreetingServer<8>>()),
         ("time-echo", size_of::<TimeEchoServer<LocalClock, 8>>()),

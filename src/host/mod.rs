@@ -11,6 +11,7 @@ pub mod clock;
 pub mod demo;
 pub mod dirstore;
 pub mod files;
+pub mod memory;
 pub mod sim;
 pub mod tap;
 pub mod trace;

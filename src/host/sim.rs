@@ -17,7 +17,7 @@ use std::cell::{Ref, RefCell};
 
 use crate::app::Service;
 use crate::link::sim::{Faults, StdPort, StdSegment};
-use crate::net::{Config, ConfigError, Resources, Stack, profile};
+use crate::net::{Config, ConfigError, Memory, Resources, Stack, profile};
 use crate::{Duration, EthernetAddress, Instant, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr};
 
 /// The device type of every simulated host.
@@ -240,8 +240,32 @@ impl SimNet {
     /// ```
     pub fn add_host_with<const S: usize, const T: usize, const U: usize, const B: usize>(
         &mut self,
-        mut config: Config,
+        config: Config,
         resources: &'static mut Resources<'static, S, T, U, B>,
+    ) -> Result<HostId, ConfigError> {
+        self.add_host_memory(config, resources.memory())
+    }
+
+    /// [`SimNet::add_host_with`] on memory lent as slices, such as
+    /// [`crate::host::memory::Sizes::leak`] makes.
+    ///
+    /// # Errors
+    /// As [`SimNet::add_host_with`].
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::host::{memory::Sizes, sim::{SimNet, host_ip, host_mac}};
+    /// use layernet::net::Config;
+    /// let mut net = SimNet::new(1, layernet::link::sim::Faults::NONE);
+    /// let memory = Sizes { tcp_sockets: 40, tcp_buffer: 128 * 1024 }.leak()?;
+    /// let host = net.add_host_memory(Config::new(host_mac(0), host_ip(0)), memory)?;
+    /// assert_eq!(net.stack(host).free_tcp_sockets(), 40);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_host_memory(
+        &mut self,
+        mut config: Config,
+        memory: Memory<'static>,
     ) -> Result<HostId, ConfigError> {
         let i = self.hosts.len();
         config.seed = self
@@ -249,7 +273,7 @@ impl SimNet {
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
             .wrapping_add(i as u64 + 1);
         let port = StdPort::new(self.segment, i, config.mac).ok_or(ConfigError::BadAddress)?;
-        let stack = Stack::new(config, port, resources, self.now)?;
+        let stack = Stack::with_memory(config, port, memory, self.now)?;
         self.hosts.push(SimHost {
             stack,
             services: Vec::new(),

@@ -13,8 +13,9 @@ use std::io::Read;
 
 use crate::app::Service;
 use crate::host::blocking::Driver;
+use crate::host::memory::Sizes;
 use crate::link::tap::TapDevice;
-use crate::net::{Config, Resources, Stack, profile};
+use crate::net::{Config, Memory, Resources, Stack};
 use crate::{Duration, Instant};
 
 /// A service on the TAP host.
@@ -78,7 +79,9 @@ pub fn os_seed() -> u64 {
 }
 
 impl TapNet {
-    /// A stack with `config` (seeded from the OS) on `device`.
+    /// A stack with `config` (seeded from the OS) on `device`, with the
+    /// host profile's sockets ([`Sizes::HOST`]: 24 TCP sockets of 8 KiB
+    /// each way), as the clients use.
     ///
     /// # Errors
     /// The message of the [`crate::net::ConfigError`] when `config` is not
@@ -96,8 +99,30 @@ impl TapNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(config: Config, device: TapDevice) -> Result<TapNet, String> {
-        let resources: &'static mut profile::Host<'static> = Box::leak(Box::default());
-        TapNet::with_resources(config, device, resources)
+        TapNet::sized(config, device, Sizes::HOST)
+    }
+
+    /// [`TapNet::new`] with `sizes.tcp_sockets` TCP sockets of
+    /// `sizes.tcp_buffer` bytes each way, allocated now, once (see
+    /// [`crate::host::memory`]): `layernet serve` sizes its pool from its
+    /// services and `--max-connections`, its buffers from `--socket-buffer`.
+    ///
+    /// # Errors
+    /// As [`TapNet::new`], and the message of [`Sizes::leak`] for sizes out
+    /// of range.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::host::{memory::Sizes, tap::TapNet};
+    /// use layernet::link::tap::TapDevice;
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let sizes = Sizes { tcp_sockets: 100, tcp_buffer: 256 * 1024 };
+    /// let mut tap = TapNet::sized(Default::default(), device, sizes)?;
+    /// assert_eq!(tap.stack().free_tcp_sockets(), 100);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sized(config: Config, device: TapDevice, sizes: Sizes) -> Result<TapNet, String> {
+        TapNet::with_memory(config, device, sizes.leak()?)
     }
 
     /// [`TapNet::new`] with other socket memory than the host profile's:
@@ -119,14 +144,37 @@ impl TapNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_resources<const S: usize, const T: usize, const U: usize, const B: usize>(
-        mut config: Config,
+        config: Config,
         device: TapDevice,
         resources: &'static mut Resources<'static, S, T, U, B>,
+    ) -> Result<TapNet, String> {
+        TapNet::with_memory(config, device, resources.memory())
+    }
+
+    /// [`TapNet::new`] on memory the caller lent as slices.
+    ///
+    /// # Errors
+    /// As [`TapNet::new`].
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::host::{memory::Sizes, tap::TapNet};
+    /// use layernet::link::tap::TapDevice;
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let memory = Sizes { tcp_sockets: 6, tcp_buffer: 1 << 20 }.leak()?;
+    /// let mut tap = TapNet::with_memory(Default::default(), device, memory)?;
+    /// assert_eq!(tap.stack().free_tcp_sockets(), 6);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_memory(
+        mut config: Config,
+        device: TapDevice,
+        memory: Memory<'static>,
     ) -> Result<TapNet, String> {
         config.seed = os_seed();
         let start = std::time::Instant::now();
         let stack =
-            Stack::new(config, device, resources, Instant::ZERO).map_err(|e| e.to_string())?;
+            Stack::with_memory(config, device, memory, Instant::ZERO).map_err(|e| e.to_string())?;
         Ok(TapNet {
             stack,
             services: Vec::new(),

@@ -18,8 +18,11 @@
 //! the last slot: the first one turns it into SYN-RECEIVED before the second
 //! one is looked at. A SYN for a port nobody listens on still gets its RST.
 //!
-//! An accepted connection leaves its slot at once (the listener takes a
-//! free socket to listen again). A socket the application closed goes back
+//! The slots are the accept queue: a connection whose handshake completed
+//! waits in its slot until the service accepts it, with no timer (only a
+//! half-open one gives its slot up, after [`HANDSHAKE_TIMEOUT`]). An
+//! accepted connection leaves its slot at once (the listener takes a free
+//! socket to listen again). A socket the application closed goes back
 //! to the pool as soon as it reaches CLOSED or TIME-WAIT. Re-arming a
 //! TIME-WAIT socket is the trade-off that keeps a small pool serving: the
 //! socket stays in TIME-WAIT (answering a retransmitted FIN) until the pool
@@ -111,7 +114,8 @@ pub const EGRESS_BURST: usize = 64;
 /// slot without hearing from its peer. Without it, spoofed SYNs that never
 /// complete their handshake would hold every slot for ever (a SYN flood);
 /// a real client on a lossy link retransmits its SYN well within it, which
-/// restarts the count.
+/// restarts the count. Once the handshake completes the limit is lifted:
+/// the connection waits in its slot until the service accepts it.
 ///
 /// ```
 /// use layernet::host::sim::{SimNet, endpoint};
@@ -417,9 +421,17 @@ pub(crate) enum Owner {
     Closing,
 }
 
-/// Book-keeping for one pooled TCP socket.
+/// Book-keeping for one pooled TCP socket: the pool's own part of
+/// [`Memory`], one per TCP socket, opaque to the caller, who only provides
+/// the room ([`TcpEntry::EMPTY`]).
+///
+/// ```
+/// use layernet::net::TcpEntry;
+/// let room = [TcpEntry::EMPTY; 4];
+/// assert!(size_of_val(&room) < 4 * 256, "a few dozen bytes each");
+/// ```
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct TcpEntry {
+pub struct TcpEntry {
     /// Set once by [`Stack::new`]; `None` only in unused [`Resources`].
     handle: Option<SocketHandle>,
     pub(crate) owner: Owner,
@@ -436,7 +448,14 @@ pub(crate) struct TcpEntry {
 }
 
 impl TcpEntry {
-    const EMPTY: TcpEntry = TcpEntry {
+    /// An entry before [`Stack::new`] takes it.
+    ///
+    /// ```
+    /// use layernet::net::TcpEntry;
+    /// let pool: Vec<TcpEntry> = vec![TcpEntry::EMPTY; 100]; // room for 100 TCP sockets
+    /// assert_eq!(pool.len(), 100);
+    /// ```
+    pub const EMPTY: TcpEntry = TcpEntry {
         handle: None,
         owner: Owner::Free,
         established: false,
@@ -459,38 +478,64 @@ impl TcpEntry {
     }
 }
 
-/// Book-keeping for one pooled UDP socket.
+/// Book-keeping for one pooled UDP socket, as [`TcpEntry`] is for TCP.
+///
+/// ```
+/// use layernet::net::{TcpEntry, UdpEntry};
+/// assert!(size_of::<UdpEntry>() < size_of::<TcpEntry>());
+/// ```
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct UdpEntry {
+pub struct UdpEntry {
     handle: Option<SocketHandle>,
     pub(crate) in_use: bool,
 }
 
 impl UdpEntry {
+    /// An entry before [`Stack::new`] takes it.
+    ///
+    /// ```
+    /// use layernet::net::UdpEntry;
+    /// let pool = [UdpEntry::EMPTY; 4];
+    /// assert_eq!(pool.len(), 4);
+    /// ```
+    pub const EMPTY: UdpEntry = UdpEntry {
+        handle: None,
+        in_use: false,
+    };
+
     fn handle(&self) -> SocketHandle {
         self.handle.unwrap_or_default()
     }
 }
 
-/// Buffers of one TCP socket.
-pub(crate) struct TcpBuffers<const BUF: usize> {
-    rx: [u8; BUF],
-    tx: [u8; BUF],
-}
-
-/// Buffers of one UDP socket.
-pub(crate) struct UdpBuffers<const BUF: usize> {
-    rx: [u8; BUF],
-    tx: [u8; BUF],
-    rx_meta: [udp::PacketMetadata; UDP_PACKETS],
-    tx_meta: [udp::PacketMetadata; UDP_PACKETS],
-}
-
-struct IcmpBuffers {
+/// The buffers of the stack's one ICMP socket (ping), of fixed size:
+/// [`ICMP_PACKETS`] echoes of up to [`ICMP_BUFFER`] bytes each way.
+///
+/// ```
+/// use layernet::net::{ICMP_BUFFER, IcmpBuffers};
+/// assert!(size_of::<IcmpBuffers>() > 2 * ICMP_BUFFER);
+/// ```
+pub struct IcmpBuffers {
     rx: [u8; ICMP_BUFFER],
     tx: [u8; ICMP_BUFFER],
     rx_meta: [icmp::PacketMetadata; ICMP_PACKETS],
     tx_meta: [icmp::PacketMetadata; ICMP_PACKETS],
+}
+
+impl IcmpBuffers {
+    /// Zeroed buffers.
+    ///
+    /// ```
+    /// use layernet::net::IcmpBuffers;
+    /// let ping = Box::new(IcmpBuffers::EMPTY);
+    /// assert!(size_of_val(&*ping) > 2048);
+    /// ```
+    pub const EMPTY: IcmpBuffers = IcmpBuffers {
+        rx: [0; ICMP_BUFFER],
+        tx: [0; ICMP_BUFFER],
+        rx_meta: [icmp::PacketMetadata::EMPTY; ICMP_PACKETS],
+        tx_meta: [icmp::PacketMetadata::EMPTY; ICMP_PACKETS],
+    };
 }
 
 /// All the memory a [`Stack`] uses, owned by the caller: `TCP` TCP sockets
@@ -502,6 +547,9 @@ struct IcmpBuffers {
 ///
 /// Its size is known at compile time: `core::mem::size_of::<Resources<..>>()`.
 /// Place it in a `static`, on the stack, or (on a host) in a leaked `Box`.
+/// A host that chooses its sizes at run time lends slices instead
+/// ([`Memory`]); a `Resources` is cut into the same slices
+/// ([`Resources::memory`]).
 ///
 /// # Example
 ///
@@ -524,15 +572,18 @@ struct IcmpBuffers {
 pub struct Resources<'a, const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: usize>
 {
     sockets: [SocketStorage<'a>; SOCKETS],
-    tcp: [TcpBuffers<BUF>; TCP],
-    udp: [UdpBuffers<BUF>; UDP],
+    /// Receive then transmit buffer of each TCP socket: flattened, the
+    /// byte slice [`Memory`] cuts in the same order.
+    tcp: [[[u8; BUF]; 2]; TCP],
+    udp: [[[u8; BUF]; 2]; UDP],
+    udp_meta: [[[udp::PacketMetadata; UDP_PACKETS]; 2]; UDP],
     icmp: IcmpBuffers,
     tcp_entries: [TcpEntry; TCP],
     udp_entries: [UdpEntry; UDP],
 }
 
-impl<const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: usize>
-    Resources<'_, SOCKETS, TCP, UDP, BUF>
+impl<'a, const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: usize>
+    Resources<'a, SOCKETS, TCP, UDP, BUF>
 {
     /// Zeroed resources. A `SOCKETS` other than `TCP + UDP + 1` (plus
     /// [`NAME_SOCKETS`] or not), no TCP socket or buffers under 64 bytes
@@ -551,37 +602,235 @@ impl<const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: usize>
                 "SOCKETS must be TCP + UDP + 1, or that plus NAME_SOCKETS"
             )
         };
-        const { assert!(TCP > 0 && BUF >= 64, "at least one TCP socket of 64 bytes") };
+        const {
+            assert!(
+                TCP > 0 && BUF >= MIN_BUFFER,
+                "at least one TCP socket of 64 bytes"
+            )
+        };
         Resources {
             sockets: [SocketStorage::EMPTY; SOCKETS],
-            tcp: [const {
-                TcpBuffers {
-                    rx: [0; BUF],
-                    tx: [0; BUF],
-                }
-            }; TCP],
-            udp: [const {
-                UdpBuffers {
-                    rx: [0; BUF],
-                    tx: [0; BUF],
-                    rx_meta: [udp::PacketMetadata::EMPTY; UDP_PACKETS],
-                    tx_meta: [udp::PacketMetadata::EMPTY; UDP_PACKETS],
-                }
-            }; UDP],
-            icmp: IcmpBuffers {
-                rx: [0; ICMP_BUFFER],
-                tx: [0; ICMP_BUFFER],
-                rx_meta: [icmp::PacketMetadata::EMPTY; ICMP_PACKETS],
-                tx_meta: [icmp::PacketMetadata::EMPTY; ICMP_PACKETS],
-            },
+            tcp: [[[0; BUF]; 2]; TCP],
+            udp: [[[0; BUF]; 2]; UDP],
+            udp_meta: [[[udp::PacketMetadata::EMPTY; UDP_PACKETS]; 2]; UDP],
+            icmp: IcmpBuffers::EMPTY,
             tcp_entries: [TcpEntry::EMPTY; TCP],
-            udp_entries: [const {
-                UdpEntry {
-                    handle: None,
-                    in_use: false,
-                }
-            }; UDP],
+            udp_entries: [UdpEntry::EMPTY; UDP],
         }
+    }
+
+    /// The same memory as slices, as [`Stack::with_memory`] takes it
+    /// ([`Stack::new`] goes this way).
+    ///
+    /// ```
+    /// use layernet::net::profile;
+    /// let mut board = profile::Board::new();
+    /// let memory = board.memory();
+    /// assert_eq!((memory.tcp_sockets(), memory.tcp_buffer()), (12, 512));
+    /// ```
+    pub fn memory(&'a mut self) -> Memory<'a> {
+        Memory {
+            sockets: &mut self.sockets,
+            tcp: &mut self.tcp_entries,
+            tcp_buffers: self.tcp.as_flattened_mut().as_flattened_mut(),
+            udp: &mut self.udp_entries,
+            udp_buffers: self.udp.as_flattened_mut().as_flattened_mut(),
+            udp_meta: self.udp_meta.as_flattened_mut().as_flattened_mut(),
+            icmp: &mut self.icmp,
+        }
+    }
+}
+
+/// The smallest socket buffer, each way, that [`Resources`] and [`Memory`]
+/// take: room for one full-sized option-laden TCP header's worth of data.
+///
+/// ```
+/// use layernet::host::memory::Sizes;
+/// use layernet::net::MIN_BUFFER;
+/// assert!(Sizes { tcp_sockets: 1, tcp_buffer: MIN_BUFFER }.leak().is_ok());
+/// assert!(Sizes { tcp_sockets: 1, tcp_buffer: MIN_BUFFER - 1 }.leak().is_err());
+/// ```
+pub const MIN_BUFFER: usize = 64;
+
+/// The largest TCP receive buffer (1 GiB): a window scale of 14, RFC 7323's
+/// limit (smoltcp refuses more).
+///
+/// ```
+/// use layernet::host::memory::Sizes;
+/// use layernet::net::MAX_TCP_BUFFER;
+/// // Refused before anything is allocated.
+/// let over = Sizes { tcp_sockets: 1, tcp_buffer: MAX_TCP_BUFFER + 1 }.leak();
+/// assert!(over.err().is_some_and(|e| e.contains("1 GiB")));
+/// ```
+pub const MAX_TCP_BUFFER: usize = 1 << 30;
+
+/// All the memory a [`Stack`] uses, lent as slices: what [`Resources`]
+/// holds in arrays of sizes fixed at compile time, for a caller that
+/// chooses the sizes at run time (as smoltcp's `SocketSet` takes a borrowed
+/// slice). The stack allocates nothing: a host allocates these slices once
+/// at start-up (`layernet::host::memory`), a board may cut them from a
+/// static arena.
+///
+/// - `sockets`: one slot per socket: every TCP and UDP socket, the ICMP
+///   socket, and [`NAME_SOCKETS`] more for DHCP and DNS, if wanted;
+/// - `tcp`: one [`TcpEntry`] per TCP socket;
+/// - `tcp_buffers`: cut into `tcp.len()` equal pieces, in turn; each
+///   socket's piece is its receive buffer, then its transmit buffer of the
+///   same size (bytes left over are not used);
+/// - `udp`, `udp_buffers`: the same for UDP sockets (there may be none);
+///   `udp_meta` holds `2 * UDP_PACKETS` entries per UDP socket.
+///
+/// A TCP socket's receive buffer is its largest window; past 64 KiB smoltcp
+/// offers window scaling in its SYN, with the shift the buffer needs.
+///
+/// # Example
+///
+/// Eight TCP sockets of 128 KiB each way, no UDP:
+///
+/// ```
+/// use core::cell::RefCell;
+/// use layernet::link::sim::{Faults, StdPort, StdSegment};
+/// use layernet::net::{Config, IcmpBuffers, Memory, Stack, TcpEntry};
+/// use smoltcp::iface::SocketStorage;
+///
+/// let mut sockets: Vec<SocketStorage> = (0..9).map(|_| SocketStorage::EMPTY).collect();
+/// let mut tcp = [TcpEntry::EMPTY; 8];
+/// let mut bytes = vec![0u8; 8 * 2 * 128 * 1024];
+/// let mut icmp = IcmpBuffers::EMPTY;
+/// let memory = Memory::new(&mut sockets, &mut tcp, &mut bytes, &mut [], &mut [], &mut [], &mut icmp)?;
+/// assert_eq!((memory.tcp_sockets(), memory.tcp_buffer()), (8, 128 * 1024));
+/// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+/// let nic = StdPort::new(&wire, 0, Config::default().mac).ok_or("port")?;
+/// let stack = Stack::with_memory(Config::default(), nic, memory, layernet::Instant::ZERO)?;
+/// assert_eq!(stack.free_tcp_sockets(), 8);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Memory<'a> {
+    sockets: &'a mut [SocketStorage<'a>],
+    tcp: &'a mut [TcpEntry],
+    tcp_buffers: &'a mut [u8],
+    udp: &'a mut [UdpEntry],
+    udp_buffers: &'a mut [u8],
+    udp_meta: &'a mut [udp::PacketMetadata],
+    icmp: &'a mut IcmpBuffers,
+}
+
+/// Why slices do not make a [`Memory`]. Its `Display` says what is needed.
+///
+/// ```
+/// use layernet::net::{IcmpBuffers, Memory, MemoryError, TcpEntry};
+/// use smoltcp::iface::SocketStorage;
+/// let (mut sockets, mut tcp) = ([SocketStorage::EMPTY; 2], [TcpEntry::EMPTY]);
+/// let (mut bytes, mut icmp) = ([0u8; 100], IcmpBuffers::EMPTY);
+/// let refused = Memory::new(&mut sockets, &mut tcp, &mut bytes, &mut [], &mut [], &mut [], &mut icmp);
+/// assert_eq!(refused.err(), Some(MemoryError::TcpBuffer));
+/// assert!(MemoryError::TcpBuffer.to_string().contains("64 bytes"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryError {
+    /// No TCP socket: the pool needs at least one.
+    NoTcp,
+    /// A TCP socket's buffer, each way, is under [`MIN_BUFFER`] or over
+    /// [`MAX_TCP_BUFFER`].
+    TcpBuffer,
+    /// A UDP socket's buffer, each way, is under [`MIN_BUFFER`], or its
+    /// packet metadata is short of `2 * UDP_PACKETS`.
+    UdpBuffer,
+    /// Fewer socket slots than TCP and UDP sockets plus the ICMP one.
+    Sockets,
+}
+
+impl core::fmt::Display for MemoryError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            MemoryError::NoTcp => "the stack needs at least one TCP socket",
+            MemoryError::TcpBuffer => {
+                "each TCP socket needs from 64 bytes to 1 GiB of buffer each way"
+            }
+            MemoryError::UdpBuffer => {
+                "each UDP socket needs 64 bytes of buffer each way and 2 * UDP_PACKETS metadata entries"
+            }
+            MemoryError::Sockets => {
+                "the socket slots must be at least the TCP and UDP sockets plus one for ICMP"
+            }
+        })
+    }
+}
+
+impl core::error::Error for MemoryError {}
+
+impl<'a> Memory<'a> {
+    /// Memory from the caller's slices (see [`Memory`] for how each is cut).
+    ///
+    /// # Errors
+    ///
+    /// A [`MemoryError`] when the slices cannot hold the sockets they
+    /// promise.
+    ///
+    /// ```
+    /// use layernet::net::{IcmpBuffers, Memory, MemoryError, TcpEntry};
+    /// use smoltcp::iface::SocketStorage;
+    /// let mut sockets = [SocketStorage::EMPTY; 2]; // two TCP sockets need three slots
+    /// let mut tcp = [TcpEntry::EMPTY; 2];
+    /// let mut bytes = [0u8; 2 * 2 * 128];
+    /// let mut icmp = IcmpBuffers::EMPTY;
+    /// let short = Memory::new(&mut sockets, &mut tcp, &mut bytes, &mut [], &mut [], &mut [], &mut icmp);
+    /// assert_eq!(short.err(), Some(MemoryError::Sockets));
+    /// ```
+    pub fn new(
+        sockets: &'a mut [SocketStorage<'a>],
+        tcp: &'a mut [TcpEntry],
+        tcp_buffers: &'a mut [u8],
+        udp: &'a mut [UdpEntry],
+        udp_buffers: &'a mut [u8],
+        udp_meta: &'a mut [udp::PacketMetadata],
+        icmp: &'a mut IcmpBuffers,
+    ) -> Result<Memory<'a>, MemoryError> {
+        if tcp.is_empty() {
+            return Err(MemoryError::NoTcp);
+        }
+        let each = tcp_buffers.len() / tcp.len() / 2;
+        if !(MIN_BUFFER..=MAX_TCP_BUFFER).contains(&each) {
+            return Err(MemoryError::TcpBuffer);
+        }
+        if !udp.is_empty()
+            && (udp_buffers.len() / udp.len() / 2 < MIN_BUFFER
+                || udp_meta.len() / udp.len() < 2 * UDP_PACKETS)
+        {
+            return Err(MemoryError::UdpBuffer);
+        }
+        if sockets.len() < tcp.len() + udp.len() + 1 {
+            return Err(MemoryError::Sockets);
+        }
+        Ok(Memory {
+            sockets,
+            tcp,
+            tcp_buffers,
+            udp,
+            udp_buffers,
+            udp_meta,
+            icmp,
+        })
+    }
+
+    /// TCP sockets in the pool.
+    ///
+    /// ```
+    /// use layernet::net::profile;
+    /// assert_eq!(profile::Tiny::new().memory().tcp_sockets(), 9);
+    /// ```
+    pub fn tcp_sockets(&self) -> usize {
+        self.tcp.len()
+    }
+
+    /// Each TCP socket's buffer, each way, in bytes.
+    ///
+    /// ```
+    /// use layernet::net::profile;
+    /// assert_eq!(profile::Tiny::new().memory().tcp_buffer(), 256);
+    /// ```
+    pub fn tcp_buffer(&self) -> usize {
+        self.tcp_buffers.len() / self.tcp.len().max(1) / 2
     }
 }
 
@@ -781,8 +1030,35 @@ impl<'a, D: Link> Stack<'a, D> {
     /// ```
     pub fn new<const S: usize, const T: usize, const U: usize, const B: usize>(
         config: Config,
-        mut device: D,
+        device: D,
         resources: &'a mut Resources<'a, S, T, U, B>,
+        now: Instant,
+    ) -> Result<Self, ConfigError> {
+        Stack::with_memory(config, device, resources.memory(), now)
+    }
+
+    /// [`Stack::new`] on memory lent as slices, sized at run time.
+    ///
+    /// # Errors
+    ///
+    /// As [`Stack::new`].
+    ///
+    /// ```
+    /// use core::cell::RefCell;
+    /// use layernet::net::{Config, Stack, profile};
+    /// use layernet::{Instant, link::sim::*};
+    ///
+    /// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+    /// let port = StdPort::new(&wire, 0, Config::default().mac).ok_or("port")?;
+    /// let mut space = profile::Tiny::new();
+    /// let stack = Stack::with_memory(Config::default(), port, space.memory(), Instant::ZERO)?;
+    /// assert_eq!(stack.free_tcp_sockets(), 9);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_memory(
+        config: Config,
+        mut device: D,
+        memory: Memory<'a>,
         now: Instant,
     ) -> Result<Self, ConfigError> {
         if !config.mac.is_unicast() {
@@ -835,32 +1111,51 @@ impl<'a, D: Link> Stack<'a, D> {
             let _ = iface.routes_mut().add_default_ipv4_route(gw);
         }
 
-        let Resources {
+        let Memory {
             sockets,
-            tcp,
-            udp,
+            tcp: tcp_entries,
+            tcp_buffers,
+            udp: udp_entries,
+            udp_buffers,
+            udp_meta,
             icmp,
-            tcp_entries,
-            udp_entries,
-        } = resources;
-        let mut set = SocketSet::new(ManagedSlice::Borrowed(&mut sockets[..]));
-        for (buffers, entry) in tcp.iter_mut().zip(tcp_entries.iter_mut()) {
-            let socket = tcp::Socket::new(
-                tcp::SocketBuffer::new(&mut buffers.rx[..]),
-                tcp::SocketBuffer::new(&mut buffers.tx[..]),
-            );
+        } = memory;
+        #[cfg(feature = "names")]
+        let name_sockets = sockets.len() - tcp_entries.len() - udp_entries.len() - 1;
+        // A slot still holding a socket would leave the set short of room
+        // (its `add` panics when full): the set starts empty.
+        for slot in sockets.iter_mut() {
+            *slot = SocketStorage::EMPTY;
+        }
+        let mut set = SocketSet::new(ManagedSlice::Borrowed(sockets));
+        let each = tcp_buffers.len() / tcp_entries.len() / 2;
+        for (buffers, entry) in tcp_buffers
+            .chunks_exact_mut(2 * each)
+            .zip(tcp_entries.iter_mut())
+        {
+            let (rx, tx) = buffers.split_at_mut(each);
+            let socket = tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
             *entry = TcpEntry {
                 handle: Some(set.add(socket)),
                 ..TcpEntry::EMPTY
             };
         }
-        for (buffers, entry) in udp.iter_mut().zip(udp_entries.iter_mut()) {
-            let socket = udp::Socket::new(
-                udp::PacketBuffer::new(&mut buffers.rx_meta[..], &mut buffers.rx[..]),
-                udp::PacketBuffer::new(&mut buffers.tx_meta[..], &mut buffers.tx[..]),
-            );
-            entry.handle = Some(set.add(socket));
-            entry.in_use = false;
+        if !udp_entries.is_empty() {
+            let each = udp_buffers.len() / udp_entries.len() / 2;
+            let bytes = udp_buffers.chunks_exact_mut(2 * each);
+            let meta = udp_meta.chunks_exact_mut(2 * UDP_PACKETS);
+            for ((buffers, meta), entry) in bytes.zip(meta).zip(udp_entries.iter_mut()) {
+                let (rx, tx) = buffers.split_at_mut(each);
+                let (rx_meta, tx_meta) = meta.split_at_mut(UDP_PACKETS);
+                let socket = udp::Socket::new(
+                    udp::PacketBuffer::new(rx_meta, rx),
+                    udp::PacketBuffer::new(tx_meta, tx),
+                );
+                *entry = UdpEntry {
+                    handle: Some(set.add(socket)),
+                    in_use: false,
+                };
+            }
         }
         let icmp = set.add(icmp::Socket::new(
             icmp::PacketBuffer::new(&mut icmp.rx_meta[..], &mut icmp.rx[..]),
@@ -875,8 +1170,8 @@ impl<'a, D: Link> Stack<'a, D> {
             device,
             iface,
             sockets: set,
-            tcp: &mut tcp_entries[..],
-            udp: &mut udp_entries[..],
+            tcp: tcp_entries,
+            udp: udp_entries,
             icmp,
             icmp_bound: false,
             listeners,
@@ -888,7 +1183,7 @@ impl<'a, D: Link> Stack<'a, D> {
             observer: None,
             apps: heapless::Vec::new(),
             #[cfg(feature = "names")]
-            names: names::Names::new(S.saturating_sub(T + U + 1)),
+            names: names::Names::new(name_sockets),
         })
     }
 
@@ -1498,6 +1793,20 @@ impl<'a, D: Link> Stack<'a, D> {
                         _ => entry.owner = Owner::Free,
                     }
                     changed = true;
+                }
+                // The handshake completed: the connection now waits in the
+                // accept queue, as long as the service takes to accept it
+                // (Linux's accept queue has no timer either). The
+                // half-open limit must not reset it; an ESTABLISHED one
+                // waiting past HANDSHAKE_TIMEOUT was reset here before.
+                Owner::Slot(_)
+                    if socket.timeout().is_some()
+                        && !matches!(
+                            socket.state(),
+                            tcp::State::Listen | tcp::State::SynReceived
+                        ) =>
+                {
+                    socket.set_timeout(None);
                 }
                 _ => {}
             }

@@ -111,7 +111,7 @@ for t in threads: t.start()
 for t in threads: t.join()
 bad = [r for r in results if r is not True]
 assert len(results) == 64 and not bad, bad
-print(f"ok   64 concurrent echo clients (1 KiB each) against a pool of 24 sockets: all served, none lost, in {time.time() - t0:.1f} s")
+print(f"ok   64 concurrent echo clients (1 KiB each) against an echo service of 8 connections: all served, none lost, in {time.time() - t0:.1f} s")
 PY
 
 # --- a UDP flood at the chat port does not starve TCP -------------------

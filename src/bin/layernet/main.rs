@@ -20,6 +20,7 @@ use layernet::host::auth::Users;
 use layernet::host::clock::LocalClock;
 use layernet::host::demo;
 use layernet::host::dirstore::DirStore;
+use layernet::host::memory::Sizes;
 use layernet::host::tap::{TapNet, TapService};
 use layernet::host::trace::{Recorder, SharedRecorder, apps_table, counters_table};
 use layernet::link::sim::Faults;
@@ -413,13 +414,66 @@ struct BenchArgs {
     sink_source: bool,
     /// The sink and source's socket buffers, each way: `host` is the host
     /// profile's 8 KiB; `64k` is smoltcp's `benchmark` example's 65,535
-    /// bytes.
-    #[arg(long, default_value = "host", value_parser = ["host", "64k"], requires = "sink_source")]
-    socket_buffers: String,
+    /// bytes; any other SIZE (`128k`, `1m`, bytes) is taken as it is, as
+    /// `serve --socket-buffer` takes it.
+    #[arg(long, default_value = "host", value_name = "host|64k|SIZE",
+          value_parser = parse_bench_buffers, requires = "sink_source")]
+    socket_buffers: BenchBuffers,
     /// Only this bulk transfer (scripts/bench-cpu.sh counts each apart).
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(
         layernet::host::bench::TRANSFERS.map(|(name, _, _)| name)))]
     transfer: Option<String>,
+}
+
+/// The sink and source's socket memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BenchBuffers {
+    /// The host profile's (as `TapNet::new`).
+    Host,
+    /// Each TCP socket's buffer, each way.
+    Bytes(usize),
+}
+
+fn parse_bench_buffers(s: &str) -> Result<BenchBuffers, String> {
+    match s {
+        "host" => Ok(BenchBuffers::Host),
+        // smoltcp's `benchmark` example's size, so that the two compare.
+        "64k" => Ok(BenchBuffers::Bytes(65535)),
+        _ => parse_socket_buffer(s).map(BenchBuffers::Bytes),
+    }
+}
+
+/// Smallest and largest `--socket-buffer`: below 4 KiB a window holds two
+/// full segments; above 16 MiB one connection could pin 32 MiB.
+const SOCKET_BUFFER_RANGE: std::ops::RangeInclusive<usize> = 4 << 10..=16 << 20;
+
+/// A size such as `256k`, `1m` or `65536` (bytes); k and m are 1024 and
+/// 1024 * 1024, in either case, and may be followed by `ib` or `b`.
+fn parse_size(s: &str) -> Option<usize> {
+    let lower = s.trim().to_ascii_lowercase();
+    let bare = lower
+        .strip_suffix("ib")
+        .or_else(|| lower.strip_suffix('b'))
+        .unwrap_or(&lower);
+    let (digits, unit) = match bare.as_bytes().last() {
+        Some(b'k') => (&bare[..bare.len() - 1], 1usize << 10),
+        Some(b'm') => (&bare[..bare.len() - 1], 1 << 20),
+        _ => (bare, 1),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<usize>().ok()?.checked_mul(unit)
+}
+
+/// `--socket-buffer SIZE`, within [`SOCKET_BUFFER_RANGE`].
+fn parse_socket_buffer(s: &str) -> Result<usize, String> {
+    match parse_size(s) {
+        Some(n) if SOCKET_BUFFER_RANGE.contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{s:?}: expected a size from 4k to 16m bytes each way, like 256k or 1m"
+        )),
+    }
 }
 
 /// Counts heap allocations for `layernet bench`'s "allocations after
@@ -437,8 +491,16 @@ unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
         // SAFETY: same contract as ours, passed through.
         unsafe { std::alloc::System.alloc(layout) }
     }
+    // Forwarded rather than left to the default (alloc, then write zeros):
+    // the system's calloc hands out fresh zero pages untouched, so the
+    // host's socket buffers cost resident memory only once used.
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours, passed through.
+        unsafe { std::alloc::System.alloc_zeroed(layout) }
+    }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        // SAFETY: `ptr` came from `System.alloc` or `System.realloc`.
+        // SAFETY: `ptr` came from `System.alloc`, `alloc_zeroed` or `realloc`.
         unsafe { std::alloc::System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, size: usize) -> *mut u8 {
@@ -456,18 +518,18 @@ fn allocations() -> usize {
 }
 
 /// `layernet bench --sink-source`: the sink and source on TAP until a signal.
-fn sink_source(global: &Global, buffers: &str) -> Result<(), String> {
+fn sink_source(global: &Global, buffers: BenchBuffers) -> Result<(), String> {
     let capture = Capture::new(global)?;
-    let mut net = if buffers == "64k" {
-        // Two listening slots, two connections and spares; the process
-        // keeps them until it exits.
-        let big: &'static mut layernet::net::Resources<'static, 8, 6, 1, 65535> =
-            Box::leak(Box::default());
-        open_tap_with(global, &capture, |config, device| {
-            TapNet::with_resources(config, device, big)
-        })?
-    } else {
-        open_tap(global, &capture)?
+    let mut net = match buffers {
+        // Two listening slots, two connections and spares.
+        BenchBuffers::Bytes(tcp_buffer) => open_tap_with(global, &capture, |config, device| {
+            let sizes = Sizes {
+                tcp_sockets: 6,
+                tcp_buffer,
+            };
+            TapNet::sized(config, device, sizes)
+        })?,
+        BenchBuffers::Host => open_tap(global, &capture)?,
     };
     let service =
         layernet::host::bench::SinkSource::bind(net.stack()).map_err(|e| e.to_string())?;
@@ -559,9 +621,17 @@ struct ServeArgs {
     /// kept-alive connection may stay quiet (then it is closed).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86400))]
     idle_timeout: u64,
-    /// Listening slots (the backlog) per TCP service.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=8))]
+    /// Connections the file service serves at once. Its accept queue holds
+    /// as many more (at least 8, at most 64) that wait for a place; past
+    /// those a new client's SYN goes unanswered until one frees (its TCP
+    /// retries).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=layernet::host::SERVED_FILE_CONNECTIONS as i64))]
     max_connections: u16,
+    /// Each TCP socket's buffer, each way (`256k`, `1m`, or bytes; 4k to
+    /// 16m): the receive buffer is the largest window offered (scaled past
+    /// 64 KiB). Memory is taken as it is used.
+    #[arg(long, default_value = "256k", value_name = "SIZE", value_parser = parse_socket_buffer)]
+    socket_buffer: usize,
     /// Seconds given to open connections to close after SIGINT/SIGTERM.
     #[arg(long, default_value_t = 1.0, value_parser = parse_seconds)]
     grace: f64,
@@ -607,7 +677,7 @@ fn main() -> ExitCode {
         None => run_demo(&cli.global, DemoArgs::default_run()),
         Some(Command::Demo(a)) => run_demo(&cli.global, a),
         Some(Command::Bench(a)) if a.sink_source => {
-            match sink_source(&cli.global, &a.socket_buffers) {
+            match sink_source(&cli.global, a.socket_buffers) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("layernet bench: {e}");
@@ -907,38 +977,59 @@ fn log_line(line: &str, verbose: bool) {
     }
 }
 
-/// TCP sockets in a TAP host's pool (`net::profile::Host`).
-const POOL: usize = 24;
+/// Connections each of echo, greeting and time-echo serves at once (their
+/// servers are `XServer::<8>`).
+const SMALL_CONNS: usize = 8;
+/// Their accept queues (listening slots).
+const SMALL_BACKLOG: usize = 4;
+/// The file service's accept queue is as long as its connections, within
+/// these bounds: a burst of new clients finds places to finish their
+/// handshakes in, and every poll walks the slots.
+const FILE_BACKLOG: std::ops::RangeInclusive<usize> = 8..=64;
+
+/// The file service's accept queue for `file_conns` connections.
+fn file_backlog(file_conns: usize) -> usize {
+    file_conns.clamp(*FILE_BACKLOG.start(), *FILE_BACKLOG.end())
+}
+
+/// TCP sockets `serve` needs for `services`: each TCP service's
+/// connections and accept queue, and a quarter more of the file service's
+/// connections for those finishing their close (FIN-WAIT, LAST-ACK), so
+/// that the accept queue re-arms at once while they do.
+fn tcp_pool(services: &[ServiceName], file_conns: usize) -> usize {
+    services
+        .iter()
+        .map(|s| match s {
+            ServiceName::Files => file_conns + file_backlog(file_conns) + file_conns / 4,
+            ServiceName::Chat => 0,
+            ServiceName::Echo | ServiceName::Greeting | ServiceName::TimeEcho => {
+                SMALL_CONNS + SMALL_BACKLOG
+            }
+        })
+        .sum::<usize>()
+        .max(1)
+}
 
 fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
-    // Every TCP service keeps `max_connections` sockets listening; a third of
-    // the pool must stay free for the connections they accept.
-    let tcp_services = args
-        .services
-        .iter()
-        .filter(|s| **s != ServiceName::Chat)
-        .count();
-    let listening = tcp_services * usize::from(args.max_connections);
-    if listening > POOL * 2 / 3 {
-        return Err(client::Failure::Usage(format!(
-            "--max-connections {} for {tcp_services} TCP services needs {listening} listening sockets; the pool has {POOL} and keeps a third for accepted connections: use at most {}",
-            args.max_connections,
-            (POOL * 2 / 3) / tcp_services.max(1)
-        )));
-    }
+    let file_conns = usize::from(args.max_connections);
+    let sizes = Sizes {
+        tcp_sockets: tcp_pool(&args.services, file_conns),
+        tcp_buffer: args.socket_buffer,
+    };
     // Bad --auth values are usage errors, found before the link is opened.
     let policy = file_policy(&args).map_err(client::Failure::Usage)?;
     let capture = Capture::new(global)?;
-    let mut net = open_tap(global, &capture)?;
+    let mut net = open_tap_with(global, &capture, |config, device| {
+        TapNet::sized(config, device, sizes)
+    })?;
     let ip = net.stack().ipv4_addr();
-    let backlog = usize::from(args.max_connections);
     let mut started: Vec<(u16, &str)> = Vec::new();
     for service in &args.services {
         let stack = net.stack();
         let (svc, port, name): (Box<TapService>, u16, &str) = match service {
             ServiceName::Echo => (
                 Box::new(
-                    EchoServer::<8>::bind(stack, ports::ECHO, backlog)
+                    EchoServer::<SMALL_CONNS>::bind(stack, ports::ECHO, SMALL_BACKLOG)
                         .map_err(|e| e.to_string())?,
                 ),
                 ports::ECHO,
@@ -952,8 +1043,13 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
                 };
                 (
                     Box::new(
-                        GreetingServer::<8>::bind(stack, ports::GREETING, backlog, text)
-                            .map_err(|e| e.to_string())?,
+                        GreetingServer::<SMALL_CONNS>::bind(
+                            stack,
+                            ports::GREETING,
+                            SMALL_BACKLOG,
+                            text,
+                        )
+                        .map_err(|e| e.to_string())?,
                     ),
                     ports::GREETING,
                     "greeting",
@@ -961,8 +1057,13 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
             }
             ServiceName::TimeEcho => (
                 Box::new(
-                    TimeEchoServer::<_, 8>::bind(stack, ports::TIME_ECHO, backlog, LocalClock)
-                        .map_err(|e| e.to_string())?,
+                    TimeEchoServer::<_, SMALL_CONNS>::bind(
+                        stack,
+                        ports::TIME_ECHO,
+                        SMALL_BACKLOG,
+                        LocalClock,
+                    )
+                    .map_err(|e| e.to_string())?,
                 ),
                 ports::TIME_ECHO,
                 "time-echo",
@@ -984,10 +1085,17 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
                     idle: Duration::from_secs(args.idle_timeout.max(1)),
                     ..Limits::default()
                 };
-                let conns = usize::from(args.max_connections);
                 (
-                    file_server(stack, backlog, store, limits, policy, conns, global.quiet)
-                        .map_err(|e| e.to_string())?,
+                    file_server(
+                        stack,
+                        file_backlog(file_conns),
+                        store,
+                        limits,
+                        policy,
+                        file_conns,
+                        global.quiet,
+                    )
+                    .map_err(|e| e.to_string())?,
                     ports::FILES,
                     "files",
                 )
