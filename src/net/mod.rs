@@ -1289,7 +1289,14 @@ impl<'a, D: Link> Stack<'a, D> {
         }
         for _ in 0..EGRESS_BURST {
             let result = self.egress_once(now);
-            self.watch_states();
+            // An observer sees each state change between the frames that
+            // caused it; without one, the walk after the burst records the
+            // same changes (segments are matched by endpoints, which a
+            // burst does not change) at a pool walk per burst, not per
+            // segment.
+            if self.observer.is_some() {
+                self.watch_states();
+            }
             match result {
                 PollResult::None => break,
                 PollResult::SocketStateChanged => progress = true,
@@ -1489,11 +1496,16 @@ impl<'a, D: Link> Stack<'a, D> {
             let socket = self.sockets.get::<tcp::Socket>(entry.handle());
             let state = socket.state();
             let watch = &mut entry.watch;
-            // A socket that stays closed has no endpoints, and one that
-            // stays established keeps the ones already recorded (a new
-            // connection passes through other states, each seen by a poll):
-            // nothing to refresh.
-            if state == watch.state && matches!(state, tcp::State::Closed | tcp::State::Established)
+            // A socket that stays closed has no endpoints, one that stays
+            // listening keeps its port, and one that stays established keeps
+            // the ones already recorded (a new connection passes through
+            // other states, each seen by a poll): nothing to refresh. A
+            // host's pool holds dozens of listening slots.
+            if state == watch.state
+                && matches!(
+                    state,
+                    tcp::State::Closed | tcp::State::Listen | tcp::State::Established
+                )
             {
                 continue;
             }
