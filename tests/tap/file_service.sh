@@ -281,6 +281,10 @@ clients() {
     [ "$status" = 1 ] || fail "layernet get -C of a missing file exited $status: $out"
     [ "$(cat "$work/cl/part.bin" 2>/dev/null)" = partial ] || fail "layernet get -C removed or changed the partial file it resumed"
     ok "layernet get -o of a missing file leaves no output; get -C keeps the partial file"
+    out=$(cd "$work/cl" && "$layernet" "${client[@]}" get "$L/" -o list.txt 2>&1) || fail "layernet get $L/: $out"
+    grep -qx "small.txt $(stat -c %s "$work/root/small.txt")" "$work/cl/list.txt" \
+        || fail "layernet get $L/ saved no 'small.txt SIZE' line: $(show "$work/cl/list.txt")"
+    ok "layernet get $L/: the plain 'name size' listing"
     stop_serve
 
     # A multi-line error page from a server nobody here wrote.
