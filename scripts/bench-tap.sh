@@ -22,7 +22,16 @@
 #   - greeting connections/s with 1, 4, 16 concurrent clients, over TAP to
 #     layernet and over loopback to a Python greeting server;
 #   - Linux-to-Linux TCP over veth between two namespaces, beside the same
-#     over loopback in one namespace.
+#     over loopback in one namespace;
+#   - `layernet serve` as a server (issue 16), with its default flags and
+#     again with `--tap-offload`, from a tmpfs root (/dev/shm): curl GET and
+#     PUT of BENCH_SERVE_MIB MiB (default 512) beside smoltcp's `benchmark`
+#     reader and writer, and serve's CPU per MB (user + system seconds of
+#     the process, from /proc/PID/stat) beside the benchmark's; `ab -k -n
+#     BENCH_AB_N -c 64` (default 20000) requests/s; serve's VmRSS after
+#     those runs; and beside them nginx (one worker, sendfile) on the
+#     kernel's stack over the veth pair: curl GET of a file of the same size
+#     and the same ab run.
 # The Linux-side programs are in scripts/bench_tap.py (Python: their own
 # cost is part of every figure, on both sides alike).
 #
@@ -33,18 +42,30 @@
 # skipped with a warning.
 #
 #   sudo scripts/bench-tap.sh [--json]
-#   (BENCH_RUNS, BENCH_SECONDS, BENCH_MIB, BENCH_OFFLOAD; BENCH_ONLY=socket,
-#    echo,... picks groups out of pump, socket, files, echo, conns, veth)
+#   (BENCH_RUNS, BENCH_SECONDS, BENCH_MIB, BENCH_OFFLOAD, BENCH_SERVE_MIB,
+#    BENCH_AB_N; BENCH_ONLY=socket,echo,... picks groups out of pump, socket,
+#    files, echo, conns, veth, serve; BENCH_QUICK=1 for a trial in a few
+#    minutes: 1 run of 1 s each, 64 MiB files, 5000 ab requests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS=${BENCH_RUNS:-5}
-SECS=${BENCH_SECONDS:-2}
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+    RUNS=${BENCH_RUNS:-1}
+    SECS=${BENCH_SECONDS:-1}
+    SERVE_MIB=${BENCH_SERVE_MIB:-64}
+    AB_N=${BENCH_AB_N:-5000}
+else
+    RUNS=${BENCH_RUNS:-5}
+    SECS=${BENCH_SECONDS:-2}
+    SERVE_MIB=${BENCH_SERVE_MIB:-512}
+    AB_N=${BENCH_AB_N:-20000}
+fi
 MIB=${BENCH_MIB:-64}
-ONLY=${BENCH_ONLY:-pump,socket,files,echo,conns,veth}
+ONLY=${BENCH_ONLY:-pump,socket,files,echo,conns,veth,serve}
 OFFLOAD=${BENCH_OFFLOAD:-0}
 JSON=0
 [ "${1:-}" = --json ] && JSON=1
-export RUNS SECS MIB JSON ONLY
+export RUNS SECS MIB JSON ONLY SERVE_MIB AB_N
 here=$(pwd)
 py="python3 $here/scripts/bench_tap.py"
 
@@ -67,6 +88,24 @@ median() {
 # want GROUP: whether BENCH_ONLY asks for this group of figures.
 want() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 export -f figure median want
+
+# ab_figures FILE: "requests/s failed non-2xx complete" from ab's output.
+ab_figures() {
+    awk '/^Requests per second:/ { r = $4 } /^Failed requests:/ { f = $3 }
+         /^Non-2xx responses:/ { n = $3 } /^Complete requests:/ { c = $3 }
+         END { print r + 0, f + 0, n + 0, c + 0 }' "$1"
+}
+# A directory on tmpfs for the served files, so that the disk is not what
+# is measured.
+tmpfs_dir() {
+    if [ -d /dev/shm ] && [ "$(stat -f -c %T /dev/shm)" = tmpfs ]; then
+        mktemp -d -p /dev/shm
+    else
+        echo "bench-tap.sh: WARNING: /dev/shm is not a tmpfs: the served files are on $(dirname "$(mktemp -u)")" >&2
+        mktemp -d
+    fi
+}
+export -f ab_figures tmpfs_dir
 
 # smoltcp's `benchmark` and `server` examples, built once into
 # target/smoltcp-VERSION/; prints the directory of the binaries, or nothing.
@@ -108,21 +147,27 @@ if [ "${BENCH_TAP_INNER:-}" != 1 ]; then
     cargo build --release --quiet --bin layernet
     SMOLTCP=$(build_smoltcp)
     [ "$JSON" = 1 ] || printf '%-36s %12s %-9s %-18s %12s %6s\n' figure layernet unit peer 'peer value' ratio
-    BENCH_TAP_INNER=1 LAYERNET="$here/target/release/layernet" SMOLTCP="$SMOLTCP" scripts/tap-netns.sh -- "$0" "$@"
-    want veth || exit 0
-
-    # --- veth: Linux to Linux between two namespaces ------------------------
     a="layernet-bench-a-$$"
     b="layernet-bench-b-$$"
     pids=()
     work=$(mktemp -d)
+    www=
     cleanup() {
         for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
         ip netns del "$a" 2>/dev/null || true
         ip netns del "$b" 2>/dev/null || true
         rm -rf "$work"
+        [ -z "$www" ] || rm -rf "$www"
     }
     trap cleanup EXIT
+    # The TAP part leaves serve's medians here ("NAME VALUE" lines), for the
+    # rows beside nginx below.
+    : > "$work/share"
+    BENCH_TAP_INNER=1 LAYERNET="$here/target/release/layernet" SMOLTCP="$SMOLTCP" BENCH_SHARE="$work/share" \
+        scripts/tap-netns.sh -- "$0" "$@"
+    want veth || want serve || exit 0
+
+    # --- veth: Linux to Linux between two namespaces ------------------------
     ip netns add "$a"
     ip netns add "$b"
     ip -n "$a" link add va type veth peer name vb netns "$b"
@@ -141,14 +186,74 @@ if [ "${BENCH_TAP_INNER:-}" != 1 ]; then
         wait "$sink"
         awk '{ print $1 }' "$work/sink"
     }
-    : > "$work/veth"
-    : > "$work/lo"
-    for _ in $(seq "$RUNS"); do
-        stream "$b" "$a" 10.99.0.2 >> "$work/veth"
-        stream "$a" "$a" 127.0.0.1 >> "$work/lo"
+    if want veth; then
+        : > "$work/veth"
+        : > "$work/lo"
+        for _ in $(seq "$RUNS"); do
+            stream "$b" "$a" 10.99.0.2 >> "$work/veth"
+            stream "$a" "$a" 127.0.0.1 >> "$work/lo"
+        done
+        figure veth.tcp.linux-linux "$(median "$work/veth" | awk '{ print $1 / 1e9 }')" Gbit/s \
+            linux-loopback "$(median "$work/lo" | awk '{ print $1 / 1e9 }')"
+    fi
+
+    # --- nginx on the kernel's stack over the veth pair, beside serve -------
+    want serve || exit 0
+    if ! command -v nginx > /dev/null || ! command -v ab > /dev/null; then
+        echo "bench-tap.sh: WARNING: nginx or ab missing (nginx-light, apache2-utils): the nginx figures are SKIPPED" >&2
+        exit 0
+    fi
+    www=$(tmpfs_dir)
+    head -c "$((SERVE_MIB * 1024 * 1024))" /dev/urandom > "$www/big.bin"
+    head -c 1024 /dev/urandom > "$www/small.bin"
+    # One worker, as serve is one thread; sendfile, as nginx ships. Every
+    # path nginx writes to is in the temporary directory.
+    cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+user root;
+pid $work/nginx.pid;
+error_log $work/nginx.err;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    keepalive_requests 100000;
+    client_body_temp_path $work/nginx-body;
+    proxy_temp_path $work/nginx-proxy;
+    fastcgi_temp_path $work/nginx-fastcgi;
+    uwsgi_temp_path $work/nginx-uwsgi;
+    scgi_temp_path $work/nginx-scgi;
+    server { listen 10.99.0.2:8080; root $www; }
+}
+CONF
+    ip netns exec "$b" nginx -c "$work/nginx.conf" &
+    nginx_pid=$!
+    pids+=("$nginx_pid")
+    for _ in $(seq 50); do
+        ip netns exec "$a" curl -s -m 1 -o /dev/null http://10.99.0.2:8080/small.bin && break
+        sleep 0.1
     done
-    figure veth.tcp.linux-linux "$(median "$work/veth" | awk '{ print $1 / 1e9 }')" Gbit/s \
-        linux-loopback "$(median "$work/lo" | awk '{ print $1 / 1e9 }')"
+    : > "$work/nginx-get"
+    : > "$work/nginx-ab"
+    for _ in $(seq "$RUNS"); do
+        ip netns exec "$a" curl -s --max-time 300 -o /dev/null -w '%{speed_download}\n' http://10.99.0.2:8080/big.bin \
+            | awk '{ print $1 / 1e6 }' >> "$work/nginx-get"
+        ip netns exec "$a" timeout 300 ab -k -n "$AB_N" -c 64 http://10.99.0.2:8080/small.bin > "$work/ab.out" 2>&1 || true
+        read -r rate failed non2xx complete < <(ab_figures "$work/ab.out")
+        [ "$failed" = 0 ] && [ "$non2xx" = 0 ] && [ "$complete" = "$AB_N" ] \
+            || echo "bench-tap.sh: WARNING: ab -k against nginx: $complete of $AB_N complete, $failed failed, $non2xx non-2xx: $(grep -i 'error\|apr_' "$work/ab.out" | head -2)" >&2
+        echo "$rate" >> "$work/nginx-ab"
+    done
+    kill -TERM "$nginx_pid" 2>/dev/null || true
+    wait "$nginx_pid" 2>/dev/null || true
+    # shared NAME: serve's median NAME from the TAP part, if it was measured.
+    shared() { awk -v n="$1" '$1 == n { print $2 }' "$work/share"; }
+    ng=$(median "$work/nginx-get")
+    for v in "" -offload; do
+        [ -z "$(shared "serve-get$v")" ] || figure "tap.serve.get${v/-/.}.vs-nginx" "$(shared "serve-get$v")" MB/s nginx-veth-get "$ng"
+    done
+    [ -z "$(shared serve-ab)" ] || figure tap.serve.ab-k.vs-nginx "$(shared serve-ab)" req/s nginx-veth-ab-k "$(median "$work/nginx-ab")"
     exit 0
 fi
 
@@ -162,11 +267,18 @@ cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     ip route del unreachable "$L/32" 2>/dev/null || true
     rm -rf "$work"
+    [ -z "${sroot:-}" ] || rm -rf "$sroot"
 }
 trap cleanup EXIT
 L=192.168.69.1
 mkdir "$work/root"
 if want files; then head -c "$((MIB * 1024 * 1024))" /dev/urandom > "$work/root/big.bin"; fi
+sroot=
+if want serve; then
+    sroot=$(tmpfs_dir)
+    head -c "$((SERVE_MIB * 1024 * 1024))" /dev/urandom > "$sroot/big.bin"
+    head -c 1024 /dev/urandom > "$sroot/small.bin"
+fi
 $py echo-server 7007 & pids+=($!)
 $py greeting-server 1235 & pids+=($!)
 
@@ -269,6 +381,48 @@ echo_smoltcp() {
     stop_serve
 }
 
+# `serve` takes --writable once issue 16 makes it read-only by default;
+# before that, uploads are open without it.
+WRITABLE=
+"$layernet" serve --help 2>/dev/null | grep -q -- '--writable' && WRITABLE=--writable
+# serve_server VARIANT: `layernet serve` with its default flags (plus
+# --tap-offload for -offload) from a tmpfs root: curl GET and PUT of
+# SERVE_MIB MiB, each with serve's CPU per MB; with the defaults also ab -k
+# and then the process's VmRSS.
+serve_server() {
+    local variant=$1 c0 out code rate bytes failed non2xx complete
+    "$layernet" ${variant:+--tap-offload} serve --root "$sroot" $WRITABLE --grace 0.2 \
+        > "$work/serve.out" 2> "$work/stack.err" &
+    serve_pid=$!
+    wait_up "layernet serve"
+    local url="http://$L:7878"
+    c0=$(cpu_of "$serve_pid")
+    read -r code rate bytes < <(curl -s --max-time 600 -o /dev/null -w '%{http_code} %{speed_download} %{size_download}\n' "$url/big.bin" || echo "000 0 0")
+    [ "$code" = 200 ] && [ "$bytes" = "$((SERVE_MIB * 1024 * 1024))" ] \
+        || echo "bench-tap.sh: WARNING: curl GET from serve$variant: HTTP $code, $bytes bytes" >&2
+    keep "serve-get$variant" "$(awk -v b="$rate" 'BEGIN { print b / 1e6 }')"
+    keep "serve-get$variant-cpu" "$(awk -v c0="$c0" -v c1="$(cpu_of "$serve_pid")" -v n="$bytes" 'BEGIN { print (c1 - c0) * 1e12 / (n > 0 ? n : 1) }')"
+    c0=$(cpu_of "$serve_pid")
+    read -r code rate bytes < <(curl -s --max-time 600 -o /dev/null -T "$sroot/big.bin" -w '%{http_code} %{speed_upload} %{size_upload}\n' "$url/up.bin" || echo "000 0 0")
+    [[ "$code" == 20[14] ]] && [ "$(stat -c %s "$sroot/up.bin" 2>/dev/null)" = "$((SERVE_MIB * 1024 * 1024))" ] \
+        || echo "bench-tap.sh: WARNING: curl PUT to serve$variant: HTTP $code, $(stat -c %s "$sroot/up.bin" 2>/dev/null || echo no) bytes stored" >&2
+    keep "serve-put$variant" "$(awk -v b="$rate" 'BEGIN { print b / 1e6 }')"
+    keep "serve-put$variant-cpu" "$(awk -v c0="$c0" -v c1="$(cpu_of "$serve_pid")" -v n="$bytes" 'BEGIN { print (c1 - c0) * 1e12 / (n > 0 ? n : 1) }')"
+    rm -f "$sroot/up.bin"
+    if [ -z "$variant" ]; then
+        if command -v ab > /dev/null; then
+            timeout 300 ab -k -n "$AB_N" -c 64 "$url/small.bin" > "$work/ab.out" 2>&1 || true
+            read -r rate failed non2xx complete < <(ab_figures "$work/ab.out")
+            [ "$failed" = 0 ] && [ "$non2xx" = 0 ] && [ "$complete" = "$AB_N" ] \
+                || echo "bench-tap.sh: WARNING: ab -k against serve: $complete of $AB_N complete, $failed failed, $non2xx non-2xx: $(grep -i 'error\|apr_' "$work/ab.out" | head -2)" >&2
+            keep serve-ab "$rate"
+            keep serve-ab-failed "$((AB_N - complete + failed + non2xx))"
+        fi
+        keep serve-rss "$(awk '/^VmRSS:/ { print $2 / 1024 }' "/proc/$serve_pid/status")"
+    fi
+    stop_serve
+}
+
 for run in $(seq "$RUNS"); do
     if want pump; then
         # The pump: no stack on the TAP.
@@ -297,7 +451,7 @@ for run in $(seq "$RUNS"); do
 
     if want files; then
         for variant in "" $([ "$OFFLOAD" != 1 ] || echo -offload); do
-            start_serve --services files --max-connections 4 ${variant:+--tap-offload}
+            start_serve --services files --max-connections 4 $WRITABLE ${variant:+--tap-offload}
             url="http://$L:7878"
             down=$(curl -s --max-time 300 -o /dev/null -w '%{speed_download}' "$url/big.bin")
             up=$(curl -s --max-time 300 -o /dev/null -T "$work/root/big.bin" -w '%{speed_upload}' "$url/up.bin")
@@ -321,6 +475,12 @@ for run in $(seq "$RUNS"); do
             keep "lo-conns$c" "$rate"
         done
         stop_serve
+    fi
+    if want serve; then
+        # smoltcp's benchmark beside serve, in the same run (unless the
+        # socket group above ran it already).
+        want socket || socket_smoltcp
+        if [ $((run % 2)) = 1 ]; then serve_server ""; serve_server -offload; else serve_server -offload; serve_server ""; fi
     fi
     [ "$JSON" = 1 ] || echo "(run $run of $RUNS done)" >&2
 done
@@ -383,4 +543,29 @@ if want conns; then
     for c in 1 4 16; do
         figure "tap.greeting.conns.c$c" "$(m "conns$c")" conn/s linux-loopback "$(m "lo-conns$c")"
     done
+fi
+if want serve; then
+    # MB/s of smoltcp's benchmark: its reader is the source (smoltcp sends,
+    # as serve does for a GET), its writer the sink.
+    mbs() { awk -v g="$1" 'BEGIN { print g * 1000 / 8 }'; }
+    for v in "" -offload; do
+        if [ -n "$SMOLTCP" ]; then
+            figure "tap.serve.get${v/-/.}" "$(m "serve-get$v")" MB/s smoltcp-bench-reader "$(mbs "$(m sm-source)")"
+            figure "tap.serve.put${v/-/.}" "$(m "serve-put$v")" MB/s smoltcp-bench-writer "$(mbs "$(m sm-sink)")"
+            figure "tap.serve.get${v/-/.}.cpu" "$(m "serve-get$v-cpu")" us/MB smoltcp-bench-reader "$(m sm-source-cpu)"
+            figure "tap.serve.put${v/-/.}.cpu" "$(m "serve-put$v-cpu")" us/MB smoltcp-bench-writer "$(m sm-sink-cpu)"
+        else
+            figure "tap.serve.get${v/-/.}" "$(m "serve-get$v")" MB/s
+            figure "tap.serve.put${v/-/.}" "$(m "serve-put$v")" MB/s
+            figure "tap.serve.get${v/-/.}.cpu" "$(m "serve-get$v-cpu")" us/MB
+            figure "tap.serve.put${v/-/.}.cpu" "$(m "serve-put$v-cpu")" us/MB
+        fi
+        echo "serve-get$v $(m "serve-get$v")" >> "${BENCH_SHARE:-/dev/null}"
+    done
+    if [ -s "$work/serve-ab" ]; then
+        figure tap.serve.ab-k "$(m serve-ab)" req/s
+        figure tap.serve.ab-k.failed "$(sort -g "$work/serve-ab-failed" | tail -1)" requests
+        echo "serve-ab $(m serve-ab)" >> "${BENCH_SHARE:-/dev/null}"
+    fi
+    figure tap.serve.rss "$(m serve-rss)" MiB
 fi

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 step() { printf '\n== %s (%ds)\n' "$*" "$((SECONDS - started))"; }
 
-step "tools for the TAP, trace and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, qemu-system-arm"
+step "tools for the TAP, trace and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, ab, wget, qemu-system-arm"
 if [ "$(id -u)" = 0 ]; then
     need=()
     command -v ip >/dev/null || need+=(iproute2)
@@ -19,6 +19,8 @@ if [ "$(id -u)" = 0 ]; then
     command -v tshark >/dev/null || need+=(tshark)
     command -v nft >/dev/null || need+=(nftables)
     command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
+    command -v ab >/dev/null || need+=(apache2-utils)
+    command -v wget >/dev/null || need+=(wget)
     command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)
     if [ ${#need[@]} -gt 0 ]; then
         echo "installing: ${need[*]}"

@@ -1,9 +1,10 @@
 //! Real Linux peers over a TAP device, in a network namespace the test
 //! creates (scripts/tap-netns.sh): never the root namespace.
 //!
-//! Needs root (or CAP_NET_ADMIN) and ip, ping, nc, curl, python3. Outside CI
-//! without them the test skips with a one-line reason; with CI=true it fails,
-//! because CI runs as root and must exercise the real link.
+//! Needs root (or CAP_NET_ADMIN) and ip, ping, nc, curl, python3; some
+//! scenarios more (nft, dnsmasq, ab, wget). Outside CI without them the test
+//! skips with a one-line reason; with CI=true it fails, because CI runs as
+//! root and must exercise the real link.
 
 use std::process::Command;
 use std::time::Instant;
@@ -155,4 +156,12 @@ fn ipv6_dual_stack_against_linux() {
 #[test]
 fn the_readme_walk_through_as_written() {
     scenario(&["tap0", "tap1"], "readme", false);
+}
+
+#[test]
+fn the_file_service_against_real_clients() {
+    if lacks("ab", "apache2-utils", "file_service") || lacks("wget", "wget", "file_service") {
+        return;
+    }
+    scenario(&["tap0", "tap1"], "file_service", false);
 }

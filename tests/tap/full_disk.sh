@@ -13,7 +13,7 @@ mount -t tmpfs -o size=256k tmpfs "$work/root" || fail "cannot mount a tmpfs in 
 head -c 100000 /dev/urandom > "$work/small.bin"
 head -c 400000 /dev/urandom > "$work/big.bin"
 printf 'keep me\n' > "$work/root/keep.txt"
-start_serve --root "$work/root"
+start_serve --writable --root "$work/root"
 
 code=$(curl -sS -m 30 -o /dev/null -w '%{http_code}' -T "$work/small.bin" "http://$L:7878/data.bin") || fail "curl PUT small"
 [ "$code" = 201 ] || fail "PUT of 100 KB gave $code"

@@ -33,7 +33,7 @@ for _ in $(seq 50); do ip -6 addr show dev tap0 | grep -q 'fe80::.*scope link' &
 
 mkdir "$work/files" "$work/www"
 echo "served over IPv6" > "$work/files/hello.txt"
-start_serve --ip6 "$L6/64" --trace=brief --root "$work/files"
+start_serve --writable --ip6 "$L6/64" --trace=brief --root "$work/files"
 for line in "listening on 192.168.69.1:7878 (files)" "listening on \[$L6\]:7878 (files)" \
     "listening on \[fe80::$IID\]:7 (echo)" "listening on \[$L6\]:6868 (chat)"; do
     grep -q "^$line" "$work/serve.out" || fail "no '$line': $(cat "$work/serve.out")"

@@ -18,7 +18,7 @@ client=(--link tap:tap1 --ip 192.168.69.2/24 --mac 02:00:00:00:00:02)
 
 mkdir "$work/root"
 head -c 150000 /dev/urandom > "$work/up.bin"
-"$layernet" serve --link tap:tap0 --root "$work/root" > "$work/serve.out" 2>&1 &
+"$layernet" serve --writable --link tap:tap0 --root "$work/root" > "$work/serve.out" 2>&1 &
 pid=$!
 for _ in $(seq 100); do grep -q '(chat)' "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 

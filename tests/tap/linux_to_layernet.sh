@@ -22,7 +22,7 @@ cp "$work/big.bin" "$work/root/big.bin"
 
 # With the trace, the capture and the counters on: they must not change
 # what the services do, and are checked at the end.
-"$layernet" serve --root "$work/root" --grace 2 --trace=brief --pcap "$work/serve.pcap" \
+"$layernet" serve --writable --root "$work/root" --grace 2 --trace=brief --pcap "$work/serve.pcap" \
     > "$work/serve.out" 2> "$work/serve.err" &
 pid=$!
 for _ in $(seq 100); do grep -q '(chat)' "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
@@ -102,8 +102,8 @@ head -c 100000 "$work/big.bin" > "$work/part.bin"
 curl -sS -m 20 -C - -o "$work/part.bin" "http://$L:7878/big.bin" || fail "curl -C -"
 cmp -s "$work/part.bin" "$work/big.bin" || fail "resumed download differs"
 ok "curl -C - resumed big.bin from 100000 bytes"
-curl -sS -m 10 "http://$L:7878/" | grep -q '^hello.txt 20$' || fail "listing"
-ok "curl GET / listing"
+curl -sS -m 10 -H 'Accept: text/plain' "http://$L:7878/" | grep -q '^hello.txt 20$' || fail "listing"
+ok "curl GET / listing (Accept: text/plain)"
 
 python3 - "$L" <<'PY' || fail "python chat peers"
 # Two chat peers on the Linux side, talking through layernet's room.

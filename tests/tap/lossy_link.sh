@@ -18,7 +18,7 @@ ok "kernel side: nftables drops 5% of input from tap0; tbf 40 Mbit/s out"
 mkdir "$work/root"
 head -c 1000000 /dev/urandom > "$work/big.bin"
 cp "$work/big.bin" "$work/root/big.bin"
-start_serve --root "$work/root" --idle-timeout 600 --faults drop=5,corrupt=1,dup=2,reorder=5,delay=2ms
+start_serve --writable --root "$work/root" --idle-timeout 600 --faults drop=5,corrupt=1,dup=2,reorder=5,delay=2ms
 
 start=$(date +%s%N)
 curl -sS -m 120 --retry 3 -o "$work/got.bin" "http://$L:7878/big.bin" || fail "curl GET"

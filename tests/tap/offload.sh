@@ -31,7 +31,7 @@ ok "--faults with --tap-offload: $(cat "$work/err")"
 
 mkdir "$work/root" "$work/www"
 head -c 8000000 /dev/urandom > "$work/root/big.bin"
-start_serve --tap-offload --ip6 "$L6/64" --root "$work/root" --pcap "$work/serve.pcap" --counters
+start_serve --writable --tap-offload --ip6 "$L6/64" --root "$work/root" --pcap "$work/serve.pcap" --counters
 ethtool -k tap0 2>/dev/null | grep -q "^tcp-segmentation-offload: on" \
     || [ ! -x "$(command -v ethtool)" ] || fail "tap0 does not offload TCP segmentation: $(ethtool -k tap0 | head -20)"
 
