@@ -78,7 +78,8 @@ impl fmt::Display for NameError {
 
 impl core::error::Error for NameError {}
 
-fn hex(b: u8) -> Option<u8> {
+/// The value of one hex digit (either case).
+pub(crate) fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),

@@ -572,38 +572,6 @@ fn error_text<N: Driver>(s: &mut TcpStream<N>, r: &Response) -> String {
     error_line(r.status, &r.reason, r.html, &body)
 }
 
-/// The standard reason phrase of `code` (RFC 9110), for the codes a file
-/// client meets.
-fn standard_reason(code: u16) -> Option<&'static str> {
-    Some(match code {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        410 => "Gone",
-        411 => "Length Required",
-        412 => "Precondition Failed",
-        413 => "Content Too Large",
-        414 => "URI Too Long",
-        415 => "Unsupported Media Type",
-        416 => "Range Not Satisfiable",
-        417 => "Expectation Failed",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        505 => "HTTP Version Not Supported",
-        507 => "Insufficient Storage",
-        _ => return None,
-    })
-}
-
 /// `&amp;`, `&#x27;` and friends, as far as an error page uses them.
 fn decode_entities(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -707,7 +675,7 @@ fn only_repeats_status(line: &str, code: u16, reason: &str) -> bool {
 /// already such a line (layernet's own, `403 Forbidden: uploads are off;
 /// …`) is kept as it is.
 fn error_line(code: u16, server_reason: &str, html: bool, body: &[u8]) -> String {
-    let reason = standard_reason(code).unwrap_or(server_reason.trim());
+    let reason = crate::app::files::standard_reason(code).unwrap_or(server_reason.trim());
     let head = format!("{code} {reason}").trim_end().to_string();
     let body = String::from_utf8_lossy(body);
     let html = html || body.trim_start().starts_with('<');

@@ -427,6 +427,18 @@ impl TcpStream {
             .map_or(tcp::State::Closed, |s| s.state())
     }
 
+    /// Whether this stream's state lets it queue data: `WouldBlock` while
+    /// the handshake runs, the closed stream's error after it.
+    fn may_send_now<D: Link>(&self, stack: &mut Stack<'_, D>) -> Result<(), Error> {
+        match self.state(stack) {
+            tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
+            tcp::State::Closed | tcp::State::Listen | tcp::State::TimeWait => {
+                Err(self.send_closed_error(stack))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// What sending on a stream in CLOSED or TIME-WAIT means: our own
     /// shutdown (EPIPE), a reset, or a connection that never came about.
     fn send_closed_error<D: Link>(&self, stack: &mut Stack<'_, D>) -> Error {
@@ -479,13 +491,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn send<D: Link>(&mut self, stack: &mut Stack<'_, D>, data: &[u8]) -> Result<usize, Error> {
-        match self.state(stack) {
-            tcp::State::SynSent | tcp::State::SynReceived => return Err(Error::WouldBlock),
-            tcp::State::Closed | tcp::State::Listen | tcp::State::TimeWait => {
-                return Err(self.send_closed_error(stack));
-            }
-            _ => {}
-        }
+        self.may_send_now(stack)?;
         let socket = stack.tcp_socket(self.index).ok_or(Error::NotConnected)?;
         match socket.send_slice(data) {
             Ok(0) if !data.is_empty() => Err(Error::WouldBlock),
@@ -589,13 +595,7 @@ impl TcpStream {
         stack: &mut Stack<'_, D>,
         fill: impl FnOnce(&mut [u8]) -> (usize, R),
     ) -> Result<R, Error> {
-        match self.state(stack) {
-            tcp::State::SynSent | tcp::State::SynReceived => return Err(Error::WouldBlock),
-            tcp::State::Closed | tcp::State::Listen | tcp::State::TimeWait => {
-                return Err(self.send_closed_error(stack));
-            }
-            _ => {}
-        }
+        self.may_send_now(stack)?;
         let socket = stack.tcp_socket(self.index).ok_or(Error::NotConnected)?;
         if socket.send_queue() >= socket.send_capacity() {
             return Err(Error::WouldBlock);

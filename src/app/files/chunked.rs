@@ -3,7 +3,10 @@
 //! socket's receive buffer, and only the framing (sizes, CRLFs, trailers)
 //! is read byte by byte.
 //!
-//! Layer: app. Depends on nothing but `core`.
+//! Layer: app. Depends on nothing but `core` (and the name rules' hex
+//! digits).
+
+use crate::app::storage::hex;
 
 /// Hex digits of a chunk size at most: 15 keep it below 2^60, so it never
 /// overflows and any size past the upload limit is refused anyway.
@@ -103,15 +106,6 @@ impl Chunked {
             }
         }
         (at, Ok(()))
-    }
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
     }
 }
 

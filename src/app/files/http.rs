@@ -62,8 +62,10 @@ pub(crate) struct Request {
     pub(crate) credentials: Option<Result<heapless::Vec<u8, CREDENTIALS_MAX>, ()>>,
 }
 
-pub(crate) fn reason(status: u16) -> &'static str {
-    match status {
+/// The standard reason phrase of `status` (RFC 9110), for the codes a
+/// file server sends or a file client meets; `None` for others.
+pub(crate) fn standard_reason(status: u16) -> Option<&'static str> {
+    Some(match status {
         100 => "Continue",
         200 => "OK",
         201 => "Created",
@@ -75,16 +77,30 @@ pub(crate) fn reason(status: u16) -> &'static str {
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
         411 => "Length Required",
+        412 => "Precondition Failed",
         413 => "Content Too Large",
         414 => "URI Too Long",
+        415 => "Unsupported Media Type",
         416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
         507 => "Insufficient Storage",
-        _ => "Unknown",
-    }
+        _ => return None,
+    })
+}
+
+pub(crate) fn reason(status: u16) -> &'static str {
+    standard_reason(status).unwrap_or("Unknown")
 }
 
 fn header_is(value: &[u8], token: &str) -> bool {

@@ -46,6 +46,8 @@ use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::IpEndpoint;
 
 use self::chunked::{BadFraming, Chunked};
+#[cfg(feature = "std")]
+pub(crate) use self::http::standard_reason;
 pub use self::http::write_url;
 use self::http::{
     HTML_END, HTML_TOP, LOGGED_PATH, Method, Request, Staged, parse_request, reason, write_html,
