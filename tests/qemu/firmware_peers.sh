@@ -92,8 +92,12 @@ if [ "$profile" = board ]; then
     code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -T "$tmp/big.bin" "http://$L:7878/big.bin") || die "curl PUT big"
     [ "$code" = 413 ] || die "PUT of 3000 bytes answered $code, not 413"
     pass "curl PUT big.bin (3000 bytes, over the 2048-byte slots): 413"
-    curl -sS -m 10 "http://$L:7878/" | grep -q '^small.bin 1500$' || die "listing lacks small.bin"
-    pass "curl GET / lists small.bin"
+    # The listing is HTML unless text/plain is asked for.
+    curl -sS -m 10 -H 'Accept: text/plain' "http://$L:7878/" | grep -q '^small.bin 1500$' \
+        || die "plain listing lacks small.bin"
+    curl -sS -m 10 "http://$L:7878/" | grep -q '<a href="small.bin">small.bin</a> 1500' \
+        || die "HTML listing lacks a link to small.bin"
+    pass "curl GET / lists small.bin (plain and HTML)"
 fi
 
 # The firmware reports its status (with the stack's depth so far) every
