@@ -248,3 +248,53 @@ fn accepted_connections_wait_for_a_busy_service_without_a_reset() {
     );
     assert_eq!(census.tcp_rst, 0, "no connection was reset");
 }
+
+/// A host-sized pool parks its free sockets outside smoltcp's set and takes
+/// them back as connections come and go: rounds of clients are all served,
+/// and once the pool is quiet again every free socket is parked.
+#[test]
+fn a_host_sized_pool_parks_free_sockets_and_takes_them_back() {
+    use layernet::host::memory::Sizes;
+    use layernet::host::sim::{host_ip, host_mac};
+    use layernet::net::Config;
+
+    let mut net = SimNet::new(11, Faults::NONE);
+    let sizes = Sizes {
+        tcp_sockets: 12,
+        tcp_buffer: 4096,
+    };
+    for i in 0..2 {
+        let config = Config::new(host_mac(i), host_ip(i));
+        net.add_host_memory(config, sizes.leak().unwrap()).unwrap();
+    }
+    let server = EchoServer::<4>::bind(net.stack(0), ports::ECHO, 4).unwrap();
+    net.serve(0, Box::new(server));
+    let to = IpEndpoint::new(IpAddress::Ipv4(net.stack(0).ipv4_addr()), ports::ECHO);
+    assert_eq!(net.stack(0).parked_tcp_sockets(), 12 - 4, "four listen");
+    let before = net.segment().census();
+    for round in 0..3u8 {
+        for i in 0..10u8 {
+            let message = [b'a' + i; 300];
+            let mut client = EchoClient::<300>::new(to, &message);
+            assert!(net.run_client(1, &mut client, Duration::from_secs(10)));
+            assert_eq!(client.outcome(), Outcome::Done, "round {round}, client {i}");
+            assert_eq!(client.received(), &message[..]);
+        }
+        // TIME-WAIT ends, closes finish: the pools are quiet again.
+        net.run_for(Duration::from_secs(30));
+        for host in 0..2 {
+            let stack = net.stack(host);
+            println!(
+                "round {round}, host {host}: {} free, {} parked, {} open",
+                stack.free_tcp_sockets(),
+                stack.parked_tcp_sockets(),
+                stack.open_tcp_sockets()
+            );
+            assert_eq!(stack.parked_tcp_sockets(), stack.free_tcp_sockets());
+        }
+        assert_eq!(net.stack(0).free_tcp_sockets(), 12 - 4);
+        assert_eq!(net.stack(1).free_tcp_sockets(), 12);
+    }
+    let census = net.segment().census().since(&before);
+    assert_eq!(census.tcp_rst, 0, "no RST went out");
+}

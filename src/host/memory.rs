@@ -148,6 +148,11 @@ impl Sizes {
         let slots = self.tcp_sockets + UDP_SOCKETS + 1 + NAME_SOCKETS;
         let sockets: Vec<SocketStorage<'static>> =
             (0..slots).map(|_| SocketStorage::EMPTY).collect();
+        // A slot per TCP socket where it waits while free, out of the way
+        // of smoltcp's per-segment walk (net::Memory::with_spare).
+        let spare: Vec<SocketStorage<'static>> = (0..self.tcp_sockets)
+            .map(|_| SocketStorage::EMPTY)
+            .collect();
         Memory::new(
             Box::leak(sockets.into_boxed_slice()),
             Box::leak(vec![TcpEntry::EMPTY; self.tcp_sockets].into_boxed_slice()),
@@ -161,6 +166,7 @@ impl Sizes {
             ),
             Box::leak(Box::new(IcmpBuffers::EMPTY)),
         )
+        .map(|memory| memory.with_spare(Box::leak(spare.into_boxed_slice())))
         .map_err(|e| e.to_string())
     }
 }

@@ -432,8 +432,11 @@ pub(crate) enum Owner {
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct TcpEntry {
-    /// Set once by [`Stack::new`]; `None` only in unused [`Resources`].
+    /// Set by [`Stack::new`]; `None` only in unused [`Resources`]. A handle
+    /// into the spare set while `parked`, into smoltcp's set otherwise.
     handle: Option<SocketHandle>,
+    /// The socket waits in the stack's spare set (only ever while idle).
+    parked: bool,
     pub(crate) owner: Owner,
     /// The connection reached ESTABLISHED at least once.
     pub(crate) established: bool,
@@ -457,6 +460,7 @@ impl TcpEntry {
     /// ```
     pub const EMPTY: TcpEntry = TcpEntry {
         handle: None,
+        parked: false,
         owner: Owner::Free,
         established: false,
         shut: false,
@@ -631,6 +635,8 @@ impl<'a, const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: us
     pub fn memory(&'a mut self) -> Memory<'a> {
         Memory {
             sockets: &mut self.sockets,
+            // A board's pool is small: its free sockets stay in the set.
+            spare: &mut [],
             tcp: &mut self.tcp_entries,
             tcp_buffers: self.tcp.as_flattened_mut().as_flattened_mut(),
             udp: &mut self.udp_entries,
@@ -707,6 +713,9 @@ pub const MAX_TCP_BUFFER: usize = 1 << 30;
 /// ```
 pub struct Memory<'a> {
     sockets: &'a mut [SocketStorage<'a>],
+    /// Where free TCP sockets wait outside smoltcp's set (see
+    /// [`Memory::with_spare`]); empty: they stay in it.
+    spare: &'a mut [SocketStorage<'a>],
     tcp: &'a mut [TcpEntry],
     tcp_buffers: &'a mut [u8],
     udp: &'a mut [UdpEntry],
@@ -760,6 +769,28 @@ impl core::fmt::Display for MemoryError {
 impl core::error::Error for MemoryError {}
 
 impl<'a> Memory<'a> {
+    /// Room for free TCP sockets outside smoltcp's socket set: smoltcp
+    /// visits every socket of its set for each segment it sends, so a
+    /// host's pool of a hundred sockets, most of them free, would cost
+    /// every segment a hundred visits. With one slot here per TCP socket, a
+    /// free socket waits here until the pool hands it out; fewer slots
+    /// park fewer. Boards, with pools of a dozen, leave it empty.
+    ///
+    /// ```
+    /// use layernet::net::{IcmpBuffers, Memory, TcpEntry};
+    /// use smoltcp::iface::SocketStorage;
+    /// let (mut sockets, mut spare) = ([SocketStorage::EMPTY; 3], [SocketStorage::EMPTY; 2]);
+    /// let (mut tcp, mut bytes, mut icmp) = ([TcpEntry::EMPTY; 2], [0u8; 2 * 2 * 128], IcmpBuffers::EMPTY);
+    /// let memory = Memory::new(&mut sockets, &mut tcp, &mut bytes, &mut [], &mut [], &mut [], &mut icmp)?
+    ///     .with_spare(&mut spare);
+    /// assert_eq!(memory.tcp_sockets(), 2);
+    /// # Ok::<(), layernet::net::MemoryError>(())
+    /// ```
+    pub fn with_spare(mut self, spare: &'a mut [SocketStorage<'a>]) -> Self {
+        self.spare = spare;
+        self
+    }
+
     /// Memory from the caller's slices (see [`Memory`] for how each is cut).
     ///
     /// # Errors
@@ -803,6 +834,7 @@ impl<'a> Memory<'a> {
             return Err(MemoryError::Sockets);
         }
         Ok(Memory {
+            spare: &mut [],
             sockets,
             tcp,
             tcp_buffers,
@@ -987,6 +1019,10 @@ pub struct Stack<'a, D: Link> {
     device: D,
     iface: Interface,
     sockets: SocketSet<'a>,
+    /// Free TCP sockets parked outside `sockets` (see [`Memory::with_spare`]),
+    /// and how many more fit.
+    spare: SocketSet<'a>,
+    spare_room: usize,
     tcp: &'a mut [TcpEntry],
     udp: &'a mut [UdpEntry],
     icmp: SocketHandle,
@@ -1113,6 +1149,7 @@ impl<'a, D: Link> Stack<'a, D> {
 
         let Memory {
             sockets,
+            spare,
             tcp: tcp_entries,
             tcp_buffers,
             udp: udp_entries,
@@ -1166,10 +1203,16 @@ impl<'a, D: Link> Stack<'a, D> {
         for _ in 0..MAX_LISTENERS {
             let _ = listeners.push(None);
         }
-        Ok(Stack {
+        let spare_room = spare.len();
+        for slot in spare.iter_mut() {
+            *slot = SocketStorage::EMPTY;
+        }
+        let mut stack = Stack {
             device,
             iface,
             sockets: set,
+            spare: SocketSet::new(ManagedSlice::Borrowed(spare)),
+            spare_room,
             tcp: tcp_entries,
             udp: udp_entries,
             icmp,
@@ -1184,7 +1227,9 @@ impl<'a, D: Link> Stack<'a, D> {
             apps: heapless::Vec::new(),
             #[cfg(feature = "names")]
             names: names::Names::new(name_sockets),
-        })
+        };
+        stack.park_idle();
+        Ok(stack)
     }
 
     /// Run the stack at time `now`: take in up to [`INGRESS_BURST`] frames,
@@ -1307,6 +1352,7 @@ impl<'a, D: Link> Stack<'a, D> {
         progress |= self.kick_stalled(now);
         progress |= self.rearm();
         self.watch_states();
+        self.park_idle();
         progress
     }
 
@@ -1373,7 +1419,7 @@ impl<'a, D: Link> Stack<'a, D> {
         }
         let _ = self.egress_once(now);
         for entry in self.tcp.iter_mut() {
-            if entry.watch.kicked {
+            if entry.watch.kicked && !entry.parked {
                 entry.watch.kicked = false;
                 let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
                 socket.set_nagle_enabled(true);
@@ -1564,6 +1610,7 @@ impl<'a, D: Link> Stack<'a, D> {
         let kick = self
             .tcp
             .iter()
+            .filter(|e| !e.parked)
             .filter(|e| {
                 let socket = self.sockets.get::<tcp::Socket>(e.handle());
                 matches!(
@@ -1718,6 +1765,7 @@ impl<'a, D: Link> Stack<'a, D> {
     pub fn open_tcp_sockets(&self) -> usize {
         self.tcp
             .iter()
+            .filter(|e| !e.parked)
             .filter(|e| {
                 let state = self.sockets.get::<tcp::Socket>(e.handle()).state();
                 !matches!(
@@ -1746,7 +1794,7 @@ impl<'a, D: Link> Stack<'a, D> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn abort_all_tcp(&mut self) {
-        for entry in self.tcp.iter_mut() {
+        for entry in self.tcp.iter_mut().filter(|e| !e.parked) {
             let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
             if !matches!(
                 socket.state(),
@@ -1758,6 +1806,24 @@ impl<'a, D: Link> Stack<'a, D> {
                 entry.owner = Owner::Closing;
             }
         }
+    }
+
+    /// Free TCP sockets waiting outside smoltcp's socket set (see
+    /// [`Memory::with_spare`]); 0 on a stack without spare slots.
+    ///
+    /// ```
+    /// use layernet::host::{memory::Sizes, sim::{SimNet, host_ip, host_mac}};
+    /// use layernet::{link::sim::Faults, net::Config};
+    /// let mut net = SimNet::new(1, Faults::NONE);
+    /// let sized = Sizes { tcp_sockets: 8, tcp_buffer: 4096 }.leak()?;
+    /// let host = net.add_host_memory(Config::new(host_mac(0), host_ip(0)), sized)?;
+    /// assert_eq!(net.stack(host).parked_tcp_sockets(), 8, "all free, all parked");
+    /// let board = net.add_host()?;
+    /// assert_eq!(net.stack(board).parked_tcp_sockets(), 0, "a profile's pool stays in the set");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn parked_tcp_sockets(&self) -> usize {
+        self.tcp.iter().filter(|e| e.parked).count()
     }
 
     /// TCP sockets in the pool that nobody uses.
@@ -1778,6 +1844,46 @@ impl<'a, D: Link> Stack<'a, D> {
     }
 
     // ---- pool management, for the socket layer ----
+
+    /// Move idle pool sockets (free and closed) out of smoltcp's set into
+    /// the spare one, while it has room: smoltcp's egress then visits only
+    /// the sockets in use. Nothing reads a parked socket: every walk over
+    /// the pool that looks at sockets skips idle entries or free ones, and
+    /// an entry leaves the pool only through [`Stack::unpark`].
+    fn park_idle(&mut self) {
+        if self.spare_room == 0 {
+            return;
+        }
+        for entry in self.tcp.iter_mut() {
+            if self.spare_room == 0 {
+                break;
+            }
+            if entry.parked || !entry.idle() || entry.handle.is_none() {
+                continue;
+            }
+            let socket = self.sockets.remove(entry.handle());
+            // The spare set has a slot per parked socket (spare_room).
+            entry.handle = Some(self.spare.add(socket));
+            entry.parked = true;
+            self.spare_room -= 1;
+        }
+    }
+
+    /// Bring pool socket `index` back into smoltcp's set before the pool
+    /// hands it out. There is room: it left a slot there when it parked,
+    /// and the set holds at most the sockets it was sized for.
+    fn unpark(&mut self, index: usize) {
+        let Some(entry) = self.tcp.get_mut(index) else {
+            return;
+        };
+        if !entry.parked {
+            return;
+        }
+        let socket = self.spare.remove(entry.handle());
+        entry.handle = Some(self.sockets.add(socket));
+        entry.parked = false;
+        self.spare_room += 1;
+    }
 
     /// Put free sockets into LISTEN for every listener short of its backlog,
     /// and take back those whose close has finished.
@@ -1830,9 +1936,11 @@ impl<'a, D: Link> Stack<'a, D> {
             let slot = Owner::Slot(n as u8);
             let mut have = self.tcp.iter().filter(|e| e.owner == slot).count();
             while have < usize::from(listener.backlog) {
-                let Some(entry) = self.tcp.iter_mut().find(|e| e.owner == Owner::Free) else {
+                let Some(index) = self.tcp.iter().position(|e| e.owner == Owner::Free) else {
                     break;
                 };
+                self.unpark(index);
+                let entry = &mut self.tcp[index];
                 let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
                 fresh(socket, Some(HANDSHAKE_TIMEOUT));
                 if socket.listen(listener.port).is_err() {
@@ -1915,6 +2023,7 @@ impl<'a, D: Link> Stack<'a, D> {
     /// A free socket for an outgoing connection.
     pub(crate) fn take_free_tcp(&mut self) -> Option<usize> {
         let index = self.tcp.iter().position(|e| e.owner == Owner::Free)?;
+        self.unpark(index);
         let entry = &mut self.tcp[index];
         entry.owner = Owner::Stream;
         entry.established = false;
@@ -1937,12 +2046,12 @@ impl<'a, D: Link> Stack<'a, D> {
     }
 
     pub(crate) fn tcp_socket(&mut self, index: usize) -> Option<&mut tcp::Socket<'a>> {
-        let handle = self.tcp.get(index)?.handle();
+        let handle = self.tcp.get(index).filter(|e| !e.parked)?.handle();
         Some(self.sockets.get_mut::<tcp::Socket>(handle))
     }
 
     pub(crate) fn tcp_socket_ref(&self, index: usize) -> Option<&tcp::Socket<'a>> {
-        let handle = self.tcp.get(index)?.handle();
+        let handle = self.tcp.get(index).filter(|e| !e.parked)?.handle();
         Some(self.sockets.get::<tcp::Socket>(handle))
     }
 
@@ -1951,7 +2060,7 @@ impl<'a, D: Link> Stack<'a, D> {
         &mut self,
         index: usize,
     ) -> Option<(&mut tcp::Socket<'a>, &mut iface::Context)> {
-        let handle = self.tcp.get(index)?.handle();
+        let handle = self.tcp.get(index).filter(|e| !e.parked)?.handle();
         Some((
             self.sockets.get_mut::<tcp::Socket>(handle),
             self.iface.context(),
@@ -1959,11 +2068,9 @@ impl<'a, D: Link> Stack<'a, D> {
     }
 
     fn tcp_port_in_use(&self, port: u16) -> bool {
-        self.tcp.iter().any(|e| {
+        self.tcp.iter().filter(|e| e.owner != Owner::Free).any(|e| {
             let s = self.sockets.get::<tcp::Socket>(e.handle());
-            e.owner != Owner::Free
-                && (s.local_endpoint().is_some_and(|ep| ep.port == port)
-                    || s.listen_endpoint().port == port)
+            s.local_endpoint().is_some_and(|ep| ep.port == port) || s.listen_endpoint().port == port
         })
     }
 
