@@ -6,7 +6,6 @@
 use layernet::app::Outcome;
 use layernet::app::ping::Pinger;
 use layernet::host::sim::{SimNet, SimService, endpoint, host_ip};
-use layernet::net::ICMP_PACKETS;
 use layernet::socket::{Error, TcpListener, TcpStream};
 use layernet::{Duration, Instant};
 
@@ -142,7 +141,7 @@ fn stopped_listener_does_not_accept_for_its_successor() -> Result<(), Box<dyn st
 /// sequence numbers, and a third to another host: every one gets all its
 /// replies.
 ///
-/// The stack's one ICMP socket queues [`ICMP_PACKETS`] replies for all its
+/// The stack's one ICMP socket queues `net::ICMP_PACKETS` replies for all its
 /// pings together, so the pings here send in step, a reply each per round.
 /// A ping to each host first learns its MAC: smoltcp sends at most one ARP
 /// request a second per interface, so `c`'s would wait a second behind
