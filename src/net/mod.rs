@@ -1758,7 +1758,7 @@ impl<'a, D: Link> Stack<'a, D> {
     /// ```
     /// use layernet::{host::sim::SimNet, socket::TcpListener};
     /// let (mut net, a, _) = SimNet::pair(0)?;
-    /// TcpListener::bind(net.stack(a), 21, 3)?;
+    /// let _ftp = TcpListener::bind(net.stack(a), 21, 3)?;
     /// assert_eq!(net.stack(a).counters().slots_armed, 3, "three sockets in LISTEN");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

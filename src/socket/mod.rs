@@ -197,6 +197,7 @@ impl From<PoolError> for Error {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "a dropped listener keeps listening and keeps its backlog's sockets: call `close` (or `stop`)"]
 pub struct TcpListener {
     key: Key,
     port: u16,
@@ -343,6 +344,7 @@ impl TcpListener {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "a dropped stream keeps its pool socket for good: call `close` or `abort`"]
 pub struct TcpStream {
     key: Key,
 }
@@ -1127,6 +1129,7 @@ impl TcpStream {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "a dropped UDP socket keeps its pool socket and port: call `close`"]
 pub struct UdpSocket {
     key: Key,
     port: u16,
