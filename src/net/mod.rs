@@ -45,10 +45,11 @@ pub use names::{DNS_QUERIES, DhcpEvent, DnsStorage, Lease, NameError, Query};
 /// [`Resources`] whose `SOCKETS` is `TCP + UDP + 1 + NAME_SOCKETS`
 /// can run both (with the `names` feature).
 ///
+/// Four TCP sockets, one UDP socket, the ICMP socket, and DHCP and DNS:
+///
 /// ```
-/// use layernet::net::{NAME_SOCKETS, profile::{Board, BoardNames}};
-/// assert_eq!(NAME_SOCKETS, 2);
-/// assert!(size_of::<BoardNames>() > size_of::<Board>());
+/// use layernet::net::{NAME_SOCKETS, Resources};
+/// let _room: Resources<'_, { 4 + 1 + 1 + NAME_SOCKETS }, 4, 1, 256> = Resources::new();
 /// ```
 pub const NAME_SOCKETS: usize = 2;
 
