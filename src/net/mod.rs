@@ -1833,20 +1833,25 @@ impl<'a, D: Link> Stack<'a, D> {
     }
 
     /// Reset every open TCP connection (the end of a shutdown's grace
-    /// period); their sockets return to the pool.
+    /// period); their sockets return to the pool. The streams' handles go
+    /// stale: every call on them fails with
+    /// [`Error::Aborted`](crate::socket::Error::Aborted) or does nothing,
+    /// whoever takes their slots next.
     ///
     /// ```
     /// use layernet::host::sim::{SimNet, endpoint};
     /// use layernet::{Duration, socket::{Error, TcpListener, TcpStream}};
     ///
     /// let (mut net, server, client) = SimNet::pair(0)?;
-    /// let _l = TcpListener::bind(net.stack(server), 443, 1)?;
+    /// let mut l = TcpListener::bind(net.stack(server), 443, 1)?;
     /// let mut stream = TcpStream::connect(net.stack(client), endpoint(server, 443))?;
     /// net.run_for(Duration::from_millis(10));
     /// stream.poll_connect(net.stack(client))?;
+    /// let (mut mine, _) = l.accept(net.stack(server))?;
     /// net.stack(server).abort_all_tcp();
     /// net.run_for(Duration::from_millis(10));
     /// assert_eq!(stream.recv(net.stack(client), &mut [0; 4]), Err(Error::Reset));
+    /// assert_eq!(mine.send(net.stack(server), b"late"), Err(Error::Aborted));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn abort_all_tcp(&mut self) {
