@@ -451,7 +451,7 @@ pub struct TcpEntry {
     pub(crate) watch: observe::Watched,
     /// The service port its bytes count for (see [`AppCounters`]).
     pub(crate) service: u16,
-    /// Bumped each time the entry stops being a stream's (see [`TcpKey`]):
+    /// Bumped each time the entry stops being a stream's (see [`Key`]):
     /// a handle that names an older generation reaches nothing.
     generation: u32,
 }
@@ -519,7 +519,7 @@ impl TcpEntry {
 pub struct UdpEntry {
     handle: Option<SocketHandle>,
     pub(crate) in_use: bool,
-    /// Bumped each time the socket is closed (see [`TcpKey`]).
+    /// Bumped each time the socket is closed (see [`Key`]).
     generation: u32,
 }
 
