@@ -958,7 +958,9 @@ pub(crate) struct Listener {
     pub(crate) backlog: u8,
     /// Which listener of the stack's life this is (see [`Key`]): a stopped
     /// listener's handle must not accept for a new one in the same place.
-    pub(crate) generation: u32,
+    /// 16 bits, as a stack makes few listeners (and each of
+    /// `MAX_LISTENERS` places would cost 4 bytes more with 32).
+    pub(crate) generation: u16,
 }
 
 /// What a socket handle holds to name its pooled socket: the entry's index
@@ -1080,7 +1082,7 @@ pub struct Stack<'a, D: Link> {
     echo_stash: heapless::Vec<EchoReply, ICMP_PACKETS>,
     listeners: heapless::Vec<Option<Listener>, MAX_LISTENERS>,
     /// Listeners made so far: the next one's generation.
-    listeners_made: u32,
+    listeners_made: u16,
     rng: Rng,
     counters: Counters,
     now: Instant,
@@ -2041,7 +2043,7 @@ impl<'a, D: Link> Stack<'a, D> {
         self.rearm();
         Ok(Key {
             index: n,
-            generation,
+            generation: u32::from(generation),
         })
     }
 
@@ -2098,7 +2100,10 @@ impl<'a, D: Link> Stack<'a, D> {
 
     /// Whether listener `key` still listens (it was not stopped).
     pub(crate) fn is_listener(&self, key: Key) -> bool {
-        matches!(self.listeners.get(key.index), Some(Some(l)) if l.generation == key.generation)
+        matches!(
+            self.listeners.get(key.index),
+            Some(Some(l)) if u32::from(l.generation) == key.generation
+        )
     }
 
     /// A free socket for an outgoing connection.
