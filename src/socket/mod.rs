@@ -322,6 +322,12 @@ impl TcpListener {
 
 /// A TCP connection, accepted or connected.
 ///
+/// It names its pooled socket by place and generation. Once the stack takes
+/// the socket back ([`Stack::abort_all_tcp`](crate::net::Stack::abort_all_tcp))
+/// the value is stale: the calls that return a `Result` fail with
+/// [`Error::Aborted`], the others read as a closed socket or do nothing, and
+/// none reaches the connection that takes the slot next.
+///
 /// # Example
 ///
 /// An echo round trip: the client sends, the server sends the bytes back:
