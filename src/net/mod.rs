@@ -11,8 +11,9 @@
 //! something else: up to `backlog` connections wait to be accepted, and when
 //! the queue is full a further SYN goes unanswered (Linux drops it; the
 //! client retransmits and gets in once a place frees). So the stack keeps
-//! every TCP socket in a pool, a listener (see [`crate::socket::TcpListener`]) keeps `backlog` of them in
-//! LISTEN, and [`Stack::poll`] feeds smoltcp one frame at a time through a
+//! every TCP socket in a pool, a listener (see [`crate::socket::TcpListener`]) gives `backlog` of them to its
+//! queue (up to [`LISTEN_AHEAD`] listen ahead of the next SYN, the rest are
+//! armed as SYNs come), and [`Stack::poll`] feeds smoltcp one frame at a time through a
 //! gate ([`gate`]) that drops, and counts, a SYN for a listening port whose
 //! slots are all taken. One frame at a time means two SYNs cannot race for
 //! the last slot: the first one turns it into SYN-RECEIVED before the second
@@ -169,6 +170,27 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// assert!(STALL_KICK.total_millis() >= 1000 && STALL_KICK.secs() < 30);
 /// ```
 pub const STALL_KICK: Duration = Duration::from_secs(2);
+
+/// Sockets a listener keeps in LISTEN ahead of the next SYN, at most.
+///
+/// The rest of its backlog is armed when a SYN finds none of them
+/// listening (the stack arms one and hands the SYN on), so a burst of
+/// clients still fills the whole accept queue. Fewer idle sockets in LISTEN
+/// means fewer for smoltcp to walk on every segment it receives or sends:
+/// a file service with a backlog of 64 kept 64 of them in its set.
+///
+/// ```
+/// use layernet::host::sim::SimNet;
+/// use layernet::net::LISTEN_AHEAD;
+/// use layernet::socket::TcpListener;
+///
+/// let (mut net, a, _) = SimNet::pair(0)?;
+/// let free = net.stack(a).free_tcp_sockets();
+/// let _listener = TcpListener::bind(net.stack(a), 80, 16)?;
+/// assert_eq!(net.stack(a).free_tcp_sockets(), free - LISTEN_AHEAD);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub const LISTEN_AHEAD: usize = 4;
 
 /// Most listening ports one stack serves at once.
 ///
@@ -1324,13 +1346,25 @@ impl<'a, D: Link> Stack<'a, D> {
             #[cfg(feature = "names")]
             dns: self.names.dns_active(),
         };
+        // A SYN that finds its listener with none in LISTEN (see
+        // LISTEN_AHEAD) goes to the gate a second time, after a re-arm;
+        // the frame stays at the head of the link meanwhile, and its tally
+        // is kept so that it counts once.
+        let mut asked_again: Option<Option<observe::Segment>> = None;
         for _ in 0..INGRESS_BURST {
             let Some(frame) = self.device.peek(now) else {
                 break;
             };
-            let segment = self.counters.tally(Direction::Rx, frame);
-            #[cfg(feature = "names")]
-            self.names.see(frame);
+            let second = asked_again.take();
+            let again = second.is_some();
+            let segment = match second {
+                Some(segment) => segment,
+                None => {
+                    #[cfg(feature = "names")]
+                    self.names.see(frame);
+                    self.counters.tally(Direction::Rx, frame)
+                }
+            };
             let pool = gate::Pool {
                 sockets: &self.sockets,
                 tcp: self.tcp,
@@ -1338,6 +1372,11 @@ impl<'a, D: Link> Stack<'a, D> {
                 listeners: &self.listeners,
             };
             let (verdict, quiet) = gate::admit(frame, &us, &pool);
+            if !again && matches!(verdict, gate::Verdict::Drop(DropReason::BusyPool)) {
+                asked_again = Some(segment);
+                self.rearm();
+                continue;
+            }
             let fill = observe::arp_fill(frame, self.ip, |ip| self.cidr.contains_addr(&ip));
             if let Some(observer) = self.observer.as_deref_mut() {
                 observer.frame(now, Direction::Rx, frame);
@@ -1948,10 +1987,15 @@ impl<'a, D: Link> Stack<'a, D> {
         self.spare_room += 1;
     }
 
-    /// Put free sockets into LISTEN for every listener short of its backlog,
-    /// and take back those whose close has finished.
+    /// Keep up to [`LISTEN_AHEAD`] sockets in LISTEN for every listener
+    /// whose queue is short of its backlog, and take back those whose close
+    /// has finished.
     fn rearm(&mut self) -> bool {
         let mut changed = false;
+        // Per listener: its sockets (in LISTEN, in a handshake, or waiting
+        // to be accepted), and those of them in LISTEN.
+        let mut queued = [0usize; MAX_LISTENERS];
+        let mut listening = [0usize; MAX_LISTENERS];
         for entry in self.tcp.iter_mut() {
             if !matches!(entry.owner, Owner::Closing | Owner::Slot(_)) {
                 continue;
@@ -1991,17 +2035,31 @@ impl<'a, D: Link> Stack<'a, D> {
                 }
                 _ => {}
             }
+            if let Owner::Slot(n) = entry.owner {
+                let n = usize::from(n);
+                if let (Some(q), Some(l)) = (queued.get_mut(n), listening.get_mut(n)) {
+                    *q += 1;
+                    *l += usize::from(socket.state() == tcp::State::Listen);
+                }
+            }
         }
-        for n in 0..self.listeners.len() {
+        // Free sockets are searched from where the last one was found: the
+        // pool is walked once per call, however many are armed.
+        let mut from = 0;
+        for (n, (&queued, &listening)) in queued.iter().zip(&listening).enumerate() {
             let Some(Some(listener)) = self.listeners.get(n).copied() else {
                 continue;
             };
-            let slot = Owner::Slot(n as u8);
-            let mut have = self.tcp.iter().filter(|e| e.owner == slot).count();
-            while have < usize::from(listener.backlog) {
-                let Some(index) = self.tcp.iter().position(|e| e.owner == Owner::Free) else {
-                    break;
+            let backlog = usize::from(listener.backlog);
+            let room = backlog.saturating_sub(queued);
+            let short = backlog.min(LISTEN_AHEAD).saturating_sub(listening);
+            for _ in 0..room.min(short) {
+                let Some(found) = self.tcp[from..].iter().position(|e| e.owner == Owner::Free)
+                else {
+                    return changed;
                 };
+                let index = from + found;
+                from = index + 1;
                 self.unpark(index);
                 let entry = &mut self.tcp[index];
                 let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
@@ -2009,12 +2067,11 @@ impl<'a, D: Link> Stack<'a, D> {
                 if socket.listen(listener.port).is_err() {
                     break;
                 }
-                entry.owner = slot;
+                entry.owner = Owner::Slot(n as u8);
                 entry.established = false;
                 entry.shut = false;
                 entry.eof = false;
                 self.counters.slots_armed += 1;
-                have += 1;
                 changed = true;
             }
         }

@@ -204,8 +204,10 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Listen on `port` with `backlog` sockets kept in LISTEN, so up to
+    /// Listen on `port` with a queue of `backlog` sockets, so up to
     /// `backlog` clients can be connecting or waiting for `accept` at once.
+    /// Up to [`crate::net::LISTEN_AHEAD`] of them wait in LISTEN; the
+    /// stack arms another whenever a SYN finds none listening.
     /// When all are busy a further SYN is dropped (not reset) and the client
     /// retries.
     ///
