@@ -127,7 +127,7 @@ fn stopped_listener_does_not_accept_for_its_successor() -> Result<(), Box<dyn st
     let (mut net, srv, cli) = SimNet::pair(23)?;
     let mut old = TcpListener::bind(net.stack(srv), 25, 1)?;
     old.stop(net.stack(srv));
-    net.stack(srv).poll(Instant::ZERO);
+    net.poll(srv, Instant::ZERO);
     let mut new = TcpListener::bind(net.stack(srv), 25, 1)?;
     let _client = TcpStream::connect(net.stack(cli), endpoint(srv, 25))?;
     net.run_for(SETTLE);

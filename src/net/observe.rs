@@ -71,7 +71,7 @@ pub enum Direction {
 ///     frame[12..14].copy_from_slice(&[0x88, 0xa4]);
 /// };
 /// stranger.transmit(Instant::ZERO).ok_or("tx")?.consume(60, ethercat);
-/// net.stack(a).poll(Instant::ZERO);
+/// net.poll(a, Instant::ZERO);
 /// assert_eq!(net.stack(a).counters().dropped_unsupported, 1, "nobody here speaks EtherCAT");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
