@@ -29,13 +29,13 @@ use smoltcp::iface::SocketSet;
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::socket::{tcp, udp};
 use smoltcp::wire::{
-    ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, Icmpv4Message,
-    Icmpv4Packet, Icmpv4Repr, IpAddress, IpEndpoint, IpProtocol, Ipv4Cidr, Ipv4Packet, TcpPacket,
-    UdpPacket, UdpRepr,
+    ArpRepr, EthernetAddress, Icmpv4Message, Icmpv4Packet, Icmpv4Repr, IpAddress, IpEndpoint,
+    IpProtocol, Ipv4Cidr, Ipv4Packet, TcpPacket, UdpPacket, UdpRepr,
 };
 #[cfg(feature = "ipv6")]
-use smoltcp::wire::{Icmpv6Message, Icmpv6Packet, Icmpv6Repr, Ipv6Address, Ipv6Packet, NdiscRepr};
+use smoltcp::wire::{Icmpv6Message, Icmpv6Repr, Ipv6Address, Ipv6Packet, NdiscRepr};
 
+use super::frame::{Frame, Ip, L4, Net};
 use super::observe::{DropReason, Event, Transport};
 use super::{Listener, Owner, TcpEntry, UdpEntry};
 
@@ -76,7 +76,7 @@ pub(crate) struct Pool<'p, 's> {
 
 #[cfg(test)]
 pub(crate) fn inspect(frame: &[u8], us: Us, pool: &Pool<'_, '_>) -> Verdict {
-    admit(frame, &us, pool).0
+    admit(Frame::parse(frame).as_ref(), &us, pool).0
 }
 
 /// The verdict on `frame`, and whether it is a quiet segment: a TCP ACK
@@ -86,7 +86,7 @@ pub(crate) fn inspect(frame: &[u8], us: Us, pool: &Pool<'_, '_>) -> Verdict {
 /// such a segment (only a FIN or an RST move it): after it no socket's
 /// state can have changed, which spares the stack its walk over them. The
 /// pool walk below looks at every socket that could take it anyway.
-pub(crate) fn admit(frame: &[u8], us: &Us, pool: &Pool<'_, '_>) -> (Verdict, bool) {
+pub(crate) fn admit(frame: Option<&Frame<'_>>, us: &Us, pool: &Pool<'_, '_>) -> (Verdict, bool) {
     let mut quiet = false;
     let verdict = match check(frame, us, pool, &mut quiet) {
         Ok(note) => Verdict::Admit(note),
@@ -96,20 +96,20 @@ pub(crate) fn admit(frame: &[u8], us: &Us, pool: &Pool<'_, '_>) -> (Verdict, boo
 }
 
 fn check(
-    frame: &[u8],
+    frame: Option<&Frame<'_>>,
     us: &Us,
     pool: &Pool<'_, '_>,
     quiet: &mut bool,
 ) -> Result<Option<Event>, DropReason> {
-    let eth = EthernetFrame::new_checked(frame).map_err(|_| DropReason::Malformed)?;
-    let dst = eth.dst_addr();
+    let frame = frame.ok_or(DropReason::Malformed)?;
+    let dst = frame.eth.dst_addr();
     if dst != us.mac && !dst.is_broadcast() && !dst.is_multicast() {
         return Err(DropReason::NotForUs);
     }
-    match eth.ethertype() {
-        EthernetProtocol::Arp => {
-            let arp = ArpPacket::new_checked(eth.payload()).map_err(|_| DropReason::Malformed)?;
-            if ArpRepr::parse(&arp).is_err() {
+    match &frame.net {
+        Net::Arp(arp) => {
+            let arp = arp.as_ref().ok_or(DropReason::Malformed)?;
+            if ArpRepr::parse(arp).is_err() {
                 // Not Ethernet/IPv4 ARP (or an unknown operation): smoltcp
                 // would ignore it.
                 return Err(DropReason::Unsupported);
@@ -124,20 +124,20 @@ fn check(
             }
             Ok(None)
         }
-        EthernetProtocol::Ipv4 => check_ipv4(eth.payload(), us, pool, quiet),
+        Net::Ipv4(ip) => check_ipv4(ip.as_ref().ok_or(DropReason::Malformed)?, us, pool, quiet),
         #[cfg(feature = "ipv6")]
-        EthernetProtocol::Ipv6 => check_ipv6(eth.payload(), us, pool, quiet),
-        _ => Err(DropReason::Unsupported),
+        Net::Ipv6(ip) => check_ipv6(ip.as_ref().ok_or(DropReason::Malformed)?, us, pool, quiet),
+        Net::Other => Err(DropReason::Unsupported),
     }
 }
 
 fn check_ipv4(
-    packet: &[u8],
+    parsed: &Ip<'_, Ipv4Packet<&[u8]>>,
     us: &Us,
     pool: &Pool<'_, '_>,
     quiet: &mut bool,
 ) -> Result<Option<Event>, DropReason> {
-    let ip = Ipv4Packet::new_checked(packet).map_err(|_| DropReason::Malformed)?;
+    let ip = &parsed.packet;
     if ip.version() != 4 {
         return Err(DropReason::Malformed);
     }
@@ -150,7 +150,7 @@ fn check_ipv4(
     let subnet_broadcast = us.cidr.broadcast();
     let broadcast = dst.is_broadcast() || Some(dst) == subnet_broadcast;
     #[cfg(feature = "names")]
-    let dhcp = us.dhcp && to_dhcp_client(&ip);
+    let dhcp = us.dhcp && to_dhcp_client(parsed);
     #[cfg(not(feature = "names"))]
     let dhcp = false;
     if !(dst == ours || broadcast || dst.is_multicast() || dhcp) {
@@ -166,8 +166,8 @@ fn check_ipv4(
     if src == ours || src.is_broadcast() || src.is_multicast() || Some(src) == subnet_broadcast {
         return Err(DropReason::Malformed);
     }
-    let (src_ip, dst_ip) = (IpAddress::Ipv4(src), IpAddress::Ipv4(dst));
-    match ip.next_header() {
+    let (src_ip, dst_ip) = parsed.addrs();
+    match parsed.protocol {
         IpProtocol::Icmp => {
             let icmp =
                 Icmpv4Packet::new_checked(ip.payload()).map_err(|_| DropReason::Malformed)?;
@@ -186,8 +186,8 @@ fn check_ipv4(
             }
             Ok(None)
         }
-        IpProtocol::Tcp => check_tcp(ip.payload(), (src_ip, dst_ip), dst == ours, pool, quiet),
-        IpProtocol::Udp => check_udp(ip.payload(), (src_ip, dst_ip), us, pool),
+        IpProtocol::Tcp => check_tcp(&parsed.l4, (src_ip, dst_ip), dst == ours, pool, quiet),
+        IpProtocol::Udp => check_udp(&parsed.l4, (src_ip, dst_ip), us, pool),
         _ => Err(DropReason::Unsupported),
     }
 }
@@ -195,13 +195,15 @@ fn check_ipv4(
 /// A TCP segment from `addrs.0` to `addrs.1`, over either IP version;
 /// `to_us` says the destination is one of our unicast addresses.
 fn check_tcp(
-    segment: &[u8],
+    l4: &L4<'_>,
     (src_ip, dst_ip): (IpAddress, IpAddress),
     to_us: bool,
     pool: &Pool<'_, '_>,
     quiet: &mut bool,
 ) -> Result<Option<Event>, DropReason> {
-    let tcp = TcpPacket::new_checked(segment).map_err(|_| DropReason::Malformed)?;
+    let L4::Tcp(Some(tcp)) = l4 else {
+        return Err(DropReason::Malformed);
+    };
     if !tcp.verify_checksum(&src_ip, &dst_ip) {
         return Err(DropReason::BadChecksum);
     }
@@ -212,7 +214,7 @@ fn check_tcp(
     // Options that do not parse (a length of 0 or 1, or past the
     // header), port 0, SYN with FIN or RST: smoltcp's own parser
     // refuses them, silently; here they are counted.
-    if !tcp_repr_parses(&tcp) {
+    if !tcp_repr_parses(tcp) {
         return Err(DropReason::Malformed);
     }
     let from = IpEndpoint::new(src_ip, tcp.src_port());
@@ -368,12 +370,14 @@ mod repr_equivalence {
 
 /// A UDP datagram from `addrs.0` to `addrs.1`, over either IP version.
 fn check_udp(
-    datagram: &[u8],
+    l4: &L4<'_>,
     (src_ip, dst_ip): (IpAddress, IpAddress),
     us: &Us,
     pool: &Pool<'_, '_>,
 ) -> Result<Option<Event>, DropReason> {
-    let udp = UdpPacket::new_checked(datagram).map_err(|_| DropReason::Malformed)?;
+    let L4::Udp(Some(udp)) = l4 else {
+        return Err(DropReason::Malformed);
+    };
     // A zero checksum means "none" over IPv4 only; IPv6 requires one (RFC
     // 8200 8.1). smoltcp's verify_checksum takes zero as "none" over both,
     // so the IPv6 case is refused here, before it.
@@ -384,10 +388,10 @@ fn check_udp(
     if !valid {
         return Err(DropReason::BadChecksum);
     }
-    UdpRepr::parse(&udp, &src_ip, &dst_ip, &ChecksumCapabilities::ignored())
+    UdpRepr::parse(udp, &src_ip, &dst_ip, &ChecksumCapabilities::ignored())
         .map_err(|_| DropReason::Malformed)?;
     let port = udp.dst_port();
-    let found = for_smoltcp(us, &udp)
+    let found = for_smoltcp(us, udp)
         || pool.udp.iter().any(|entry| {
             entry.in_use
                 && pool
@@ -410,12 +414,12 @@ fn check_udp(
 /// one), but this stack joins no multicast group that needs MLD.
 #[cfg(feature = "ipv6")]
 fn check_ipv6(
-    packet: &[u8],
+    parsed: &Ip<'_, Ipv6Packet<&[u8]>>,
     us: &Us,
     pool: &Pool<'_, '_>,
     quiet: &mut bool,
 ) -> Result<Option<Event>, DropReason> {
-    let ip = Ipv6Packet::new_checked(packet).map_err(|_| DropReason::Malformed)?;
+    let ip = &parsed.packet;
     if ip.version() != 6 {
         return Err(DropReason::Malformed);
     }
@@ -437,20 +441,21 @@ fn check_ipv6(
     // address detection, MLD reports), which this stack does not do:
     // smoltcp refuses every packet from it.
     if src.is_unspecified() {
-        return Err(match ip.next_header() {
+        return Err(match parsed.protocol {
             IpProtocol::Icmpv6 => DropReason::Unsupported,
             _ => DropReason::Malformed,
         });
     }
-    let (src_ip, dst_ip) = (IpAddress::Ipv6(src), IpAddress::Ipv6(dst));
-    match ip.next_header() {
+    let (src_ip, dst_ip) = parsed.addrs();
+    match parsed.protocol {
         IpProtocol::Icmpv6 => {
-            let icmp =
-                Icmpv6Packet::new_checked(ip.payload()).map_err(|_| DropReason::Malformed)?;
+            let L4::Icmpv6(Some(icmp)) = &parsed.l4 else {
+                return Err(DropReason::Malformed);
+            };
             if !icmp.verify_checksum(&src, &dst) {
                 return Err(DropReason::BadChecksum);
             }
-            let repr = Icmpv6Repr::parse(&src, &dst, &icmp, &ChecksumCapabilities::ignored())
+            let repr = Icmpv6Repr::parse(&src, &dst, icmp, &ChecksumCapabilities::ignored())
                 .map_err(|_| match icmp.msg_type() {
                     Icmpv6Message::Unknown(_) => DropReason::Unsupported,
                     _ => DropReason::Malformed,
@@ -468,8 +473,8 @@ fn check_ipv6(
             }
             Ok(None)
         }
-        IpProtocol::Tcp => check_tcp(ip.payload(), (src_ip, dst_ip), to_us, pool, quiet),
-        IpProtocol::Udp => check_udp(ip.payload(), (src_ip, dst_ip), us, pool),
+        IpProtocol::Tcp => check_tcp(&parsed.l4, (src_ip, dst_ip), to_us, pool, quiet),
+        IpProtocol::Udp => check_udp(&parsed.l4, (src_ip, dst_ip), us, pool),
         IpProtocol::Ipv6Frag => Err(DropReason::Fragment),
         _ => Err(DropReason::Unsupported),
     }
@@ -529,9 +534,8 @@ const DHCP_CLIENT: u16 = 68;
 
 /// A UDP datagram to the DHCP client's port.
 #[cfg(feature = "names")]
-fn to_dhcp_client(ip: &Ipv4Packet<&[u8]>) -> bool {
-    ip.next_header() == IpProtocol::Udp
-        && UdpPacket::new_checked(ip.payload()).is_ok_and(|u| u.dst_port() == DHCP_CLIENT)
+fn to_dhcp_client(ip: &Ip<'_, Ipv4Packet<&[u8]>>) -> bool {
+    matches!(&ip.l4, L4::Udp(Some(u)) if u.dst_port() == DHCP_CLIENT)
 }
 
 /// What a SYN (without ACK) finds in the pool.
@@ -587,7 +591,10 @@ mod tests {
     use super::*;
     use smoltcp::iface::SocketStorage;
     use smoltcp::phy::ChecksumCapabilities;
-    use smoltcp::wire::{EthernetRepr, Ipv4Address, Ipv4Repr, TcpControl, TcpRepr, TcpSeqNumber};
+    use smoltcp::wire::{
+        EthernetFrame, EthernetProtocol, EthernetRepr, Ipv4Address, Ipv4Repr, TcpControl, TcpRepr,
+        TcpSeqNumber,
+    };
 
     const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
     const OURS: Ipv4Address = Ipv4Address::new(192, 168, 69, 1);
@@ -720,8 +727,8 @@ mod tests {
         use crate::net::observe::Direction;
         use smoltcp::time::Duration;
         use smoltcp::wire::{
-            Ipv6Repr, NdiscPrefixInfoFlags, NdiscPrefixInformation, NdiscRepr, NdiscRouterFlags,
-            RawHardwareAddress,
+            Icmpv6Packet, Ipv6Repr, NdiscPrefixInfoFlags, NdiscPrefixInformation, NdiscRepr,
+            NdiscRouterFlags, RawHardwareAddress,
         };
 
         const PEER_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
@@ -856,7 +863,7 @@ mod tests {
         /// tallied as received, then the drop (if any) counted.
         fn judged(frame: &[u8]) -> (Verdict, Counters) {
             let mut counters = Counters::default();
-            counters.tally(Direction::Rx, frame);
+            counters.tally(Direction::Rx, Frame::parse(frame).as_ref());
             let verdict = verdict(frame);
             if let Verdict::Drop(reason) = verdict {
                 counters.dropped(reason);

@@ -34,6 +34,7 @@
 //! whose FIN arrives after that gets an RST instead of an ACK, after all
 //! its data was delivered.
 
+pub(crate) mod frame;
 pub mod gate;
 #[cfg(feature = "names")]
 mod names;
@@ -1363,14 +1364,17 @@ impl<'a> Stack<'a> {
             let Some(frame) = device.peek(now) else {
                 break;
             };
+            // Parsed once, here; every reader below takes its views.
+            let parsed = frame::Frame::parse(frame);
+            let parsed = parsed.as_ref();
             let second = asked_again.take();
             let again = second.is_some();
             let segment = match second {
                 Some(segment) => segment,
                 None => {
                     #[cfg(feature = "names")]
-                    self.names.see(frame);
-                    self.counters.tally(Direction::Rx, frame)
+                    self.names.see(parsed);
+                    self.counters.tally(Direction::Rx, parsed)
                 }
             };
             let pool = gate::Pool {
@@ -1379,13 +1383,13 @@ impl<'a> Stack<'a> {
                 udp: self.udp,
                 listeners: &self.listeners,
             };
-            let (verdict, quiet) = gate::admit(frame, &us, &pool);
+            let (verdict, quiet) = gate::admit(parsed, &us, &pool);
             if !again && matches!(verdict, gate::Verdict::Drop(DropReason::BusyPool)) {
                 asked_again = Some(segment);
                 self.rearm();
                 continue;
             }
-            let fill = observe::arp_fill(frame, self.ip, |ip| self.cidr.contains_addr(&ip));
+            let fill = observe::arp_fill(parsed, self.ip, |ip| self.cidr.contains_addr(&ip));
             if let Some(observer) = self.observer.as_deref_mut() {
                 observer.frame(now, Direction::Rx, frame);
             }
@@ -1412,7 +1416,7 @@ impl<'a> Stack<'a> {
                 }
             }
             #[cfg(feature = "ipv6")]
-            let unrouted = ndp::unrouted(frame, self.iface.ip_addrs());
+            let unrouted = ndp::unrouted(parsed, self.iface.ip_addrs());
             if let Some(event) = fill {
                 self.notify(event);
             }

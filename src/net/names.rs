@@ -14,10 +14,10 @@
 use smoltcp::socket::{dhcpv4, dns};
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, DhcpMessageType, DhcpPacket, DhcpRepr, DnsQueryType,
-    EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpCidr, IpProtocol,
-    Ipv4Packet, UdpPacket,
+    EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpCidr,
 };
 
+use super::frame::{Frame, L4, Net};
 use super::{Duration, Ipv4Address, Ipv4Cidr, Link, Stack};
 
 /// DNS queries one stack can have under way at once.
@@ -223,28 +223,19 @@ impl Names {
     /// Remember a DHCP ACK in `frame`, if it is one. Inlined: it runs for
     /// every received frame, and without DHCP it is one test.
     #[inline]
-    pub(crate) fn see(&mut self, frame: &[u8]) {
-        if self.dhcp.is_some() && is_dhcp_ack(frame) {
+    pub(crate) fn see(&mut self, frame: Option<&Frame<'_>>) {
+        if self.dhcp.is_some() && frame.is_some_and(is_dhcp_ack) {
             self.ack_seen = true;
         }
     }
 }
 
 /// A DHCP ACK for a client: Ethernet, IPv4, UDP to port 68.
-fn is_dhcp_ack(frame: &[u8]) -> bool {
-    let Ok(eth) = EthernetFrame::new_checked(frame) else {
+fn is_dhcp_ack(frame: &Frame<'_>) -> bool {
+    let Net::Ipv4(Some(ip)) = &frame.net else {
         return false;
     };
-    if eth.ethertype() != EthernetProtocol::Ipv4 {
-        return false;
-    }
-    let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else {
-        return false;
-    };
-    if ip.next_header() != IpProtocol::Udp {
-        return false;
-    }
-    let Ok(udp) = UdpPacket::new_checked(ip.payload()) else {
+    let L4::Udp(Some(udp)) = &ip.l4 else {
         return false;
     };
     if udp.dst_port() != 68 {

@@ -23,6 +23,7 @@ use smoltcp::wire::{
     Ipv6Address, Ipv6Packet, Ipv6Repr, NdiscNeighborFlags, NdiscRepr,
 };
 
+use super::frame::{Frame, L4, Net};
 use super::{Link, Stack};
 
 /// What to answer: the solicited address of ours, the sender's address
@@ -36,22 +37,22 @@ pub(super) struct Unrouted {
 
 /// A neighbour solicitation in `frame` for one of `ours` from a unicast
 /// source none of `ours`'s prefixes contains.
-pub(super) fn unrouted(frame: &[u8], ours: &[IpCidr]) -> Option<Unrouted> {
-    // The EtherType's bytes first: this runs on every received frame, and
-    // nearly none is IPv6, let alone a solicitation.
-    if frame.get(12..14) != Some(&[0x86, 0xdd][..]) {
+#[inline]
+pub(super) fn unrouted(frame: Option<&Frame<'_>>, ours: &[IpCidr]) -> Option<Unrouted> {
+    let frame = frame?;
+    let Net::Ipv6(Some(ip)) = &frame.net else {
+        return None;
+    };
+    let L4::Icmpv6(Some(icmp)) = &ip.l4 else {
+        return None;
+    };
+    if ip.packet.hop_limit() != 255 {
         return None;
     }
-    let eth = EthernetFrame::new_checked(frame).ok()?;
-    let ip = Ipv6Packet::new_checked(eth.payload()).ok()?;
-    if ip.next_header() != IpProtocol::Icmpv6 || ip.hop_limit() != 255 {
-        return None;
-    }
-    let (src, dst) = (ip.src_addr(), ip.dst_addr());
-    let icmp = Icmpv6Packet::new_checked(ip.payload()).ok()?;
+    let (src, dst) = (ip.packet.src_addr(), ip.packet.dst_addr());
     let caps = ChecksumCapabilities::ignored();
     let Icmpv6Repr::Ndisc(NdiscRepr::NeighborSolicit { target_addr, .. }) =
-        Icmpv6Repr::parse(&src, &dst, &icmp, &caps).ok()?
+        Icmpv6Repr::parse(&src, &dst, icmp, &caps).ok()?
     else {
         return None;
     };
@@ -63,10 +64,11 @@ pub(super) fn unrouted(frame: &[u8], ours: &[IpCidr]) -> Option<Unrouted> {
     let on_link = v6.clone().any(|c| c.contains_addr(&src));
     let target_ours = v6.clone().any(|c| c.address() == target_addr);
     let unicast = !src.is_unspecified() && !src.is_multicast();
-    (unicast && target_ours && !on_link && eth.src_addr().is_unicast()).then_some(Unrouted {
+    let from = frame.eth.src_addr();
+    (unicast && target_ours && !on_link && from.is_unicast()).then_some(Unrouted {
         target: target_addr,
         to: src,
-        to_mac: eth.src_addr(),
+        to_mac: from,
     })
 }
 

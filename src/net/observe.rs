@@ -21,12 +21,13 @@
 
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant;
-use smoltcp::wire::{
-    ArpOperation, ArpPacket, EthernetAddress, EthernetFrame, EthernetProtocol, IpAddress,
-    IpEndpoint, IpProtocol, Ipv4Address, Ipv4Packet, TcpPacket,
-};
 #[cfg(feature = "ipv6")]
-use smoltcp::wire::{Icmpv6Message, Icmpv6Packet, Ipv6Packet};
+use smoltcp::wire::Icmpv6Message;
+use smoltcp::wire::{
+    ArpOperation, EthernetAddress, IpAddress, IpEndpoint, IpProtocol, Ipv4Address, TcpPacket,
+};
+
+use super::frame::{Addrs, Frame, Ip, L4, Net};
 
 /// The TCP states, as smoltcp names them (`Display` prints RFC 793's
 /// names: `SYN-RECEIVED`, `TIME-WAIT`, ...).
@@ -423,50 +424,46 @@ impl Counters {
     /// Count one frame by what its headers say it is. Only well-formed
     /// headers count at a layer; the gate has already counted the rest.
     /// Returns the TCP segment the frame carries, if any: the connection
-    /// watchers need it, and the headers are parsed only once, here.
-    pub(crate) fn tally(&mut self, direction: Direction, frame: &[u8]) -> Option<Segment> {
+    /// watchers need it. `None` for a frame too short for Ethernet.
+    pub(crate) fn tally(
+        &mut self,
+        direction: Direction,
+        frame: Option<&Frame<'_>>,
+    ) -> Option<Segment> {
         let rx = direction == Direction::Rx;
         let bump = |rx_field: &mut u64, tx_field: &mut u64| {
             if rx { *rx_field += 1 } else { *tx_field += 1 }
         };
         bump(&mut self.frames_rx, &mut self.frames_tx);
-        let eth = EthernetFrame::new_checked(frame).ok()?;
-        match eth.ethertype() {
-            EthernetProtocol::Arp => {
-                if let Ok(arp) = ArpPacket::new_checked(eth.payload()) {
-                    match arp.operation() {
-                        ArpOperation::Request => {
-                            bump(&mut self.arp_requests_rx, &mut self.arp_requests_tx)
-                        }
-                        ArpOperation::Reply => {
-                            bump(&mut self.arp_replies_rx, &mut self.arp_replies_tx)
-                        }
-                        ArpOperation::Unknown(_) => {}
+        match &frame?.net {
+            Net::Arp(arp) => {
+                match arp.as_ref()?.operation() {
+                    ArpOperation::Request => {
+                        bump(&mut self.arp_requests_rx, &mut self.arp_requests_tx)
                     }
+                    ArpOperation::Reply => bump(&mut self.arp_replies_rx, &mut self.arp_replies_tx),
+                    ArpOperation::Unknown(_) => {}
                 }
                 None
             }
-            EthernetProtocol::Ipv4 => {
-                let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+            Net::Ipv4(ip) => {
+                let ip = ip.as_ref()?;
                 bump(&mut self.ipv4_rx, &mut self.ipv4_tx);
-                if ip.frag_offset() != 0 {
+                if matches!(ip.l4, L4::Fragment) {
                     return None;
                 }
-                // Read once: it is a call with a table lookup, not a byte.
-                let protocol = ip.next_header();
-                if protocol == IpProtocol::Icmp {
+                if ip.protocol == IpProtocol::Icmp {
                     bump(&mut self.icmp_rx, &mut self.icmp_tx);
                 }
-                let addrs = (ip.src_addr().into(), ip.dst_addr().into());
-                self.tally_transport(direction, protocol, ip.payload(), addrs)
+                self.tally_transport(direction, &ip.l4, ip)
             }
             #[cfg(feature = "ipv6")]
-            EthernetProtocol::Ipv6 => {
-                let ip = Ipv6Packet::new_checked(eth.payload()).ok()?;
+            Net::Ipv6(ip) => {
+                let ip = ip.as_ref()?;
                 bump(&mut self.ipv6_rx, &mut self.ipv6_tx);
-                if ip.next_header() == IpProtocol::Icmpv6 {
+                if let L4::Icmpv6(icmp) = &ip.l4 {
                     bump(&mut self.icmpv6_rx, &mut self.icmpv6_tx);
-                    let ndp = Icmpv6Packet::new_checked(ip.payload()).is_ok_and(|icmp| {
+                    let ndp = icmp.as_ref().is_some_and(|icmp| {
                         matches!(
                             icmp.msg_type(),
                             Icmpv6Message::RouterSolicit
@@ -480,38 +477,36 @@ impl Counters {
                         bump(&mut self.ndp_rx, &mut self.ndp_tx);
                     }
                 }
-                let addrs = (ip.src_addr().into(), ip.dst_addr().into());
-                self.tally_transport(direction, ip.next_header(), ip.payload(), addrs)
+                self.tally_transport(direction, &ip.l4, ip)
             }
-            _ => None,
+            Net::Other => None,
         }
     }
 
     /// The TCP and UDP counters, the same over either IP version; the TCP
     /// segment between `addrs` (source, destination), if it is one.
-    fn tally_transport(
+    fn tally_transport<P: Addrs>(
         &mut self,
         direction: Direction,
-        protocol: IpProtocol,
-        payload: &[u8],
-        addrs: (IpAddress, IpAddress),
+        l4: &L4<'_>,
+        ip: &Ip<'_, P>,
     ) -> Option<Segment> {
         let rx = direction == Direction::Rx;
         let bump = |rx_field: &mut u64, tx_field: &mut u64| {
             if rx { *rx_field += 1 } else { *tx_field += 1 }
         };
-        match protocol {
-            IpProtocol::Udp => {
+        match l4 {
+            L4::Udp(_) => {
                 bump(&mut self.udp_rx, &mut self.udp_tx);
                 None
             }
-            IpProtocol::Tcp => {
+            L4::Tcp(tcp) => {
                 bump(&mut self.tcp_rx, &mut self.tcp_tx);
-                let tcp = TcpPacket::new_checked(payload).ok()?;
+                let tcp = tcp.as_ref()?;
                 if tcp.rst() {
                     bump(&mut self.tcp_resets_rx, &mut self.tcp_resets_tx);
                 }
-                Some(Segment::of(&tcp, direction, addrs))
+                Some(Segment::of(tcp, direction, ip.addrs()))
             }
             _ => None,
         }
@@ -536,6 +531,7 @@ impl Segment {
     /// `direction`. Only frames this stack sent, or that the gate admitted
     /// (TCP only to one of our own addresses), are watched, so the local
     /// address needs no check.
+    #[inline]
     fn of(
         tcp: &TcpPacket<&[u8]>,
         direction: Direction,
@@ -566,15 +562,13 @@ pub(crate) fn seq_after(a: u32, b: u32) -> bool {
 /// The ARP fill a received frame causes: an ARP request or reply aimed at
 /// `ours` from a unicast sender on our network, as smoltcp's own check.
 pub(crate) fn arp_fill(
-    frame: &[u8],
+    frame: Option<&Frame<'_>>,
     ours: Ipv4Address,
     same_network: impl Fn(Ipv4Address) -> bool,
 ) -> Option<Event> {
-    let eth = EthernetFrame::new_checked(frame).ok()?;
-    if eth.ethertype() != EthernetProtocol::Arp {
+    let Net::Arp(Some(arp)) = &frame?.net else {
         return None;
-    }
-    let arp = ArpPacket::new_checked(eth.payload()).ok()?;
+    };
     if matches!(arp.operation(), ArpOperation::Unknown(_)) {
         return None;
     }

@@ -12,6 +12,7 @@ use smoltcp::phy::{Device, DeviceCapabilities, TxToken};
 use smoltcp::time::Instant;
 
 use super::TcpEntry;
+use super::frame::Frame;
 use super::observe::{Counters, Direction, Event, Observer};
 
 /// What a sent frame updates: the counters, the pool's sequence records
@@ -39,7 +40,9 @@ impl<'w, 'a> Sent<'w, 'a> {
     }
 
     fn record(&mut self, frame: &[u8]) {
-        let segment = self.counters.tally(Direction::Tx, frame);
+        let segment = self
+            .counters
+            .tally(Direction::Tx, Frame::parse(frame).as_ref());
         if let Some(observer) = self.observer.as_deref_mut() {
             observer.frame(self.now, Direction::Tx, frame);
         }
