@@ -21,8 +21,9 @@ L=192.168.69.1
 start_serve() {
     "$layernet" serve "$@" > "$work/serve.out" 2> "$work/serve.err" &
     pid=$!
-    for _ in $(seq 100); do grep -q '(chat)' "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-    grep -q '(files)' "$work/serve.out" || fail "serve did not start"
+    # Generous: on a loaded machine a debug build takes a while to come up.
+    for _ in $(seq 300); do grep -q '(chat)' "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+    grep -q '(files)' "$work/serve.out" || fail "serve did not start in 30 s ($(kill -0 "$pid" 2>/dev/null && echo running || echo exited)): out: $(tail -2 "$work/serve.out" 2>/dev/null) err: $(tail -3 "$work/serve.err" 2>/dev/null)"
 }
 
 stop_serve() {

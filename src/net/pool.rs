@@ -1,0 +1,559 @@
+//! The TCP and UDP socket pool, for the socket layer: listeners and their
+//! slots, re-arming, parking free sockets outside smoltcp's set, handles'
+//! keys, ephemeral ports, the shared ICMP socket.
+//!
+//! Layer: net. The socket layer calls it; nothing here reads a frame.
+
+use super::*;
+
+/// A listening port and how many of its slots to keep ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Listener {
+    pub(crate) port: u16,
+    pub(crate) backlog: u8,
+    /// Which listener of the stack's life this is (see [`Key`]): a stopped
+    /// listener's handle must not accept for a new one in the same place.
+    /// 16 bits, as a stack makes few listeners (and each of
+    /// `MAX_LISTENERS` places would cost 4 bytes more with 32).
+    pub(crate) generation: u16,
+}
+
+/// What a socket handle holds to name its pooled socket: the entry's index
+/// and the entry's generation when the handle took it. The pool bumps an
+/// entry's generation whenever it takes the socket back (a stream closed
+/// or aborted, [`Stack::abort_all_tcp`], a UDP socket closed), so a handle
+/// kept past that reaches nothing, never the connection that reuses the
+/// entry: every pool call below checks the generation first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Key {
+    pub(crate) index: usize,
+    pub(super) generation: u32,
+}
+
+impl<'a> Stack<'a> {
+    /// TCP connections still open (neither closed, listening, nor in TIME-WAIT).
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::{Duration, socket::{TcpListener, TcpStream}};
+    ///
+    /// let (mut net, s, c) = SimNet::pair(0)?;
+    /// let mut l = TcpListener::bind(net.stack(s), 5, 1)?;
+    /// assert_eq!(net.stack(s).open_tcp_sockets(), 0, "LISTEN does not count");
+    /// let conn = TcpStream::connect(net.stack(c), endpoint(s, 5))?;
+    /// net.run_for(Duration::from_millis(10));
+    /// assert_eq!((net.stack(s).open_tcp_sockets(), net.stack(c).open_tcp_sockets()), (1, 1));
+    /// conn.close(net.stack(c));
+    /// l.accept(net.stack(s))?.0.close(net.stack(s));
+    /// net.run_for(Duration::from_millis(10));
+    /// assert_eq!(net.stack(s).open_tcp_sockets() + net.stack(c).open_tcp_sockets(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_tcp_sockets(&self) -> usize {
+        self.tcp
+            .iter()
+            .filter(|e| !e.parked)
+            .filter(|e| {
+                let state = self.sockets.get::<tcp::Socket>(e.handle()).state();
+                !matches!(
+                    state,
+                    tcp::State::Closed | tcp::State::Listen | tcp::State::TimeWait
+                )
+            })
+            .count()
+    }
+
+    /// Reset every open TCP connection (the end of a shutdown's grace
+    /// period); their sockets return to the pool. The streams' handles go
+    /// stale: every call on them fails with
+    /// [`Error::Aborted`](crate::socket::Error::Aborted) or does nothing,
+    /// whoever takes their slots next.
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::{Duration, socket::{Error, TcpListener, TcpStream}};
+    ///
+    /// let (mut net, server, client) = SimNet::pair(0)?;
+    /// let mut l = TcpListener::bind(net.stack(server), 443, 1)?;
+    /// let mut stream = TcpStream::connect(net.stack(client), endpoint(server, 443))?;
+    /// net.run_for(Duration::from_millis(10));
+    /// stream.poll_connect(net.stack(client))?;
+    /// let (mut mine, _) = l.accept(net.stack(server))?;
+    /// net.stack(server).abort_all_tcp();
+    /// net.run_for(Duration::from_millis(10));
+    /// assert_eq!(stream.recv(net.stack(client), &mut [0; 4]), Err(Error::Reset));
+    /// assert_eq!(mine.send(net.stack(server), b"late"), Err(Error::Aborted));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn abort_all_tcp(&mut self) {
+        for entry in self.tcp.iter_mut().filter(|e| !e.parked) {
+            let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
+            if !matches!(
+                socket.state(),
+                tcp::State::Closed | tcp::State::Listen | tcp::State::TimeWait
+            ) {
+                socket.abort();
+            }
+            if entry.owner == Owner::Stream {
+                entry.disown();
+            }
+        }
+    }
+
+    /// Free TCP sockets waiting outside smoltcp's socket set (see
+    /// [`Memory::with_spare`]); 0 on a stack without spare slots.
+    ///
+    /// ```
+    /// use layernet::host::{memory::Sizes, sim::{SimNet, host_ip, host_mac}};
+    /// use layernet::{link::sim::Faults, net::Config};
+    /// let mut net = SimNet::new(1, Faults::NONE);
+    /// let sized = Sizes { tcp_sockets: 8, tcp_buffer: 4096 }.leak()?;
+    /// let host = net.add_host_memory(Config::new(host_mac(0), host_ip(0)), sized)?;
+    /// assert_eq!(net.stack(host).parked_tcp_sockets(), 8, "all free, all parked");
+    /// let board = net.add_host()?;
+    /// assert_eq!(net.stack(board).parked_tcp_sockets(), 0, "a profile's pool stays in the set");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn parked_tcp_sockets(&self) -> usize {
+        self.tcp.iter().filter(|e| e.parked).count()
+    }
+
+    /// TCP sockets in the pool that nobody uses.
+    ///
+    /// ```
+    /// use layernet::{host::sim::SimNet, socket::TcpListener};
+    /// let (mut net, a, _) = SimNet::pair(0)?;
+    /// let all = net.stack(a).free_tcp_sockets();
+    /// let web = TcpListener::bind(net.stack(a), 80, 4)?;
+    /// assert_eq!(net.stack(a).free_tcp_sockets(), all - 4);
+    /// web.close(net.stack(a));
+    /// net.poll(a, layernet::Instant::ZERO);
+    /// assert_eq!(net.stack(a).free_tcp_sockets(), all);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn free_tcp_sockets(&self) -> usize {
+        self.tcp.iter().filter(|e| e.owner == Owner::Free).count()
+    }
+
+    // ---- pool management, for the socket layer ----
+
+    /// Move idle pool sockets (free and closed) out of smoltcp's set into
+    /// the spare one, while it has room: smoltcp's egress then visits only
+    /// the sockets in use. Nothing reads a parked socket: every walk over
+    /// the pool that looks at sockets skips idle entries or free ones, and
+    /// an entry leaves the pool only through [`Stack::unpark`].
+    pub(super) fn park_idle(&mut self) {
+        if self.spare_room == 0 {
+            return;
+        }
+        for entry in self.tcp.iter_mut() {
+            if self.spare_room == 0 {
+                break;
+            }
+            if entry.parked || !entry.idle() || entry.handle.is_none() {
+                continue;
+            }
+            let socket = self.sockets.remove(entry.handle());
+            // The spare set has a slot per parked socket (spare_room).
+            entry.handle = Some(self.spare.add(socket));
+            entry.parked = true;
+            self.spare_room -= 1;
+        }
+    }
+
+    /// Bring pool socket `index` back into smoltcp's set before the pool
+    /// hands it out. There is room: it left a slot there when it parked,
+    /// and the set holds at most the sockets it was sized for.
+    pub(super) fn unpark(&mut self, index: usize) {
+        let Some(entry) = self.tcp.get_mut(index) else {
+            return;
+        };
+        if !entry.parked {
+            return;
+        }
+        let socket = self.spare.remove(entry.handle());
+        entry.handle = Some(self.sockets.add(socket));
+        entry.parked = false;
+        self.spare_room += 1;
+    }
+
+    /// Keep up to [`LISTEN_AHEAD`] sockets in LISTEN for every listener
+    /// whose queue is short of its backlog, and take back those whose close
+    /// has finished.
+    pub(super) fn rearm(&mut self) -> bool {
+        let mut changed = false;
+        // Per listener: its sockets (in LISTEN, in a handshake, or waiting
+        // to be accepted), and those of them in LISTEN.
+        let mut queued = [0usize; MAX_LISTENERS];
+        let mut listening = [0usize; MAX_LISTENERS];
+        for entry in self.tcp.iter_mut() {
+            if !matches!(entry.owner, Owner::Closing | Owner::Slot(_)) {
+                continue;
+            }
+            let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
+            match entry.owner {
+                Owner::Closing
+                    if matches!(socket.state(), tcp::State::Closed | tcp::State::TimeWait) =>
+                {
+                    entry.owner = Owner::Free;
+                    changed = true;
+                }
+                Owner::Slot(n) if socket.state() == tcp::State::Closed => {
+                    // A handshake that was reset or timed out: listen again.
+                    let port = self.listeners.get(usize::from(n)).copied().flatten();
+                    match port {
+                        Some(l) if socket.listen(l.port).is_ok() => {
+                            self.counters.slots_armed += 1;
+                        }
+                        _ => entry.owner = Owner::Free,
+                    }
+                    changed = true;
+                }
+                // The handshake completed: the connection now waits in the
+                // accept queue, as long as the service takes to accept it
+                // (Linux's accept queue has no timer either). The
+                // half-open limit must not reset it; an ESTABLISHED one
+                // waiting past HANDSHAKE_TIMEOUT was reset here before.
+                Owner::Slot(_)
+                    if socket.timeout().is_some()
+                        && !matches!(
+                            socket.state(),
+                            tcp::State::Listen | tcp::State::SynReceived
+                        ) =>
+                {
+                    socket.set_timeout(None);
+                }
+                _ => {}
+            }
+            if let Owner::Slot(n) = entry.owner {
+                let n = usize::from(n);
+                if let (Some(q), Some(l)) = (queued.get_mut(n), listening.get_mut(n)) {
+                    *q += 1;
+                    *l += usize::from(socket.state() == tcp::State::Listen);
+                }
+            }
+        }
+        // Free sockets are searched from where the last one was found: the
+        // pool is walked once per call, however many are armed.
+        let mut from = 0;
+        for (n, (&queued, &listening)) in queued.iter().zip(&listening).enumerate() {
+            let Some(Some(listener)) = self.listeners.get(n).copied() else {
+                continue;
+            };
+            let backlog = usize::from(listener.backlog);
+            let room = backlog.saturating_sub(queued);
+            let short = backlog.min(LISTEN_AHEAD).saturating_sub(listening);
+            for _ in 0..room.min(short) {
+                let Some(found) = self.tcp[from..].iter().position(|e| e.owner == Owner::Free)
+                else {
+                    return changed;
+                };
+                let index = from + found;
+                from = index + 1;
+                self.unpark(index);
+                let entry = &mut self.tcp[index];
+                let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
+                fresh(socket, Some(HANDSHAKE_TIMEOUT));
+                if socket.listen(listener.port).is_err() {
+                    break;
+                }
+                entry.owner = Owner::Slot(n as u8);
+                entry.established = false;
+                entry.shut = false;
+                entry.eof = false;
+                self.counters.slots_armed += 1;
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    pub(crate) fn add_listener(&mut self, port: u16, backlog: u8) -> Result<Key, PoolError> {
+        if port == 0 || backlog == 0 {
+            return Err(PoolError::Invalid);
+        }
+        if self.listeners.iter().flatten().any(|l| l.port == port) || self.tcp_port_in_use(port) {
+            return Err(PoolError::InUse);
+        }
+        let n = self
+            .listeners
+            .iter()
+            .position(Option::is_none)
+            .ok_or(PoolError::Exhausted)?;
+        let generation = self.listeners_made;
+        self.listeners_made = generation.wrapping_add(1);
+        self.listeners[n] = Some(Listener {
+            port,
+            backlog,
+            generation,
+        });
+        self.rearm();
+        Ok(Key {
+            index: n,
+            generation: u32::from(generation),
+        })
+    }
+
+    /// Stop listener `key`; nothing if it stopped already.
+    pub(crate) fn remove_listener(&mut self, key: Key) {
+        if !self.is_listener(key) {
+            return;
+        }
+        let n = key.index as u8;
+        if let Some(l) = self.listeners.get_mut(key.index) {
+            *l = None;
+        }
+        for entry in self.tcp.iter_mut() {
+            if entry.owner == Owner::Slot(n) {
+                // Connections not yet accepted are refused, as closing a
+                // listening Berkeley socket resets its queue.
+                self.sockets.get_mut::<tcp::Socket>(entry.handle()).abort();
+                entry.owner = Owner::Closing;
+            }
+        }
+    }
+
+    /// A connection of listener `n` that is ready to be accepted: it leaves
+    /// the slot (which re-arms at once) and becomes a stream.
+    pub(crate) fn take_accepted(&mut self, listener: Key) -> Option<(Key, IpEndpoint)> {
+        if !self.is_listener(listener) {
+            return None;
+        }
+        let n = listener.index as u8;
+        let index = self.tcp.iter().position(|e| {
+            e.owner == Owner::Slot(n) && {
+                let s = self.sockets.get::<tcp::Socket>(e.handle());
+                // CLOSE-WAIT too: a client may send and close before we accept.
+                matches!(s.state(), tcp::State::Established | tcp::State::CloseWait)
+            }
+        })?;
+        let port = match self.listeners.get(listener.index) {
+            Some(Some(l)) => l.port,
+            _ => 0,
+        };
+        let entry = &mut self.tcp[index];
+        let key = entry.key(index);
+        entry.owner = Owner::Stream;
+        entry.established = true;
+        entry.service = port;
+        let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
+        // The handshake is over: the stream's owner decides on timeouts.
+        socket.set_timeout(None);
+        let remote = socket.remote_endpoint()?;
+        self.count_app(Transport::Tcp, port, 1, 0, 0);
+        self.rearm();
+        Some((key, remote))
+    }
+
+    /// Whether listener `key` still listens (it was not stopped).
+    pub(crate) fn is_listener(&self, key: Key) -> bool {
+        matches!(
+            self.listeners.get(key.index),
+            Some(Some(l)) if u32::from(l.generation) == key.generation
+        )
+    }
+
+    /// A free socket for an outgoing connection.
+    pub(crate) fn take_free_tcp(&mut self) -> Option<Key> {
+        let index = self.tcp.iter().position(|e| e.owner == Owner::Free)?;
+        self.unpark(index);
+        let entry = &mut self.tcp[index];
+        entry.owner = Owner::Stream;
+        entry.established = false;
+        entry.shut = false;
+        entry.eof = false;
+        fresh(self.sockets.get_mut::<tcp::Socket>(entry.handle()), None);
+        Some(entry.key(index))
+    }
+
+    /// The stream `key` is done with; smoltcp finishes its close. Nothing
+    /// if the stack took it back already.
+    pub(crate) fn release_tcp(&mut self, key: Key) {
+        if let Some(e) = self.tcp_entry(key) {
+            e.disown();
+        }
+        self.rearm();
+    }
+
+    /// The entry of stream `key`; `None` once the stream's handle is stale.
+    pub(crate) fn tcp_entry(&mut self, key: Key) -> Option<&mut TcpEntry> {
+        self.tcp.get_mut(key.index).filter(|e| e.holds(key))
+    }
+
+    /// The socket of stream `key`; `None` once the stream's handle is stale.
+    pub(crate) fn tcp_socket(&mut self, key: Key) -> Option<&mut tcp::Socket<'a>> {
+        let handle = self.tcp_socket_handle(key)?;
+        Some(self.sockets.get_mut::<tcp::Socket>(handle))
+    }
+
+    pub(crate) fn tcp_socket_ref(&self, key: Key) -> Option<&tcp::Socket<'a>> {
+        let handle = self.tcp_socket_handle(key)?;
+        Some(self.sockets.get::<tcp::Socket>(handle))
+    }
+
+    /// Whether `key` still names its stream.
+    pub(crate) fn tcp_live(&self, key: Key) -> bool {
+        self.tcp.get(key.index).is_some_and(|e| e.holds(key))
+    }
+
+    pub(super) fn tcp_socket_handle(&self, key: Key) -> Option<SocketHandle> {
+        // A stream's socket is never parked: only free ones are.
+        let entry = self.tcp.get(key.index).filter(|e| e.holds(key))?;
+        (!entry.parked).then(|| entry.handle())
+    }
+
+    /// Socket and interface context together, for `connect`.
+    pub(crate) fn tcp_socket_and_context(
+        &mut self,
+        key: Key,
+    ) -> Option<(&mut tcp::Socket<'a>, &mut iface::Context)> {
+        let handle = self.tcp_socket_handle(key)?;
+        Some((
+            self.sockets.get_mut::<tcp::Socket>(handle),
+            self.iface.context(),
+        ))
+    }
+
+    pub(super) fn tcp_port_in_use(&self, port: u16) -> bool {
+        self.tcp.iter().filter(|e| e.owner != Owner::Free).any(|e| {
+            let s = self.sockets.get::<tcp::Socket>(e.handle());
+            s.local_endpoint().is_some_and(|ep| ep.port == port) || s.listen_endpoint().port == port
+        })
+    }
+
+    pub(super) fn udp_port_in_use(&self, port: u16) -> bool {
+        self.udp.iter().any(|e| {
+            e.in_use && self.sockets.get::<udp::Socket>(e.handle()).endpoint().port == port
+        })
+    }
+
+    /// A port from 49152-65535 that no socket of this stack uses, drawn from
+    /// the seeded generator (random, as RFC 6056 advises, yet reproducible).
+    pub(crate) fn ephemeral_port(&mut self, udp: bool) -> Option<u16> {
+        let span = u64::from(u16::MAX - EPHEMERAL_FIRST) + 1;
+        let start = self.rng.below(span);
+        (0..span).find_map(|i| {
+            let port = EPHEMERAL_FIRST + ((start + i) % span) as u16;
+            let busy = if udp {
+                self.udp_port_in_use(port)
+            } else {
+                self.tcp_port_in_use(port)
+                    || self.listeners.iter().flatten().any(|l| l.port == port)
+            };
+            (!busy).then_some(port)
+        })
+    }
+
+    pub(crate) fn take_udp(&mut self, port: u16) -> Result<Key, PoolError> {
+        if self.udp_port_in_use(port) {
+            return Err(PoolError::InUse);
+        }
+        let index = self
+            .udp
+            .iter()
+            .position(|e| !e.in_use)
+            .ok_or(PoolError::Exhausted)?;
+        let socket = self
+            .sockets
+            .get_mut::<udp::Socket>(self.udp[index].handle());
+        socket.bind(port).map_err(|_| PoolError::Invalid)?;
+        let entry = &mut self.udp[index];
+        entry.in_use = true;
+        Ok(Key {
+            index,
+            generation: entry.generation,
+        })
+    }
+
+    /// Close UDP socket `key`; nothing if it is closed already.
+    pub(crate) fn release_udp(&mut self, key: Key) {
+        let Some(e) = self.udp.get_mut(key.index) else {
+            return;
+        };
+        if e.in_use && e.generation == key.generation {
+            self.sockets.get_mut::<udp::Socket>(e.handle()).close();
+            e.in_use = false;
+            e.generation = e.generation.wrapping_add(1);
+        }
+    }
+
+    /// UDP socket `key`; `None` once it is closed.
+    pub(crate) fn udp_socket(&mut self, key: Key) -> Option<&mut udp::Socket<'a>> {
+        let handle = self
+            .udp
+            .get(key.index)
+            .filter(|e| e.in_use && e.generation == key.generation)?
+            .handle();
+        Some(self.sockets.get_mut::<udp::Socket>(handle))
+    }
+
+    /// The stack's one ICMP socket and the echo identifier it is bound to:
+    /// `ident` if this is its first use, the first user's otherwise (smoltcp
+    /// binds a socket once, to one identifier).
+    pub(crate) fn icmp_socket(&mut self, ident: u16) -> Option<(&mut icmp::Socket<'a>, u16)> {
+        let socket = self.sockets.get_mut::<icmp::Socket>(self.icmp);
+        let bound = match self.icmp_ident {
+            Some(bound) => bound,
+            None => {
+                socket.bind(icmp::Endpoint::Ident(ident)).ok()?;
+                self.icmp_ident = Some(ident);
+                ident
+            }
+        };
+        Some((socket, bound))
+    }
+
+    /// A number for a new ping of this stack: 0 for the first.
+    pub(crate) fn next_ping(&mut self) -> u16 {
+        let n = self.pings_made;
+        self.pings_made = n.wrapping_add(1);
+        n
+    }
+
+    /// Keep `reply`, read off the shared ICMP socket by a ping it is not
+    /// for, until its own ping asks. The oldest goes when full: the stash
+    /// holds no more than the socket's own queue would, and a reply nobody
+    /// claims (a duplicate, or one for a ping dropped) must not stay.
+    pub(crate) fn stash_echo(&mut self, reply: EchoReply) {
+        if self.echo_stash.is_full() {
+            self.echo_stash.remove(0);
+        }
+        let _ = self.echo_stash.push(reply);
+    }
+
+    /// The oldest stashed reply whose sequence number `mine` claims.
+    pub(crate) fn take_echo(&mut self, mine: impl Fn(u16) -> bool) -> Option<EchoReply> {
+        let i = self.echo_stash.iter().position(|r| mine(r.seq))?;
+        Some(self.echo_stash.remove(i))
+    }
+
+    /// Draw a random number from the stack's seeded generator.
+    pub(crate) fn random(&mut self) -> u64 {
+        self.rng.next_u64()
+    }
+}
+
+/// Options a previous user of a pooled socket may have set go back to
+/// their defaults.
+fn fresh(socket: &mut tcp::Socket<'_>, timeout: Option<Duration>) {
+    socket.set_timeout(timeout);
+    socket.set_keep_alive(None);
+    socket.set_nagle_enabled(true);
+}
+
+/// An echo reply as a ping reads it: who answered, its sequence number as
+/// sent on the wire, and its payload's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EchoReply {
+    pub(crate) from: IpAddress,
+    pub(crate) seq: u16,
+    pub(crate) len: u16,
+}
+
+/// Why the pool could not give a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PoolError {
+    InUse,
+    Exhausted,
+    Invalid,
+}

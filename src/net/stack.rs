@@ -1,0 +1,675 @@
+//! The stack's construction and its poll: frames in through the gate,
+//! smoltcp's ingress and egress, the stall kick, the state watcher, and
+//! the deadline an event loop sleeps until.
+//!
+//! Layer: net. Depends on smoltcp and on [`crate::link`] (the device lent
+//! to each poll).
+
+use super::*;
+
+impl<'a> Stack<'a> {
+    /// Build a stack on `device` with `config`, using the caller's `resources`
+    /// for every socket. `now` is the current time on the caller's clock.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::MacNotUnicast`] for a multicast or broadcast MAC,
+    /// [`ConfigError::BadAddress`] for an unspecified, multicast or
+    /// broadcast IPv4 address (the network's broadcast address included),
+    /// [`ConfigError::GatewayUnreachable`] for a gateway outside the network.
+    ///
+    /// ```
+    /// use core::cell::RefCell;
+    /// use layernet::net::{Config, ConfigError, Stack, profile};
+    /// use layernet::{EthernetAddress, Instant, link::sim::*};
+    ///
+    /// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+    /// let group = EthernetAddress([0x01, 0, 0x5e, 0, 0, 1]);
+    /// let mut port = StdPort::new(&wire, 0, group).ok_or("port")?;
+    /// let mut space = profile::Tiny::new();
+    /// let config = Config { mac: group, ..Config::default() };
+    /// let built = Stack::new(config, &mut port, &mut space, Instant::ZERO);
+    /// assert_eq!(built.err(), Some(ConfigError::MacNotUnicast));
+    /// # Ok::<(), &str>(())
+    /// ```
+    pub fn new<D: Link, const S: usize, const T: usize, const U: usize, const B: usize>(
+        config: Config,
+        device: &mut D,
+        resources: &'a mut Resources<'a, S, T, U, B>,
+        now: Instant,
+    ) -> Result<Self, ConfigError> {
+        Stack::with_memory(config, device, resources.memory(), now)
+    }
+
+    /// [`Stack::new`] on memory lent as slices, sized at run time.
+    ///
+    /// # Errors
+    ///
+    /// As [`Stack::new`].
+    ///
+    /// ```
+    /// use core::cell::RefCell;
+    /// use layernet::net::{Config, Stack, profile};
+    /// use layernet::{Instant, link::sim::*};
+    ///
+    /// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+    /// let mut port = StdPort::new(&wire, 0, Config::default().mac).ok_or("port")?;
+    /// let mut space = profile::Tiny::new();
+    /// let stack = Stack::with_memory(Config::default(), &mut port, space.memory(), Instant::ZERO)?;
+    /// assert_eq!(stack.free_tcp_sockets(), 9);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_memory<D: Link>(
+        config: Config,
+        device: &mut D,
+        memory: Memory<'a>,
+        now: Instant,
+    ) -> Result<Self, ConfigError> {
+        if !config.mac.is_unicast() {
+            return Err(ConfigError::MacNotUnicast);
+        }
+        let ip = config.ip.address();
+        if ip.is_unspecified()
+            || ip.is_multicast()
+            || ip.is_broadcast()
+            || Some(ip) == config.ip.broadcast()
+        {
+            return Err(ConfigError::BadAddress);
+        }
+        if let Some(gw) = config.gateway
+            && !config.ip.contains_addr(&gw)
+        {
+            return Err(ConfigError::GatewayUnreachable);
+        }
+
+        #[cfg(feature = "ipv6")]
+        if let Some(ip6) = config.ip6 {
+            let a = ip6.address();
+            if a.is_unspecified() || a.is_loopback() || a.is_multicast() || ip6.prefix_len() > 128 {
+                return Err(ConfigError::BadIpv6Address);
+            }
+        }
+
+        let mut iface_config = iface::Config::new(HardwareAddress::Ethernet(config.mac));
+        #[cfg(feature = "ipv6")]
+        {
+            iface_config.slaac = config.slaac;
+        }
+        // smoltcp derives its TCP initial sequence numbers from this seed; left
+        // at 0 every boot would reuse the same ISNs.
+        iface_config.random_seed = config.seed;
+        let mut iface = Interface::new(iface_config, &mut watch::GateChecked(device), now);
+        iface.update_ip_addrs(|addrs| {
+            // Capacity is at least one address; the push cannot fail on an empty list.
+            let _ = addrs.push(IpCidr::Ipv4(config.ip));
+            // The ipv6 feature makes room for four: these two fit.
+            #[cfg(feature = "ipv6")]
+            {
+                let _ = addrs.push(IpCidr::Ipv6(link_local(config.mac)));
+                if let Some(ip6) = config.ip6 {
+                    let _ = addrs.push(IpCidr::Ipv6(ip6));
+                }
+            }
+        });
+        if let Some(gw) = config.gateway {
+            let _ = iface.routes_mut().add_default_ipv4_route(gw);
+        }
+
+        let Memory {
+            sockets,
+            spare,
+            tcp: tcp_entries,
+            tcp_buffers,
+            udp: udp_entries,
+            udp_buffers,
+            udp_meta,
+            icmp,
+        } = memory;
+        #[cfg(feature = "names")]
+        let name_sockets = sockets.len() - tcp_entries.len() - udp_entries.len() - 1;
+        // A slot still holding a socket would leave the set short of room
+        // (its `add` panics when full): the set starts empty.
+        for slot in sockets.iter_mut() {
+            *slot = SocketStorage::EMPTY;
+        }
+        let mut set = SocketSet::new(ManagedSlice::Borrowed(sockets));
+        let each = tcp_buffers.len() / tcp_entries.len() / 2;
+        for (buffers, entry) in tcp_buffers
+            .chunks_exact_mut(2 * each)
+            .zip(tcp_entries.iter_mut())
+        {
+            let (rx, tx) = buffers.split_at_mut(each);
+            let socket = tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
+            *entry = TcpEntry {
+                handle: Some(set.add(socket)),
+                ..TcpEntry::EMPTY
+            };
+        }
+        if !udp_entries.is_empty() {
+            let each = udp_buffers.len() / udp_entries.len() / 2;
+            let bytes = udp_buffers.chunks_exact_mut(2 * each);
+            let meta = udp_meta.chunks_exact_mut(2 * UDP_PACKETS);
+            for ((buffers, meta), entry) in bytes.zip(meta).zip(udp_entries.iter_mut()) {
+                let (rx, tx) = buffers.split_at_mut(each);
+                let (rx_meta, tx_meta) = meta.split_at_mut(UDP_PACKETS);
+                let socket = udp::Socket::new(
+                    udp::PacketBuffer::new(rx_meta, rx),
+                    udp::PacketBuffer::new(tx_meta, tx),
+                );
+                *entry = UdpEntry {
+                    handle: Some(set.add(socket)),
+                    ..UdpEntry::EMPTY
+                };
+            }
+        }
+        let icmp = set.add(icmp::Socket::new(
+            icmp::PacketBuffer::new(&mut icmp.rx_meta[..], &mut icmp.rx[..]),
+            icmp::PacketBuffer::new(&mut icmp.tx_meta[..], &mut icmp.tx[..]),
+        ));
+
+        let mut listeners = heapless::Vec::new();
+        for _ in 0..MAX_LISTENERS {
+            let _ = listeners.push(None);
+        }
+        let spare_room = spare.len();
+        for slot in spare.iter_mut() {
+            *slot = SocketStorage::EMPTY;
+        }
+        let mut stack = Stack {
+            iface,
+            sockets: set,
+            spare: SocketSet::new(ManagedSlice::Borrowed(spare)),
+            spare_room,
+            tcp: tcp_entries,
+            udp: udp_entries,
+            icmp,
+            icmp_ident: None,
+            pings_made: 0,
+            echo_stash: heapless::Vec::new(),
+            listeners,
+            listeners_made: 0,
+            rng: Rng::new(config.seed ^ 0x6c61_7965_726e_6574),
+            counters: Counters::default(),
+            now,
+            ip,
+            cidr: config.ip,
+            observer: None,
+            apps: heapless::Vec::new(),
+            #[cfg(feature = "names")]
+            names: names::Names::new(name_sockets),
+        };
+        stack.park_idle();
+        Ok(stack)
+    }
+
+    /// Run the stack at time `now`: take in up to [`INGRESS_BURST`] frames,
+    /// one at a time through the gate, send what the sockets have queued,
+    /// and return finished sockets to the pool. Returns true if anything
+    /// happened (a frame in or out, a socket re-armed; smoltcp does not
+    /// count the ARP request it sends for a socket waiting on a neighbour).
+    ///
+    /// The device is lent for the call, as smoltcp's `Interface::poll`
+    /// takes it: nothing else of the stack names its type.
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::{Instant, socket::UdpSocket};
+    ///
+    /// let (mut net, a, b) = SimNet::pair(0)?;
+    /// let t = Instant::from_millis(1);
+    /// let (stack, port) = net.host(a);
+    /// UdpSocket::bind(stack, 0)?.send_to(stack, b"?", endpoint(b, 9))?;
+    /// stack.poll(port, t); // the ARP request leaves
+    /// assert!(!stack.poll(port, t), "nothing more to do until the reply");
+    /// assert_eq!(net.segment().stats().offered, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn poll<D: Link>(&mut self, device: &mut D, now: Instant) -> bool {
+        self.now = now;
+        let mut progress = false;
+        // Changes the application made since the last poll (listen,
+        // connect, close) show up as transitions here, before any frame.
+        self.watch_states();
+        self.iface.poll_maintenance(now);
+        let us = gate::Us {
+            mac: self.mac(),
+            cidr: self.cidr,
+            #[cfg(feature = "ipv6")]
+            v6: self.v6_for_gate(),
+            #[cfg(feature = "names")]
+            dhcp: self.names.dhcp_active(),
+            #[cfg(feature = "names")]
+            dns: self.names.dns_active(),
+        };
+        // A SYN that finds its listener with none in LISTEN (see
+        // LISTEN_AHEAD) goes to the gate a second time, after a re-arm;
+        // the frame stays at the head of the link meanwhile, and its tally
+        // is kept so that it counts once.
+        let mut asked_again: Option<Option<observe::Segment>> = None;
+        for _ in 0..INGRESS_BURST {
+            let Some(frame) = device.peek(now) else {
+                break;
+            };
+            // Parsed once, here; every reader below takes its views.
+            let parsed = frame::Frame::parse(frame);
+            let parsed = parsed.as_ref();
+            let second = asked_again.take();
+            let again = second.is_some();
+            let segment = match second {
+                Some(segment) => segment,
+                None => {
+                    #[cfg(feature = "names")]
+                    self.names.see(parsed);
+                    self.counters.tally(Direction::Rx, parsed)
+                }
+            };
+            let pool = gate::Pool {
+                sockets: &self.sockets,
+                tcp: self.tcp,
+                udp: self.udp,
+                listeners: &self.listeners,
+            };
+            let (verdict, quiet) = gate::admit(parsed, &us, &pool);
+            if !again && matches!(verdict, gate::Verdict::Drop(DropReason::BusyPool)) {
+                asked_again = Some(segment);
+                self.rearm();
+                continue;
+            }
+            let fill = observe::arp_fill(parsed, self.ip, |ip| self.cidr.contains_addr(&ip));
+            if let Some(observer) = self.observer.as_deref_mut() {
+                observer.frame(now, Direction::Rx, frame);
+            }
+            let note = match verdict {
+                gate::Verdict::Drop(reason) => {
+                    device.discard(now);
+                    self.counters.dropped(reason);
+                    self.notify(Event::Dropped(reason));
+                    progress = true;
+                    continue;
+                }
+                gate::Verdict::Admit(note) => note,
+            };
+            if let Some(segment) = segment {
+                let entry = self.tcp.iter_mut().find(|e| e.watch.holds(&segment));
+                if let Some(entry) = entry {
+                    entry.watch.received(&segment);
+                }
+            }
+            if let Some(Event::NoSocket { transport, .. }) = note {
+                match transport {
+                    Transport::Tcp => self.counters.tcp_no_socket += 1,
+                    Transport::Udp => self.counters.udp_no_socket += 1,
+                }
+            }
+            #[cfg(feature = "ipv6")]
+            let unrouted = ndp::unrouted(parsed, self.iface.ip_addrs());
+            if let Some(event) = fill {
+                self.notify(event);
+            }
+            if let Some(event) = note {
+                self.notify(event);
+            }
+            let result = self.ingress_once(device, now);
+            #[cfg(feature = "ipv6")]
+            if let Some(ns) = unrouted {
+                self.answer_unrouted(device, ns);
+            }
+            // After a quiet segment (see `gate::admit`) the walk would
+            // find nothing new (1.2% of a bulk transfer's instructions).
+            if !quiet {
+                self.watch_states();
+            }
+            match result {
+                PollIngressSingleResult::None => break,
+                _ => {
+                    self.counters.frames_in += 1;
+                    progress = true;
+                }
+            }
+        }
+        for _ in 0..EGRESS_BURST {
+            let result = self.egress_once(device, now);
+            // An observer sees each state change between the frames that
+            // caused it; without one, the walk after the burst records the
+            // same changes (segments are matched by endpoints, which a
+            // burst does not change) at a pool walk per burst, not per
+            // segment.
+            if self.observer.is_some() {
+                self.watch_states();
+            }
+            match result {
+                PollResult::None => break,
+                PollResult::SocketStateChanged => progress = true,
+            }
+        }
+        #[cfg(feature = "names")]
+        self.dhcp_after_poll(device);
+        progress |= self.kick_stalled(device, now);
+        progress |= self.rearm();
+        self.watch_states();
+        self.park_idle();
+        progress
+    }
+
+    /// One received frame into smoltcp, through the watching device.
+    pub(super) fn ingress_once<D: Link>(
+        &mut self,
+        device: &mut D,
+        now: Instant,
+    ) -> PollIngressSingleResult {
+        let observer = self.observer.as_deref_mut();
+        let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, now);
+        let mut device = watch::Watch::new(device, sent);
+        self.iface
+            .poll_ingress_single(now, &mut device, &mut self.sockets)
+    }
+
+    /// One egress round of smoltcp, through the watching device.
+    pub(super) fn egress_once<D: Link>(&mut self, device: &mut D, now: Instant) -> PollResult {
+        let observer = self.observer.as_deref_mut();
+        let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, now);
+        let mut device = watch::Watch::new(device, sent);
+        self.iface.poll_egress(now, &mut device, &mut self.sockets)
+    }
+
+    /// See [`STALL_KICK`].
+    pub(super) fn kick_stalled<D: Link>(&mut self, device: &mut D, now: Instant) -> bool {
+        let mut kicked = false;
+        for entry in self.tcp.iter_mut() {
+            // A pooled socket is closed or in TIME-WAIT: it sends nothing.
+            if entry.owner == Owner::Free {
+                continue;
+            }
+            let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
+            let sending = matches!(
+                socket.state(),
+                tcp::State::Established | tcp::State::CloseWait
+            );
+            if !sending
+                || socket.send_queue() == 0
+                || !socket.nagle_enabled()
+                || now < entry.watch.last_tx + STALL_KICK
+            {
+                continue;
+            }
+            let queued = socket.send_queue();
+            entry.watch.keep_alive_before = socket.keep_alive();
+            socket.set_nagle_enabled(false);
+            socket.set_keep_alive(Some(STALL_KICK));
+            entry.watch.last_tx = now;
+            entry.watch.kicked = true;
+            self.counters.tcp_stall_kicks += 1;
+            kicked = true;
+            if let (Some(observer), Some(local), Some(remote)) = (
+                self.observer.as_deref_mut(),
+                entry.watch.local,
+                entry.watch.remote,
+            ) {
+                let event = Event::StallKick {
+                    local,
+                    remote,
+                    queued,
+                };
+                observer.event(now, event);
+            }
+        }
+        if !kicked {
+            return false;
+        }
+        let _ = self.egress_once(device, now);
+        for entry in self.tcp.iter_mut() {
+            if entry.watch.kicked && !entry.parked {
+                entry.watch.kicked = false;
+                let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
+                socket.set_nagle_enabled(true);
+                socket.set_keep_alive(entry.watch.keep_alive_before);
+            }
+        }
+        true
+    }
+
+    /// Attach `observer`: from the next [`Stack::poll`] on it sees every
+    /// frame and every event (see [`observe`]). One at a time; `None`
+    /// detaches it.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// use layernet::net::{Direction, Event, Observer};
+    /// use layernet::{Duration, Instant, socket::Ping};
+    /// use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+    /// static SENT: AtomicU32 = AtomicU32::new(0);
+    /// struct CountSent;
+    /// impl Observer for CountSent {
+    ///     fn frame(&mut self, _: Instant, way: Direction, _: &[u8]) { SENT.fetch_add(u32::from(way == Direction::Tx), Relaxed); }
+    ///     fn event(&mut self, _: Instant, _: Event) {}
+    /// }
+    /// let (mut net, a, b) = SimNet::pair(9)?;
+    /// // A SimNet stack lives as long as the program, so its observer must too.
+    /// net.stack(a).set_observer(Some(Box::leak(Box::new(CountSent))));
+    /// let (mut ping, to) = (Ping::new(net.stack(a)), net.stack(b).ipv4_addr());
+    /// ping.send(net.stack(a), to, 1, b"")?;
+    /// net.run_for(Duration::from_millis(20));
+    /// assert_eq!(SENT.load(Relaxed), 2, "ARP request, echo request");
+    /// net.stack(a).set_observer(None);
+    /// ping.send(net.stack(a), to, 2, b"")?;
+    /// net.run_for(Duration::from_millis(20));
+    /// assert_eq!(SENT.load(Relaxed), 2, "detached");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_observer(&mut self, observer: Option<&'a mut (dyn Observer + 'a)>) {
+        self.observer = observer;
+    }
+
+    pub(super) fn notify(&mut self, event: Event) {
+        if let Some(observer) = self.observer.as_deref_mut() {
+            observer.event(self.now, event);
+        }
+    }
+
+    /// Compare every TCP socket's state with the one recorded last time;
+    /// report and record the differences.
+    pub(super) fn watch_states(&mut self) {
+        for entry in self.tcp.iter_mut() {
+            // This runs after every frame, for every socket in the pool.
+            if entry.idle() {
+                continue;
+            }
+            let socket = self.sockets.get::<tcp::Socket>(entry.handle());
+            let state = socket.state();
+            let watch = &mut entry.watch;
+            // A socket that stays closed has no endpoints, one that stays
+            // listening keeps its port, and one that stays established keeps
+            // the ones already recorded (a new connection passes through
+            // other states, each seen by a poll): nothing to refresh. A
+            // host's pool holds dozens of listening slots.
+            if state == watch.state
+                && matches!(
+                    state,
+                    tcp::State::Closed | tcp::State::Listen | tcp::State::Established
+                )
+            {
+                continue;
+            }
+            if let Some(local) = socket.local_endpoint() {
+                watch.local = Some(local);
+            } else if state == tcp::State::Listen {
+                let port = socket.listen_endpoint().port;
+                watch.local = Some(IpEndpoint::new(self.ip.into(), port));
+            }
+            if let Some(remote) = socket.remote_endpoint() {
+                watch.remote = Some(remote);
+            }
+            if state == watch.state {
+                continue;
+            }
+            let from = watch.state;
+            watch.state = state;
+            watch.last_tx = self.now;
+            if observe::fresh_state(state) {
+                watch.isn = None;
+                watch.sent_end = None;
+                watch.rcv_next = None;
+                if state == tcp::State::Listen {
+                    watch.remote = None;
+                }
+            }
+            let local = watch.local.unwrap_or(IpEndpoint::new(self.ip.into(), 0));
+            let event = Event::State {
+                local,
+                remote: watch.remote,
+                from,
+                to: state,
+            };
+            if let Some(observer) = self.observer.as_deref_mut() {
+                observer.event(self.now, event);
+            }
+        }
+    }
+
+    /// When smoltcp next wants to be polled (`None`: only when a frame comes).
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::{Duration, socket::TcpStream};
+    ///
+    /// let (mut net, _, c) = SimNet::pair(0)?;
+    /// let now = net.now();
+    /// assert_eq!(net.stack(c).poll_at(now), None, "an idle stack sleeps");
+    /// let _s = TcpStream::connect(net.stack(c), endpoint(0, 7))?;
+    /// assert!(net.stack(c).poll_at(now).is_some_and(|t| t <= now + Duration::from_secs(1)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
+        let smoltcp = self.iface.poll_at(now, &self.sockets);
+        // The stall nudge has deadlines of its own (see STALL_KICK).
+        let kick = self
+            .tcp
+            .iter()
+            .filter(|e| !e.parked)
+            .filter(|e| {
+                let socket = self.sockets.get::<tcp::Socket>(e.handle());
+                matches!(
+                    socket.state(),
+                    tcp::State::Established | tcp::State::CloseWait
+                ) && socket.send_queue() > 0
+                    && socket.nagle_enabled()
+            })
+            .map(|e| e.watch.last_tx + STALL_KICK)
+            .min();
+        match (smoltcp, kick) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The time of the last [`Stack::poll`].
+    ///
+    /// ```
+    /// use layernet::{Duration, host::sim::SimNet};
+    /// let (mut net, a, _) = SimNet::pair(0)?;
+    /// net.run_for(Duration::from_millis(250));
+    /// assert_eq!(net.stack(a).now().total_millis(), 250);
+    /// # Ok::<(), layernet::net::ConfigError>(())
+    /// ```
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// The stack's IPv4 address (without the prefix).
+    ///
+    /// ```
+    /// use layernet::{Ipv4Address, host::sim::SimNet};
+    /// let (mut net, _, second) = SimNet::pair(0)?;
+    /// assert_eq!(net.stack(second).ipv4_addr(), Ipv4Address::new(192, 168, 69, 2));
+    /// # Ok::<(), layernet::net::ConfigError>(())
+    /// ```
+    pub fn ipv4_addr(&self) -> Ipv4Address {
+        self.ip
+    }
+
+    /// The stack's IPv6 addresses: the link-local one first, then the
+    /// static one and any SLAAC has configured, as they stand now (SLAAC
+    /// adds and removes them as router advertisements come and expire).
+    ///
+    /// ```
+    /// use layernet::{Ipv6Address, host::sim::SimNet};
+    /// let (mut net, a, _) = SimNet::pair(0)?;
+    /// let ll: Vec<Ipv6Address> = net.stack(a).ipv6_addrs().map(|c| c.address()).collect();
+    /// // From MAC 02:00:00:00:00:01, its universal/local bit flipped (EUI-64).
+    /// assert_eq!(ll, ["fe80::ff:fe00:1".parse::<Ipv6Address>()?]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "ipv6")]
+    pub fn ipv6_addrs(&self) -> impl Iterator<Item = Ipv6Cidr> + '_ {
+        self.iface.ip_addrs().iter().filter_map(|a| match a {
+            IpCidr::Ipv6(c) => Some(*c),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        })
+    }
+
+    /// Our IPv6 unicast addresses for the gate, in a fixed array.
+    #[cfg(feature = "ipv6")]
+    pub(super) fn v6_for_gate(&self) -> [Option<Ipv6Address>; MAX_V6_ADDRS] {
+        let mut out = [None; MAX_V6_ADDRS];
+        for (slot, cidr) in out.iter_mut().zip(self.ipv6_addrs()) {
+            *slot = Some(cidr.address());
+        }
+        out
+    }
+
+    /// The stack's hardware address.
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, host_mac};
+    /// let (mut net, a, _) = SimNet::pair(0)?;
+    /// assert_eq!(net.stack(a).mac(), host_mac(a));
+    /// assert_eq!(net.stack(a).mac().to_string(), "02-00-00-00-00-01");
+    /// # Ok::<(), layernet::net::ConfigError>(())
+    /// ```
+    pub fn mac(&self) -> EthernetAddress {
+        match self.iface.hardware_addr() {
+            HardwareAddress::Ethernet(mac) => mac,
+        }
+    }
+
+    /// What the stack counted.
+    ///
+    /// ```
+    /// use layernet::{host::sim::SimNet, socket::TcpListener};
+    /// let (mut net, a, _) = SimNet::pair(0)?;
+    /// let _ftp = TcpListener::bind(net.stack(a), 21, 3)?;
+    /// assert_eq!(net.stack(a).counters().slots_armed, 3, "three sockets in LISTEN");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// The address smoltcp sends from to `dst`.
+    #[cfg(feature = "ipv6")]
+    pub(crate) fn ipv6_source_for(&self, dst: &Ipv6Address) -> Ipv6Address {
+        self.iface.get_source_address_ipv6(dst)
+    }
+
+    /// Send a frame of layernet's own (not smoltcp's) of `len` bytes, written
+    /// by `fill`, through the watching device so that the counters and the
+    /// observer see it like any other.
+    #[cfg(any(feature = "names", feature = "ipv6"))]
+    pub(super) fn send_own<D: Link>(
+        &mut self,
+        device: &mut D,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]),
+    ) {
+        let now = self.now;
+        let observer = self.observer.as_deref_mut();
+        let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, now);
+        let mut device = watch::Watch::new(device, sent);
+        if let Some(token) = smoltcp::phy::Device::transmit(&mut device, now) {
+            smoltcp::phy::TxToken::consume(token, len, fill);
+        }
+    }
+}
