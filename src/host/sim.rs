@@ -16,11 +16,23 @@
 use std::cell::{Ref, RefCell};
 
 use crate::app::Service;
-use crate::link::sim::{Faults, StdPort, StdSegment};
+use crate::link::Link;
+use crate::link::faults::{FaultStats, Faulty, Ways};
+use crate::link::sim::{Faults, Stats, StdPort, StdSegment};
 use crate::net::{Config, ConfigError, Memory, Resources, Stack, profile};
 use crate::{Duration, EthernetAddress, Instant, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr};
 
-/// The device type of every simulated host.
+/// Frames a simulated host's fault wrapper holds at most (delayed or held
+/// back for reordering): as many as a port of the segment queues.
+///
+/// ```
+/// assert_eq!(layernet::host::sim::SIM_HOLD, 64);
+/// ```
+pub const SIM_HOLD: usize = 64;
+
+/// The device type of every simulated host: its port on the segment,
+/// behind the fault wrapper that rolls the network's [`Faults`] for the
+/// frames it sends (passed straight through while there are none).
 ///
 /// # Example
 ///
@@ -32,7 +44,7 @@ use crate::{Duration, EthernetAddress, Instant, IpAddress, IpEndpoint, Ipv4Addre
 /// assert!(port.is_some());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub type SimPort = StdPort<'static>;
+pub type SimPort = Faulty<StdPort<'static>, SIM_HOLD, 1514>;
 /// The stack type of every simulated host.
 ///
 /// # Example
@@ -103,6 +115,7 @@ struct SimHost {
 /// ```
 pub struct SimNet {
     segment: &'static RefCell<StdSegment>,
+    faults: Faults,
     hosts: Vec<SimHost>,
     now: Instant,
     seed: u64,
@@ -147,7 +160,9 @@ pub fn host_mac(i: HostId) -> EthernetAddress {
 }
 
 impl SimNet {
-    /// An empty segment with `faults`; every random choice derives from `seed`.
+    /// An empty segment whose hosts send with `faults`; every random choice
+    /// derives from `seed` (each host's faults from a seed of its own, drawn
+    /// from `seed` and its position).
     ///
     /// # Example
     ///
@@ -160,9 +175,10 @@ impl SimNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(seed: u64, faults: Faults) -> Self {
-        let segment = Box::leak(Box::new(RefCell::new(StdSegment::new(seed, faults))));
+        let segment = Box::leak(Box::new(RefCell::new(StdSegment::new())));
         SimNet {
             segment,
+            faults,
             hosts: Vec::new(),
             now: Instant::ZERO,
             seed,
@@ -272,7 +288,9 @@ impl SimNet {
             .seed
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
             .wrapping_add(i as u64 + 1);
-        let port = StdPort::new(self.segment, i, config.mac).ok_or(ConfigError::BadAddress)?;
+        let port = self
+            .port(i, config.mac)
+            .ok_or(ConfigError::BadAddress)?;
         let stack = Stack::with_memory(config, port, memory, self.now)?;
         self.hosts.push(SimHost {
             stack,
@@ -404,7 +422,8 @@ impl SimNet {
         self.steps
     }
 
-    /// The segment, for its statistics, census and fingerprint.
+    /// The segment, for the switch's statistics, its census and its
+    /// fingerprint (the fault counts are [`SimNet::stats`]').
     ///
     /// # Example
     ///
@@ -421,8 +440,63 @@ impl SimNet {
         self.segment.borrow()
     }
 
+    /// What became of the frames: the switch's counts with every host's
+    /// fault counts added ([`Stats::with_faults`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::{Duration, host::sim::*, link::sim::Faults, socket::UdpSocket};
+    /// let (mut net, a, b) = SimNet::pair(8)?;
+    /// net.set_faults(Faults::loss(100));
+    /// UdpSocket::bind(net.stack(a), 0)?.send_to(net.stack(a), b"lost", endpoint(b, 9))?;
+    /// net.run_for(Duration::from_secs(1));
+    /// let s = net.stats();
+    /// assert!(s.offered > 0 && s.dropped == s.offered && s.delivered == 0, "{s:?}");
+    /// assert_eq!(net.segment().stats().offered, 0, "nothing reached the switch");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn stats(&self) -> Stats {
+        let faults = self
+            .hosts
+            .iter()
+            .fold(FaultStats::default(), |sum, h| {
+                sum.plus(&h.stack.device().stats())
+            });
+        self.segment.borrow().stats().with_faults(&faults)
+    }
+
+    /// The fault model the hosts send with.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::{host::sim::SimNet, link::sim::Faults};
+    /// let (mut net, _, _) = SimNet::pair(1)?;
+    /// assert_eq!(net.faults(), Faults::NONE);
+    /// net.set_faults(Faults { reorder_pct: 10, ..Faults::loss(2) });
+    /// assert_eq!(net.faults().reorder_pct, 10);
+    /// # Ok::<(), layernet::net::ConfigError>(())
+    /// ```
+    pub fn faults(&self) -> Faults {
+        self.faults
+    }
+
+    /// Station `index`'s port, behind a fault wrapper with the network's
+    /// faults and a seed of its own.
+    fn port(&self, index: usize, mac: EthernetAddress) -> Option<SimPort> {
+        let port = StdPort::new(self.segment, index, mac)?;
+        // Independent rolls per station (one seed for all would drop the
+        // k-th frame of every host together); fixed by the network's seed.
+        let seed = (self.seed ^ 0xFA17_FA17_FA17_FA17)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(index as u64 + 1);
+        Some(Faulty::new(port, self.faults, seed).with_ways(Ways::Outbound))
+    }
+
     /// Attach a bare port (no stack) at segment position `index` with
     /// address `mac`: a station for tests to inject or capture raw frames.
+    /// What it sends meets the faults in force when it was attached.
     /// `None` if the position is taken by a host or out of range.
     ///
     /// # Example
@@ -438,10 +512,11 @@ impl SimNet {
         if index < self.hosts.len() {
             return None;
         }
-        StdPort::new(self.segment, index, mac)
+        self.port(index, mac)
     }
 
-    /// Change the segment's fault model.
+    /// Change the fault model every host sends with, from now on (frames
+    /// already held keep their fate).
     ///
     /// # Example
     ///
@@ -459,7 +534,10 @@ impl SimNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_faults(&mut self, faults: Faults) {
-        self.segment.borrow_mut().set_faults(faults);
+        self.faults = faults;
+        for h in self.hosts.iter_mut() {
+            h.stack.device_mut().set_faults(faults);
+        }
     }
 
     /// Hand every service's log lines to `sink`, with the host's index.
@@ -507,7 +585,7 @@ impl SimNet {
             // A frame sent counts as progress even when smoltcp does not say
             // so (it does not report the ARP request it sends for a socket
             // waiting on a neighbour).
-            let offered = self.segment.borrow().stats().offered;
+            let offered = self.offered();
             let mut progress = false;
             for h in self.hosts.iter_mut() {
                 progress |= h.stack.poll(now);
@@ -521,7 +599,7 @@ impl SimNet {
                     progress |= h.stack.poll(now);
                 }
             }
-            progress |= self.segment.borrow().stats().offered != offered;
+            progress |= self.offered() != offered;
             if !progress {
                 return moved;
             }
@@ -530,12 +608,18 @@ impl SimNet {
         moved
     }
 
+    /// Frames sent so far, held ones included.
+    fn offered(&self) -> u64 {
+        self.stats().offered
+    }
+
     /// The earliest time anything wants to run.
     fn next_event(&mut self, extra: &[(HostId, &mut SimService)]) -> Option<Instant> {
         let now = self.now;
         let mut next = self.segment.borrow().next_delivery();
         for h in self.hosts.iter_mut() {
             next = earliest(next, h.stack.poll_at(now));
+            next = earliest(next, Link::poll_at(h.stack.device()));
             for s in h.services.iter() {
                 next = earliest(next, s.poll_at());
             }

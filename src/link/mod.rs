@@ -8,6 +8,7 @@
 //! look at the next received frame before smoltcp consumes it (the SYN gate
 //! in [`crate::net`] needs that) without copying it a second time.
 
+pub mod faults;
 pub mod lan9118;
 pub mod rng;
 pub mod sim;
@@ -16,6 +17,16 @@ pub mod tap;
 
 use smoltcp::phy::Device;
 use smoltcp::time::Instant;
+
+/// Length of an Ethernet II header (no FCS: every link here models a NIC
+/// that checks and strips it).
+///
+/// ```
+/// use layernet::link::{ETHERNET_HEADER_LEN, sim::StdSegment};
+/// let wire = StdSegment::new();
+/// assert_eq!(wire.mtu() + ETHERNET_HEADER_LEN, 1514, "a full Ethernet frame");
+/// ```
+pub const ETHERNET_HEADER_LEN: usize = 14;
 
 /// A device whose next received frame can be inspected before it is consumed.
 ///
@@ -75,11 +86,11 @@ pub trait Link: Device {
     ///
     /// ```
     /// use core::cell::RefCell;
-    /// use layernet::link::{Link, sim::{Faults, Port, Segment}};
+    /// use layernet::link::{Link, sim::{Port, Segment}};
     /// use layernet::{EthernetAddress, Instant};
     /// use smoltcp::phy::{Device, TxToken};
     ///
-    /// let wire = RefCell::new(Segment::<2, 8, 1514>::new(0, Faults::NONE));
+    /// let wire = RefCell::new(Segment::<2, 8, 1514>::new());
     /// let mut a = Port::new(&wire, 0, EthernetAddress([2, 0, 0, 0, 0, 1])).ok_or("0")?;
     /// let mut b = Port::new(&wire, 1, EthernetAddress([2, 0, 0, 0, 0, 2])).ok_or("1")?;
     /// a.transmit(Instant::ZERO).ok_or("tx")?.consume(60, |f| f.fill(0xff));
@@ -89,4 +100,23 @@ pub trait Link: Device {
     /// # Ok::<(), &str>(())
     /// ```
     fn discard(&mut self, now: Instant);
+
+    /// When the link next has something to hand out that is not waiting
+    /// in the kernel or the hardware: a frame it holds until a deadline
+    /// (the fault wrapper's delayed frames). The event loop wakes then,
+    /// frame or not. `None`, the default: nothing held.
+    ///
+    /// ```
+    /// use layernet::link::{Link, faults::{Faults, Faulty}};
+    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+    ///
+    /// let nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+    /// assert_eq!(Link::poll_at(&nic), None, "a plain NIC holds nothing");
+    /// let nic = Faulty::<_, 4, 1514>::new(nic, Faults::loss(1), 1);
+    /// assert_eq!(Link::poll_at(&nic), None, "nothing held yet");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn poll_at(&self) -> Option<Instant> {
+        None
+    }
 }

@@ -561,12 +561,12 @@ impl IcmpBuffers {
 ///
 /// ```
 /// use core::cell::RefCell;
-/// use layernet::link::sim::{Faults, StdPort, StdSegment};
+/// use layernet::link::sim::{StdPort, StdSegment};
 /// use layernet::net::{Config, Resources, Stack};
 ///
 /// type Small<'a> = Resources<'a, 4, 2, 1, 512>;
 /// assert!(core::mem::size_of::<Small>() < 9 * 1024, "IPv6 addresses in every socket included");
-/// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+/// let wire = RefCell::new(StdSegment::new());
 /// let mut memory = Small::new();
 /// let nic = StdPort::new(&wire, 0, Config::default().mac).ok_or("port")?;
 /// let stack = Stack::new(Config::default(), nic, &mut memory, layernet::Instant::ZERO)?;
@@ -695,7 +695,7 @@ pub const MAX_TCP_BUFFER: usize = 1 << 30;
 ///
 /// ```
 /// use core::cell::RefCell;
-/// use layernet::link::sim::{Faults, StdPort, StdSegment};
+/// use layernet::link::sim::{StdPort, StdSegment};
 /// use layernet::net::{Config, IcmpBuffers, Memory, Stack, TcpEntry};
 /// use smoltcp::iface::SocketStorage;
 ///
@@ -705,7 +705,7 @@ pub const MAX_TCP_BUFFER: usize = 1 << 30;
 /// let mut icmp = IcmpBuffers::EMPTY;
 /// let memory = Memory::new(&mut sockets, &mut tcp, &mut bytes, &mut [], &mut [], &mut [], &mut icmp)?;
 /// assert_eq!((memory.tcp_sockets(), memory.tcp_buffer()), (8, 128 * 1024));
-/// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+/// let wire = RefCell::new(StdSegment::new());
 /// let nic = StdPort::new(&wire, 0, Config::default().mac).ok_or("port")?;
 /// let stack = Stack::with_memory(Config::default(), nic, memory, layernet::Instant::ZERO)?;
 /// assert_eq!(stack.free_tcp_sockets(), 8);
@@ -997,11 +997,11 @@ pub struct AppCounters {
 /// ```
 /// use core::cell::RefCell;
 /// use layernet::host::sim::{host_ip, host_mac};
-/// use layernet::link::sim::{Faults, StdPort, StdSegment};
+/// use layernet::link::sim::{StdPort, StdSegment};
 /// use layernet::net::{Config, Stack, profile};
 /// use layernet::{Instant, socket::Ping};
 ///
-/// let wire = RefCell::new(StdSegment::new(1, Faults::NONE));
+/// let wire = RefCell::new(StdSegment::new());
 /// let (ca, cb) = (Config::new(host_mac(0), host_ip(0)), Config::new(host_mac(1), host_ip(1)));
 /// let (mut ra, mut rb) = (profile::Tiny::new(), profile::Tiny::new());
 /// let mut a = Stack::new(ca, StdPort::new(&wire, 0, ca.mac).ok_or("a")?, &mut ra, Instant::ZERO)?;
@@ -1055,7 +1055,7 @@ impl<'a, D: Link> Stack<'a, D> {
     /// use layernet::net::{Config, ConfigError, Stack, profile};
     /// use layernet::{EthernetAddress, Instant, link::sim::*};
     ///
-    /// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+    /// let wire = RefCell::new(StdSegment::new());
     /// let group = EthernetAddress([0x01, 0, 0x5e, 0, 0, 1]);
     /// let port = StdPort::new(&wire, 0, group).ok_or("port")?;
     /// let mut space = profile::Tiny::new();
@@ -1084,7 +1084,7 @@ impl<'a, D: Link> Stack<'a, D> {
     /// use layernet::net::{Config, Stack, profile};
     /// use layernet::{Instant, link::sim::*};
     ///
-    /// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+    /// let wire = RefCell::new(StdSegment::new());
     /// let port = StdPort::new(&wire, 0, Config::default().mac).ok_or("port")?;
     /// let mut space = profile::Tiny::new();
     /// let stack = Stack::with_memory(Config::default(), port, space.memory(), Instant::ZERO)?;

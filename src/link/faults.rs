@@ -1,0 +1,987 @@
+//! Link middleware: a seeded fault model that wraps any link.
+//!
+//! Layer: link. Depends on smoltcp's `phy`, `time` and `wire` (to aim
+//! corruption at checksummed bytes), on [`super::Link`] and on
+//! [`super::rng`]; nothing above. No std, no allocation: the frames it
+//! holds sit in a fixed array of slots inside the wrapper.
+//!
+//! [`Faulty`] sits between a link and the stack, as smoltcp's
+//! `FaultInjector` does, and works over any [`Link`]: a port of the
+//! simulated segment (whose faults it is: the segment itself is a plain
+//! switch), the TAP device, the LAN9118 driver. One wrapper, one seeded
+//! generator, one set of counters.
+//!
+//! # Faults
+//!
+//! Rolled per frame, in this order: drop, corrupt, duplicate, reorder.
+//! Corruption flips one bit inside the IPv4 packet, where the IPv4 header
+//! checksum or the ICMP/TCP/UDP checksum covers it: a single flipped bit
+//! always changes a ones'-complement sum, so the receiver always detects
+//! it. ARP has no checksum of its own (a real NIC's FCS would catch the
+//! flip), so a corrupted ARP frame is dropped as an FCS error would drop
+//! it, and counted as corrupted. A frame that survives is held until
+//! `now + delay` (plus 1 to 4 ms when it is chosen for reordering, so that
+//! later frames overtake it) and handed on when the wrapper is next used
+//! at or after that time; [`Link::poll_at`] says when that is, for the
+//! event loop's sleep.
+//!
+//! # Directions
+//!
+//! [`Ways::Both`] rolls for frames from the link before the stack sees
+//! them and for frames from the stack before the link takes them (the TAP
+//! host's `--faults`); [`Ways::Outbound`] only for what the stack sends,
+//! which is how the simulated network uses it, each frame rolled once, by
+//! its sender, as a shared wire would roll it. A direction without faults
+//! and without held frames is passed straight through, tokens and all: a
+//! wrapper with [`Faults::NONE`] costs no copy.
+
+use smoltcp::phy::{self, Device, DeviceCapabilities};
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{EthernetFrame, EthernetProtocol, Ipv4Packet};
+
+use super::rng::Rng;
+use super::{ETHERNET_HEADER_LEN, Link};
+
+/// The fault model of a link. Rates are whole percentages (0 to 100).
+///
+/// # Example
+///
+/// A slow wire: 50 ms each way, so the ARP exchange and the datagram take
+/// 150 ms between them:
+///
+/// ```
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::{Duration, link::faults::Faults, socket::{Error, UdpSocket}};
+///
+/// let mut net = SimNet::new(4, Faults { delay: Duration::from_millis(50), ..Faults::NONE });
+/// let (a, b) = (net.add_host()?, net.add_host()?);
+/// let (mut tx, mut rx) = (UdpSocket::bind(net.stack(a), 0)?, UdpSocket::bind(net.stack(b), 9)?);
+/// tx.send_to(net.stack(a), b"late", endpoint(b, 9))?;
+/// net.run_for(Duration::from_millis(120));
+/// let mut buf = [0u8; 8];
+/// assert_eq!(rx.recv_from(net.stack(b), &mut buf).err(), Some(Error::WouldBlock));
+/// net.run_for(Duration::from_millis(40));
+/// assert_eq!(rx.recv_from(net.stack(b), &mut buf)?.0, 4);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Faults {
+    /// Frames lost outright.
+    pub drop_pct: u8,
+    /// Frames with one bit flipped (see the module doc).
+    pub corrupt_pct: u8,
+    /// Frames delivered twice.
+    pub duplicate_pct: u8,
+    /// Frames held back so that later ones overtake them.
+    pub reorder_pct: u8,
+    /// Latency added to every frame.
+    pub delay: Duration,
+}
+
+impl Faults {
+    /// A perfect wire: nothing lost, nothing late. Also the `Default`, and
+    /// what [`SimNet::pair`](../../host/sim/struct.SimNet.html#method.pair) uses.
+    ///
+    /// ```
+    /// use layernet::{host::sim::SimNet, link::faults::Faults};
+    /// let (net, _, _) = SimNet::pair(3)?;
+    /// assert_eq!(net.faults(), Faults::NONE);
+    /// assert_eq!(Faults::default(), Faults::NONE);
+    /// # Ok::<(), layernet::net::ConfigError>(())
+    /// ```
+    pub const NONE: Faults = Faults {
+        drop_pct: 0,
+        corrupt_pct: 0,
+        duplicate_pct: 0,
+        reorder_pct: 0,
+        delay: Duration::from_millis(0),
+    };
+
+    /// Only frame loss, at `pct` percent.
+    ///
+    /// ```
+    /// use layernet::{Duration, host::sim::*, link::faults::Faults, socket::UdpSocket};
+    ///
+    /// let (mut net, a, b) = SimNet::pair(8)?;
+    /// net.set_faults(Faults::loss(100));
+    /// UdpSocket::bind(net.stack(a), 0)?.send_to(net.stack(a), b"lost", endpoint(b, 9))?;
+    /// net.run_for(Duration::from_secs(1));
+    /// let stats = net.stats();
+    /// assert!(stats.dropped > 0 && stats.delivered == 0, "{stats:?}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub const fn loss(pct: u8) -> Faults {
+        Faults {
+            drop_pct: pct,
+            ..Faults::NONE
+        }
+    }
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults::NONE
+    }
+}
+
+/// What the fault model decided for one frame: [`Faults::roll`].
+///
+/// ```
+/// use layernet::link::{faults::Faults, rng::Rng};
+/// let roll = Faults { reorder_pct: 100, ..Faults::NONE }.roll(&mut Rng::new(3));
+/// assert!(roll.reorder && (1..=4).contains(&roll.hold));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roll {
+    /// Lose it.
+    pub drop: bool,
+    /// Flip one checksummed bit ([`flip_checksummed_bit`] with `flip`).
+    pub corrupt: bool,
+    /// Deliver it twice.
+    pub duplicate: bool,
+    /// Hold it back `hold` milliseconds more, so later frames overtake it.
+    pub reorder: bool,
+    /// Which bit to flip, if corrupted.
+    pub flip: u64,
+    /// Milliseconds a reordered frame is held back (1 to 4).
+    pub hold: u64,
+}
+
+impl Faults {
+    /// Roll every fault for one frame from `rng`. Every roll is drawn,
+    /// whatever the outcome, so the draws per frame are fixed and a seed
+    /// replays exactly.
+    ///
+    /// ```
+    /// use layernet::link::{faults::Faults, rng::Rng};
+    /// let mut rng = Rng::new(1);
+    /// let never = Faults::NONE.roll(&mut rng);
+    /// assert!(!never.drop && !never.corrupt && !never.duplicate && !never.reorder);
+    /// assert!(Faults::loss(100).roll(&mut rng).drop);
+    /// ```
+    pub fn roll(&self, rng: &mut Rng) -> Roll {
+        Roll {
+            drop: rng.percent(self.drop_pct),
+            corrupt: rng.percent(self.corrupt_pct),
+            duplicate: rng.percent(self.duplicate_pct),
+            reorder: rng.percent(self.reorder_pct),
+            flip: rng.next_u64(),
+            hold: rng.below(4) + 1,
+        }
+    }
+}
+
+/// Flip one bit of an IPv4 frame inside the bytes its checksums cover,
+/// chosen by `roll`. Returns false when the frame is not IPv4 (then it is
+/// to be dropped, as a NIC's FCS check would drop it).
+///
+/// ```
+/// use layernet::link::faults::flip_checksummed_bit;
+/// let mut arp = [0u8; 42];
+/// arp[12..14].copy_from_slice(&[0x08, 0x06]);
+/// assert!(!flip_checksummed_bit(&mut arp, 7), "no checksum covers ARP");
+/// ```
+pub fn flip_checksummed_bit(frame: &mut [u8], roll: u64) -> bool {
+    let covered = match EthernetFrame::new_checked(&*frame) {
+        Ok(eth) if eth.ethertype() == EthernetProtocol::Ipv4 => {
+            match Ipv4Packet::new_checked(eth.payload()) {
+                Ok(ip) => usize::from(ip.total_len()),
+                Err(_) => return false,
+            }
+        }
+        _ => return false,
+    };
+    if covered == 0 {
+        return false;
+    }
+    let bit = (roll % (covered as u64 * 8)) as usize;
+    if let Some(byte) = frame.get_mut(ETHERNET_HEADER_LEN + bit / 8) {
+        *byte ^= 1 << (bit % 8);
+    }
+    true
+}
+
+
+/// Which frames a [`Faulty`] wrapper rolls the faults for.
+///
+/// ```
+/// use layernet::link::faults::Ways;
+/// assert_eq!(Ways::default(), Ways::Both);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Ways {
+    /// Frames from the link and frames to it (a real link's `--faults`).
+    #[default]
+    Both,
+    /// Only the frames the stack sends (the simulated segment's model:
+    /// each frame rolled once, by its sender).
+    Outbound,
+    /// Only the frames the link delivers.
+    Inbound,
+}
+
+impl Ways {
+    fn rolls(self, inbound: bool) -> bool {
+        match self {
+            Ways::Both => true,
+            Ways::Outbound => !inbound,
+            Ways::Inbound => inbound,
+        }
+    }
+}
+
+/// What a [`Faulty`] wrapper did with the frames offered to it, both ways
+/// together. Frames of a direction without faults pass uncounted.
+///
+/// ```
+/// use layernet::link::faults::FaultStats;
+/// let s = FaultStats { offered: 10, dropped: 2, duplicated: 1, delivered: 9, ..FaultStats::default() };
+/// assert_eq!(s.delivered, s.offered - s.dropped + s.duplicated);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FaultStats {
+    /// Frames rolled for.
+    pub offered: u64,
+    /// Their bytes.
+    pub offered_bytes: u64,
+    /// Copies handed on, to the stack or to the link, once due (a
+    /// duplicated frame counts twice; a frame still held not yet).
+    pub delivered: u64,
+    /// Frames lost to the drop rate.
+    pub dropped: u64,
+    /// Frames with a bit flipped (or, not being IPv4, dropped as an FCS error).
+    pub corrupted: u64,
+    /// Frames delivered twice.
+    pub duplicated: u64,
+    /// Frames held back for reordering.
+    pub reordered: u64,
+    /// Copies lost because every slot of the hold queue was taken.
+    pub overflow: u64,
+    /// Frames larger than a slot, lost.
+    pub oversize: u64,
+}
+
+impl FaultStats {
+    /// The counts accumulated since `earlier` was taken (each saturates at 0).
+    ///
+    /// ```
+    /// use layernet::link::faults::FaultStats;
+    /// let (a, b) = (FaultStats { dropped: 1, ..FaultStats::default() }, FaultStats { dropped: 3, ..FaultStats::default() });
+    /// assert_eq!(b.since(&a).dropped, 2);
+    /// ```
+    pub fn since(&self, earlier: &FaultStats) -> FaultStats {
+        FaultStats {
+            offered: self.offered.saturating_sub(earlier.offered),
+            offered_bytes: self.offered_bytes.saturating_sub(earlier.offered_bytes),
+            delivered: self.delivered.saturating_sub(earlier.delivered),
+            dropped: self.dropped.saturating_sub(earlier.dropped),
+            corrupted: self.corrupted.saturating_sub(earlier.corrupted),
+            duplicated: self.duplicated.saturating_sub(earlier.duplicated),
+            reordered: self.reordered.saturating_sub(earlier.reordered),
+            overflow: self.overflow.saturating_sub(earlier.overflow),
+            oversize: self.oversize.saturating_sub(earlier.oversize),
+        }
+    }
+
+    /// Both sets of counts added up (the simulated network sums its hosts').
+    ///
+    /// ```
+    /// use layernet::link::faults::FaultStats;
+    /// let one = FaultStats { offered: 4, ..FaultStats::default() };
+    /// assert_eq!(one.plus(&one).offered, 8);
+    /// ```
+    pub fn plus(&self, other: &FaultStats) -> FaultStats {
+        FaultStats {
+            offered: self.offered + other.offered,
+            offered_bytes: self.offered_bytes + other.offered_bytes,
+            delivered: self.delivered + other.delivered,
+            dropped: self.dropped + other.dropped,
+            corrupted: self.corrupted + other.corrupted,
+            duplicated: self.duplicated + other.duplicated,
+            reordered: self.reordered + other.reordered,
+            overflow: self.overflow + other.overflow,
+            oversize: self.oversize + other.oversize,
+        }
+    }
+}
+
+/// One held frame.
+struct Slot<const MTU: usize> {
+    used: bool,
+    inbound: bool,
+    at: Instant,
+    seq: u64,
+    len: usize,
+    data: [u8; MTU],
+}
+
+impl<const MTU: usize> Slot<MTU> {
+    const EMPTY: Self = Slot {
+        used: false,
+        inbound: false,
+        at: Instant::ZERO,
+        seq: 0,
+        len: 0,
+        data: [0; MTU],
+    };
+}
+
+/// The fault model's state and the frames it holds, apart from the inner
+/// link and the frame buffers so that a token can borrow each on its own.
+struct Hold<const SLOTS: usize, const MTU: usize> {
+    faults: Faults,
+    ways: Ways,
+    rng: Rng,
+    seq: u64,
+    held: [usize; 2],
+    slots: [Slot<MTU>; SLOTS],
+    stats: FaultStats,
+}
+
+impl<const SLOTS: usize, const MTU: usize> Hold<SLOTS, MTU> {
+    /// Whether frames this way are rolled for.
+    fn rolls(&self, inbound: bool) -> bool {
+        self.faults != Faults::NONE && self.ways.rolls(inbound)
+    }
+
+    /// Whether frames this way go through the hold queue (rolled for, or
+    /// some still held from before the faults were turned off).
+    fn active(&self, inbound: bool) -> bool {
+        self.rolls(inbound) || self.held[usize::from(inbound)] > 0
+    }
+
+    /// Roll the faults for `frame` (corrupted in place if so chosen) and
+    /// hold what survives, once or twice.
+    fn offer(&mut self, inbound: bool, now: Instant, frame: &mut [u8]) {
+        self.stats.offered += 1;
+        self.stats.offered_bytes += frame.len() as u64;
+        // Every roll is drawn whatever happens next: the draws per frame
+        // are fixed, so one seed replays the same run.
+        let roll = self.faults.roll(&mut self.rng);
+        if frame.len() > MTU {
+            self.stats.oversize += 1;
+            return;
+        }
+        if roll.drop {
+            self.stats.dropped += 1;
+            return;
+        }
+        if roll.corrupt {
+            self.stats.corrupted += 1;
+            if !flip_checksummed_bit(frame, roll.flip) {
+                return;
+            }
+        }
+        let mut at = now + self.faults.delay;
+        if roll.reorder {
+            self.stats.reordered += 1;
+            at += Duration::from_millis(roll.hold);
+        }
+        let copies = if roll.duplicate {
+            self.stats.duplicated += 1;
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            let Some(slot) = self.slots.iter_mut().find(|s| !s.used) else {
+                self.stats.overflow += 1;
+                continue;
+            };
+            self.seq += 1;
+            slot.used = true;
+            slot.inbound = inbound;
+            slot.at = at;
+            slot.seq = self.seq;
+            slot.len = frame.len();
+            slot.data[..frame.len()].copy_from_slice(frame);
+            self.held[usize::from(inbound)] += 1;
+        }
+    }
+
+    /// The held frame of this direction due first by `now`, as a slot index.
+    fn due(&self, inbound: bool, now: Instant) -> Option<usize> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.used && s.inbound == inbound && s.at <= now)
+            .min_by_key(|(_, s)| (s.at, s.seq))
+            .map(|(i, _)| i)
+    }
+
+    /// Free slot `i`, returning its frame and due time.
+    fn release(&mut self, i: usize) -> Option<(&[u8], Instant)> {
+        let slot = self.slots.get_mut(i)?;
+        slot.used = false;
+        let way = &mut self.held[usize::from(slot.inbound)];
+        *way = way.saturating_sub(1);
+        self.stats.delivered += 1;
+        Some((&slot.data[..slot.len], slot.at))
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        self.slots.iter().filter(|s| s.used).map(|s| s.at).min()
+    }
+}
+
+/// Hand the held outbound frames that are due to `inner`, earliest first;
+/// a link with no room keeps the rest held (due at once: the next poll
+/// tries again).
+fn send_due<L: Device, const SLOTS: usize, const MTU: usize>(
+    hold: &mut Hold<SLOTS, MTU>,
+    inner: &mut L,
+    now: Instant,
+) {
+    while let Some(i) = hold.due(false, now) {
+        let Some(token) = inner.transmit(now) else {
+            return;
+        };
+        let Some((frame, _)) = hold.release(i) else {
+            return;
+        };
+        phy::TxToken::consume(token, frame.len(), |buf| {
+            let n = buf.len().min(frame.len());
+            buf[..n].copy_from_slice(&frame[..n]);
+        });
+    }
+}
+
+/// The fault model over any link: a smoltcp `phy::Device` and a [`Link`]
+/// that rolls [`Faults`] for the frames of its [`Ways`], holding up to
+/// `SLOTS` frames of at most `MTU` bytes (Ethernet header included) until
+/// they are due. See the module doc.
+///
+/// # Example
+///
+/// A port of the simulated segment, every frame it sends lost:
+///
+/// ```
+/// use core::cell::RefCell;
+/// use layernet::link::faults::{Faults, Faulty};
+/// use layernet::link::{Link, sim::{Port, Segment}};
+/// use layernet::{EthernetAddress, Instant};
+/// use smoltcp::phy::{Device, TxToken};
+///
+/// let wire = RefCell::new(Segment::<2, 8, 1514>::new());
+/// let a = Port::new(&wire, 0, EthernetAddress([2, 0, 0, 0, 0, 1])).ok_or("0")?;
+/// let mut b = Port::new(&wire, 1, EthernetAddress([2, 0, 0, 0, 0, 2])).ok_or("1")?;
+/// let mut a = Faulty::<_, 8, 1514>::new(a, Faults::loss(100), 7);
+/// a.transmit(Instant::ZERO).ok_or("tx")?.consume(60, |f| f.fill(0xff));
+/// assert!(b.peek(Instant::ZERO).is_none(), "lost on the way");
+/// assert_eq!(a.stats().dropped, 1);
+/// # Ok::<(), &str>(())
+/// ```
+pub struct Faulty<L, const SLOTS: usize, const MTU: usize> {
+    inner: L,
+    hold: Hold<SLOTS, MTU>,
+    /// The inbound frame handed out next, when it came through the hold
+    /// queue (or was copied to let the reply's token borrow the link).
+    rx: [u8; MTU],
+    rx_len: Option<usize>,
+    rx_at: Instant,
+    /// Where smoltcp builds an outbound frame that is to be rolled for.
+    tx: [u8; MTU],
+}
+
+impl<L: Link, const SLOTS: usize, const MTU: usize> Faulty<L, SLOTS, MTU> {
+    /// Wrap `inner`, rolling `faults` both ways from `seed`.
+    ///
+    /// ```
+    /// use layernet::link::faults::{Faults, Faulty, Ways};
+    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+    ///
+    /// let nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+    /// let nic = Faulty::<_, 4, 1514>::new(nic, Faults::loss(10), 1);
+    /// assert_eq!((nic.faults(), nic.ways()), (Faults::loss(10), Ways::Both));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(inner: L, faults: Faults, seed: u64) -> Self {
+        Faulty {
+            inner,
+            hold: Hold {
+                faults,
+                ways: Ways::Both,
+                rng: Rng::new(seed),
+                seq: 0,
+                held: [0; 2],
+                slots: [const { Slot::EMPTY }; SLOTS],
+                stats: FaultStats::default(),
+            },
+            rx: [0; MTU],
+            rx_len: None,
+            rx_at: Instant::ZERO,
+            tx: [0; MTU],
+        }
+    }
+
+    /// Roll only for the frames `ways` names.
+    ///
+    /// ```
+    /// use layernet::link::faults::{Faults, Faulty, Ways};
+    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+    /// let nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+    /// let out = Faulty::<_, 4, 1514>::new(nic, Faults::loss(10), 1).with_ways(Ways::Outbound);
+    /// assert_eq!(out.ways(), Ways::Outbound);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_ways(mut self, ways: Ways) -> Self {
+        self.hold.ways = ways;
+        self
+    }
+
+    /// The directions rolled for.
+    pub fn ways(&self) -> Ways {
+        self.hold.ways
+    }
+
+    /// Change the fault model from now on; frames already held keep their
+    /// fate.
+    ///
+    /// ```
+    /// use layernet::link::faults::{Faults, Faulty};
+    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+    /// let nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+    /// let mut nic = Faulty::<_, 4, 1514>::new(nic, Faults::NONE, 1);
+    /// nic.set_faults(Faults::loss(3));
+    /// assert_eq!(nic.faults().drop_pct, 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_faults(&mut self, faults: Faults) {
+        self.hold.faults = faults;
+    }
+
+    /// The fault model in force.
+    pub fn faults(&self) -> Faults {
+        self.hold.faults
+    }
+
+    /// What was done so far.
+    pub fn stats(&self) -> FaultStats {
+        self.hold.stats
+    }
+
+    /// The wrapped link.
+    pub fn inner(&self) -> &L {
+        &self.inner
+    }
+
+    /// The wrapped link, mutably (frames taken from it directly bypass
+    /// the faults).
+    pub fn inner_mut(&mut self) -> &mut L {
+        &mut self.inner
+    }
+
+    /// When the next held frame is due (`None`: nothing held); an inbound
+    /// frame already taken from the hold queue is due at once. The
+    /// inner link's own deadline counts too.
+    ///
+    /// ```
+    /// use layernet::link::faults::{Faults, Faulty};
+    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+    /// use layernet::{Duration, Instant};
+    /// use smoltcp::phy::{Device, TxToken};
+    ///
+    /// let nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+    /// let slow = Faults { delay: Duration::from_millis(7), ..Faults::NONE };
+    /// let mut nic = Faulty::<_, 4, 1514>::new(nic, slow, 1);
+    /// assert_eq!(nic.poll_at(), None);
+    /// nic.transmit(Instant::ZERO).ok_or("tx")?.consume(60, |f| f.fill(1));
+    /// assert_eq!(nic.poll_at(), Some(Instant::from_millis(7)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn poll_at(&self) -> Option<Instant> {
+        let mine = match (self.rx_len, self.hold.next_due()) {
+            (Some(_), Some(t)) => Some(t.min(self.rx_at)),
+            (Some(_), None) => Some(self.rx_at),
+            (None, t) => t,
+        };
+        match (mine, self.inner.poll_at()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, None) => a,
+            (None, b) => b,
+        }
+    }
+
+    /// Hand on the held outbound frames due by `now`. Every use of the
+    /// wrapper as a device does this first; an event loop woken by
+    /// [`Faulty::poll_at`] polls the stack, which uses it.
+    ///
+    /// ```
+    /// use layernet::link::faults::{Faults, Faulty};
+    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+    /// use layernet::{Duration, Instant};
+    /// use smoltcp::phy::{Device, TxToken};
+    ///
+    /// let nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+    /// let late = Faults { delay: Duration::from_millis(2), ..Faults::NONE };
+    /// let mut nic = Faulty::<_, 4, 1514>::new(nic, late, 1);
+    /// nic.transmit(Instant::ZERO).ok_or("tx")?.consume(60, |f| f.fill(9));
+    /// nic.flush(Instant::from_millis(1));
+    /// assert!(nic.inner_mut().registers().take_sent().is_none(), "not yet");
+    /// nic.flush(Instant::from_millis(2));
+    /// assert!(nic.inner_mut().registers().take_sent().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn flush(&mut self, now: Instant) {
+        send_due(&mut self.hold, &mut self.inner, now);
+    }
+
+    /// Whether inbound frames can come straight from the inner link.
+    fn rx_direct(&self) -> bool {
+        self.rx_len.is_none() && !self.hold.active(true)
+    }
+
+    /// Put the next inbound frame due into `rx`: through the hold queue
+    /// when that way is rolled for, else copied as it comes.
+    fn fill(&mut self, now: Instant) {
+        if self.rx_len.is_some() {
+            return;
+        }
+        if self.hold.rolls(true) {
+            // Bounded: a flood cannot keep this loop reading for ever.
+            for _ in 0..SLOTS.max(1) {
+                let Some(frame) = self.inner.peek(now) else {
+                    break;
+                };
+                let n = frame.len();
+                if n > MTU {
+                    self.hold.stats.offered += 1;
+                    self.hold.stats.oversize += 1;
+                    self.inner.discard(now);
+                    continue;
+                }
+                self.rx[..n].copy_from_slice(frame);
+                self.inner.discard(now);
+                self.hold.offer(true, now, &mut self.rx[..n]);
+            }
+        }
+        if let Some(i) = self.hold.due(true, now) {
+            if let Some((frame, at)) = self.hold.release(i) {
+                let n = frame.len();
+                self.rx[..n].copy_from_slice(frame);
+                self.rx_len = Some(n);
+                self.rx_at = at;
+            }
+            return;
+        }
+        if !self.hold.rolls(true)
+            && let Some(frame) = self.inner.peek(now)
+        {
+            let n = frame.len().min(MTU);
+            self.rx[..n].copy_from_slice(&frame[..n]);
+            self.inner.discard(now);
+            self.rx_len = Some(n);
+            self.rx_at = now;
+        }
+    }
+}
+
+impl<L: Link, const SLOTS: usize, const MTU: usize> Link for Faulty<L, SLOTS, MTU> {
+    fn peek(&mut self, now: Instant) -> Option<&[u8]> {
+        send_due(&mut self.hold, &mut self.inner, now);
+        if self.rx_direct() {
+            return self.inner.peek(now);
+        }
+        self.fill(now);
+        let len = self.rx_len?;
+        self.rx.get(..len)
+    }
+
+    fn discard(&mut self, now: Instant) {
+        if self.rx_len.take().is_none() && !self.hold.active(true) {
+            self.inner.discard(now);
+        }
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        Faulty::poll_at(self)
+    }
+}
+
+/// Receive token: the inner link's own, or a frame that came through the
+/// hold queue.
+pub enum FaultyRxToken<'a, L: Device + 'a> {
+    /// Straight from the inner link.
+    Inner(L::RxToken<'a>),
+    /// From the wrapper's buffer.
+    Held(&'a [u8]),
+}
+
+impl<'a, L: Device + 'a> phy::RxToken for FaultyRxToken<'a, L> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        match self {
+            FaultyRxToken::Inner(token) => token.consume(f),
+            FaultyRxToken::Held(frame) => f(frame),
+        }
+    }
+}
+
+/// Transmit token: the inner link's own, or one whose frame is rolled for
+/// and held until due.
+pub enum FaultyTxToken<'a, L: Device + 'a, const SLOTS: usize, const MTU: usize> {
+    /// Straight to the inner link.
+    Inner(L::TxToken<'a>),
+    /// Through the fault model.
+    Held(HeldTx<'a, L, SLOTS, MTU>),
+}
+
+/// A frame smoltcp builds in the wrapper, rolled for when complete.
+pub struct HeldTx<'a, L, const SLOTS: usize, const MTU: usize> {
+    inner: &'a mut L,
+    hold: &'a mut Hold<SLOTS, MTU>,
+    buf: &'a mut [u8; MTU],
+    now: Instant,
+}
+
+impl<'a, L: Device + 'a, const SLOTS: usize, const MTU: usize> phy::TxToken
+    for FaultyTxToken<'a, L, SLOTS, MTU>
+{
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        match self {
+            FaultyTxToken::Inner(token) => token.consume(len, f),
+            FaultyTxToken::Held(HeldTx {
+                inner,
+                hold,
+                buf,
+                now,
+            }) => {
+                // The capabilities say at most MTU when faults are on; the
+                // clamp keeps a misbehaving caller from panicking us.
+                let frame = &mut buf[..len.min(MTU)];
+                let r = f(frame);
+                hold.offer(false, now, frame);
+                // Due at once without a delay: out now, not at the next poll.
+                send_due(hold, inner, now);
+                r
+            }
+        }
+    }
+}
+
+impl<L: Link, const SLOTS: usize, const MTU: usize> Device for Faulty<L, SLOTS, MTU> {
+    type RxToken<'a>
+        = FaultyRxToken<'a, L>
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = FaultyTxToken<'a, L, SLOTS, MTU>
+    where
+        Self: 'a;
+
+    fn receive(&mut self, now: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        send_due(&mut self.hold, &mut self.inner, now);
+        let tx_direct = !self.hold.active(false);
+        if self.rx_direct() && tx_direct {
+            let (rx, tx) = self.inner.receive(now)?;
+            return Some((FaultyRxToken::Inner(rx), FaultyTxToken::Inner(tx)));
+        }
+        self.fill(now);
+        self.rx_len?;
+        let tx = if tx_direct {
+            FaultyTxToken::Inner(self.inner.transmit(now)?)
+        } else {
+            FaultyTxToken::Held(HeldTx {
+                inner: &mut self.inner,
+                hold: &mut self.hold,
+                buf: &mut self.tx,
+                now,
+            })
+        };
+        let len = self.rx_len.take()?;
+        Some((FaultyRxToken::Held(&self.rx[..len]), tx))
+    }
+
+    fn transmit(&mut self, now: Instant) -> Option<Self::TxToken<'_>> {
+        send_due(&mut self.hold, &mut self.inner, now);
+        if !self.hold.active(false) {
+            return self.inner.transmit(now).map(FaultyTxToken::Inner);
+        }
+        Some(FaultyTxToken::Held(HeldTx {
+            inner: &mut self.inner,
+            hold: &mut self.hold,
+            buf: &mut self.tx,
+            now,
+        }))
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = self.inner.capabilities();
+        if self.hold.faults != Faults::NONE {
+            // A frame bigger than a slot could not be held.
+            caps.max_transmission_unit = caps.max_transmission_unit.min(MTU);
+        }
+        caps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::link::sim::{Port, Segment};
+    use core::cell::RefCell;
+    use smoltcp::phy::{RxToken as _, TxToken as _};
+    use smoltcp::wire::EthernetAddress;
+
+    type Seg = Segment<3, 8, 1514>;
+    type Out<'s> = Faulty<Port<'s, 3, 8, 1514>, 8, 1514>;
+
+    const A: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
+    const B: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
+
+    fn frame(dst: EthernetAddress, src: EthernetAddress, fill: u8) -> [u8; 60] {
+        let mut f = [fill; 60];
+        f[..6].copy_from_slice(&dst.0);
+        f[6..12].copy_from_slice(&src.0);
+        f[12..14].copy_from_slice(&[0x88, 0xb5]); // local experimental EtherType
+        f
+    }
+
+    fn send<D: Device>(dev: &mut D, now: Instant, bytes: &[u8]) {
+        if let Some(tx) = dev.transmit(now) {
+            tx.consume(bytes.len(), |buf| buf.copy_from_slice(bytes));
+        }
+    }
+
+    fn recv<D: Device>(dev: &mut D, now: Instant) -> Option<[u8; 60]> {
+        let (rx, _) = dev.receive(now)?;
+        rx.consume(|f| {
+            let mut out = [0; 60];
+            out.copy_from_slice(&f[..60]);
+            Some(out)
+        })
+    }
+
+    fn outbound<'s>(seg: &'s RefCell<Seg>, faults: Faults, seed: u64) -> Out<'s> {
+        let port = Port::new(seg, 0, A).unwrap();
+        Faulty::new(port, faults, seed).with_ways(Ways::Outbound)
+    }
+
+    #[test]
+    fn delay_holds_frames_until_due_and_order_is_kept() {
+        let faults = Faults {
+            delay: Duration::from_millis(5),
+            ..Faults::NONE
+        };
+        let seg = RefCell::new(Seg::new());
+        let mut a = outbound(&seg, faults, 1);
+        let mut b = Port::new(&seg, 1, B).unwrap();
+        send(&mut a, Instant::from_millis(0), &frame(B, A, 1));
+        send(&mut a, Instant::from_millis(0), &frame(B, A, 2));
+        assert_eq!(a.poll_at(), Some(Instant::from_millis(5)));
+        a.flush(Instant::from_millis(4));
+        assert!(recv(&mut b, Instant::from_millis(4)).is_none());
+        a.flush(Instant::from_millis(5));
+        assert_eq!(a.poll_at(), None);
+        assert_eq!(
+            recv(&mut b, Instant::from_millis(5)).map(|f| f[20]),
+            Some(1)
+        );
+        assert_eq!(
+            recv(&mut b, Instant::from_millis(5)).map(|f| f[20]),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn no_faults_pass_straight_through_without_rolling() {
+        let seg = RefCell::new(Seg::new());
+        let mut a = outbound(&seg, Faults::NONE, 1);
+        let mut b = Faulty::<_, 2, 1514>::new(Port::new(&seg, 1, B).unwrap(), Faults::NONE, 2);
+        send(&mut a, Instant::ZERO, &frame(B, A, 3));
+        assert_eq!(b.peek(Instant::ZERO).map(|f| f[20]), Some(3));
+        b.discard(Instant::ZERO);
+        assert!(b.peek(Instant::ZERO).is_none());
+        send(&mut a, Instant::ZERO, &frame(B, A, 4));
+        assert_eq!(recv(&mut b, Instant::ZERO).map(|f| f[20]), Some(4));
+        assert_eq!((a.stats(), b.stats()), (FaultStats::default(), FaultStats::default()));
+        assert_eq!(seg.borrow().stats().delivered, 2);
+    }
+
+    #[test]
+    fn fault_counters_follow_the_rates() {
+        let faults = Faults {
+            drop_pct: 20,
+            corrupt_pct: 0,
+            duplicate_pct: 10,
+            reorder_pct: 10,
+            delay: Duration::from_millis(0),
+        };
+        let seg = RefCell::new(Seg::new());
+        let mut a = outbound(&seg, faults, 9);
+        let mut b = Port::new(&seg, 1, B).unwrap();
+        let mut received = 0;
+        for i in 0..1000u32 {
+            send(&mut a, Instant::from_millis(i64::from(i) * 10), &frame(B, A, 0));
+            a.flush(Instant::from_millis(i64::from(i) * 10 + 9));
+            while recv(&mut b, Instant::from_millis(i64::from(i) * 10 + 9)).is_some() {
+                received += 1;
+            }
+        }
+        let s = seg.borrow().stats().with_faults(&a.stats());
+        assert_eq!(s.offered, 1000);
+        assert!((150..250).contains(&s.dropped), "{s:?}");
+        assert!(s.duplicated > 50 && s.reordered > 50, "{s:?}");
+        // A dropped frame is never duplicated: the counters count what happened.
+        assert_eq!(s.delivered, 1000 - s.dropped + s.duplicated);
+        assert_eq!(received, s.delivered);
+    }
+
+    #[test]
+    fn both_ways_rolls_for_frames_from_the_link_too() {
+        let seg = RefCell::new(Seg::new());
+        let mut a = Port::new(&seg, 0, A).unwrap();
+        let b = Port::new(&seg, 1, B).unwrap();
+        let mut b = Faulty::<_, 8, 1514>::new(b, Faults::loss(100), 4);
+        send(&mut a, Instant::ZERO, &frame(B, A, 1));
+        assert!(b.peek(Instant::ZERO).is_none(), "lost on the way in");
+        assert_eq!((b.stats().offered, b.stats().dropped), (1, 1));
+        b.set_faults(Faults {
+            delay: Duration::from_millis(3),
+            ..Faults::NONE
+        });
+        send(&mut a, Instant::ZERO, &frame(B, A, 2));
+        assert!(b.peek(Instant::ZERO).is_none(), "held from the moment it is seen");
+        assert!(recv(&mut b, Instant::from_millis(2)).is_none());
+        assert_eq!(b.poll_at(), Some(Instant::from_millis(3)));
+        assert_eq!(
+            recv(&mut b, Instant::from_millis(3)).map(|f| f[20]),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn a_full_hold_queue_loses_the_frame_and_counts_it() {
+        let seg = RefCell::new(Seg::new());
+        let late = Faults {
+            delay: Duration::from_millis(1),
+            ..Faults::NONE
+        };
+        let port = Port::new(&seg, 0, A).unwrap();
+        let mut a = Faulty::<_, 2, 1514>::new(port, late, 1);
+        let _b = Port::new(&seg, 1, B).unwrap();
+        for i in 0..3 {
+            send(&mut a, Instant::ZERO, &frame(B, A, i));
+        }
+        assert_eq!((a.stats().offered, a.stats().overflow), (3, 1));
+    }
+
+    #[test]
+    fn corruption_flips_exactly_one_bit_inside_the_ip_packet() {
+        // A minimal IPv4 header (20 bytes, total length 28) plus 8 bytes.
+        let mut f = [0u8; 60];
+        f[..14].copy_from_slice(&frame(B, A, 0)[..14]);
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x45;
+        f[16..18].copy_from_slice(&28u16.to_be_bytes());
+        for roll in 0..500u64 {
+            let mut g = f;
+            assert!(flip_checksummed_bit(&mut g, roll.wrapping_mul(0x9E37_79B9)));
+            let diff: u32 = f.iter().zip(&g).map(|(x, y)| (x ^ y).count_ones()).sum();
+            assert_eq!(diff, 1);
+            let at = f.iter().zip(&g).position(|(x, y)| x != y).unwrap();
+            assert!((14..14 + 28).contains(&at), "flip at {at}");
+        }
+        let mut arp = frame(B, A, 0);
+        assert!(!flip_checksummed_bit(&mut arp, 3));
+    }
+}
