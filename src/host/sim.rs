@@ -288,9 +288,7 @@ impl SimNet {
             .seed
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
             .wrapping_add(i as u64 + 1);
-        let port = self
-            .port(i, config.mac)
-            .ok_or(ConfigError::BadAddress)?;
+        let port = self.port(i, config.mac).ok_or(ConfigError::BadAddress)?;
         let stack = Stack::with_memory(config, port, memory, self.now)?;
         self.hosts.push(SimHost {
             stack,
@@ -457,12 +455,9 @@ impl SimNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn stats(&self) -> Stats {
-        let faults = self
-            .hosts
-            .iter()
-            .fold(FaultStats::default(), |sum, h| {
-                sum.plus(&h.stack.device().stats())
-            });
+        let faults = self.hosts.iter().fold(FaultStats::default(), |sum, h| {
+            sum.plus(&h.stack.device().stats())
+        });
         self.segment.borrow().stats().with_faults(&faults)
     }
 

@@ -14,7 +14,9 @@ use std::io::Read;
 use crate::app::Service;
 use crate::host::blocking::Driver;
 use crate::host::memory::Sizes;
-use crate::link::tap::TapDevice;
+use crate::link::Link;
+use crate::link::faults::Faults;
+use crate::link::tap::{FaultyTap, TapDevice};
 use crate::net::{Config, Memory, Resources, Stack};
 use crate::{Duration, Instant};
 
@@ -33,7 +35,7 @@ use crate::{Duration, Instant};
 /// tap.serve(echo);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub type TapService = dyn Service<TapDevice>;
+pub type TapService = dyn Service<FaultyTap>;
 
 /// Most rounds of polling before the loop sleeps anyway.
 const SETTLE_ROUNDS: usize = 1000;
@@ -49,7 +51,7 @@ const SETTLE_ROUNDS: usize = 1000;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct TapNet {
-    stack: Stack<'static, TapDevice>,
+    stack: Stack<'static, FaultyTap>,
     services: Vec<Box<TapService>>,
     start: std::time::Instant,
     failure: Option<String>,
@@ -173,6 +175,9 @@ impl TapNet {
     ) -> Result<TapNet, String> {
         config.seed = os_seed();
         let start = std::time::Instant::now();
+        // No faults until asked (TapNet::set_faults): every frame passes
+        // straight through the wrapper.
+        let device = FaultyTap::new(device, Faults::NONE, os_seed());
         let stack =
             Stack::with_memory(config, device, memory, Instant::ZERO).map_err(|e| e.to_string())?;
         Ok(TapNet {
@@ -195,10 +200,10 @@ impl TapNet {
     /// let config = Config::default();
     /// let mut tap = TapNet::new(config, device)?;
     /// assert_eq!(tap.stack().ipv4_addr(), config.ip.address());
-    /// assert_eq!(tap.stack().device().name(), "tap0");
+    /// assert_eq!(tap.stack().device().inner().name(), "tap0");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn stack(&mut self) -> &mut Stack<'static, TapDevice> {
+    pub fn stack(&mut self) -> &mut Stack<'static, FaultyTap> {
         &mut self.stack
     }
 
@@ -349,8 +354,8 @@ impl TapNet {
         if let Some(t) = self.stack.poll_at(now) {
             wake = wake.min(t);
         }
-        // A frame the fault layer holds back is an event of its own.
-        if let Some(t) = self.stack.device().next_fault_release() {
+        // A frame the fault wrapper holds back is an event of its own.
+        if let Some(t) = Link::poll_at(self.stack.device()) {
             wake = wake.min(t);
         }
         for s in self.services.iter() {
@@ -363,9 +368,10 @@ impl TapNet {
         } else {
             Some(std::time::Duration::ZERO)
         };
-        match self.stack.device().wait(sleep) {
+        let tap = self.stack.device().inner();
+        match tap.wait(sleep) {
             Err(e) if e.kind() != std::io::ErrorKind::Interrupted => {
-                self.failure = Some(format!("TAP device {}: {e}", self.stack.device().name()));
+                self.failure = Some(format!("TAP device {}: {e}", tap.name()));
                 // Do not spin on a dead descriptor: blocking callers still
                 // reach their deadlines, one short sleep at a time.
                 std::thread::sleep(std::time::Duration::from_millis(10));
@@ -373,6 +379,27 @@ impl TapNet {
             _ => {}
         }
         false
+    }
+
+    /// Put `faults` on the link, both ways, from now on (the seed is the
+    /// operating system's): frames from the kernel are dropped, corrupted,
+    /// duplicated, reordered and delayed before the stack sees them, and
+    /// frames from the stack before the kernel does. What the wrapper did
+    /// is `stack().device().stats()`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::tap::TapNet;
+    /// use layernet::link::{faults::Faults, tap::TapDevice};
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let mut tap = TapNet::new(Default::default(), device)?;
+    /// tap.set_faults(Faults::loss(5));
+    /// assert_eq!(tap.stack().device().faults(), Faults::loss(5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_faults(&mut self, faults: Faults) {
+        self.stack.device_mut().set_faults(faults);
     }
 
     /// Why the link stopped working, if it did.
@@ -414,9 +441,9 @@ impl TapNet {
 }
 
 impl Driver for TapNet {
-    type Device = TapDevice;
+    type Device = FaultyTap;
 
-    fn stack(&mut self, _host: usize) -> &mut Stack<'static, TapDevice> {
+    fn stack(&mut self, _host: usize) -> &mut Stack<'static, FaultyTap> {
         &mut self.stack
     }
 

@@ -201,7 +201,6 @@ pub fn flip_checksummed_bit(frame: &mut [u8], roll: u64) -> bool {
     true
 }
 
-
 /// Which frames a [`Faulty`] wrapper rolls the faults for.
 ///
 /// ```
@@ -893,7 +892,10 @@ mod tests {
         assert!(b.peek(Instant::ZERO).is_none());
         send(&mut a, Instant::ZERO, &frame(B, A, 4));
         assert_eq!(recv(&mut b, Instant::ZERO).map(|f| f[20]), Some(4));
-        assert_eq!((a.stats(), b.stats()), (FaultStats::default(), FaultStats::default()));
+        assert_eq!(
+            (a.stats(), b.stats()),
+            (FaultStats::default(), FaultStats::default())
+        );
         assert_eq!(seg.borrow().stats().delivered, 2);
     }
 
@@ -911,7 +913,11 @@ mod tests {
         let mut b = Port::new(&seg, 1, B).unwrap();
         let mut received = 0;
         for i in 0..1000u32 {
-            send(&mut a, Instant::from_millis(i64::from(i) * 10), &frame(B, A, 0));
+            send(
+                &mut a,
+                Instant::from_millis(i64::from(i) * 10),
+                &frame(B, A, 0),
+            );
             a.flush(Instant::from_millis(i64::from(i) * 10 + 9));
             while recv(&mut b, Instant::from_millis(i64::from(i) * 10 + 9)).is_some() {
                 received += 1;
@@ -940,7 +946,10 @@ mod tests {
             ..Faults::NONE
         });
         send(&mut a, Instant::ZERO, &frame(B, A, 2));
-        assert!(b.peek(Instant::ZERO).is_none(), "held from the moment it is seen");
+        assert!(
+            b.peek(Instant::ZERO).is_none(),
+            "held from the moment it is seen"
+        );
         assert!(recv(&mut b, Instant::from_millis(2)).is_none());
         assert_eq!(b.poll_at(), Some(Instant::from_millis(3)));
         assert_eq!(

@@ -637,7 +637,7 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
         }
         let at = now;
 
-        let dst = EthernetFrame::new_checked(&*frame).map(|f| f.dst_addr());
+        let dst = EthernetFrame::new_checked(frame).map(|f| f.dst_addr());
         let Ok(dst) = dst else {
             self.stats.unknown_destination += 1;
             return;

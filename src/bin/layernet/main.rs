@@ -24,7 +24,7 @@ use layernet::host::memory::Sizes;
 use layernet::host::tap::{TapNet, TapService};
 use layernet::host::trace::{Recorder, SharedRecorder, apps_table, counters_table};
 use layernet::link::sim::Faults;
-use layernet::link::tap::TapDevice;
+use layernet::link::tap::{FaultyTap, TapDevice};
 use layernet::net::{AppCounters, Counters, Stack};
 use layernet::net::{Config, DEFAULT_IP, DhcpEvent, DnsStorage, Lease};
 use layernet::socket::EndpointText;
@@ -739,17 +739,17 @@ impl DemoArgs {
     }
 }
 
-/// What the TAP link's fault layer did, one line on stderr.
+/// What the TAP link's fault wrapper did, one line on stderr (only when
+/// `--faults` put faults on it).
 pub(crate) fn report_faults(global: &Global, net: &mut TapNet) {
-    if global.quiet {
+    if global.quiet || global.faults.is_none() {
         return;
     }
-    if let Some(s) = net.stack().device().fault_stats() {
-        eprintln!(
-            "faults: {} frames offered, {} dropped, {} corrupted, {} duplicated, {} reordered, {} over the queue",
-            s.offered, s.dropped, s.corrupted, s.duplicated, s.reordered, s.overflow
-        );
-    }
+    let s = net.stack().device().stats();
+    eprintln!(
+        "faults: {} frames offered, {} dropped, {} corrupted, {} duplicated, {} reordered, {} over the queue",
+        s.offered, s.dropped, s.corrupted, s.duplicated, s.reordered, s.overflow
+    );
 }
 
 /// The per-layer and per-application tables, on stderr.
@@ -841,7 +841,7 @@ fn open_tap_with(
             );
         }
     };
-    let mut device = if global.tap_offload {
+    let device = if global.tap_offload {
         if global.faults.is_some() {
             // The fault layer would roll once per 64 KiB segment, not per
             // frame on the wire: its percentages would mean something else.
@@ -855,9 +855,6 @@ fn open_tap_with(
         TapDevice::open(&name)
     }
     .map_err(|e| e.to_string())?;
-    if let Some(faults) = global.faults {
-        device = device.with_faults(faults, layernet::host::tap::os_seed());
-    }
     let ip = match global.ip {
         IpMode::Static(cidr) => cidr,
         // A placeholder the stack drops at once for the lease.
@@ -871,6 +868,9 @@ fn open_tap_with(
         None => {}
     }
     let mut net = new(config, device)?;
+    if let Some(faults) = global.faults {
+        net.set_faults(faults);
+    }
     if let Some(recorder) = &capture.recorder {
         net.trace(recorder, "layernet");
     }
@@ -918,7 +918,7 @@ fn lease_extras(l: Lease) -> String {
 /// into `main`, whose frame every command shares) and boxed at once.
 #[inline(never)]
 fn file_server(
-    stack: &mut Stack<'static, TapDevice>,
+    stack: &mut Stack<'static, FaultyTap>,
     backlog: usize,
     store: DirStore,
     limits: Limits,
