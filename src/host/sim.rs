@@ -18,6 +18,7 @@ use std::cell::{Ref, RefCell};
 use crate::app::Service;
 use crate::link::Link;
 use crate::link::faults::{FaultStats, Faulty, Ways};
+use crate::link::rng::Rng;
 use crate::link::sim::{Faults, Stats, StdPort, StdSegment};
 use crate::net::{Config, ConfigError, Memory, Resources, Stack, profile};
 use crate::{Duration, EthernetAddress, Instant, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr};
@@ -32,7 +33,10 @@ pub const SIM_HOLD: usize = 64;
 
 /// The device type of every simulated host: its port on the segment,
 /// behind the fault wrapper that rolls the network's [`Faults`] for the
-/// frames it sends (passed straight through while there are none).
+/// frames it sends (passed straight through while there are none). The
+/// hosts' wrappers draw from one generator, seeded with the network's
+/// seed, in the order their frames are sent: a seed gives the rolls it
+/// gave when the segment rolled the faults itself.
 ///
 /// # Example
 ///
@@ -44,7 +48,7 @@ pub const SIM_HOLD: usize = 64;
 /// assert!(port.is_some());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub type SimPort = Faulty<StdPort<'static>, SIM_HOLD, 1514>;
+pub type SimPort = Faulty<StdPort<'static>, SIM_HOLD, 1514, &'static RefCell<Rng>>;
 /// The stack type of every simulated host.
 ///
 /// # Example
@@ -116,6 +120,7 @@ struct SimHost {
 pub struct SimNet {
     segment: &'static RefCell<StdSegment>,
     faults: Faults,
+    dice: &'static RefCell<Rng>,
     hosts: Vec<SimHost>,
     now: Instant,
     seed: u64,
@@ -161,8 +166,7 @@ pub fn host_mac(i: HostId) -> EthernetAddress {
 
 impl SimNet {
     /// An empty segment whose hosts send with `faults`; every random choice
-    /// derives from `seed` (each host's faults from a seed of its own, drawn
-    /// from `seed` and its position).
+    /// derives from `seed`.
     ///
     /// # Example
     ///
@@ -179,6 +183,7 @@ impl SimNet {
         SimNet {
             segment,
             faults,
+            dice: Box::leak(Box::new(RefCell::new(Rng::new(seed)))),
             hosts: Vec::new(),
             now: Instant::ZERO,
             seed,
@@ -478,15 +483,10 @@ impl SimNet {
     }
 
     /// Station `index`'s port, behind a fault wrapper with the network's
-    /// faults and a seed of its own.
+    /// faults and its shared generator.
     fn port(&self, index: usize, mac: EthernetAddress) -> Option<SimPort> {
         let port = StdPort::new(self.segment, index, mac)?;
-        // Independent rolls per station (one seed for all would drop the
-        // k-th frame of every host together); fixed by the network's seed.
-        let seed = (self.seed ^ 0xFA17_FA17_FA17_FA17)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .wrapping_add(index as u64 + 1);
-        Some(Faulty::new(port, self.faults, seed).with_ways(Ways::Outbound))
+        Some(Faulty::with_dice(port, self.faults, self.dice).with_ways(Ways::Outbound))
     }
 
     /// Attach a bare port (no stack) at segment position `index` with

@@ -39,6 +39,8 @@ use smoltcp::phy::{self, Device, DeviceCapabilities};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetFrame, EthernetProtocol, Ipv4Packet};
 
+use core::cell::RefCell;
+
 use super::rng::Rng;
 use super::{ETHERNET_HEADER_LEN, Link};
 
@@ -201,6 +203,54 @@ pub fn flip_checksummed_bit(frame: &mut [u8], roll: u64) -> bool {
     true
 }
 
+/// Where a [`Faulty`] wrapper draws its rolls from: its own generator
+/// ([`Rng`], the usual), or one shared with other wrappers
+/// (`&RefCell<Rng>`), so that several links roll from one sequence in the
+/// order their frames come. The simulated network shares one among its
+/// hosts, seeded with the network's seed: the rolls a seed gives are the
+/// ones the segment drew when the faults were its own.
+///
+/// ```
+/// use core::cell::RefCell;
+/// use layernet::link::{faults::{Dice, Faults}, rng::Rng};
+///
+/// let shared = RefCell::new(Rng::new(5));
+/// let (mut a, mut b) = (&shared, &shared);
+/// let mut alone = Rng::new(5);
+/// let coin = Faults { drop_pct: 50, ..Faults::NONE };
+/// // Two users of one sequence draw what one user of it would.
+/// assert_eq!(a.roll(&coin), alone.roll(&coin));
+/// assert_eq!(b.roll(&coin), alone.roll(&coin));
+/// ```
+pub trait Dice {
+    /// The fates of one frame under `faults`.
+    fn roll(&mut self, faults: &Faults) -> Roll;
+}
+
+impl Dice for Rng {
+    fn roll(&mut self, faults: &Faults) -> Roll {
+        faults.roll(self)
+    }
+}
+
+impl Dice for &RefCell<Rng> {
+    fn roll(&mut self, faults: &Faults) -> Roll {
+        match self.try_borrow_mut() {
+            Ok(mut rng) => faults.roll(&mut rng),
+            // Only a roll from inside a roll could find it borrowed, and
+            // none does; should one, the frame passes unharmed.
+            Err(_) => Roll {
+                drop: false,
+                corrupt: false,
+                duplicate: false,
+                reorder: false,
+                flip: 0,
+                hold: 1,
+            },
+        }
+    }
+}
+
 /// Which frames a [`Faulty`] wrapper rolls the faults for.
 ///
 /// ```
@@ -327,17 +377,17 @@ impl<const MTU: usize> Slot<MTU> {
 
 /// The fault model's state and the frames it holds, apart from the inner
 /// link and the frame buffers so that a token can borrow each on its own.
-struct Hold<const SLOTS: usize, const MTU: usize> {
+struct Hold<const SLOTS: usize, const MTU: usize, R> {
     faults: Faults,
     ways: Ways,
-    rng: Rng,
+    dice: R,
     seq: u64,
     held: [usize; 2],
     slots: [Slot<MTU>; SLOTS],
     stats: FaultStats,
 }
 
-impl<const SLOTS: usize, const MTU: usize> Hold<SLOTS, MTU> {
+impl<const SLOTS: usize, const MTU: usize, R: Dice> Hold<SLOTS, MTU, R> {
     /// Whether frames this way are rolled for.
     fn rolls(&self, inbound: bool) -> bool {
         self.faults != Faults::NONE && self.ways.rolls(inbound)
@@ -356,7 +406,7 @@ impl<const SLOTS: usize, const MTU: usize> Hold<SLOTS, MTU> {
         self.stats.offered_bytes += frame.len() as u64;
         // Every roll is drawn whatever happens next: the draws per frame
         // are fixed, so one seed replays the same run.
-        let roll = self.faults.roll(&mut self.rng);
+        let roll = self.dice.roll(&self.faults);
         if frame.len() > MTU {
             self.stats.oversize += 1;
             return;
@@ -426,8 +476,8 @@ impl<const SLOTS: usize, const MTU: usize> Hold<SLOTS, MTU> {
 /// Hand the held outbound frames that are due to `inner`, earliest first;
 /// a link with no room keeps the rest held (due at once: the next poll
 /// tries again).
-fn send_due<L: Device, const SLOTS: usize, const MTU: usize>(
-    hold: &mut Hold<SLOTS, MTU>,
+fn send_due<L: Device, const SLOTS: usize, const MTU: usize, R: Dice>(
+    hold: &mut Hold<SLOTS, MTU, R>,
     inner: &mut L,
     now: Instant,
 ) {
@@ -448,7 +498,7 @@ fn send_due<L: Device, const SLOTS: usize, const MTU: usize>(
 /// The fault model over any link: a smoltcp `phy::Device` and a [`Link`]
 /// that rolls [`Faults`] for the frames of its [`Ways`], holding up to
 /// `SLOTS` frames of at most `MTU` bytes (Ethernet header included) until
-/// they are due. See the module doc.
+/// they are due, its rolls drawn from `R` ([`Dice`]). See the module doc.
 ///
 /// # Example
 ///
@@ -470,9 +520,9 @@ fn send_due<L: Device, const SLOTS: usize, const MTU: usize>(
 /// assert_eq!(a.stats().dropped, 1);
 /// # Ok::<(), &str>(())
 /// ```
-pub struct Faulty<L, const SLOTS: usize, const MTU: usize> {
+pub struct Faulty<L, const SLOTS: usize, const MTU: usize, R = Rng> {
     inner: L,
-    hold: Hold<SLOTS, MTU>,
+    hold: Hold<SLOTS, MTU, R>,
     /// The inbound frame handed out next, when it came through the hold
     /// queue (or was copied to let the reply's token borrow the link).
     rx: [u8; MTU],
@@ -495,12 +545,31 @@ impl<L: Link, const SLOTS: usize, const MTU: usize> Faulty<L, SLOTS, MTU> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(inner: L, faults: Faults, seed: u64) -> Self {
+        Faulty::with_dice(inner, faults, Rng::new(seed))
+    }
+}
+
+impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice> Faulty<L, SLOTS, MTU, R> {
+    /// Wrap `inner`, rolling `faults` both ways from `dice`.
+    ///
+    /// ```
+    /// use core::cell::RefCell;
+    /// use layernet::link::{faults::{Faults, Faulty}, rng::Rng};
+    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+    ///
+    /// let shared = RefCell::new(Rng::new(3));
+    /// let nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+    /// let nic = Faulty::<_, 4, 1514, _>::with_dice(nic, Faults::loss(10), &shared);
+    /// assert_eq!(nic.faults(), Faults::loss(10));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_dice(inner: L, faults: Faults, dice: R) -> Self {
         Faulty {
             inner,
             hold: Hold {
                 faults,
                 ways: Ways::Both,
-                rng: Rng::new(seed),
+                dice,
                 seq: 0,
                 held: [0; 2],
                 slots: [const { Slot::EMPTY }; SLOTS],
@@ -529,6 +598,14 @@ impl<L: Link, const SLOTS: usize, const MTU: usize> Faulty<L, SLOTS, MTU> {
     }
 
     /// The directions rolled for.
+    ///
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// use layernet::link::faults::Ways;
+    /// let (mut net, a, _) = SimNet::pair(1)?;
+    /// assert_eq!(net.stack(a).device().ways(), Ways::Outbound, "each frame rolled by its sender");
+    /// # Ok::<(), layernet::net::ConfigError>(())
+    /// ```
     pub fn ways(&self) -> Ways {
         self.hold.ways
     }
@@ -550,22 +627,58 @@ impl<L: Link, const SLOTS: usize, const MTU: usize> Faulty<L, SLOTS, MTU> {
     }
 
     /// The fault model in force.
+    ///
+    /// ```
+    /// use layernet::{host::sim::SimNet, link::faults::Faults};
+    /// let (mut net, a, _) = SimNet::pair(1)?;
+    /// net.set_faults(Faults::loss(7));
+    /// assert_eq!(net.stack(a).device().faults(), Faults::loss(7), "every host's wrapper");
+    /// # Ok::<(), layernet::net::ConfigError>(())
+    /// ```
     pub fn faults(&self) -> Faults {
         self.hold.faults
     }
 
     /// What was done so far.
+    ///
+    /// ```
+    /// use layernet::{Duration, host::sim::*, link::faults::Faults, socket::UdpSocket};
+    /// let (mut net, a, b) = SimNet::pair(2)?;
+    /// net.set_faults(Faults { duplicate_pct: 100, ..Faults::NONE });
+    /// UdpSocket::bind(net.stack(a), 0)?.send_to(net.stack(a), b"twice", endpoint(b, 9))?;
+    /// net.run_for(Duration::from_millis(5));
+    /// let s = net.stack(a).device().stats(); // a's ARP request and its datagram
+    /// assert_eq!((s.offered, s.duplicated, s.delivered), (2, 2, 4));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stats(&self) -> FaultStats {
         self.hold.stats
     }
 
     /// The wrapped link.
+    ///
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// let (mut net, a, _) = SimNet::pair(1)?;
+    /// let port = net.stack(a).device().inner(); // the bare port on the segment
+    /// assert_eq!(port.segment().borrow().mtu(), 1500);
+    /// # Ok::<(), layernet::net::ConfigError>(())
+    /// ```
     pub fn inner(&self) -> &L {
         &self.inner
     }
 
     /// The wrapped link, mutably (frames taken from it directly bypass
     /// the faults).
+    ///
+    /// ```
+    /// use layernet::link::faults::{Faults, Faulty};
+    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+    /// let nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+    /// let mut nic = Faulty::<_, 4, 1514>::new(nic, Faults::loss(50), 1);
+    /// nic.inner_mut().registers().deliver(&[0; 60])?; // a frame arrives at the chip
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn inner_mut(&mut self) -> &mut L {
         &mut self.inner
     }
@@ -675,7 +788,7 @@ impl<L: Link, const SLOTS: usize, const MTU: usize> Faulty<L, SLOTS, MTU> {
     }
 }
 
-impl<L: Link, const SLOTS: usize, const MTU: usize> Link for Faulty<L, SLOTS, MTU> {
+impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice> Link for Faulty<L, SLOTS, MTU, R> {
     fn peek(&mut self, now: Instant) -> Option<&[u8]> {
         send_due(&mut self.hold, &mut self.inner, now);
         if self.rx_direct() {
@@ -699,6 +812,20 @@ impl<L: Link, const SLOTS: usize, const MTU: usize> Link for Faulty<L, SLOTS, MT
 
 /// Receive token: the inner link's own, or a frame that came through the
 /// hold queue.
+///
+/// ```
+/// use layernet::link::faults::{Faults, Faulty, FaultyRxToken};
+/// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+/// use smoltcp::phy::{Device, RxToken};
+///
+/// let nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+/// let mut nic = Faulty::<_, 4, 1514>::new(nic, Faults::NONE, 1);
+/// nic.inner_mut().registers().deliver(&[5; 60])?;
+/// let (rx, _) = nic.receive(layernet::Instant::ZERO).ok_or("nothing")?;
+/// assert!(matches!(rx, FaultyRxToken::Inner(_)), "no faults: the driver's own token");
+/// assert_eq!(rx.consume(|f| f.len()), 60);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub enum FaultyRxToken<'a, L: Device + 'a> {
     /// Straight from the inner link.
     Inner(L::RxToken<'a>),
@@ -717,23 +844,53 @@ impl<'a, L: Device + 'a> phy::RxToken for FaultyRxToken<'a, L> {
 
 /// Transmit token: the inner link's own, or one whose frame is rolled for
 /// and held until due.
-pub enum FaultyTxToken<'a, L: Device + 'a, const SLOTS: usize, const MTU: usize> {
+///
+/// ```
+/// use layernet::link::faults::{Faults, Faulty, FaultyTxToken};
+/// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+/// use smoltcp::phy::{Device, TxToken};
+///
+/// let nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+/// let mut nic = Faulty::<_, 4, 1514>::new(nic, Faults::loss(100), 1);
+/// let tx = nic.transmit(layernet::Instant::ZERO).ok_or("busy")?;
+/// assert!(matches!(tx, FaultyTxToken::Held(_)), "faults on: rolled for");
+/// tx.consume(60, |f| f.fill(0));
+/// assert!(nic.inner_mut().registers().take_sent().is_none(), "and lost");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub enum FaultyTxToken<'a, L: Device + 'a, const SLOTS: usize, const MTU: usize, R = Rng> {
     /// Straight to the inner link.
     Inner(L::TxToken<'a>),
     /// Through the fault model.
-    Held(HeldTx<'a, L, SLOTS, MTU>),
+    Held(HeldTx<'a, L, SLOTS, MTU, R>),
 }
 
-/// A frame smoltcp builds in the wrapper, rolled for when complete.
-pub struct HeldTx<'a, L, const SLOTS: usize, const MTU: usize> {
+/// A frame smoltcp builds in the wrapper, rolled for when complete: the
+/// [`FaultyTxToken::Held`] variant's token.
+///
+/// ```
+/// use layernet::link::faults::{Faults, Faulty, FaultyTxToken, HeldTx};
+/// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+/// use smoltcp::phy::Device;
+///
+/// let nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+/// let mut nic = Faulty::<_, 4, 1514>::new(nic, Faults::loss(1), 1);
+/// let held: Option<HeldTx<'_, _, 4, 1514>> = match nic.transmit(layernet::Instant::ZERO) {
+///     Some(FaultyTxToken::Held(token)) => Some(token),
+///     _ => None,
+/// };
+/// assert!(held.is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct HeldTx<'a, L, const SLOTS: usize, const MTU: usize, R = Rng> {
     inner: &'a mut L,
-    hold: &'a mut Hold<SLOTS, MTU>,
+    hold: &'a mut Hold<SLOTS, MTU, R>,
     buf: &'a mut [u8; MTU],
     now: Instant,
 }
 
-impl<'a, L: Device + 'a, const SLOTS: usize, const MTU: usize> phy::TxToken
-    for FaultyTxToken<'a, L, SLOTS, MTU>
+impl<'a, L: Device + 'a, const SLOTS: usize, const MTU: usize, D: Dice> phy::TxToken
+    for FaultyTxToken<'a, L, SLOTS, MTU, D>
 {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         match self {
@@ -757,13 +914,13 @@ impl<'a, L: Device + 'a, const SLOTS: usize, const MTU: usize> phy::TxToken
     }
 }
 
-impl<L: Link, const SLOTS: usize, const MTU: usize> Device for Faulty<L, SLOTS, MTU> {
+impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice> Device for Faulty<L, SLOTS, MTU, R> {
     type RxToken<'a>
         = FaultyRxToken<'a, L>
     where
         Self: 'a;
     type TxToken<'a>
-        = FaultyTxToken<'a, L, SLOTS, MTU>
+        = FaultyTxToken<'a, L, SLOTS, MTU, R>
     where
         Self: 'a;
 

@@ -103,8 +103,8 @@ struct Global {
     counters: bool,
     /// Faults on the link, both ways, as on the simulated segment:
     /// `drop=5,corrupt=1,dup=2,reorder=5,delay=2ms` (percentages; any
-    /// subset). On TAP a seeded layer between the kernel and the stack; for
-    /// the demo, the segment's own model.
+    /// subset). On TAP a seeded wrapper between the kernel and the stack;
+    /// for the demo, the same wrapper on each simulated host's port.
     #[arg(long, global = true, value_parser = parse_faults, value_name = "SPEC")]
     faults: Option<Faults>,
     /// Attach to the TAP with virtio-net headers and the kernel's
