@@ -450,6 +450,11 @@ impl<const SLOTS: usize, const MTU: usize, R: Dice> Hold<SLOTS, MTU, R> {
 
     /// The held frame of this direction due first by `now`, as a slot index.
     fn due(&self, inbound: bool, now: Instant) -> Option<usize> {
+        // Nothing held this way (always, without faults): no walk over
+        // the slots on every poll.
+        if self.held[usize::from(inbound)] == 0 {
+            return None;
+        }
         self.slots
             .iter()
             .enumerate()
@@ -469,6 +474,9 @@ impl<const SLOTS: usize, const MTU: usize, R: Dice> Hold<SLOTS, MTU, R> {
     }
 
     fn next_due(&self) -> Option<Instant> {
+        if self.held == [0, 0] {
+            return None;
+        }
         self.slots.iter().filter(|s| s.used).map(|s| s.at).min()
     }
 }
