@@ -41,6 +41,7 @@ use smoltcp::wire::{EthernetFrame, EthernetProtocol, Ipv4Packet};
 
 use core::cell::RefCell;
 
+pub use super::Ways;
 use super::rng::Rng;
 use super::{ETHERNET_HEADER_LEN, Link};
 
@@ -251,34 +252,6 @@ impl Dice for &RefCell<Rng> {
     }
 }
 
-/// Which frames a [`Faulty`] wrapper rolls the faults for.
-///
-/// ```
-/// use layernet::link::faults::Ways;
-/// assert_eq!(Ways::default(), Ways::Both);
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Ways {
-    /// Frames from the link and frames to it (a real link's `--faults`).
-    #[default]
-    Both,
-    /// Only the frames the stack sends (the simulated segment's model:
-    /// each frame rolled once, by its sender).
-    Outbound,
-    /// Only the frames the link delivers.
-    Inbound,
-}
-
-impl Ways {
-    fn rolls(self, inbound: bool) -> bool {
-        match self {
-            Ways::Both => true,
-            Ways::Outbound => !inbound,
-            Ways::Inbound => inbound,
-        }
-    }
-}
-
 /// What a [`Faulty`] wrapper did with the frames offered to it, both ways
 /// together. Frames of a direction without faults pass uncounted.
 ///
@@ -390,7 +363,7 @@ struct Hold<const SLOTS: usize, const MTU: usize, R> {
 impl<const SLOTS: usize, const MTU: usize, R: Dice> Hold<SLOTS, MTU, R> {
     /// Whether frames this way are rolled for.
     fn rolls(&self, inbound: bool) -> bool {
-        self.faults != Faults::NONE && self.ways.rolls(inbound)
+        self.faults != Faults::NONE && self.ways.includes(inbound)
     }
 
     /// Whether frames this way go through the hold queue (rolled for, or
@@ -848,6 +821,13 @@ impl<'a, L: Device + 'a> phy::RxToken for FaultyRxToken<'a, L> {
             FaultyRxToken::Held(frame) => f(frame),
         }
     }
+
+    fn meta(&self) -> phy::PacketMeta {
+        match self {
+            FaultyRxToken::Inner(token) => token.meta(),
+            FaultyRxToken::Held(_) => phy::PacketMeta::default(),
+        }
+    }
 }
 
 /// Transmit token: the inner link's own, or one whose frame is rolled for
@@ -918,6 +898,12 @@ impl<'a, L: Device + 'a, const SLOTS: usize, const MTU: usize, D: Dice> phy::TxT
                 send_due(hold, inner, now);
                 r
             }
+        }
+    }
+
+    fn set_meta(&mut self, meta: phy::PacketMeta) {
+        if let FaultyTxToken::Inner(token) = self {
+            token.set_meta(meta);
         }
     }
 }

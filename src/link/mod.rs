@@ -4,10 +4,16 @@
 //! `wire` modules and on nothing else of layernet; it knows nothing of
 //! sockets or applications.
 //!
+//! Beside the devices (the simulated segment's ports, the TAP, the
+//! LAN9118) are wrappers that work over any of them and compose:
+//! [`faults::Faulty`] (loss, corruption, duplication, reordering, delay)
+//! and [`capture::Captured`] (every frame shown to a sink).
+//!
 //! Every device here also implements [`Link`], which lets the network layer
 //! look at the next received frame before smoltcp consumes it (the SYN gate
 //! in [`crate::net`] needs that) without copying it a second time.
 
+pub mod capture;
 pub mod faults;
 pub mod lan9118;
 pub mod rng;
@@ -27,6 +33,37 @@ use smoltcp::time::Instant;
 /// assert_eq!(wire.mtu() + ETHERNET_HEADER_LEN, 1514, "a full Ethernet frame");
 /// ```
 pub const ETHERNET_HEADER_LEN: usize = 14;
+
+/// Which frames a link wrapper acts on: the fault wrapper
+/// ([`faults::Faulty`]) rolls for them, the capture ([`capture::Captured`])
+/// shows them.
+///
+/// ```
+/// use layernet::link::Ways;
+/// assert_eq!(Ways::default(), Ways::Both);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Ways {
+    /// Frames from the link and frames to it (a real link's `--faults`).
+    #[default]
+    Both,
+    /// Only the frames the stack sends (the simulated network's model:
+    /// each frame rolled for, or shown, once, by its sender).
+    Outbound,
+    /// Only the frames the link delivers.
+    Inbound,
+}
+
+impl Ways {
+    /// Whether frames of this way (`inbound`: from the link) are included.
+    pub(crate) fn includes(self, inbound: bool) -> bool {
+        match self {
+            Ways::Both => true,
+            Ways::Outbound => !inbound,
+            Ways::Inbound => inbound,
+        }
+    }
+}
 
 /// A device whose next received frame can be inspected before it is consumed.
 ///

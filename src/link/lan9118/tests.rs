@@ -310,3 +310,49 @@ fn a_stack_on_the_wrapped_driver_answers_late() {
         .unwrap();
     assert_eq!(reply[..6], peer.0, "the ARP reply, 20 ms late");
 }
+
+#[test]
+fn a_capture_over_the_faulty_driver_shows_what_the_stack_sends() {
+    use crate::link::capture::{Captured, Sink};
+    use crate::link::faults::{Faults, Faulty};
+    use crate::net::{Config, Resources, Stack};
+    /// When each frame was shown, and which way.
+    #[derive(Default)]
+    struct Seen(heapless::Vec<(i64, bool), 4>);
+    impl Sink for Seen {
+        fn frame(&mut self, now: Instant, inbound: bool, _: &[u8]) {
+            let _ = self.0.push((now.total_millis(), inbound));
+        }
+    }
+    let config = Config::new(MAC, crate::net::DEFAULT_IP);
+    let slow = Faults {
+        delay: Duration::from_millis(20),
+        ..Faults::NONE
+    };
+    // The capture between the faults and the chip: it sees what crosses
+    // the wire, when it does.
+    let nic = Captured::new(up(), Seen::default());
+    let nic =
+        Faulty::<_, 8, 1514>::new(nic, slow, 5).with_ways(crate::link::faults::Ways::Outbound);
+    let mut memory: Resources<'_, 3, 1, 1, 256> = Resources::new();
+    let mut stack = Stack::new(config, nic, &mut memory, Instant::ZERO).unwrap();
+    let peer = EthernetAddress([2, 0, 0, 0, 0, 0x64]);
+    let request = arp_request(peer, config.ip.address());
+    let chip = stack.device_mut().inner_mut().inner_mut().registers();
+    chip.deliver(&request).unwrap();
+    stack.poll(Instant::from_millis(1));
+    stack.poll(Instant::from_millis(21));
+    let nic = stack.device_mut();
+    assert_eq!(
+        nic.inner().sink().0,
+        [(1, true), (21, false)],
+        "the reply crossed at 21 ms"
+    );
+    assert!(
+        nic.inner_mut()
+            .inner_mut()
+            .registers()
+            .take_sent()
+            .is_some()
+    );
+}
