@@ -8,8 +8,17 @@
 //! [`Faulty`] sits between a link and the stack, as smoltcp's
 //! `FaultInjector` does, and works over any [`Link`]: a port of the
 //! simulated segment (whose faults it is: the segment itself is a plain
-//! switch), the TAP device, the LAN9118 driver. One wrapper, one seeded
-//! generator, one set of counters.
+//! switch), the TAP device, the LAN9118 driver. Its rolls come from its
+//! own seeded generator or from one it shares with other wrappers
+//! ([`Dice`]); a seed replays the same run.
+//!
+//! # Capacity
+//!
+//! Up to `SLOTS` frames of at most `MTU` bytes are held at a time, both
+//! ways together; a copy that finds every slot taken is lost and counted
+//! as overflow, as on a NIC whose queue is full. While faults are on, the
+//! capabilities tell smoltcp no more than `MTU`, so that nothing it sends
+//! is too big to hold.
 //!
 //! # Faults
 //!

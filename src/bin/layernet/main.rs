@@ -843,7 +843,7 @@ fn open_tap_with(
     };
     let device = if global.tap_offload {
         if global.faults.is_some() {
-            // The fault layer would roll once per 64 KiB segment, not per
+            // The fault wrapper would roll once per 64 KiB segment, not per
             // frame on the wire: its percentages would mean something else.
             return Err(
                 "--faults is not supported with --tap-offload (faults would hit whole 64 KiB segments, not frames): drop one of them"
