@@ -1719,7 +1719,7 @@ impl<'a, D: Link> Stack<'a, D> {
     /// let to = net.stack(b).ipv4_addr();
     /// Ping::new(net.stack(a)).send(net.stack(a), to, 7, b"")?;
     /// net.run_for(Duration::from_millis(5));
-    /// let wire = net.stack(a).device().segment();
+    /// let wire = net.stack(a).device().inner().segment(); // the port behind the fault wrapper
     /// assert_eq!(wire.borrow().census().icmp_echo_replies, 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
