@@ -149,7 +149,10 @@ impl Stats {
     }
 }
 
-/// The offered frames, classified by protocol: what the wire carried.
+/// The frames the segment switched, classified by protocol: what the wire
+/// carried. A frame its sender's fault wrapper dropped never reached the
+/// wire and is not among them (before the faults moved into the wrapper,
+/// the census counted it); a duplicated one counts twice.
 ///
 /// # Example
 ///
@@ -491,7 +494,7 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
         self.stats
     }
 
-    /// The offered frames by protocol.
+    /// The frames switched so far, by protocol (see [`Census`]).
     ///
     /// ```
     /// use layernet::host::sim::{SimNet, endpoint};
@@ -509,8 +512,9 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
         self.census
     }
 
-    /// A hash of every frame offered so far, with its sender and time: equal
-    /// fingerprints mean equal frame sequences.
+    /// A hash of every frame the segment was handed so far (after the
+    /// senders' faults), with its sender and time: equal fingerprints mean
+    /// equal frame sequences.
     ///
     /// ```
     /// use layernet::host::sim::{SimNet, endpoint};
