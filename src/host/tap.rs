@@ -14,10 +14,10 @@ use std::io::Read;
 use crate::app::Service;
 use crate::host::blocking::Driver;
 use crate::host::memory::Sizes;
-use crate::link::Link;
 use crate::link::faults::Faults;
 use crate::link::tap::{FaultyTap, TapDevice};
 use crate::net::{Config, Memory, Resources, Stack};
+use crate::run;
 use crate::{Duration, Instant};
 
 /// A service on the TAP host.
@@ -35,7 +35,7 @@ use crate::{Duration, Instant};
 /// tap.serve(echo);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub type TapService = dyn Service<FaultyTap>;
+pub type TapService = dyn Service;
 
 /// Most rounds of polling before the loop sleeps anyway.
 const SETTLE_ROUNDS: usize = 1000;
@@ -51,7 +51,10 @@ const SETTLE_ROUNDS: usize = 1000;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct TapNet {
-    stack: Stack<'static, FaultyTap>,
+    stack: Stack<'static>,
+    /// Behind the fault wrapper, which passes every frame straight
+    /// through until `--faults` asks for some.
+    device: FaultyTap,
     services: Vec<Box<TapService>>,
     start: std::time::Instant,
     failure: Option<String>,
@@ -177,11 +180,12 @@ impl TapNet {
         let start = std::time::Instant::now();
         // No faults until asked (TapNet::set_faults): every frame passes
         // straight through the wrapper.
-        let device = FaultyTap::new(device, Faults::NONE, os_seed());
-        let stack =
-            Stack::with_memory(config, device, memory, Instant::ZERO).map_err(|e| e.to_string())?;
+        let mut device = FaultyTap::new(device, Faults::NONE, os_seed());
+        let stack = Stack::with_memory(config, &mut device, memory, Instant::ZERO)
+            .map_err(|e| e.to_string())?;
         Ok(TapNet {
             stack,
+            device,
             services: Vec::new(),
             start,
             failure: None,
@@ -200,11 +204,65 @@ impl TapNet {
     /// let config = Config::default();
     /// let mut tap = TapNet::new(config, device)?;
     /// assert_eq!(tap.stack().ipv4_addr(), config.ip.address());
-    /// assert_eq!(tap.stack().device().inner().name(), "tap0");
+    /// assert_eq!(tap.device().name(), "tap0");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn stack(&mut self) -> &mut Stack<'static, FaultyTap> {
+    pub fn stack(&mut self) -> &mut Stack<'static> {
         &mut self.stack
+    }
+
+    /// The TAP device, for its name and statistics.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::tap::TapNet;
+    /// use layernet::link::tap::TapDevice;
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let tap = TapNet::new(Default::default(), device)?;
+    /// assert_eq!(tap.device().stats().rx_frames, 0, "nothing read before the first poll");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn device(&self) -> &TapDevice {
+        self.device.inner()
+    }
+
+    /// The TAP device behind its fault wrapper, for what the wrapper did
+    /// (its `stats`) and when it next releases a frame.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::tap::TapNet;
+    /// use layernet::link::tap::TapDevice;
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let tap = TapNet::new(Default::default(), device)?;
+    /// assert_eq!(tap.link().stats().offered, 0, "no faults: nothing rolled for");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn link(&self) -> &FaultyTap {
+        &self.device
+    }
+
+    /// Put `faults` on the link, both ways, from now on (the seed is the
+    /// operating system's): frames from the kernel are dropped, corrupted,
+    /// duplicated, reordered and delayed before the stack sees them, and
+    /// frames from the stack before the kernel does. What the wrapper did
+    /// is [`TapNet::link`]'s `stats`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::tap::TapNet;
+    /// use layernet::link::{faults::Faults, tap::TapDevice};
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let mut tap = TapNet::new(Default::default(), device)?;
+    /// tap.set_faults(Faults::loss(5));
+    /// assert_eq!(tap.link().faults(), Faults::loss(5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_faults(&mut self, faults: Faults) {
+        self.device.set_faults(faults);
     }
 
     /// Report every frame (both ways) and every event to `recorder`
@@ -311,23 +369,6 @@ impl TapNet {
         }
     }
 
-    /// Poll the stack and the services until nothing moves.
-    fn settle(&mut self) -> bool {
-        let mut moved = false;
-        for _ in 0..SETTLE_ROUNDS {
-            let now = self.now();
-            let mut progress = self.stack.poll(now);
-            for s in self.services.iter_mut() {
-                progress |= s.poll(&mut self.stack, now);
-            }
-            if !progress {
-                break;
-            }
-            moved = true;
-        }
-        moved
-    }
-
     /// One round: settle, then sleep until a frame, the next deadline, or
     /// `limit`, whichever comes first. Returns true if something moved.
     ///
@@ -346,29 +387,27 @@ impl TapNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn run_once(&mut self, limit: Instant) -> bool {
-        if self.settle() {
+        let start = self.start;
+        let clock = || Instant::from_micros(start.elapsed().as_micros() as i64);
+        let services = &mut self.services[..];
+        if run::settle(
+            &mut self.stack,
+            &mut self.device,
+            services,
+            clock,
+            SETTLE_ROUNDS,
+        ) {
             return true;
         }
-        let now = self.now();
-        let mut wake = limit;
-        if let Some(t) = self.stack.poll_at(now) {
-            wake = wake.min(t);
-        }
-        // A frame the fault wrapper holds back is an event of its own.
-        if let Some(t) = Link::poll_at(self.stack.device()) {
-            wake = wake.min(t);
-        }
-        for s in self.services.iter() {
-            if let Some(t) = s.poll_at() {
-                wake = wake.min(t);
-            }
-        }
+        let now = clock();
+        let wake = run::wake_at(&mut self.stack, &self.device, services, now)
+            .map_or(limit, |t| t.min(limit));
         let sleep = if wake > now {
             Some((wake - now).into())
         } else {
             Some(std::time::Duration::ZERO)
         };
-        let tap = self.stack.device().inner();
+        let tap = self.device.inner();
         match tap.wait(sleep) {
             Err(e) if e.kind() != std::io::ErrorKind::Interrupted => {
                 self.failure = Some(format!("TAP device {}: {e}", tap.name()));
@@ -379,27 +418,6 @@ impl TapNet {
             _ => {}
         }
         false
-    }
-
-    /// Put `faults` on the link, both ways, from now on (the seed is the
-    /// operating system's): frames from the kernel are dropped, corrupted,
-    /// duplicated, reordered and delayed before the stack sees them, and
-    /// frames from the stack before the kernel does. What the wrapper did
-    /// is `stack().device().stats()`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use layernet::host::tap::TapNet;
-    /// use layernet::link::{faults::Faults, tap::TapDevice};
-    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
-    /// let mut tap = TapNet::new(Default::default(), device)?;
-    /// tap.set_faults(Faults::loss(5));
-    /// assert_eq!(tap.stack().device().faults(), Faults::loss(5));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn set_faults(&mut self, faults: Faults) {
-        self.stack.device_mut().set_faults(faults);
     }
 
     /// Why the link stopped working, if it did.
@@ -441,9 +459,7 @@ impl TapNet {
 }
 
 impl Driver for TapNet {
-    type Device = FaultyTap;
-
-    fn stack(&mut self, _host: usize) -> &mut Stack<'static, FaultyTap> {
+    fn stack(&mut self, _host: usize) -> &mut Stack<'static> {
         &mut self.stack
     }
 

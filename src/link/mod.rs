@@ -138,20 +138,29 @@ pub trait Link: Device {
     /// ```
     fn discard(&mut self, now: Instant);
 
-    /// When the link next has something to hand out that is not waiting
-    /// in the kernel or the hardware: a frame it holds until a deadline
-    /// (the fault wrapper's delayed frames). The event loop wakes then,
-    /// frame or not. `None`, the default: nothing held.
+    /// When a frame the link holds back becomes due, if any: one a fault
+    /// wrapper ([`faults::Faulty`]) delays, one waiting at a port of the
+    /// simulated segment. Nothing else would wake an event loop for it: no
+    /// descriptor turns readable and the stack has no timer for it.
+    /// [`crate::run::wake_at`] reads it. `None`, the default: nothing held.
     ///
     /// ```
-    /// use layernet::link::{Link, faults::{Faults, Faulty}};
-    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+    /// use core::cell::RefCell;
+    /// use layernet::link::{Link, faults::{Faults, Faulty}, sim::{Port, Segment}};
+    /// use layernet::{Duration, EthernetAddress, Instant};
+    /// use smoltcp::phy::{Device, TxToken};
     ///
-    /// let nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
-    /// assert_eq!(Link::poll_at(&nic), None, "a plain NIC holds nothing");
-    /// let nic = Faulty::<_, 4, 1514>::new(nic, Faults::loss(1), 1);
-    /// assert_eq!(Link::poll_at(&nic), None, "nothing held yet");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// let wire = RefCell::new(Segment::<2, 8, 1514>::new());
+    /// let a = Port::new(&wire, 0, EthernetAddress([2, 0, 0, 0, 0, 1])).ok_or("0")?;
+    /// let b = Port::new(&wire, 1, EthernetAddress([2, 0, 0, 0, 0, 2])).ok_or("1")?;
+    /// let slow = Faults { delay: Duration::from_millis(3), ..Faults::NONE };
+    /// let mut a = Faulty::<_, 4, 1514>::new(a, slow, 1);
+    /// assert_eq!((a.poll_at(), b.poll_at()), (None, None), "nothing on the way");
+    /// a.transmit(Instant::ZERO).ok_or("tx")?.consume(60, |f| f.fill(0xff));
+    /// assert_eq!(a.poll_at(), Some(Instant::from_millis(3)), "held by a's faults");
+    /// a.flush(Instant::from_millis(3));
+    /// assert_eq!(b.poll_at(), Some(Instant::from_millis(3)), "waiting at b's port");
+    /// # Ok::<(), &str>(())
     /// ```
     fn poll_at(&self) -> Option<Instant> {
         None

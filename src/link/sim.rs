@@ -468,7 +468,7 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
     ///
     /// let (mut net, a, _) = SimNet::pair(0)?;
     /// let mtu = net.segment().mtu();
-    /// assert_eq!(net.stack(a).device().capabilities().max_transmission_unit, mtu + 14);
+    /// assert_eq!(net.host(a).1.capabilities().max_transmission_unit, mtu + 14);
     /// # Ok::<(), layernet::net::ConfigError>(())
     /// ```
     pub fn mtu(&self) -> usize {
@@ -547,21 +547,31 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
     /// let (mut net, a, b) = SimNet::pair(9)?;
     /// let now = net.now();
     /// UdpSocket::bind(net.stack(a), 0)?.send_to(net.stack(a), b"x", endpoint(b, 7))?;
-    /// net.stack(a).poll(now); // sends the ARP request
+    /// net.poll(a, now); // sends the ARP request
     /// assert_eq!(net.segment().next_delivery(), Some(now));
     /// net.run_for(Duration::from_millis(5));
     /// net.set_faults(Faults { delay: Duration::from_millis(3), ..Faults::NONE });
     /// let now = net.now();
     /// UdpSocket::bind(net.stack(a), 0)?.send_to(net.stack(a), b"y", endpoint(b, 7))?;
-    /// net.stack(a).poll(now); // the datagram, held by a's fault wrapper
+    /// net.poll(a, now); // the datagram, held by a's fault wrapper
     /// assert_eq!(net.segment().next_delivery(), None);
-    /// assert_eq!(net.stack(a).device().poll_at(), Some(now + Duration::from_millis(3)));
+    /// assert_eq!(net.host(a).1.poll_at(), Some(now + Duration::from_millis(3)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn next_delivery(&self) -> Option<Instant> {
         self.queues
             .iter()
             .flat_map(|q| q.iter())
+            .filter(|s| s.used)
+            .map(|s| s.at)
+            .min()
+    }
+
+    /// When the next frame queued for station `index` is due, if any.
+    pub(crate) fn next_delivery_to(&self, index: usize) -> Option<Instant> {
+        self.queues
+            .get(index)?
+            .iter()
             .filter(|s| s.used)
             .map(|s| s.at)
             .min()
@@ -680,9 +690,9 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
 ///
 /// let wire = RefCell::new(Segment::<2, 16, 1514>::new());
 /// let config = Config::default();
-/// let port = Port::new(&wire, 0, config.mac).ok_or("no such port")?;
+/// let mut port = Port::new(&wire, 0, config.mac).ok_or("no such port")?;
 /// let mut memory = profile::Tiny::new();
-/// let stack = Stack::new(config, port, &mut memory, layernet::Instant::ZERO)?;
+/// let stack = Stack::new(config, &mut port, &mut memory, layernet::Instant::ZERO)?;
 /// assert_eq!(stack.ipv4_addr(), config.ip.address());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -732,7 +742,7 @@ impl<'s, const PORTS: usize, const QUEUE: usize, const MTU: usize> Port<'s, PORT
     /// ```
     /// use layernet::{host::sim::SimNet, link::sim::Faults};
     /// let (mut net, a, _) = SimNet::pair(0)?;
-    /// let wire = net.stack(a).device().inner().segment();
+    /// let wire = net.host(a).1.inner().segment();
     /// assert_eq!((wire.borrow().mtu(), net.faults()), (1500, Faults::NONE));
     /// # Ok::<(), layernet::net::ConfigError>(())
     /// ```
@@ -756,6 +766,10 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Link
         self.fill(now);
         let len = self.rx_len?;
         self.rx.get(..len)
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        self.segment.try_borrow().ok()?.next_delivery_to(self.index)
     }
 
     fn discard(&mut self, _now: Instant) {

@@ -24,7 +24,7 @@ use layernet::host::memory::Sizes;
 use layernet::host::tap::{TapNet, TapService};
 use layernet::host::trace::{Recorder, SharedRecorder, apps_table, counters_table};
 use layernet::link::sim::Faults;
-use layernet::link::tap::{FaultyTap, TapDevice};
+use layernet::link::tap::TapDevice;
 use layernet::net::{AppCounters, Counters, Stack};
 use layernet::net::{Config, DEFAULT_IP, DhcpEvent, DnsStorage, Lease};
 use layernet::socket::EndpointText;
@@ -745,7 +745,7 @@ pub(crate) fn report_faults(global: &Global, net: &mut TapNet) {
     if global.quiet || global.faults.is_none() {
         return;
     }
-    let s = net.stack().device().stats();
+    let s = net.link().stats();
     eprintln!(
         "faults: {} frames offered, {} dropped, {} corrupted, {} duplicated, {} reordered, {} over the queue",
         s.offered, s.dropped, s.corrupted, s.duplicated, s.reordered, s.overflow
@@ -918,7 +918,7 @@ fn lease_extras(l: Lease) -> String {
 /// into `main`, whose frame every command shares) and boxed at once.
 #[inline(never)]
 fn file_server(
-    stack: &mut Stack<'static, FaultyTap>,
+    stack: &mut Stack<'static>,
     backlog: usize,
     store: DirStore,
     limits: Limits,

@@ -179,7 +179,8 @@ fn the_driver_serves_a_stack() {
     };
     let config = Config::new(MAC, crate::net::DEFAULT_IP);
     let mut memory: Resources<'_, 3, 1, 1, 256> = Resources::new();
-    let mut stack = Stack::new(config, up(), &mut memory, Instant::ZERO).unwrap();
+    let mut nic = up();
+    let mut stack = Stack::new(config, &mut nic, &mut memory, Instant::ZERO).unwrap();
     // An ARP request for the stack's address gets a reply through the FIFOs.
     let peer = EthernetAddress([2, 0, 0, 0, 0, 0x64]);
     let arp = ArpRepr::EthernetIpv4 {
@@ -198,9 +199,9 @@ fn the_driver_serves_a_stack() {
     }
     .emit(&mut eth);
     arp.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
-    stack.device_mut().registers().deliver(&buf).unwrap();
-    stack.poll(Instant::from_millis(1));
-    let reply = stack.device_mut().registers().take_sent().unwrap();
+    nic.registers().deliver(&buf).unwrap();
+    stack.poll(&mut nic, Instant::from_millis(1));
+    let reply = nic.registers().take_sent().unwrap();
     let eth = EthernetFrame::new_checked(&reply[..]).unwrap();
     assert_eq!(eth.dst_addr(), peer);
     let repr = ArpRepr::parse(&ArpPacket::new_checked(eth.payload()).unwrap()).unwrap();
@@ -282,32 +283,21 @@ fn a_stack_on_the_wrapped_driver_answers_late() {
         delay: Duration::from_millis(20),
         ..Faults::NONE
     };
-    let nic =
+    let mut nic =
         Faulty::<_, 8, 1514>::new(up(), slow, 5).with_ways(crate::link::faults::Ways::Outbound);
     let mut memory: Resources<'_, 3, 1, 1, 256> = Resources::new();
-    let mut stack = Stack::new(config, nic, &mut memory, Instant::ZERO).unwrap();
+    let mut stack = Stack::new(config, &mut nic, &mut memory, Instant::ZERO).unwrap();
     let peer = EthernetAddress([2, 0, 0, 0, 0, 0x64]);
     let request = arp_request(peer, config.ip.address());
-    stack
-        .device_mut()
-        .inner_mut()
-        .registers()
-        .deliver(&request)
-        .unwrap();
-    stack.poll(Instant::from_millis(1));
-    let nic = stack.device_mut();
+    nic.inner_mut().registers().deliver(&request).unwrap();
+    stack.poll(&mut nic, Instant::from_millis(1));
     assert!(
         nic.inner_mut().registers().take_sent().is_none(),
         "the reply is held"
     );
     assert_eq!(nic.poll_at(), Some(Instant::from_millis(21)));
-    stack.poll(Instant::from_millis(21));
-    let reply = stack
-        .device_mut()
-        .inner_mut()
-        .registers()
-        .take_sent()
-        .unwrap();
+    stack.poll(&mut nic, Instant::from_millis(21));
+    let reply = nic.inner_mut().registers().take_sent().unwrap();
     assert_eq!(reply[..6], peer.0, "the ARP reply, 20 ms late");
 }
 
@@ -332,17 +322,16 @@ fn a_capture_over_the_faulty_driver_shows_what_the_stack_sends() {
     // The capture between the faults and the chip: it sees what crosses
     // the wire, when it does.
     let nic = Captured::new(up(), Seen::default());
-    let nic =
+    let mut nic =
         Faulty::<_, 8, 1514>::new(nic, slow, 5).with_ways(crate::link::faults::Ways::Outbound);
     let mut memory: Resources<'_, 3, 1, 1, 256> = Resources::new();
-    let mut stack = Stack::new(config, nic, &mut memory, Instant::ZERO).unwrap();
+    let mut stack = Stack::new(config, &mut nic, &mut memory, Instant::ZERO).unwrap();
     let peer = EthernetAddress([2, 0, 0, 0, 0, 0x64]);
     let request = arp_request(peer, config.ip.address());
-    let chip = stack.device_mut().inner_mut().inner_mut().registers();
+    let chip = nic.inner_mut().inner_mut().registers();
     chip.deliver(&request).unwrap();
-    stack.poll(Instant::from_millis(1));
-    stack.poll(Instant::from_millis(21));
-    let nic = stack.device_mut();
+    stack.poll(&mut nic, Instant::from_millis(1));
+    stack.poll(&mut nic, Instant::from_millis(21));
     assert_eq!(
         nic.inner().sink().0,
         [(1, true), (21, false)],
