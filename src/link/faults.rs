@@ -313,7 +313,7 @@ impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice> Faulty<L, SLOTS, MT
     /// use layernet::host::sim::SimNet;
     /// use layernet::link::faults::Ways;
     /// let (mut net, a, _) = SimNet::pair(1)?;
-    /// assert_eq!(net.stack(a).device().ways(), Ways::Outbound, "each frame rolled by its sender");
+    /// assert_eq!(net.host(a).1.ways(), Ways::Outbound, "each frame rolled by its sender");
     /// # Ok::<(), layernet::net::ConfigError>(())
     /// ```
     pub fn ways(&self) -> Ways {
@@ -342,7 +342,7 @@ impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice> Faulty<L, SLOTS, MT
     /// use layernet::{host::sim::SimNet, link::faults::Faults};
     /// let (mut net, a, _) = SimNet::pair(1)?;
     /// net.set_faults(Faults::loss(7));
-    /// assert_eq!(net.stack(a).device().faults(), Faults::loss(7), "every host's wrapper");
+    /// assert_eq!(net.host(a).1.faults(), Faults::loss(7), "every host's wrapper");
     /// # Ok::<(), layernet::net::ConfigError>(())
     /// ```
     pub fn faults(&self) -> Faults {
@@ -357,7 +357,7 @@ impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice> Faulty<L, SLOTS, MT
     /// net.set_faults(Faults { duplicate_pct: 100, ..Faults::NONE });
     /// UdpSocket::bind(net.stack(a), 0)?.send_to(net.stack(a), b"twice", endpoint(b, 9))?;
     /// net.run_for(Duration::from_millis(5));
-    /// let s = net.stack(a).device().stats(); // a's ARP request and its datagram
+    /// let s = net.host(a).1.stats(); // a's ARP request and its datagram
     /// assert_eq!((s.offered, s.duplicated, s.delivered), (2, 2, 4));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -370,7 +370,7 @@ impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice> Faulty<L, SLOTS, MT
     /// ```
     /// use layernet::host::sim::SimNet;
     /// let (mut net, a, _) = SimNet::pair(1)?;
-    /// let port = net.stack(a).device().inner(); // the bare port on the segment
+    /// let port = net.host(a).1.inner(); // the bare port on the segment
     /// assert_eq!(port.segment().borrow().mtu(), 1500);
     /// # Ok::<(), layernet::net::ConfigError>(())
     /// ```
