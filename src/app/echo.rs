@@ -33,6 +33,7 @@ struct Conn<const BUF: usize> {
 /// assert_eq!(c.received(), b"ping? pong!");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a dropped server keeps its listener and connections: call `Service::shutdown` first"]
 pub struct EchoServer<const CONNS: usize, const BUF: usize = 512, const LOG: usize = LOG_LINES> {
     listener: TcpListener,
     conns: heapless::Vec<Conn<BUF>, CONNS>,

@@ -67,6 +67,7 @@ struct Conn {
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a dropped server keeps its listener and connections: call `Service::shutdown` first"]
 pub struct GreetingServer<const CONNS: usize, const LOG: usize = LOG_LINES> {
     listener: TcpListener,
     greeting: heapless::Vec<u8, GREETING_MAX>,
