@@ -28,11 +28,8 @@ use crate::run;
 use crate::{Duration, EthernetAddress, Instant, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr};
 
 /// Frames a simulated host's fault wrapper holds at most (delayed or held
-/// back for reordering): as many as a port of the segment queues.
-///
-/// ```
-/// assert_eq!(layernet::host::sim::SIM_HOLD, 64);
-/// ```
+/// back for reordering), as many as a port of the segment queues; a copy
+/// beyond them is lost and counted as overflow.
 pub const SIM_HOLD: usize = 64;
 
 /// The device type of every simulated host: its port on the segment,
