@@ -21,12 +21,12 @@
 //! ```
 //! use core::cell::RefCell;
 //! use layernet::app::echo::{EchoClient, EchoServer};
-//! use layernet::link::sim::{Faults, StdPort, StdSegment};
+//! use layernet::link::sim::{StdPort, StdSegment};
 //! use layernet::net::{Config, Stack, profile};
 //! use layernet::{Duration, EthernetAddress, Instant, Ipv4Address, Ipv4Cidr, IpEndpoint, run};
 //!
 //! // Two stacks on one segment, each with its own link and one service.
-//! let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+//! let wire = RefCell::new(StdSegment::new());
 //! let (mac_a, mac_b) = (EthernetAddress([2, 0, 0, 0, 0, 1]), EthernetAddress([2, 0, 0, 0, 0, 2]));
 //! let ip_b = Ipv4Cidr::new(Ipv4Address::new(192, 168, 69, 2), 24);
 //! let (mut port_a, mut port_b) = (

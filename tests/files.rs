@@ -143,7 +143,7 @@ fn round_trip_over_a_lossy_link() {
     };
     let (net, client) = serve_dir(dir.path(), faults);
     round_trip(&client, "lossy.bin", &data(256 * 1024, 9));
-    let s = net.with(|sim| sim.segment().stats());
+    let s = net.with(|sim| sim.stats());
     println!(
         "256 KiB both ways over a lossy link: {s:?}, {} ms virtual",
         net.now().total_millis()

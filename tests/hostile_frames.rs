@@ -337,7 +337,7 @@ fn random_and_mutated_frames_never_panic_and_service_goes_on() {
         }
     }
     net.run_for(Duration::from_secs(5));
-    let stats = net.segment().stats();
+    let stats = net.stats();
     println!(
         "{FRAMES} hostile frames offered; segment: {stats:?}; gate {:?}",
         net.stack(0).counters()

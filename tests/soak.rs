@@ -85,7 +85,7 @@ fn soak(dir: &Path, seed: u64, len: usize) -> (Stats, Duration, u64) {
     assert!(back == data, "seed {seed}: bytes differ");
     let on_disk = std::fs::read(dir.join(&name)).expect("stored file");
     assert!(on_disk == data, "seed {seed}: stored file differs");
-    let stats = net.with(|s| s.segment().stats());
+    let stats = net.with(|s| s.stats());
     let nudges =
         net.with(|s| s.stack(0).counters().tcp_stall_kicks + s.stack(1).counters().tcp_stall_kicks);
     (stats, net.now() - layernet::Instant::ZERO, nudges)

@@ -18,7 +18,7 @@ use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
 use layernet::app::ports;
 use layernet::app::storage::RamStore;
 use layernet::app::time_echo::TimeEchoServer;
-use layernet::link::sim::{Faults, StdPort, StdSegment};
+use layernet::link::sim::{StdPort, StdSegment};
 use layernet::net::{Config, Stack, profile};
 use layernet::{Duration, EthernetAddress, Instant};
 use libfuzzer_sys::fuzz_target;
@@ -53,7 +53,7 @@ fn run(
 }
 
 fuzz_target!(|data: &[u8]| {
-    let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+    let wire = RefCell::new(StdSegment::new());
     // SLAAC on: router advertisements then reach smoltcp's address
     // configuration too (the ipv6 feature comes with layernet's defaults).
     let config = Config {

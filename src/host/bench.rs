@@ -32,7 +32,7 @@ use crate::app::greeting::{DEFAULT_GREETING, GreetingClient, GreetingServer};
 use crate::app::{Outcome, Service};
 use crate::host::sim::{SimNet, SimService, endpoint, host_ip, host_mac};
 use crate::link::Link;
-use crate::link::sim::{Faults, Port, Segment, StdPort, StdSegment};
+use crate::link::sim::{Port, Segment, StdPort, StdSegment};
 use crate::net::{Config, Resources, Stack};
 use crate::socket::{TcpListener, TcpStream};
 use crate::{Duration, Instant, IpEndpoint};
@@ -588,7 +588,7 @@ fn timed<E: Ends>(
 type BenchPort<'s, const M: usize> = Port<'s, 2, QUEUE, M>;
 
 fn segment<const M: usize>() -> Box<RefCell<Segment<2, QUEUE, M>>> {
-    Box::new(RefCell::new(Segment::new(1, Faults::NONE)))
+    Box::new(RefCell::new(Segment::new()))
 }
 
 /// Two layernet stacks and a `TcpStream` from the first to the second.
@@ -1005,7 +1005,7 @@ fn greeting_clients(
 /// between two bare smoltcp hosts on the simulated network's segment type:
 /// the rate in wall time.
 fn smoltcp_connections(clients: usize, total: u64) -> Result<f64, String> {
-    let wire = Box::new(RefCell::new(StdSegment::new(7, Faults::NONE)));
+    let wire = Box::new(RefCell::new(StdSegment::new()));
     let mut storage: Vec<_> = (0..GREETING_BACKLOG + clients)
         .map(|_| SocketStorage::EMPTY)
         .collect();

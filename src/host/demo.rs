@@ -211,7 +211,7 @@ const CLOSE_GRACE: Duration = Duration::from_millis(20);
 /// ```
 /// use layernet::host::demo::{LINK_LATENCY, Options, setup};
 /// let s = setup(Options::default())?; // asks for no delay at all
-/// assert_eq!(s.net.segment().faults().delay, LINK_LATENCY);
+/// assert_eq!(s.net.faults().delay, LINK_LATENCY);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub const LINK_LATENCY: Duration = Duration::from_millis(1);
@@ -427,11 +427,10 @@ struct Meter {
 
 impl Meter {
     fn start(net: &SimNet) -> Self {
-        let seg = net.segment();
         Meter {
             start: net.now(),
-            census: seg.census(),
-            stats: seg.stats(),
+            census: net.segment().census(),
+            stats: net.stats(),
         }
     }
 
@@ -446,8 +445,8 @@ impl Meter {
         detail: String,
     ) -> Exchange {
         net.run_for(CLOSE_GRACE);
+        let s = net.stats();
         let seg = net.segment();
-        let s = seg.stats();
         let b = self.stats;
         Exchange {
             name,
@@ -514,7 +513,7 @@ pub fn run_exchanges(setup: &mut Setup, options: Options) -> Report {
     // Let the last FINs and TIME-WAITs play out so the totals are complete.
     setup.net.run_for(Duration::from_secs(1));
     let net = &mut setup.net;
-    let stats = net.segment().stats();
+    let stats = net.stats();
     let fingerprint = net.segment().fingerprint();
     Report {
         options,

@@ -20,12 +20,24 @@
 use std::cell::{Ref, RefCell};
 
 use crate::app::Service;
-use crate::link::sim::{Faults, StdPort, StdSegment};
+use crate::link::faults::{FaultStats, Faulty, Ways};
+use crate::link::rng::Rng;
+use crate::link::sim::{Faults, Stats, StdPort, StdSegment};
 use crate::net::{Config, ConfigError, Memory, Resources, Stack, profile};
 use crate::run;
 use crate::{Duration, EthernetAddress, Instant, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr};
 
-/// The device type of every simulated host.
+/// Frames a simulated host's fault wrapper holds at most (delayed or held
+/// back for reordering), as many as a port of the segment queues; a copy
+/// beyond them is lost and counted as overflow.
+pub const SIM_HOLD: usize = 64;
+
+/// The device type of every simulated host: its port on the segment,
+/// behind the fault wrapper that rolls the network's [`Faults`] for the
+/// frames it sends (passed straight through while there are none). The
+/// hosts' wrappers draw from one generator, seeded with the network's
+/// seed, in the order their frames are sent: a seed gives the rolls it
+/// gave when the segment rolled the faults itself.
 ///
 /// # Example
 ///
@@ -37,7 +49,7 @@ use crate::{Duration, EthernetAddress, Instant, IpAddress, IpEndpoint, Ipv4Addre
 /// assert!(port.is_some());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub type SimPort = StdPort<'static>;
+pub type SimPort = Faulty<StdPort<'static>, SIM_HOLD, 1514, &'static RefCell<Rng>>;
 /// The stack type of every simulated host.
 ///
 /// # Example
@@ -109,6 +121,8 @@ struct SimHost {
 /// ```
 pub struct SimNet {
     segment: &'static RefCell<StdSegment>,
+    faults: Faults,
+    dice: &'static RefCell<Rng>,
     hosts: Vec<SimHost>,
     now: Instant,
     seed: u64,
@@ -153,7 +167,8 @@ pub fn host_mac(i: HostId) -> EthernetAddress {
 }
 
 impl SimNet {
-    /// An empty segment with `faults`; every random choice derives from `seed`.
+    /// An empty segment whose hosts send with `faults`; every random choice
+    /// derives from `seed`.
     ///
     /// # Example
     ///
@@ -166,9 +181,11 @@ impl SimNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(seed: u64, faults: Faults) -> Self {
-        let segment = Box::leak(Box::new(RefCell::new(StdSegment::new(seed, faults))));
+        let segment = Box::leak(Box::new(RefCell::new(StdSegment::new())));
         SimNet {
             segment,
+            faults,
+            dice: Box::leak(Box::new(RefCell::new(Rng::new(seed)))),
             hosts: Vec::new(),
             now: Instant::ZERO,
             seed,
@@ -278,7 +295,7 @@ impl SimNet {
             .seed
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
             .wrapping_add(i as u64 + 1);
-        let mut port = StdPort::new(self.segment, i, config.mac).ok_or(ConfigError::BadAddress)?;
+        let mut port = self.port(i, config.mac).ok_or(ConfigError::BadAddress)?;
         let stack = Stack::with_memory(config, &mut port, memory, self.now)?;
         self.hosts.push(SimHost {
             stack,
@@ -460,7 +477,8 @@ impl SimNet {
         self.steps
     }
 
-    /// The segment, for its statistics, census and fingerprint.
+    /// The segment, for the switch's statistics, its census and its
+    /// fingerprint (the fault counts are [`SimNet::stats`]').
     ///
     /// # Example
     ///
@@ -477,8 +495,56 @@ impl SimNet {
         self.segment.borrow()
     }
 
+    /// What became of the frames: the switch's counts with every host's
+    /// fault counts added ([`Stats::with_faults`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::{Duration, host::sim::*, link::sim::Faults, socket::UdpSocket};
+    /// let (mut net, a, b) = SimNet::pair(8)?;
+    /// net.set_faults(Faults::loss(100));
+    /// UdpSocket::bind(net.stack(a), 0)?.send_to(net.stack(a), b"lost", endpoint(b, 9))?;
+    /// net.run_for(Duration::from_secs(1));
+    /// let s = net.stats();
+    /// assert!(s.offered > 0 && s.dropped == s.offered && s.delivered == 0, "{s:?}");
+    /// assert_eq!(net.segment().stats().offered, 0, "nothing reached the switch");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn stats(&self) -> Stats {
+        let faults = self
+            .hosts
+            .iter()
+            .fold(FaultStats::default(), |sum, h| sum.plus(&h.port.stats()));
+        self.segment.borrow().stats().with_faults(&faults)
+    }
+
+    /// The fault model the hosts send with.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::{host::sim::SimNet, link::sim::Faults};
+    /// let (mut net, _, _) = SimNet::pair(1)?;
+    /// assert_eq!(net.faults(), Faults::NONE);
+    /// net.set_faults(Faults { reorder_pct: 10, ..Faults::loss(2) });
+    /// assert_eq!(net.faults().reorder_pct, 10);
+    /// # Ok::<(), layernet::net::ConfigError>(())
+    /// ```
+    pub fn faults(&self) -> Faults {
+        self.faults
+    }
+
+    /// Station `index`'s port, behind a fault wrapper with the network's
+    /// faults and its shared generator.
+    fn port(&self, index: usize, mac: EthernetAddress) -> Option<SimPort> {
+        let port = StdPort::new(self.segment, index, mac)?;
+        Some(Faulty::with_dice(port, self.faults, self.dice).with_ways(Ways::Outbound))
+    }
+
     /// Attach a bare port (no stack) at segment position `index` with
     /// address `mac`: a station for tests to inject or capture raw frames.
+    /// What it sends meets the faults in force when it was attached.
     /// `None` if the position is taken by a host or out of range.
     ///
     /// # Example
@@ -494,10 +560,11 @@ impl SimNet {
         if index < self.hosts.len() {
             return None;
         }
-        StdPort::new(self.segment, index, mac)
+        self.port(index, mac)
     }
 
-    /// Change the segment's fault model.
+    /// Change the fault model every host sends with, from now on (frames
+    /// already held keep their fate).
     ///
     /// # Example
     ///
@@ -515,7 +582,10 @@ impl SimNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_faults(&mut self, faults: Faults) {
-        self.segment.borrow_mut().set_faults(faults);
+        self.faults = faults;
+        for h in self.hosts.iter_mut() {
+            h.port.set_faults(faults);
+        }
     }
 
     /// Hand every service's log lines to `sink`, with the host's index.
@@ -563,7 +633,7 @@ impl SimNet {
             // A frame sent counts as progress even when smoltcp does not say
             // so (it does not report the ARP request it sends for a socket
             // waiting on a neighbour).
-            let offered = self.segment.borrow().stats().offered;
+            let offered = self.offered();
             let mut progress = false;
             for h in self.hosts.iter_mut() {
                 progress |= run::turn(&mut h.stack, &mut h.port, &mut h.services[..], now);
@@ -574,13 +644,22 @@ impl SimNet {
                     progress |= h.stack.poll(&mut h.port, now);
                 }
             }
-            progress |= self.segment.borrow().stats().offered != offered;
+            progress |= self.offered() != offered;
             if !progress {
                 return moved;
             }
             moved = true;
         }
         moved
+    }
+
+    /// A count that moves whenever a frame is sent, held by a fault
+    /// wrapper or handed on by one to the segment: a frame released into
+    /// the segment must count as progress, so that its receiver is polled
+    /// again at this instant.
+    fn offered(&self) -> u64 {
+        let held: u64 = self.hosts.iter().map(|h| h.port.stats().offered).sum();
+        self.segment.borrow().stats().offered + held
     }
 
     /// The earliest time anything wants to run.
@@ -740,5 +819,38 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, None) => a,
         (None, b) => b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::socket::UdpSocket;
+
+    #[test]
+    fn a_delayed_frame_arrives_at_its_due_time_whichever_host_holds_it() {
+        // ARP request 0 -> 1, reply 1 -> 0 (held by the host with the
+        // higher index, received by the lower), datagram 0 -> 1: each
+        // crossing takes exactly the delay, as when the segment held them.
+        let mut net = SimNet::new(
+            4,
+            Faults {
+                delay: Duration::from_millis(50),
+                ..Faults::NONE
+            },
+        );
+        let (a, b) = (net.add_host().unwrap(), net.add_host().unwrap());
+        let mut tx = UdpSocket::bind(net.stack(a), 0).unwrap();
+        let mut rx = UdpSocket::bind(net.stack(b), 9).unwrap();
+        tx.send_to(net.stack(a), b"late", endpoint(b, 9)).unwrap();
+        let mut buf = [0u8; 8];
+        loop {
+            net.settle(&mut []);
+            if rx.recv_from(net.stack(b), &mut buf).is_ok() {
+                break;
+            }
+            assert!(net.step(Instant::from_secs(1), &mut []), "at {}", net.now());
+        }
+        assert_eq!(net.now(), Instant::from_millis(150));
     }
 }

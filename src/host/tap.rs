@@ -14,7 +14,8 @@ use std::io::Read;
 use crate::app::Service;
 use crate::host::blocking::Driver;
 use crate::host::memory::Sizes;
-use crate::link::tap::TapDevice;
+use crate::link::faults::Faults;
+use crate::link::tap::{FaultyTap, TapDevice};
 use crate::net::{Config, Memory, Resources, Stack};
 use crate::run;
 use crate::{Duration, Instant};
@@ -51,7 +52,9 @@ const SETTLE_ROUNDS: usize = 1000;
 /// ```
 pub struct TapNet {
     stack: Stack<'static>,
-    device: TapDevice,
+    /// Behind the fault wrapper, which passes every frame straight
+    /// through until `--faults` asks for some.
+    device: FaultyTap,
     services: Vec<Box<TapService>>,
     start: std::time::Instant,
     failure: Option<String>,
@@ -170,11 +173,14 @@ impl TapNet {
     /// ```
     pub fn with_memory(
         mut config: Config,
-        mut device: TapDevice,
+        device: TapDevice,
         memory: Memory<'static>,
     ) -> Result<TapNet, String> {
         config.seed = os_seed();
         let start = std::time::Instant::now();
+        // No faults until asked (TapNet::set_faults): every frame passes
+        // straight through the wrapper.
+        let mut device = FaultyTap::new(device, Faults::NONE, os_seed());
         let stack = Stack::with_memory(config, &mut device, memory, Instant::ZERO)
             .map_err(|e| e.to_string())?;
         Ok(TapNet {
@@ -218,7 +224,45 @@ impl TapNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn device(&self) -> &TapDevice {
+        self.device.inner()
+    }
+
+    /// The TAP device behind its fault wrapper, for what the wrapper did
+    /// (its `stats`) and when it next releases a frame.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::tap::TapNet;
+    /// use layernet::link::tap::TapDevice;
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let tap = TapNet::new(Default::default(), device)?;
+    /// assert_eq!(tap.link().stats().offered, 0, "no faults: nothing rolled for");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn link(&self) -> &FaultyTap {
         &self.device
+    }
+
+    /// Put `faults` on the link, both ways, from now on (the seed is the
+    /// operating system's): frames from the kernel are dropped, corrupted,
+    /// duplicated, reordered and delayed before the stack sees them, and
+    /// frames from the stack before the kernel does. What the wrapper did
+    /// is [`TapNet::link`]'s `stats`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::tap::TapNet;
+    /// use layernet::link::{faults::Faults, tap::TapDevice};
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let mut tap = TapNet::new(Default::default(), device)?;
+    /// tap.set_faults(Faults::loss(5));
+    /// assert_eq!(tap.link().faults(), Faults::loss(5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_faults(&mut self, faults: Faults) {
+        self.device.set_faults(faults);
     }
 
     /// Report every frame (both ways) and every event to `recorder`
@@ -363,9 +407,10 @@ impl TapNet {
         } else {
             Some(std::time::Duration::ZERO)
         };
-        match self.device.wait(sleep) {
+        let tap = self.device.inner();
+        match tap.wait(sleep) {
             Err(e) if e.kind() != std::io::ErrorKind::Interrupted => {
-                self.failure = Some(format!("TAP device {}: {e}", self.device.name()));
+                self.failure = Some(format!("TAP device {}: {e}", tap.name()));
                 // Do not spin on a dead descriptor: blocking callers still
                 // reach their deadlines, one short sleep at a time.
                 std::thread::sleep(std::time::Duration::from_millis(10));

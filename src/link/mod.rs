@@ -4,10 +4,17 @@
 //! `wire` modules and on nothing else of layernet; it knows nothing of
 //! sockets or applications.
 //!
+//! Beside the devices (the simulated segment's ports, the TAP, the
+//! LAN9118) are wrappers that work over any of them and compose:
+//! [`faults::Faulty`] (loss, corruption, duplication, reordering, delay)
+//! and [`capture::Captured`] (every frame shown to a sink).
+//!
 //! Every device here also implements [`Link`], which lets the network layer
 //! look at the next received frame before smoltcp consumes it (the SYN gate
 //! in [`crate::net`] needs that) without copying it a second time.
 
+pub mod capture;
+pub mod faults;
 pub mod lan9118;
 pub mod rng;
 pub mod sim;
@@ -16,6 +23,47 @@ pub mod tap;
 
 use smoltcp::phy::Device;
 use smoltcp::time::Instant;
+
+/// Length of an Ethernet II header (no FCS: every link here models a NIC
+/// that checks and strips it).
+///
+/// ```
+/// use layernet::link::{ETHERNET_HEADER_LEN, sim::StdSegment};
+/// let wire = StdSegment::new();
+/// assert_eq!(wire.mtu() + ETHERNET_HEADER_LEN, 1514, "a full Ethernet frame");
+/// ```
+pub const ETHERNET_HEADER_LEN: usize = 14;
+
+/// Which frames a link wrapper acts on: the fault wrapper
+/// ([`faults::Faulty`]) rolls for them, the capture ([`capture::Captured`])
+/// shows them.
+///
+/// ```
+/// use layernet::link::Ways;
+/// assert_eq!(Ways::default(), Ways::Both);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Ways {
+    /// Frames from the link and frames to it (a real link's `--faults`).
+    #[default]
+    Both,
+    /// Only the frames the stack sends (the simulated network's model:
+    /// each frame rolled for, or shown, once, by its sender).
+    Outbound,
+    /// Only the frames the link delivers.
+    Inbound,
+}
+
+impl Ways {
+    /// Whether frames of this way (`inbound`: from the link) are included.
+    pub(crate) fn includes(self, inbound: bool) -> bool {
+        match self {
+            Ways::Both => true,
+            Ways::Outbound => !inbound,
+            Ways::Inbound => inbound,
+        }
+    }
+}
 
 /// A device whose next received frame can be inspected before it is consumed.
 ///
@@ -75,11 +123,11 @@ pub trait Link: Device {
     ///
     /// ```
     /// use core::cell::RefCell;
-    /// use layernet::link::{Link, sim::{Faults, Port, Segment}};
+    /// use layernet::link::{Link, sim::{Port, Segment}};
     /// use layernet::{EthernetAddress, Instant};
     /// use smoltcp::phy::{Device, TxToken};
     ///
-    /// let wire = RefCell::new(Segment::<2, 8, 1514>::new(0, Faults::NONE));
+    /// let wire = RefCell::new(Segment::<2, 8, 1514>::new());
     /// let mut a = Port::new(&wire, 0, EthernetAddress([2, 0, 0, 0, 0, 1])).ok_or("0")?;
     /// let mut b = Port::new(&wire, 1, EthernetAddress([2, 0, 0, 0, 0, 2])).ok_or("1")?;
     /// a.transmit(Instant::ZERO).ok_or("tx")?.consume(60, |f| f.fill(0xff));
@@ -90,24 +138,28 @@ pub trait Link: Device {
     /// ```
     fn discard(&mut self, now: Instant);
 
-    /// When a frame the link holds back becomes due (one in flight on the
-    /// simulated segment, one a fault layer delays), if any. Nothing else
-    /// would wake an event loop for it: no descriptor turns readable and
-    /// the stack has no timer for it. [`crate::run::wake_at`] reads it.
+    /// When a frame the link holds back becomes due, if any: one a fault
+    /// wrapper ([`faults::Faulty`]) delays, one waiting at a port of the
+    /// simulated segment. Nothing else would wake an event loop for it: no
+    /// descriptor turns readable and the stack has no timer for it.
+    /// [`crate::run::wake_at`] reads it. `None`, the default: nothing held.
     ///
     /// ```
     /// use core::cell::RefCell;
-    /// use layernet::link::{Link, sim::{Faults, Port, Segment}};
+    /// use layernet::link::{Link, faults::{Faults, Faulty}, sim::{Port, Segment}};
     /// use layernet::{Duration, EthernetAddress, Instant};
     /// use smoltcp::phy::{Device, TxToken};
     ///
-    /// let slow = Faults { delay: Duration::from_millis(3), ..Faults::NONE };
-    /// let wire = RefCell::new(Segment::<2, 8, 1514>::new(0, slow));
-    /// let mut a = Port::new(&wire, 0, EthernetAddress([2, 0, 0, 0, 0, 1])).ok_or("0")?;
+    /// let wire = RefCell::new(Segment::<2, 8, 1514>::new());
+    /// let a = Port::new(&wire, 0, EthernetAddress([2, 0, 0, 0, 0, 1])).ok_or("0")?;
     /// let b = Port::new(&wire, 1, EthernetAddress([2, 0, 0, 0, 0, 2])).ok_or("1")?;
-    /// assert_eq!(b.poll_at(), None, "nothing on the way");
+    /// let slow = Faults { delay: Duration::from_millis(3), ..Faults::NONE };
+    /// let mut a = Faulty::<_, 4, 1514>::new(a, slow, 1);
+    /// assert_eq!((a.poll_at(), b.poll_at()), (None, None), "nothing on the way");
     /// a.transmit(Instant::ZERO).ok_or("tx")?.consume(60, |f| f.fill(0xff));
-    /// assert_eq!(b.poll_at(), Some(Instant::from_millis(3)));
+    /// assert_eq!(a.poll_at(), Some(Instant::from_millis(3)), "held by a's faults");
+    /// a.flush(Instant::from_millis(3));
+    /// assert_eq!(b.poll_at(), Some(Instant::from_millis(3)), "waiting at b's port");
     /// # Ok::<(), &str>(())
     /// ```
     fn poll_at(&self) -> Option<Instant> {

@@ -1,9 +1,8 @@
-//! A simulated Ethernet segment: N stations in one process, fixed-capacity
-//! frame queues, a virtual clock and a seeded fault model.
+//! A simulated Ethernet segment: N stations in one process, a plain switch
+//! with fixed-capacity frame queues on a virtual clock.
 //!
 //! Layer: link. Depends on smoltcp's `phy`, `time` and `wire` (to classify
-//! frames for the census and to aim corruption at checksummed bytes) and on
-//! [`super::rng`]; nothing above.
+//! frames for the census); nothing above.
 //!
 //! # Model
 //!
@@ -12,29 +11,26 @@
 //! every other port, a frame for an unknown MAC nowhere (counted). Each port
 //! has an inbound queue of `QUEUE` slots of `MTU` bytes, all inline: the
 //! segment never allocates, so it runs on a microcontroller as well.
+//! Frames larger than the configured MTU are dropped and counted as
+//! oversize.
 //!
-//! Time is whatever the caller passes to `receive`/`transmit`: a frame sent
-//! at `t` becomes deliverable at `t + delay` (plus a little more when it is
-//! chosen for reordering, so that later frames overtake it). Nothing reads a
-//! real clock, and all randomness comes from the seed, so the same seed and
-//! the same callers give the same frame sequence, bit for bit; the
-//! [`Segment::fingerprint`] proves it.
+//! Time is whatever the caller passes to `receive`/`transmit`, and nothing
+//! reads a real clock, so the same callers give the same frame sequence,
+//! bit for bit; the [`Segment::fingerprint`] proves it.
 //!
 //! # Faults
 //!
-//! Rolled per offered frame, in this order: drop, corrupt, duplicate,
-//! reorder. Corruption flips one bit inside the IPv4 packet, where the IPv4
-//! header checksum or the ICMP/TCP/UDP checksum covers it: a single flipped
-//! bit always changes a ones'-complement sum, so the receiver always detects
-//! it. ARP has no checksum of its own (a real NIC's FCS would catch the
-//! flip), so a corrupted ARP frame is dropped as an FCS error would drop it,
-//! and counted as corrupted. Frames larger than the configured MTU are
-//! dropped and counted as oversize.
+//! The segment has none of its own: loss, corruption, duplication,
+//! reordering and delay are the [`super::faults::Faulty`] wrapper's, which
+//! works over any link. The simulated network
+//! ([`crate::host::sim::SimNet`]) puts one on each host's port, rolling for
+//! the frames that host sends, each with its own seed drawn from the
+//! network's; [`Faults`] is re-exported here for the paths that name it.
 
 use core::cell::RefCell;
 
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
-use smoltcp::time::{Duration, Instant};
+use smoltcp::time::Instant;
 use smoltcp::wire::{
     ArpOperation, ArpPacket, EthernetAddress, EthernetFrame, EthernetProtocol, Icmpv4Message,
     Icmpv4Packet, IpProtocol, Ipv4Packet, TcpPacket, UdpPacket,
@@ -43,101 +39,16 @@ use smoltcp::wire::{
 use smoltcp::wire::{Icmpv6Message, Icmpv6Packet, Ipv6Packet};
 
 use super::Link;
-use super::rng::Rng;
+use super::faults::FaultStats;
 
-/// Length of an Ethernet II header (no FCS: the segment models a NIC that
-/// checks and strips it).
-///
-/// ```
-/// use layernet::link::sim::{ETHERNET_HEADER_LEN, Faults, StdSegment};
-/// let wire = StdSegment::new(0, Faults::NONE);
-/// assert_eq!(wire.mtu() + ETHERNET_HEADER_LEN, 1514, "a full Ethernet frame");
-/// ```
-pub const ETHERNET_HEADER_LEN: usize = 14;
+pub use super::ETHERNET_HEADER_LEN;
+pub use super::faults::{Faults, Roll, flip_checksummed_bit};
 
-/// The fault model of a segment. Rates are whole percentages (0 to 100).
-///
-/// # Example
-///
-/// A slow wire: 50 ms each way, so the ARP exchange and the datagram take
-/// 150 ms between them:
-///
-/// ```
-/// use layernet::host::sim::{SimNet, endpoint};
-/// use layernet::{Duration, link::sim::Faults, socket::{Error, UdpSocket}};
-///
-/// let mut net = SimNet::new(4, Faults { delay: Duration::from_millis(50), ..Faults::NONE });
-/// let (a, b) = (net.add_host()?, net.add_host()?);
-/// let (mut tx, mut rx) = (UdpSocket::bind(net.stack(a), 0)?, UdpSocket::bind(net.stack(b), 9)?);
-/// tx.send_to(net.stack(a), b"late", endpoint(b, 9))?;
-/// net.run_for(Duration::from_millis(120));
-/// let mut buf = [0u8; 8];
-/// assert_eq!(rx.recv_from(net.stack(b), &mut buf).err(), Some(Error::WouldBlock));
-/// net.run_for(Duration::from_millis(40));
-/// assert_eq!(rx.recv_from(net.stack(b), &mut buf)?.0, 4);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Faults {
-    /// Frames lost outright.
-    pub drop_pct: u8,
-    /// Frames with one bit flipped (see the module doc).
-    pub corrupt_pct: u8,
-    /// Frames delivered twice.
-    pub duplicate_pct: u8,
-    /// Frames held back so that later ones overtake them.
-    pub reorder_pct: u8,
-    /// Latency added to every frame.
-    pub delay: Duration,
-}
-
-impl Faults {
-    /// A perfect wire: nothing lost, nothing late. Also the `Default`, and
-    /// what [`SimNet::pair`](../../host/sim/struct.SimNet.html#method.pair) uses.
-    ///
-    /// ```
-    /// use layernet::{host::sim::SimNet, link::sim::Faults};
-    /// let (net, _, _) = SimNet::pair(3)?;
-    /// assert_eq!(net.segment().faults(), Faults::NONE);
-    /// assert_eq!(Faults::default(), Faults::NONE);
-    /// # Ok::<(), layernet::net::ConfigError>(())
-    /// ```
-    pub const NONE: Faults = Faults {
-        drop_pct: 0,
-        corrupt_pct: 0,
-        duplicate_pct: 0,
-        reorder_pct: 0,
-        delay: Duration::from_millis(0),
-    };
-
-    /// Only frame loss, at `pct` percent.
-    ///
-    /// ```
-    /// use layernet::{Duration, host::sim::*, link::sim::Faults, socket::UdpSocket};
-    ///
-    /// let (mut net, a, b) = SimNet::pair(8)?;
-    /// net.set_faults(Faults::loss(100));
-    /// UdpSocket::bind(net.stack(a), 0)?.send_to(net.stack(a), b"lost", endpoint(b, 9))?;
-    /// net.run_for(Duration::from_secs(1));
-    /// let stats = net.segment().stats();
-    /// assert!(stats.dropped > 0 && stats.delivered == 0, "{stats:?}");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub const fn loss(pct: u8) -> Faults {
-        Faults {
-            drop_pct: pct,
-            ..Faults::NONE
-        }
-    }
-}
-
-impl Default for Faults {
-    fn default() -> Self {
-        Faults::NONE
-    }
-}
-
-/// What the segment did with the frames offered to it.
+/// What became of the frames the stations sent. [`Segment::stats`] counts
+/// what the switch did (offered, delivered, oversize, overflow, unknown
+/// destination) and leaves the fault counts at 0: those are the fault
+/// wrappers', which [`Stats::with_faults`] adds in and
+/// [`SimNet::stats`](crate::host::sim::SimNet::stats) sums over the hosts.
 ///
 /// # Example
 ///
@@ -150,13 +61,13 @@ impl Default for Faults {
 /// let (mut net, _server, client) = SimNet::pair(5)?;
 /// let _refused = TcpStream::connect(net.stack(client), endpoint(0, 80))?;
 /// net.run_for(Duration::from_millis(10));
-/// let s = net.segment().stats();
+/// let s = net.stats();
 /// assert_eq!((s.offered, s.delivered, s.dropped), (4, 4, 0)); // ARP x2, SYN, RST
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Frames stations handed to the segment.
+    /// Frames stations sent (with faults: before they were rolled for).
     pub offered: u64,
     /// Their bytes.
     pub offered_bytes: u64,
@@ -172,13 +83,39 @@ pub struct Stats {
     pub reordered: u64,
     /// Frames larger than the MTU, dropped.
     pub oversize: u64,
-    /// Frames dropped because the receiving port's queue was full.
+    /// Frames dropped because the receiving port's queue (or a fault
+    /// wrapper's hold queue) was full.
     pub overflow: u64,
     /// Unicast frames for a MAC no port has.
     pub unknown_destination: u64,
 }
 
 impl Stats {
+    /// These switch counts with a fault wrapper's added: its losses,
+    /// corruptions, duplicates and reorderings, and the frames it took in
+    /// place of the copies it handed on, so that `offered` counts what the
+    /// stations sent.
+    ///
+    /// ```
+    /// use layernet::link::{faults::FaultStats, sim::Stats};
+    /// let switch = Stats { offered: 3, delivered: 3, ..Stats::default() };
+    /// let faults = FaultStats { offered: 4, dropped: 1, delivered: 3, ..FaultStats::default() };
+    /// let s = switch.with_faults(&faults);
+    /// assert_eq!((s.offered, s.dropped, s.delivered), (4, 1, 3));
+    /// ```
+    pub fn with_faults(&self, faults: &FaultStats) -> Stats {
+        Stats {
+            offered: (self.offered + faults.offered).saturating_sub(faults.delivered),
+            dropped: self.dropped + faults.dropped,
+            corrupted: self.corrupted + faults.corrupted,
+            duplicated: self.duplicated + faults.duplicated,
+            reordered: self.reordered + faults.reordered,
+            oversize: self.oversize + faults.oversize,
+            overflow: self.overflow + faults.overflow,
+            ..*self
+        }
+    }
+
     /// The counts accumulated since `earlier` was taken (each count
     /// saturates at 0 should `earlier` be the later one).
     ///
@@ -212,7 +149,10 @@ impl Stats {
     }
 }
 
-/// The offered frames, classified by protocol: what the wire carried.
+/// The frames the segment switched, classified by protocol: what the wire
+/// carried. A frame its sender's fault wrapper dropped never reached the
+/// wire and is not among them (before the faults moved into the wrapper,
+/// the census counted it); a duplicated one counts twice.
 ///
 /// # Example
 ///
@@ -414,11 +354,11 @@ impl<const MTU: usize> Slot<MTU> {
 ///
 /// ```
 /// use core::cell::RefCell;
-/// use layernet::link::sim::{Faults, Port, Segment};
+/// use layernet::link::sim::{Port, Segment};
 /// use layernet::{EthernetAddress as Mac, Instant};
 /// use smoltcp::phy::{Device, TxToken};
 ///
-/// let hub = RefCell::new(Segment::<3, 4, 600>::new(11, Faults::NONE));
+/// let hub = RefCell::new(Segment::<3, 4, 600>::new());
 /// let mac = |i: u8| Mac([2, 0, 0, 0, 1, i]);
 /// let mut ports: Vec<_> = (0..3).filter_map(|i| Port::new(&hub, i, mac(i as u8))).collect();
 /// let tx = ports[0].transmit(Instant::ZERO).ok_or("no tx")?;
@@ -427,8 +367,6 @@ impl<const MTU: usize> Slot<MTU> {
 /// # Ok::<(), &str>(())
 /// ```
 pub struct Segment<const PORTS: usize, const QUEUE: usize, const MTU: usize> {
-    rng: Rng,
-    faults: Faults,
     ip_mtu: usize,
     macs: [Option<EthernetAddress>; PORTS],
     queues: [[Slot<MTU>; QUEUE]; PORTS],
@@ -442,21 +380,29 @@ pub struct Segment<const PORTS: usize, const QUEUE: usize, const MTU: usize> {
 /// each, standard Ethernet frames.
 ///
 /// ```
-/// use layernet::link::sim::{Faults, StdSegment};
-/// let standard = StdSegment::new(0, Faults::NONE);
+/// use layernet::link::sim::StdSegment;
+/// let standard = StdSegment::new();
 /// assert_eq!(standard.mtu(), 1500);
 /// assert_eq!(standard.next_delivery(), None, "nothing queued yet");
 /// ```
 pub type StdSegment = Segment<4, 64, 1514>;
 
+impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Default
+    for Segment<PORTS, QUEUE, MTU>
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A port on a [`StdSegment`]: the device of every simulated host.
 ///
 /// ```
 /// use core::cell::RefCell;
-/// use layernet::link::sim::{Faults, StdPort, StdSegment};
+/// use layernet::link::sim::{StdPort, StdSegment};
 /// use layernet::EthernetAddress;
 ///
-/// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+/// let wire = RefCell::new(StdSegment::new());
 /// let last: Option<StdPort<'_>> = StdPort::new(&wire, 3, EthernetAddress([2, 0, 0, 0, 0, 4]));
 /// assert!(last.is_some());
 /// assert!(StdPort::new(&wire, 4, EthernetAddress([2, 0, 0, 0, 0, 5])).is_none(), "only 4 ports");
@@ -475,19 +421,17 @@ fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
 }
 
 impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QUEUE, MTU> {
-    /// A segment whose faults are drawn from `seed`. The IP MTU starts at the
-    /// largest the slots allow (`MTU - 14`).
+    /// An empty segment. The IP MTU starts at the largest the slots allow
+    /// (`MTU - 14`).
     ///
     /// ```
-    /// use layernet::link::sim::{Faults, Segment, Stats};
-    /// let small = Segment::<2, 8, 1000>::new(1, Faults::loss(5));
+    /// use layernet::link::sim::{Segment, Stats};
+    /// let small = Segment::<2, 8, 1000>::new();
     /// assert_eq!(small.mtu(), 986);
-    /// assert_eq!((small.faults().drop_pct, small.stats()), (5, Stats::default()));
+    /// assert_eq!(small.stats(), Stats::default());
     /// ```
-    pub fn new(seed: u64, faults: Faults) -> Self {
+    pub fn new() -> Self {
         Segment {
-            rng: Rng::new(seed),
-            faults,
             ip_mtu: MTU.saturating_sub(ETHERNET_HEADER_LEN),
             macs: [None; PORTS],
             queues: core::array::from_fn(|_| [Slot::EMPTY; QUEUE]),
@@ -502,8 +446,8 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
     /// what the slots can hold and to the IPv4 minimum of 576.
     ///
     /// ```
-    /// use layernet::link::sim::{Faults, StdSegment};
-    /// let mut wire = StdSegment::new(0, Faults::NONE);
+    /// use layernet::link::sim::StdSegment;
+    /// let mut wire = StdSegment::new();
     /// wire.set_mtu(1280);
     /// assert_eq!(wire.mtu(), 1280);
     /// wire.set_mtu(100);
@@ -531,46 +475,15 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
         self.ip_mtu
     }
 
-    /// Change the fault model from now on; frames already queued keep
-    /// their fate.
-    ///
-    /// ```
-    /// use core::cell::RefCell;
-    /// use layernet::{EthernetAddress, Instant, link::sim::{Faults, Port, StdSegment}};
-    /// use smoltcp::phy::{Device, TxToken};
-    ///
-    /// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
-    /// let mut port = Port::new(&wire, 0, EthernetAddress([2, 0, 0, 0, 0, 1])).ok_or("port")?;
-    /// wire.borrow_mut().set_faults(Faults::loss(100));
-    /// port.transmit(Instant::ZERO).ok_or("tx")?.consume(60, |f| f.fill(0xff));
-    /// assert_eq!(wire.borrow().stats().dropped, 1);
-    /// # Ok::<(), &str>(())
-    /// ```
-    pub fn set_faults(&mut self, faults: Faults) {
-        self.faults = faults;
-    }
-
-    /// The fault model in force.
-    ///
-    /// ```
-    /// use layernet::{host::sim::SimNet, link::sim::Faults};
-    /// let (mut net, _, _) = SimNet::pair(1)?;
-    /// net.set_faults(Faults { reorder_pct: 10, ..Faults::loss(2) });
-    /// assert_eq!(net.segment().faults().reorder_pct, 10);
-    /// # Ok::<(), layernet::net::ConfigError>(())
-    /// ```
-    pub fn faults(&self) -> Faults {
-        self.faults
-    }
-
-    /// What happened to the frames so far.
+    /// What the switch did with the frames so far (the fault counts stay 0:
+    /// see [`Stats`]).
     ///
     /// ```
     /// use core::cell::RefCell;
     /// use layernet::{link::sim::*, EthernetAddress, Instant};
     /// use smoltcp::phy::{Device, TxToken};
     ///
-    /// let wire = RefCell::new(Segment::<2, 4, 1514>::new(0, Faults::NONE));
+    /// let wire = RefCell::new(Segment::<2, 4, 1514>::new());
     /// wire.borrow_mut().set_mtu(576);
     /// let mut nic = Port::new(&wire, 1, EthernetAddress([2, 0, 0, 0, 0, 2])).ok_or("port")?;
     /// nic.transmit(Instant::ZERO).ok_or("tx")?.consume(700, |f| f.fill(0xff));
@@ -581,7 +494,7 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
         self.stats
     }
 
-    /// The offered frames by protocol.
+    /// The frames switched so far, by protocol (see [`Census`]).
     ///
     /// ```
     /// use layernet::host::sim::{SimNet, endpoint};
@@ -599,8 +512,9 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
         self.census
     }
 
-    /// A hash of every frame offered so far, with its sender and time: equal
-    /// fingerprints mean equal frame sequences.
+    /// A hash of every frame the segment was handed so far (after the
+    /// senders' faults), with its sender and time: equal fingerprints mean
+    /// equal frame sequences.
     ///
     /// ```
     /// use layernet::host::sim::{SimNet, endpoint};
@@ -622,18 +536,26 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
     }
 
     /// The earliest time at which any queued frame becomes deliverable
-    /// (`None`: no frame is queued).
+    /// (`None`: no frame is queued). A switch delays nothing: a frame is
+    /// deliverable from the moment it was sent (a delay is the fault
+    /// wrapper's, and its [`Link::poll_at`] says when a held frame is due).
     ///
     /// ```
     /// use layernet::host::sim::{SimNet, endpoint};
-    /// use layernet::{Duration, link::sim::Faults, socket::UdpSocket};
+    /// use layernet::{Duration, link::{Link, sim::Faults}, socket::UdpSocket};
     ///
     /// let (mut net, a, b) = SimNet::pair(9)?;
-    /// net.set_faults(Faults { delay: Duration::from_millis(3), ..Faults::NONE });
     /// let now = net.now();
     /// UdpSocket::bind(net.stack(a), 0)?.send_to(net.stack(a), b"x", endpoint(b, 7))?;
     /// net.poll(a, now); // sends the ARP request
-    /// assert_eq!(net.segment().next_delivery(), Some(now + Duration::from_millis(3)));
+    /// assert_eq!(net.segment().next_delivery(), Some(now));
+    /// net.run_for(Duration::from_millis(5));
+    /// net.set_faults(Faults { delay: Duration::from_millis(3), ..Faults::NONE });
+    /// let now = net.now();
+    /// UdpSocket::bind(net.stack(a), 0)?.send_to(net.stack(a), b"y", endpoint(b, 7))?;
+    /// net.poll(a, now); // the datagram, held by a's fault wrapper
+    /// assert_eq!(net.segment().next_delivery(), None);
+    /// assert_eq!(net.host(a).1.poll_at(), Some(now + Duration::from_millis(3)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn next_delivery(&self) -> Option<Instant> {
@@ -663,8 +585,8 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
     /// `None` if `index` is not below `PORTS`.
     ///
     /// ```
-    /// use layernet::{EthernetAddress, link::sim::{Faults, Segment}};
-    /// let mut two = Segment::<2, 4, 1514>::new(0, Faults::NONE);
+    /// use layernet::{EthernetAddress, link::sim::Segment};
+    /// let mut two = Segment::<2, 4, 1514>::new();
     /// assert_eq!(two.attach(1, EthernetAddress([2, 0, 0, 0, 0, 2])), Some(()));
     /// assert_eq!(two.attach(2, EthernetAddress([2, 0, 0, 0, 0, 3])), None);
     /// ```
@@ -713,9 +635,9 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
         }
     }
 
-    /// A station's frame enters the wire: count it, roll the faults, and queue
-    /// it at its destinations.
-    fn offer(&mut self, from: usize, now: Instant, frame: &mut [u8]) {
+    /// A station's frame enters the wire: count it and queue it at its
+    /// destinations.
+    fn offer(&mut self, from: usize, now: Instant, frame: &[u8]) {
         self.stats.offered += 1;
         self.stats.offered_bytes += frame.len() as u64;
         self.census.count(frame);
@@ -723,140 +645,30 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
         h = fnv(h, &now.total_millis().to_le_bytes());
         self.fingerprint = fnv(h, frame);
 
-        let Roll {
-            drop,
-            corrupt,
-            duplicate,
-            reorder,
-            flip,
-            hold,
-        } = self.faults.roll(&mut self.rng);
-
         if frame.len() > self.ip_mtu + ETHERNET_HEADER_LEN {
             self.stats.oversize += 1;
             return;
         }
-        if drop {
-            self.stats.dropped += 1;
-            return;
-        }
-        if corrupt {
-            self.stats.corrupted += 1;
-            if !flip_checksummed_bit(frame, flip) {
-                return;
-            }
-        }
-        let mut at = now + self.faults.delay;
-        if reorder {
-            self.stats.reordered += 1;
-            at += Duration::from_millis(hold);
-        }
-        if duplicate {
-            self.stats.duplicated += 1;
-        }
-        let copies = if duplicate { 2 } else { 1 };
+        let at = now;
 
-        let dst = EthernetFrame::new_checked(&*frame).map(|f| f.dst_addr());
+        let dst = EthernetFrame::new_checked(frame).map(|f| f.dst_addr());
         let Ok(dst) = dst else {
             self.stats.unknown_destination += 1;
             return;
         };
         if dst.is_unicast() {
             match self.macs.iter().position(|m| *m == Some(dst)) {
-                Some(port) if port != from => {
-                    for _ in 0..copies {
-                        self.enqueue(port, at, frame);
-                    }
-                }
+                Some(port) if port != from => self.enqueue(port, at, frame),
                 _ => self.stats.unknown_destination += 1,
             }
         } else {
             for port in 0..PORTS {
                 if port != from && self.macs[port].is_some() {
-                    for _ in 0..copies {
-                        self.enqueue(port, at, frame);
-                    }
+                    self.enqueue(port, at, frame);
                 }
             }
         }
     }
-}
-
-/// What the fault model decided for one frame: [`Faults::roll`].
-///
-/// ```
-/// use layernet::link::{rng::Rng, sim::Faults};
-/// let roll = Faults { reorder_pct: 100, ..Faults::NONE }.roll(&mut Rng::new(3));
-/// assert!(roll.reorder && (1..=4).contains(&roll.hold));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Roll {
-    /// Lose it.
-    pub drop: bool,
-    /// Flip one checksummed bit ([`flip_checksummed_bit`] with `flip`).
-    pub corrupt: bool,
-    /// Deliver it twice.
-    pub duplicate: bool,
-    /// Hold it back `hold` milliseconds more, so later frames overtake it.
-    pub reorder: bool,
-    /// Which bit to flip, if corrupted.
-    pub flip: u64,
-    /// Milliseconds a reordered frame is held back (1 to 4).
-    pub hold: u64,
-}
-
-impl Faults {
-    /// Roll every fault for one frame from `rng`. Every roll is drawn,
-    /// whatever the outcome, so the draws per frame are fixed and a seed
-    /// replays exactly; the TAP link's fault layer uses the same model.
-    ///
-    /// ```
-    /// use layernet::link::{rng::Rng, sim::Faults};
-    /// let mut rng = Rng::new(1);
-    /// let never = Faults::NONE.roll(&mut rng);
-    /// assert!(!never.drop && !never.corrupt && !never.duplicate && !never.reorder);
-    /// assert!(Faults::loss(100).roll(&mut rng).drop);
-    /// ```
-    pub fn roll(&self, rng: &mut Rng) -> Roll {
-        Roll {
-            drop: rng.percent(self.drop_pct),
-            corrupt: rng.percent(self.corrupt_pct),
-            duplicate: rng.percent(self.duplicate_pct),
-            reorder: rng.percent(self.reorder_pct),
-            flip: rng.next_u64(),
-            hold: rng.below(4) + 1,
-        }
-    }
-}
-
-/// Flip one bit of an IPv4 frame inside the bytes its checksums cover,
-/// chosen by `roll`. Returns false when the frame is not IPv4 (then it is
-/// to be dropped, as a NIC's FCS check would drop it).
-///
-/// ```
-/// use layernet::link::sim::flip_checksummed_bit;
-/// let mut arp = [0u8; 42];
-/// arp[12..14].copy_from_slice(&[0x08, 0x06]);
-/// assert!(!flip_checksummed_bit(&mut arp, 7), "no checksum covers ARP");
-/// ```
-pub fn flip_checksummed_bit(frame: &mut [u8], roll: u64) -> bool {
-    let covered = match EthernetFrame::new_checked(&*frame) {
-        Ok(eth) if eth.ethertype() == EthernetProtocol::Ipv4 => {
-            match Ipv4Packet::new_checked(eth.payload()) {
-                Ok(ip) => usize::from(ip.total_len()),
-                Err(_) => return false,
-            }
-        }
-        _ => return false,
-    };
-    if covered == 0 {
-        return false;
-    }
-    let bit = (roll % (covered as u64 * 8)) as usize;
-    if let Some(byte) = frame.get_mut(ETHERNET_HEADER_LEN + bit / 8) {
-        *byte ^= 1 << (bit % 8);
-    }
-    true
 }
 
 /// One station's attachment to a [`Segment`]: a smoltcp `phy::Device`.
@@ -873,10 +685,10 @@ pub fn flip_checksummed_bit(frame: &mut [u8], roll: u64) -> bool {
 ///
 /// ```
 /// use core::cell::RefCell;
-/// use layernet::link::sim::{Faults, Port, Segment};
+/// use layernet::link::sim::{Port, Segment};
 /// use layernet::net::{Config, Stack, profile};
 ///
-/// let wire = RefCell::new(Segment::<2, 16, 1514>::new(1, Faults::NONE));
+/// let wire = RefCell::new(Segment::<2, 16, 1514>::new());
 /// let config = Config::default();
 /// let mut port = Port::new(&wire, 0, config.mac).ok_or("no such port")?;
 /// let mut memory = profile::Tiny::new();
@@ -901,9 +713,9 @@ impl<'s, const PORTS: usize, const QUEUE: usize, const MTU: usize> Port<'s, PORT
     ///
     /// ```
     /// use core::cell::RefCell;
-    /// use layernet::{EthernetAddress, link::sim::{Faults, Port, StdSegment}};
+    /// use layernet::{EthernetAddress, link::sim::{Port, StdSegment}};
     ///
-    /// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+    /// let wire = RefCell::new(StdSegment::new());
     /// let mac = EthernetAddress([2, 0, 0, 0, 0, 1]);
     /// let busy = wire.borrow();
     /// assert!(Port::new(&wire, 0, mac).is_none(), "the segment is borrowed");
@@ -930,8 +742,8 @@ impl<'s, const PORTS: usize, const QUEUE: usize, const MTU: usize> Port<'s, PORT
     /// ```
     /// use layernet::{host::sim::SimNet, link::sim::Faults};
     /// let (mut net, a, _) = SimNet::pair(0)?;
-    /// let wire = net.host(a).1.segment();
-    /// assert_eq!(wire.borrow().faults(), Faults::NONE);
+    /// let wire = net.host(a).1.inner().segment();
+    /// assert_eq!((wire.borrow().mtu(), net.faults()), (1500, Faults::NONE));
     /// # Ok::<(), layernet::net::ConfigError>(())
     /// ```
     pub fn segment(&self) -> &'s RefCell<Segment<PORTS, QUEUE, MTU>> {
@@ -957,7 +769,7 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Link
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        self.segment.borrow().next_delivery_to(self.index)
+        self.segment.try_borrow().ok()?.next_delivery_to(self.index)
     }
 
     fn discard(&mut self, _now: Instant) {
@@ -969,11 +781,11 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Link
 ///
 /// ```
 /// use core::cell::RefCell;
-/// use layernet::link::sim::{Faults, Port, Segment};
+/// use layernet::link::sim::{Port, Segment};
 /// use layernet::{EthernetAddress as Mac, Instant};
 /// use smoltcp::phy::{Device, RxToken, TxToken};
 ///
-/// let lan = RefCell::new(Segment::<2, 2, 128>::new(0, Faults::NONE));
+/// let lan = RefCell::new(Segment::<2, 2, 128>::new());
 /// let (x_mac, y_mac) = (Mac([2, 0, 0, 0, 0, 10]), Mac([2, 0, 0, 0, 0, 11]));
 /// let mut x = Port::new(&lan, 0, x_mac).ok_or("x")?;
 /// let mut y = Port::new(&lan, 1, y_mac).ok_or("y")?;
@@ -1001,7 +813,7 @@ impl phy::RxToken for RxToken<'_> {
 /// use layernet::{EthernetAddress, Instant, link::sim::*};
 /// use smoltcp::phy::{Device, TxToken as _};
 ///
-/// let seg = RefCell::new(Segment::<1, 1, 64>::new(0, Faults::NONE));
+/// let seg = RefCell::new(Segment::<1, 1, 64>::new());
 /// let mut lone = Port::new(&seg, 0, EthernetAddress([2, 0, 0, 0, 0, 1])).ok_or("port")?;
 /// let token: TxToken<'_, '_, 1, 1, 64> = lone.transmit(Instant::ZERO).ok_or("tx")?;
 /// token.consume(60, |f| f.fill(0));
@@ -1126,7 +938,7 @@ mod tests {
 
     #[test]
     fn unicast_reaches_only_its_port_and_broadcast_reaches_all_others() {
-        let seg = RefCell::new(Seg::new(1, Faults::NONE));
+        let seg = RefCell::new(Seg::new());
         let mut a = Port::new(&seg, 0, A).unwrap();
         let mut b = Port::new(&seg, 1, B).unwrap();
         let mut c = Port::new(&seg, 2, C).unwrap();
@@ -1142,31 +954,8 @@ mod tests {
     }
 
     #[test]
-    fn delay_holds_frames_until_due_and_order_is_kept() {
-        let faults = Faults {
-            delay: Duration::from_millis(5),
-            ..Faults::NONE
-        };
-        let seg = RefCell::new(Seg::new(1, faults));
-        let mut a = Port::new(&seg, 0, A).unwrap();
-        let mut b = Port::new(&seg, 1, B).unwrap();
-        send(&mut a, Instant::from_millis(0), &frame(B, A, 1));
-        send(&mut a, Instant::from_millis(0), &frame(B, A, 2));
-        assert_eq!(seg.borrow().next_delivery(), Some(Instant::from_millis(5)));
-        assert!(recv(&mut b, Instant::from_millis(4)).is_none());
-        assert_eq!(
-            recv(&mut b, Instant::from_millis(5)).map(|f| f[20]),
-            Some(1)
-        );
-        assert_eq!(
-            recv(&mut b, Instant::from_millis(5)).map(|f| f[20]),
-            Some(2)
-        );
-    }
-
-    #[test]
     fn full_queue_overflows_and_is_counted() {
-        let seg = RefCell::new(Seg::new(1, Faults::NONE));
+        let seg = RefCell::new(Seg::new());
         let mut a = Port::new(&seg, 0, A).unwrap();
         let _b = Port::new(&seg, 1, B).unwrap();
         for i in 0..10 {
@@ -1178,7 +967,7 @@ mod tests {
 
     #[test]
     fn oversize_frames_are_dropped() {
-        let seg = RefCell::new(Seg::new(1, Faults::NONE));
+        let seg = RefCell::new(Seg::new());
         seg.borrow_mut().set_mtu(576);
         let mut a = Port::new(&seg, 0, A).unwrap();
         let _b = Port::new(&seg, 1, B).unwrap();
@@ -1190,28 +979,8 @@ mod tests {
     }
 
     #[test]
-    fn corruption_flips_exactly_one_bit_inside_the_ip_packet() {
-        // A minimal IPv4 header (20 bytes, total length 28) plus 8 bytes.
-        let mut f = [0u8; 60];
-        f[..14].copy_from_slice(&frame(B, A, 0)[..14]);
-        f[12..14].copy_from_slice(&[0x08, 0x00]);
-        f[14] = 0x45;
-        f[16..18].copy_from_slice(&28u16.to_be_bytes());
-        for roll in 0..500u64 {
-            let mut g = f;
-            assert!(flip_checksummed_bit(&mut g, roll.wrapping_mul(0x9E37_79B9)));
-            let diff: u32 = f.iter().zip(&g).map(|(x, y)| (x ^ y).count_ones()).sum();
-            assert_eq!(diff, 1);
-            let at = f.iter().zip(&g).position(|(x, y)| x != y).unwrap();
-            assert!((14..14 + 28).contains(&at), "flip at {at}");
-        }
-        let mut arp = frame(B, A, 0);
-        assert!(!flip_checksummed_bit(&mut arp, 3));
-    }
-
-    #[test]
     fn peek_then_receive_gives_the_same_frame_and_discard_drops_it() {
-        let seg = RefCell::new(Seg::new(1, Faults::NONE));
+        let seg = RefCell::new(Seg::new());
         let mut a = Port::new(&seg, 0, A).unwrap();
         let mut b = Port::new(&seg, 1, B).unwrap();
         send(&mut a, Instant::ZERO, &frame(B, A, 7));
@@ -1221,33 +990,5 @@ mod tests {
         assert_eq!(b.peek(Instant::ZERO).map(|f| f[20]), Some(8));
         assert_eq!(recv(&mut b, Instant::ZERO).map(|f| f[20]), Some(8));
         assert!(b.peek(Instant::ZERO).is_none());
-    }
-
-    #[test]
-    fn fault_counters_follow_the_rates() {
-        let faults = Faults {
-            drop_pct: 20,
-            corrupt_pct: 0,
-            duplicate_pct: 10,
-            reorder_pct: 10,
-            delay: Duration::from_millis(0),
-        };
-        let seg = RefCell::new(Segment::<2, 4, 1514>::new(9, faults));
-        let mut a = Port::new(&seg, 0, A).unwrap();
-        let mut b = Port::new(&seg, 1, B).unwrap();
-        for i in 0..1000u32 {
-            send(
-                &mut a,
-                Instant::from_millis(i64::from(i) * 10),
-                &frame(B, A, 0),
-            );
-            while recv(&mut b, Instant::from_millis(i64::from(i) * 10 + 9)).is_some() {}
-        }
-        let s = seg.borrow().stats();
-        assert_eq!(s.offered, 1000);
-        assert!((150..250).contains(&s.dropped), "{s:?}");
-        assert!(s.duplicated > 50 && s.reordered > 50, "{s:?}");
-        // A dropped frame is never duplicated: the counters count what happened.
-        assert_eq!(s.delivered, 1000 - s.dropped + s.duplicated);
     }
 }

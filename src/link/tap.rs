@@ -47,9 +47,8 @@ use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use tun_tap::{Iface, Mode};
 
-use super::Link;
-use super::rng::Rng;
-use super::sim::{ETHERNET_HEADER_LEN, Faults, Roll, Stats, flip_checksummed_bit};
+use super::faults::Faulty;
+use super::{ETHERNET_HEADER_LEN, Link};
 
 /// Largest frame handled without offload: a 1500-byte IP MTU plus the
 /// Ethernet header.
@@ -132,8 +131,9 @@ pub struct TapStats {
     pub rx_errors: u64,
 }
 
-/// Frames a fault layer holds at most, each way; beyond that a frame is
-/// lost (counted as overflow), as on a NIC whose queue is full.
+/// Frames the TAP's fault wrapper ([`FaultyTap`]) holds at most, both
+/// ways together; beyond that a frame is lost (counted as overflow), as on
+/// a NIC whose queue is full.
 ///
 /// ```
 /// use layernet::link::tap::FAULT_QUEUE;
@@ -142,83 +142,25 @@ pub struct TapStats {
 /// ```
 pub const FAULT_QUEUE: usize = 256;
 
-struct Held {
-    at: Instant,
-    seq: u64,
-    frame: Vec<u8>,
-}
-
-/// The simulated segment's fault model on a real link, both ways: frames
-/// from the kernel before the stack sees them, frames from the stack before
-/// the kernel does. Same rolls, same statistics, its own seed.
-struct FaultLayer {
-    faults: Faults,
-    rng: Rng,
-    seq: u64,
-    rx: std::collections::VecDeque<Held>,
-    tx: std::collections::VecDeque<Held>,
-    stats: Stats,
-}
-
-impl FaultLayer {
-    /// Roll the faults for `frame` and queue what survives (once or twice).
-    fn offer(&mut self, inbound: bool, now: Instant, frame: &[u8]) {
-        self.stats.offered += 1;
-        self.stats.offered_bytes += frame.len() as u64;
-        let roll: Roll = self.faults.roll(&mut self.rng);
-        if roll.drop {
-            self.stats.dropped += 1;
-            return;
-        }
-        let mut frame = frame.to_vec();
-        if roll.corrupt {
-            self.stats.corrupted += 1;
-            if !flip_checksummed_bit(&mut frame, roll.flip) {
-                return;
-            }
-        }
-        let mut at = now + self.faults.delay;
-        if roll.reorder {
-            self.stats.reordered += 1;
-            at += smoltcp::time::Duration::from_millis(roll.hold);
-        }
-        let copies = if roll.duplicate {
-            self.stats.duplicated += 1;
-            2
-        } else {
-            1
-        };
-        for _ in 0..copies {
-            let queue = if inbound { &mut self.rx } else { &mut self.tx };
-            if queue.len() >= FAULT_QUEUE {
-                self.stats.overflow += 1;
-                continue;
-            }
-            self.seq += 1;
-            queue.push_back(Held {
-                at,
-                seq: self.seq,
-                frame: frame.clone(),
-            });
-            self.stats.delivered += 1;
-        }
-    }
-
-    /// The next frame due by `now` in one direction, earliest first.
-    fn take_due(queue: &mut std::collections::VecDeque<Held>, now: Instant) -> Option<Vec<u8>> {
-        let i = queue
-            .iter()
-            .enumerate()
-            .filter(|(_, h)| h.at <= now)
-            .min_by_key(|(_, h)| (h.at, h.seq))
-            .map(|(i, _)| i)?;
-        queue.remove(i).map(|h| h.frame)
-    }
-
-    fn next_due(&self) -> Option<Instant> {
-        self.rx.iter().chain(self.tx.iter()).map(|h| h.at).min()
-    }
-}
+/// The TAP device behind the fault wrapper, as the TAP host runs it:
+/// without faults every frame passes straight through (an offloaded
+/// 64 KiB segment too); with them (`layernet --faults`) the simulated
+/// segment's model applies both ways, frames from the kernel before the
+/// stack sees them and frames from the stack before the kernel does, for
+/// testing recovery on a real link where the kernel has no netem. On a
+/// device opened with [`TapDevice::open_offload`] the faults would hit
+/// what crosses the TAP, segments of up to 64 KiB, not the frames of the
+/// wire (the CLI refuses the combination for that reason).
+///
+/// ```
+/// use layernet::link::faults::Faults;
+/// use layernet::link::tap::{FaultyTap, TapDevice};
+/// if let Ok(dev) = TapDevice::open("ln-doc-faults") {
+///     let dev: FaultyTap = FaultyTap::new(dev, Faults::loss(5), 7);
+///     assert_eq!(dev.stats().offered, 0);
+/// }
+/// ```
+pub type FaultyTap = Faulty<TapDevice, FAULT_QUEUE, TAP_FRAME_MAX>;
 
 /// A TAP interface as a smoltcp device.
 ///
@@ -249,7 +191,6 @@ pub struct TapDevice {
     tx: Box<[u8]>,
     stats: TapStats,
     failure: Option<io::Error>,
-    faults: Option<FaultLayer>,
 }
 
 /// The descriptor: opened by `tun-tap`, or by [`TapDevice::open_offload`]
@@ -286,24 +227,6 @@ impl Fd {
             Fd::Plain(iface) => iface.name(),
             Fd::Vnet { name, .. } => name,
         }
-    }
-
-    /// Write `frame` (held by the fault layer, so without room for a
-    /// header in front) with its virtio-net header if the link has them.
-    fn send_held(&self, mtu: usize, frame: &[u8]) -> io::Result<usize> {
-        if matches!(self, Fd::Plain(_)) {
-            return self.send(frame);
-        }
-        let mut buf = vec![0; vnet::HDR_LEN + frame.len()];
-        let (hdr, body) = buf.split_at_mut(vnet::HDR_LEN);
-        body.copy_from_slice(frame);
-        if !vnet::mark_tx(hdr, body, mtu) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "a frame bigger than the link that is not TCP",
-            ));
-        }
-        self.send(&buf)
     }
 }
 
@@ -524,7 +447,6 @@ impl TapDevice {
             tx: vec![0; size].into_boxed_slice(),
             stats: TapStats::default(),
             failure: None,
-            faults: None,
         }
     }
 
@@ -538,72 +460,6 @@ impl TapDevice {
     /// ```
     pub fn offload(&self) -> bool {
         self.head != 0
-    }
-
-    /// Put the simulated segment's fault model on this link, both ways,
-    /// with its own `seed`: frames from the kernel are dropped, corrupted,
-    /// duplicated, reordered and delayed before the stack sees them, and
-    /// frames from the stack before the kernel does. For testing recovery
-    /// on a real link where the kernel has no netem. On a device opened
-    /// with [`TapDevice::open_offload`] the faults hit what crosses the
-    /// TAP, segments of up to 64 KiB, not the frames of the wire (the CLI
-    /// refuses the combination for that reason).
-    ///
-    /// ```
-    /// use layernet::link::{sim::Faults, tap::TapDevice};
-    /// if let Ok(dev) = TapDevice::open("ln-doc-faults") {
-    ///     let dev = dev.with_faults(Faults::loss(5), 7);
-    ///     assert_eq!(dev.fault_stats().map(|s| s.offered), Some(0));
-    /// }
-    /// ```
-    pub fn with_faults(mut self, faults: Faults, seed: u64) -> Self {
-        self.faults = Some(FaultLayer {
-            faults,
-            rng: Rng::new(seed),
-            seq: 0,
-            rx: std::collections::VecDeque::new(),
-            tx: std::collections::VecDeque::new(),
-            stats: Stats::default(),
-        });
-        self
-    }
-
-    /// What the fault layer did, both ways together (`None` without one).
-    ///
-    /// ```
-    /// use layernet::link::tap::TapDevice;
-    /// if let Ok(dev) = TapDevice::open("ln-doc-fstats") {
-    ///     assert!(dev.fault_stats().is_none(), "no fault layer unless asked");
-    /// }
-    /// ```
-    pub fn fault_stats(&self) -> Option<Stats> {
-        self.faults.as_ref().map(|f| f.stats)
-    }
-
-    /// When the fault layer next has a held frame to release (the event
-    /// loop must wake then, frame or not).
-    ///
-    /// ```
-    /// use layernet::link::tap::TapDevice;
-    /// if let Ok(dev) = TapDevice::open("ln-doc-fdue") {
-    ///     assert_eq!(dev.next_fault_release(), None);
-    /// }
-    /// ```
-    pub fn next_fault_release(&self) -> Option<Instant> {
-        self.faults.as_ref().and_then(FaultLayer::next_due)
-    }
-
-    /// Write the held outbound frames that are due.
-    fn release_tx(&mut self, now: Instant) {
-        let Some(layer) = self.faults.as_mut() else {
-            return;
-        };
-        while let Some(frame) = FaultLayer::take_due(&mut layer.tx, now) {
-            match self.fd.send_held(self.mtu, &frame) {
-                Ok(_) => self.stats.tx_frames += 1,
-                Err(_) => self.stats.tx_dropped += 1,
-            }
-        }
     }
 
     /// Why the device stopped working (it was deleted, or detached), if it
@@ -705,13 +561,8 @@ impl TapDevice {
         }
     }
 
-    fn fill(&mut self, now: Instant) {
-        self.release_tx(now);
+    fn fill(&mut self) {
         if self.rx_len.is_some() {
-            return;
-        }
-        if self.faults.is_some() {
-            self.fill_through_faults(now);
             return;
         }
         match self.fd.recv(&mut self.rx) {
@@ -757,48 +608,6 @@ impl TapDevice {
             }
         }
     }
-
-    /// Read what the kernel has into the fault layer, then hand on the
-    /// earliest frame that is due.
-    fn fill_through_faults(&mut self, now: Instant) {
-        // Bounded: a flood cannot keep this loop reading for ever.
-        for _ in 0..64 {
-            match self.fd.recv(&mut self.rx) {
-                Ok(n) if n > 0 => {
-                    self.stats.rx_frames += 1;
-                    let Some(len) = self.unwrap_frame(n) else {
-                        continue;
-                    };
-                    let frame = &self.rx[self.head..self.head + len];
-                    if let Some(layer) = self.faults.as_mut() {
-                        layer.offer(true, now, frame);
-                    }
-                }
-                Ok(_) => break,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                    ) =>
-                {
-                    break;
-                }
-                Err(e) => {
-                    self.stats.rx_errors += 1;
-                    self.failure = Some(e);
-                    break;
-                }
-            }
-        }
-        let Some(layer) = self.faults.as_mut() else {
-            return;
-        };
-        if let Some(frame) = FaultLayer::take_due(&mut layer.rx, now) {
-            let n = frame.len().min(self.rx.len() - self.head);
-            self.rx[self.head..self.head + n].copy_from_slice(&frame[..n]);
-            self.rx_len = Some(n);
-        }
-    }
 }
 
 impl Drop for TapDevice {
@@ -813,18 +622,14 @@ impl Drop for TapDevice {
 }
 
 impl Link for TapDevice {
-    fn peek(&mut self, now: Instant) -> Option<&[u8]> {
-        self.fill(now);
+    fn peek(&mut self, _now: Instant) -> Option<&[u8]> {
+        self.fill();
         let len = self.rx_len?;
         self.rx.get(self.head..self.head + len)
     }
 
     fn discard(&mut self, _now: Instant) {
         self.rx_len = None;
-    }
-
-    fn poll_at(&self) -> Option<Instant> {
-        self.next_fault_release()
     }
 }
 
@@ -874,8 +679,6 @@ pub struct TapTxToken<'a> {
     head: usize,
     mtu: usize,
     stats: &'a mut TapStats,
-    faults: Option<&'a mut FaultLayer>,
-    now: Instant,
 }
 
 impl phy::TxToken for TapTxToken<'_> {
@@ -883,18 +686,6 @@ impl phy::TxToken for TapTxToken<'_> {
         // smoltcp asks for at most `capabilities().max_transmission_unit`.
         let end = (self.head + len).min(self.buf.len());
         let r = f(&mut self.buf[self.head..end]);
-        if let Some(layer) = self.faults {
-            // Held in the fault layer; written when due (at once without a
-            // delay): the next poll of the device releases it.
-            layer.offer(false, self.now, &self.buf[self.head..end]);
-            while let Some(due) = FaultLayer::take_due(&mut layer.tx, self.now) {
-                match self.fd.send_held(self.mtu, &due) {
-                    Ok(_) => self.stats.tx_frames += 1,
-                    Err(_) => self.stats.tx_dropped += 1,
-                }
-            }
-            return r;
-        }
         if self.head != 0 {
             let (hdr, frame) = self.buf[..end].split_at_mut(self.head);
             if !vnet::mark_tx(hdr, frame, self.mtu) {
@@ -923,8 +714,8 @@ impl Device for TapDevice {
     where
         Self: 'a;
 
-    fn receive(&mut self, now: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
-        self.fill(now);
+    fn receive(&mut self, _now: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        self.fill();
         let len = self.rx_len.take()?;
         Some((
             TapRxToken {
@@ -936,22 +727,17 @@ impl Device for TapDevice {
                 head: self.head,
                 mtu: self.mtu,
                 stats: &mut self.stats,
-                faults: self.faults.as_mut(),
-                now,
             },
         ))
     }
 
-    fn transmit(&mut self, now: Instant) -> Option<Self::TxToken<'_>> {
-        self.release_tx(now);
+    fn transmit(&mut self, _now: Instant) -> Option<Self::TxToken<'_>> {
         Some(TapTxToken {
             fd: &self.fd,
             buf: &mut self.tx,
             head: self.head,
             mtu: self.mtu,
             stats: &mut self.stats,
-            faults: self.faults.as_mut(),
-            now,
         })
     }
 

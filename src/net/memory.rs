@@ -186,12 +186,12 @@ impl IcmpBuffers {
 ///
 /// ```
 /// use core::cell::RefCell;
-/// use layernet::link::sim::{Faults, StdPort, StdSegment};
+/// use layernet::link::sim::{StdPort, StdSegment};
 /// use layernet::net::{Config, Resources, Stack};
 ///
 /// type Small<'a> = Resources<'a, 4, 2, 1, 512>;
 /// assert!(core::mem::size_of::<Small>() < 9 * 1024, "IPv6 addresses in every socket included");
-/// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+/// let wire = RefCell::new(StdSegment::new());
 /// let mut memory = Small::new();
 /// let mut nic = StdPort::new(&wire, 0, Config::default().mac).ok_or("port")?;
 /// let stack = Stack::new(Config::default(), &mut nic, &mut memory, layernet::Instant::ZERO)?;
@@ -214,6 +214,29 @@ pub struct Resources<'a, const SOCKETS: usize, const TCP: usize, const UDP: usiz
 impl<'a, const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: usize>
     Resources<'a, SOCKETS, TCP, UDP, BUF>
 {
+    /// TCP sockets in the pool (`TCP`), as a constant: a host that sizes
+    /// its pool at run time starts from a profile's.
+    ///
+    /// ```
+    /// use layernet::host::memory::Sizes;
+    /// use layernet::net::profile;
+    /// // The tiny profile's pool, sized at run time instead of in the type.
+    /// let (sockets, buffer) = (profile::Tiny::TCP_SOCKETS, profile::Tiny::TCP_BUFFER);
+    /// let sized = Sizes { tcp_sockets: sockets, tcp_buffer: buffer }.leak()?;
+    /// let mut fixed = profile::Tiny::new();
+    /// assert_eq!(sized.tcp_sockets(), fixed.memory().tcp_sockets());
+    /// # Ok::<(), String>(())
+    /// ```
+    pub const TCP_SOCKETS: usize = TCP;
+
+    /// Each TCP socket's buffer, each way (`BUF`), as a constant.
+    ///
+    /// ```
+    /// use layernet::net::profile;
+    /// assert!(profile::Tiny::TCP_BUFFER < profile::Board::TCP_BUFFER);
+    /// ```
+    pub const TCP_BUFFER: usize = BUF;
+
     /// Zeroed resources. A `SOCKETS` other than `TCP + UDP + 1` (plus
     /// [`NAME_SOCKETS`] or not), no TCP socket or buffers under 64 bytes
     /// fail to compile.
@@ -320,7 +343,7 @@ pub const MAX_TCP_BUFFER: usize = 1 << 30;
 ///
 /// ```
 /// use core::cell::RefCell;
-/// use layernet::link::sim::{Faults, StdPort, StdSegment};
+/// use layernet::link::sim::{StdPort, StdSegment};
 /// use layernet::net::{Config, IcmpBuffers, Memory, Stack, TcpEntry};
 /// use smoltcp::iface::SocketStorage;
 ///
@@ -330,7 +353,7 @@ pub const MAX_TCP_BUFFER: usize = 1 << 30;
 /// let mut icmp = IcmpBuffers::EMPTY;
 /// let memory = Memory::new(&mut sockets, &mut tcp, &mut bytes, &mut [], &mut [], &mut [], &mut icmp)?;
 /// assert_eq!((memory.tcp_sockets(), memory.tcp_buffer()), (8, 128 * 1024));
-/// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+/// let wire = RefCell::new(StdSegment::new());
 /// let mut nic = StdPort::new(&wire, 0, Config::default().mac).ok_or("port")?;
 /// let stack = Stack::with_memory(Config::default(), &mut nic, memory, layernet::Instant::ZERO)?;
 /// assert_eq!(stack.free_tcp_sockets(), 8);

@@ -310,11 +310,11 @@ pub const EPHEMERAL_FIRST: u16 = 49152;
 /// ```
 /// use core::cell::RefCell;
 /// use layernet::host::sim::{host_ip, host_mac};
-/// use layernet::link::sim::{Faults, StdPort, StdSegment};
+/// use layernet::link::sim::{StdPort, StdSegment};
 /// use layernet::net::{Config, Stack, profile};
 /// use layernet::{Instant, socket::Ping};
 ///
-/// let wire = RefCell::new(StdSegment::new(1, Faults::NONE));
+/// let wire = RefCell::new(StdSegment::new());
 /// let (ca, cb) = (Config::new(host_mac(0), host_ip(0)), Config::new(host_mac(1), host_ip(1)));
 /// let (mut ra, mut rb) = (profile::Tiny::new(), profile::Tiny::new());
 /// let mut pa = StdPort::new(&wire, 0, ca.mac).ok_or("a")?;

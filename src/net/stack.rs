@@ -23,7 +23,7 @@ impl<'a> Stack<'a> {
     /// use layernet::net::{Config, ConfigError, Stack, profile};
     /// use layernet::{EthernetAddress, Instant, link::sim::*};
     ///
-    /// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+    /// let wire = RefCell::new(StdSegment::new());
     /// let group = EthernetAddress([0x01, 0, 0x5e, 0, 0, 1]);
     /// let mut port = StdPort::new(&wire, 0, group).ok_or("port")?;
     /// let mut space = profile::Tiny::new();
@@ -52,7 +52,7 @@ impl<'a> Stack<'a> {
     /// use layernet::net::{Config, Stack, profile};
     /// use layernet::{Instant, link::sim::*};
     ///
-    /// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
+    /// let wire = RefCell::new(StdSegment::new());
     /// let mut port = StdPort::new(&wire, 0, Config::default().mac).ok_or("port")?;
     /// let mut space = profile::Tiny::new();
     /// let stack = Stack::with_memory(Config::default(), &mut port, space.memory(), Instant::ZERO)?;

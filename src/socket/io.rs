@@ -220,13 +220,13 @@ mod tests {
 
     use super::*;
     use crate::app::echo::EchoServer;
-    use crate::link::sim::{Faults, Port, Segment};
+    use crate::link::sim::{Port, Segment};
     use crate::net::{Config, Resources};
     use crate::{EthernetAddress, Instant, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr};
 
     #[test]
     fn embedded_io_read_and_write_over_two_stacks() {
-        let seg = RefCell::new(Segment::<2, 32, 1514>::new(3, Faults::NONE));
+        let seg = RefCell::new(Segment::<2, 32, 1514>::new());
         let (mac_s, mac_c) = (
             EthernetAddress([2, 0, 0, 0, 0, 1]),
             EthernetAddress([2, 0, 0, 0, 0, 2]),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Linux peers against `layernet serve` over a bad real link (this kernel has
-# no netem): layernet's own seeded fault layer on its TAP, both ways
-# (--faults, the simulated segment's model), nftables dropping 5% of what
+# no netem): layernet's own seeded fault wrapper on its TAP, both ways
+# (--faults, the simulated network's model), nftables dropping 5% of what
 # the kernel receives from tap0 (numgen random on the input hook), and a tbf
 # rate limit on what the kernel sends into it. Downloads, uploads and echo
 # must stay byte-identical. Runs inside scripts/tap-netns.sh's namespace.
@@ -39,7 +39,7 @@ ok "nc echo 200 KB: identical ($(( ($(date +%s%N) - start) / 1000000 )) ms)"
 
 stop_serve
 faults=$(grep '^faults:' "$work/serve.err") || fail "no faults line"
-ok "layernet's fault layer: ${faults#faults: }"
+ok "layernet's fault wrapper: ${faults#faults: }"
 dropped=$(nft list ruleset | grep -o 'packets [0-9]*' | head -1)
 ok "nftables dropped $dropped on input"
 echo "lossy_link: all passed"

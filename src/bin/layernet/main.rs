@@ -103,8 +103,8 @@ struct Global {
     counters: bool,
     /// Faults on the link, both ways, as on the simulated segment:
     /// `drop=5,corrupt=1,dup=2,reorder=5,delay=2ms` (percentages; any
-    /// subset). On TAP a seeded layer between the kernel and the stack; for
-    /// the demo, the segment's own model.
+    /// subset). On TAP a seeded wrapper between the kernel and the stack;
+    /// for the demo, the same wrapper on each simulated host's port.
     #[arg(long, global = true, value_parser = parse_faults, value_name = "SPEC")]
     faults: Option<Faults>,
     /// Attach to the TAP with virtio-net headers and the kernel's
@@ -739,17 +739,17 @@ impl DemoArgs {
     }
 }
 
-/// What the TAP link's fault layer did, one line on stderr.
+/// What the TAP link's fault wrapper did, one line on stderr (only when
+/// `--faults` put faults on it).
 pub(crate) fn report_faults(global: &Global, net: &mut TapNet) {
-    if global.quiet {
+    if global.quiet || global.faults.is_none() {
         return;
     }
-    if let Some(s) = net.device().fault_stats() {
-        eprintln!(
-            "faults: {} frames offered, {} dropped, {} corrupted, {} duplicated, {} reordered, {} over the queue",
-            s.offered, s.dropped, s.corrupted, s.duplicated, s.reordered, s.overflow
-        );
-    }
+    let s = net.link().stats();
+    eprintln!(
+        "faults: {} frames offered, {} dropped, {} corrupted, {} duplicated, {} reordered, {} over the queue",
+        s.offered, s.dropped, s.corrupted, s.duplicated, s.reordered, s.overflow
+    );
 }
 
 /// The per-layer and per-application tables, on stderr.
@@ -841,9 +841,9 @@ fn open_tap_with(
             );
         }
     };
-    let mut device = if global.tap_offload {
+    let device = if global.tap_offload {
         if global.faults.is_some() {
-            // The fault layer would roll once per 64 KiB segment, not per
+            // The fault wrapper would roll once per 64 KiB segment, not per
             // frame on the wire: its percentages would mean something else.
             return Err(
                 "--faults is not supported with --tap-offload (faults would hit whole 64 KiB segments, not frames): drop one of them"
@@ -855,9 +855,6 @@ fn open_tap_with(
         TapDevice::open(&name)
     }
     .map_err(|e| e.to_string())?;
-    if let Some(faults) = global.faults {
-        device = device.with_faults(faults, layernet::host::tap::os_seed());
-    }
     let ip = match global.ip {
         IpMode::Static(cidr) => cidr,
         // A placeholder the stack drops at once for the lease.
@@ -871,6 +868,9 @@ fn open_tap_with(
         None => {}
     }
     let mut net = new(config, device)?;
+    if let Some(faults) = global.faults {
+        net.set_faults(faults);
+    }
     if let Some(recorder) = &capture.recorder {
         net.trace(recorder, "layernet");
     }

@@ -3,6 +3,7 @@
 use super::fake::FakeLan9118;
 use super::*;
 use smoltcp::phy::{RxToken as _, TxToken as _};
+use smoltcp::time::Duration;
 
 const MAC: EthernetAddress = EthernetAddress([0x02, 0x00, 0x00, 0x00, 0x00, 0x01]);
 
@@ -211,4 +212,136 @@ fn the_driver_serves_a_stack() {
             ..
         }
     ));
+}
+
+/// An ARP request from `peer` for `target`, as it arrives on the wire.
+fn arp_request(peer: EthernetAddress, target: smoltcp::wire::Ipv4Address) -> [u8; 42] {
+    use smoltcp::wire::{
+        ArpOperation, ArpPacket, ArpRepr, EthernetFrame, EthernetProtocol, EthernetRepr,
+        Ipv4Address,
+    };
+    let arp = ArpRepr::EthernetIpv4 {
+        operation: ArpOperation::Request,
+        source_hardware_addr: peer,
+        source_protocol_addr: Ipv4Address::new(192, 168, 69, 100),
+        target_hardware_addr: EthernetAddress([0; 6]),
+        target_protocol_addr: target,
+    };
+    let mut buf = [0u8; 42];
+    let mut eth = EthernetFrame::new_unchecked(&mut buf[..]);
+    EthernetRepr {
+        src_addr: peer,
+        dst_addr: EthernetAddress::BROADCAST,
+        ethertype: EthernetProtocol::Arp,
+    }
+    .emit(&mut eth);
+    arp.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
+    buf
+}
+
+#[test]
+fn the_fault_wrapper_drops_and_delays_the_drivers_frames() {
+    use crate::link::faults::{Faults, Faulty};
+    let mut nic = Faulty::<_, 8, 1514>::new(up(), Faults::loss(100), 3);
+    // Lost on the way in: read out of the FIFO, never handed to the stack.
+    nic.inner_mut().registers().deliver(&frame(60, 1)).unwrap();
+    assert!(nic.peek(Instant::ZERO).is_none());
+    assert_eq!(nic.inner_mut().registers().read(reg::RX_FIFO_INF), 0);
+    // Lost on the way out: the FIFO never sees it.
+    let tx = nic.transmit(Instant::ZERO).unwrap();
+    tx.consume(60, |f| f.fill(0xab));
+    assert!(nic.inner_mut().registers().take_sent().is_none());
+    assert_eq!((nic.stats().offered, nic.stats().dropped), (2, 2));
+
+    nic.set_faults(Faults {
+        delay: Duration::from_millis(10),
+        ..Faults::NONE
+    });
+    let tx = nic.transmit(Instant::ZERO).unwrap();
+    tx.consume(60, |f| f.fill(0xcd));
+    nic.inner_mut().registers().deliver(&frame(61, 2)).unwrap();
+    assert!(
+        nic.peek(Instant::ZERO).is_none(),
+        "held from the moment it is read"
+    );
+    assert_eq!(nic.poll_at(), Some(Instant::from_millis(10)));
+    assert!(nic.peek(Instant::from_millis(9)).is_none(), "held");
+    assert!(nic.inner_mut().registers().take_sent().is_none(), "held");
+    let (rx, _) = nic.receive(Instant::from_millis(10)).unwrap();
+    rx.consume(|f| assert_eq!((f.len(), f[0]), (61, 2)));
+    let sent = nic.inner_mut().registers().take_sent().unwrap();
+    assert_eq!(sent, [0xcd; 60], "out once due");
+    assert_eq!(nic.poll_at(), None);
+}
+
+#[test]
+fn a_stack_on_the_wrapped_driver_answers_late() {
+    use crate::link::faults::{Faults, Faulty};
+    use crate::net::{Config, Resources, Stack};
+    let config = Config::new(MAC, crate::net::DEFAULT_IP);
+    let slow = Faults {
+        delay: Duration::from_millis(20),
+        ..Faults::NONE
+    };
+    let mut nic =
+        Faulty::<_, 8, 1514>::new(up(), slow, 5).with_ways(crate::link::faults::Ways::Outbound);
+    let mut memory: Resources<'_, 3, 1, 1, 256> = Resources::new();
+    let mut stack = Stack::new(config, &mut nic, &mut memory, Instant::ZERO).unwrap();
+    let peer = EthernetAddress([2, 0, 0, 0, 0, 0x64]);
+    let request = arp_request(peer, config.ip.address());
+    nic.inner_mut().registers().deliver(&request).unwrap();
+    stack.poll(&mut nic, Instant::from_millis(1));
+    assert!(
+        nic.inner_mut().registers().take_sent().is_none(),
+        "the reply is held"
+    );
+    assert_eq!(nic.poll_at(), Some(Instant::from_millis(21)));
+    stack.poll(&mut nic, Instant::from_millis(21));
+    let reply = nic.inner_mut().registers().take_sent().unwrap();
+    assert_eq!(reply[..6], peer.0, "the ARP reply, 20 ms late");
+}
+
+#[test]
+fn a_capture_over_the_faulty_driver_shows_what_the_stack_sends() {
+    use crate::link::capture::{Captured, Sink};
+    use crate::link::faults::{Faults, Faulty};
+    use crate::net::{Config, Resources, Stack};
+    /// When each frame was shown, and which way.
+    #[derive(Default)]
+    struct Seen(heapless::Vec<(i64, bool), 4>);
+    impl Sink for Seen {
+        fn frame(&mut self, now: Instant, inbound: bool, _: &[u8]) {
+            let _ = self.0.push((now.total_millis(), inbound));
+        }
+    }
+    let config = Config::new(MAC, crate::net::DEFAULT_IP);
+    let slow = Faults {
+        delay: Duration::from_millis(20),
+        ..Faults::NONE
+    };
+    // The capture between the faults and the chip: it sees what crosses
+    // the wire, when it does.
+    let nic = Captured::new(up(), Seen::default());
+    let mut nic =
+        Faulty::<_, 8, 1514>::new(nic, slow, 5).with_ways(crate::link::faults::Ways::Outbound);
+    let mut memory: Resources<'_, 3, 1, 1, 256> = Resources::new();
+    let mut stack = Stack::new(config, &mut nic, &mut memory, Instant::ZERO).unwrap();
+    let peer = EthernetAddress([2, 0, 0, 0, 0, 0x64]);
+    let request = arp_request(peer, config.ip.address());
+    let chip = nic.inner_mut().inner_mut().registers();
+    chip.deliver(&request).unwrap();
+    stack.poll(&mut nic, Instant::from_millis(1));
+    stack.poll(&mut nic, Instant::from_millis(21));
+    assert_eq!(
+        nic.inner().sink().0,
+        [(1, true), (21, false)],
+        "the reply crossed at 21 ms"
+    );
+    assert!(
+        nic.inner_mut()
+            .inner_mut()
+            .registers()
+            .take_sent()
+            .is_some()
+    );
 }
