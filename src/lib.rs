@@ -7,11 +7,19 @@
 //!
 //! # The layers, top-down
 //!
-//! Each layer uses only the ones below it. The core ([`app`], [`socket`],
+//! Each layer uses only the ones below it. The core ([`run`], [`app`], [`socket`],
 //! [`net`], [`link`]) is `no_std` and needs no allocator; time, memory and
 //! randomness come from outside: every `poll` takes `now`, every socket
 //! buffer is lent by the caller through [`net::Resources`], and every seed
 //! is a [`net::Config`] field.
+//!
+//! ## The run loop: [`run`]
+//!
+//! One loop for every host: [`run::turn`] polls a stack, then its
+//! services; [`run::settle`] turns until nothing moves; [`run::wake_at`]
+//! says when to come back (the stack's timers, a frame the link holds back,
+//! the services' deadlines). The simulated network, the TAP host and the
+//! firmware drive it and differ only in how they sleep.
 //!
 //! ## Applications: [`app`]
 //!
@@ -37,10 +45,10 @@
 //!
 //! ## The stack: [`net`]
 //!
-//! A [`net::Stack`] owns smoltcp's interface (ARP, IPv4, ICMP echo), the
+//! A [`net::Stack`] owns smoltcp's interface (ARP, IPv4, ICMP echo) and the
 //! socket storage lent to it as [`net::Resources`] (counts and buffer sizes
 //! as const generics; [`net::profile`] has a board-sized and a host-sized
-//! set) and the device. [`net::Stack::poll`] feeds smoltcp one frame at a
+//! set); the device is lent to each poll. [`net::Stack::poll`] feeds smoltcp one frame at a
 //! time through the SYN [`net::gate`], which drops, rather than resets, a
 //! connection request for a listener whose backlog is full.
 //!
@@ -114,6 +122,7 @@ pub mod app;
 pub mod link;
 pub mod net;
 pub mod port;
+pub mod run;
 pub mod socket;
 pub mod trace;
 

@@ -227,9 +227,7 @@ fn chat_room_relays_to_the_others_only() {
         }
     }
     let mut lines = Vec::new();
-    Service::<layernet::host::sim::SimPort>::drain_log(&mut room, &mut |l| {
-        lines.push(l.to_string())
-    });
+    Service::drain_log(&mut room, &mut |l| lines.push(l.to_string()));
     assert!(
         lines.contains(&format!("[{sender}] only for the others")),
         "{lines:?}"

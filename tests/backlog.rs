@@ -49,7 +49,7 @@ fn backlog_plus_two_clients_are_all_served_without_a_reset() {
             net.run_until(Duration::from_millis(5), &mut extra, |_| false);
         }
         for (i, c) in clients.iter().enumerate() {
-            if done_at[i].is_none() && Service::<layernet::host::sim::SimPort>::is_done(c) {
+            if done_at[i].is_none() && Service::is_done(c) {
                 done_at[i] = Some(net.now());
             }
         }

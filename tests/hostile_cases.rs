@@ -833,11 +833,12 @@ fn cases() -> Vec<Case> {
                     ..on_conn(c, SYN, b"")
                 })
             },
-            Silent,
+            Drop(SynRepeat),
             "RFC 5961 4.2 asks for a challenge ACK to any SYN on a synchronised \
-             connection (RFC 793 reset it); smoltcp drops a segment without ACK before \
-             it gets there (its challenge ACKs, one a second, answer bad ACKs): the \
-             connection is safe, a restarted peer learns nothing until its SYN times out",
+             connection (RFC 793 reset it); smoltcp's socket would drop a segment without \
+             ACK before it gets there, but a socket in LISTEN for the port would take it \
+             as a new connection, so the gate drops it first: the connection is safe, a \
+             restarted peer learns nothing until its SYN times out",
         ),
         case(
             "no flags on the established connection (no ACK)",
@@ -1036,7 +1037,7 @@ impl Bench {
     }
 }
 
-const REASONS: [DropReason; 7] = [
+const REASONS: [DropReason; 8] = [
     DropReason::Malformed,
     DropReason::BadChecksum,
     DropReason::NotForUs,
@@ -1044,6 +1045,7 @@ const REASONS: [DropReason; 7] = [
     DropReason::Unsupported,
     DropReason::BusyPool,
     DropReason::RstNotExact,
+    DropReason::SynRepeat,
 ];
 
 fn dropped(c: &Counters, reason: DropReason) -> u64 {
@@ -1055,6 +1057,7 @@ fn dropped(c: &Counters, reason: DropReason) -> u64 {
         DropReason::Unsupported => c.dropped_unsupported,
         DropReason::BusyPool => c.syn_dropped_busy,
         DropReason::RstNotExact => c.dropped_rst_not_exact,
+        DropReason::SynRepeat => c.syn_dropped_repeat,
     }
 }
 

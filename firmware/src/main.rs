@@ -1,12 +1,12 @@
 //! layernet as firmware: the classic services on an Arm MPS2 AN386 board
 //! (Cortex-M4F; QEMU `-M mps2-an386`), over the board's LAN9118.
 //!
-//! Everything is static: the stack's resources (a [`profile`]), the stack
-//! with its driver, and the services, placed by cortex-m-rt's `#[entry]`
+//! Everything is static: the stack's resources (a [`profile`]), the
+//! driver, the stack, and the services, placed by cortex-m-rt's `#[entry]`
 //! (its `static mut` items become `&'static mut` references, once). Time
 //! comes from SysTick at 1 kHz, extended to 64 bits by [`Counter32`]; the
-//! core sleeps in `wfi` until the next tick whenever a pass over the stack
-//! and the services did nothing. Log lines go out through semihosting.
+//! core sleeps in `wfi` until the next tick whenever the core's run loop
+//! ([`layernet::run::settle`]) found nothing to do. Log lines go out through semihosting.
 //!
 //! The default build serves the board profile (echo, greeting, time-echo,
 //! chat and files) at 192.168.69.1, MAC 02:00:00:00:00:01; `--features
@@ -31,6 +31,7 @@ use layernet::app::{Service, ports};
 use layernet::link::lan9118::{Lan9118, MPS2_BASE, Mmio};
 use layernet::net::{Config, Stack, profile};
 use layernet::port::{Clock, Counter32, Entropy, Uptime};
+use layernet::run;
 use layernet::{EthernetAddress, Instant, Ipv4Address, Ipv4Cidr};
 
 mod stack_paint;
@@ -45,6 +46,9 @@ const CPU_HZ: u32 = 25_000_000;
 const TICK_HZ: u32 = 1_000;
 /// How often a status line goes out while anything moves.
 const STATUS_EVERY_MS: i64 = 5_000;
+/// Most turns of the run loop before the board looks at its status line
+/// and may sleep (a guard against services that keep each other busy).
+const SETTLE_ROUNDS: usize = 16;
 
 #[cfg(not(feature = "tiny"))]
 type Nic = Lan9118<Mmio>;
@@ -120,7 +124,7 @@ struct ServiceSlots {
 }
 
 impl Services {
-    fn bind(stack: &mut Stack<'static, Nic>, slots: ServiceSlots) -> Self {
+    fn bind(stack: &mut Stack<'static>, slots: ServiceSlots) -> Self {
         Services {
             echo: place(slots.echo, "echo", || {
                 EchoServer::bind(stack, ports::ECHO, 1)
@@ -136,8 +140,10 @@ impl Services {
             files: place(slots.files, "files", || files::bind(stack)),
         }
     }
+}
 
-    fn each(&mut self, f: &mut dyn FnMut(&mut dyn Service<Nic>)) {
+impl run::Services for Services {
+    fn each(&mut self, f: &mut dyn FnMut(&mut dyn Service)) {
         f(self.echo);
         f(self.greeting);
         f(self.time_echo);
@@ -145,11 +151,16 @@ impl Services {
         #[cfg(not(feature = "tiny"))]
         f(self.files);
     }
+
+    /// The board wakes every tick anyway: the deadlines are not needed.
+    fn poll_at(&self) -> Option<Instant> {
+        None
+    }
 }
 
 #[cfg(not(feature = "tiny"))]
 mod files {
-    use super::{Files, Nic, STORE_FILE_MAX};
+    use super::{Files, STORE_FILE_MAX};
     use layernet::Duration;
     use layernet::app::files::{FileServer, Limits, Policy};
     use layernet::app::ports;
@@ -159,7 +170,7 @@ mod files {
     /// What the store holds at boot.
     const HELLO: &[u8] = b"hello from the board\n";
 
-    pub fn bind(stack: &mut Stack<'static, Nic>) -> Result<Files, layernet::socket::Error> {
+    pub fn bind(stack: &mut Stack<'static>) -> Result<Files, layernet::socket::Error> {
         let mut store = RamStore::new();
         if let Err(e) = preload(&mut store) {
             cortex_m_semihosting::hprintln!("files: could not store hello.txt: {}", e);
@@ -220,6 +231,9 @@ impl Entropy for TimerJitter<'_> {
 }
 
 #[entry]
+// cortex-m-rt's `#[entry]` hands each `static mut` below in as an
+// argument: one per static, not a signature anybody calls.
+#[allow(clippy::too_many_arguments)]
 fn main() -> ! {
     // The resources are a constant, so they start in .data: a second copy
     // in flash, which cortex-m-rt copies to RAM before `main`. Built at run
@@ -229,7 +243,8 @@ fn main() -> ! {
     // The others are uninitialised statics in .bss, and `write` hands back
     // the initialised reference.
     static mut MEMORY: Memory = Memory::new();
-    static mut STACK: MaybeUninit<Stack<'static, Nic>> = MaybeUninit::uninit();
+    static mut NIC: MaybeUninit<Nic> = MaybeUninit::uninit();
+    static mut STACK: MaybeUninit<Stack<'static>> = MaybeUninit::uninit();
     static mut ECHO: MaybeUninit<Echo> = MaybeUninit::uninit();
     static mut GREETING: MaybeUninit<Greeting> = MaybeUninit::uninit();
     static mut TIME_ECHO: MaybeUninit<TimeEcho> = MaybeUninit::uninit();
@@ -246,7 +261,7 @@ fn main() -> ! {
         #[cfg(not(feature = "tiny"))]
         files: FILES,
     };
-    let (stack, mut services) = start(MEMORY, STACK, slots);
+    let (nic, stack, mut services) = start(MEMORY, NIC, STACK, slots);
     // Start-up built the stack and the services in `start`'s frame
     // before moving them into their statics; that frame is gone now, so
     // its peak is noted and the reserve painted again for the serving one.
@@ -258,20 +273,19 @@ fn main() -> ! {
     let mut next_status = Instant::from_millis(STATUS_EVERY_MS);
     let mut last_frames = 0;
     loop {
-        let now = clock.now();
-        let mut busy = stack.poll(now);
-        services.each(&mut |s| {
-            busy |= s.poll(stack, now);
-            s.drain_log(&mut |line| hprintln!("{}", line));
+        // The last turn of `settle` polls the stack after the services,
+        // so their writes go out now, not a tick later.
+        let busy = run::settle(stack, nic, &mut services, || clock.now(), SETTLE_ROUNDS);
+        run::Services::each(&mut services, &mut |s| {
+            s.drain_log(&mut |line| hprintln!("{}", line))
         });
-        // The services' writes go out now, not a tick later.
-        busy |= stack.poll(now);
+        let now = clock.now();
         if now >= next_status {
             next_status = now + layernet::Duration::from_millis(STATUS_EVERY_MS as u64);
-            let frames = stack.device().stats().rx_frames;
+            let frames = nic.stats().rx_frames;
             if frames != last_frames {
                 last_frames = frames;
-                status(stack, now);
+                status(nic, now);
             }
         }
         if !busy {
@@ -288,9 +302,10 @@ fn main() -> ! {
 #[inline(never)]
 fn start(
     memory: &'static mut Memory,
-    stack: Slot<Stack<'static, Nic>>,
+    nic: Slot<Nic>,
+    stack: Slot<Stack<'static>>,
     services: ServiceSlots,
-) -> (&'static mut Stack<'static, Nic>, Services) {
+) -> (&'static mut Nic, &'static mut Stack<'static>, Services) {
     let Some(mut core) = cortex_m::Peripherals::take() else {
         fail("the core peripherals were taken already");
     };
@@ -300,13 +315,12 @@ fn start(
     core.SYST.enable_counter();
     core.SYST.enable_interrupt();
 
-    let mut nic = match Nic::with_frame(board::lan9118(), CONFIG.mac) {
-        Ok(nic) => nic,
-        Err(e) => fail_with("LAN9118", e.reason()),
-    };
+    let nic = place(nic, "LAN9118", || {
+        Nic::with_frame(board::lan9118(), CONFIG.mac).map_err(|e| e.reason())
+    });
     hprintln!("layernet firmware: LAN9118 ID_REV {:#010x}", nic.id_rev());
     let config = Config {
-        seed: TimerJitter(&mut nic).seed(),
+        seed: TimerJitter(nic).seed(),
         ..CONFIG
     };
     let stack = place(stack, "stack", || {
@@ -334,11 +348,11 @@ fn start(
         core::mem::size_of::<Memory>()
     );
 
-    (stack, services)
+    (nic, stack, services)
 }
 
-fn status(stack: &Stack<'static, Nic>, now: Instant) {
-    let nic = stack.device().stats();
+fn status(nic: &Nic, now: Instant) {
+    let nic = nic.stats();
     hprintln!(
         "status: up {} s, frames rx {} tx {} (rx errors {}, tx full {}), stack {} bytes serving, reserve {}",
         now.secs(),

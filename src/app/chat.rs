@@ -16,7 +16,6 @@ use smoltcp::time::{Duration, Instant};
 
 use super::{LOG_LINES, Log, LogRing, Service};
 use crate::IpEndpoint;
-use crate::link::Link;
 use crate::net::Stack;
 use crate::socket::{EndpointText, Error, UdpSocket};
 
@@ -163,7 +162,7 @@ impl<const PEERS: usize, const LOG: usize> ChatRoom<PEERS, LOG> {
     /// assert_eq!(again.err(), Some(Error::AddrInUse));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn bind<D: Link>(stack: &mut Stack<'_, D>, port: u16) -> Result<Self, Error> {
+    pub fn bind(stack: &mut Stack<'_>, port: u16) -> Result<Self, Error> {
         Ok(ChatRoom {
             socket: UdpSocket::bind(stack, port)?,
             peers: [None; PEERS],
@@ -233,8 +232,8 @@ impl<const PEERS: usize, const LOG: usize> ChatRoom<PEERS, LOG> {
     }
 }
 
-impl<D: Link, const PEERS: usize, const LOG: usize> Service<D> for ChatRoom<PEERS, LOG> {
-    fn poll(&mut self, stack: &mut Stack<'_, D>, now: Instant) -> bool {
+impl<const PEERS: usize, const LOG: usize> Service for ChatRoom<PEERS, LOG> {
+    fn poll(&mut self, stack: &mut Stack<'_>, now: Instant) -> bool {
         let mut progress = false;
         // Bounded: a flood of datagrams waits for the next poll.
         for _ in 0..32 {
@@ -328,7 +327,7 @@ pub type Message = (IpEndpoint, heapless::Vec<u8, { CHAT_MAX + TAG_MAX }>);
 /// talker.say(b"tab\there\n")?;
 /// net.run_client(a, &mut talker, layernet::Duration::from_millis(100));
 /// let mut shown = Vec::new();
-/// Service::<SimPort>::drain_log(&mut *listener.borrow_mut(), &mut |l| shown.push(l.to_owned()));
+/// Service::drain_log(&mut *listener.borrow_mut(), &mut |l| shown.push(l.to_owned()));
 /// assert_eq!(shown, ["[192.168.69.1:6868] tab\there"]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -360,11 +359,7 @@ impl<const MSGS: usize> ChatPeer<MSGS> {
     /// assert!(one.is_ok() && two.is_ok());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn bind<D: Link>(
-        stack: &mut Stack<'_, D>,
-        port: u16,
-        room: IpEndpoint,
-    ) -> Result<Self, Error> {
+    pub fn bind(stack: &mut Stack<'_>, port: u16, room: IpEndpoint) -> Result<Self, Error> {
         Ok(ChatPeer {
             socket: UdpSocket::bind(stack, port)?,
             room,
@@ -461,8 +456,8 @@ impl<const MSGS: usize> ChatPeer<MSGS> {
     }
 }
 
-impl<D: Link, const MSGS: usize> Service<D> for ChatPeer<MSGS> {
-    fn poll(&mut self, stack: &mut Stack<'_, D>, _now: Instant) -> bool {
+impl<const MSGS: usize> Service for ChatPeer<MSGS> {
+    fn poll(&mut self, stack: &mut Stack<'_>, _now: Instant) -> bool {
         let mut progress = false;
         while let Some(m) = self.outbox.front() {
             match self.socket.send_to(stack, m, self.room) {

@@ -7,7 +7,6 @@ use smoltcp::time::Instant;
 
 use super::{Dial, Dialing, LOG_LINES, LogRing, Outcome, Service, consume_front};
 use crate::IpEndpoint;
-use crate::link::Link;
 use crate::net::Stack;
 use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
 
@@ -60,11 +59,7 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> EchoServer<CONNS, B
     /// assert_eq!(port_zero.err(), Some(Error::InvalidInput));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn bind<D: Link>(
-        stack: &mut Stack<'_, D>,
-        port: u16,
-        backlog: usize,
-    ) -> Result<Self, Error> {
+    pub fn bind(stack: &mut Stack<'_>, port: u16, backlog: usize) -> Result<Self, Error> {
         Ok(EchoServer {
             listener: TcpListener::bind(stack, port, backlog)?,
             conns: heapless::Vec::new(),
@@ -139,10 +134,10 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> EchoServer<CONNS, B
     }
 }
 
-impl<D: Link, const CONNS: usize, const BUF: usize, const LOG: usize> Service<D>
+impl<const CONNS: usize, const BUF: usize, const LOG: usize> Service
     for EchoServer<CONNS, BUF, LOG>
 {
-    fn poll(&mut self, stack: &mut Stack<'_, D>, _now: Instant) -> bool {
+    fn poll(&mut self, stack: &mut Stack<'_>, _now: Instant) -> bool {
         let mut progress = false;
         while !self.conns.is_full() {
             match self.listener.accept(stack) {
@@ -219,7 +214,7 @@ impl<D: Link, const CONNS: usize, const BUF: usize, const LOG: usize> Service<D>
         self.log.drain(sink);
     }
 
-    fn shutdown(&mut self, stack: &mut Stack<'_, D>) {
+    fn shutdown(&mut self, stack: &mut Stack<'_>) {
         self.listener.stop(stack);
         while let Some(c) = self.conns.pop() {
             c.stream.close(stack);
@@ -316,14 +311,14 @@ impl<const MSG: usize> EchoClient<MSG> {
         &self.received
     }
 
-    fn fail<D: Link>(&mut self, stack: &mut Stack<'_, D>, e: Error) {
+    fn fail(&mut self, stack: &mut Stack<'_>, e: Error) {
         self.outcome = Outcome::Failed(e);
         self.dial.abort(stack);
     }
 }
 
-impl<D: Link, const MSG: usize> Service<D> for EchoClient<MSG> {
-    fn poll(&mut self, stack: &mut Stack<'_, D>, _now: Instant) -> bool {
+impl<const MSG: usize> Service for EchoClient<MSG> {
+    fn poll(&mut self, stack: &mut Stack<'_>, _now: Instant) -> bool {
         if self.outcome != Outcome::Running {
             return false;
         }

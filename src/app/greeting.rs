@@ -7,7 +7,6 @@ use smoltcp::time::Instant;
 
 use super::{Dial, Dialing, LOG_LINES, LogRing, Outcome, Service};
 use crate::IpEndpoint;
-use crate::link::Link;
 use crate::net::Stack;
 use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
 
@@ -94,8 +93,8 @@ impl<const CONNS: usize, const LOG: usize> GreetingServer<CONNS, LOG> {
     /// assert_eq!(no_backlog.err(), Some(Error::InvalidInput));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn bind<D: Link>(
-        stack: &mut Stack<'_, D>,
+    pub fn bind(
+        stack: &mut Stack<'_>,
         port: u16,
         backlog: usize,
         greeting: &[u8],
@@ -132,8 +131,8 @@ impl<const CONNS: usize, const LOG: usize> GreetingServer<CONNS, LOG> {
     }
 }
 
-impl<D: Link, const CONNS: usize, const LOG: usize> Service<D> for GreetingServer<CONNS, LOG> {
-    fn poll(&mut self, stack: &mut Stack<'_, D>, _now: Instant) -> bool {
+impl<const CONNS: usize, const LOG: usize> Service for GreetingServer<CONNS, LOG> {
+    fn poll(&mut self, stack: &mut Stack<'_>, _now: Instant) -> bool {
         let mut progress = false;
         while !self.conns.is_full() {
             let Ok((stream, peer)) = self.listener.accept(stack) else {
@@ -179,7 +178,7 @@ impl<D: Link, const CONNS: usize, const LOG: usize> Service<D> for GreetingServe
         self.log.drain(sink);
     }
 
-    fn shutdown(&mut self, stack: &mut Stack<'_, D>) {
+    fn shutdown(&mut self, stack: &mut Stack<'_>) {
         self.listener.stop(stack);
         while let Some(c) = self.conns.pop() {
             c.stream.close(stack);
@@ -267,8 +266,8 @@ impl<const MAX: usize> GreetingClient<MAX> {
     }
 }
 
-impl<D: Link, const MAX: usize> Service<D> for GreetingClient<MAX> {
-    fn poll(&mut self, stack: &mut Stack<'_, D>, _now: Instant) -> bool {
+impl<const MAX: usize> Service for GreetingClient<MAX> {
+    fn poll(&mut self, stack: &mut Stack<'_>, _now: Instant) -> bool {
         if self.outcome != Outcome::Running {
             return false;
         }

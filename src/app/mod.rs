@@ -18,7 +18,6 @@ pub mod ping;
 pub mod storage;
 pub mod time_echo;
 
-use crate::link::Link;
 use crate::net::Stack;
 use crate::socket::{Error, TcpStream};
 use smoltcp::time::Instant;
@@ -314,8 +313,8 @@ impl<const LINES: usize> LogRing<LINES> {
 /// use layernet::{Duration, Instant};
 ///
 /// struct Alarm(bool);
-/// impl Service<SimPort> for Alarm {
-///     fn poll(&mut self, _stack: &mut Stack<'_, SimPort>, now: Instant) -> bool {
+/// impl Service for Alarm {
+///     fn poll(&mut self, _stack: &mut Stack<'_>, now: Instant) -> bool {
 ///         let ring = !self.0 && now >= Instant::from_secs(1);
 ///         self.0 |= ring;
 ///         ring
@@ -332,9 +331,9 @@ impl<const LINES: usize> LogRing<LINES> {
 /// assert_eq!(net.now(), Instant::from_secs(1));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub trait Service<D: Link> {
+pub trait Service {
     /// Do whatever can be done now without waiting. True if anything happened.
-    fn poll(&mut self, stack: &mut Stack<'_, D>, now: Instant) -> bool;
+    fn poll(&mut self, stack: &mut Stack<'_>, now: Instant) -> bool;
 
     /// The application's own next deadline (for example the time-stamped
     /// echo's idle flush). The event loop wakes at the earlier of this and
@@ -353,7 +352,55 @@ pub trait Service<D: Link> {
 
     /// Stop taking new work and close every connection gracefully (a
     /// server stops listening; uploads in progress are abandoned).
-    fn shutdown(&mut self, _stack: &mut Stack<'_, D>) {}
+    fn shutdown(&mut self, _stack: &mut Stack<'_>) {}
+}
+
+/// A service lent by reference (a client the caller keeps, run for a
+/// while beside the host's own services).
+impl<T: Service + ?Sized> Service for &mut T {
+    fn poll(&mut self, stack: &mut Stack<'_>, now: Instant) -> bool {
+        (**self).poll(stack, now)
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        (**self).poll_at()
+    }
+
+    fn is_done(&self) -> bool {
+        (**self).is_done()
+    }
+
+    fn drain_log(&mut self, sink: &mut dyn FnMut(&str)) {
+        (**self).drain_log(sink);
+    }
+
+    fn shutdown(&mut self, stack: &mut Stack<'_>) {
+        (**self).shutdown(stack);
+    }
+}
+
+/// A boxed service, as a host keeps a list of different ones.
+#[cfg(feature = "std")]
+impl<T: Service + ?Sized> Service for std::boxed::Box<T> {
+    fn poll(&mut self, stack: &mut Stack<'_>, now: Instant) -> bool {
+        (**self).poll(stack, now)
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        (**self).poll_at()
+    }
+
+    fn is_done(&self) -> bool {
+        (**self).is_done()
+    }
+
+    fn drain_log(&mut self, sink: &mut dyn FnMut(&str)) {
+        (**self).drain_log(sink);
+    }
+
+    fn shutdown(&mut self, stack: &mut Stack<'_>) {
+        (**self).shutdown(stack);
+    }
 }
 
 /// Where a client exchange stands.
@@ -412,7 +459,7 @@ impl Dial {
         }
     }
 
-    pub(crate) fn poll<D: Link>(&mut self, stack: &mut Stack<'_, D>) -> Dialing<'_> {
+    pub(crate) fn poll(&mut self, stack: &mut Stack<'_>) -> Dialing<'_> {
         if self.stream.is_none() {
             return match TcpStream::connect(stack, self.server) {
                 Ok(s) => {
@@ -436,14 +483,14 @@ impl Dial {
     }
 
     /// Close gracefully, if open.
-    pub(crate) fn close<D: Link>(&mut self, stack: &mut Stack<'_, D>) {
+    pub(crate) fn close(&mut self, stack: &mut Stack<'_>) {
         if let Some(s) = self.stream.take() {
             s.close(stack);
         }
     }
 
     /// Reset the connection, if open.
-    pub(crate) fn abort<D: Link>(&mut self, stack: &mut Stack<'_, D>) {
+    pub(crate) fn abort(&mut self, stack: &mut Stack<'_>) {
         if let Some(s) = self.stream.take() {
             s.abort(stack);
         }

@@ -6,7 +6,6 @@ use smoltcp::time::{Duration, Instant};
 
 use super::{Log, Outcome, Service};
 use crate::IpAddress;
-use crate::link::Link;
 use crate::net::Stack;
 use crate::socket::{Error, Ping};
 
@@ -186,8 +185,8 @@ impl Pinger {
     }
 }
 
-impl<D: Link> Service<D> for Pinger {
-    fn poll(&mut self, stack: &mut Stack<'_, D>, now: Instant) -> bool {
+impl Service for Pinger {
+    fn poll(&mut self, stack: &mut Stack<'_>, now: Instant) -> bool {
         if self.outcome != Outcome::Running {
             return false;
         }

@@ -16,7 +16,6 @@ use smoltcp::time::{Duration, Instant};
 use super::clock::WallClock;
 use super::{Dial, Dialing, LOG_LINES, LogRing, Outcome, Service, consume_front};
 use crate::IpEndpoint;
-use crate::link::Link;
 use crate::net::Stack;
 use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
 
@@ -133,12 +132,7 @@ impl<C: WallClock, const CONNS: usize, const LINE: usize, const LOG: usize>
     /// assert_eq!((first.replies(), second.err()), (0, Some(Error::AddrInUse)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn bind<D: Link>(
-        stack: &mut Stack<'_, D>,
-        port: u16,
-        backlog: usize,
-        clock: C,
-    ) -> Result<Self, Error> {
+    pub fn bind(stack: &mut Stack<'_>, port: u16, backlog: usize, clock: C) -> Result<Self, Error> {
         Ok(TimeEchoServer {
             listener: TcpListener::bind(stack, port, backlog)?,
             clock,
@@ -198,7 +192,7 @@ impl<const LINE: usize> Conn<LINE> {
     }
 
     /// Push the current reply into the socket; true when it is all queued.
-    fn send_reply<D: Link>(&mut self, stack: &mut Stack<'_, D>) -> Result<bool, Error> {
+    fn send_reply(&mut self, stack: &mut Stack<'_>) -> Result<bool, Error> {
         let Some(mut r) = self.reply else {
             return Ok(true);
         };
@@ -227,10 +221,10 @@ impl<const LINE: usize> Conn<LINE> {
     }
 }
 
-impl<D: Link, C: WallClock, const CONNS: usize, const LINE: usize, const LOG: usize> Service<D>
+impl<C: WallClock, const CONNS: usize, const LINE: usize, const LOG: usize> Service
     for TimeEchoServer<C, CONNS, LINE, LOG>
 {
-    fn poll(&mut self, stack: &mut Stack<'_, D>, now: Instant) -> bool {
+    fn poll(&mut self, stack: &mut Stack<'_>, now: Instant) -> bool {
         let mut progress = false;
         while !self.conns.is_full() {
             let Ok((stream, peer)) = self.listener.accept(stack) else {
@@ -310,7 +304,7 @@ impl<D: Link, C: WallClock, const CONNS: usize, const LINE: usize, const LOG: us
         self.log.drain(sink);
     }
 
-    fn shutdown(&mut self, stack: &mut Stack<'_, D>) {
+    fn shutdown(&mut self, stack: &mut Stack<'_>) {
         self.listener.stop(stack);
         while let Some(c) = self.conns.pop() {
             c.stream.close(stack);
@@ -452,14 +446,14 @@ impl<const LINES: usize, const MAX: usize> TimeEchoClient<LINES, MAX> {
         }
     }
 
-    fn finish<D: Link>(&mut self, stack: &mut Stack<'_, D>, outcome: Outcome) {
+    fn finish(&mut self, stack: &mut Stack<'_>, outcome: Outcome) {
         self.outcome = outcome;
         self.dial.close(stack);
     }
 }
 
-impl<D: Link, const LINES: usize, const MAX: usize> Service<D> for TimeEchoClient<LINES, MAX> {
-    fn poll(&mut self, stack: &mut Stack<'_, D>, _now: Instant) -> bool {
+impl<const LINES: usize, const MAX: usize> Service for TimeEchoClient<LINES, MAX> {
+    fn poll(&mut self, stack: &mut Stack<'_>, _now: Instant) -> bool {
         if self.outcome != Outcome::Running {
             return false;
         }

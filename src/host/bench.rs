@@ -593,8 +593,9 @@ fn segment<const M: usize>() -> Box<RefCell<Segment<2, QUEUE, M>>> {
 
 /// Two layernet stacks and a `TcpStream` from the first to the second.
 struct LayernetEnds<'x, 'a, D: Link> {
-    a: &'x mut Stack<'a, D>,
-    b: &'x mut Stack<'a, D>,
+    a: &'x mut Stack<'a>,
+    b: &'x mut Stack<'a>,
+    links: (&'x mut D, &'x mut D),
     listener: TcpListener,
     tx: TcpStream,
     rx: Option<TcpStream>,
@@ -602,7 +603,7 @@ struct LayernetEnds<'x, 'a, D: Link> {
 
 impl<D: Link> Ends for LayernetEnds<'_, '_, D> {
     fn poll(&mut self, now: Instant) -> bool {
-        self.a.poll(now) | self.b.poll(now)
+        self.a.poll(self.links.0, now) | self.b.poll(self.links.1, now)
     }
 
     fn next(&mut self, now: Instant) -> Option<Instant> {
@@ -663,13 +664,15 @@ fn layernet_transfer<const M: usize, const S: usize, const T: usize, const U: us
         Config::new(host_mac(1), host_ip(1)),
     );
     let port = |i, c: &Config| BenchPort::<M>::new(&wire, i, c.mac).ok_or("no port");
-    let mut a = Stack::new(ca, port(0, &ca)?, ra, Instant::ZERO).map_err(|e| e.to_string())?;
-    let mut b = Stack::new(cb, port(1, &cb)?, rb, Instant::ZERO).map_err(|e| e.to_string())?;
+    let (mut pa, mut pb) = (port(0, &ca)?, port(1, &cb)?);
+    let mut a = Stack::new(ca, &mut pa, ra, Instant::ZERO).map_err(|e| e.to_string())?;
+    let mut b = Stack::new(cb, &mut pb, rb, Instant::ZERO).map_err(|e| e.to_string())?;
     let listener = TcpListener::bind(&mut b, 9, 1).map_err(|e| e.to_string())?;
     let tx = TcpStream::connect(&mut a, endpoint(1, 9)).map_err(|e| e.to_string())?;
     let mut ends = LayernetEnds {
         a: &mut a,
         b: &mut b,
+        links: (&mut pa, &mut pb),
         listener,
         tx,
         rx: None,
@@ -794,12 +797,12 @@ struct Repeat {
     target: u64,
 }
 
-impl<D: Link> Service<D> for Repeat {
-    fn poll(&mut self, stack: &mut Stack<'_, D>, now: Instant) -> bool {
+impl Service for Repeat {
+    fn poll(&mut self, stack: &mut Stack<'_>, now: Instant) -> bool {
         if self.served + self.failed >= self.target {
             return false;
         }
-        let progress = Service::<D>::poll(&mut self.client, stack, now);
+        let progress = Service::poll(&mut self.client, stack, now);
         match self.client.outcome() {
             Outcome::Running => progress,
             Outcome::Done if self.client.received() == DEFAULT_GREETING => {
@@ -1115,7 +1118,7 @@ impl SinkSource {
     /// assert!(SinkSource::bind(net.stack(a)).is_err(), "the ports are taken");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn bind<D: Link>(stack: &mut Stack<'_, D>) -> Result<Self, crate::socket::Error> {
+    pub fn bind(stack: &mut Stack<'_>) -> Result<Self, crate::socket::Error> {
         Ok(SinkSource {
             source: TcpListener::bind(stack, SOURCE_PORT, 1)?,
             sink: TcpListener::bind(stack, SINK_PORT, 1)?,
@@ -1125,8 +1128,8 @@ impl SinkSource {
     }
 }
 
-impl<D: Link> Service<D> for SinkSource {
-    fn poll(&mut self, stack: &mut Stack<'_, D>, _now: Instant) -> bool {
+impl Service for SinkSource {
+    fn poll(&mut self, stack: &mut Stack<'_>, _now: Instant) -> bool {
         let mut progress = false;
         if self.out.is_none() {
             self.out = self.source.accept(stack).ok().map(|(s, _)| s);
@@ -1191,7 +1194,10 @@ fn memory() -> Vec<Figure> {
         ("greeting", size_of::<GreetingServer<2, 0>>()),
         ("time-echo", size_of::<TimeEchoServer<Uptime, 2, 128, 0>>()),
         ("chat", size_of::<ChatRoom<4, 0>>()),
-        ("stack-with-lan9118", size_of::<Stack<'static, TinyNic>>()),
+        (
+            "stack-with-lan9118",
+            size_of::<Stack<'static>>() + size_of::<TinyNic>(),
+        ),
     ];
     // The host profile's, as `layernet serve` sizes them.
     let host = [

@@ -21,8 +21,7 @@ use std::cell::RefCell;
 use std::io;
 use std::rc::Rc;
 
-use crate::host::sim::{SimNet, SimPort};
-use crate::link::Link;
+use crate::host::sim::SimNet;
 use crate::net::Stack;
 use crate::socket::{self, Error};
 use crate::{Duration, Instant, IpEndpoint};
@@ -71,10 +70,8 @@ const IDLE_WAIT: Duration = Duration::from_secs(1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub trait Driver {
-    /// The device under the stacks.
-    type Device: Link;
     /// Host `host`'s stack.
-    fn stack(&mut self, host: usize) -> &mut Stack<'static, Self::Device>;
+    fn stack(&mut self, host: usize) -> &mut Stack<'static>;
     /// The driver's clock.
     fn now(&self) -> Instant;
     /// Run the network until `deadline` or until something may have changed.
@@ -82,9 +79,7 @@ pub trait Driver {
 }
 
 impl Driver for SimNet {
-    type Device = SimPort;
-
-    fn stack(&mut self, host: usize) -> &mut Stack<'static, SimPort> {
+    fn stack(&mut self, host: usize) -> &mut Stack<'static> {
         SimNet::stack(self, host)
     }
 
@@ -104,9 +99,7 @@ impl Driver for SimNet {
 /// A borrowed driver drives too: blocking sockets can be used on a network
 /// for a while and the network handed back afterwards.
 impl<D: Driver> Driver for &mut D {
-    type Device = D::Device;
-
-    fn stack(&mut self, host: usize) -> &mut Stack<'static, D::Device> {
+    fn stack(&mut self, host: usize) -> &mut Stack<'static> {
         (**self).stack(host)
     }
 
@@ -277,7 +270,7 @@ impl<N: Driver> Host<N> {
     fn block<T>(
         &self,
         timeout: Option<Duration>,
-        mut op: impl FnMut(&mut Stack<'static, N::Device>) -> Result<T, Error>,
+        mut op: impl FnMut(&mut Stack<'static>) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let mut net = self.net.inner.borrow_mut();
         let deadline = timeout.map(|t| net.now() + t);
@@ -297,7 +290,7 @@ impl<N: Driver> Host<N> {
         Err(Error::TimedOut)
     }
 
-    fn with_stack<R>(&self, f: impl FnOnce(&mut Stack<'static, N::Device>) -> R) -> R {
+    fn with_stack<R>(&self, f: impl FnOnce(&mut Stack<'static>) -> R) -> R {
         f(self.net.inner.borrow_mut().stack(self.id))
     }
 
@@ -598,7 +591,7 @@ impl<N: Driver> TcpStream<N> {
 
     fn op<T>(
         &mut self,
-        f: impl FnMut(&mut socket::TcpStream, &mut Stack<'static, N::Device>) -> Result<T, Error>,
+        f: impl FnMut(&mut socket::TcpStream, &mut Stack<'static>) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let mut f = f;
         let stream = self.inner.as_mut().ok_or(Error::NotConnected)?;

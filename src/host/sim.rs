@@ -10,6 +10,10 @@
 //! flush). No real time passes, so a run is fast and, given the seed,
 //! exactly repeatable.
 //!
+//! Each host is a stack, its port on the segment and its services; every
+//! round turns each host once ([`crate::run::turn`]), in order, so that
+//! none runs ahead of the others at one instant.
+//!
 //! Setup allocates (the resources are leaked to get `'static` stacks, one
 //! `Box` per service); stepping does not.
 
@@ -18,6 +22,7 @@ use std::cell::{Ref, RefCell};
 use crate::app::Service;
 use crate::link::sim::{Faults, StdPort, StdSegment};
 use crate::net::{Config, ConfigError, Memory, Resources, Stack, profile};
+use crate::run;
 use crate::{Duration, EthernetAddress, Instant, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr};
 
 /// The device type of every simulated host.
@@ -44,7 +49,7 @@ pub type SimPort = StdPort<'static>;
 /// assert_eq!(stack.mac(), host_mac(b));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub type SimStack = Stack<'static, SimPort>;
+pub type SimStack = Stack<'static>;
 /// A service that runs on a simulated host.
 ///
 /// # Example
@@ -60,7 +65,7 @@ pub type SimStack = Stack<'static, SimPort>;
 /// services.into_iter().for_each(|s| net.serve(a, s));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub type SimService = dyn Service<SimPort>;
+pub type SimService = dyn Service;
 
 /// Index of a host on the segment.
 ///
@@ -81,6 +86,7 @@ const SETTLE_ROUNDS: usize = 10_000;
 
 struct SimHost {
     stack: SimStack,
+    port: SimPort,
     services: Vec<Box<SimService>>,
 }
 
@@ -272,10 +278,11 @@ impl SimNet {
             .seed
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
             .wrapping_add(i as u64 + 1);
-        let port = StdPort::new(self.segment, i, config.mac).ok_or(ConfigError::BadAddress)?;
-        let stack = Stack::with_memory(config, port, memory, self.now)?;
+        let mut port = StdPort::new(self.segment, i, config.mac).ok_or(ConfigError::BadAddress)?;
+        let stack = Stack::with_memory(config, &mut port, memory, self.now)?;
         self.hosts.push(SimHost {
             stack,
+            port,
             services: Vec::new(),
         });
         Ok(i)
@@ -312,6 +319,55 @@ impl SimNet {
     /// ```
     pub fn stack(&mut self, host: HostId) -> &mut SimStack {
         &mut self.hosts[host].stack
+    }
+
+    /// Host `host`'s stack and its port on the segment, for code that
+    /// polls the stack itself (see [`crate::run`]).
+    ///
+    /// # Panics
+    /// If `host` was not returned by `add_host` (a programming error).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::{link::Link, socket::UdpSocket};
+    /// let (mut net, a, b) = SimNet::pair(1)?;
+    /// let now = net.now();
+    /// let (stack, port) = net.host(a);
+    /// UdpSocket::bind(stack, 0)?.send_to(stack, b"?", endpoint(b, 9))?;
+    /// stack.poll(port, now); // the ARP request leaves
+    /// assert!(net.host(b).1.poll_at().is_some(), "and is on its way to b");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn host(&mut self, host: HostId) -> (&mut SimStack, &mut SimPort) {
+        let h = &mut self.hosts[host];
+        (&mut h.stack, &mut h.port)
+    }
+
+    /// Poll host `host`'s stack once at `now` (its services not), lending it
+    /// its port: to walk through an exchange frame by frame.
+    ///
+    /// # Panics
+    /// If `host` was not returned by `add_host` (a programming error).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// use layernet::{Instant, socket::UdpSocket};
+    ///
+    /// let (mut net, a, b) = SimNet::pair(0)?;
+    /// let t = Instant::from_millis(1);
+    /// assert!(!net.poll(b, t), "nothing to do");
+    /// UdpSocket::bind(net.stack(a), 0)?.send_to(net.stack(a), b"?", endpoint(b, 9))?;
+    /// net.poll(a, t); // the ARP request leaves
+    /// assert!(net.poll(b, t), "it comes in; the reply goes out");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn poll(&mut self, host: HostId, now: Instant) -> bool {
+        let h = &mut self.hosts[host];
+        h.stack.poll(&mut h.port, now)
     }
 
     /// Report every host's frames and events to `recorder`, host `i`
@@ -510,15 +566,12 @@ impl SimNet {
             let offered = self.segment.borrow().stats().offered;
             let mut progress = false;
             for h in self.hosts.iter_mut() {
-                progress |= h.stack.poll(now);
-                for s in h.services.iter_mut() {
-                    progress |= s.poll(&mut h.stack, now);
-                }
+                progress |= run::turn(&mut h.stack, &mut h.port, &mut h.services[..], now);
             }
             for (host, s) in extra.iter_mut() {
                 if let Some(h) = self.hosts.get_mut(*host) {
                     progress |= s.poll(&mut h.stack, now);
-                    progress |= h.stack.poll(now);
+                    progress |= h.stack.poll(&mut h.port, now);
                 }
             }
             progress |= self.segment.borrow().stats().offered != offered;
@@ -533,12 +586,13 @@ impl SimNet {
     /// The earliest time anything wants to run.
     fn next_event(&mut self, extra: &[(HostId, &mut SimService)]) -> Option<Instant> {
         let now = self.now;
+        // Frames on their way to a raw port count too.
         let mut next = self.segment.borrow().next_delivery();
         for h in self.hosts.iter_mut() {
-            next = earliest(next, h.stack.poll_at(now));
-            for s in h.services.iter() {
-                next = earliest(next, s.poll_at());
-            }
+            next = earliest(
+                next,
+                run::wake_at(&mut h.stack, &h.port, &h.services[..], now),
+            );
         }
         for (_, s) in extra.iter() {
             next = earliest(next, s.poll_at());
@@ -663,8 +717,8 @@ impl SimNet {
 
 /// A service shared with its creator, so that the creator can read its
 /// results after the network ran it.
-impl<D: crate::link::Link, S: Service<D>> Service<D> for std::rc::Rc<RefCell<S>> {
-    fn poll(&mut self, stack: &mut Stack<'_, D>, now: Instant) -> bool {
+impl<S: Service> Service for std::rc::Rc<RefCell<S>> {
+    fn poll(&mut self, stack: &mut Stack<'_>, now: Instant) -> bool {
         self.borrow_mut().poll(stack, now)
     }
 

@@ -16,6 +16,7 @@ use crate::host::blocking::Driver;
 use crate::host::memory::Sizes;
 use crate::link::tap::TapDevice;
 use crate::net::{Config, Memory, Resources, Stack};
+use crate::run;
 use crate::{Duration, Instant};
 
 /// A service on the TAP host.
@@ -33,7 +34,7 @@ use crate::{Duration, Instant};
 /// tap.serve(echo);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub type TapService = dyn Service<TapDevice>;
+pub type TapService = dyn Service;
 
 /// Most rounds of polling before the loop sleeps anyway.
 const SETTLE_ROUNDS: usize = 1000;
@@ -49,7 +50,8 @@ const SETTLE_ROUNDS: usize = 1000;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct TapNet {
-    stack: Stack<'static, TapDevice>,
+    stack: Stack<'static>,
+    device: TapDevice,
     services: Vec<Box<TapService>>,
     start: std::time::Instant,
     failure: Option<String>,
@@ -168,15 +170,16 @@ impl TapNet {
     /// ```
     pub fn with_memory(
         mut config: Config,
-        device: TapDevice,
+        mut device: TapDevice,
         memory: Memory<'static>,
     ) -> Result<TapNet, String> {
         config.seed = os_seed();
         let start = std::time::Instant::now();
-        let stack =
-            Stack::with_memory(config, device, memory, Instant::ZERO).map_err(|e| e.to_string())?;
+        let stack = Stack::with_memory(config, &mut device, memory, Instant::ZERO)
+            .map_err(|e| e.to_string())?;
         Ok(TapNet {
             stack,
+            device,
             services: Vec::new(),
             start,
             failure: None,
@@ -195,11 +198,27 @@ impl TapNet {
     /// let config = Config::default();
     /// let mut tap = TapNet::new(config, device)?;
     /// assert_eq!(tap.stack().ipv4_addr(), config.ip.address());
-    /// assert_eq!(tap.stack().device().name(), "tap0");
+    /// assert_eq!(tap.device().name(), "tap0");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn stack(&mut self) -> &mut Stack<'static, TapDevice> {
+    pub fn stack(&mut self) -> &mut Stack<'static> {
         &mut self.stack
+    }
+
+    /// The TAP device, for its name and statistics.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::tap::TapNet;
+    /// use layernet::link::tap::TapDevice;
+    /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+    /// let tap = TapNet::new(Default::default(), device)?;
+    /// assert_eq!(tap.device().stats().rx_frames, 0, "nothing read before the first poll");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn device(&self) -> &TapDevice {
+        &self.device
     }
 
     /// Report every frame (both ways) and every event to `recorder`
@@ -306,23 +325,6 @@ impl TapNet {
         }
     }
 
-    /// Poll the stack and the services until nothing moves.
-    fn settle(&mut self) -> bool {
-        let mut moved = false;
-        for _ in 0..SETTLE_ROUNDS {
-            let now = self.now();
-            let mut progress = self.stack.poll(now);
-            for s in self.services.iter_mut() {
-                progress |= s.poll(&mut self.stack, now);
-            }
-            if !progress {
-                break;
-            }
-            moved = true;
-        }
-        moved
-    }
-
     /// One round: settle, then sleep until a frame, the next deadline, or
     /// `limit`, whichever comes first. Returns true if something moved.
     ///
@@ -341,31 +343,29 @@ impl TapNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn run_once(&mut self, limit: Instant) -> bool {
-        if self.settle() {
+        let start = self.start;
+        let clock = || Instant::from_micros(start.elapsed().as_micros() as i64);
+        let services = &mut self.services[..];
+        if run::settle(
+            &mut self.stack,
+            &mut self.device,
+            services,
+            clock,
+            SETTLE_ROUNDS,
+        ) {
             return true;
         }
-        let now = self.now();
-        let mut wake = limit;
-        if let Some(t) = self.stack.poll_at(now) {
-            wake = wake.min(t);
-        }
-        // A frame the fault layer holds back is an event of its own.
-        if let Some(t) = self.stack.device().next_fault_release() {
-            wake = wake.min(t);
-        }
-        for s in self.services.iter() {
-            if let Some(t) = s.poll_at() {
-                wake = wake.min(t);
-            }
-        }
+        let now = clock();
+        let wake = run::wake_at(&mut self.stack, &self.device, services, now)
+            .map_or(limit, |t| t.min(limit));
         let sleep = if wake > now {
             Some((wake - now).into())
         } else {
             Some(std::time::Duration::ZERO)
         };
-        match self.stack.device().wait(sleep) {
+        match self.device.wait(sleep) {
             Err(e) if e.kind() != std::io::ErrorKind::Interrupted => {
-                self.failure = Some(format!("TAP device {}: {e}", self.stack.device().name()));
+                self.failure = Some(format!("TAP device {}: {e}", self.device.name()));
                 // Do not spin on a dead descriptor: blocking callers still
                 // reach their deadlines, one short sleep at a time.
                 std::thread::sleep(std::time::Duration::from_millis(10));
@@ -414,9 +414,7 @@ impl TapNet {
 }
 
 impl Driver for TapNet {
-    type Device = TapDevice;
-
-    fn stack(&mut self, _host: usize) -> &mut Stack<'static, TapDevice> {
+    fn stack(&mut self, _host: usize) -> &mut Stack<'static> {
         &mut self.stack
     }
 

@@ -475,6 +475,7 @@ pub fn counters_table(hosts: &[(&str, Counters)]) -> String {
         DropReason::Fragment,
         DropReason::Unsupported,
         DropReason::RstNotExact,
+        DropReason::SynRepeat,
     ];
     for reason in reasons {
         let _ = write!(
@@ -490,6 +491,7 @@ pub fn counters_table(hosts: &[(&str, Counters)]) -> String {
                 DropReason::NotForUs => c.dropped_not_for_us,
                 DropReason::Fragment => c.dropped_fragment,
                 DropReason::RstNotExact => c.dropped_rst_not_exact,
+                DropReason::SynRepeat => c.syn_dropped_repeat,
                 _ => c.dropped_unsupported,
             };
             let _ = write!(out, "{n:>16}");

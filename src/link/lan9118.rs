@@ -407,7 +407,7 @@ impl Multicast {
 ///
 /// ```
 /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
-/// let nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+/// let mut nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
 /// assert_eq!(nic.stats().rx_frames, 0);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -433,9 +433,9 @@ pub struct Stats {
 /// use layernet::net::{Config, Resources, Stack};
 ///
 /// let config = Config::default();
-/// let nic = Lan9118::new(FakeLan9118::new(), config.mac)?;
+/// let mut nic = Lan9118::new(FakeLan9118::new(), config.mac)?;
 /// let mut memory: Resources<'_, 3, 1, 1, 256> = Resources::new();
-/// let stack = Stack::new(config, nic, &mut memory, layernet::Instant::ZERO)?;
+/// let stack = Stack::new(config, &mut nic, &mut memory, layernet::Instant::ZERO)?;
 /// assert_eq!(stack.free_tcp_sockets(), 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -491,7 +491,7 @@ impl<R: Registers> Lan9118<R> {
     ///
     /// ```
     /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
-    /// let nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+    /// let mut nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
     /// assert_eq!(nic.mac_address(), layernet::net::DEFAULT_MAC);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

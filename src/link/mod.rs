@@ -89,4 +89,28 @@ pub trait Link: Device {
     /// # Ok::<(), &str>(())
     /// ```
     fn discard(&mut self, now: Instant);
+
+    /// When a frame the link holds back becomes due (one in flight on the
+    /// simulated segment, one a fault layer delays), if any. Nothing else
+    /// would wake an event loop for it: no descriptor turns readable and
+    /// the stack has no timer for it. [`crate::run::wake_at`] reads it.
+    ///
+    /// ```
+    /// use core::cell::RefCell;
+    /// use layernet::link::{Link, sim::{Faults, Port, Segment}};
+    /// use layernet::{Duration, EthernetAddress, Instant};
+    /// use smoltcp::phy::{Device, TxToken};
+    ///
+    /// let slow = Faults { delay: Duration::from_millis(3), ..Faults::NONE };
+    /// let wire = RefCell::new(Segment::<2, 8, 1514>::new(0, slow));
+    /// let mut a = Port::new(&wire, 0, EthernetAddress([2, 0, 0, 0, 0, 1])).ok_or("0")?;
+    /// let b = Port::new(&wire, 1, EthernetAddress([2, 0, 0, 0, 0, 2])).ok_or("1")?;
+    /// assert_eq!(b.poll_at(), None, "nothing on the way");
+    /// a.transmit(Instant::ZERO).ok_or("tx")?.consume(60, |f| f.fill(0xff));
+    /// assert_eq!(b.poll_at(), Some(Instant::from_millis(3)));
+    /// # Ok::<(), &str>(())
+    /// ```
+    fn poll_at(&self) -> Option<Instant> {
+        None
+    }
 }

@@ -524,7 +524,7 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
     ///
     /// let (mut net, a, _) = SimNet::pair(0)?;
     /// let mtu = net.segment().mtu();
-    /// assert_eq!(net.stack(a).device().capabilities().max_transmission_unit, mtu + 14);
+    /// assert_eq!(net.host(a).1.capabilities().max_transmission_unit, mtu + 14);
     /// # Ok::<(), layernet::net::ConfigError>(())
     /// ```
     pub fn mtu(&self) -> usize {
@@ -632,7 +632,7 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
     /// net.set_faults(Faults { delay: Duration::from_millis(3), ..Faults::NONE });
     /// let now = net.now();
     /// UdpSocket::bind(net.stack(a), 0)?.send_to(net.stack(a), b"x", endpoint(b, 7))?;
-    /// net.stack(a).poll(now); // sends the ARP request
+    /// net.poll(a, now); // sends the ARP request
     /// assert_eq!(net.segment().next_delivery(), Some(now + Duration::from_millis(3)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -640,6 +640,16 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
         self.queues
             .iter()
             .flat_map(|q| q.iter())
+            .filter(|s| s.used)
+            .map(|s| s.at)
+            .min()
+    }
+
+    /// When the next frame queued for station `index` is due, if any.
+    pub(crate) fn next_delivery_to(&self, index: usize) -> Option<Instant> {
+        self.queues
+            .get(index)?
+            .iter()
             .filter(|s| s.used)
             .map(|s| s.at)
             .min()
@@ -868,9 +878,9 @@ pub fn flip_checksummed_bit(frame: &mut [u8], roll: u64) -> bool {
 ///
 /// let wire = RefCell::new(Segment::<2, 16, 1514>::new(1, Faults::NONE));
 /// let config = Config::default();
-/// let port = Port::new(&wire, 0, config.mac).ok_or("no such port")?;
+/// let mut port = Port::new(&wire, 0, config.mac).ok_or("no such port")?;
 /// let mut memory = profile::Tiny::new();
-/// let stack = Stack::new(config, port, &mut memory, layernet::Instant::ZERO)?;
+/// let stack = Stack::new(config, &mut port, &mut memory, layernet::Instant::ZERO)?;
 /// assert_eq!(stack.ipv4_addr(), config.ip.address());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -920,7 +930,7 @@ impl<'s, const PORTS: usize, const QUEUE: usize, const MTU: usize> Port<'s, PORT
     /// ```
     /// use layernet::{host::sim::SimNet, link::sim::Faults};
     /// let (mut net, a, _) = SimNet::pair(0)?;
-    /// let wire = net.stack(a).device().segment();
+    /// let wire = net.host(a).1.segment();
     /// assert_eq!(wire.borrow().faults(), Faults::NONE);
     /// # Ok::<(), layernet::net::ConfigError>(())
     /// ```
@@ -944,6 +954,10 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Link
         self.fill(now);
         let len = self.rx_len?;
         self.rx.get(..len)
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        self.segment.borrow().next_delivery_to(self.index)
     }
 
     fn discard(&mut self, _now: Instant) {

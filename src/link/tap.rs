@@ -827,6 +827,10 @@ impl Link for TapDevice {
     fn discard(&mut self, _now: Instant) {
         self.rx_len = None;
     }
+
+    fn poll_at(&self) -> Option<Instant> {
+        self.next_fault_release()
+    }
 }
 
 /// Receive token: the frame already sits in the device's buffer.

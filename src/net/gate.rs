@@ -217,8 +217,12 @@ fn check_tcp(
     }
     let from = IpEndpoint::new(src_ip, tcp.src_port());
     let port = tcp.dst_port();
-    if tcp.syn() && !tcp.ack() && syn_finds_pool_busy(pool, from, port) {
-        return Err(DropReason::BusyPool);
+    if tcp.syn() && !tcp.ack() {
+        match syn_meets(pool, from, port) {
+            SynMeets::Busy => return Err(DropReason::BusyPool),
+            SynMeets::Connection => return Err(DropReason::SynRepeat),
+            SynMeets::Room => {}
+        }
     }
     let mut found = false;
     let mut plain_ack = tcp.ack() && !(tcp.syn() || tcp.fin() || tcp.rst());
@@ -530,30 +534,52 @@ fn to_dhcp_client(ip: &Ipv4Packet<&[u8]>) -> bool {
         && UdpPacket::new_checked(ip.payload()).is_ok_and(|u| u.dst_port() == DHCP_CLIENT)
 }
 
-/// A SYN from `from` for `port` meets a listener with no slot in LISTEN
-/// and no socket that already holds this connection.
-fn syn_finds_pool_busy(pool: &Pool<'_, '_>, from: IpEndpoint, port: u16) -> bool {
-    let Some(n) = pool
+/// What a SYN (without ACK) finds in the pool.
+enum SynMeets {
+    /// A socket in LISTEN for its port, or no listener at all (smoltcp
+    /// answers RST): smoltcp may have it.
+    Room,
+    /// A listener whose every slot is taken.
+    Busy,
+    /// A socket that already holds this connection (a retransmitted or
+    /// duplicated SYN). smoltcp's socket for it would ignore a SYN without
+    /// ACK, but smoltcp hands a segment to the first socket in its set
+    /// that accepts it, and a socket in LISTEN accepts any SYN for its
+    /// port: had one come first, it would open a second connection for the
+    /// same four numbers, and the client would meet two sequence spaces
+    /// and a reset. So the gate drops it, as the right socket would.
+    Connection,
+}
+
+/// A SYN from `from` for `port`: see [`SynMeets`].
+fn syn_meets(pool: &Pool<'_, '_>, from: IpEndpoint, port: u16) -> SynMeets {
+    let listener = pool
         .listeners
         .iter()
-        .position(|l| l.is_some_and(|l| l.port == port))
-    else {
-        return false;
-    };
+        .position(|l| l.is_some_and(|l| l.port == port));
     let mut listening = false;
     for entry in pool.tcp.iter().filter(|e| !e.idle()) {
         let socket = pool.sockets.get::<tcp::Socket>(entry.handle());
         if socket.state() == tcp::State::Listen {
-            listening |= entry.owner == Owner::Slot(n as u8);
+            listening |= listener.is_some_and(|n| entry.owner == Owner::Slot(n as u8));
             continue;
         }
         let same = socket.local_endpoint().is_some_and(|l| l.port == port)
             && socket.remote_endpoint() == Some(from);
+        // A SYN after TIME-WAIT may start the next connection of the same
+        // four numbers (RFC 6191), as before.
+        if same && socket.state() != tcp::State::TimeWait {
+            return SynMeets::Connection;
+        }
         if same {
-            return false;
+            return SynMeets::Room;
         }
     }
-    !listening
+    if listener.is_some() && !listening {
+        SynMeets::Busy
+    } else {
+        SynMeets::Room
+    }
 }
 
 #[cfg(test)]

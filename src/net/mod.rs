@@ -1,5 +1,8 @@
 //! Network layer: one [`Stack`] owns smoltcp's interface (ARP, IPv4, ICMP
-//! echo), the socket storage the caller lent it, and the device.
+//! echo) and the socket storage the caller lent it. The device is not in
+//! it: each [`Stack::poll`] borrows one, as smoltcp's `Interface::poll`
+//! does, so that sockets, services and hosts name the stack's type without
+//! the device's.
 //!
 //! Layer: net. Depends on smoltcp and on [`crate::link`]; knows nothing of
 //! the socket API's shape or of applications.
@@ -11,8 +14,9 @@
 //! something else: up to `backlog` connections wait to be accepted, and when
 //! the queue is full a further SYN goes unanswered (Linux drops it; the
 //! client retransmits and gets in once a place frees). So the stack keeps
-//! every TCP socket in a pool, a listener (see [`crate::socket::TcpListener`]) keeps `backlog` of them in
-//! LISTEN, and [`Stack::poll`] feeds smoltcp one frame at a time through a
+//! every TCP socket in a pool, a listener (see [`crate::socket::TcpListener`]) gives `backlog` of them to its
+//! queue (up to [`LISTEN_AHEAD`] listen ahead of the next SYN, the rest are
+//! armed as SYNs come), and [`Stack::poll`] feeds smoltcp one frame at a time through a
 //! gate ([`gate`]) that drops, and counts, a SYN for a listening port whose
 //! slots are all taken. One frame at a time means two SYNs cannot race for
 //! the last slot: the first one turns it into SYN-RECEIVED before the second
@@ -81,7 +85,7 @@ use crate::link::rng::Rng;
 /// for _ in 0..INGRESS_BURST + 10 {
 ///     noise.transmit(Instant::ZERO).ok_or("tx")?.consume(60, |f| f.fill(0xff));
 /// }
-/// net.stack(a).poll(Instant::ZERO);
+/// net.poll(a, Instant::ZERO);
 /// // Broadcast junk the gate drops, but each one was taken in.
 /// assert_eq!(net.stack(a).counters().frames_rx, INGRESS_BURST as u64);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -104,7 +108,7 @@ pub const INGRESS_BURST: usize = 64;
 ///     udp.send_to(net.stack(a), &[i as u8], endpoint(b, 9))?;
 /// }
 /// let now = net.now();
-/// net.stack(a).poll(now);
+/// net.poll(a, now);
 /// assert!(UDP_PACKETS <= EGRESS_BURST);
 /// assert_eq!(net.segment().stats().offered - before, UDP_PACKETS as u64);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -166,6 +170,27 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// assert!(STALL_KICK.total_millis() >= 1000 && STALL_KICK.secs() < 30);
 /// ```
 pub const STALL_KICK: Duration = Duration::from_secs(2);
+
+/// Sockets a listener keeps in LISTEN ahead of the next SYN, at most.
+///
+/// The rest of its backlog is armed when a SYN finds none of them
+/// listening (the stack arms one and hands the SYN on), so a burst of
+/// clients still fills the whole accept queue. Fewer idle sockets in LISTEN
+/// means fewer for smoltcp to walk on every segment it receives or sends:
+/// a file service with a backlog of 64 kept 64 of them in its set.
+///
+/// ```
+/// use layernet::host::sim::SimNet;
+/// use layernet::net::LISTEN_AHEAD;
+/// use layernet::socket::TcpListener;
+///
+/// let (mut net, a, _) = SimNet::pair(0)?;
+/// let free = net.stack(a).free_tcp_sockets();
+/// let _listener = TcpListener::bind(net.stack(a), 80, 16)?;
+/// assert_eq!(net.stack(a).free_tcp_sockets(), free - LISTEN_AHEAD);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub const LISTEN_AHEAD: usize = 4;
 
 /// Most listening ports one stack serves at once.
 ///
@@ -568,8 +593,8 @@ impl IcmpBuffers {
 /// assert!(core::mem::size_of::<Small>() < 9 * 1024, "IPv6 addresses in every socket included");
 /// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
 /// let mut memory = Small::new();
-/// let nic = StdPort::new(&wire, 0, Config::default().mac).ok_or("port")?;
-/// let stack = Stack::new(Config::default(), nic, &mut memory, layernet::Instant::ZERO)?;
+/// let mut nic = StdPort::new(&wire, 0, Config::default().mac).ok_or("port")?;
+/// let stack = Stack::new(Config::default(), &mut nic, &mut memory, layernet::Instant::ZERO)?;
 /// assert_eq!(stack.free_tcp_sockets(), 2);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -706,8 +731,8 @@ pub const MAX_TCP_BUFFER: usize = 1 << 30;
 /// let memory = Memory::new(&mut sockets, &mut tcp, &mut bytes, &mut [], &mut [], &mut [], &mut icmp)?;
 /// assert_eq!((memory.tcp_sockets(), memory.tcp_buffer()), (8, 128 * 1024));
 /// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
-/// let nic = StdPort::new(&wire, 0, Config::default().mac).ok_or("port")?;
-/// let stack = Stack::with_memory(Config::default(), nic, memory, layernet::Instant::ZERO)?;
+/// let mut nic = StdPort::new(&wire, 0, Config::default().mac).ok_or("port")?;
+/// let stack = Stack::with_memory(Config::default(), &mut nic, memory, layernet::Instant::ZERO)?;
 /// assert_eq!(stack.free_tcp_sockets(), 8);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -986,8 +1011,8 @@ pub struct AppCounters {
 }
 
 /// The stack: smoltcp's interface, the socket set built on the caller's
-/// [`Resources`], the device, and the pool book-keeping. Everything happens
-/// in [`Stack::poll`]; nothing reads a clock.
+/// [`Resources`], and the pool book-keeping. Everything happens in
+/// [`Stack::poll`], on the device lent to it; nothing reads a clock.
 ///
 /// # Example
 ///
@@ -1004,19 +1029,20 @@ pub struct AppCounters {
 /// let wire = RefCell::new(StdSegment::new(1, Faults::NONE));
 /// let (ca, cb) = (Config::new(host_mac(0), host_ip(0)), Config::new(host_mac(1), host_ip(1)));
 /// let (mut ra, mut rb) = (profile::Tiny::new(), profile::Tiny::new());
-/// let mut a = Stack::new(ca, StdPort::new(&wire, 0, ca.mac).ok_or("a")?, &mut ra, Instant::ZERO)?;
-/// let mut b = Stack::new(cb, StdPort::new(&wire, 1, cb.mac).ok_or("b")?, &mut rb, Instant::ZERO)?;
+/// let mut pa = StdPort::new(&wire, 0, ca.mac).ok_or("a")?;
+/// let mut pb = StdPort::new(&wire, 1, cb.mac).ok_or("b")?;
+/// let mut a = Stack::new(ca, &mut pa, &mut ra, Instant::ZERO)?;
+/// let mut b = Stack::new(cb, &mut pb, &mut rb, Instant::ZERO)?;
 /// let mut ping = Ping::new(&mut a);
 /// ping.send(&mut a, b.ipv4_addr(), 1, b"hi")?;
 /// for ms in 0..10 {
-///     a.poll(Instant::from_millis(ms));
-///     b.poll(Instant::from_millis(ms));
+///     a.poll(&mut pa, Instant::from_millis(ms));
+///     b.poll(&mut pb, Instant::from_millis(ms));
 /// }
 /// assert_eq!(ping.recv(&mut a)?, (b.ipv4_addr().into(), 1, 2));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct Stack<'a, D: Link> {
-    device: D,
+pub struct Stack<'a> {
     iface: Interface,
     sockets: SocketSet<'a>,
     /// Free TCP sockets parked outside `sockets` (see [`Memory::with_spare`]),
@@ -1039,7 +1065,7 @@ pub struct Stack<'a, D: Link> {
     names: names::Names,
 }
 
-impl<'a, D: Link> Stack<'a, D> {
+impl<'a> Stack<'a> {
     /// Build a stack on `device` with `config`, using the caller's `resources`
     /// for every socket. `now` is the current time on the caller's clock.
     ///
@@ -1057,16 +1083,16 @@ impl<'a, D: Link> Stack<'a, D> {
     ///
     /// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
     /// let group = EthernetAddress([0x01, 0, 0x5e, 0, 0, 1]);
-    /// let port = StdPort::new(&wire, 0, group).ok_or("port")?;
+    /// let mut port = StdPort::new(&wire, 0, group).ok_or("port")?;
     /// let mut space = profile::Tiny::new();
     /// let config = Config { mac: group, ..Config::default() };
-    /// let built = Stack::new(config, port, &mut space, Instant::ZERO);
+    /// let built = Stack::new(config, &mut port, &mut space, Instant::ZERO);
     /// assert_eq!(built.err(), Some(ConfigError::MacNotUnicast));
     /// # Ok::<(), &str>(())
     /// ```
-    pub fn new<const S: usize, const T: usize, const U: usize, const B: usize>(
+    pub fn new<D: Link, const S: usize, const T: usize, const U: usize, const B: usize>(
         config: Config,
-        device: D,
+        device: &mut D,
         resources: &'a mut Resources<'a, S, T, U, B>,
         now: Instant,
     ) -> Result<Self, ConfigError> {
@@ -1085,15 +1111,15 @@ impl<'a, D: Link> Stack<'a, D> {
     /// use layernet::{Instant, link::sim::*};
     ///
     /// let wire = RefCell::new(StdSegment::new(0, Faults::NONE));
-    /// let port = StdPort::new(&wire, 0, Config::default().mac).ok_or("port")?;
+    /// let mut port = StdPort::new(&wire, 0, Config::default().mac).ok_or("port")?;
     /// let mut space = profile::Tiny::new();
-    /// let stack = Stack::with_memory(Config::default(), port, space.memory(), Instant::ZERO)?;
+    /// let stack = Stack::with_memory(Config::default(), &mut port, space.memory(), Instant::ZERO)?;
     /// assert_eq!(stack.free_tcp_sockets(), 9);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn with_memory(
+    pub fn with_memory<D: Link>(
         config: Config,
-        mut device: D,
+        device: &mut D,
         memory: Memory<'a>,
         now: Instant,
     ) -> Result<Self, ConfigError> {
@@ -1130,7 +1156,7 @@ impl<'a, D: Link> Stack<'a, D> {
         // smoltcp derives its TCP initial sequence numbers from this seed; left
         // at 0 every boot would reuse the same ISNs.
         iface_config.random_seed = config.seed;
-        let mut iface = Interface::new(iface_config, &mut watch::GateChecked(&mut device), now);
+        let mut iface = Interface::new(iface_config, &mut watch::GateChecked(device), now);
         iface.update_ip_addrs(|addrs| {
             // Capacity is at least one address; the push cannot fail on an empty list.
             let _ = addrs.push(IpCidr::Ipv4(config.ip));
@@ -1208,7 +1234,6 @@ impl<'a, D: Link> Stack<'a, D> {
             *slot = SocketStorage::EMPTY;
         }
         let mut stack = Stack {
-            device,
             iface,
             sockets: set,
             spare: SocketSet::new(ManagedSlice::Borrowed(spare)),
@@ -1235,7 +1260,11 @@ impl<'a, D: Link> Stack<'a, D> {
     /// Run the stack at time `now`: take in up to [`INGRESS_BURST`] frames,
     /// one at a time through the gate, send what the sockets have queued,
     /// and return finished sockets to the pool. Returns true if anything
-    /// happened (a frame in or out, a socket re-armed).
+    /// happened (a frame in or out, a socket re-armed; smoltcp does not
+    /// count the ARP request it sends for a socket waiting on a neighbour).
+    ///
+    /// The device is lent for the call, as smoltcp's `Interface::poll`
+    /// takes it: nothing else of the stack names its type.
     ///
     /// ```
     /// use layernet::host::sim::{SimNet, endpoint};
@@ -1243,13 +1272,14 @@ impl<'a, D: Link> Stack<'a, D> {
     ///
     /// let (mut net, a, b) = SimNet::pair(0)?;
     /// let t = Instant::from_millis(1);
-    /// assert!(!net.stack(b).poll(t), "nothing to do");
-    /// UdpSocket::bind(net.stack(a), 0)?.send_to(net.stack(a), b"?", endpoint(b, 9))?;
-    /// net.stack(a).poll(t); // the ARP request leaves
-    /// assert!(net.stack(b).poll(t), "it comes in; the reply goes out");
+    /// let (stack, port) = net.host(a);
+    /// UdpSocket::bind(stack, 0)?.send_to(stack, b"?", endpoint(b, 9))?;
+    /// stack.poll(port, t); // the ARP request leaves
+    /// assert!(!stack.poll(port, t), "nothing more to do until the reply");
+    /// assert_eq!(net.segment().stats().offered, 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn poll(&mut self, now: Instant) -> bool {
+    pub fn poll<D: Link>(&mut self, device: &mut D, now: Instant) -> bool {
         self.now = now;
         let mut progress = false;
         // Changes the application made since the last poll (listen,
@@ -1266,13 +1296,25 @@ impl<'a, D: Link> Stack<'a, D> {
             #[cfg(feature = "names")]
             dns: self.names.dns_active(),
         };
+        // A SYN that finds its listener with none in LISTEN (see
+        // LISTEN_AHEAD) goes to the gate a second time, after a re-arm;
+        // the frame stays at the head of the link meanwhile, and its tally
+        // is kept so that it counts once.
+        let mut asked_again: Option<Option<observe::Segment>> = None;
         for _ in 0..INGRESS_BURST {
-            let Some(frame) = self.device.peek(now) else {
+            let Some(frame) = device.peek(now) else {
                 break;
             };
-            let segment = self.counters.tally(Direction::Rx, frame);
-            #[cfg(feature = "names")]
-            self.names.see(frame);
+            let second = asked_again.take();
+            let again = second.is_some();
+            let segment = match second {
+                Some(segment) => segment,
+                None => {
+                    #[cfg(feature = "names")]
+                    self.names.see(frame);
+                    self.counters.tally(Direction::Rx, frame)
+                }
+            };
             let pool = gate::Pool {
                 sockets: &self.sockets,
                 tcp: self.tcp,
@@ -1280,13 +1322,18 @@ impl<'a, D: Link> Stack<'a, D> {
                 listeners: &self.listeners,
             };
             let (verdict, quiet) = gate::admit(frame, &us, &pool);
+            if !again && matches!(verdict, gate::Verdict::Drop(DropReason::BusyPool)) {
+                asked_again = Some(segment);
+                self.rearm();
+                continue;
+            }
             let fill = observe::arp_fill(frame, self.ip, |ip| self.cidr.contains_addr(&ip));
             if let Some(observer) = self.observer.as_deref_mut() {
                 observer.frame(now, Direction::Rx, frame);
             }
             let note = match verdict {
                 gate::Verdict::Drop(reason) => {
-                    self.device.discard(now);
+                    device.discard(now);
                     self.counters.dropped(reason);
                     self.notify(Event::Dropped(reason));
                     progress = true;
@@ -1314,10 +1361,10 @@ impl<'a, D: Link> Stack<'a, D> {
             if let Some(event) = note {
                 self.notify(event);
             }
-            let result = self.ingress_once(now);
+            let result = self.ingress_once(device, now);
             #[cfg(feature = "ipv6")]
             if let Some(ns) = unrouted {
-                self.answer_unrouted(ns);
+                self.answer_unrouted(device, ns);
             }
             // After a quiet segment (see `gate::admit`) the walk would
             // find nothing new (1.2% of a bulk transfer's instructions).
@@ -1333,7 +1380,7 @@ impl<'a, D: Link> Stack<'a, D> {
             }
         }
         for _ in 0..EGRESS_BURST {
-            let result = self.egress_once(now);
+            let result = self.egress_once(device, now);
             // An observer sees each state change between the frames that
             // caused it; without one, the walk after the burst records the
             // same changes (segments are matched by endpoints, which a
@@ -1348,8 +1395,8 @@ impl<'a, D: Link> Stack<'a, D> {
             }
         }
         #[cfg(feature = "names")]
-        self.dhcp_after_poll();
-        progress |= self.kick_stalled(now);
+        self.dhcp_after_poll(device);
+        progress |= self.kick_stalled(device, now);
         progress |= self.rearm();
         self.watch_states();
         self.park_idle();
@@ -1357,24 +1404,24 @@ impl<'a, D: Link> Stack<'a, D> {
     }
 
     /// One received frame into smoltcp, through the watching device.
-    fn ingress_once(&mut self, now: Instant) -> PollIngressSingleResult {
+    fn ingress_once<D: Link>(&mut self, device: &mut D, now: Instant) -> PollIngressSingleResult {
         let observer = self.observer.as_deref_mut();
         let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, now);
-        let mut device = watch::Watch::new(&mut self.device, sent);
+        let mut device = watch::Watch::new(device, sent);
         self.iface
             .poll_ingress_single(now, &mut device, &mut self.sockets)
     }
 
     /// One egress round of smoltcp, through the watching device.
-    fn egress_once(&mut self, now: Instant) -> PollResult {
+    fn egress_once<D: Link>(&mut self, device: &mut D, now: Instant) -> PollResult {
         let observer = self.observer.as_deref_mut();
         let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, now);
-        let mut device = watch::Watch::new(&mut self.device, sent);
+        let mut device = watch::Watch::new(device, sent);
         self.iface.poll_egress(now, &mut device, &mut self.sockets)
     }
 
     /// See [`STALL_KICK`].
-    fn kick_stalled(&mut self, now: Instant) -> bool {
+    fn kick_stalled<D: Link>(&mut self, device: &mut D, now: Instant) -> bool {
         let mut kicked = false;
         for entry in self.tcp.iter_mut() {
             // A pooled socket is closed or in TIME-WAIT: it sends nothing.
@@ -1417,7 +1464,7 @@ impl<'a, D: Link> Stack<'a, D> {
         if !kicked {
             return false;
         }
-        let _ = self.egress_once(now);
+        let _ = self.egress_once(device, now);
         for entry in self.tcp.iter_mut() {
             if entry.watch.kicked && !entry.parked {
                 entry.watch.kicked = false;
@@ -1711,39 +1758,6 @@ impl<'a, D: Link> Stack<'a, D> {
         self.counters
     }
 
-    /// The device, for its own statistics.
-    ///
-    /// ```
-    /// use layernet::{Duration, host::sim::SimNet, socket::Ping};
-    /// let (mut net, a, b) = SimNet::pair(0)?;
-    /// let to = net.stack(b).ipv4_addr();
-    /// Ping::new(net.stack(a)).send(net.stack(a), to, 7, b"")?;
-    /// net.run_for(Duration::from_millis(5));
-    /// let wire = net.stack(a).device().segment();
-    /// assert_eq!(wire.borrow().census().icmp_echo_replies, 1);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn device(&self) -> &D {
-        &self.device
-    }
-
-    /// The device, mutably: a board reads its NIC's counters or timer
-    /// through it between polls.
-    ///
-    /// ```
-    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
-    /// use layernet::net::{Config, Resources, Stack};
-    /// let nic = Lan9118::new(FakeLan9118::new(), Config::default().mac)?;
-    /// let mut memory: Resources<'_, 3, 1, 1, 128> = Resources::new();
-    /// let mut stack = Stack::new(Config::default(), nic, &mut memory, layernet::Instant::ZERO)?;
-    /// stack.device_mut().registers().advance_free_run(25);
-    /// assert_eq!(stack.device_mut().free_run(), 25);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn device_mut(&mut self) -> &mut D {
-        &mut self.device
-    }
-
     /// TCP connections still open (neither closed, listening, nor in TIME-WAIT).
     ///
     /// ```
@@ -1835,7 +1849,7 @@ impl<'a, D: Link> Stack<'a, D> {
     /// let web = TcpListener::bind(net.stack(a), 80, 4)?;
     /// assert_eq!(net.stack(a).free_tcp_sockets(), all - 4);
     /// web.close(net.stack(a));
-    /// net.stack(a).poll(layernet::Instant::ZERO);
+    /// net.poll(a, layernet::Instant::ZERO);
     /// assert_eq!(net.stack(a).free_tcp_sockets(), all);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -1885,10 +1899,15 @@ impl<'a, D: Link> Stack<'a, D> {
         self.spare_room += 1;
     }
 
-    /// Put free sockets into LISTEN for every listener short of its backlog,
-    /// and take back those whose close has finished.
+    /// Keep up to [`LISTEN_AHEAD`] sockets in LISTEN for every listener
+    /// whose queue is short of its backlog, and take back those whose close
+    /// has finished.
     fn rearm(&mut self) -> bool {
         let mut changed = false;
+        // Per listener: its sockets (in LISTEN, in a handshake, or waiting
+        // to be accepted), and those of them in LISTEN.
+        let mut queued = [0usize; MAX_LISTENERS];
+        let mut listening = [0usize; MAX_LISTENERS];
         for entry in self.tcp.iter_mut() {
             if !matches!(entry.owner, Owner::Closing | Owner::Slot(_)) {
                 continue;
@@ -1928,17 +1947,31 @@ impl<'a, D: Link> Stack<'a, D> {
                 }
                 _ => {}
             }
+            if let Owner::Slot(n) = entry.owner {
+                let n = usize::from(n);
+                if let (Some(q), Some(l)) = (queued.get_mut(n), listening.get_mut(n)) {
+                    *q += 1;
+                    *l += usize::from(socket.state() == tcp::State::Listen);
+                }
+            }
         }
-        for n in 0..self.listeners.len() {
+        // Free sockets are searched from where the last one was found: the
+        // pool is walked once per call, however many are armed.
+        let mut from = 0;
+        for (n, (&queued, &listening)) in queued.iter().zip(&listening).enumerate() {
             let Some(Some(listener)) = self.listeners.get(n).copied() else {
                 continue;
             };
-            let slot = Owner::Slot(n as u8);
-            let mut have = self.tcp.iter().filter(|e| e.owner == slot).count();
-            while have < usize::from(listener.backlog) {
-                let Some(index) = self.tcp.iter().position(|e| e.owner == Owner::Free) else {
-                    break;
+            let backlog = usize::from(listener.backlog);
+            let room = backlog.saturating_sub(queued);
+            let short = backlog.min(LISTEN_AHEAD).saturating_sub(listening);
+            for _ in 0..room.min(short) {
+                let Some(found) = self.tcp[from..].iter().position(|e| e.owner == Owner::Free)
+                else {
+                    return changed;
                 };
+                let index = from + found;
+                from = index + 1;
                 self.unpark(index);
                 let entry = &mut self.tcp[index];
                 let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
@@ -1946,12 +1979,11 @@ impl<'a, D: Link> Stack<'a, D> {
                 if socket.listen(listener.port).is_err() {
                     break;
                 }
-                entry.owner = slot;
+                entry.owner = Owner::Slot(n as u8);
                 entry.established = false;
                 entry.shut = false;
                 entry.eof = false;
                 self.counters.slots_armed += 1;
-                have += 1;
                 changed = true;
             }
         }
@@ -2146,11 +2178,11 @@ impl<'a, D: Link> Stack<'a, D> {
     /// by `fill`, through the watching device so that the counters and the
     /// observer see it like any other.
     #[cfg(any(feature = "names", feature = "ipv6"))]
-    fn send_own(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) {
+    fn send_own<D: Link>(&mut self, device: &mut D, len: usize, fill: impl FnOnce(&mut [u8])) {
         let now = self.now;
         let observer = self.observer.as_deref_mut();
         let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, now);
-        let mut device = watch::Watch::new(&mut self.device, sent);
+        let mut device = watch::Watch::new(device, sent);
         if let Some(token) = smoltcp::phy::Device::transmit(&mut device, now) {
             smoltcp::phy::TxToken::consume(token, len, fill);
         }

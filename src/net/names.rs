@@ -256,7 +256,7 @@ fn is_dhcp_ack(frame: &[u8]) -> bool {
     DhcpRepr::parse(&dhcp).is_ok_and(|r| r.message_type == DhcpMessageType::Ack)
 }
 
-impl<'a, D: Link> Stack<'a, D> {
+impl<'a> Stack<'a> {
     /// Take the IPv4 address from DHCP: the stack drops its configured
     /// address now and, once a server grants a lease, takes its address,
     /// prefix, default route and DNS server ([`DhcpEvent::Bound`]). Leases
@@ -475,7 +475,7 @@ impl<'a, D: Link> Stack<'a, D> {
     }
 
     /// After smoltcp ran: take the DHCP socket's news and apply it.
-    pub(crate) fn dhcp_after_poll(&mut self) {
+    pub(crate) fn dhcp_after_poll<D: Link>(&mut self, device: &mut D) {
         let Some(handle) = self.names.dhcp else {
             return;
         };
@@ -510,7 +510,7 @@ impl<'a, D: Link> Stack<'a, D> {
                 };
                 self.apply_lease(Some(lease));
                 if matches!(event, DhcpEvent::Bound(_)) {
-                    self.announce(lease);
+                    self.announce(device, lease);
                 }
                 self.lease_changed(event);
             }
@@ -529,7 +529,7 @@ impl<'a, D: Link> Stack<'a, D> {
     /// sends to the new address finds no ARP entry on our side, and
     /// smoltcp drops a reply (an echo reply, a SYN-ACK) it cannot address
     /// yet; the request also tells the server's neighbours who we are now.
-    fn announce(&mut self, lease: Lease) {
+    fn announce<D: Link>(&mut self, device: &mut D, lease: Lease) {
         let arp = ArpRepr::EthernetIpv4 {
             operation: ArpOperation::Request,
             source_hardware_addr: self.mac(),
@@ -542,7 +542,7 @@ impl<'a, D: Link> Stack<'a, D> {
             dst_addr: EthernetAddress::BROADCAST,
             ethertype: EthernetProtocol::Arp,
         };
-        self.send_own(eth.buffer_len() + arp.buffer_len(), |buf| {
+        self.send_own(device, eth.buffer_len() + arp.buffer_len(), |buf| {
             let mut frame = EthernetFrame::new_unchecked(buf);
             eth.emit(&mut frame);
             arp.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));

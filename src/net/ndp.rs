@@ -70,9 +70,9 @@ pub(super) fn unrouted(frame: &[u8], ours: &[IpCidr]) -> Option<Unrouted> {
     })
 }
 
-impl<D: Link> Stack<'_, D> {
+impl Stack<'_> {
     /// Answer a solicitation smoltcp would drop (see the module doc).
-    pub(super) fn answer_unrouted(&mut self, ns: Unrouted) {
+    pub(super) fn answer_unrouted<D: Link>(&mut self, device: &mut D, ns: Unrouted) {
         let mac = self.mac();
         let advert = Icmpv6Repr::Ndisc(NdiscRepr::NeighborAdvert {
             flags: NdiscNeighborFlags::SOLICITED | NdiscNeighborFlags::OVERRIDE,
@@ -92,6 +92,7 @@ impl<D: Link> Stack<'_, D> {
             ethertype: EthernetProtocol::Ipv6,
         };
         self.send_own(
+            device,
             eth.buffer_len() + ip.buffer_len() + advert.buffer_len(),
             |buf| {
                 let mut frame = EthernetFrame::new_unchecked(buf);

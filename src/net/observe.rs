@@ -71,7 +71,7 @@ pub enum Direction {
 ///     frame[12..14].copy_from_slice(&[0x88, 0xa4]);
 /// };
 /// stranger.transmit(Instant::ZERO).ok_or("tx")?.consume(60, ethercat);
-/// net.stack(a).poll(Instant::ZERO);
+/// net.poll(a, Instant::ZERO);
 /// assert_eq!(net.stack(a).counters().dropped_unsupported, 1, "nobody here speaks EtherCAT");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -102,6 +102,10 @@ pub enum DropReason {
     /// next one expected (RFC 5961 section 3.2: a blind attacker must hit
     /// one number, not a window).
     RstNotExact,
+    /// A SYN without ACK for a connection a socket already holds (the
+    /// client's retransmission, or a duplicate): that socket would ignore
+    /// it, and a socket in LISTEN must not take it.
+    SynRepeat,
 }
 
 impl DropReason {
@@ -124,6 +128,7 @@ impl DropReason {
             DropReason::Unsupported => "unsupported protocol",
             DropReason::BusyPool => "busy pool (backlog full)",
             DropReason::RstNotExact => "RST not exact (RFC 5961)",
+            DropReason::SynRepeat => "SYN for a live connection",
         }
     }
 }
@@ -316,6 +321,8 @@ pub struct Counters {
     pub syn_dropped_busy: u64,
     /// Dropped: RSTs whose sequence number was in the window but not exact.
     pub dropped_rst_not_exact: u64,
+    /// Dropped: SYNs repeated for a connection a socket already holds.
+    pub syn_dropped_repeat: u64,
     /// ARP requests received / sent.
     pub arp_requests_rx: u64,
     /// ARP requests sent.
@@ -388,6 +395,7 @@ impl Counters {
             DropReason::Unsupported => &mut self.dropped_unsupported,
             DropReason::BusyPool => &mut self.syn_dropped_busy,
             DropReason::RstNotExact => &mut self.dropped_rst_not_exact,
+            DropReason::SynRepeat => &mut self.syn_dropped_repeat,
         };
         *field += 1;
     }
@@ -409,6 +417,7 @@ impl Counters {
             + self.dropped_unsupported
             + self.syn_dropped_busy
             + self.dropped_rst_not_exact
+            + self.syn_dropped_repeat
     }
 
     /// Count one frame by what its headers say it is. Only well-formed

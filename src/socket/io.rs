@@ -15,7 +15,6 @@
 //! `std::io::Read`/`Write` the same way over its driver.
 
 use super::{Error, TcpStream};
-use crate::link::Link;
 use crate::net::Stack;
 
 impl embedded_io::Error for Error {
@@ -83,8 +82,9 @@ pub const DEFAULT_IDLE_LIMIT: u32 = 1_000_000;
 /// let (mut server, _) = l.accept(net.stack(s))?;
 /// server.send(net.stack(s), b"220 ready")?;
 /// net.run_for(Duration::from_millis(10));
-/// let mut io = StreamIo::new(&mut stream, net.stack(c), |st| {
-///     st.poll(st.now() + Duration::from_millis(1));
+/// let (stack, port) = net.host(c);
+/// let mut io = StreamIo::new(&mut stream, stack, |st| {
+///     st.poll(port, st.now() + Duration::from_millis(1));
 /// });
 /// let mut banner = [0u8; 9];
 /// io.read_exact(&mut banner)?;
@@ -93,14 +93,14 @@ pub const DEFAULT_IDLE_LIMIT: u32 = 1_000_000;
 /// assert_eq!((&banner, server.recv(net.stack(s), &mut [0; 8])?), (b"220 ready", 4));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct StreamIo<'s, 'st, 'a, D: Link, F: FnMut(&mut Stack<'a, D>)> {
+pub struct StreamIo<'s, 'st, 'a, F: FnMut(&mut Stack<'a>)> {
     stream: &'s mut TcpStream,
-    stack: &'st mut Stack<'a, D>,
+    stack: &'st mut Stack<'a>,
     idle: F,
     limit: u32,
 }
 
-impl<'s, 'st, 'a, D: Link, F: FnMut(&mut Stack<'a, D>)> StreamIo<'s, 'st, 'a, D, F> {
+impl<'s, 'st, 'a, F: FnMut(&mut Stack<'a>)> StreamIo<'s, 'st, 'a, F> {
     /// Pair `stream` with `stack`; `idle` is called while an operation would
     /// block. The idle limit is [`DEFAULT_IDLE_LIMIT`].
     ///
@@ -117,7 +117,7 @@ impl<'s, 'st, 'a, D: Link, F: FnMut(&mut Stack<'a, D>)> StreamIo<'s, 'st, 'a, D,
     /// assert!(io.write_ready()? && !io.read_ready()?, "room to write, nothing to read");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(stream: &'s mut TcpStream, stack: &'st mut Stack<'a, D>, idle: F) -> Self {
+    pub fn new(stream: &'s mut TcpStream, stack: &'st mut Stack<'a>, idle: F) -> Self {
         StreamIo {
             stream,
             stack,
@@ -139,8 +139,9 @@ impl<'s, 'st, 'a, D: Link, F: FnMut(&mut Stack<'a, D>)> StreamIo<'s, 'st, 'a, D,
     /// let _l = TcpListener::bind(net.stack(s), 9, 1)?;
     /// let mut out = TcpStream::connect(net.stack(c), endpoint(s, 9))?;
     /// net.run_for(Duration::from_millis(10));
-    /// let mut io = io::StreamIo::new(&mut out, net.stack(c), |st| {
-    ///     st.poll(st.now() + Duration::from_millis(100));
+    /// let (stack, port) = net.host(c);
+    /// let mut io = io::StreamIo::new(&mut out, stack, |st| {
+    ///     st.poll(port, st.now() + Duration::from_millis(100));
     /// })
     /// .with_idle_limit(3);
     /// io.write_all(b"unheard")?;
@@ -155,7 +156,7 @@ impl<'s, 'st, 'a, D: Link, F: FnMut(&mut Stack<'a, D>)> StreamIo<'s, 'st, 'a, D,
     /// Retry `op` until it does not block, idling in between.
     fn block<T>(
         &mut self,
-        mut op: impl FnMut(&mut TcpStream, &mut Stack<'a, D>) -> Result<T, Error>,
+        mut op: impl FnMut(&mut TcpStream, &mut Stack<'a>) -> Result<T, Error>,
     ) -> Result<T, Error> {
         for _ in 0..self.limit {
             match op(self.stream, self.stack) {
@@ -167,13 +168,11 @@ impl<'s, 'st, 'a, D: Link, F: FnMut(&mut Stack<'a, D>)> StreamIo<'s, 'st, 'a, D,
     }
 }
 
-impl<'a, D: Link, F: FnMut(&mut Stack<'a, D>)> embedded_io::ErrorType
-    for StreamIo<'_, '_, 'a, D, F>
-{
+impl<'a, F: FnMut(&mut Stack<'a>)> embedded_io::ErrorType for StreamIo<'_, '_, 'a, F> {
     type Error = Error;
 }
 
-impl<'a, D: Link, F: FnMut(&mut Stack<'a, D>)> embedded_io::Read for StreamIo<'_, '_, 'a, D, F> {
+impl<'a, F: FnMut(&mut Stack<'a>)> embedded_io::Read for StreamIo<'_, '_, 'a, F> {
     /// Waits for at least one byte; `Ok(0)` only at end of file (or for an
     /// empty `buf`), as embedded-io defines.
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
@@ -181,7 +180,7 @@ impl<'a, D: Link, F: FnMut(&mut Stack<'a, D>)> embedded_io::Read for StreamIo<'_
     }
 }
 
-impl<'a, D: Link, F: FnMut(&mut Stack<'a, D>)> embedded_io::Write for StreamIo<'_, '_, 'a, D, F> {
+impl<'a, F: FnMut(&mut Stack<'a>)> embedded_io::Write for StreamIo<'_, '_, 'a, F> {
     /// Waits until at least one byte fits in the send buffer.
     fn write(&mut self, buf: &[u8]) -> Result<usize, Error> {
         self.block(|s, st| s.send(st, buf))
@@ -199,18 +198,14 @@ impl<'a, D: Link, F: FnMut(&mut Stack<'a, D>)> embedded_io::Write for StreamIo<'
     }
 }
 
-impl<'a, D: Link, F: FnMut(&mut Stack<'a, D>)> embedded_io::ReadReady
-    for StreamIo<'_, '_, 'a, D, F>
-{
+impl<'a, F: FnMut(&mut Stack<'a>)> embedded_io::ReadReady for StreamIo<'_, '_, 'a, F> {
     fn read_ready(&mut self) -> Result<bool, Error> {
         // Data waiting, or the end of the stream: either way read won't block.
         Ok(self.stream.recv_queue(self.stack) > 0 || !self.stream.may_recv(self.stack))
     }
 }
 
-impl<'a, D: Link, F: FnMut(&mut Stack<'a, D>)> embedded_io::WriteReady
-    for StreamIo<'_, '_, 'a, D, F>
-{
+impl<'a, F: FnMut(&mut Stack<'a>)> embedded_io::WriteReady for StreamIo<'_, '_, 'a, F> {
     fn write_ready(&mut self) -> Result<bool, Error> {
         Ok(self.stream.can_send(self.stack))
     }
@@ -223,7 +218,6 @@ mod tests {
     use embedded_io::{Read, ReadReady, Write, WriteReady};
 
     use super::*;
-    use crate::app::Service;
     use crate::app::echo::EchoServer;
     use crate::link::sim::{Faults, Port, Segment};
     use crate::net::{Config, Resources};
@@ -239,16 +233,18 @@ mod tests {
         let mut res_s: Resources<'_, 5, 3, 1, 2048> = Resources::new();
         let mut res_c: Resources<'_, 5, 3, 1, 2048> = Resources::new();
         let ip = |n| Ipv4Cidr::new(Ipv4Address::new(192, 168, 69, n), 24);
+        let mut port_s = Port::new(&seg, 0, mac_s).unwrap();
+        let mut port_c = Port::new(&seg, 1, mac_c).unwrap();
         let mut server = Stack::new(
             Config::new(mac_s, ip(1)),
-            Port::new(&seg, 0, mac_s).unwrap(),
+            &mut port_s,
             &mut res_s,
             Instant::ZERO,
         )
         .unwrap();
         let mut client = Stack::new(
             Config::new(mac_c, ip(2)),
-            Port::new(&seg, 1, mac_c).unwrap(),
+            &mut port_c,
             &mut res_c,
             Instant::ZERO,
         )
@@ -256,13 +252,17 @@ mod tests {
         let mut echo = EchoServer::<1, 256>::bind(&mut server, 7, 1).unwrap();
         let now = Cell::new(0i64);
         // The idle function a board would have: time moves on, everything polls.
-        let mut idle = |c: &mut Stack<'_, _>| {
+        let mut idle = |c: &mut Stack<'_>| {
             now.set(now.get() + 1);
             let t = Instant::from_millis(now.get());
-            c.poll(t);
-            server.poll(t);
-            echo.poll(&mut server, t);
-            server.poll(t);
+            c.poll(&mut port_c, t);
+            crate::run::settle(
+                &mut server,
+                &mut port_s,
+                core::slice::from_mut(&mut echo),
+                || t,
+                2,
+            );
         };
         let to = IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 1)), 7);
         let mut stream = TcpStream::connect(&mut client, to).unwrap();

@@ -41,7 +41,6 @@ use smoltcp::wire::{Icmpv4Packet, Icmpv4Repr, IpAddress, IpEndpoint};
 #[cfg(feature = "ipv6")]
 use smoltcp::wire::{Icmpv6Packet, Icmpv6Repr};
 
-use crate::link::Link;
 use crate::net::{PoolError, Stack, Transport};
 
 /// How long a closed connection may take to finish its close before the
@@ -197,8 +196,10 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Listen on `port` with `backlog` sockets kept in LISTEN, so up to
+    /// Listen on `port` with a queue of `backlog` sockets, so up to
     /// `backlog` clients can be connecting or waiting for `accept` at once.
+    /// Up to [`crate::net::LISTEN_AHEAD`] of them wait in LISTEN; the
+    /// stack arms another whenever a SYN finds none listening.
     /// When all are busy a further SYN is dropped (not reset) and the client
     /// retries.
     ///
@@ -218,11 +219,7 @@ impl TcpListener {
     /// assert_eq!(TcpListener::bind(net.stack(a), 0, 1).err(), Some(Error::InvalidInput));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn bind<D: Link>(
-        stack: &mut Stack<'_, D>,
-        port: u16,
-        backlog: usize,
-    ) -> Result<Self, Error> {
+    pub fn bind(stack: &mut Stack<'_>, port: u16, backlog: usize) -> Result<Self, Error> {
         let backlog = u8::try_from(backlog).map_err(|_| Error::InvalidInput)?;
         let id = stack.add_listener(port, backlog)?;
         Ok(TcpListener { id, port })
@@ -250,10 +247,7 @@ impl TcpListener {
     /// assert_eq!(peer.addr, endpoint(client, 0).addr);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn accept<D: Link>(
-        &mut self,
-        stack: &mut Stack<'_, D>,
-    ) -> Result<(TcpStream, IpEndpoint), Error> {
+    pub fn accept(&mut self, stack: &mut Stack<'_>) -> Result<(TcpStream, IpEndpoint), Error> {
         if !stack.is_listener(self.id, self.port) {
             return Err(Error::InvalidInput);
         }
@@ -288,7 +282,7 @@ impl TcpListener {
     /// assert_eq!(late.poll_connect(net.stack(c)), Err(Error::Refused));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn close<D: Link>(mut self, stack: &mut Stack<'_, D>) {
+    pub fn close(mut self, stack: &mut Stack<'_>) {
         self.stop(stack);
     }
 
@@ -304,11 +298,11 @@ impl TcpListener {
     /// let mut old = TcpListener::bind(net.stack(a), 25, 1)?;
     /// old.stop(net.stack(a));
     /// assert_eq!(old.accept(net.stack(a)).err(), Some(Error::InvalidInput));
-    /// net.stack(a).poll(layernet::Instant::ZERO);
+    /// net.poll(a, layernet::Instant::ZERO);
     /// assert!(TcpListener::bind(net.stack(a), 25, 1).is_ok());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn stop<D: Link>(&mut self, stack: &mut Stack<'_, D>) {
+    pub fn stop(&mut self, stack: &mut Stack<'_>) {
         if stack.is_listener(self.id, self.port) {
             stack.remove_listener(self.id);
         }
@@ -367,7 +361,7 @@ impl TcpStream {
     /// assert!(ssh.local_addr(net.stack(client)).is_some_and(|me| me.port >= EPHEMERAL_FIRST));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn connect<D: Link>(stack: &mut Stack<'_, D>, remote: IpEndpoint) -> Result<Self, Error> {
+    pub fn connect(stack: &mut Stack<'_>, remote: IpEndpoint) -> Result<Self, Error> {
         if remote.port == 0 || remote.addr.is_unspecified() {
             return Err(Error::InvalidInput);
         }
@@ -407,7 +401,7 @@ impl TcpStream {
     /// assert_eq!(s.poll_connect(net.stack(client)), Err(Error::Refused));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn poll_connect<D: Link>(&mut self, stack: &mut Stack<'_, D>) -> Result<(), Error> {
+    pub fn poll_connect(&mut self, stack: &mut Stack<'_>) -> Result<(), Error> {
         let state = self.state(stack);
         match state {
             tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
@@ -421,7 +415,7 @@ impl TcpStream {
         }
     }
 
-    fn state<D: Link>(&self, stack: &Stack<'_, D>) -> tcp::State {
+    fn state(&self, stack: &Stack<'_>) -> tcp::State {
         stack
             .tcp_socket_ref(self.index)
             .map_or(tcp::State::Closed, |s| s.state())
@@ -429,7 +423,7 @@ impl TcpStream {
 
     /// Whether this stream's state lets it queue data: `WouldBlock` while
     /// the handshake runs, the closed stream's error after it.
-    fn may_send_now<D: Link>(&self, stack: &mut Stack<'_, D>) -> Result<(), Error> {
+    fn may_send_now(&self, stack: &mut Stack<'_>) -> Result<(), Error> {
         match self.state(stack) {
             tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
             tcp::State::Closed | tcp::State::Listen | tcp::State::TimeWait => {
@@ -441,7 +435,7 @@ impl TcpStream {
 
     /// What sending on a stream in CLOSED or TIME-WAIT means: our own
     /// shutdown (EPIPE), a reset, or a connection that never came about.
-    fn send_closed_error<D: Link>(&self, stack: &mut Stack<'_, D>) -> Error {
+    fn send_closed_error(&self, stack: &mut Stack<'_>) -> Error {
         match stack.tcp_entry(self.index) {
             Some(e) if e.shut => Error::Closed,
             Some(e) if e.established => Error::Reset,
@@ -451,7 +445,7 @@ impl TcpStream {
 
     /// What receiving on a stream in CLOSED means: end of file if the
     /// peer's FIN was read, else a reset or a refusal.
-    fn recv_closed<D: Link>(&self, stack: &mut Stack<'_, D>) -> Result<usize, Error> {
+    fn recv_closed(&self, stack: &mut Stack<'_>) -> Result<usize, Error> {
         match stack.tcp_entry(self.index) {
             Some(e) if e.eof => Ok(0),
             Some(e) if e.established => Err(Error::Reset),
@@ -459,7 +453,7 @@ impl TcpStream {
         }
     }
 
-    fn mark_eof<D: Link>(&self, stack: &mut Stack<'_, D>) -> Result<usize, Error> {
+    fn mark_eof(&self, stack: &mut Stack<'_>) -> Result<usize, Error> {
         if let Some(e) = stack.tcp_entry(self.index) {
             e.eof = true;
         }
@@ -490,7 +484,7 @@ impl TcpStream {
     /// assert_eq!(bulk.send(net.stack(c), b"more"), Err(Error::WouldBlock));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn send<D: Link>(&mut self, stack: &mut Stack<'_, D>, data: &[u8]) -> Result<usize, Error> {
+    pub fn send(&mut self, stack: &mut Stack<'_>, data: &[u8]) -> Result<usize, Error> {
         self.may_send_now(stack)?;
         let socket = stack.tcp_socket(self.index).ok_or(Error::NotConnected)?;
         match socket.send_slice(data) {
@@ -531,11 +525,7 @@ impl TcpStream {
     /// assert_eq!(reader.recv(net.stack(c), &mut buf)?, 0, "end of file");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn recv<D: Link>(
-        &mut self,
-        stack: &mut Stack<'_, D>,
-        buf: &mut [u8],
-    ) -> Result<usize, Error> {
+    pub fn recv(&mut self, stack: &mut Stack<'_>, buf: &mut [u8]) -> Result<usize, Error> {
         if buf.is_empty() {
             return Ok(0);
         }
@@ -590,9 +580,9 @@ impl TcpStream {
     /// assert_eq!((offered, out.send_queue(net.stack(c))), (8192, 5));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn send_with<D: Link, R>(
+    pub fn send_with<R>(
         &mut self,
-        stack: &mut Stack<'_, D>,
+        stack: &mut Stack<'_>,
         fill: impl FnOnce(&mut [u8]) -> (usize, R),
     ) -> Result<R, Error> {
         self.may_send_now(stack)?;
@@ -648,9 +638,9 @@ impl TcpStream {
     /// assert_eq!(conn.recv_with(net.stack(s), |d| (d.len(), ()))?, None, "end of file");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn recv_with<D: Link, R>(
+    pub fn recv_with<R>(
         &mut self,
-        stack: &mut Stack<'_, D>,
+        stack: &mut Stack<'_>,
         take: impl FnOnce(&[u8]) -> (usize, R),
     ) -> Result<Option<R>, Error> {
         let socket = stack.tcp_socket(self.index).ok_or(Error::NotConnected)?;
@@ -688,7 +678,7 @@ impl TcpStream {
     /// assert_eq!(out.send_queue(net.stack(c)), 0, "acknowledged");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn send_queue<D: Link>(&self, stack: &Stack<'_, D>) -> usize {
+    pub fn send_queue(&self, stack: &Stack<'_>) -> usize {
         stack
             .tcp_socket_ref(self.index)
             .map_or(0, |s| s.send_queue())
@@ -711,7 +701,7 @@ impl TcpStream {
     /// assert_eq!(inbox.recv_queue(net.stack(s)), 3);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn recv_queue<D: Link>(&self, stack: &Stack<'_, D>) -> usize {
+    pub fn recv_queue(&self, stack: &Stack<'_>) -> usize {
         stack
             .tcp_socket_ref(self.index)
             .map_or(0, |s| s.recv_queue())
@@ -733,7 +723,7 @@ impl TcpStream {
     /// assert!(!w.can_send(net.stack(c)), "full");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn can_send<D: Link>(&self, stack: &Stack<'_, D>) -> bool {
+    pub fn can_send(&self, stack: &Stack<'_>) -> bool {
         stack
             .tcp_socket_ref(self.index)
             .is_some_and(|s| s.can_send())
@@ -756,7 +746,7 @@ impl TcpStream {
     /// assert!(!ear.may_recv(net.stack(s)), "the FIN came");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn may_recv<D: Link>(&self, stack: &Stack<'_, D>) -> bool {
+    pub fn may_recv(&self, stack: &Stack<'_>) -> bool {
         stack
             .tcp_socket_ref(self.index)
             .is_some_and(|s| s.may_recv())
@@ -775,7 +765,7 @@ impl TcpStream {
     /// assert!(!attempt.is_open(net.stack(c)), "refused: closed");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn is_open<D: Link>(&self, stack: &Stack<'_, D>) -> bool {
+    pub fn is_open(&self, stack: &Stack<'_>) -> bool {
         stack
             .tcp_socket_ref(self.index)
             .is_some_and(|s| s.is_open())
@@ -799,7 +789,7 @@ impl TcpStream {
     /// assert_eq!(half.recv(net.stack(c), &mut [0; 32])?, 11);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn shutdown<D: Link>(&mut self, stack: &mut Stack<'_, D>) {
+    pub fn shutdown(&mut self, stack: &mut Stack<'_>) {
         if let Some(s) = stack.tcp_socket(self.index) {
             s.close();
         }
@@ -829,7 +819,7 @@ impl TcpStream {
     /// assert_eq!(got.recv(net.stack(s), &mut buf)?, 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn close<D: Link>(self, stack: &mut Stack<'_, D>) {
+    pub fn close(self, stack: &mut Stack<'_>) {
         if let Some(s) = stack.tcp_socket(self.index) {
             s.close();
             if s.timeout().is_none() {
@@ -854,7 +844,7 @@ impl TcpStream {
     /// assert_eq!(victim.recv(net.stack(s), &mut [0; 8]), Err(Error::Reset));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn abort<D: Link>(self, stack: &mut Stack<'_, D>) {
+    pub fn abort(self, stack: &mut Stack<'_>) {
         if let Some(s) = stack.tcp_socket(self.index) {
             s.abort();
         }
@@ -879,7 +869,7 @@ impl TcpStream {
     /// assert_eq!(answered.local_addr(net.stack(s)), Some(endpoint(s, 8000)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn local_addr<D: Link>(&self, stack: &Stack<'_, D>) -> Option<IpEndpoint> {
+    pub fn local_addr(&self, stack: &Stack<'_>) -> Option<IpEndpoint> {
         stack.tcp_socket_ref(self.index)?.local_endpoint()
     }
 
@@ -899,7 +889,7 @@ impl TcpStream {
     /// assert_eq!(s.peer_addr(net.stack(c)), None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn peer_addr<D: Link>(&self, stack: &Stack<'_, D>) -> Option<IpEndpoint> {
+    pub fn peer_addr(&self, stack: &Stack<'_>) -> Option<IpEndpoint> {
         stack.tcp_socket_ref(self.index)?.remote_endpoint()
     }
 
@@ -917,12 +907,12 @@ impl TcpStream {
     /// keys.set_nodelay(net.stack(c), true);
     /// for key in [b"l", b"s"] {
     ///     keys.send(net.stack(c), key)?;
-    ///     net.stack(c).poll(Instant::from_millis(10));
+    ///     net.poll(c, Instant::from_millis(10));
     /// }
     /// assert_eq!(net.segment().census().tcp_payload_bytes, 2, "both left at once");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn set_nodelay<D: Link>(&mut self, stack: &mut Stack<'_, D>, nodelay: bool) {
+    pub fn set_nodelay(&mut self, stack: &mut Stack<'_>, nodelay: bool) {
         if let Some(s) = stack.tcp_socket(self.index) {
             s.set_nagle_enabled(!nodelay);
         }
@@ -945,7 +935,7 @@ impl TcpStream {
     /// assert!(net.segment().census().tcp_segments >= quiet + 4, "probes and their ACKs");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn set_keepalive<D: Link>(&mut self, stack: &mut Stack<'_, D>, interval: Option<Duration>) {
+    pub fn set_keepalive(&mut self, stack: &mut Stack<'_>, interval: Option<Duration>) {
         if let Some(s) = stack.tcp_socket(self.index) {
             s.set_keep_alive(interval);
         }
@@ -970,7 +960,7 @@ impl TcpStream {
     /// assert_eq!(t.send(net.stack(c), b"?"), Err(Error::Reset));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn set_timeout<D: Link>(&mut self, stack: &mut Stack<'_, D>, timeout: Option<Duration>) {
+    pub fn set_timeout(&mut self, stack: &mut Stack<'_>, timeout: Option<Duration>) {
         if let Some(s) = stack.tcp_socket(self.index) {
             s.set_timeout(timeout);
         }
@@ -991,7 +981,7 @@ impl TcpStream {
     /// assert!(s.nodelay(net.stack(client)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn nodelay<D: Link>(&self, stack: &Stack<'_, D>) -> bool {
+    pub fn nodelay(&self, stack: &Stack<'_>) -> bool {
         self.read_socket(stack, false, |s| !s.nagle_enabled())
     }
 
@@ -1007,7 +997,7 @@ impl TcpStream {
     /// assert_eq!(s.keepalive(net.stack(b)), minute);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn keepalive<D: Link>(&self, stack: &Stack<'_, D>) -> Option<Duration> {
+    pub fn keepalive(&self, stack: &Stack<'_>) -> Option<Duration> {
         stack.tcp_socket_ref(self.index)?.keep_alive()
     }
 
@@ -1025,7 +1015,7 @@ impl TcpStream {
     /// assert_eq!(stream.timeout(net.stack(host)), Some(Duration::from_secs(5)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn timeout<D: Link>(&self, stack: &Stack<'_, D>) -> Option<Duration> {
+    pub fn timeout(&self, stack: &Stack<'_>) -> Option<Duration> {
         stack.tcp_socket_ref(self.index)?.timeout()
     }
 
@@ -1042,7 +1032,7 @@ impl TcpStream {
     /// assert_eq!(s.recv_capacity(net.stack(c)), 8192);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn recv_capacity<D: Link>(&self, stack: &Stack<'_, D>) -> usize {
+    pub fn recv_capacity(&self, stack: &Stack<'_>) -> usize {
         self.read_socket(stack, 0, tcp::Socket::recv_capacity)
     }
 
@@ -1058,7 +1048,7 @@ impl TcpStream {
     /// assert_eq!(s.send_capacity(net.stack(c)), s.recv_capacity(net.stack(c)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn send_capacity<D: Link>(&self, stack: &Stack<'_, D>) -> usize {
+    pub fn send_capacity(&self, stack: &Stack<'_>) -> usize {
         self.read_socket(stack, 0, tcp::Socket::send_capacity)
     }
 
@@ -1085,9 +1075,9 @@ impl TcpStream {
 
     /// `read` applied to the stream's smoltcp socket, or `default` if its
     /// slot is gone.
-    fn read_socket<'a, D: Link, T>(
+    fn read_socket<'a, T>(
         &self,
-        stack: &Stack<'a, D>,
+        stack: &Stack<'a>,
         default: T,
         read: impl FnOnce(&tcp::Socket<'a>) -> T,
     ) -> T {
@@ -1147,7 +1137,7 @@ impl UdpSocket {
     /// assert_eq!(err, Some(Error::NoBufferSpace));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn bind<D: Link>(stack: &mut Stack<'_, D>, port: u16) -> Result<Self, Error> {
+    pub fn bind(stack: &mut Stack<'_>, port: u16) -> Result<Self, Error> {
         let port = match port {
             0 => stack.ephemeral_port(true).ok_or(Error::AddrInUse)?,
             p => p,
@@ -1196,9 +1186,9 @@ impl UdpSocket {
     /// assert_eq!((&buf[..n], from), (&b"hi"[..], endpoint(a, 6868)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn send_to<D: Link>(
+    pub fn send_to(
         &mut self,
-        stack: &mut Stack<'_, D>,
+        stack: &mut Stack<'_>,
         data: &[u8],
         to: IpEndpoint,
     ) -> Result<(), Error> {
@@ -1251,9 +1241,9 @@ impl UdpSocket {
     /// assert_eq!(next, Err(Error::WouldBlock), "the tail is gone");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn recv_from<D: Link>(
+    pub fn recv_from(
         &mut self,
-        stack: &mut Stack<'_, D>,
+        stack: &mut Stack<'_>,
         buf: &mut [u8],
     ) -> Result<(usize, IpEndpoint), Error> {
         let socket = stack.udp_socket(self.index).ok_or(Error::NotConnected)?;
@@ -1282,7 +1272,7 @@ impl UdpSocket {
     /// assert_eq!(UdpSocket::bind(net.stack(a), 5353)?.local_port(), 5353);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn close<D: Link>(self, stack: &mut Stack<'_, D>) {
+    pub fn close(self, stack: &mut Stack<'_>) {
         stack.release_udp(self.index);
     }
 
@@ -1350,7 +1340,7 @@ impl Ping {
     /// assert_eq!(p.recv(net.stack(a))?.0, to.into());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new<D: Link>(stack: &mut Stack<'_, D>) -> Self {
+    pub fn new(stack: &mut Stack<'_>) -> Self {
         Ping {
             ident: stack.random() as u16,
         }
@@ -1378,9 +1368,9 @@ impl Ping {
     /// assert_eq!(p.recv(net.stack(a)), Err(Error::WouldBlock));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn send<D: Link>(
+    pub fn send(
         &mut self,
-        stack: &mut Stack<'_, D>,
+        stack: &mut Stack<'_>,
         to: impl Into<IpAddress>,
         seq: u16,
         payload: &[u8],
@@ -1415,8 +1405,8 @@ impl Ping {
     }
 
     /// Room for one message of `len` bytes to `to` in the ICMP send queue.
-    fn queue<'s, D: Link>(
-        stack: &'s mut Stack<'_, D>,
+    fn queue<'s>(
+        stack: &'s mut Stack<'_>,
         ident: u16,
         len: usize,
         to: IpAddress,
@@ -1452,10 +1442,7 @@ impl Ping {
     /// assert_eq!(seqs, [1, 2, 3]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn recv<D: Link>(
-        &mut self,
-        stack: &mut Stack<'_, D>,
-    ) -> Result<(IpAddress, u16, usize), Error> {
+    pub fn recv(&mut self, stack: &mut Stack<'_>) -> Result<(IpAddress, u16, usize), Error> {
         let ident = self.ident;
         let socket = stack.icmp_socket(ident).ok_or(Error::AddrInUse)?;
         // The gate has checked every checksum on the way in.

@@ -56,7 +56,6 @@ use self::policy::Throttle;
 pub use self::policy::{Access, Authenticate, Policy, ct_eq};
 use super::storage::{Name, NameError, Storage, StorageError, UploadId};
 use super::{LOG_LINES, LogRing, Service, consume_front};
-use crate::link::Link;
 use crate::net::Stack;
 use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
 
@@ -376,8 +375,8 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     /// assert_eq!(huge_backlog.err(), Some(Error::InvalidInput));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn bind<D: Link>(
-        stack: &mut Stack<'_, D>,
+    pub fn bind(
+        stack: &mut Stack<'_>,
         port: u16,
         backlog: usize,
         storage: S,
@@ -781,7 +780,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
 
     /// Move file bytes from storage straight into the socket's send buffer:
     /// one copy per byte.
-    fn send_file<D: Link>(&mut self, i: usize, stack: &mut Stack<'_, D>, now: Instant) -> Sent {
+    fn send_file(&mut self, i: usize, stack: &mut Stack<'_>, now: Instant) -> Sent {
         let storage = &mut self.storage;
         let Conn {
             stream,
@@ -914,10 +913,10 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     /// Move upload bytes from the header buffer's leftover, then from the
     /// socket's receive buffer, straight into storage. Returns (progress,
     /// the error that stopped the body).
-    fn upload_body<D: Link>(
+    fn upload_body(
         &mut self,
         i: usize,
-        stack: &mut Stack<'_, D>,
+        stack: &mut Stack<'_>,
         now: Instant,
     ) -> (bool, Result<(), UploadError>) {
         let max = self.limits.max_body;
@@ -1043,7 +1042,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     }
 
     /// Remove connection `i` (its upload abandoned, its line logged).
-    fn remove<D: Link>(&mut self, i: usize, stack: &mut Stack<'_, D>, now: Instant) {
+    fn remove(&mut self, i: usize, stack: &mut Stack<'_>, now: Instant) {
         self.finish(i, now);
         let c = self.conns.swap_remove(i);
         if let Phase::Upload { id, .. } = c.phase {
@@ -1053,10 +1052,10 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     }
 }
 
-impl<D: Link, S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize> Service<D>
+impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize> Service
     for FileServer<S, CONNS, HDR, LOG>
 {
-    fn poll(&mut self, stack: &mut Stack<'_, D>, now: Instant) -> bool {
+    fn poll(&mut self, stack: &mut Stack<'_>, now: Instant) -> bool {
         let mut progress = false;
         while self.conns.len() < self.max_conns {
             let Ok((stream, peer)) = self.listener.accept(stack) else {
@@ -1125,7 +1124,7 @@ impl<D: Link, S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize
     /// Stop listening; responses being sent may finish (the event loop's
     /// grace period decides how long), uploads in progress are abandoned
     /// (their temporary files removed), idle connections close now.
-    fn shutdown(&mut self, stack: &mut Stack<'_, D>) {
+    fn shutdown(&mut self, stack: &mut Stack<'_>) {
         self.listener.stop(stack);
         let mut i = 0;
         while i < self.conns.len() {
@@ -1146,7 +1145,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
 {
     /// Move connection `i` along as far as it goes now. Returns (progress,
     /// finished).
-    fn serve<D: Link>(&mut self, i: usize, stack: &mut Stack<'_, D>, now: Instant) -> (bool, bool) {
+    fn serve(&mut self, i: usize, stack: &mut Stack<'_>, now: Instant) -> (bool, bool) {
         let mut progress = false;
         // Bounded: every round sends, reads, or changes phase; a connection
         // gets a fair share and the others their turn.

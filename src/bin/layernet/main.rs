@@ -744,7 +744,7 @@ pub(crate) fn report_faults(global: &Global, net: &mut TapNet) {
     if global.quiet {
         return;
     }
-    if let Some(s) = net.stack().device().fault_stats() {
+    if let Some(s) = net.device().fault_stats() {
         eprintln!(
             "faults: {} frames offered, {} dropped, {} corrupted, {} duplicated, {} reordered, {} over the queue",
             s.offered, s.dropped, s.corrupted, s.duplicated, s.reordered, s.overflow
@@ -918,7 +918,7 @@ fn lease_extras(l: Lease) -> String {
 /// into `main`, whose frame every command shares) and boxed at once.
 #[inline(never)]
 fn file_server(
-    stack: &mut Stack<'static, TapDevice>,
+    stack: &mut Stack<'static>,
     backlog: usize,
     store: DirStore,
     limits: Limits,

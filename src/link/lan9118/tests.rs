@@ -178,7 +178,8 @@ fn the_driver_serves_a_stack() {
     };
     let config = Config::new(MAC, crate::net::DEFAULT_IP);
     let mut memory: Resources<'_, 3, 1, 1, 256> = Resources::new();
-    let mut stack = Stack::new(config, up(), &mut memory, Instant::ZERO).unwrap();
+    let mut nic = up();
+    let mut stack = Stack::new(config, &mut nic, &mut memory, Instant::ZERO).unwrap();
     // An ARP request for the stack's address gets a reply through the FIFOs.
     let peer = EthernetAddress([2, 0, 0, 0, 0, 0x64]);
     let arp = ArpRepr::EthernetIpv4 {
@@ -197,9 +198,9 @@ fn the_driver_serves_a_stack() {
     }
     .emit(&mut eth);
     arp.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
-    stack.device_mut().registers().deliver(&buf).unwrap();
-    stack.poll(Instant::from_millis(1));
-    let reply = stack.device_mut().registers().take_sent().unwrap();
+    nic.registers().deliver(&buf).unwrap();
+    stack.poll(&mut nic, Instant::from_millis(1));
+    let reply = nic.registers().take_sent().unwrap();
     let eth = EthernetFrame::new_checked(&reply[..]).unwrap();
     assert_eq!(eth.dst_addr(), peer);
     let repr = ArpRepr::parse(&ArpPacket::new_checked(eth.payload()).unwrap()).unwrap();
