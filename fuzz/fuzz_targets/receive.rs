@@ -38,19 +38,18 @@ fn frames(mut data: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// One turn of a device's main loop: the stack, each service, the stack
-/// again for what the services queued.
-fn run<'s>(
-    stack: &mut Stack<'_, StdPort<'s>>,
-    services: &mut [Box<dyn Service<StdPort<'s>> + '_>],
+/// One turn of a device's main loop (the core's run loop, two turns: the
+/// second polls the stack for what the services queued), then the logs.
+fn run(
+    stack: &mut Stack<'_>,
+    nic: &mut StdPort<'_>,
+    services: &mut [Box<dyn Service + '_>],
     now: Instant,
 ) {
-    stack.poll(now);
+    layernet::run::settle(stack, nic, services, || now, 2);
     for service in services.iter_mut() {
-        service.poll(stack, now);
         service.drain_log(&mut |_| {});
     }
-    stack.poll(now);
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -61,14 +60,14 @@ fuzz_target!(|data: &[u8]| {
         slaac: true,
         ..Config::default()
     };
-    let (Some(nic), Some(mut attacker)) = (
+    let (Some(mut nic), Some(mut attacker)) = (
         StdPort::new(&wire, 0, config.mac),
         StdPort::new(&wire, 1, ATTACKER),
     ) else {
         return;
     };
     let mut memory = Box::new(profile::Tiny::new());
-    let Ok(mut stack) = Stack::new(config, nic, &mut memory, Instant::ZERO) else {
+    let Ok(mut stack) = Stack::new(config, &mut nic, &mut memory, Instant::ZERO) else {
         return;
     };
     let s = &mut stack;
@@ -87,7 +86,7 @@ fuzz_target!(|data: &[u8]| {
     ) else {
         return;
     };
-    let mut services: [Box<dyn Service<StdPort<'_>>>; 5] = [
+    let mut services: [Box<dyn Service>; 5] = [
         Box::new(echo),
         Box::new(greeting),
         Box::new(time_echo),
@@ -106,7 +105,7 @@ fuzz_target!(|data: &[u8]| {
             });
         }
         now += GAP;
-        run(&mut stack, &mut services, now);
+        run(&mut stack, &mut nic, &mut services, now);
         // What the stack answered: read and forgotten, so the queue never fills.
         while let Some((rx, _)) = attacker.receive(now) {
             rx.consume(|_| ());
@@ -114,7 +113,7 @@ fuzz_target!(|data: &[u8]| {
     }
     for _ in 0..30 {
         now += Duration::from_millis(100);
-        run(&mut stack, &mut services, now);
+        run(&mut stack, &mut nic, &mut services, now);
         while let Some((rx, _)) = attacker.receive(now) {
             rx.consume(|_| ());
         }
