@@ -614,6 +614,23 @@ pub struct Resources<'a, const SOCKETS: usize, const TCP: usize, const UDP: usiz
 impl<'a, const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: usize>
     Resources<'a, SOCKETS, TCP, UDP, BUF>
 {
+    /// TCP sockets in the pool (`TCP`), as a constant: a host that sizes
+    /// its pool at run time starts from a profile's.
+    ///
+    /// ```
+    /// use layernet::net::profile;
+    /// assert_eq!((profile::Host::TCP_SOCKETS, profile::Host::TCP_BUFFER), (24, 8192));
+    /// ```
+    pub const TCP_SOCKETS: usize = TCP;
+
+    /// Each TCP socket's buffer, each way (`BUF`), as a constant.
+    ///
+    /// ```
+    /// use layernet::net::profile;
+    /// assert!(profile::Tiny::TCP_BUFFER < profile::Board::TCP_BUFFER);
+    /// ```
+    pub const TCP_BUFFER: usize = BUF;
+
     /// Zeroed resources. A `SOCKETS` other than `TCP + UDP + 1` (plus
     /// [`NAME_SOCKETS`] or not), no TCP socket or buffers under 64 bytes
     /// fail to compile.
