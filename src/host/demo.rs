@@ -674,7 +674,7 @@ fn echo(s: &mut Setup) -> Exchange {
     );
     let route = format!("{} -> {}", ip_of(net, CLIENT_A), server);
     let bytes = (message.len() + client.received().len()) as u64;
-    meter.finish(net, "echo", route, ok, bytes, detail)
+    meter.finish(net, Kind::Echo.entry().name, route, ok, bytes, detail)
 }
 
 fn greeting(s: &mut Setup) -> Exchange {
@@ -692,7 +692,7 @@ fn greeting(s: &mut Setup) -> Exchange {
     let route = format!("{} -> {}", ip_of(net, CLIENT_B), server);
     meter.finish(
         net,
-        "greeting",
+        Kind::Greeting.entry().name,
         route,
         ok,
         client.received().len() as u64,
@@ -720,7 +720,7 @@ fn time_echo(s: &mut Setup) -> Exchange {
     debug_assert!(got == 0 || got > PREFIX_LEN);
     meter.finish(
         net,
-        "time-echo",
+        Kind::TimeEcho.entry().name,
         route,
         ok,
         (sent + got) as u64,
@@ -842,7 +842,7 @@ fn chat(s: &mut Setup) -> Exchange {
     );
     let bytes = (16 + 12 + 5 + want_a.len() + want_b.len()) as u64;
     let route = format!("{} <-> {} <-> {}", a_ep, room_ep, b_ep);
-    meter.finish(net, "chat", route, ok, bytes, detail)
+    meter.finish(net, Kind::Chat.entry().name, route, ok, bytes, detail)
 }
 
 /// Upload the demo file from client B, download it to client A, compare.
@@ -895,7 +895,14 @@ fn files(s: &mut Setup) -> Exchange {
     };
     let route = format!("{b} -> {server} -> {a}");
     let bytes = (content.len() + back.len()) as u64;
-    let mut e = meter.finish(&mut s.net, "files", route, ok, bytes, detail);
+    let mut e = meter.finish(
+        &mut s.net,
+        Kind::Files.entry().name,
+        route,
+        ok,
+        bytes,
+        detail,
+    );
     if let (Ok(u), Ok(d)) = (&up, &down) {
         let (u, d) = (host_files::hex(&u.sha256), host_files::hex(&d.sha256));
         e.check = format!(
