@@ -147,25 +147,19 @@ impl<const CONNS: usize, const LOG: usize> Service for GreetingServer<CONNS, LOG
         // Finished connections close gracefully: the greeting still in the
         // send buffer goes out before the FIN.
         let stepped = self.server.step(stack, |c, stack, _| {
-            match c.stream.send(stack, &greeting[c.sent..]) {
+            let (progress, finished) = match c.stream.send(stack, &greeting[c.sent..]) {
                 Ok(n) => {
                     c.sent += n;
-                    if c.sent == greeting.len() {
-                        *served += 1;
-                        Step::Done
-                    } else {
-                        Step::from_parts(n > 0, false)
-                    }
+                    (n > 0, c.sent == greeting.len())
                 }
-                Err(Error::WouldBlock) => Step::Idle,
-                Err(_) => {
-                    // Counted only if all of it went (an empty greeting).
-                    if c.sent == greeting.len() {
-                        *served += 1;
-                    }
-                    Step::Done
-                }
+                Err(Error::WouldBlock) => (false, false),
+                Err(_) => (true, true),
+            };
+            // Counted only if all of it went.
+            if finished && c.sent == greeting.len() {
+                *served += 1;
             }
+            Step::from_parts(progress, finished)
         });
         accepted | stepped
     }

@@ -448,6 +448,7 @@ pub enum Outcome {
 ///
 /// struct Hello {
 ///     dial: Dial,
+///     sent: bool,
 ///     done: bool,
 /// }
 /// impl Service for Hello {
@@ -460,11 +461,10 @@ pub enum Outcome {
 ///                 true
 ///             }
 ///             Dialing::Ready(stream) => {
-///                 self.done = stream.send(stack, b"hello\n").is_ok();
-///                 if self.done {
-///                     self.dial.close(stack);
-///                 }
-///                 self.done
+///                 self.sent = stream.send(stack, b"hello\n").is_ok();
+///                 self.done = true;
+///                 self.dial.close(stack);
+///                 true
 ///             }
 ///         }
 ///     }
@@ -475,9 +475,9 @@ pub enum Outcome {
 /// let (mut net, a, b) = SimNet::pair(1)?;
 /// let echo = EchoServer::<1>::bind(net.stack(a), 7, 1)?;
 /// net.serve(a, Box::new(echo));
-/// let mut hello = Hello { dial: Dial::new(endpoint(a, 7)), done: false };
+/// let mut hello = Hello { dial: Dial::new(endpoint(a, 7)), sent: false, done: false };
 /// assert!(net.run_client(b, &mut hello, layernet::Duration::from_secs(5)));
-/// assert!(hello.dial.is_connected());
+/// assert!(hello.sent && !hello.dial.is_connected(), "sent, then closed");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
