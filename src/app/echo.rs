@@ -9,7 +9,7 @@ use super::server::{Connection, Connections, Step};
 use super::{Dial, Dialing, LOG_LINES, Outcome, Service, consume_front};
 use crate::IpEndpoint;
 use crate::net::Stack;
-use crate::socket::{EndpointText, Error, TcpStream};
+use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
 
 struct Conn<const BUF: usize> {
     stream: TcpStream,
@@ -50,7 +50,7 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> EchoServer<CONNS, B
     /// Listen on `port` with `backlog` slots.
     ///
     /// # Errors
-    /// Those of [`TcpListener::bind`](crate::socket::TcpListener::bind): [`Error::AddrInUse`] if the port is taken,
+    /// Those of [`TcpListener::bind`]: [`Error::AddrInUse`] if the port is taken,
     /// [`Error::InvalidInput`] for port 0 or a backlog of 0 or over 255,
     /// [`Error::NoBufferSpace`] if the stack serves too many ports already.
     ///
@@ -66,7 +66,7 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> EchoServer<CONNS, B
     /// ```
     pub fn bind(stack: &mut Stack<'_>, port: u16, backlog: usize) -> Result<Self, Error> {
         Ok(EchoServer {
-            server: Connections::bind(stack, port, backlog)?,
+            server: Connections::new(TcpListener::bind(stack, port, backlog)?),
             served: 0,
             echoed: 0,
         })

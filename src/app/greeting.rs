@@ -9,7 +9,7 @@ use super::server::{Connection, Connections, Step};
 use super::{Dial, Dialing, LOG_LINES, Outcome, Service};
 use crate::IpEndpoint;
 use crate::net::Stack;
-use crate::socket::{EndpointText, Error, TcpStream};
+use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
 
 /// The classic program's greeting.
 ///
@@ -84,7 +84,7 @@ impl<const CONNS: usize, const LOG: usize> GreetingServer<CONNS, LOG> {
     /// Listen on `port` and greet with `greeting` (cut to [`GREETING_MAX`] bytes).
     ///
     /// # Errors
-    /// Those of [`TcpListener::bind`](crate::socket::TcpListener::bind): [`Error::AddrInUse`] if the port is taken,
+    /// Those of [`TcpListener::bind`]: [`Error::AddrInUse`] if the port is taken,
     /// [`Error::InvalidInput`] for port 0 or a backlog of 0 or over 255,
     /// [`Error::NoBufferSpace`] if the stack serves too many ports already.
     ///
@@ -107,7 +107,7 @@ impl<const CONNS: usize, const LOG: usize> GreetingServer<CONNS, LOG> {
         let mut g = heapless::Vec::new();
         let _ = g.extend_from_slice(&greeting[..greeting.len().min(GREETING_MAX)]);
         Ok(GreetingServer {
-            server: Connections::bind(stack, port, backlog)?,
+            server: Connections::new(TcpListener::bind(stack, port, backlog)?),
             greeting: g,
             served: 0,
         })

@@ -156,11 +156,37 @@ impl<C: Connection, const N: usize, const LOG: usize> Connections<C, N, LOG> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn bind(stack: &mut Stack<'_>, port: u16, backlog: usize) -> Result<Self, Error> {
-        Ok(Connections {
-            listener: TcpListener::bind(stack, port, backlog)?,
+        Ok(Self::new(TcpListener::bind(stack, port, backlog)?))
+    }
+
+    /// The skeleton around a listener already bound. A server builds its
+    /// own struct around this, not around [`Connections::bind`]'s
+    /// `Result`: the log ring is kilobytes, and a `Result` of it is built
+    /// once and then copied into the server (a board's start-up stack
+    /// grew 3 KiB that way).
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::app::server::{Connection, Connections};
+    /// use layernet::host::sim::SimNet;
+    /// use layernet::socket::{TcpListener, TcpStream};
+    /// struct Conn(TcpStream);
+    /// impl Connection for Conn {
+    ///     fn into_stream(self) -> TcpStream { self.0 }
+    /// }
+    /// let (mut net, a, _) = SimNet::pair(1)?;
+    /// let listener = TcpListener::bind(net.stack(a), 7, 2)?;
+    /// let server = Connections::<Conn, 2>::new(listener);
+    /// assert!(server.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline(always)]
+    pub fn new(listener: TcpListener) -> Self {
+        Connections {
+            listener,
             conns: heapless::Vec::new(),
             log: LogRing::new(),
-        })
+        }
     }
 
     /// Accept waiting clients while fewer than `limit` (at most `N`)

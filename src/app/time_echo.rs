@@ -18,7 +18,7 @@ use super::server::{Connection, Connections, Step};
 use super::{Dial, Dialing, LOG_LINES, Outcome, Service, consume_front};
 use crate::IpEndpoint;
 use crate::net::Stack;
-use crate::socket::{EndpointText, Error, TcpStream};
+use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
 
 /// Quiet time after which a partial line is answered.
 ///
@@ -122,7 +122,7 @@ impl<C: WallClock, const CONNS: usize, const LINE: usize, const LOG: usize>
     /// Listen on `port`; stamp replies with `clock`.
     ///
     /// # Errors
-    /// Those of [`TcpListener::bind`](crate::socket::TcpListener::bind): [`Error::AddrInUse`] if the port is taken,
+    /// Those of [`TcpListener::bind`]: [`Error::AddrInUse`] if the port is taken,
     /// [`Error::InvalidInput`] for port 0 or a backlog of 0 or over 255,
     /// [`Error::NoBufferSpace`] if the stack serves too many ports already.
     ///
@@ -139,7 +139,7 @@ impl<C: WallClock, const CONNS: usize, const LINE: usize, const LOG: usize>
     /// ```
     pub fn bind(stack: &mut Stack<'_>, port: u16, backlog: usize, clock: C) -> Result<Self, Error> {
         Ok(TimeEchoServer {
-            server: Connections::bind(stack, port, backlog)?,
+            server: Connections::new(TcpListener::bind(stack, port, backlog)?),
             clock,
             replies: 0,
         })

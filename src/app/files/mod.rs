@@ -58,7 +58,7 @@ use super::server::{Connection, Connections, Step};
 use super::storage::{Name, NameError, Storage, StorageError, UploadId};
 use super::{LOG_LINES, Service, consume_front};
 use crate::net::Stack;
-use crate::socket::{EndpointText, Error, TcpStream};
+use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
 
 /// Headers parsed per request at most; more gives 431.
 ///
@@ -365,7 +365,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     /// Serve `storage` on `port`.
     ///
     /// # Errors
-    /// Those of [`TcpListener::bind`](crate::socket::TcpListener::bind): [`Error::AddrInUse`] if the port is taken,
+    /// Those of [`TcpListener::bind`]: [`Error::AddrInUse`] if the port is taken,
     /// [`Error::InvalidInput`] for port 0 or a backlog of 0 or over 255,
     /// [`Error::NoBufferSpace`] if the stack serves too many ports already.
     ///
@@ -388,7 +388,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
         limits: Limits,
     ) -> Result<Self, Error> {
         Ok(FileServer {
-            server: Connections::bind(stack, port, backlog)?,
+            server: Connections::new(TcpListener::bind(stack, port, backlog)?),
             storage,
             limits,
             policy: Policy::READ_ONLY,
