@@ -115,6 +115,8 @@ table (`docs/socket-api.md`) in this documentation.
 "#
 )]
 #![cfg_attr(not(feature = "std"), no_std)]
+// Examples teach: one that drops a socket unused would teach a leak.
+#![doc(test(attr(deny(unused_must_use))))]
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 

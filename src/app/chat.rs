@@ -134,6 +134,7 @@ struct Relay {
 /// assert_eq!(text.as_slice(), b"[192.168.69.2:6868] hello Bob");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a dropped room keeps its UDP socket: call `close`"]
 pub struct ChatRoom<const PEERS: usize = 8, const LOG: usize = LOG_LINES> {
     socket: UdpSocket,
     peers: [Option<(IpEndpoint, Instant)>; PEERS],
@@ -171,6 +172,21 @@ impl<const PEERS: usize, const LOG: usize> ChatRoom<PEERS, LOG> {
             relayed: 0,
             log: LogRing::new(),
         })
+    }
+
+    /// Close the room's socket: its port and pool socket are free again.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::app::chat::ChatRoom;
+    /// use layernet::host::sim::SimNet;
+    /// let (mut net, host, _) = SimNet::pair(4)?;
+    /// ChatRoom::<8>::bind(net.stack(host), 6868)?.close(net.stack(host));
+    /// let _again = ChatRoom::<8>::bind(net.stack(host), 6868)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn close(self, stack: &mut Stack<'_>) {
+        self.socket.close(stack);
     }
 
     /// Datagrams received so far.
@@ -331,6 +347,7 @@ pub type Message = (IpEndpoint, heapless::Vec<u8, { CHAT_MAX + TAG_MAX }>);
 /// assert_eq!(shown, ["[192.168.69.1:6868] tab\there"]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a dropped peer keeps its UDP socket: call `close`"]
 pub struct ChatPeer<const MSGS: usize = 8> {
     socket: UdpSocket,
     room: IpEndpoint,
@@ -367,6 +384,22 @@ impl<const MSGS: usize> ChatPeer<MSGS> {
             inbox: heapless::Deque::new(),
             log: Log::new(),
         })
+    }
+
+    /// Close the peer's socket; what it has not sent yet is dropped.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::app::chat::ChatPeer;
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// let (mut net, room, me) = SimNet::pair(9)?;
+    /// let peer = ChatPeer::<1>::bind(net.stack(me), 7000, endpoint(room, 6868))?;
+    /// peer.close(net.stack(me));
+    /// assert!(ChatPeer::<1>::bind(net.stack(me), 7000, endpoint(room, 6868)).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn close(self, stack: &mut Stack<'_>) {
+        self.socket.close(stack);
     }
 
     /// Queue `text` for the room. `Err` if the outbox is full (try after a poll).

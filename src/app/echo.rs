@@ -40,6 +40,7 @@ impl<const BUF: usize> Connection for Conn<BUF> {
 /// assert_eq!(c.received(), b"ping? pong!");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a dropped server keeps its listener and connections: call `Service::shutdown` first"]
 pub struct EchoServer<const CONNS: usize, const BUF: usize = 512, const LOG: usize = LOG_LINES> {
     server: Connections<Conn<BUF>, CONNS, LOG>,
     served: u64,

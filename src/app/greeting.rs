@@ -74,6 +74,7 @@ impl Connection for Conn {
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a dropped server keeps its listener and connections: call `Service::shutdown` first"]
 pub struct GreetingServer<const CONNS: usize, const LOG: usize = LOG_LINES> {
     server: Connections<Conn, CONNS, LOG>,
     greeting: heapless::Vec<u8, GREETING_MAX>,

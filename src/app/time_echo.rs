@@ -96,6 +96,7 @@ impl<const LINE: usize> Connection for Conn<LINE> {
 /// assert_eq!(client.replies()[0], b"[2024-01-01 00:00:00]:one\n");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a dropped server keeps its listener and connections: call `Service::shutdown` first"]
 pub struct TimeEchoServer<
     C: WallClock,
     const CONNS: usize,

@@ -123,6 +123,7 @@ impl From<Error> for io::Error {
             Error::NotConnected => io::ErrorKind::NotConnected,
             Error::Closed => io::ErrorKind::BrokenPipe,
             Error::InvalidInput => io::ErrorKind::InvalidInput,
+            Error::Aborted => io::ErrorKind::ConnectionAborted,
             _ => io::ErrorKind::Other,
         };
         io::Error::new(kind, e)

@@ -609,7 +609,7 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
     /// let run = |seed| -> Result<u64, Box<dyn std::error::Error>> {
     ///     let mut net = SimNet::new(seed, Faults::loss(20));
     ///     let (_, c) = (net.add_host()?, net.add_host()?);
-    ///     TcpStream::connect(net.stack(c), endpoint(0, 1234))?;
+    ///     let _dialing = TcpStream::connect(net.stack(c), endpoint(0, 1234))?;
     ///     net.run_for(Duration::from_secs(2));
     ///     Ok(net.segment().fingerprint())
     /// };

@@ -53,11 +53,6 @@ use super::sim::{ETHERNET_HEADER_LEN, Faults, Roll, Stats, flip_checksummed_bit}
 
 /// Largest frame handled without offload: a 1500-byte IP MTU plus the
 /// Ethernet header.
-///
-/// ```
-/// use layernet::link::{sim::ETHERNET_HEADER_LEN, tap::TAP_FRAME_MAX};
-/// assert_eq!(TAP_FRAME_MAX - ETHERNET_HEADER_LEN, 1500);
-/// ```
 pub const TAP_FRAME_MAX: usize = 1514;
 
 /// Why a TAP device could not be opened. Its `Display` is one line that

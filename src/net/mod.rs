@@ -49,10 +49,11 @@ pub use names::{DNS_QUERIES, DhcpEvent, DnsStorage, Lease, NameError, Query};
 /// [`Resources`] whose `SOCKETS` is `TCP + UDP + 1 + NAME_SOCKETS`
 /// can run both (with the `names` feature).
 ///
+/// Four TCP sockets, one UDP socket, the ICMP socket, and DHCP and DNS:
+///
 /// ```
-/// use layernet::net::{NAME_SOCKETS, profile::{Board, BoardNames}};
-/// assert_eq!(NAME_SOCKETS, 2);
-/// assert!(size_of::<BoardNames>() > size_of::<Board>());
+/// use layernet::net::{NAME_SOCKETS, Resources};
+/// let _room: Resources<'_, { 4 + 1 + 1 + NAME_SOCKETS }, 4, 1, 256> = Resources::new();
 /// ```
 pub const NAME_SOCKETS: usize = 2;
 
@@ -64,7 +65,9 @@ use smoltcp::iface::{
 };
 use smoltcp::socket::{icmp, tcp, udp};
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, IpEndpoint, Ipv4Address, Ipv4Cidr};
+use smoltcp::wire::{
+    EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, Ipv4Address, Ipv4Cidr,
+};
 #[cfg(feature = "ipv6")]
 use smoltcp::wire::{Ipv6Address, Ipv6Cidr};
 
@@ -473,6 +476,9 @@ pub struct TcpEntry {
     pub(crate) watch: observe::Watched,
     /// The service port its bytes count for (see [`AppCounters`]).
     pub(crate) service: u16,
+    /// Bumped each time the entry stops being a stream's (see [`Key`]):
+    /// a handle that names an older generation reaches nothing.
+    generation: u32,
 }
 
 impl TcpEntry {
@@ -492,6 +498,7 @@ impl TcpEntry {
         eof: false,
         watch: observe::Watched::NEW,
         service: 0,
+        generation: 0,
     };
 
     pub(crate) fn handle(&self) -> SocketHandle {
@@ -505,6 +512,26 @@ impl TcpEntry {
     pub(crate) fn idle(&self) -> bool {
         self.owner == Owner::Free && self.watch.state == tcp::State::Closed
     }
+
+    /// The stream lets go (or the stack takes it back): smoltcp finishes
+    /// the close, and the stream's handle goes stale.
+    fn disown(&mut self) {
+        self.owner = Owner::Closing;
+        self.generation = self.generation.wrapping_add(1);
+    }
+
+    /// Whether `key` (of this entry's index) still names this entry's stream.
+    fn holds(&self, key: Key) -> bool {
+        self.owner == Owner::Stream && self.generation == key.generation
+    }
+
+    /// A stream takes the entry: its key.
+    fn key(&self, index: usize) -> Key {
+        Key {
+            index,
+            generation: self.generation,
+        }
+    }
 }
 
 /// Book-keeping for one pooled UDP socket, as [`TcpEntry`] is for TCP.
@@ -517,6 +544,8 @@ impl TcpEntry {
 pub struct UdpEntry {
     handle: Option<SocketHandle>,
     pub(crate) in_use: bool,
+    /// Bumped each time the socket is closed (see [`Key`]).
+    generation: u32,
 }
 
 impl UdpEntry {
@@ -530,6 +559,7 @@ impl UdpEntry {
     pub const EMPTY: UdpEntry = UdpEntry {
         handle: None,
         in_use: false,
+        generation: 0,
     };
 
     fn handle(&self) -> SocketHandle {
@@ -968,6 +998,23 @@ pub mod profile {
 pub(crate) struct Listener {
     pub(crate) port: u16,
     pub(crate) backlog: u8,
+    /// Which listener of the stack's life this is (see [`Key`]): a stopped
+    /// listener's handle must not accept for a new one in the same place.
+    /// 16 bits, as a stack makes few listeners (and each of
+    /// `MAX_LISTENERS` places would cost 4 bytes more with 32).
+    pub(crate) generation: u16,
+}
+
+/// What a socket handle holds to name its pooled socket: the entry's index
+/// and the entry's generation when the handle took it. The pool bumps an
+/// entry's generation whenever it takes the socket back (a stream closed
+/// or aborted, [`Stack::abort_all_tcp`], a UDP socket closed), so a handle
+/// kept past that reaches nothing, never the connection that reuses the
+/// entry: every pool call below checks the generation first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Key {
+    pub(crate) index: usize,
+    generation: u32,
 }
 
 /// Most services whose traffic the stack tallies apart; traffic of
@@ -1069,8 +1116,16 @@ pub struct Stack<'a> {
     tcp: &'a mut [TcpEntry],
     udp: &'a mut [UdpEntry],
     icmp: SocketHandle,
-    icmp_bound: bool,
+    /// The echo identifier the ICMP socket is bound to (the first ping's),
+    /// which every ping of this stack sends with.
+    icmp_ident: Option<u16>,
+    /// Pings made so far (each sends in its own range of sequence numbers).
+    pings_made: u16,
+    /// Echo replies one ping took off the shared socket for another.
+    echo_stash: heapless::Vec<EchoReply, ICMP_PACKETS>,
     listeners: heapless::Vec<Option<Listener>, MAX_LISTENERS>,
+    /// Listeners made so far: the next one's generation.
+    listeners_made: u16,
     rng: Rng,
     counters: Counters,
     now: Instant,
@@ -1233,7 +1288,7 @@ impl<'a> Stack<'a> {
                 );
                 *entry = UdpEntry {
                     handle: Some(set.add(socket)),
-                    in_use: false,
+                    ..UdpEntry::EMPTY
                 };
             }
         }
@@ -1258,8 +1313,11 @@ impl<'a> Stack<'a> {
             tcp: tcp_entries,
             udp: udp_entries,
             icmp,
-            icmp_bound: false,
+            icmp_ident: None,
+            pings_made: 0,
+            echo_stash: heapless::Vec::new(),
             listeners,
+            listeners_made: 0,
             rng: Rng::new(config.seed ^ 0x6c61_7965_726e_6574),
             counters: Counters::default(),
             now,
@@ -1548,9 +1606,9 @@ impl<'a> Stack<'a> {
         app.bytes_out += bytes_out as u64;
     }
 
-    /// Count bytes moved by the stream at `index` for its service.
-    pub(crate) fn count_tcp(&mut self, index: usize, bytes_in: usize, bytes_out: usize) {
-        if let Some(port) = self.tcp.get(index).map(|e| e.service) {
+    /// Count bytes moved by the stream `key` for its service.
+    pub(crate) fn count_tcp(&mut self, key: Key, bytes_in: usize, bytes_out: usize) {
+        if let Some(port) = self.tcp_entry(key).map(|e| e.service) {
             self.count_app(Transport::Tcp, port, 0, bytes_in, bytes_out);
         }
     }
@@ -1767,7 +1825,7 @@ impl<'a> Stack<'a> {
     /// ```
     /// use layernet::{host::sim::SimNet, socket::TcpListener};
     /// let (mut net, a, _) = SimNet::pair(0)?;
-    /// TcpListener::bind(net.stack(a), 21, 3)?;
+    /// let _ftp = TcpListener::bind(net.stack(a), 21, 3)?;
     /// assert_eq!(net.stack(a).counters().slots_armed, 3, "three sockets in LISTEN");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -1808,20 +1866,25 @@ impl<'a> Stack<'a> {
     }
 
     /// Reset every open TCP connection (the end of a shutdown's grace
-    /// period); their sockets return to the pool.
+    /// period); their sockets return to the pool. The streams' handles go
+    /// stale: every call on them fails with
+    /// [`Error::Aborted`](crate::socket::Error::Aborted) or does nothing,
+    /// whoever takes their slots next.
     ///
     /// ```
     /// use layernet::host::sim::{SimNet, endpoint};
     /// use layernet::{Duration, socket::{Error, TcpListener, TcpStream}};
     ///
     /// let (mut net, server, client) = SimNet::pair(0)?;
-    /// let _l = TcpListener::bind(net.stack(server), 443, 1)?;
+    /// let mut l = TcpListener::bind(net.stack(server), 443, 1)?;
     /// let mut stream = TcpStream::connect(net.stack(client), endpoint(server, 443))?;
     /// net.run_for(Duration::from_millis(10));
     /// stream.poll_connect(net.stack(client))?;
+    /// let (mut mine, _) = l.accept(net.stack(server))?;
     /// net.stack(server).abort_all_tcp();
     /// net.run_for(Duration::from_millis(10));
     /// assert_eq!(stream.recv(net.stack(client), &mut [0; 4]), Err(Error::Reset));
+    /// assert_eq!(mine.send(net.stack(server), b"late"), Err(Error::Aborted));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn abort_all_tcp(&mut self) {
@@ -1834,7 +1897,7 @@ impl<'a> Stack<'a> {
                 socket.abort();
             }
             if entry.owner == Owner::Stream {
-                entry.owner = Owner::Closing;
+                entry.disown();
             }
         }
     }
@@ -2007,7 +2070,7 @@ impl<'a> Stack<'a> {
         changed
     }
 
-    pub(crate) fn add_listener(&mut self, port: u16, backlog: u8) -> Result<u8, PoolError> {
+    pub(crate) fn add_listener(&mut self, port: u16, backlog: u8) -> Result<Key, PoolError> {
         if port == 0 || backlog == 0 {
             return Err(PoolError::Invalid);
         }
@@ -2019,13 +2082,27 @@ impl<'a> Stack<'a> {
             .iter()
             .position(Option::is_none)
             .ok_or(PoolError::Exhausted)?;
-        self.listeners[n] = Some(Listener { port, backlog });
+        let generation = self.listeners_made;
+        self.listeners_made = generation.wrapping_add(1);
+        self.listeners[n] = Some(Listener {
+            port,
+            backlog,
+            generation,
+        });
         self.rearm();
-        Ok(n as u8)
+        Ok(Key {
+            index: n,
+            generation: u32::from(generation),
+        })
     }
 
-    pub(crate) fn remove_listener(&mut self, n: u8) {
-        if let Some(l) = self.listeners.get_mut(usize::from(n)) {
+    /// Stop listener `key`; nothing if it stopped already.
+    pub(crate) fn remove_listener(&mut self, key: Key) {
+        if !self.is_listener(key) {
+            return;
+        }
+        let n = key.index as u8;
+        if let Some(l) = self.listeners.get_mut(key.index) {
             *l = None;
         }
         for entry in self.tcp.iter_mut() {
@@ -2040,7 +2117,11 @@ impl<'a> Stack<'a> {
 
     /// A connection of listener `n` that is ready to be accepted: it leaves
     /// the slot (which re-arms at once) and becomes a stream.
-    pub(crate) fn take_accepted(&mut self, n: u8) -> Option<(usize, IpEndpoint)> {
+    pub(crate) fn take_accepted(&mut self, listener: Key) -> Option<(Key, IpEndpoint)> {
+        if !self.is_listener(listener) {
+            return None;
+        }
+        let n = listener.index as u8;
         let index = self.tcp.iter().position(|e| {
             e.owner == Owner::Slot(n) && {
                 let s = self.sockets.get::<tcp::Socket>(e.handle());
@@ -2048,11 +2129,12 @@ impl<'a> Stack<'a> {
                 matches!(s.state(), tcp::State::Established | tcp::State::CloseWait)
             }
         })?;
-        let port = match self.listeners.get(usize::from(n)) {
+        let port = match self.listeners.get(listener.index) {
             Some(Some(l)) => l.port,
             _ => 0,
         };
         let entry = &mut self.tcp[index];
+        let key = entry.key(index);
         entry.owner = Owner::Stream;
         entry.established = true;
         entry.service = port;
@@ -2062,15 +2144,19 @@ impl<'a> Stack<'a> {
         let remote = socket.remote_endpoint()?;
         self.count_app(Transport::Tcp, port, 1, 0, 0);
         self.rearm();
-        Some((index, remote))
+        Some((key, remote))
     }
 
-    pub(crate) fn is_listener(&self, n: u8, port: u16) -> bool {
-        matches!(self.listeners.get(usize::from(n)), Some(Some(l)) if l.port == port)
+    /// Whether listener `key` still listens (it was not stopped).
+    pub(crate) fn is_listener(&self, key: Key) -> bool {
+        matches!(
+            self.listeners.get(key.index),
+            Some(Some(l)) if u32::from(l.generation) == key.generation
+        )
     }
 
     /// A free socket for an outgoing connection.
-    pub(crate) fn take_free_tcp(&mut self) -> Option<usize> {
+    pub(crate) fn take_free_tcp(&mut self) -> Option<Key> {
         let index = self.tcp.iter().position(|e| e.owner == Owner::Free)?;
         self.unpark(index);
         let entry = &mut self.tcp[index];
@@ -2079,37 +2165,51 @@ impl<'a> Stack<'a> {
         entry.shut = false;
         entry.eof = false;
         fresh(self.sockets.get_mut::<tcp::Socket>(entry.handle()), None);
-        Some(index)
+        Some(entry.key(index))
     }
 
-    /// The stream at `index` is done with; smoltcp finishes its close.
-    pub(crate) fn release_tcp(&mut self, index: usize) {
-        if let Some(e) = self.tcp.get_mut(index) {
-            e.owner = Owner::Closing;
+    /// The stream `key` is done with; smoltcp finishes its close. Nothing
+    /// if the stack took it back already.
+    pub(crate) fn release_tcp(&mut self, key: Key) {
+        if let Some(e) = self.tcp_entry(key) {
+            e.disown();
         }
         self.rearm();
     }
 
-    pub(crate) fn tcp_entry(&mut self, index: usize) -> Option<&mut TcpEntry> {
-        self.tcp.get_mut(index)
+    /// The entry of stream `key`; `None` once the stream's handle is stale.
+    pub(crate) fn tcp_entry(&mut self, key: Key) -> Option<&mut TcpEntry> {
+        self.tcp.get_mut(key.index).filter(|e| e.holds(key))
     }
 
-    pub(crate) fn tcp_socket(&mut self, index: usize) -> Option<&mut tcp::Socket<'a>> {
-        let handle = self.tcp.get(index).filter(|e| !e.parked)?.handle();
+    /// The socket of stream `key`; `None` once the stream's handle is stale.
+    pub(crate) fn tcp_socket(&mut self, key: Key) -> Option<&mut tcp::Socket<'a>> {
+        let handle = self.tcp_socket_handle(key)?;
         Some(self.sockets.get_mut::<tcp::Socket>(handle))
     }
 
-    pub(crate) fn tcp_socket_ref(&self, index: usize) -> Option<&tcp::Socket<'a>> {
-        let handle = self.tcp.get(index).filter(|e| !e.parked)?.handle();
+    pub(crate) fn tcp_socket_ref(&self, key: Key) -> Option<&tcp::Socket<'a>> {
+        let handle = self.tcp_socket_handle(key)?;
         Some(self.sockets.get::<tcp::Socket>(handle))
+    }
+
+    /// Whether `key` still names its stream.
+    pub(crate) fn tcp_live(&self, key: Key) -> bool {
+        self.tcp.get(key.index).is_some_and(|e| e.holds(key))
+    }
+
+    fn tcp_socket_handle(&self, key: Key) -> Option<SocketHandle> {
+        // A stream's socket is never parked: only free ones are.
+        let entry = self.tcp.get(key.index).filter(|e| e.holds(key))?;
+        (!entry.parked).then(|| entry.handle())
     }
 
     /// Socket and interface context together, for `connect`.
     pub(crate) fn tcp_socket_and_context(
         &mut self,
-        index: usize,
+        key: Key,
     ) -> Option<(&mut tcp::Socket<'a>, &mut iface::Context)> {
-        let handle = self.tcp.get(index).filter(|e| !e.parked)?.handle();
+        let handle = self.tcp_socket_handle(key)?;
         Some((
             self.sockets.get_mut::<tcp::Socket>(handle),
             self.iface.context(),
@@ -2146,7 +2246,7 @@ impl<'a> Stack<'a> {
         })
     }
 
-    pub(crate) fn take_udp(&mut self, port: u16) -> Result<usize, PoolError> {
+    pub(crate) fn take_udp(&mut self, port: u16) -> Result<Key, PoolError> {
         if self.udp_port_in_use(port) {
             return Err(PoolError::InUse);
         }
@@ -2159,30 +2259,74 @@ impl<'a> Stack<'a> {
             .sockets
             .get_mut::<udp::Socket>(self.udp[index].handle());
         socket.bind(port).map_err(|_| PoolError::Invalid)?;
-        self.udp[index].in_use = true;
-        Ok(index)
+        let entry = &mut self.udp[index];
+        entry.in_use = true;
+        Ok(Key {
+            index,
+            generation: entry.generation,
+        })
     }
 
-    pub(crate) fn release_udp(&mut self, index: usize) {
-        if let Some(e) = self.udp.get_mut(index) {
+    /// Close UDP socket `key`; nothing if it is closed already.
+    pub(crate) fn release_udp(&mut self, key: Key) {
+        let Some(e) = self.udp.get_mut(key.index) else {
+            return;
+        };
+        if e.in_use && e.generation == key.generation {
             self.sockets.get_mut::<udp::Socket>(e.handle()).close();
             e.in_use = false;
+            e.generation = e.generation.wrapping_add(1);
         }
     }
 
-    pub(crate) fn udp_socket(&mut self, index: usize) -> Option<&mut udp::Socket<'a>> {
-        let handle = self.udp.get(index).filter(|e| e.in_use)?.handle();
+    /// UDP socket `key`; `None` once it is closed.
+    pub(crate) fn udp_socket(&mut self, key: Key) -> Option<&mut udp::Socket<'a>> {
+        let handle = self
+            .udp
+            .get(key.index)
+            .filter(|e| e.in_use && e.generation == key.generation)?
+            .handle();
         Some(self.sockets.get_mut::<udp::Socket>(handle))
     }
 
-    /// The stack's one ICMP socket, bound to echo identifier `ident`.
-    pub(crate) fn icmp_socket(&mut self, ident: u16) -> Option<&mut icmp::Socket<'a>> {
+    /// The stack's one ICMP socket and the echo identifier it is bound to:
+    /// `ident` if this is its first use, the first user's otherwise (smoltcp
+    /// binds a socket once, to one identifier).
+    pub(crate) fn icmp_socket(&mut self, ident: u16) -> Option<(&mut icmp::Socket<'a>, u16)> {
         let socket = self.sockets.get_mut::<icmp::Socket>(self.icmp);
-        if !self.icmp_bound {
-            socket.bind(icmp::Endpoint::Ident(ident)).ok()?;
-            self.icmp_bound = true;
+        let bound = match self.icmp_ident {
+            Some(bound) => bound,
+            None => {
+                socket.bind(icmp::Endpoint::Ident(ident)).ok()?;
+                self.icmp_ident = Some(ident);
+                ident
+            }
+        };
+        Some((socket, bound))
+    }
+
+    /// A number for a new ping of this stack: 0 for the first.
+    pub(crate) fn next_ping(&mut self) -> u16 {
+        let n = self.pings_made;
+        self.pings_made = n.wrapping_add(1);
+        n
+    }
+
+    /// Keep `reply`, read off the shared ICMP socket by a ping it is not
+    /// for, until its own ping asks. The oldest goes when full: the stash
+    /// holds no more than the socket's own queue would, and a reply nobody
+    /// claims (a duplicate, or one for a ping dropped) must not stay.
+    pub(crate) fn stash_echo(&mut self, reply: EchoReply) {
+        if self.echo_stash.is_full() {
+            self.echo_stash.remove(0);
         }
-        Some(socket)
+        let _ = self.echo_stash.push(reply);
+    }
+
+    /// The oldest stashed reply whose sequence number `mine` claims.
+    pub(crate) fn take_echo(&mut self, mine: impl Fn(u16) -> bool) -> Option<EchoReply> {
+        let i = self.echo_stash.iter().position(|r| mine(r.seq))?;
+        Some(self.echo_stash.remove(i))
     }
 
     /// The address smoltcp sends from to `dst`.
@@ -2217,6 +2361,15 @@ fn fresh(socket: &mut tcp::Socket<'_>, timeout: Option<Duration>) {
     socket.set_timeout(timeout);
     socket.set_keep_alive(None);
     socket.set_nagle_enabled(true);
+}
+
+/// An echo reply as a ping reads it: who answered, its sequence number as
+/// sent on the wire, and its payload's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EchoReply {
+    pub(crate) from: IpAddress,
+    pub(crate) seq: u16,
+    pub(crate) len: u16,
 }
 
 /// Why the pool could not give a socket.

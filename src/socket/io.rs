@@ -29,6 +29,7 @@ impl embedded_io::Error for Error {
             Error::Closed => K::BrokenPipe,
             Error::InvalidInput => K::InvalidInput,
             Error::Truncated => K::InvalidData,
+            Error::Aborted => K::ConnectionAborted,
             _ => K::Other,
         }
     }

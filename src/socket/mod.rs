@@ -41,7 +41,7 @@ use smoltcp::wire::{Icmpv4Packet, Icmpv4Repr, IpAddress, IpEndpoint};
 #[cfg(feature = "ipv6")]
 use smoltcp::wire::{Icmpv6Packet, Icmpv6Repr};
 
-use crate::net::{PoolError, Stack, Transport};
+use crate::net::{Key, PoolError, Stack, Transport};
 
 /// How long a closed connection may take to finish its close before the
 /// pool takes its socket back anyway: a peer that never sends its FIN would
@@ -137,6 +137,11 @@ pub enum Error {
     InvalidInput,
     /// smoltcp dropped a datagram that did not fit its buffer.
     Truncated,
+    /// The stack took this stream's socket back
+    /// ([`Stack::abort_all_tcp`](crate::net::Stack::abort_all_tcp)), so the
+    /// handle names nothing any more (ECONNABORTED). Its slot may already
+    /// serve another connection, which the old handle never reaches.
+    Aborted,
 }
 
 impl core::fmt::Display for Error {
@@ -152,6 +157,7 @@ impl core::fmt::Display for Error {
             Error::Closed => "sending half already shut down",
             Error::InvalidInput => "invalid argument",
             Error::Truncated => "datagram truncated",
+            Error::Aborted => "connection aborted by the stack",
         })
     }
 }
@@ -190,8 +196,9 @@ impl From<PoolError> for Error {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "a dropped listener keeps listening and keeps its backlog's sockets: call `close` (or `stop`)"]
 pub struct TcpListener {
-    id: u8,
+    key: Key,
     port: u16,
 }
 
@@ -221,8 +228,8 @@ impl TcpListener {
     /// ```
     pub fn bind(stack: &mut Stack<'_>, port: u16, backlog: usize) -> Result<Self, Error> {
         let backlog = u8::try_from(backlog).map_err(|_| Error::InvalidInput)?;
-        let id = stack.add_listener(port, backlog)?;
-        Ok(TcpListener { id, port })
+        let key = stack.add_listener(port, backlog)?;
+        Ok(TcpListener { key, port })
     }
 
     /// The next established connection and its peer. Its slot listens again
@@ -248,11 +255,11 @@ impl TcpListener {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn accept(&mut self, stack: &mut Stack<'_>) -> Result<(TcpStream, IpEndpoint), Error> {
-        if !stack.is_listener(self.id, self.port) {
+        if !stack.is_listener(self.key) {
             return Err(Error::InvalidInput);
         }
-        let (index, peer) = stack.take_accepted(self.id).ok_or(Error::WouldBlock)?;
-        Ok((TcpStream { index }, peer))
+        let (key, peer) = stack.take_accepted(self.key).ok_or(Error::WouldBlock)?;
+        Ok((TcpStream { key }, peer))
     }
 
     /// The port listened on (`getsockname`).
@@ -303,13 +310,17 @@ impl TcpListener {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn stop(&mut self, stack: &mut Stack<'_>) {
-        if stack.is_listener(self.id, self.port) {
-            stack.remove_listener(self.id);
-        }
+        stack.remove_listener(self.key);
     }
 }
 
 /// A TCP connection, accepted or connected.
+///
+/// It names its pooled socket by place and generation. Once the stack takes
+/// the socket back ([`Stack::abort_all_tcp`](crate::net::Stack::abort_all_tcp))
+/// the value is stale: the calls that return a `Result` fail with
+/// [`Error::Aborted`], the others read as a closed socket or do nothing, and
+/// none reaches the connection that takes the slot next.
 ///
 /// # Example
 ///
@@ -333,8 +344,9 @@ impl TcpListener {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "a dropped stream keeps its pool socket for good: call `close` or `abort`"]
 pub struct TcpStream {
-    index: usize,
+    key: Key,
 }
 
 impl TcpStream {
@@ -366,19 +378,19 @@ impl TcpStream {
             return Err(Error::InvalidInput);
         }
         let port = stack.ephemeral_port(false).ok_or(Error::AddrInUse)?;
-        let index = stack.take_free_tcp().ok_or(Error::NoBufferSpace)?;
-        let Some((socket, cx)) = stack.tcp_socket_and_context(index) else {
+        let key = stack.take_free_tcp().ok_or(Error::NoBufferSpace)?;
+        let Some((socket, cx)) = stack.tcp_socket_and_context(key) else {
             return Err(Error::NoBufferSpace);
         };
         if socket.connect(cx, remote, port).is_err() {
-            stack.release_tcp(index);
+            stack.release_tcp(key);
             return Err(Error::InvalidInput);
         }
-        if let Some(entry) = stack.tcp_entry(index) {
+        if let Some(entry) = stack.tcp_entry(key) {
             entry.service = remote.port;
         }
         stack.count_app(Transport::Tcp, remote.port, 1, 0, 0);
-        Ok(TcpStream { index })
+        Ok(TcpStream { key })
     }
 
     /// Whether the handshake begun by [`TcpStream::connect`] is done: `Ok`
@@ -402,12 +414,13 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn poll_connect(&mut self, stack: &mut Stack<'_>) -> Result<(), Error> {
+        self.live(stack)?;
         let state = self.state(stack);
         match state {
             tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
             tcp::State::Closed | tcp::State::Listen => Err(self.send_closed_error(stack)),
             _ => {
-                if let Some(e) = stack.tcp_entry(self.index) {
+                if let Some(e) = stack.tcp_entry(self.key) {
                     e.established = true;
                 }
                 Ok(())
@@ -415,9 +428,19 @@ impl TcpStream {
         }
     }
 
+    /// `Err(Aborted)` once the stack took the socket back: the handle is
+    /// stale, and its slot may serve another connection by now.
+    fn live(&self, stack: &Stack<'_>) -> Result<(), Error> {
+        if stack.tcp_live(self.key) {
+            Ok(())
+        } else {
+            Err(Error::Aborted)
+        }
+    }
+
     fn state(&self, stack: &Stack<'_>) -> tcp::State {
         stack
-            .tcp_socket_ref(self.index)
+            .tcp_socket_ref(self.key)
             .map_or(tcp::State::Closed, |s| s.state())
     }
 
@@ -436,7 +459,7 @@ impl TcpStream {
     /// What sending on a stream in CLOSED or TIME-WAIT means: our own
     /// shutdown (EPIPE), a reset, or a connection that never came about.
     fn send_closed_error(&self, stack: &mut Stack<'_>) -> Error {
-        match stack.tcp_entry(self.index) {
+        match stack.tcp_entry(self.key) {
             Some(e) if e.shut => Error::Closed,
             Some(e) if e.established => Error::Reset,
             _ => Error::Refused,
@@ -446,7 +469,7 @@ impl TcpStream {
     /// What receiving on a stream in CLOSED means: end of file if the
     /// peer's FIN was read, else a reset or a refusal.
     fn recv_closed(&self, stack: &mut Stack<'_>) -> Result<usize, Error> {
-        match stack.tcp_entry(self.index) {
+        match stack.tcp_entry(self.key) {
             Some(e) if e.eof => Ok(0),
             Some(e) if e.established => Err(Error::Reset),
             _ => Err(Error::Refused),
@@ -454,7 +477,7 @@ impl TcpStream {
     }
 
     fn mark_eof(&self, stack: &mut Stack<'_>) -> Result<usize, Error> {
-        if let Some(e) = stack.tcp_entry(self.index) {
+        if let Some(e) = stack.tcp_entry(self.key) {
             e.eof = true;
         }
         Ok(0)
@@ -485,12 +508,13 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn send(&mut self, stack: &mut Stack<'_>, data: &[u8]) -> Result<usize, Error> {
+        self.live(stack)?;
         self.may_send_now(stack)?;
-        let socket = stack.tcp_socket(self.index).ok_or(Error::NotConnected)?;
+        let socket = stack.tcp_socket(self.key).ok_or(Error::NotConnected)?;
         match socket.send_slice(data) {
             Ok(0) if !data.is_empty() => Err(Error::WouldBlock),
             Ok(n) => {
-                stack.count_tcp(self.index, 0, n);
+                stack.count_tcp(self.key, 0, n);
                 Ok(n)
             }
             Err(tcp::SendError::InvalidState) => Err(Error::Closed),
@@ -526,11 +550,12 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn recv(&mut self, stack: &mut Stack<'_>, buf: &mut [u8]) -> Result<usize, Error> {
+        self.live(stack)?;
         if buf.is_empty() {
             return Ok(0);
         }
         let state = self.state(stack);
-        let socket = stack.tcp_socket(self.index).ok_or(Error::NotConnected)?;
+        let socket = stack.tcp_socket(self.key).ok_or(Error::NotConnected)?;
         match socket.recv_slice(buf) {
             Ok(0) => match state {
                 tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
@@ -539,7 +564,7 @@ impl TcpStream {
                 _ => self.mark_eof(stack),
             },
             Ok(n) => {
-                stack.count_tcp(self.index, n, 0);
+                stack.count_tcp(self.key, n, 0);
                 Ok(n)
             }
             Err(tcp::RecvError::Finished) => self.mark_eof(stack),
@@ -585,8 +610,9 @@ impl TcpStream {
         stack: &mut Stack<'_>,
         fill: impl FnOnce(&mut [u8]) -> (usize, R),
     ) -> Result<R, Error> {
+        self.live(stack)?;
         self.may_send_now(stack)?;
-        let socket = stack.tcp_socket(self.index).ok_or(Error::NotConnected)?;
+        let socket = stack.tcp_socket(self.key).ok_or(Error::NotConnected)?;
         if socket.send_queue() >= socket.send_capacity() {
             return Err(Error::WouldBlock);
         }
@@ -598,7 +624,7 @@ impl TcpStream {
             (n, (n, r))
         }) {
             Ok((n, r)) => {
-                stack.count_tcp(self.index, 0, n);
+                stack.count_tcp(self.key, 0, n);
                 Ok(r)
             }
             Err(tcp::SendError::InvalidState) => Err(Error::Closed),
@@ -643,7 +669,8 @@ impl TcpStream {
         stack: &mut Stack<'_>,
         take: impl FnOnce(&[u8]) -> (usize, R),
     ) -> Result<Option<R>, Error> {
-        let socket = stack.tcp_socket(self.index).ok_or(Error::NotConnected)?;
+        self.live(stack)?;
+        let socket = stack.tcp_socket(self.key).ok_or(Error::NotConnected)?;
         if socket.recv_queue() > 0
             && let Ok((n, r)) = socket.recv(|data| {
                 let (n, r) = take(data);
@@ -651,7 +678,7 @@ impl TcpStream {
                 (n, (n, r))
             })
         {
-            stack.count_tcp(self.index, n, 0);
+            stack.count_tcp(self.key, n, 0);
             return Ok(Some(r));
         }
         // Nothing queued: the answer is what `recv` says of an empty buffer
@@ -679,9 +706,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn send_queue(&self, stack: &Stack<'_>) -> usize {
-        stack
-            .tcp_socket_ref(self.index)
-            .map_or(0, |s| s.send_queue())
+        stack.tcp_socket_ref(self.key).map_or(0, |s| s.send_queue())
     }
 
     /// Bytes received and waiting to be read.
@@ -702,9 +727,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn recv_queue(&self, stack: &Stack<'_>) -> usize {
-        stack
-            .tcp_socket_ref(self.index)
-            .map_or(0, |s| s.recv_queue())
+        stack.tcp_socket_ref(self.key).map_or(0, |s| s.recv_queue())
     }
 
     /// True if some data fits in the send buffer now (false while the
@@ -724,9 +747,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn can_send(&self, stack: &Stack<'_>) -> bool {
-        stack
-            .tcp_socket_ref(self.index)
-            .is_some_and(|s| s.can_send())
+        stack.tcp_socket_ref(self.key).is_some_and(|s| s.can_send())
     }
 
     /// True while the peer may still send (its FIN has not arrived).
@@ -747,9 +768,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn may_recv(&self, stack: &Stack<'_>) -> bool {
-        stack
-            .tcp_socket_ref(self.index)
-            .is_some_and(|s| s.may_recv())
+        stack.tcp_socket_ref(self.key).is_some_and(|s| s.may_recv())
     }
 
     /// True while both halves may still carry data or the peer may still send
@@ -766,9 +785,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn is_open(&self, stack: &Stack<'_>) -> bool {
-        stack
-            .tcp_socket_ref(self.index)
-            .is_some_and(|s| s.is_open())
+        stack.tcp_socket_ref(self.key).is_some_and(|s| s.is_open())
     }
 
     /// Send FIN after the queued data: no more sending, receiving goes on
@@ -790,10 +807,10 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn shutdown(&mut self, stack: &mut Stack<'_>) {
-        if let Some(s) = stack.tcp_socket(self.index) {
+        if let Some(s) = stack.tcp_socket(self.key) {
             s.close();
         }
-        if let Some(e) = stack.tcp_entry(self.index) {
+        if let Some(e) = stack.tcp_entry(self.key) {
             e.shut = true;
         }
     }
@@ -820,13 +837,13 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn close(self, stack: &mut Stack<'_>) {
-        if let Some(s) = stack.tcp_socket(self.index) {
+        if let Some(s) = stack.tcp_socket(self.key) {
             s.close();
             if s.timeout().is_none() {
                 s.set_timeout(Some(CLOSE_TIMEOUT));
             }
         }
-        stack.release_tcp(self.index);
+        stack.release_tcp(self.key);
     }
 
     /// Reset the connection at once (RST) and return the socket to the pool.
@@ -845,10 +862,10 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn abort(self, stack: &mut Stack<'_>) {
-        if let Some(s) = stack.tcp_socket(self.index) {
+        if let Some(s) = stack.tcp_socket(self.key) {
             s.abort();
         }
-        stack.release_tcp(self.index);
+        stack.release_tcp(self.key);
     }
 
     /// Our address and port (`getsockname`).
@@ -870,7 +887,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn local_addr(&self, stack: &Stack<'_>) -> Option<IpEndpoint> {
-        stack.tcp_socket_ref(self.index)?.local_endpoint()
+        stack.tcp_socket_ref(self.key)?.local_endpoint()
     }
 
     /// The peer's address and port (`getpeername`).
@@ -890,7 +907,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn peer_addr(&self, stack: &Stack<'_>) -> Option<IpEndpoint> {
-        stack.tcp_socket_ref(self.index)?.remote_endpoint()
+        stack.tcp_socket_ref(self.key)?.remote_endpoint()
     }
 
     /// `TCP_NODELAY`: true sends small segments at once (Nagle off); false
@@ -913,7 +930,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_nodelay(&mut self, stack: &mut Stack<'_>, nodelay: bool) {
-        if let Some(s) = stack.tcp_socket(self.index) {
+        if let Some(s) = stack.tcp_socket(self.key) {
             s.set_nagle_enabled(!nodelay);
         }
     }
@@ -936,7 +953,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_keepalive(&mut self, stack: &mut Stack<'_>, interval: Option<Duration>) {
-        if let Some(s) = stack.tcp_socket(self.index) {
+        if let Some(s) = stack.tcp_socket(self.key) {
             s.set_keep_alive(interval);
         }
     }
@@ -961,7 +978,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_timeout(&mut self, stack: &mut Stack<'_>, timeout: Option<Duration>) {
-        if let Some(s) = stack.tcp_socket(self.index) {
+        if let Some(s) = stack.tcp_socket(self.key) {
             s.set_timeout(timeout);
         }
     }
@@ -998,7 +1015,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn keepalive(&self, stack: &Stack<'_>) -> Option<Duration> {
-        stack.tcp_socket_ref(self.index)?.keep_alive()
+        stack.tcp_socket_ref(self.key)?.keep_alive()
     }
 
     /// The silence after which smoltcp aborts the connection (see
@@ -1016,7 +1033,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn timeout(&self, stack: &Stack<'_>) -> Option<Duration> {
-        stack.tcp_socket_ref(self.index)?.timeout()
+        stack.tcp_socket_ref(self.key)?.timeout()
     }
 
     /// `getsockopt(SO_RCVBUF)`: the receive buffer's size in bytes, fixed
@@ -1070,7 +1087,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn slot(&self) -> usize {
-        self.index
+        self.key.index
     }
 
     /// `read` applied to the stream's smoltcp socket, or `default` if its
@@ -1081,7 +1098,7 @@ impl TcpStream {
         default: T,
         read: impl FnOnce(&tcp::Socket<'a>) -> T,
     ) -> T {
-        stack.tcp_socket_ref(self.index).map_or(default, read)
+        stack.tcp_socket_ref(self.key).map_or(default, read)
     }
 }
 
@@ -1108,8 +1125,9 @@ impl TcpStream {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "a dropped UDP socket keeps its pool socket and port: call `close`"]
 pub struct UdpSocket {
-    index: usize,
+    key: Key,
     port: u16,
 }
 
@@ -1142,8 +1160,8 @@ impl UdpSocket {
             0 => stack.ephemeral_port(true).ok_or(Error::AddrInUse)?,
             p => p,
         };
-        let index = stack.take_udp(port)?;
-        Ok(UdpSocket { index, port })
+        let key = stack.take_udp(port)?;
+        Ok(UdpSocket { key, port })
     }
 
     /// The bound port (`getsockname`); for `bind(0)`, the port chosen.
@@ -1195,7 +1213,7 @@ impl UdpSocket {
         if to.port == 0 || to.addr.is_unspecified() {
             return Err(Error::InvalidInput);
         }
-        let socket = stack.udp_socket(self.index).ok_or(Error::NotConnected)?;
+        let socket = stack.udp_socket(self.key).ok_or(Error::NotConnected)?;
         if data.len() > socket.payload_send_capacity() {
             return Err(Error::NoBufferSpace);
         }
@@ -1246,7 +1264,7 @@ impl UdpSocket {
         stack: &mut Stack<'_>,
         buf: &mut [u8],
     ) -> Result<(usize, IpEndpoint), Error> {
-        let socket = stack.udp_socket(self.index).ok_or(Error::NotConnected)?;
+        let socket = stack.udp_socket(self.key).ok_or(Error::NotConnected)?;
         match socket.recv() {
             Ok((data, meta)) => {
                 let n = data.len().min(buf.len());
@@ -1273,7 +1291,7 @@ impl UdpSocket {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn close(self, stack: &mut Stack<'_>) {
-        stack.release_udp(self.index);
+        stack.release_udp(self.key);
     }
 
     /// What stands for `fileno()`: the socket's slot in its stack's UDP
@@ -1288,7 +1306,7 @@ impl UdpSocket {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn slot(&self) -> usize {
-        self.index
+        self.key.index
     }
 }
 
@@ -1304,6 +1322,14 @@ fn service_port(local: u16, peer: u16) -> u16 {
 }
 
 /// ICMP echo ("ping") through the stack's one ICMP socket.
+///
+/// Any number of pings can share a stack. smoltcp binds an ICMP socket to
+/// one echo identifier, so every ping of a stack sends with the identifier
+/// of the first one used, and each ping sends its sequence numbers shifted
+/// into a range of its own (the first ping's are unshifted, what `send` was
+/// given). A ping claims a reply by the sequence numbers of its
+/// [`PING_WINDOW`] latest requests; a reply one ping reads for another waits
+/// in the stack until that one asks.
 ///
 /// # Example
 ///
@@ -1325,8 +1351,37 @@ fn service_port(local: u16, peer: u16) -> u16 {
 /// ```
 #[derive(Debug)]
 pub struct Ping {
+    /// Drawn at `new`; the stack's echo identifier if this ping binds it.
     ident: u16,
+    /// Added to a sequence number on the wire, taken off a reply's.
+    shift: u16,
+    /// Wire sequence numbers of the latest requests (the first `filled`),
+    /// overwritten in turn from `next`.
+    sent: [u16; PING_WINDOW],
+    filled: u8,
+    next: u8,
 }
+
+/// How many of its latest requests a [`Ping`] claims replies for; a reply
+/// to an older one is dropped as a stray.
+///
+/// ```
+/// use layernet::{Duration, host::sim::*, socket::{PING_WINDOW, Ping}};
+///
+/// let (mut net, a, b) = SimNet::pair(5)?;
+/// let mut p = Ping::new(net.stack(a));
+/// for seq in 0..=PING_WINDOW as u16 {
+///     p.send(net.stack(a), host_ip(b).address(), seq, b"")?;
+///     net.run_for(Duration::from_millis(5));
+/// }
+/// // Seq 0's reply waited, unread, until the window moved past it.
+/// assert_eq!(p.recv(net.stack(a))?.1, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub const PING_WINDOW: usize = 16;
+
+/// How far apart the sequence ranges of a stack's pings lie.
+const PING_SHIFT: u16 = 0x1000;
 
 impl Ping {
     /// An echo client with an identifier drawn from the stack's generator.
@@ -1341,9 +1396,29 @@ impl Ping {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(stack: &mut Stack<'_>) -> Self {
+        let ident = stack.random() as u16;
         Ping {
-            ident: stack.random() as u16,
+            ident,
+            shift: stack.next_ping().wrapping_mul(PING_SHIFT),
+            sent: [0; PING_WINDOW],
+            filled: 0,
+            next: 0,
         }
+    }
+
+    /// The sequence number `send` was given for wire sequence number
+    /// `wire`, if it is one of this ping's latest requests.
+    fn claims(&self, wire: u16) -> Option<u16> {
+        let sent = self.sent.get(..usize::from(self.filled))?;
+        sent.contains(&wire).then(|| wire.wrapping_sub(self.shift))
+    }
+
+    fn remember(&mut self, wire: u16) {
+        if let Some(slot) = self.sent.get_mut(usize::from(self.next)) {
+            *slot = wire;
+        }
+        self.next = (self.next + 1) % PING_WINDOW as u8;
+        self.filled = (self.filled + 1).min(PING_WINDOW as u8);
     }
 
     /// Queue echo request `seq` to `to` carrying `payload`; it leaves when the
@@ -1376,31 +1451,34 @@ impl Ping {
         payload: &[u8],
     ) -> Result<(), Error> {
         let to = to.into();
-        let (ident, caps) = (self.ident, smoltcp::phy::ChecksumCapabilities::default());
+        let caps = smoltcp::phy::ChecksumCapabilities::default();
+        let (_, ident) = stack.icmp_socket(self.ident).ok_or(Error::AddrInUse)?;
+        let wire = seq.wrapping_add(self.shift);
         match to {
             IpAddress::Ipv4(_) => {
                 let repr = Icmpv4Repr::EchoRequest {
                     ident,
-                    seq_no: seq,
+                    seq_no: wire,
                     data: payload,
                 };
-                let buf = Self::queue(stack, ident, repr.buffer_len(), to)?;
+                let buf = Self::queue(stack, self.ident, repr.buffer_len(), to)?;
                 repr.emit(&mut Icmpv4Packet::new_unchecked(buf), &caps);
             }
             #[cfg(feature = "ipv6")]
             IpAddress::Ipv6(dst) => {
                 let repr = Icmpv6Repr::EchoRequest {
                     ident,
-                    seq_no: seq,
+                    seq_no: wire,
                     data: payload,
                 };
                 // ICMPv6's checksum covers the addresses: pick the source
                 // smoltcp will send from before writing the message.
                 let src = stack.ipv6_source_for(&dst);
-                let buf = Self::queue(stack, ident, repr.buffer_len(), to)?;
+                let buf = Self::queue(stack, self.ident, repr.buffer_len(), to)?;
                 repr.emit(&src, &dst, &mut Icmpv6Packet::new_unchecked(buf), &caps);
             }
         }
+        self.remember(wire);
         Ok(())
     }
 
@@ -1411,7 +1489,7 @@ impl Ping {
         len: usize,
         to: IpAddress,
     ) -> Result<&'s mut [u8], Error> {
-        let socket = stack.icmp_socket(ident).ok_or(Error::AddrInUse)?;
+        let (socket, _) = stack.icmp_socket(ident).ok_or(Error::AddrInUse)?;
         socket.send(len, to).map_err(|e| match e {
             icmp::SendError::BufferFull => Error::WouldBlock,
             icmp::SendError::Unaddressable => Error::InvalidInput,
@@ -1419,7 +1497,8 @@ impl Ping {
     }
 
     /// The next echo reply for us: (from, sequence number, payload length).
-    /// Replies to other identifiers and other ICMP messages are skipped.
+    /// Other ICMP messages and replies to nobody's request are skipped; a
+    /// reply to another ping of this stack is kept for that one.
     ///
     /// # Errors
     ///
@@ -1442,45 +1521,84 @@ impl Ping {
     /// assert_eq!(seqs, [1, 2, 3]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// Two pings on one stack, to the same host with the same sequence
+    /// numbers: each gets the replies to its own requests, whichever reads
+    /// first:
+    ///
+    /// ```
+    /// use layernet::{Duration, host::sim::*, socket::Ping};
+    ///
+    /// let (mut net, a, b) = SimNet::pair(4)?;
+    /// let to = host_ip(b).address();
+    /// let (mut one, mut two) = (Ping::new(net.stack(a)), Ping::new(net.stack(a)));
+    /// one.send(net.stack(a), to, 1, b"one")?;
+    /// two.send(net.stack(a), to, 1, b"two!")?;
+    /// net.run_for(Duration::from_millis(10));
+    /// assert_eq!(two.recv(net.stack(a))?, (to.into(), 1, 4));
+    /// assert_eq!(one.recv(net.stack(a))?, (to.into(), 1, 3));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn recv(&mut self, stack: &mut Stack<'_>) -> Result<(IpAddress, u16, usize), Error> {
-        let ident = self.ident;
-        let socket = stack.icmp_socket(ident).ok_or(Error::AddrInUse)?;
-        // The gate has checked every checksum on the way in.
-        let caps = smoltcp::phy::ChecksumCapabilities::ignored();
-        while let Ok((data, from)) = socket.recv() {
-            let reply = match from {
-                IpAddress::Ipv4(_) => {
-                    Icmpv4Packet::new_checked(data)
-                        .ok()
-                        .and_then(|packet| match Icmpv4Repr::parse(&packet, &caps) {
-                            Ok(Icmpv4Repr::EchoReply {
-                                ident: id,
-                                seq_no,
-                                data,
-                            }) => Some((id, seq_no, data.len())),
-                            _ => None,
-                        })
-                }
-                #[cfg(feature = "ipv6")]
-                IpAddress::Ipv6(src) => Icmpv6Packet::new_checked(data).ok().and_then(|packet| {
-                    // The destination only enters the checksum, not checked here.
-                    let dst = smoltcp::wire::Ipv6Address::UNSPECIFIED;
-                    match Icmpv6Repr::parse(&src, &dst, &packet, &caps) {
-                        Ok(Icmpv6Repr::EchoReply {
-                            ident: id,
-                            seq_no,
-                            data,
-                        }) => Some((id, seq_no, data.len())),
-                        _ => None,
-                    }
-                }),
+        if let Some(r) = stack.take_echo(|wire| self.claims(wire).is_some()) {
+            let seq = r.seq.wrapping_sub(self.shift);
+            return Ok((r.from, seq, usize::from(r.len)));
+        }
+        loop {
+            let (socket, ident) = stack.icmp_socket(self.ident).ok_or(Error::AddrInUse)?;
+            let Ok((data, from)) = socket.recv() else {
+                return Err(Error::WouldBlock);
             };
-            if let Some((id, seq_no, len)) = reply
-                && id == ident
-            {
-                return Ok((from, seq_no, len));
+            let Some((id, wire, len)) = echo_reply(data, from) else {
+                continue;
+            };
+            if id != ident {
+                continue;
+            }
+            if let Some(seq) = self.claims(wire) {
+                return Ok((from, seq, len));
+            }
+            // Another ping's (or nobody's: the stash lets those go in turn).
+            let len = u16::try_from(len).unwrap_or(u16::MAX);
+            stack.stash_echo(crate::net::EchoReply {
+                from,
+                seq: wire,
+                len,
+            });
+        }
+    }
+}
+
+/// An echo reply's identifier, sequence number and payload length; `None`
+/// for any other message.
+fn echo_reply(data: &[u8], from: IpAddress) -> Option<(u16, u16, usize)> {
+    // The gate has checked every checksum on the way in.
+    let caps = smoltcp::phy::ChecksumCapabilities::ignored();
+    match from {
+        IpAddress::Ipv4(_) => {
+            let packet = Icmpv4Packet::new_checked(data).ok()?;
+            match Icmpv4Repr::parse(&packet, &caps) {
+                Ok(Icmpv4Repr::EchoReply {
+                    ident,
+                    seq_no,
+                    data,
+                }) => Some((ident, seq_no, data.len())),
+                _ => None,
             }
         }
-        Err(Error::WouldBlock)
+        #[cfg(feature = "ipv6")]
+        IpAddress::Ipv6(src) => {
+            let packet = Icmpv6Packet::new_checked(data).ok()?;
+            // The destination only enters the checksum, not checked here.
+            let dst = smoltcp::wire::Ipv6Address::UNSPECIFIED;
+            match Icmpv6Repr::parse(&src, &dst, &packet, &caps) {
+                Ok(Icmpv6Repr::EchoReply {
+                    ident,
+                    seq_no,
+                    data,
+                }) => Some((ident, seq_no, data.len())),
+                _ => None,
+            }
+        }
     }
 }

@@ -342,6 +342,7 @@ const WWW_AUTHENTICATE: &str = "WWW-Authenticate: Basic realm=\"layernet\"\r\n";
 /// assert_eq!(back, b"remember");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a dropped server keeps its listener and connections: call `Service::shutdown` first"]
 pub struct FileServer<
     S: Storage,
     const CONNS: usize,
