@@ -481,6 +481,7 @@ pub enum Outcome {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
+#[must_use = "a dropped dial keeps its connection's socket: call `Dial::close` or `Dial::abort` first"]
 pub struct Dial {
     server: crate::IpEndpoint,
     stream: Option<TcpStream>,

@@ -123,6 +123,7 @@ pub trait Connection {
 /// assert_eq!(client.received(), b"bye\n");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use = "a dropped skeleton keeps its listener and connections: call `Connections::shutdown` first"]
 pub struct Connections<C, const N: usize, const LOG: usize = LOG_LINES> {
     listener: TcpListener,
     /// The open connections; servers in this crate index them directly
@@ -266,8 +267,7 @@ impl<C: Connection, const N: usize, const LOG: usize> Connections<C, N, LOG> {
                     i += 1;
                 }
                 Step::Done => {
-                    let c = self.conns.swap_remove(i);
-                    c.into_stream().close(stack);
+                    self.remove(i, stack);
                     progress = true;
                 }
             }

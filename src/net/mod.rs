@@ -648,8 +648,14 @@ impl<'a, const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: us
     /// its pool at run time starts from a profile's.
     ///
     /// ```
+    /// use layernet::host::memory::Sizes;
     /// use layernet::net::profile;
-    /// assert_eq!((profile::Host::TCP_SOCKETS, profile::Host::TCP_BUFFER), (24, 8192));
+    /// // The tiny profile's pool, sized at run time instead of in the type.
+    /// let (sockets, buffer) = (profile::Tiny::TCP_SOCKETS, profile::Tiny::TCP_BUFFER);
+    /// let sized = Sizes { tcp_sockets: sockets, tcp_buffer: buffer }.leak()?;
+    /// let mut fixed = profile::Tiny::new();
+    /// assert_eq!(sized.tcp_sockets(), fixed.memory().tcp_sockets());
+    /// # Ok::<(), String>(())
     /// ```
     pub const TCP_SOCKETS: usize = TCP;
 
