@@ -3,7 +3,7 @@
 //!
 //! Layer: a view across all of them. Depends on smoltcp's `wire` module for
 //! decoding, on [`crate::net::observe`] for the events and on
-//! [`crate::app::ports`] for the names of the classic services (and on
+//! [`crate::app::services`] for the names of the classic services (and on
 //! [`crate::socket::EndpointText`] to write endpoints); nothing
 //! depends on it. `no_std`, no allocation: it writes into any
 //! [`core::fmt::Write`] (a `String` on the host, a UART on a board) and
@@ -39,7 +39,7 @@ use smoltcp::wire::{
     NdiscRouterFlags,
 };
 
-use crate::app::ports;
+use crate::app::services;
 #[cfg(feature = "names")]
 use crate::net::DhcpEvent;
 use crate::net::observe::{Event, Transport};
@@ -130,14 +130,7 @@ pub const CONVERSATIONS: usize = 32;
 /// assert_eq!(service_name(80), None, "not one of the classic pairs");
 /// ```
 pub fn service_name(port: u16) -> Option<&'static str> {
-    match port {
-        ports::ECHO => Some("echo"),
-        ports::GREETING => Some("greeting"),
-        ports::TIME_ECHO => Some("time-echo"),
-        ports::CHAT => Some("chat"),
-        ports::FILES => Some("files"),
-        _ => None,
-    }
+    services::by_port(port).map(|e| e.name)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -1328,6 +1321,7 @@ mod ipv6_tests {
     };
 
     use super::*;
+    use crate::app::ports;
 
     const ROUTER: Ipv6Address = Ipv6Address::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
     const HOST: Ipv6Address = Ipv6Address::new(0xfd00, 0, 0, 0, 0, 0, 0, 2);

@@ -23,11 +23,12 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use cortex_m::peripheral::{SYST, syst::SystClkSource};
 use cortex_m_rt::{entry, exception};
 use cortex_m_semihosting::{debug, hprintln};
+use layernet::app::Service;
 use layernet::app::chat::ChatRoom;
 use layernet::app::echo::EchoServer;
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
+use layernet::app::services::{self, Kind};
 use layernet::app::time_echo::TimeEchoServer;
-use layernet::app::{Service, ports};
 use layernet::link::lan9118::{Lan9118, MPS2_BASE, Mmio};
 use layernet::net::{Config, Stack, profile};
 use layernet::port::{Clock, Counter32, Entropy, Uptime};
@@ -123,21 +124,43 @@ struct ServiceSlots {
     files: Slot<Files>,
 }
 
+/// Whether this build runs `kind` of the library's table of services:
+/// all of them, but the tiny profile has no room for the file service.
+/// A match, so that a service added to the table asks for a decision here.
+const fn runs(kind: Kind) -> bool {
+    match kind {
+        Kind::Echo | Kind::Greeting | Kind::TimeEcho | Kind::Chat => true,
+        Kind::Files => cfg!(not(feature = "tiny")),
+    }
+}
+
 impl Services {
+    /// Each service on its port from the library's table, under the
+    /// table's name if it fails. `place` is called directly, with the
+    /// constructor in its closure: the value is then built in `place`'s
+    /// frame (a wrapper in between cost 3 KiB more stack at start-up).
     fn bind(stack: &mut Stack<'static>, slots: ServiceSlots) -> Self {
+        let echo = Kind::Echo.entry();
+        let greeting = Kind::Greeting.entry();
+        let time_echo = Kind::TimeEcho.entry();
+        let chat = Kind::Chat.entry();
+        #[cfg(not(feature = "tiny"))]
+        let file_service = Kind::Files.entry();
         Services {
-            echo: place(slots.echo, "echo", || {
-                EchoServer::bind(stack, ports::ECHO, 1)
+            echo: place(slots.echo, echo.name, || {
+                EchoServer::bind(stack, echo.port, 1)
             }),
-            greeting: place(slots.greeting, "greeting", || {
-                GreetingServer::bind(stack, ports::GREETING, 1, DEFAULT_GREETING)
+            greeting: place(slots.greeting, greeting.name, || {
+                GreetingServer::bind(stack, greeting.port, 1, DEFAULT_GREETING)
             }),
-            time_echo: place(slots.time_echo, "time-echo", || {
-                TimeEchoServer::bind(stack, ports::TIME_ECHO, 1, Uptime)
+            time_echo: place(slots.time_echo, time_echo.name, || {
+                TimeEchoServer::bind(stack, time_echo.port, 1, Uptime)
             }),
-            chat: place(slots.chat, "chat", || ChatRoom::bind(stack, ports::CHAT)),
+            chat: place(slots.chat, chat.name, || ChatRoom::bind(stack, chat.port)),
             #[cfg(not(feature = "tiny"))]
-            files: place(slots.files, "files", || files::bind(stack)),
+            files: place(slots.files, file_service.name, || {
+                files::bind(stack, file_service.port)
+            }),
         }
     }
 }
@@ -163,14 +186,13 @@ mod files {
     use super::{Files, STORE_FILE_MAX};
     use layernet::Duration;
     use layernet::app::files::{FileServer, Limits, Policy};
-    use layernet::app::ports;
     use layernet::app::storage::{Name, RamStore, Storage};
     use layernet::net::Stack;
 
     /// What the store holds at boot.
     const HELLO: &[u8] = b"hello from the board\n";
 
-    pub fn bind(stack: &mut Stack<'static>) -> Result<Files, layernet::socket::Error> {
+    pub fn bind(stack: &mut Stack<'static>, port: u16) -> Result<Files, layernet::socket::Error> {
         let mut store = RamStore::new();
         if let Err(e) = preload(&mut store) {
             cortex_m_semihosting::hprintln!("files: could not store hello.txt: {}", e);
@@ -183,7 +205,7 @@ mod files {
         // Writable, as the classic course's server: the store is RAM, a
         // few files that a reset wipes, and a board has no console to
         // set credentials on (docs/porting.md).
-        Ok(FileServer::bind(stack, ports::FILES, 1, store, limits)?.with_policy(Policy::WRITABLE))
+        Ok(FileServer::bind(stack, port, 1, store, limits)?.with_policy(Policy::WRITABLE))
     }
 
     fn preload(store: &mut RamStore<4, STORE_FILE_MAX>) -> Result<(), &'static str> {
@@ -328,15 +350,8 @@ fn start(
     });
     let services = Services::bind(stack, services);
     let ip = CONFIG.ip.address();
-    for (port, name) in [
-        (ports::ECHO, "echo"),
-        (ports::GREETING, "greeting"),
-        (ports::TIME_ECHO, "time-echo"),
-        (ports::CHAT, "chat"),
-        #[cfg(not(feature = "tiny"))]
-        (ports::FILES, "files"),
-    ] {
-        hprintln!("listening on {}:{} ({})", ip, port, name);
+    for entry in services::ALL.iter().filter(|e| runs(e.kind)) {
+        hprintln!("listening on {}:{} ({})", ip, entry.port, entry.name);
     }
     hprintln!(
         "profile {}: resources {} bytes",

@@ -5,7 +5,8 @@
 
 use smoltcp::time::Instant;
 
-use super::{Dial, Dialing, LOG_LINES, LogRing, Outcome, Service, consume_front};
+use super::server::{Connection, Connections, Step};
+use super::{Dial, Dialing, LOG_LINES, Outcome, Service, consume_front};
 use crate::IpEndpoint;
 use crate::net::Stack;
 use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
@@ -16,6 +17,12 @@ struct Conn<const BUF: usize> {
     buf: [u8; BUF],
     len: usize,
     eof: bool,
+}
+
+impl<const BUF: usize> Connection for Conn<BUF> {
+    fn into_stream(self) -> TcpStream {
+        self.stream
+    }
 }
 
 /// Echo server: up to `CONNS` clients at once, `BUF` bytes in flight each.
@@ -35,11 +42,9 @@ struct Conn<const BUF: usize> {
 /// ```
 #[must_use = "a dropped server keeps its listener and connections: call `Service::shutdown` first"]
 pub struct EchoServer<const CONNS: usize, const BUF: usize = 512, const LOG: usize = LOG_LINES> {
-    listener: TcpListener,
-    conns: heapless::Vec<Conn<BUF>, CONNS>,
+    server: Connections<Conn<BUF>, CONNS, LOG>,
     served: u64,
     echoed: u64,
-    log: LogRing<LOG>,
 }
 
 impl<const CONNS: usize, const BUF: usize, const LOG: usize> EchoServer<CONNS, BUF, LOG> {
@@ -62,11 +67,9 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> EchoServer<CONNS, B
     /// ```
     pub fn bind(stack: &mut Stack<'_>, port: u16, backlog: usize) -> Result<Self, Error> {
         Ok(EchoServer {
-            listener: TcpListener::bind(stack, port, backlog)?,
-            conns: heapless::Vec::new(),
+            server: Connections::new(TcpListener::bind(stack, port, backlog)?),
             served: 0,
             echoed: 0,
-            log: LogRing::new(),
         })
     }
 
@@ -131,7 +134,7 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> EchoServer<CONNS, B
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn active(&self) -> usize {
-        self.conns.len()
+        self.server.len()
     }
 }
 
@@ -139,88 +142,83 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> Service
     for EchoServer<CONNS, BUF, LOG>
 {
     fn poll(&mut self, stack: &mut Stack<'_>, _now: Instant) -> bool {
-        let mut progress = false;
-        while !self.conns.is_full() {
-            match self.listener.accept(stack) {
-                Ok((mut stream, peer)) => {
-                    // An echo is a reply: with Nagle, the short tail of a
-                    // message longer than one segment would wait for the
-                    // client's ACK of the head, which the client delays
-                    // (40 ms on Linux) while it waits for the rest.
-                    stream.set_nodelay(stack, true);
-                    self.log
-                        .push(format_args!("echo: connected by {}", EndpointText(peer)));
-                    self.served += 1;
-                    let _ = self.conns.push(Conn {
-                        stream,
-                        peer,
-                        buf: [0; BUF],
-                        len: 0,
-                        eof: false,
-                    });
-                    progress = true;
+        let served = &mut self.served;
+        let accepted = self
+            .server
+            .accept(stack, CONNS, |mut stream, peer, stack, log| {
+                // An echo is a reply: with Nagle, the short tail of a message
+                // longer than one segment would wait for the client's ACK of
+                // the head, which the client delays (40 ms on Linux) while it
+                // waits for the rest.
+                stream.set_nodelay(stack, true);
+                log.push(format_args!("echo: connected by {}", EndpointText(peer)));
+                *served += 1;
+                Conn {
+                    stream,
+                    peer,
+                    buf: [0; BUF],
+                    len: 0,
+                    eof: false,
                 }
-                Err(_) => break,
+            });
+        let echoed = &mut self.echoed;
+        let stepped = self.server.step(stack, |c, stack, log| {
+            let step = echo_step(c, stack, echoed);
+            if step == Step::Done {
+                log.push(format_args!("echo: {} closed", c.peer));
             }
-        }
-        let mut i = 0;
-        while i < self.conns.len() {
-            let c = &mut self.conns[i];
-            let mut dead = false;
-            // Read only what we have room to hold: the rest waits in the
-            // socket, and TCP's window tells the client to slow down.
-            loop {
-                if c.len > 0 {
-                    match c.stream.send(stack, &c.buf[..c.len]) {
-                        Ok(n) => {
-                            c.len = consume_front(&mut c.buf, c.len, n);
-                            self.echoed += n as u64;
-                            progress |= n > 0;
-                        }
-                        Err(Error::WouldBlock) => {}
-                        Err(_) => dead = true,
-                    }
-                }
-                if dead || c.eof || c.len == BUF {
-                    break;
-                }
-                match c.stream.recv(stack, &mut c.buf[c.len..]) {
-                    Ok(0) => {
-                        c.eof = true;
-                        progress = true;
-                    }
-                    Ok(n) => {
-                        c.len += n;
-                        progress = true;
-                        continue;
-                    }
-                    Err(Error::WouldBlock) => {}
-                    Err(_) => dead = true,
-                }
-                break;
-            }
-            if dead || (c.eof && c.len == 0) {
-                let c = self.conns.swap_remove(i);
-                self.log.push(format_args!("echo: {} closed", c.peer));
-                c.stream.close(stack);
-                progress = true;
-            } else {
-                i += 1;
-            }
-        }
-        progress
+            step
+        });
+        accepted | stepped
     }
 
     fn drain_log(&mut self, sink: &mut dyn FnMut(&str)) {
-        self.log.drain(sink);
+        self.server.drain_log(sink);
     }
 
     fn shutdown(&mut self, stack: &mut Stack<'_>) {
-        self.listener.stop(stack);
-        while let Some(c) = self.conns.pop() {
-            c.stream.close(stack);
-        }
+        self.server.shutdown(stack);
     }
+}
+
+/// Send back what is held, read what fits; [`Step::Done`] once the client
+/// closed and everything went back, or the connection broke.
+fn echo_step<const BUF: usize>(c: &mut Conn<BUF>, stack: &mut Stack<'_>, echoed: &mut u64) -> Step {
+    let mut progress = false;
+    let mut dead = false;
+    // Read only what we have room to hold: the rest waits in the socket,
+    // and TCP's window tells the client to slow down.
+    loop {
+        if c.len > 0 {
+            match c.stream.send(stack, &c.buf[..c.len]) {
+                Ok(n) => {
+                    c.len = consume_front(&mut c.buf, c.len, n);
+                    *echoed += n as u64;
+                    progress |= n > 0;
+                }
+                Err(Error::WouldBlock) => {}
+                Err(_) => dead = true,
+            }
+        }
+        if dead || c.eof || c.len == BUF {
+            break;
+        }
+        match c.stream.recv(stack, &mut c.buf[c.len..]) {
+            Ok(0) => {
+                c.eof = true;
+                progress = true;
+            }
+            Ok(n) => {
+                c.len += n;
+                progress = true;
+                continue;
+            }
+            Err(Error::WouldBlock) => {}
+            Err(_) => dead = true,
+        }
+        break;
+    }
+    Step::from_parts(progress, dead || (c.eof && c.len == 0))
 }
 
 /// Echo client: sends `message` (up to `MSG` bytes), reads until the same

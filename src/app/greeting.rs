@@ -5,7 +5,8 @@
 
 use smoltcp::time::Instant;
 
-use super::{Dial, Dialing, LOG_LINES, LogRing, Outcome, Service};
+use super::server::{Connection, Connections, Step};
+use super::{Dial, Dialing, LOG_LINES, Outcome, Service};
 use crate::IpEndpoint;
 use crate::net::Stack;
 use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
@@ -50,6 +51,12 @@ struct Conn {
     sent: usize,
 }
 
+impl Connection for Conn {
+    fn into_stream(self) -> TcpStream {
+        self.stream
+    }
+}
+
 /// Greeting server: up to `CONNS` clients being greeted at once.
 ///
 /// # Example
@@ -69,11 +76,9 @@ struct Conn {
 /// ```
 #[must_use = "a dropped server keeps its listener and connections: call `Service::shutdown` first"]
 pub struct GreetingServer<const CONNS: usize, const LOG: usize = LOG_LINES> {
-    listener: TcpListener,
+    server: Connections<Conn, CONNS, LOG>,
     greeting: heapless::Vec<u8, GREETING_MAX>,
-    conns: heapless::Vec<Conn, CONNS>,
     served: u64,
-    log: LogRing<LOG>,
 }
 
 impl<const CONNS: usize, const LOG: usize> GreetingServer<CONNS, LOG> {
@@ -103,11 +108,9 @@ impl<const CONNS: usize, const LOG: usize> GreetingServer<CONNS, LOG> {
         let mut g = heapless::Vec::new();
         let _ = g.extend_from_slice(&greeting[..greeting.len().min(GREETING_MAX)]);
         Ok(GreetingServer {
-            listener: TcpListener::bind(stack, port, backlog)?,
+            server: Connections::new(TcpListener::bind(stack, port, backlog)?),
             greeting: g,
-            conns: heapless::Vec::new(),
             served: 0,
-            log: LogRing::new(),
         })
     }
 
@@ -134,56 +137,40 @@ impl<const CONNS: usize, const LOG: usize> GreetingServer<CONNS, LOG> {
 
 impl<const CONNS: usize, const LOG: usize> Service for GreetingServer<CONNS, LOG> {
     fn poll(&mut self, stack: &mut Stack<'_>, _now: Instant) -> bool {
-        let mut progress = false;
-        while !self.conns.is_full() {
-            let Ok((stream, peer)) = self.listener.accept(stack) else {
-                break;
-            };
-            self.log.push(format_args!(
+        let accepted = self.server.accept(stack, CONNS, |stream, peer, _, log| {
+            log.push(format_args!(
                 "greeting: connected by {}",
                 EndpointText(peer)
             ));
-            let _ = self.conns.push(Conn { stream, sent: 0 });
-            progress = true;
-        }
-        let mut i = 0;
-        while i < self.conns.len() {
-            let c = &mut self.conns[i];
-            let result = c.stream.send(stack, &self.greeting[c.sent..]);
-            let finished = match result {
+            Conn { stream, sent: 0 }
+        });
+        let (greeting, served) = (&self.greeting, &mut self.served);
+        // Finished connections close gracefully: the greeting still in the
+        // send buffer goes out before the FIN.
+        let stepped = self.server.step(stack, |c, stack, _| {
+            let (progress, finished) = match c.stream.send(stack, &greeting[c.sent..]) {
                 Ok(n) => {
                     c.sent += n;
-                    progress |= n > 0;
-                    c.sent == self.greeting.len()
+                    (n > 0, c.sent == greeting.len())
                 }
-                Err(Error::WouldBlock) => false,
-                Err(_) => true,
+                Err(Error::WouldBlock) => (false, false),
+                Err(_) => (true, true),
             };
-            if finished {
-                let c = self.conns.swap_remove(i);
-                if c.sent == self.greeting.len() {
-                    self.served += 1;
-                }
-                // Graceful: the greeting still in the send buffer goes out
-                // before the FIN.
-                c.stream.close(stack);
-                progress = true;
-            } else {
-                i += 1;
+            // Counted only if all of it went.
+            if finished && c.sent == greeting.len() {
+                *served += 1;
             }
-        }
-        progress
+            Step::from_parts(progress, finished)
+        });
+        accepted | stepped
     }
 
     fn drain_log(&mut self, sink: &mut dyn FnMut(&str)) {
-        self.log.drain(sink);
+        self.server.drain_log(sink);
     }
 
     fn shutdown(&mut self, stack: &mut Stack<'_>) {
-        self.listener.stop(stack);
-        while let Some(c) = self.conns.pop() {
-            c.stream.close(stack);
-        }
+        self.server.shutdown(stack);
     }
 }
 

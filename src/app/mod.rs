@@ -15,6 +15,8 @@ pub mod echo;
 pub mod files;
 pub mod greeting;
 pub mod ping;
+pub mod server;
+pub mod services;
 pub mod storage;
 pub mod time_echo;
 
@@ -431,15 +433,79 @@ pub enum Outcome {
 }
 
 /// A client's TCP connection: started on the first poll, usable once the
-/// handshake is done. The preamble every client shares.
-pub(crate) struct Dial {
+/// handshake is done. The preamble every client shares: poll it first in
+/// the client's own [`Service::poll`], and go on once it is
+/// [`Dialing::Ready`].
+///
+/// # Example
+/// A client that sends one line and is done once it is queued:
+/// ```
+/// use layernet::app::echo::EchoServer;
+/// use layernet::app::{Dial, Dialing, Service};
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::net::Stack;
+/// use layernet::Instant;
+///
+/// struct Hello {
+///     dial: Dial,
+///     sent: bool,
+///     done: bool,
+/// }
+/// impl Service for Hello {
+///     fn poll(&mut self, stack: &mut Stack<'_>, _now: Instant) -> bool {
+///         match self.dial.poll(stack) {
+///             Dialing::Started => true,
+///             Dialing::Waiting => false,
+///             Dialing::Failed(_) => {
+///                 self.done = true;
+///                 true
+///             }
+///             Dialing::Ready(stream) => {
+///                 self.sent = stream.send(stack, b"hello\n").is_ok();
+///                 self.done = true;
+///                 self.dial.close(stack);
+///                 true
+///             }
+///         }
+///     }
+///     fn is_done(&self) -> bool {
+///         self.done
+///     }
+/// }
+/// let (mut net, a, b) = SimNet::pair(1)?;
+/// let echo = EchoServer::<1>::bind(net.stack(a), 7, 1)?;
+/// net.serve(a, Box::new(echo));
+/// let mut hello = Hello { dial: Dial::new(endpoint(a, 7)), sent: false, done: false };
+/// assert!(net.run_client(b, &mut hello, layernet::Duration::from_secs(5)));
+/// assert!(hello.sent && !hello.dial.is_connected(), "sent, then closed");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+#[must_use = "a dropped dial keeps its connection's socket: call `Dial::close` or `Dial::abort` first"]
+pub struct Dial {
     server: crate::IpEndpoint,
     stream: Option<TcpStream>,
     connected: bool,
 }
 
 /// Where a [`Dial`] stands.
-pub(crate) enum Dialing<'a> {
+///
+/// # Example
+/// Nobody listens: the first poll starts the handshake, a later one
+/// reports the peer's refusal.
+/// ```
+/// use layernet::app::{Dial, Dialing};
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::socket::Error;
+/// let (mut net, a, b) = SimNet::pair(2)?;
+/// let mut dial = Dial::new(endpoint(a, 9));
+/// assert!(matches!(dial.poll(net.stack(b)), Dialing::Started));
+/// net.run_for(layernet::Duration::from_millis(50));
+/// assert!(matches!(dial.poll(net.stack(b)), Dialing::Failed(Error::Refused)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub enum Dialing<'a> {
     /// The connection request was just made.
     Started,
     /// The handshake is under way.
@@ -451,7 +517,21 @@ pub(crate) enum Dialing<'a> {
 }
 
 impl Dial {
-    pub(crate) const fn new(server: crate::IpEndpoint) -> Self {
+    /// A connection to `server`, not started yet (the first
+    /// [`Dial::poll`] starts it).
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::app::Dial;
+    /// use layernet::host::sim::endpoint;
+    /// // `const`: a board can keep its client in a static.
+    /// const DIAL: Dial = Dial::new(layernet::IpEndpoint {
+    ///     addr: layernet::IpAddress::v4(192, 168, 69, 1),
+    ///     port: 7,
+    /// });
+    /// assert_eq!(DIAL.server(), endpoint(0, 7));
+    /// ```
+    pub const fn new(server: crate::IpEndpoint) -> Self {
         Dial {
             server,
             stream: None,
@@ -459,7 +539,47 @@ impl Dial {
         }
     }
 
-    pub(crate) fn poll(&mut self, stack: &mut Stack<'_>) -> Dialing<'_> {
+    /// The endpoint this connects to.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::app::Dial;
+    /// use layernet::host::sim::endpoint;
+    /// assert_eq!(Dial::new(endpoint(1, 80)).server().port, 80);
+    /// ```
+    pub fn server(&self) -> crate::IpEndpoint {
+        self.server
+    }
+
+    /// Whether the handshake completed (and the stream was not given up
+    /// since).
+    ///
+    /// # Example
+    /// See [`Dial`].
+    /// ```
+    /// use layernet::app::Dial;
+    /// use layernet::host::sim::endpoint;
+    /// assert!(!Dial::new(endpoint(1, 80)).is_connected());
+    /// ```
+    pub fn is_connected(&self) -> bool {
+        self.connected
+    }
+
+    /// Start the connection (on the first call), then follow the
+    /// handshake; once connected, every call hands out the stream.
+    ///
+    /// # Example
+    /// See [`Dial`] and [`Dialing`].
+    /// ```
+    /// use layernet::app::{Dial, Dialing};
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// let (mut net, a, b) = SimNet::pair(3)?;
+    /// let mut dial = Dial::new(endpoint(a, 9));
+    /// assert!(matches!(dial.poll(net.stack(b)), Dialing::Started));
+    /// assert!(matches!(dial.poll(net.stack(b)), Dialing::Waiting), "no answer yet");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn poll(&mut self, stack: &mut Stack<'_>) -> Dialing<'_> {
         if self.stream.is_none() {
             return match TcpStream::connect(stack, self.server) {
                 Ok(s) => {
@@ -483,17 +603,46 @@ impl Dial {
     }
 
     /// Close gracefully, if open.
-    pub(crate) fn close(&mut self, stack: &mut Stack<'_>) {
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::app::{Dial, Dialing};
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// let (mut net, a, b) = SimNet::pair(4)?;
+    /// let mut dial = Dial::new(endpoint(a, 9));
+    /// dial.poll(net.stack(b));
+    /// dial.close(net.stack(b));
+    /// // A closed dial starts over.
+    /// assert!(matches!(dial.poll(net.stack(b)), Dialing::Started));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn close(&mut self, stack: &mut Stack<'_>) {
         if let Some(s) = self.stream.take() {
             s.close(stack);
         }
+        self.connected = false;
     }
 
     /// Reset the connection, if open.
-    pub(crate) fn abort(&mut self, stack: &mut Stack<'_>) {
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::app::Dial;
+    /// use layernet::host::sim::{SimNet, endpoint};
+    /// let (mut net, a, b) = SimNet::pair(5)?;
+    /// let free = net.stack(b).free_tcp_sockets();
+    /// let mut dial = Dial::new(endpoint(a, 9));
+    /// dial.poll(net.stack(b));
+    /// dial.abort(net.stack(b));
+    /// net.run_for(layernet::Duration::from_millis(10));
+    /// assert_eq!(net.stack(b).free_tcp_sockets(), free, "the socket is back");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn abort(&mut self, stack: &mut Stack<'_>) {
         if let Some(s) = self.stream.take() {
             s.abort(stack);
         }
+        self.connected = false;
     }
 }
 

@@ -14,7 +14,8 @@
 use smoltcp::time::{Duration, Instant};
 
 use super::clock::WallClock;
-use super::{Dial, Dialing, LOG_LINES, LogRing, Outcome, Service, consume_front};
+use super::server::{Connection, Connections, Step};
+use super::{Dial, Dialing, LOG_LINES, Outcome, Service, consume_front};
 use crate::IpEndpoint;
 use crate::net::Stack;
 use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
@@ -73,6 +74,12 @@ struct Conn<const LINE: usize> {
     reply: Option<Reply>,
 }
 
+impl<const LINE: usize> Connection for Conn<LINE> {
+    fn into_stream(self) -> TcpStream {
+        self.stream
+    }
+}
+
 /// Time-stamped echo server: `CONNS` clients at once, lines up to `LINE` bytes.
 ///
 /// # Example
@@ -96,11 +103,9 @@ pub struct TimeEchoServer<
     const LINE: usize = 256,
     const LOG: usize = LOG_LINES,
 > {
-    listener: TcpListener,
+    server: Connections<Conn<LINE>, CONNS, LOG>,
     clock: C,
-    conns: heapless::Vec<Conn<LINE>, CONNS>,
     replies: u64,
-    log: LogRing<LOG>,
 }
 
 fn stamp<C: WallClock>(clock: &mut C, now: Instant) -> [u8; PREFIX_LEN] {
@@ -135,11 +140,9 @@ impl<C: WallClock, const CONNS: usize, const LINE: usize, const LOG: usize>
     /// ```
     pub fn bind(stack: &mut Stack<'_>, port: u16, backlog: usize, clock: C) -> Result<Self, Error> {
         Ok(TimeEchoServer {
-            listener: TcpListener::bind(stack, port, backlog)?,
+            server: Connections::new(TcpListener::bind(stack, port, backlog)?),
             clock,
-            conns: heapless::Vec::new(),
             replies: 0,
-            log: LogRing::new(),
         })
     }
 
@@ -222,79 +225,86 @@ impl<const LINE: usize> Conn<LINE> {
     }
 }
 
+impl<const LINE: usize> Conn<LINE> {
+    /// Send what is due, stamp what is complete, read what fits;
+    /// [`Step::Done`] once the client closed and everything was answered,
+    /// or the connection broke.
+    fn step<C: WallClock>(
+        &mut self,
+        stack: &mut Stack<'_>,
+        now: Instant,
+        clock: &mut C,
+        replies: &mut u64,
+    ) -> Step {
+        let mut progress = false;
+        let mut dead = false;
+        // Bounded: each round either queues a reply, reads, or stops.
+        for _ in 0..4 * LINE {
+            match self.send_reply(stack) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(_) => {
+                    dead = true;
+                    break;
+                }
+            }
+            if let Some(r) = self.next_reply(now, clock) {
+                self.reply = Some(r);
+                *replies += 1;
+                progress = true;
+                continue;
+            }
+            if self.eof || self.len == LINE {
+                break;
+            }
+            match self.stream.recv(stack, &mut self.line[self.len..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => {
+                    self.len += n;
+                    self.last_rx = now;
+                }
+                Err(Error::WouldBlock) => break,
+                Err(_) => {
+                    dead = true;
+                    break;
+                }
+            }
+            progress = true;
+        }
+        Step::from_parts(
+            progress,
+            dead || (self.eof && self.len == 0 && self.reply.is_none()),
+        )
+    }
+}
+
 impl<C: WallClock, const CONNS: usize, const LINE: usize, const LOG: usize> Service
     for TimeEchoServer<C, CONNS, LINE, LOG>
 {
     fn poll(&mut self, stack: &mut Stack<'_>, now: Instant) -> bool {
-        let mut progress = false;
-        while !self.conns.is_full() {
-            let Ok((stream, peer)) = self.listener.accept(stack) else {
-                break;
-            };
-            self.log.push(format_args!(
+        let accepted = self.server.accept(stack, CONNS, |stream, peer, _, log| {
+            log.push(format_args!(
                 "time-echo: connected by {}",
                 EndpointText(peer)
             ));
-            let _ = self.conns.push(Conn {
+            Conn {
                 stream,
                 line: [0; LINE],
                 len: 0,
                 last_rx: now,
                 eof: false,
                 reply: None,
-            });
-            progress = true;
-        }
-        let mut i = 0;
-        while i < self.conns.len() {
-            let c = &mut self.conns[i];
-            let mut dead = false;
-            // Bounded: each round either queues a reply, reads, or stops.
-            for _ in 0..4 * LINE {
-                match c.send_reply(stack) {
-                    Ok(true) => {}
-                    Ok(false) => break,
-                    Err(_) => {
-                        dead = true;
-                        break;
-                    }
-                }
-                if let Some(r) = c.next_reply(now, &mut self.clock) {
-                    c.reply = Some(r);
-                    self.replies += 1;
-                    progress = true;
-                    continue;
-                }
-                if c.eof || c.len == LINE {
-                    break;
-                }
-                match c.stream.recv(stack, &mut c.line[c.len..]) {
-                    Ok(0) => c.eof = true,
-                    Ok(n) => {
-                        c.len += n;
-                        c.last_rx = now;
-                    }
-                    Err(Error::WouldBlock) => break,
-                    Err(_) => {
-                        dead = true;
-                        break;
-                    }
-                }
-                progress = true;
             }
-            if dead || (c.eof && c.len == 0 && c.reply.is_none()) {
-                let c = self.conns.swap_remove(i);
-                c.stream.close(stack);
-                progress = true;
-            } else {
-                i += 1;
-            }
-        }
-        progress
+        });
+        let (clock, replies) = (&mut self.clock, &mut self.replies);
+        let stepped = self
+            .server
+            .step(stack, |c, stack, _| c.step(stack, now, clock, replies));
+        accepted | stepped
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        self.conns
+        self.server
             .iter()
             .filter(|c| c.reply.is_none() && c.len > 0 && !c.line[..c.len].contains(&b'\n'))
             .map(|c| c.last_rx + IDLE_FLUSH)
@@ -302,14 +312,11 @@ impl<C: WallClock, const CONNS: usize, const LINE: usize, const LOG: usize> Serv
     }
 
     fn drain_log(&mut self, sink: &mut dyn FnMut(&str)) {
-        self.log.drain(sink);
+        self.server.drain_log(sink);
     }
 
     fn shutdown(&mut self, stack: &mut Stack<'_>) {
-        self.listener.stop(stack);
-        while let Some(c) = self.conns.pop() {
-            c.stream.close(stack);
-        }
+        self.server.shutdown(stack);
     }
 }
 

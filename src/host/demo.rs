@@ -14,12 +14,13 @@ use crate::app::echo::{EchoClient, EchoServer};
 use crate::app::files::{FileServer, Limits, Policy};
 use crate::app::greeting::{DEFAULT_GREETING, GreetingClient, GreetingServer};
 use crate::app::ping::Pinger;
+use crate::app::services::{self, Kind};
 use crate::app::time_echo::{PREFIX_LEN, TimeEchoClient, TimeEchoServer};
 use crate::app::{Outcome, ports};
 use crate::host::blocking::Net;
 use crate::host::dirstore::DirStore;
 use crate::host::files as host_files;
-use crate::host::sim::{HostId, SimNet};
+use crate::host::sim::{HostId, SimNet, SimService};
 use crate::link::sim::{Census, Faults, Stats};
 use crate::net::ConfigError;
 use crate::socket::{Error, TcpStream};
@@ -67,11 +68,11 @@ pub struct Options {
 /// ```
 pub const EXCHANGES: [&str; 8] = [
     "ping",
-    "echo",
-    "greeting",
-    "time-echo",
-    "chat",
-    "files",
+    Kind::Echo.entry().name,
+    Kind::Greeting.entry().name,
+    Kind::TimeEcho.entry().name,
+    Kind::Chat.entry().name,
+    Kind::Files.entry().name,
     "closed-port",
     "ipv6",
 ];
@@ -353,6 +354,40 @@ pub struct Setup {
     seed: u64,
 }
 
+/// How the demo builds each service of the table on the server host: 4
+/// connections each. The chat room stays with the caller (its counters are
+/// read at the end), so it lands in `room` instead of on the network; the
+/// file service takes `store`.
+fn demo_server(
+    entry: &services::Entry,
+    s: &mut crate::net::Stack<'_>,
+    store: &mut Option<DirStore>,
+    room: &mut Option<ChatRoom<8>>,
+) -> Result<Option<Box<SimService>>, Error> {
+    let port = entry.port;
+    Ok(Some(match entry.kind {
+        Kind::Echo => Box::new(EchoServer::<4>::bind(s, port, 4)?),
+        Kind::Greeting => Box::new(GreetingServer::<4>::bind(s, port, 4, DEFAULT_GREETING)?),
+        Kind::TimeEcho => Box::new(TimeEchoServer::<_, 4>::bind(
+            s,
+            port,
+            4,
+            FixedEpoch::SIMULATION,
+        )?),
+        Kind::Files => {
+            let store = store.take().ok_or(Error::InvalidInput)?;
+            Box::new(
+                FileServer::<_, 4>::bind(s, port, 4, store, Limits::default())?
+                    .with_policy(Policy::WRITABLE),
+            )
+        }
+        Kind::Chat => {
+            *room = Some(ChatRoom::<8>::bind(s, port)?);
+            return Ok(None);
+        }
+    }))
+}
+
 /// Build the demo network (allocates; the exchanges afterwards do not).
 ///
 /// # Errors
@@ -378,22 +413,16 @@ pub fn setup(options: Options) -> Result<Setup, String> {
     }
     let files_dir = TempDir::new(options.seed).map_err(|e| format!("temporary directory: {e}"))?;
     let store = DirStore::open(files_dir.path()).map_err(|e| format!("file store: {e}"))?;
-    let s = net.stack(SERVER);
-    let servers = (|| {
-        let echo = EchoServer::<4>::bind(s, ports::ECHO, 4)?;
-        let greeting = GreetingServer::<4>::bind(s, ports::GREETING, 4, DEFAULT_GREETING)?;
-        let time_echo =
-            TimeEchoServer::<_, 4>::bind(s, ports::TIME_ECHO, 4, FixedEpoch::SIMULATION)?;
-        let files = FileServer::<_, 4>::bind(s, ports::FILES, 4, store, Limits::default())?
-            .with_policy(Policy::WRITABLE);
-        let room = ChatRoom::<8>::bind(s, ports::CHAT)?;
-        Ok::<_, Error>((echo, greeting, time_echo, files, room))
-    })();
-    let (echo, greeting, time_echo, files, room) = servers.map_err(|e| e.to_string())?;
-    net.serve(SERVER, Box::new(echo));
-    net.serve(SERVER, Box::new(greeting));
-    net.serve(SERVER, Box::new(time_echo));
-    net.serve(SERVER, Box::new(files));
+    let mut store = Some(store);
+    let mut room = None;
+    for entry in &services::ALL {
+        let server = demo_server(entry, net.stack(SERVER), &mut store, &mut room)
+            .map_err(|e| e.to_string())?;
+        if let Some(server) = server {
+            net.serve(SERVER, server);
+        }
+    }
+    let room = room.ok_or("the demo has no chat room")?;
     let room_ep = server_endpoint(&mut net, ports::CHAT);
     let peer = |net: &mut SimNet, host| {
         ChatPeer::<8>::bind(net.stack(host), ports::CHAT, room_ep).map_err(|e| e.to_string())
@@ -492,11 +521,11 @@ pub fn run_exchanges(setup: &mut Setup, options: Options) -> Report {
     let start = setup.net.now();
     let runs: [(&str, ExchangeFn); 8] = [
         ("ping", ping),
-        ("echo", echo),
-        ("greeting", greeting),
-        ("time-echo", time_echo),
-        ("chat", chat),
-        ("files", files),
+        (Kind::Echo.entry().name, echo),
+        (Kind::Greeting.entry().name, greeting),
+        (Kind::TimeEcho.entry().name, time_echo),
+        (Kind::Chat.entry().name, chat),
+        (Kind::Files.entry().name, files),
         ("closed-port", closed_port),
         ("ipv6", ipv6),
     ];
@@ -644,7 +673,7 @@ fn echo(s: &mut Setup) -> Exchange {
     );
     let route = format!("{} -> {}", ip_of(net, CLIENT_A), server);
     let bytes = (message.len() + client.received().len()) as u64;
-    meter.finish(net, "echo", route, ok, bytes, detail)
+    meter.finish(net, Kind::Echo.entry().name, route, ok, bytes, detail)
 }
 
 fn greeting(s: &mut Setup) -> Exchange {
@@ -662,7 +691,7 @@ fn greeting(s: &mut Setup) -> Exchange {
     let route = format!("{} -> {}", ip_of(net, CLIENT_B), server);
     meter.finish(
         net,
-        "greeting",
+        Kind::Greeting.entry().name,
         route,
         ok,
         client.received().len() as u64,
@@ -690,7 +719,7 @@ fn time_echo(s: &mut Setup) -> Exchange {
     debug_assert!(got == 0 || got > PREFIX_LEN);
     meter.finish(
         net,
-        "time-echo",
+        Kind::TimeEcho.entry().name,
         route,
         ok,
         (sent + got) as u64,
@@ -812,7 +841,7 @@ fn chat(s: &mut Setup) -> Exchange {
     );
     let bytes = (16 + 12 + 5 + want_a.len() + want_b.len()) as u64;
     let route = format!("{} <-> {} <-> {}", a_ep, room_ep, b_ep);
-    meter.finish(net, "chat", route, ok, bytes, detail)
+    meter.finish(net, Kind::Chat.entry().name, route, ok, bytes, detail)
 }
 
 /// Upload the demo file from client B, download it to client A, compare.
@@ -865,7 +894,14 @@ fn files(s: &mut Setup) -> Exchange {
     };
     let route = format!("{b} -> {server} -> {a}");
     let bytes = (content.len() + back.len()) as u64;
-    let mut e = meter.finish(&mut s.net, "files", route, ok, bytes, detail);
+    let mut e = meter.finish(
+        &mut s.net,
+        Kind::Files.entry().name,
+        route,
+        ok,
+        bytes,
+        detail,
+    );
     if let (Ok(u), Ok(d)) = (&up, &down) {
         let (u, d) = (host_files::hex(&u.sha256), host_files::hex(&d.sha256));
         e.check = format!(

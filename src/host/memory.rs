@@ -17,6 +17,7 @@ use smoltcp::socket::udp;
 
 use crate::net::{
     IcmpBuffers, MAX_TCP_BUFFER, MIN_BUFFER, Memory, NAME_SOCKETS, TcpEntry, UDP_PACKETS, UdpEntry,
+    profile,
 };
 
 /// UDP sockets of a host stack (the chat room, clients' datagram sockets),
@@ -76,7 +77,8 @@ pub struct Sizes {
 }
 
 impl Sizes {
-    /// The sizes of `net::profile::Host`: 24 TCP sockets of 8 KiB.
+    /// The sizes of `net::profile::Host` (24 TCP sockets of 8 KiB), read
+    /// from the profile itself.
     ///
     /// ```
     /// use layernet::host::memory::Sizes;
@@ -88,8 +90,8 @@ impl Sizes {
     /// # Ok::<(), String>(())
     /// ```
     pub const HOST: Sizes = Sizes {
-        tcp_sockets: 24,
-        tcp_buffer: 8192,
+        tcp_sockets: profile::Host::TCP_SOCKETS,
+        tcp_buffer: profile::Host::TCP_BUFFER,
     };
 
     /// Bytes of every TCP buffer together, both ways (`None` past

@@ -54,8 +54,9 @@ use self::http::{
 };
 use self::policy::Throttle;
 pub use self::policy::{Access, Authenticate, Policy, ct_eq};
+use super::server::{Connection, Connections, Step};
 use super::storage::{Name, NameError, Storage, StorageError, UploadId};
-use super::{LOG_LINES, LogRing, Service, consume_front};
+use super::{LOG_LINES, Service, consume_front};
 use crate::net::Stack;
 use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
 
@@ -220,6 +221,12 @@ struct Conn<const HDR: usize> {
     entry: Option<Entry>,
 }
 
+impl<const HDR: usize> Connection for Conn<HDR> {
+    fn into_stream(self) -> TcpStream {
+        self.stream
+    }
+}
+
 impl<const HDR: usize> Conn<HDR> {
     fn head(&mut self) -> Staged<'_> {
         Staged {
@@ -342,17 +349,15 @@ pub struct FileServer<
     const HDR: usize = 1024,
     const LOG: usize = LOG_LINES,
 > {
-    listener: TcpListener,
+    server: Connections<Conn<HDR>, CONNS, LOG>,
     storage: S,
     limits: Limits,
     policy: Policy,
     /// Connections served at once (at most `CONNS`).
     max_conns: usize,
     access_log: bool,
-    conns: heapless::Vec<Conn<HDR>, CONNS>,
     requests: u64,
     throttle: Throttle,
-    log: LogRing<LOG>,
 }
 
 impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
@@ -384,16 +389,14 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
         limits: Limits,
     ) -> Result<Self, Error> {
         Ok(FileServer {
-            listener: TcpListener::bind(stack, port, backlog)?,
+            server: Connections::new(TcpListener::bind(stack, port, backlog)?),
             storage,
             limits,
             policy: Policy::READ_ONLY,
             max_conns: CONNS,
             access_log: false,
-            conns: heapless::Vec::new(),
             requests: 0,
             throttle: Throttle::new(),
-            log: LogRing::new(),
         })
     }
 
@@ -554,7 +557,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn active(&self) -> usize {
-        self.conns.len()
+        self.server.conns.len()
     }
 
     /// Hand the log's lines to `sink` (as [`Service::drain_log`] does).
@@ -568,7 +571,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn drain_log(&mut self, sink: &mut dyn FnMut(&str)) {
-        self.log.drain(sink);
+        self.server.drain_log(sink);
     }
 
     /// Whether `c`'s request passes the policy: `Err` with the answer
@@ -578,7 +581,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
             // 405 whoever asks: nothing to protect.
             return Ok(());
         }
-        let c = &mut self.conns[i];
+        let c = &mut self.server.conns[i];
         match self.policy.rule(r.method.writes()) {
             Access::Anyone => Ok(()),
             Access::Nobody => {
@@ -619,7 +622,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     /// Act on a complete request head (already consumed from `inbuf`).
     fn start(&mut self, i: usize, r: Request, now: Instant) {
         self.requests += 1;
-        let c = &mut self.conns[i];
+        let c = &mut self.server.conns[i];
         c.entry = Some(Entry {
             method: r.method,
             path: r.path.clone(),
@@ -642,7 +645,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
         }
         let storage = &mut self.storage;
         let limits = self.limits;
-        let c = &mut self.conns[i];
+        let c = &mut self.server.conns[i];
         let target = match r.target {
             Ok(t) => t,
             Err(NameError::BadEncoding) => return c.fail(400, ""),
@@ -789,7 +792,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
             entry,
             last_activity,
             ..
-        } = &mut self.conns[i];
+        } = &mut self.server.conns[i];
         let Body::File {
             name,
             version,
@@ -848,7 +851,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     /// Stage the next listing entry; false when the listing is done.
     fn refill_listing(&mut self, i: usize) -> bool {
         let storage = &mut self.storage;
-        let c = &mut self.conns[i];
+        let c = &mut self.server.conns[i];
         let Body::Listing { index, html, done } = &mut c.body else {
             return false;
         };
@@ -931,7 +934,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
             eof,
             last_activity,
             ..
-        } = &mut self.conns[i];
+        } = &mut self.server.conns[i];
         let Phase::Upload { id, framing, .. } = phase else {
             return (false, Ok(()));
         };
@@ -1015,24 +1018,24 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
 
     /// The request on connection `i` is over: its access-log line.
     fn finish(&mut self, i: usize, now: Instant) {
-        let Some(e) = self.conns[i].entry.take() else {
+        let Some(e) = self.server.conns[i].entry.take() else {
             return;
         };
         if !self.access_log {
             return;
         }
         let ms = (now - e.started).total_millis();
-        let peer = EndpointText(self.conns[i].peer);
+        let peer = EndpointText(self.server.conns[i].peer);
         if e.status == 0 {
             // The client went away before an answer: `-` as the status.
-            self.log.push(format_args!(
+            self.server.log.push(format_args!(
                 "access: {peer} {} {} - {} {ms}ms",
                 e.method.as_str(),
                 e.path,
                 e.bytes
             ));
         } else {
-            self.log.push(format_args!(
+            self.server.log.push(format_args!(
                 "access: {peer} {} {} {} {} {ms}ms",
                 e.method.as_str(),
                 e.path,
@@ -1042,14 +1045,19 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
         }
     }
 
+    /// Connection `i` is about to go: its line logged, its upload
+    /// abandoned (the skeleton then closes and removes it).
+    fn closing(&mut self, i: usize, now: Instant) {
+        self.finish(i, now);
+        if let Some(Phase::Upload { id, .. }) = self.server.conns.get(i).map(|c| &c.phase) {
+            self.storage.abort(*id);
+        }
+    }
+
     /// Remove connection `i` (its upload abandoned, its line logged).
     fn remove(&mut self, i: usize, stack: &mut Stack<'_>, now: Instant) {
-        self.finish(i, now);
-        let c = self.conns.swap_remove(i);
-        if let Phase::Upload { id, .. } = c.phase {
-            self.storage.abort(id);
-        }
-        c.stream.close(stack);
+        self.closing(i, now);
+        self.server.remove(i, stack);
     }
 }
 
@@ -1057,52 +1065,49 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize> Service
     for FileServer<S, CONNS, HDR, LOG>
 {
     fn poll(&mut self, stack: &mut Stack<'_>, now: Instant) -> bool {
-        let mut progress = false;
-        while self.conns.len() < self.max_conns {
-            let Ok((stream, peer)) = self.listener.accept(stack) else {
-                break;
-            };
-            // With the access log on, its lines say who came: no more.
-            if !self.access_log {
-                self.log
-                    .push(format_args!("files: connected by {}", EndpointText(peer)));
-            }
-            let _ = self.conns.push(Conn {
-                stream,
-                peer,
-                inbuf: [0; HDR],
-                inlen: 0,
-                out: [0; OUT_BUFFER],
-                outlen: 0,
-                sent: 0,
-                phase: Phase::Head,
-                body: Body::None,
-                chunked: false,
-                close_after: false,
-                http10: false,
-                last_activity: now,
-                hold_until: None,
-                eof: false,
-                entry: None,
+        let access_log = self.access_log;
+        let accepted = self
+            .server
+            .accept(stack, self.max_conns, |stream, peer, _, log| {
+                // With the access log on, its lines say who came: no more.
+                if !access_log {
+                    log.push(format_args!("files: connected by {}", EndpointText(peer)));
+                }
+                Conn {
+                    stream,
+                    peer,
+                    inbuf: [0; HDR],
+                    inlen: 0,
+                    out: [0; OUT_BUFFER],
+                    outlen: 0,
+                    sent: 0,
+                    phase: Phase::Head,
+                    body: Body::None,
+                    chunked: false,
+                    close_after: false,
+                    http10: false,
+                    last_activity: now,
+                    hold_until: None,
+                    eof: false,
+                    entry: None,
+                }
             });
-            progress = true;
-        }
-        let mut i = 0;
-        while i < self.conns.len() {
-            let (moved, done) = self.serve(i, stack, now);
-            progress |= moved;
-            if done {
-                self.remove(i, stack, now);
-                progress = true;
-            } else {
-                i += 1;
-            }
-        }
-        progress
+        let stepped = Connections::step_by_index(
+            self,
+            stack,
+            |s| &mut s.server,
+            |s, i, stack| {
+                let (moved, done) = s.serve(i, stack, now);
+                Step::from_parts(moved, done)
+            },
+            |s, i, _| s.closing(i, now),
+        );
+        accepted | stepped
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        self.conns
+        self.server
+            .conns
             .iter()
             .map(|c| {
                 if let Some(t) = c.hold_until {
@@ -1119,17 +1124,17 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize> Service
     }
 
     fn drain_log(&mut self, sink: &mut dyn FnMut(&str)) {
-        self.log.drain(sink);
+        self.server.drain_log(sink);
     }
 
     /// Stop listening; responses being sent may finish (the event loop's
     /// grace period decides how long), uploads in progress are abandoned
     /// (their temporary files removed), idle connections close now.
     fn shutdown(&mut self, stack: &mut Stack<'_>) {
-        self.listener.stop(stack);
+        self.server.stop_listening(stack);
         let mut i = 0;
-        while i < self.conns.len() {
-            let c = &mut self.conns[i];
+        while i < self.server.conns.len() {
+            let c = &mut self.server.conns[i];
             let sending = matches!(c.phase, Phase::Respond) || c.sent < c.outlen;
             if sending {
                 c.close_after = true;
@@ -1151,7 +1156,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
         // Bounded: every round sends, reads, or changes phase; a connection
         // gets a fair share and the others their turn.
         for _ in 0..64 {
-            let c = &mut self.conns[i];
+            let c = &mut self.server.conns[i];
             // 0. A 401 held back from a password guesser.
             if let Some(t) = c.hold_until {
                 if now < t {
@@ -1189,13 +1194,13 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
                             continue;
                         }
                         Sent::Blocked => {
-                            let c = &self.conns[i];
+                            let c = &self.server.conns[i];
                             let stalled = now >= c.last_activity + self.limits.stall;
                             return (progress || stalled, stalled);
                         }
                         Sent::Done => false,
                         Sent::Broken => {
-                            let c = &mut self.conns[i];
+                            let c = &mut self.server.conns[i];
                             c.close_after = true;
                             c.eof = true;
                             false
@@ -1208,7 +1213,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
                     continue;
                 }
                 self.finish(i, now);
-                let c = &mut self.conns[i];
+                let c = &mut self.server.conns[i];
                 c.body = Body::None;
                 if c.close_after || c.eof {
                     // Everything is queued; close() still delivers it.
@@ -1222,7 +1227,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
             if let Phase::Upload { .. } = c.phase {
                 let (moved, result) = self.upload_body(i, stack, now);
                 progress |= moved;
-                let c = &mut self.conns[i];
+                let c = &mut self.server.conns[i];
                 let Phase::Upload { id, framing, name } = &c.phase else {
                     continue;
                 };
@@ -1237,7 +1242,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
                 };
                 if let Some(status) = failed {
                     self.storage.abort(id);
-                    let c = &mut self.conns[i];
+                    let c = &mut self.server.conns[i];
                     c.phase = Phase::Head;
                     c.inlen = 0;
                     c.fail(status, "");
@@ -1246,12 +1251,12 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
                 if done {
                     let name = name.clone();
                     let committed = self.storage.commit(id);
-                    let c = &mut self.conns[i];
+                    let c = &mut self.server.conns[i];
                     c.phase = Phase::Head;
                     match committed {
                         Ok(replaced) => {
                             if !self.access_log {
-                                self.log.push(format_args!("files: stored {name}"));
+                                self.server.log.push(format_args!("files: stored {name}"));
                             }
                             let status = if replaced { 204 } else { 201 };
                             c.respond(status, "", Some(0), "");
@@ -1269,7 +1274,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
                 }
                 if now >= c.last_activity + self.limits.idle {
                     self.storage.abort(id);
-                    let c = &mut self.conns[i];
+                    let c = &mut self.server.conns[i];
                     c.phase = Phase::Head;
                     c.fail(408, "");
                     continue;
@@ -1280,11 +1285,11 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
                 return (progress, false);
             }
             // Phase::Head: parse what we have, else read more.
-            let c = &mut self.conns[i];
+            let c = &mut self.server.conns[i];
             if c.inlen > 0 {
                 // With the access log on, a full ring holds the next request
                 // back until the host drains it: no line is lost.
-                if self.access_log && self.log.is_full() {
+                if self.access_log && self.server.log.is_full() {
                     return (progress, false);
                 }
                 let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];

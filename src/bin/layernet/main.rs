@@ -14,6 +14,7 @@ use layernet::app::echo::EchoServer;
 use layernet::app::files::{Access, Limits, Policy};
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
 use layernet::app::ports;
+use layernet::app::services::{self, Kind, Transport};
 use layernet::app::time_echo::TimeEchoServer;
 use layernet::host::ServedFiles;
 use layernet::host::auth::Users;
@@ -577,14 +578,36 @@ fn run_bench(args: BenchArgs) -> ExitCode {
     }
 }
 
-/// The service names, the same everywhere.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-enum ServiceName {
-    Echo,
-    Greeting,
-    TimeEcho,
-    Files,
-    Chat,
+/// A service named on the command line: a row of the library's table
+/// ([`services::ALL`]), so the names and ports are the same everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ServiceName(&'static services::Entry);
+
+/// The services `serve` runs unless told, in the order it starts them and
+/// prints their `listening on` lines; `--help` lists the names in this
+/// order too.
+const DEFAULT_SERVICES: &str = "echo,greeting,time-echo,files,chat";
+
+impl ValueEnum for ServiceName {
+    fn value_variants<'a>() -> &'a [Self] {
+        static VARIANTS: std::sync::OnceLock<Vec<ServiceName>> = std::sync::OnceLock::new();
+        VARIANTS.get_or_init(|| {
+            let mut all: Vec<ServiceName> = services::ALL.iter().map(ServiceName).collect();
+            // Stable: a service not started by default keeps its place
+            // in the table, after the default ones.
+            all.sort_by_key(|s| {
+                DEFAULT_SERVICES
+                    .split(',')
+                    .position(|name| name == s.0.name)
+                    .unwrap_or(usize::MAX)
+            });
+            all
+        })
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.name))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -594,7 +617,7 @@ struct ServeArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "echo,greeting,time-echo,files,chat"
+        default_value = DEFAULT_SERVICES
     )]
     services: Vec<ServiceName>,
     /// Directory the file service serves (default: the current directory).
@@ -718,10 +741,10 @@ fn client_name(c: &Command) -> &'static str {
     match c {
         Command::Demo(_) => "demo",
         Command::Serve(_) => "serve",
-        Command::Echo { .. } => "echo",
-        Command::Greeting { .. } => "greeting",
-        Command::TimeEcho { .. } => "time-echo",
-        Command::Chat { .. } => "chat",
+        Command::Echo { .. } => Kind::Echo.entry().name,
+        Command::Greeting { .. } => Kind::Greeting.entry().name,
+        Command::TimeEcho { .. } => Kind::TimeEcho.entry().name,
+        Command::Chat { .. } => Kind::Chat.entry().name,
         Command::Get { .. } => "get",
         Command::Put { .. } => "put",
         Command::Ping { .. } => "ping",
@@ -926,7 +949,7 @@ fn file_server(
     conns: usize,
     quiet: bool,
 ) -> Result<Box<TapService>, layernet::socket::Error> {
-    let server = ServedFiles::bind(stack, ports::FILES, backlog, store, limits)?
+    let server = ServedFiles::bind(stack, Kind::Files.entry().port, backlog, store, limits)?
         .with_policy(policy)
         .with_max_connections(conns)
         .with_access_log(!quiet);
@@ -999,15 +1022,74 @@ fn file_backlog(file_conns: usize) -> usize {
 fn tcp_pool(services: &[ServiceName], file_conns: usize) -> usize {
     services
         .iter()
-        .map(|s| match s {
-            ServiceName::Files => file_conns + file_backlog(file_conns) + file_conns / 4,
-            ServiceName::Chat => 0,
-            ServiceName::Echo | ServiceName::Greeting | ServiceName::TimeEcho => {
-                SMALL_CONNS + SMALL_BACKLOG
-            }
+        .map(|s| match (s.0.transport, s.0.kind) {
+            (Transport::Udp, _) => 0,
+            (Transport::Tcp, Kind::Files) => file_conns + file_backlog(file_conns) + file_conns / 4,
+            (Transport::Tcp, _) => SMALL_CONNS + SMALL_BACKLOG,
         })
         .sum::<usize>()
         .max(1)
+}
+
+/// How `serve` builds each service of the table: sized for a host, boxed.
+fn build(
+    kind: Kind,
+    stack: &mut Stack<'static>,
+    args: &ServeArgs,
+    global: &Global,
+    policy: Policy,
+    file_conns: usize,
+) -> Result<Box<TapService>, String> {
+    let port = kind.entry().port;
+    let service: Box<TapService> = match kind {
+        Kind::Echo => Box::new(
+            EchoServer::<SMALL_CONNS>::bind(stack, port, SMALL_BACKLOG)
+                .map_err(|e| e.to_string())?,
+        ),
+        Kind::Greeting => {
+            let text = if args.greeting.is_empty() {
+                DEFAULT_GREETING
+            } else {
+                args.greeting.as_bytes()
+            };
+            Box::new(
+                GreetingServer::<SMALL_CONNS>::bind(stack, port, SMALL_BACKLOG, text)
+                    .map_err(|e| e.to_string())?,
+            )
+        }
+        Kind::TimeEcho => Box::new(
+            TimeEchoServer::<_, SMALL_CONNS>::bind(stack, port, SMALL_BACKLOG, LocalClock)
+                .map_err(|e| e.to_string())?,
+        ),
+        Kind::Files => {
+            let root = match &args.root {
+                Some(r) => r.clone(),
+                None => std::env::current_dir().map_err(|e| format!("current directory: {e}"))?,
+            };
+            let store = DirStore::open(&root).map_err(|e| match e.kind() {
+                // "is served by another layernet (pid N)": one sentence.
+                std::io::ErrorKind::ResourceBusy => format!("--root {} {e}", root.display()),
+                _ => format!("--root {}: {e}", root.display()),
+            })?;
+            let limits = Limits {
+                max_body: args.max_upload,
+                idle: Duration::from_secs(args.idle_timeout.max(1)),
+                ..Limits::default()
+            };
+            file_server(
+                stack,
+                file_backlog(file_conns),
+                store,
+                limits,
+                policy,
+                file_conns,
+                global.quiet,
+            )
+            .map_err(|e| e.to_string())?
+        }
+        Kind::Chat => Box::new(ChatRoom::<8>::bind(stack, port).map_err(|e| e.to_string())?),
+    };
+    Ok(service)
 }
 
 fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
@@ -1023,91 +1105,11 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
         TapNet::sized(config, device, sizes)
     })?;
     let ip = net.stack().ipv4_addr();
-    let mut started: Vec<(u16, &str)> = Vec::new();
-    for service in &args.services {
-        let stack = net.stack();
-        let (svc, port, name): (Box<TapService>, u16, &str) = match service {
-            ServiceName::Echo => (
-                Box::new(
-                    EchoServer::<SMALL_CONNS>::bind(stack, ports::ECHO, SMALL_BACKLOG)
-                        .map_err(|e| e.to_string())?,
-                ),
-                ports::ECHO,
-                "echo",
-            ),
-            ServiceName::Greeting => {
-                let text = if args.greeting.is_empty() {
-                    DEFAULT_GREETING
-                } else {
-                    args.greeting.as_bytes()
-                };
-                (
-                    Box::new(
-                        GreetingServer::<SMALL_CONNS>::bind(
-                            stack,
-                            ports::GREETING,
-                            SMALL_BACKLOG,
-                            text,
-                        )
-                        .map_err(|e| e.to_string())?,
-                    ),
-                    ports::GREETING,
-                    "greeting",
-                )
-            }
-            ServiceName::TimeEcho => (
-                Box::new(
-                    TimeEchoServer::<_, SMALL_CONNS>::bind(
-                        stack,
-                        ports::TIME_ECHO,
-                        SMALL_BACKLOG,
-                        LocalClock,
-                    )
-                    .map_err(|e| e.to_string())?,
-                ),
-                ports::TIME_ECHO,
-                "time-echo",
-            ),
-            ServiceName::Files => {
-                let root = match &args.root {
-                    Some(r) => r.clone(),
-                    None => {
-                        std::env::current_dir().map_err(|e| format!("current directory: {e}"))?
-                    }
-                };
-                let store = DirStore::open(&root).map_err(|e| match e.kind() {
-                    // "is served by another layernet (pid N)": one sentence.
-                    std::io::ErrorKind::ResourceBusy => format!("--root {} {e}", root.display()),
-                    _ => format!("--root {}: {e}", root.display()),
-                })?;
-                let limits = Limits {
-                    max_body: args.max_upload,
-                    idle: Duration::from_secs(args.idle_timeout.max(1)),
-                    ..Limits::default()
-                };
-                (
-                    file_server(
-                        stack,
-                        file_backlog(file_conns),
-                        store,
-                        limits,
-                        policy,
-                        file_conns,
-                        global.quiet,
-                    )
-                    .map_err(|e| e.to_string())?,
-                    ports::FILES,
-                    "files",
-                )
-            }
-            ServiceName::Chat => (
-                Box::new(ChatRoom::<8>::bind(stack, ports::CHAT).map_err(|e| e.to_string())?),
-                ports::CHAT,
-                "chat",
-            ),
-        };
-        net.serve(svc);
-        started.push((port, name));
+    let mut started: Vec<&services::Entry> = Vec::new();
+    for &ServiceName(entry) in &args.services {
+        let service = build(entry.kind, net.stack(), &args, global, policy, file_conns)?;
+        net.serve(service);
+        started.push(entry);
     }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -1118,10 +1120,11 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
     signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&dump))
         .map_err(|e| format!("signal handler: {e}"))?;
     let listening = |ip: IpAddress| {
-        for (port, name) in &started {
+        for entry in &started {
             println!(
-                "listening on {} ({name})",
-                EndpointText(IpEndpoint::new(ip, *port))
+                "listening on {} ({})",
+                EndpointText(IpEndpoint::new(ip, entry.port)),
+                entry.name
             );
         }
     };
