@@ -47,7 +47,9 @@ pub use ping::{PING_WINDOW, Ping};
 pub use stream::{CLOSE_TIMEOUT, TcpStream};
 pub use udp::UdpSocket;
 
-use smoltcp::wire::{IpAddress, IpEndpoint};
+#[cfg(feature = "ipv6")]
+use smoltcp::wire::IpAddress;
+use smoltcp::wire::IpEndpoint;
 
 /// An endpoint as users write one: `192.168.69.1:7`, or `[fd00::1]:7` with
 /// an IPv6 address in brackets (as in URLs, RFC 3986), which smoltcp's own

@@ -204,7 +204,7 @@ impl UdpSocket {
 
     /// What stands for `fileno()`: the socket's slot in its stack's UDP
     /// pool, `0..U` for [`Resources`](crate::net::Resources)`<_, _, U, _>`
-    /// (a numbering apart from the TCP pool's [`TcpStream::slot`]).
+    /// (a numbering apart from the TCP pool's [`TcpStream::slot`](super::TcpStream::slot)).
     ///
     /// ```
     /// let (mut net, a, _) = layernet::host::sim::SimNet::pair(8)?;

@@ -56,7 +56,7 @@ impl<N: Driver> TcpListener<N> {
     ///
     /// # Errors
     /// [`Error::TimedOut`] when no client came within the timeout (or
-    /// [`MAX_WAITS`] rounds), [`Error::WouldBlock`] at once when the timeout
+    /// [`MAX_WAITS`](super::MAX_WAITS) rounds), [`Error::WouldBlock`] at once when the timeout
     /// is zero.
     ///
     /// # Example

@@ -21,7 +21,7 @@
 //!   the same segment type, with the same buffer sizes; the ratio is what
 //!   layernet's gate, socket pool and observers cost.
 //! - **Connections per second** against the greeting server with 1, 4 and
-//!   16 concurrent clients, over [`SimNet`]. The peer serves and makes the
+//!   16 concurrent clients, over [`SimNet`](layernet::host::sim::SimNet). The peer serves and makes the
 //!   same greeting connections between two bare smoltcp hosts on the same
 //!   segment type.
 //! - **Memory**: `size_of` of the stack, its per-socket parts, each
