@@ -24,7 +24,7 @@ trap 'rm -rf "$out"' EXIT
 # Instructions executed inside functions matching $1 during transfer $2.
 count() {
     valgrind --tool=callgrind --callgrind-out-file="$out/cg" \
-        --toggle-collect="*host::bench::$1*" \
+        --toggle-collect="*bench::transfer::$1*" \
         "$bin" bench --only sim-transfer --runs 1 --transfer "$2" >/dev/null 2>"$out/log"
     sed -n 's/^summary: *//p' "$out/cg"
 }

@@ -5,7 +5,6 @@
 //! layer and `std`; nothing in the core imports it.
 
 pub mod auth;
-pub mod bench;
 pub mod blocking;
 pub mod clock;
 pub mod demo;

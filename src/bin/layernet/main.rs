@@ -406,7 +406,7 @@ struct BenchArgs {
     #[arg(long)]
     json: bool,
     /// Only this group of figures.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(layernet::host::bench::GROUPS))]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(bench::GROUPS))]
     only: Option<String>,
     /// Measure nothing: serve the socket-level sink (port 1235) and source
     /// (port 1234) on the TAP link until SIGINT/SIGTERM, for
@@ -422,7 +422,7 @@ struct BenchArgs {
     socket_buffers: BenchBuffers,
     /// Only this bulk transfer (scripts/bench-cpu.sh counts each apart).
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(
-        layernet::host::bench::TRANSFERS.map(|(name, _, _)| name)))]
+        bench::TRANSFERS.map(|(name, _, _)| name)))]
     transfer: Option<String>,
 }
 
@@ -532,8 +532,7 @@ fn sink_source(global: &Global, buffers: BenchBuffers) -> Result<(), String> {
         })?,
         BenchBuffers::Host => open_tap(global, &capture)?,
     };
-    let service =
-        layernet::host::bench::SinkSource::bind(net.stack()).map_err(|e| e.to_string())?;
+    let service = bench::SinkSource::bind(net.stack()).map_err(|e| e.to_string())?;
     net.serve(Box::new(service));
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -548,7 +547,6 @@ fn sink_source(global: &Global, buffers: BenchBuffers) -> Result<(), String> {
 }
 
 fn run_bench(args: BenchArgs) -> ExitCode {
-    use layernet::host::bench;
     use std::io::Write;
     let options = bench::Options {
         runs: usize::from(args.runs),
@@ -1194,4 +1192,5 @@ fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
     capture.finish().map_err(client::Failure::Runtime)
 }
 
+mod bench;
 mod client;
