@@ -25,7 +25,7 @@ use layernet::app::storage::RamStore;
 use layernet::host::blocking::Net;
 use layernet::host::files::{self, Transfer};
 use layernet::host::sim::SimNet;
-use layernet::link::sim::Faults;
+use layernet::link::segment::Faults;
 use layernet::{IpAddress, IpEndpoint};
 
 /// Largest file the in-RAM store holds.

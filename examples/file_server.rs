@@ -21,7 +21,7 @@ use layernet::host::blocking::Net;
 use layernet::host::dirstore::DirStore;
 use layernet::host::files::{self, FileError, Transfer};
 use layernet::host::sim::SimNet;
-use layernet::link::sim::Faults;
+use layernet::link::segment::Faults;
 use layernet::{Duration, IpAddress, IpEndpoint};
 
 /// The served directory, removed when `main` ends (on an error too).

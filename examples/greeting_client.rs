@@ -13,7 +13,7 @@ use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
 use layernet::app::ports;
 use layernet::host::blocking::Net;
 use layernet::host::sim::SimNet;
-use layernet::link::sim::Faults;
+use layernet::link::segment::Faults;
 use layernet::{Duration, IpAddress, IpEndpoint};
 
 fn main() -> Result<(), Box<dyn Error>> {

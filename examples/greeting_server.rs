@@ -13,7 +13,7 @@ use layernet::app::greeting::{DEFAULT_GREETING, GreetingClient};
 use layernet::app::ports;
 use layernet::host::blocking::Net;
 use layernet::host::sim::SimNet;
-use layernet::link::sim::Faults;
+use layernet::link::segment::Faults;
 use layernet::socket;
 use layernet::{Duration, IpAddress, IpEndpoint};
 

@@ -15,7 +15,7 @@ use layernet::app::echo::EchoServer;
 use layernet::app::ports;
 use layernet::host::blocking::Net;
 use layernet::host::sim::SimNet;
-use layernet::link::sim::Faults;
+use layernet::link::segment::Faults;
 use layernet::{Duration, IpAddress, IpEndpoint};
 
 fn main() -> Result<(), Box<dyn Error>> {

@@ -14,7 +14,7 @@ use layernet::app::echo::EchoClient;
 use layernet::app::ports;
 use layernet::host::blocking::Net;
 use layernet::host::sim::SimNet;
-use layernet::link::sim::Faults;
+use layernet::link::segment::Faults;
 use layernet::socket;
 use layernet::{Duration, IpAddress, IpEndpoint};
 

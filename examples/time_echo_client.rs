@@ -17,7 +17,7 @@ use layernet::app::ports;
 use layernet::app::time_echo::{PREFIX_LEN, TimeEchoServer, is_reply_to};
 use layernet::host::blocking::Net;
 use layernet::host::sim::SimNet;
-use layernet::link::sim::Faults;
+use layernet::link::segment::Faults;
 use layernet::{Duration, IpAddress, IpEndpoint};
 
 /// The server's line buffer: a longer line would be answered in pieces.

@@ -20,7 +20,7 @@ use layernet::app::ports;
 use layernet::app::time_echo::TimeEchoClient;
 use layernet::host::blocking::Net;
 use layernet::host::sim::SimNet;
-use layernet::link::sim::Faults;
+use layernet::link::segment::Faults;
 use layernet::socket;
 use layernet::{Duration, IpAddress, IpEndpoint};
 

@@ -20,7 +20,7 @@ use layernet::app::chat::ChatRoom;
 use layernet::app::ports;
 use layernet::host::blocking::{Net, UdpSocket};
 use layernet::host::sim::SimNet;
-use layernet::link::sim::Faults;
+use layernet::link::segment::Faults;
 use layernet::{Duration, IpAddress, IpEndpoint};
 
 fn main() -> Result<(), Box<dyn Error>> {

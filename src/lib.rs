@@ -56,7 +56,7 @@
 //!
 //! smoltcp `phy::Device` adapters that also implement [`link::Link`] (a look
 //! at the next frame before smoltcp takes it): the simulated Ethernet
-//! segment [`link::sim::Segment`], with seeded loss, corruption,
+//! segment [`link::segment::Segment`], with seeded loss, corruption,
 //! duplication, reordering and delay, and on the host a Linux TAP device.
 //!
 #![cfg_attr(
@@ -121,9 +121,9 @@ table (`docs/socket-api.md`) in this documentation.
 #![deny(missing_docs)]
 
 pub mod app;
+pub mod board;
 pub mod link;
 pub mod net;
-pub mod port;
 pub mod run;
 pub mod socket;
 pub mod trace;

@@ -21,7 +21,7 @@
 //! ```
 //! use core::cell::RefCell;
 //! use layernet::app::echo::{EchoClient, EchoServer};
-//! use layernet::link::sim::{StdPort, StdSegment};
+//! use layernet::link::segment::{StdPort, StdSegment};
 //! use layernet::net::{Config, Stack, profile};
 //! use layernet::{Duration, EthernetAddress, Instant, Ipv4Address, Ipv4Cidr, IpEndpoint, run};
 //!
@@ -205,7 +205,7 @@ pub fn settle<D: Link, S: Services + ?Sized>(
 /// ```
 /// use layernet::app::echo::EchoClient;
 /// use layernet::host::sim::{SimNet, endpoint};
-/// use layernet::{Duration, Instant, link::sim::Faults, run};
+/// use layernet::{Duration, Instant, link::segment::Faults, run};
 ///
 /// let (mut net, a, b) = SimNet::pair(3)?;
 /// net.set_faults(Faults::loss(100));

@@ -11,7 +11,7 @@ use layernet::app::time_echo::{IDLE_FLUSH, TimeEchoClient, TimeEchoServer, is_re
 use layernet::app::{Outcome, Service, ports};
 use layernet::host::blocking::Net;
 use layernet::host::sim::{HostId, SimNet, SimService, host_ip, host_mac};
-use layernet::link::sim::Faults;
+use layernet::link::segment::Faults;
 use layernet::net::{Config, Resources};
 use layernet::{Duration, IpAddress, IpEndpoint};
 

@@ -5,7 +5,7 @@
 use layernet::app::echo::{EchoClient, EchoServer};
 use layernet::app::{Outcome, Service, ports};
 use layernet::host::sim::{HostId, SimNet, SimService};
-use layernet::link::sim::Faults;
+use layernet::link::segment::Faults;
 use layernet::{Duration, Instant, IpAddress, IpEndpoint};
 
 const BACKLOG: usize = 3;

@@ -8,7 +8,7 @@ use layernet::app::echo::EchoServer;
 use layernet::app::ports;
 use layernet::host::blocking::Net;
 use layernet::host::sim::SimNet;
-use layernet::link::sim::Faults;
+use layernet::link::segment::Faults;
 use layernet::net::EPHEMERAL_FIRST;
 use layernet::socket::{self, Error};
 use layernet::{Duration, IpAddress, IpEndpoint, Ipv4Address};

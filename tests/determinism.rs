@@ -3,7 +3,7 @@
 
 use layernet::Duration;
 use layernet::host::demo::{self, Options};
-use layernet::link::sim::Faults;
+use layernet::link::segment::Faults;
 
 fn all_faults(seed: u64) -> Options {
     Options {

@@ -14,7 +14,7 @@ use layernet::host::blocking::{Host, Net, TcpStream};
 use layernet::host::dirstore::DirStore;
 use layernet::host::files::{self, FileError};
 use layernet::host::sim::SimNet;
-use layernet::link::sim::Faults;
+use layernet::link::segment::Faults;
 use layernet::socket::Error;
 use layernet::{Duration, IpAddress, IpEndpoint, Ipv4Address};
 

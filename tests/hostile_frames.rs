@@ -8,7 +8,7 @@ use layernet::app::echo::{EchoClient, EchoServer};
 use layernet::app::{Outcome, ports};
 use layernet::host::sim::{SimNet, host_ip, host_mac};
 use layernet::link::rng::Rng;
-use layernet::link::sim::Faults;
+use layernet::link::segment::Faults;
 use layernet::net::{Config, link_local, profile};
 use layernet::{Duration, EthernetAddress, IpAddress, IpEndpoint, Ipv4Address, Ipv6Address};
 use smoltcp::phy::{ChecksumCapabilities, Device, TxToken};

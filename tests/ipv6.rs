@@ -7,7 +7,7 @@ use layernet::app::Outcome;
 use layernet::app::echo::{EchoClient, EchoServer};
 use layernet::app::ping::Pinger;
 use layernet::host::sim::{SimNet, host_mac};
-use layernet::link::sim::Faults;
+use layernet::link::segment::Faults;
 use layernet::net::{Config, ConfigError, link_local, profile};
 use layernet::socket::UdpSocket;
 use layernet::{

@@ -106,7 +106,7 @@ fn sized_exchange() -> Result<(usize, bool), String> {
     use layernet::app::echo::EchoServer;
     use layernet::host::memory::Sizes;
     use layernet::host::sim::{SimNet, host_ip, host_mac};
-    use layernet::link::sim::Faults;
+    use layernet::link::segment::Faults;
     use layernet::net::Config;
 
     let sizes = Sizes {

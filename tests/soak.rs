@@ -14,7 +14,7 @@ use layernet::host::dirstore::DirStore;
 use layernet::host::files;
 use layernet::host::sim::{SimNet, endpoint};
 use layernet::host::trace::Recorder;
-use layernet::link::sim::{Faults, Stats};
+use layernet::link::segment::{Faults, Stats};
 use layernet::trace::Style;
 
 /// The fault mix.

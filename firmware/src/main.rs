@@ -29,9 +29,9 @@ use layernet::app::echo::EchoServer;
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
 use layernet::app::services::{self, Kind};
 use layernet::app::time_echo::TimeEchoServer;
+use layernet::board::{Clock, Counter32, Entropy, Uptime};
 use layernet::link::lan9118::{Lan9118, MPS2_BASE, Mmio};
 use layernet::net::{Config, Stack, profile};
-use layernet::port::{Clock, Counter32, Entropy, Uptime};
 use layernet::run;
 use layernet::{EthernetAddress, Instant, Ipv4Address, Ipv4Cidr};
 

@@ -18,7 +18,7 @@ use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
 use layernet::app::ports;
 use layernet::app::storage::RamStore;
 use layernet::app::time_echo::TimeEchoServer;
-use layernet::link::sim::{StdPort, StdSegment};
+use layernet::link::segment::{StdPort, StdSegment};
 use layernet::net::{Config, Stack, profile};
 use layernet::{Duration, EthernetAddress, Instant};
 use libfuzzer_sys::fuzz_target;

@@ -112,7 +112,7 @@ impl Pinger {
     /// ```
     /// use layernet::app::ping::Pinger;
     /// use layernet::host::sim::{SimNet, host_ip};
-    /// use layernet::link::sim::Faults;
+    /// use layernet::link::segment::Faults;
     /// let (mut net, a, b) = SimNet::pair(5)?;
     /// net.set_faults(Faults::loss(100)); // every frame lost
     /// let mut ping = Pinger::new(host_ip(a).address(), 2, layernet::Duration::from_millis(10));
@@ -146,7 +146,7 @@ impl Pinger {
     /// ```
     /// use layernet::app::ping::Pinger;
     /// use layernet::host::sim::{SimNet, host_ip};
-    /// use layernet::link::sim::Faults;
+    /// use layernet::link::segment::Faults;
     /// use layernet::Duration;
     /// let (mut net, a, b) = SimNet::pair(6)?;
     /// net.set_faults(Faults { delay: Duration::from_millis(5), ..Faults::NONE });
@@ -171,7 +171,7 @@ impl Pinger {
     /// ```
     /// use layernet::app::{Outcome, ping::Pinger};
     /// use layernet::host::sim::{SimNet, host_ip};
-    /// use layernet::link::sim::Faults;
+    /// use layernet::link::segment::Faults;
     /// let (mut net, a, b) = SimNet::pair(7)?;
     /// net.set_faults(Faults::loss(30));
     /// let mut ping = Pinger::new(host_ip(a).address(), 16, layernet::Duration::from_millis(10));

@@ -22,9 +22,9 @@ use core::fmt;
 /// # Example
 ///
 /// ```
-/// use layernet::app::storage::{NAME_MAX, Name, NameError};
+/// use layernet::app::storage::{NAME_MAX, Name, FileNameError};
 /// assert!(Name::new(&"n".repeat(NAME_MAX)).is_ok());
-/// assert_eq!(Name::new(&"n".repeat(NAME_MAX + 1)), Err(NameError::TooLong));
+/// assert_eq!(Name::new(&"n".repeat(NAME_MAX + 1)), Err(FileNameError::TooLong));
 /// ```
 pub const NAME_MAX: usize = 255;
 
@@ -37,7 +37,7 @@ pub const NAME_MAX: usize = 255;
 /// use layernet::app::storage::Name;
 /// let name = Name::from_url_path("/report%202024.pdf")?;
 /// assert_eq!(format!("GET {name}"), "GET report 2024.pdf");
-/// # Ok::<(), layernet::app::storage::NameError>(())
+/// # Ok::<(), layernet::app::storage::FileNameError>(())
 /// ```
 pub struct Name(heapless::String<NAME_MAX>);
 
@@ -47,13 +47,13 @@ pub struct Name(heapless::String<NAME_MAX>);
 /// # Example
 ///
 /// ```
-/// use layernet::app::storage::{Name, NameError};
-/// assert_eq!(Name::from_url_path("/"), Err(NameError::Empty));
-/// assert_eq!(Name::from_url_path("/%zz"), Err(NameError::BadEncoding));
-/// assert_eq!(Name::from_url_path("/.hidden"), Err(NameError::Forbidden));
-/// assert_eq!(NameError::Forbidden.to_string(), "file name outside the served directory");
+/// use layernet::app::storage::{Name, FileNameError};
+/// assert_eq!(Name::from_url_path("/"), Err(FileNameError::Empty));
+/// assert_eq!(Name::from_url_path("/%zz"), Err(FileNameError::BadEncoding));
+/// assert_eq!(Name::from_url_path("/.hidden"), Err(FileNameError::Forbidden));
+/// assert_eq!(FileNameError::Forbidden.to_string(), "file name outside the served directory");
 /// ```
-pub enum NameError {
+pub enum FileNameError {
     /// Empty after decoding.
     Empty,
     /// Longer than [`NAME_MAX`] bytes.
@@ -65,18 +65,18 @@ pub enum NameError {
     Forbidden,
 }
 
-impl fmt::Display for NameError {
+impl fmt::Display for FileNameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            NameError::Empty => "empty file name",
-            NameError::TooLong => "file name longer than 255 bytes",
-            NameError::BadEncoding => "badly encoded file name",
-            NameError::Forbidden => "file name outside the served directory",
+            FileNameError::Empty => "empty file name",
+            FileNameError::TooLong => "file name longer than 255 bytes",
+            FileNameError::BadEncoding => "badly encoded file name",
+            FileNameError::Forbidden => "file name outside the served directory",
         })
     }
 }
 
-impl core::error::Error for NameError {}
+impl core::error::Error for FileNameError {}
 
 /// The value of one hex digit (either case).
 pub(crate) fn hex(b: u8) -> Option<u8> {
@@ -93,18 +93,18 @@ impl Name {
     /// (a query string, if any, is ignored).
     ///
     /// # Errors
-    /// [`NameError::BadEncoding`] for a `%` without two hex digits or bytes
-    /// that are not UTF-8, [`NameError::TooLong`] past [`NAME_MAX`] bytes
+    /// [`FileNameError::BadEncoding`] for a `%` without two hex digits or bytes
+    /// that are not UTF-8, [`FileNameError::TooLong`] past [`NAME_MAX`] bytes
     /// decoded, and those of [`Name::new`] for the decoded text.
     ///
     /// # Example
     /// ```
-    /// use layernet::app::storage::{Name, NameError};
+    /// use layernet::app::storage::{Name, FileNameError};
     /// assert_eq!(Name::from_url_path("/caf%C3%A9.txt?download=1")?.as_str(), "café.txt");
-    /// assert_eq!(Name::from_url_path("/%2e%2e%2fetc%2fpasswd"), Err(NameError::Forbidden));
-    /// # Ok::<(), NameError>(())
+    /// assert_eq!(Name::from_url_path("/%2e%2e%2fetc%2fpasswd"), Err(FileNameError::Forbidden));
+    /// # Ok::<(), FileNameError>(())
     /// ```
-    pub fn from_url_path(path: &str) -> Result<Name, NameError> {
+    pub fn from_url_path(path: &str) -> Result<Name, FileNameError> {
         let path = path.split(['?', '#']).next().unwrap_or("");
         let raw = path.strip_prefix('/').unwrap_or(path).as_bytes();
         let mut decoded: heapless::Vec<u8, NAME_MAX> = heapless::Vec::new();
@@ -119,7 +119,7 @@ impl Name {
                             i += 3;
                             h << 4 | l
                         }
-                        _ => return Err(NameError::BadEncoding),
+                        _ => return Err(FileNameError::BadEncoding),
                     }
                 }
                 b => {
@@ -127,43 +127,43 @@ impl Name {
                     b
                 }
             };
-            decoded.push(b).map_err(|_| NameError::TooLong)?;
+            decoded.push(b).map_err(|_| FileNameError::TooLong)?;
         }
-        let text = core::str::from_utf8(&decoded).map_err(|_| NameError::BadEncoding)?;
+        let text = core::str::from_utf8(&decoded).map_err(|_| FileNameError::BadEncoding)?;
         Name::new(text)
     }
 
     /// A plain (already decoded) name, checked by the same rules.
     ///
     /// # Errors
-    /// [`NameError::Empty`], [`NameError::TooLong`] past [`NAME_MAX`] bytes,
-    /// [`NameError::Forbidden`] for a leading `.`, a `/`, `\` or `%`, or a
+    /// [`FileNameError::Empty`], [`FileNameError::TooLong`] past [`NAME_MAX`] bytes,
+    /// [`FileNameError::Forbidden`] for a leading `.`, a `/`, `\` or `%`, or a
     /// control character.
     ///
     /// # Example
     /// ```
-    /// use layernet::app::storage::{Name, NameError};
+    /// use layernet::app::storage::{Name, FileNameError};
     /// assert!(Name::new("50%.txt").is_err(), "a decoded name has no `%` left");
-    /// assert_eq!(Name::new("a\\b"), Err(NameError::Forbidden));
+    /// assert_eq!(Name::new("a\\b"), Err(FileNameError::Forbidden));
     /// assert_eq!(Name::new("plain name.txt")?.as_str(), "plain name.txt");
-    /// # Ok::<(), NameError>(())
+    /// # Ok::<(), FileNameError>(())
     /// ```
-    pub fn new(text: &str) -> Result<Name, NameError> {
+    pub fn new(text: &str) -> Result<Name, FileNameError> {
         if text.is_empty() {
-            return Err(NameError::Empty);
+            return Err(FileNameError::Empty);
         }
         if text.len() > NAME_MAX {
-            return Err(NameError::TooLong);
+            return Err(FileNameError::TooLong);
         }
         let forbidden = text.starts_with('.')
             || text
                 .chars()
                 .any(|c| c == '/' || c == '\\' || c == '%' || c.is_control());
         if forbidden {
-            return Err(NameError::Forbidden);
+            return Err(FileNameError::Forbidden);
         }
         let mut s = heapless::String::new();
-        s.push_str(text).map_err(|_| NameError::TooLong)?;
+        s.push_str(text).map_err(|_| FileNameError::TooLong)?;
         Ok(Name(s))
     }
 
@@ -175,7 +175,7 @@ impl Name {
     /// use layernet::app::storage::Name;
     /// let name = Name::from_url_path("/a+b.txt")?; // `+` is not a space in a path
     /// assert_eq!(name.as_str(), "a+b.txt");
-    /// # Ok::<(), layernet::app::storage::NameError>(())
+    /// # Ok::<(), layernet::app::storage::FileNameError>(())
     /// ```
     pub fn as_str(&self) -> &str {
         &self.0
@@ -611,12 +611,12 @@ mod tests {
         ] {
             assert!(Name::from_url_path(bad).is_err(), "{bad} was accepted");
         }
-        assert_eq!(Name::from_url_path("/"), Err(NameError::Empty));
-        assert_eq!(Name::from_url_path("/%zz"), Err(NameError::BadEncoding));
-        assert_eq!(Name::from_url_path("/%4"), Err(NameError::BadEncoding));
+        assert_eq!(Name::from_url_path("/"), Err(FileNameError::Empty));
+        assert_eq!(Name::from_url_path("/%zz"), Err(FileNameError::BadEncoding));
+        assert_eq!(Name::from_url_path("/%4"), Err(FileNameError::BadEncoding));
         let long = [b'a'; 256];
         let long = core::str::from_utf8(&long).unwrap();
-        assert_eq!(Name::new(long), Err(NameError::TooLong));
+        assert_eq!(Name::new(long), Err(FileNameError::TooLong));
     }
 
     #[test]

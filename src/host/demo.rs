@@ -21,7 +21,7 @@ use crate::host::blocking::Net;
 use crate::host::dirstore::DirStore;
 use crate::host::files as host_files;
 use crate::host::sim::{HostId, SimNet, SimService};
-use crate::link::sim::{Census, Faults, Stats};
+use crate::link::segment::{Census, Faults, Stats};
 use crate::net::ConfigError;
 use crate::socket::{Error, TcpStream};
 use crate::{Duration, Instant, IpAddress, IpEndpoint};
@@ -33,7 +33,7 @@ use crate::{Duration, Instant, IpAddress, IpEndpoint};
 ///
 /// ```
 /// use layernet::host::demo::Options;
-/// use layernet::link::sim::Faults;
+/// use layernet::link::segment::Faults;
 /// let rough = Options { faults: Faults { reorder_pct: 5, ..Faults::NONE }, seed: 3, only: None };
 /// assert_eq!(Options::default().seed, 1);
 /// assert_eq!(rough.faults.drop_pct, Options::default().faults.drop_pct);

@@ -27,7 +27,7 @@ use crate::net::{
 /// use layernet::host::memory::{Sizes, UDP_SOCKETS};
 /// use layernet::host::sim::{SimNet, host_ip, host_mac};
 /// use layernet::socket::UdpSocket;
-/// let mut net = SimNet::new(1, layernet::link::sim::Faults::NONE);
+/// let mut net = SimNet::new(1, layernet::link::segment::Faults::NONE);
 /// let a = net.add_host_memory(layernet::net::Config::new(host_mac(0), host_ip(0)), Sizes::HOST.leak()?)?;
 /// let all: Vec<_> = (0..UDP_SOCKETS as u16).map(|p| UdpSocket::bind(net.stack(a), 5000 + p)).collect();
 /// assert!(all.iter().all(Result::is_ok));

@@ -22,7 +22,7 @@ use std::cell::{Ref, RefCell};
 use crate::app::Service;
 use crate::link::faults::{FaultStats, Faulty, Ways};
 use crate::link::rng::Rng;
-use crate::link::sim::{Faults, Stats, StdPort, StdSegment};
+use crate::link::segment::{Faults, Stats, StdPort, StdSegment};
 use crate::net::{Config, ConfigError, Memory, Resources, Stack, profile};
 use crate::run;
 use crate::{Duration, EthernetAddress, Instant, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr};
@@ -174,7 +174,7 @@ impl SimNet {
     ///
     /// ```
     /// use layernet::host::sim::SimNet;
-    /// use layernet::link::sim::Faults;
+    /// use layernet::link::segment::Faults;
     /// let mut net = SimNet::new(9, Faults { drop_pct: 10, ..Faults::NONE });
     /// assert_eq!(net.hosts(), 0);
     /// assert_eq!(net.add_host()?, 0);
@@ -250,7 +250,7 @@ impl SimNet {
     /// use layernet::host::sim::{SimNet, host_mac};
     /// use layernet::net::{Config, ConfigError, profile};
     /// use layernet::{Ipv4Address, Ipv4Cidr};
-    /// use layernet::link::sim::Faults;
+    /// use layernet::link::segment::Faults;
     /// let mut net = SimNet::new(1, Faults::NONE);
     /// let ip = Ipv4Cidr::new(Ipv4Address::new(10, 0, 0, 5), 8);
     /// let tiny: &'static mut profile::Tiny<'static> = Box::leak(Box::default());
@@ -279,7 +279,7 @@ impl SimNet {
     /// ```
     /// use layernet::host::{memory::Sizes, sim::{SimNet, host_ip, host_mac}};
     /// use layernet::net::Config;
-    /// let mut net = SimNet::new(1, layernet::link::sim::Faults::NONE);
+    /// let mut net = SimNet::new(1, layernet::link::segment::Faults::NONE);
     /// let memory = Sizes { tcp_sockets: 40, tcp_buffer: 128 * 1024 }.leak()?;
     /// let host = net.add_host_memory(Config::new(host_mac(0), host_ip(0)), memory)?;
     /// assert_eq!(net.stack(host).free_tcp_sockets(), 40);
@@ -501,7 +501,7 @@ impl SimNet {
     /// # Example
     ///
     /// ```
-    /// use layernet::{Duration, host::sim::*, link::sim::Faults, socket::UdpSocket};
+    /// use layernet::{Duration, host::sim::*, link::segment::Faults, socket::UdpSocket};
     /// let (mut net, a, b) = SimNet::pair(8)?;
     /// net.set_faults(Faults::loss(100));
     /// UdpSocket::bind(net.stack(a), 0)?.send_to(net.stack(a), b"lost", endpoint(b, 9))?;
@@ -524,7 +524,7 @@ impl SimNet {
     /// # Example
     ///
     /// ```
-    /// use layernet::{host::sim::SimNet, link::sim::Faults};
+    /// use layernet::{host::sim::SimNet, link::segment::Faults};
     /// let (mut net, _, _) = SimNet::pair(1)?;
     /// assert_eq!(net.faults(), Faults::NONE);
     /// net.set_faults(Faults { reorder_pct: 10, ..Faults::loss(2) });
@@ -571,7 +571,7 @@ impl SimNet {
     /// ```
     /// use layernet::app::{Outcome, echo::{EchoClient, EchoServer}};
     /// use layernet::host::sim::{SimNet, endpoint};
-    /// use layernet::link::sim::Faults;
+    /// use layernet::link::segment::Faults;
     /// let (mut net, a, b) = SimNet::pair(1)?;
     /// let server = EchoServer::<1>::bind(net.stack(a), 7, 1)?;
     /// net.serve(a, Box::new(server));

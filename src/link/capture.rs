@@ -333,7 +333,7 @@ impl<L: Link, S: Sink> Device for Captured<L, S> {
 mod tests {
     use super::*;
     use crate::link::faults::{Faults, Faulty};
-    use crate::link::sim::{Port, Segment};
+    use crate::link::segment::{Port, Segment};
     use core::cell::RefCell;
     use smoltcp::phy::{RxToken as _, TxToken as _};
     use smoltcp::time::Duration;

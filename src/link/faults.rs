@@ -217,7 +217,7 @@ fn send_due<L: Device, const SLOTS: usize, const MTU: usize, R: Dice>(
 /// ```
 /// use core::cell::RefCell;
 /// use layernet::link::faults::{Faults, Faulty};
-/// use layernet::link::{Link, sim::{Port, Segment}};
+/// use layernet::link::{Link, segment::{Port, Segment}};
 /// use layernet::{EthernetAddress, Instant};
 /// use smoltcp::phy::{Device, TxToken};
 ///

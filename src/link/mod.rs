@@ -17,7 +17,7 @@ pub mod capture;
 pub mod faults;
 pub mod lan9118;
 pub mod rng;
-pub mod sim;
+pub mod segment;
 #[cfg(feature = "std")]
 pub mod tap;
 
@@ -28,7 +28,7 @@ use smoltcp::time::Instant;
 /// that checks and strips it).
 ///
 /// ```
-/// use layernet::link::{ETHERNET_HEADER_LEN, sim::StdSegment};
+/// use layernet::link::{ETHERNET_HEADER_LEN, segment::StdSegment};
 /// let wire = StdSegment::new();
 /// assert_eq!(wire.mtu() + ETHERNET_HEADER_LEN, 1514, "a full Ethernet frame");
 /// ```
@@ -123,7 +123,7 @@ pub trait Link: Device {
     ///
     /// ```
     /// use core::cell::RefCell;
-    /// use layernet::link::{Link, sim::{Port, Segment}};
+    /// use layernet::link::{Link, segment::{Port, Segment}};
     /// use layernet::{EthernetAddress, Instant};
     /// use smoltcp::phy::{Device, TxToken};
     ///
@@ -146,7 +146,7 @@ pub trait Link: Device {
     ///
     /// ```
     /// use core::cell::RefCell;
-    /// use layernet::link::{Link, faults::{Faults, Faulty}, sim::{Port, Segment}};
+    /// use layernet::link::{Link, faults::{Faults, Faulty}, segment::{Port, Segment}};
     /// use layernet::{Duration, EthernetAddress, Instant};
     /// use smoltcp::phy::{Device, TxToken};
     ///

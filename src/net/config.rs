@@ -64,7 +64,7 @@ pub fn link_local(mac: EthernetAddress) -> Ipv6Cidr {
 ///
 /// ```
 /// use layernet::net::{Config, profile};
-/// use layernet::{EthernetAddress, Ipv4Address, Ipv4Cidr, host::sim::SimNet, link::sim::Faults};
+/// use layernet::{EthernetAddress, Ipv4Address, Ipv4Cidr, host::sim::SimNet, link::segment::Faults};
 ///
 /// let ip = Ipv4Cidr::new(Ipv4Address::new(10, 0, 0, 2), 24);
 /// let config = Config {
@@ -138,7 +138,7 @@ impl Default for Config {
 ///
 /// ```
 /// use layernet::net::{Config, ConfigError, profile};
-/// use layernet::{Ipv4Address, host::sim::SimNet, link::sim::Faults};
+/// use layernet::{Ipv4Address, host::sim::SimNet, link::segment::Faults};
 ///
 /// let far = Config { gateway: Some(Ipv4Address::new(10, 9, 9, 9)), ..Config::default() };
 /// let mut net = SimNet::new(0, Faults::NONE);

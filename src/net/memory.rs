@@ -186,7 +186,7 @@ impl IcmpBuffers {
 ///
 /// ```
 /// use core::cell::RefCell;
-/// use layernet::link::sim::{StdPort, StdSegment};
+/// use layernet::link::segment::{StdPort, StdSegment};
 /// use layernet::net::{Config, Resources, Stack};
 ///
 /// type Small<'a> = Resources<'a, 4, 2, 1, 512>;
@@ -343,7 +343,7 @@ pub const MAX_TCP_BUFFER: usize = 1 << 30;
 ///
 /// ```
 /// use core::cell::RefCell;
-/// use layernet::link::sim::{StdPort, StdSegment};
+/// use layernet::link::segment::{StdPort, StdSegment};
 /// use layernet::net::{Config, IcmpBuffers, Memory, Stack, TcpEntry};
 /// use smoltcp::iface::SocketStorage;
 ///

@@ -160,7 +160,7 @@ pub const EGRESS_BURST: usize = 64;
 /// use layernet::host::sim::{SimNet, endpoint};
 /// use layernet::net::HANDSHAKE_TIMEOUT;
 /// use layernet::socket::{TcpListener, TcpStream};
-/// use layernet::{Duration, link::sim::Faults};
+/// use layernet::{Duration, link::segment::Faults};
 ///
 /// let mut net = SimNet::new(3, Faults { delay: Duration::from_millis(10), ..Faults::NONE });
 /// let (srv, cli) = (net.add_host()?, net.add_host()?);
@@ -310,7 +310,7 @@ pub const EPHEMERAL_FIRST: u16 = 49152;
 /// ```
 /// use core::cell::RefCell;
 /// use layernet::host::sim::{host_ip, host_mac};
-/// use layernet::link::sim::{StdPort, StdSegment};
+/// use layernet::link::segment::{StdPort, StdSegment};
 /// use layernet::net::{Config, Stack, profile};
 /// use layernet::{Instant, socket::Ping};
 ///

@@ -105,7 +105,7 @@ impl<'a> Stack<'a> {
     ///
     /// ```
     /// use layernet::host::{memory::Sizes, sim::{SimNet, host_ip, host_mac}};
-    /// use layernet::{link::sim::Faults, net::Config};
+    /// use layernet::{link::segment::Faults, net::Config};
     /// let mut net = SimNet::new(1, Faults::NONE);
     /// let sized = Sizes { tcp_sockets: 8, tcp_buffer: 4096 }.leak()?;
     /// let host = net.add_host_memory(Config::new(host_mac(0), host_ip(0)), sized)?;

@@ -21,7 +21,7 @@ impl<'a> Stack<'a> {
     /// ```
     /// use core::cell::RefCell;
     /// use layernet::net::{Config, ConfigError, Stack, profile};
-    /// use layernet::{EthernetAddress, Instant, link::sim::*};
+    /// use layernet::{EthernetAddress, Instant, link::segment::*};
     ///
     /// let wire = RefCell::new(StdSegment::new());
     /// let group = EthernetAddress([0x01, 0, 0x5e, 0, 0, 1]);
@@ -50,7 +50,7 @@ impl<'a> Stack<'a> {
     /// ```
     /// use core::cell::RefCell;
     /// use layernet::net::{Config, Stack, profile};
-    /// use layernet::{Instant, link::sim::*};
+    /// use layernet::{Instant, link::segment::*};
     ///
     /// let wire = RefCell::new(StdSegment::new());
     /// let mut port = StdPort::new(&wire, 0, Config::default().mac).ok_or("port")?;

@@ -220,7 +220,7 @@ mod tests {
 
     use super::*;
     use crate::app::echo::EchoServer;
-    use crate::link::sim::{Port, Segment};
+    use crate::link::segment::{Port, Segment};
     use crate::net::{Config, Resources};
     use crate::{EthernetAddress, Instant, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr};
 

@@ -29,7 +29,7 @@ use crate::net::Stack;
 /// and reply, echo request and reply:
 ///
 /// ```
-/// use layernet::{Duration, host::sim::*, link::sim::Faults, socket::Ping};
+/// use layernet::{Duration, host::sim::*, link::segment::Faults, socket::Ping};
 ///
 /// let mut net = SimNet::new(1, Faults { delay: Duration::from_millis(5), ..Faults::NONE });
 /// let (a, b) = (net.add_host()?, net.add_host()?);

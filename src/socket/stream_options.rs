@@ -107,7 +107,7 @@ impl TcpStream {
     /// `None` (the default for a connected stream) waits for ever.
     ///
     /// ```
-    /// use layernet::{Duration, host::sim::*, link::sim::Faults, socket::*};
+    /// use layernet::{Duration, host::sim::*, link::segment::Faults, socket::*};
     ///
     /// let (mut net, s, c) = SimNet::pair(15)?;
     /// let _l = TcpListener::bind(net.stack(s), 9, 1)?;

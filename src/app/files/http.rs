@@ -4,7 +4,7 @@
 //! Layer: app. Uses `httparse` (no_std, no alloc) and [`super::storage`]'s
 //! name rules; nothing here touches a socket.
 
-use crate::app::storage::{Name, NameError};
+use crate::app::storage::{FileNameError, Name};
 
 /// Bytes of a request path kept for the access log; a longer one is cut.
 pub(crate) const LOGGED_PATH: usize = 128;
@@ -42,7 +42,7 @@ impl Method {
 /// What a parsed request asks for, copied out of the header buffer.
 pub(crate) struct Request {
     pub(crate) method: Method,
-    pub(crate) target: Result<Option<Name>, NameError>,
+    pub(crate) target: Result<Option<Name>, FileNameError>,
     /// The path as sent (cut at [`LOGGED_PATH`]), for the access log.
     pub(crate) path: heapless::String<LOGGED_PATH>,
     pub(crate) http10: bool,
@@ -195,14 +195,14 @@ pub(crate) fn parse_request(req: &httparse::Request<'_, '_>) -> Request {
     };
     let raw = req.path.unwrap_or("");
     let target = if !raw.starts_with('/') {
-        Err(NameError::BadEncoding)
+        Err(FileNameError::BadEncoding)
     } else {
         // A query string is not part of the name (wget and browsers may
         // add one); the path before it is.
         let path = raw.split('?').next().unwrap_or("");
         match Name::from_url_path(path) {
             Ok(n) => Ok(Some(n)),
-            Err(NameError::Empty) => Ok(None),
+            Err(FileNameError::Empty) => Ok(None),
             Err(e) => Err(e),
         }
     };

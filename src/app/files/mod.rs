@@ -55,7 +55,7 @@ use self::http::{
 use self::policy::Throttle;
 pub use self::policy::{Access, Authenticate, Policy, ct_eq};
 use super::server::{Connection, Connections, Step};
-use super::storage::{Name, NameError, Storage, StorageError, UploadId};
+use super::storage::{FileNameError, Name, Storage, StorageError, UploadId};
 use super::{LOG_LINES, Service, consume_front};
 use crate::net::Stack;
 use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
@@ -648,7 +648,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
         let c = &mut self.server.conns[i];
         let target = match r.target {
             Ok(t) => t,
-            Err(NameError::BadEncoding) => return c.fail(400, ""),
+            Err(FileNameError::BadEncoding) => return c.fail(400, ""),
             Err(_) => return c.fail(403, ""),
         };
         match (r.method, target) {

@@ -1,7 +1,7 @@
 //! The fault wrapper over ports of a plain segment.
 
 use super::*;
-use crate::link::sim::{Port, Segment};
+use crate::link::segment::{Port, Segment};
 use core::cell::RefCell;
 use smoltcp::phy::{RxToken as _, TxToken as _};
 use smoltcp::wire::EthernetAddress;

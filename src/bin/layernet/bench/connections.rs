@@ -14,7 +14,7 @@ use smoltcp::socket::tcp;
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingClient, GreetingServer};
 use layernet::app::{Outcome, Service};
 use layernet::host::sim::{SimNet, SimService, endpoint, host_mac};
-use layernet::link::sim::{StdPort, StdSegment};
+use layernet::link::segment::{StdPort, StdSegment};
 use layernet::net::Stack;
 use layernet::{Duration, Instant, IpEndpoint};
 

@@ -19,10 +19,10 @@ pub(super) fn memory() -> Vec<Figure> {
     use layernet::app::chat::ChatRoom;
     use layernet::app::echo::EchoServer;
     use layernet::app::time_echo::TimeEchoServer;
+    use layernet::board::Uptime;
     use layernet::host::clock::LocalClock;
     use layernet::host::sim::SimStack;
     use layernet::net::profile::{Host, Tiny};
-    use layernet::port::Uptime;
 
     // The tiny profile's applications, as the firmware's tiny build sizes
     // them (no log lines kept), and its stack with the 596-byte-frame driver.

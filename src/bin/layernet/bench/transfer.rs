@@ -16,7 +16,7 @@ use smoltcp::wire::{HardwareAddress, IpCidr};
 
 use layernet::host::sim::{endpoint, host_ip, host_mac};
 use layernet::link::Link;
-use layernet::link::sim::{Port, Segment};
+use layernet::link::segment::{Port, Segment};
 use layernet::net::{Config, Resources, Stack};
 use layernet::socket::{TcpListener, TcpStream};
 use layernet::{Duration, Instant};

@@ -1,4 +1,6 @@
-//! What a port of layernet to a board provides, in one place.
+//! What a port of layernet to a board provides, in one place. (The module
+//! was called `port`, which also meant TCP ports and the segment's switch
+//! ports; "board" says the one thing.)
 //!
 //! Layer: beside the core, like `host`: it names the traits the core
 //! already takes from outside and adds the two a board needs on top. Nothing
@@ -18,7 +20,7 @@
 //! on purpose, in the style of embedded-hal: one method each.
 //!
 //! ```
-//! use layernet::port::{Clock, Counter32};
+//! use layernet::board::{Clock, Counter32};
 //! use layernet::Instant;
 //! /// A board's 1 MHz timer register, here a plain variable.
 //! struct Timer<'a> { raw: &'a core::cell::Cell<u32>, ext: Counter32 }
@@ -43,7 +45,7 @@ use smoltcp::time::Instant;
 /// A monotonic clock: the `now` every `poll` takes.
 ///
 /// ```
-/// use layernet::{Instant, port::Clock};
+/// use layernet::{Instant, board::Clock};
 /// struct Fixed;
 /// impl Clock for Fixed {
 ///     fn now(&mut self) -> Instant { Instant::from_secs(1) }
@@ -54,7 +56,7 @@ pub trait Clock {
     /// The current time; never less than the last value returned.
     ///
     /// ```
-    /// use layernet::port::{Clock, Counter32};
+    /// use layernet::board::{Clock, Counter32};
     /// let mut c = Counter32::new(1000);
     /// struct Ms<'a>(&'a mut Counter32, u32);
     /// impl Clock for Ms<'_> {
@@ -69,7 +71,7 @@ pub trait Clock {
 /// ephemeral ports).
 ///
 /// ```
-/// use layernet::port::Entropy;
+/// use layernet::board::Entropy;
 /// struct Dice;
 /// impl Entropy for Dice {
 ///     fn seed(&mut self) -> u64 { 4 } // chosen by a fair roll
@@ -81,7 +83,7 @@ pub trait Entropy {
     /// 64 bits that an attacker cannot guess (as well as the board can).
     ///
     /// ```
-    /// use layernet::port::Entropy;
+    /// use layernet::board::Entropy;
     /// struct Zero;
     /// impl Entropy for Zero { fn seed(&mut self) -> u64 { 0 } }
     /// assert_eq!(Zero.seed(), 0, "deterministic: fine for tests, not for a network");
@@ -93,7 +95,7 @@ pub trait Entropy {
 /// stamps the uptime, shown as a date in 1970.
 ///
 /// ```
-/// use layernet::port::{Uptime, WallClock};
+/// use layernet::board::{Uptime, WallClock};
 /// let stamp = Uptime.datetime(layernet::Instant::from_secs(90_061));
 /// assert_eq!(stamp.to_string(), "1970-01-02 01:01:01");
 /// ```
@@ -112,7 +114,7 @@ impl WallClock for Uptime {
 /// does so with room to spare.
 ///
 /// ```
-/// use layernet::port::Counter32;
+/// use layernet::board::Counter32;
 /// let mut c = Counter32::new(25_000_000);
 /// c.update(u32::MAX - 24_999);
 /// assert_eq!(c.update(0).total_micros(), 171_798_691, "after the wrap, still counting up");
@@ -132,7 +134,7 @@ impl Counter32 {
     /// If `hz` is 0 (a programming error).
     ///
     /// ```
-    /// use layernet::port::Counter32;
+    /// use layernet::board::Counter32;
     /// assert_eq!(Counter32::new(1_000).update(0), layernet::Instant::ZERO);
     /// ```
     pub const fn new(hz: u32) -> Self {
@@ -147,7 +149,7 @@ impl Counter32 {
     /// Take the counter's raw value and return the time since it read 0.
     ///
     /// ```
-    /// use layernet::port::Counter32;
+    /// use layernet::board::Counter32;
     /// let mut c = Counter32::new(1_000);
     /// assert_eq!(c.update(1_234).total_millis(), 1_234);
     /// assert_eq!(c.update(1_234).total_millis(), 1_234, "unchanged: same time");

@@ -97,7 +97,7 @@ impl Stats {
     /// stations sent.
     ///
     /// ```
-    /// use layernet::link::{faults::FaultStats, sim::Stats};
+    /// use layernet::link::{faults::FaultStats, segment::Stats};
     /// let switch = Stats { offered: 3, delivered: 3, ..Stats::default() };
     /// let faults = FaultStats { offered: 4, dropped: 1, delivered: 3, ..FaultStats::default() };
     /// let s = switch.with_faults(&faults);
@@ -354,7 +354,7 @@ impl<const MTU: usize> Slot<MTU> {
 ///
 /// ```
 /// use core::cell::RefCell;
-/// use layernet::link::sim::{Port, Segment};
+/// use layernet::link::segment::{Port, Segment};
 /// use layernet::{EthernetAddress as Mac, Instant};
 /// use smoltcp::phy::{Device, TxToken};
 ///
@@ -380,7 +380,7 @@ pub struct Segment<const PORTS: usize, const QUEUE: usize, const MTU: usize> {
 /// each, standard Ethernet frames.
 ///
 /// ```
-/// use layernet::link::sim::StdSegment;
+/// use layernet::link::segment::StdSegment;
 /// let standard = StdSegment::new();
 /// assert_eq!(standard.mtu(), 1500);
 /// assert_eq!(standard.next_delivery(), None, "nothing queued yet");
@@ -399,7 +399,7 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Default
 ///
 /// ```
 /// use core::cell::RefCell;
-/// use layernet::link::sim::{StdPort, StdSegment};
+/// use layernet::link::segment::{StdPort, StdSegment};
 /// use layernet::EthernetAddress;
 ///
 /// let wire = RefCell::new(StdSegment::new());
@@ -425,7 +425,7 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
     /// (`MTU - 14`).
     ///
     /// ```
-    /// use layernet::link::sim::{Segment, Stats};
+    /// use layernet::link::segment::{Segment, Stats};
     /// let small = Segment::<2, 8, 1000>::new();
     /// assert_eq!(small.mtu(), 986);
     /// assert_eq!(small.stats(), Stats::default());
@@ -446,7 +446,7 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
     /// what the slots can hold and to the IPv4 minimum of 576.
     ///
     /// ```
-    /// use layernet::link::sim::StdSegment;
+    /// use layernet::link::segment::StdSegment;
     /// let mut wire = StdSegment::new();
     /// wire.set_mtu(1280);
     /// assert_eq!(wire.mtu(), 1280);
@@ -480,7 +480,7 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
     ///
     /// ```
     /// use core::cell::RefCell;
-    /// use layernet::{link::sim::*, EthernetAddress, Instant};
+    /// use layernet::{link::segment::*, EthernetAddress, Instant};
     /// use smoltcp::phy::{Device, TxToken};
     ///
     /// let wire = RefCell::new(Segment::<2, 4, 1514>::new());
@@ -518,7 +518,7 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
     ///
     /// ```
     /// use layernet::host::sim::{SimNet, endpoint};
-    /// use layernet::{Duration, link::sim::Faults, socket::TcpStream};
+    /// use layernet::{Duration, link::segment::Faults, socket::TcpStream};
     ///
     /// let run = |seed| -> Result<u64, Box<dyn std::error::Error>> {
     ///     let mut net = SimNet::new(seed, Faults::loss(20));
@@ -542,7 +542,7 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
     ///
     /// ```
     /// use layernet::host::sim::{SimNet, endpoint};
-    /// use layernet::{Duration, link::{Link, sim::Faults}, socket::UdpSocket};
+    /// use layernet::{Duration, link::{Link, segment::Faults}, socket::UdpSocket};
     ///
     /// let (mut net, a, b) = SimNet::pair(9)?;
     /// let now = net.now();
@@ -585,7 +585,7 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
     /// `None` if `index` is not below `PORTS`.
     ///
     /// ```
-    /// use layernet::{EthernetAddress, link::sim::Segment};
+    /// use layernet::{EthernetAddress, link::segment::Segment};
     /// let mut two = Segment::<2, 4, 1514>::new();
     /// assert_eq!(two.attach(1, EthernetAddress([2, 0, 0, 0, 0, 2])), Some(()));
     /// assert_eq!(two.attach(2, EthernetAddress([2, 0, 0, 0, 0, 3])), None);
@@ -685,7 +685,7 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Segment<PORTS, QU
 ///
 /// ```
 /// use core::cell::RefCell;
-/// use layernet::link::sim::{Port, Segment};
+/// use layernet::link::segment::{Port, Segment};
 /// use layernet::net::{Config, Stack, profile};
 ///
 /// let wire = RefCell::new(Segment::<2, 16, 1514>::new());
@@ -713,7 +713,7 @@ impl<'s, const PORTS: usize, const QUEUE: usize, const MTU: usize> Port<'s, PORT
     ///
     /// ```
     /// use core::cell::RefCell;
-    /// use layernet::{EthernetAddress, link::sim::{Port, StdSegment}};
+    /// use layernet::{EthernetAddress, link::segment::{Port, StdSegment}};
     ///
     /// let wire = RefCell::new(StdSegment::new());
     /// let mac = EthernetAddress([2, 0, 0, 0, 0, 1]);
@@ -740,7 +740,7 @@ impl<'s, const PORTS: usize, const QUEUE: usize, const MTU: usize> Port<'s, PORT
     /// The segment this port is attached to.
     ///
     /// ```
-    /// use layernet::{host::sim::SimNet, link::sim::Faults};
+    /// use layernet::{host::sim::SimNet, link::segment::Faults};
     /// let (mut net, a, _) = SimNet::pair(0)?;
     /// let wire = net.host(a).1.inner().segment();
     /// assert_eq!((wire.borrow().mtu(), net.faults()), (1500, Faults::NONE));
@@ -781,7 +781,7 @@ impl<const PORTS: usize, const QUEUE: usize, const MTU: usize> Link
 ///
 /// ```
 /// use core::cell::RefCell;
-/// use layernet::link::sim::{Port, Segment};
+/// use layernet::link::segment::{Port, Segment};
 /// use layernet::{EthernetAddress as Mac, Instant};
 /// use smoltcp::phy::{Device, RxToken, TxToken};
 ///
@@ -810,7 +810,7 @@ impl phy::RxToken for RxToken<'_> {
 ///
 /// ```
 /// use core::cell::RefCell;
-/// use layernet::{EthernetAddress, Instant, link::sim::*};
+/// use layernet::{EthernetAddress, Instant, link::segment::*};
 /// use smoltcp::phy::{Device, TxToken as _};
 ///
 /// let seg = RefCell::new(Segment::<1, 1, 64>::new());
