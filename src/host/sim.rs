@@ -635,20 +635,14 @@ impl SimNet {
             // waiting on a neighbour).
             let offered = self.offered();
             let mut progress = false;
-            for h in self.hosts.iter_mut() {
-                progress |= run::turn(&mut h.stack, &mut h.port, &mut h.services[..], now);
-            }
-            // Each host's stack is polled once after all its extra services,
-            // not after each: a poll costs a walk over its sockets, and a
-            // bench's sixteen clients on one host made it sixteen.
-            for (host, s) in extra.iter_mut() {
-                if let Some(h) = self.hosts.get_mut(*host) {
-                    progress |= s.poll(&mut h.stack, now);
-                }
-            }
+            // Extra services take their host's turn after its own: a stack
+            // poll costs a walk over its sockets, and a poll after each of
+            // a bench's sixteen clients made sixteen. What they write goes
+            // out in the next round's poll, as the host's own services' does.
             for (i, h) in self.hosts.iter_mut().enumerate() {
-                if extra.iter().any(|(host, _)| *host == i) {
-                    progress |= h.stack.poll(&mut h.port, now);
+                progress |= run::turn(&mut h.stack, &mut h.port, &mut h.services[..], now);
+                for (_, s) in extra.iter_mut().filter(|(host, _)| *host == i) {
+                    progress |= s.poll(&mut h.stack, now);
                 }
             }
             progress |= self.offered() != offered;

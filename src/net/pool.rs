@@ -86,6 +86,8 @@ impl<'a> Stack<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn abort_all_tcp(&mut self) {
+        // A stream already closed changes owner, not state.
+        self.pool_moved = true;
         for entry in self.tcp.iter_mut().filter(|e| !e.parked) {
             let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
             if !matches!(
@@ -161,6 +163,12 @@ impl<'a> Stack<'a> {
         }
     }
 
+    /// Lower [`Stack::tcp_live`] past the idle entries at the end.
+    pub(super) fn trim_live(&mut self) {
+        let live = &self.tcp[..self.tcp_live];
+        self.tcp_live = live.iter().rposition(|e| !e.idle()).map_or(0, |i| i + 1);
+    }
+
     /// Bring pool socket `index` back into smoltcp's set before the pool
     /// hands it out. There is room: it left a slot there when it parked,
     /// and the set holds at most the sockets it was sized for.
@@ -186,7 +194,7 @@ impl<'a> Stack<'a> {
         // to be accepted), and those of them in LISTEN.
         let mut queued = [0usize; MAX_LISTENERS];
         let mut listening = [0usize; MAX_LISTENERS];
-        for entry in self.tcp.iter_mut() {
+        for entry in self.tcp[..self.tcp_live].iter_mut() {
             if !matches!(entry.owner, Owner::Closing | Owner::Slot(_)) {
                 continue;
             }
@@ -246,6 +254,7 @@ impl<'a> Stack<'a> {
             for _ in 0..room.min(short) {
                 let Some(found) = self.tcp[from..].iter().position(|e| e.owner == Owner::Free)
                 else {
+                    self.pool_moved |= changed;
                     return changed;
                 };
                 let index = from + found;
@@ -258,6 +267,7 @@ impl<'a> Stack<'a> {
                     break;
                 }
                 entry.owner = Owner::Slot(n as u8);
+                self.tcp_live = self.tcp_live.max(index + 1);
                 entry.established = false;
                 entry.shut = false;
                 entry.eof = false;
@@ -265,6 +275,7 @@ impl<'a> Stack<'a> {
                 changed = true;
             }
         }
+        self.pool_moved |= changed;
         changed
     }
 
@@ -300,6 +311,7 @@ impl<'a> Stack<'a> {
             return;
         }
         let n = key.index as u8;
+        self.pool_moved = true;
         if let Some(l) = self.listeners.get_mut(key.index) {
             *l = None;
         }
@@ -357,6 +369,7 @@ impl<'a> Stack<'a> {
     pub(crate) fn take_free_tcp(&mut self) -> Option<Key> {
         let index = self.tcp.iter().position(|e| e.owner == Owner::Free)?;
         self.unpark(index);
+        self.tcp_live = self.tcp_live.max(index + 1);
         let entry = &mut self.tcp[index];
         entry.owner = Owner::Stream;
         entry.established = false;

@@ -272,8 +272,7 @@ pub(super) fn smoltcp_connections(clients: usize, total: u64, pool: usize) -> Re
         .collect();
     let mut buffers = vec![0u8; storage.len() * 2 * GREETING_BUFFER];
     let (server_slots, client_slots) = storage.split_at_mut(server_count);
-    let (server_buffers, client_buffers) =
-        buffers.split_at_mut(server_count * 2 * GREETING_BUFFER);
+    let (server_buffers, client_buffers) = buffers.split_at_mut(server_count * 2 * GREETING_BUFFER);
     let mut server = BareHost::new(&wire, 0, server_slots, server_buffers)?;
     let mut client_host = BareHost::new(&wire, 1, client_slots, client_buffers)?;
     let each = total.div_ceil(clients as u64);
