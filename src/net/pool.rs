@@ -161,6 +161,21 @@ impl<'a> Stack<'a> {
             entry.parked = true;
             self.spare_room -= 1;
         }
+        // Closed UDP sockets too (smoltcp's egress visits each of them as
+        // well), with the room no TCP socket may need.
+        let tcp_in_set = self.tcp.iter().filter(|e| !e.parked).count();
+        for entry in self.udp.iter_mut() {
+            if self.spare_room <= tcp_in_set {
+                break;
+            }
+            if entry.parked || entry.in_use || entry.handle.is_none() {
+                continue;
+            }
+            let socket = self.sockets.remove(entry.handle());
+            entry.handle = Some(self.spare.add(socket));
+            entry.parked = true;
+            self.spare_room -= 1;
+        }
     }
 
     /// Lower [`Stack::tcp_live`] past the idle entries at the end.
@@ -466,6 +481,14 @@ impl<'a> Stack<'a> {
             .iter()
             .position(|e| !e.in_use)
             .ok_or(PoolError::Exhausted)?;
+        if let Some(entry) = self.udp.get_mut(index)
+            && entry.parked
+        {
+            let socket = self.spare.remove(entry.handle());
+            entry.handle = Some(self.sockets.add(socket));
+            entry.parked = false;
+            self.spare_room += 1;
+        }
         let socket = self
             .sockets
             .get_mut::<udp::Socket>(self.udp[index].handle());
@@ -487,6 +510,8 @@ impl<'a> Stack<'a> {
             self.sockets.get_mut::<udp::Socket>(e.handle()).close();
             e.in_use = false;
             e.generation = e.generation.wrapping_add(1);
+            // To be parked by the next poll.
+            self.pool_moved = true;
         }
     }
 
