@@ -356,8 +356,8 @@ impl<'a> Stack<'a> {
         if core::mem::take(&mut self.pool_moved) {
             self.park_idle();
             self.trim_live();
-            // The next poll re-arms once more: a socket this one armed or
-            // parked may have left its listener short.
+            // What this walk found (a close that egress finished, say)
+            // has not been re-armed for: the next poll does it.
             self.pool_moved = true;
         }
         progress
