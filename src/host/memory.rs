@@ -150,9 +150,9 @@ impl Sizes {
         let slots = self.tcp_sockets + UDP_SOCKETS + 1 + NAME_SOCKETS;
         let sockets: Vec<SocketStorage<'static>> =
             (0..slots).map(|_| SocketStorage::EMPTY).collect();
-        // A slot per TCP socket where it waits while free, out of the way
-        // of smoltcp's per-segment walk (net::Memory::with_spare).
-        let spare: Vec<SocketStorage<'static>> = (0..self.tcp_sockets)
+        // A slot per TCP and UDP socket where it waits while free, out of
+        // the way of smoltcp's per-segment walk (net::Memory::with_spare).
+        let spare: Vec<SocketStorage<'static>> = (0..self.tcp_sockets + UDP_SOCKETS)
             .map(|_| SocketStorage::EMPTY)
             .collect();
         Memory::new(

@@ -114,6 +114,9 @@ impl TcpEntry {
 pub struct UdpEntry {
     pub(super) handle: Option<SocketHandle>,
     pub(crate) in_use: bool,
+    /// The socket waits in the stack's spare set, as a parked TCP one
+    /// does (only ever while not in use).
+    pub(super) parked: bool,
     /// Bumped each time the socket is closed (see [`Key`]).
     pub(super) generation: u32,
 }
@@ -129,6 +132,7 @@ impl UdpEntry {
     pub const EMPTY: UdpEntry = UdpEntry {
         handle: None,
         in_use: false,
+        parked: false,
         generation: 0,
     };
 
@@ -422,7 +426,8 @@ impl<'a> Memory<'a> {
     /// host's pool of a hundred sockets, most of them free, would cost
     /// every segment a hundred visits. With one slot here per TCP socket, a
     /// free socket waits here until the pool hands it out; fewer slots
-    /// park fewer. Boards, with pools of a dozen, leave it empty.
+    /// park fewer. Slots beyond one per TCP socket take closed UDP sockets
+    /// as well. Boards, with pools of a dozen, leave it empty.
     ///
     /// ```
     /// use layernet::net::{IcmpBuffers, Memory, TcpEntry};

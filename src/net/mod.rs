@@ -337,6 +337,14 @@ pub struct Stack<'a> {
     /// and how many more fit.
     spare: SocketSet<'a>,
     spare_room: usize,
+    /// A socket changed state or owner since the last re-arm in
+    /// [`Stack::poll`]: only then can re-arming or parking find work, and
+    /// both walk the pool.
+    pool_moved: bool,
+    /// Every TCP entry from this index on is idle ([`TcpEntry::idle`]):
+    /// the walks that skip idle entries stop here. The pool hands out the
+    /// lowest free entry, so the entries in use stay near the start.
+    tcp_live: usize,
     tcp: &'a mut [TcpEntry],
     udp: &'a mut [UdpEntry],
     icmp: SocketHandle,

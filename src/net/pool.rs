@@ -86,6 +86,8 @@ impl<'a> Stack<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn abort_all_tcp(&mut self) {
+        // A stream already closed changes owner, not state.
+        self.pool_moved = true;
         for entry in self.tcp.iter_mut().filter(|e| !e.parked) {
             let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
             if !matches!(
@@ -159,6 +161,27 @@ impl<'a> Stack<'a> {
             entry.parked = true;
             self.spare_room -= 1;
         }
+        // Closed UDP sockets too (smoltcp's egress visits each of them as
+        // well), with the room no TCP socket may need.
+        let tcp_in_set = self.tcp.iter().filter(|e| !e.parked).count();
+        for entry in self.udp.iter_mut() {
+            if self.spare_room <= tcp_in_set {
+                break;
+            }
+            if entry.parked || entry.in_use || entry.handle.is_none() {
+                continue;
+            }
+            let socket = self.sockets.remove(entry.handle());
+            entry.handle = Some(self.spare.add(socket));
+            entry.parked = true;
+            self.spare_room -= 1;
+        }
+    }
+
+    /// Lower [`Stack::tcp_live`] past the idle entries at the end.
+    pub(super) fn trim_live(&mut self) {
+        let live = &self.tcp[..self.tcp_live];
+        self.tcp_live = live.iter().rposition(|e| !e.idle()).map_or(0, |i| i + 1);
     }
 
     /// Bring pool socket `index` back into smoltcp's set before the pool
@@ -186,7 +209,7 @@ impl<'a> Stack<'a> {
         // to be accepted), and those of them in LISTEN.
         let mut queued = [0usize; MAX_LISTENERS];
         let mut listening = [0usize; MAX_LISTENERS];
-        for entry in self.tcp.iter_mut() {
+        for entry in self.tcp[..self.tcp_live].iter_mut() {
             if !matches!(entry.owner, Owner::Closing | Owner::Slot(_)) {
                 continue;
             }
@@ -246,6 +269,7 @@ impl<'a> Stack<'a> {
             for _ in 0..room.min(short) {
                 let Some(found) = self.tcp[from..].iter().position(|e| e.owner == Owner::Free)
                 else {
+                    self.pool_moved |= changed;
                     return changed;
                 };
                 let index = from + found;
@@ -258,6 +282,7 @@ impl<'a> Stack<'a> {
                     break;
                 }
                 entry.owner = Owner::Slot(n as u8);
+                self.tcp_live = self.tcp_live.max(index + 1);
                 entry.established = false;
                 entry.shut = false;
                 entry.eof = false;
@@ -265,6 +290,7 @@ impl<'a> Stack<'a> {
                 changed = true;
             }
         }
+        self.pool_moved |= changed;
         changed
     }
 
@@ -300,6 +326,7 @@ impl<'a> Stack<'a> {
             return;
         }
         let n = key.index as u8;
+        self.pool_moved = true;
         if let Some(l) = self.listeners.get_mut(key.index) {
             *l = None;
         }
@@ -357,6 +384,7 @@ impl<'a> Stack<'a> {
     pub(crate) fn take_free_tcp(&mut self) -> Option<Key> {
         let index = self.tcp.iter().position(|e| e.owner == Owner::Free)?;
         self.unpark(index);
+        self.tcp_live = self.tcp_live.max(index + 1);
         let entry = &mut self.tcp[index];
         entry.owner = Owner::Stream;
         entry.established = false;
@@ -453,6 +481,14 @@ impl<'a> Stack<'a> {
             .iter()
             .position(|e| !e.in_use)
             .ok_or(PoolError::Exhausted)?;
+        if let Some(entry) = self.udp.get_mut(index)
+            && entry.parked
+        {
+            let socket = self.spare.remove(entry.handle());
+            entry.handle = Some(self.sockets.add(socket));
+            entry.parked = false;
+            self.spare_room += 1;
+        }
         let socket = self
             .sockets
             .get_mut::<udp::Socket>(self.udp[index].handle());
@@ -474,6 +510,8 @@ impl<'a> Stack<'a> {
             self.sockets.get_mut::<udp::Socket>(e.handle()).close();
             e.in_use = false;
             e.generation = e.generation.wrapping_add(1);
+            // To be parked by the next poll.
+            self.pool_moved = true;
         }
     }
 

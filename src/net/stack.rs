@@ -180,6 +180,8 @@ impl<'a> Stack<'a> {
             sockets: set,
             spare: SocketSet::new(ManagedSlice::Borrowed(spare)),
             spare_room,
+            pool_moved: false,
+            tcp_live: 0,
             tcp: tcp_entries,
             udp: udp_entries,
             icmp,
@@ -265,7 +267,8 @@ impl<'a> Stack<'a> {
             };
             let pool = gate::Pool {
                 sockets: &self.sockets,
-                tcp: self.tcp,
+                // The gate's walks skip idle entries: none lies past these.
+                tcp: &self.tcp[..self.tcp_live],
                 udp: self.udp,
                 listeners: &self.listeners,
             };
@@ -290,7 +293,8 @@ impl<'a> Stack<'a> {
                 gate::Verdict::Admit(note) => note,
             };
             if let Some(segment) = segment {
-                let entry = self.tcp.iter_mut().find(|e| e.watch.holds(&segment));
+                let live = &mut self.tcp[..self.tcp_live];
+                let entry = live.iter_mut().find(|e| e.watch.holds(&segment));
                 if let Some(entry) = entry {
                     entry.watch.received(&segment);
                 }
@@ -345,9 +349,17 @@ impl<'a> Stack<'a> {
         #[cfg(feature = "names")]
         self.dhcp_after_poll(device);
         progress |= self.kick_stalled(device, now);
-        progress |= self.rearm();
+        if core::mem::take(&mut self.pool_moved) {
+            progress |= self.rearm();
+        }
         self.watch_states();
-        self.park_idle();
+        if core::mem::take(&mut self.pool_moved) {
+            self.park_idle();
+            self.trim_live();
+            // What this walk found (a close that egress finished, say)
+            // has not been re-armed for: the next poll does it.
+            self.pool_moved = true;
+        }
         progress
     }
 
@@ -375,7 +387,7 @@ impl<'a> Stack<'a> {
     /// See [`STALL_KICK`].
     pub(super) fn kick_stalled<D: Link>(&mut self, device: &mut D, now: Instant) -> bool {
         let mut kicked = false;
-        for entry in self.tcp.iter_mut() {
+        for entry in self.tcp[..self.tcp_live].iter_mut() {
             // A pooled socket is closed or in TIME-WAIT: it sends nothing.
             if entry.owner == Owner::Free {
                 continue;
@@ -471,7 +483,7 @@ impl<'a> Stack<'a> {
     /// Compare every TCP socket's state with the one recorded last time;
     /// report and record the differences.
     pub(super) fn watch_states(&mut self) {
-        for entry in self.tcp.iter_mut() {
+        for entry in self.tcp[..self.tcp_live].iter_mut() {
             // This runs after every frame, for every socket in the pool.
             if entry.idle() {
                 continue;
@@ -506,6 +518,7 @@ impl<'a> Stack<'a> {
             }
             let from = watch.state;
             watch.state = state;
+            self.pool_moved = true;
             watch.last_tx = self.now;
             if observe::fresh_state(state) {
                 watch.isn = None;
@@ -544,8 +557,7 @@ impl<'a> Stack<'a> {
     pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
         let smoltcp = self.iface.poll_at(now, &self.sockets);
         // The stall nudge has deadlines of its own (see STALL_KICK).
-        let kick = self
-            .tcp
+        let kick = self.tcp[..self.tcp_live]
             .iter()
             .filter(|e| !e.parked)
             .filter(|e| {
