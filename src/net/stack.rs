@@ -243,9 +243,9 @@ impl<'a> Stack<'a> {
         };
         // A SYN that finds its listener with none in LISTEN (see
         // LISTEN_AHEAD) goes to the gate a second time, after a re-arm;
-        // the frame stays at the head of the link meanwhile, and its tally
-        // is kept so that it counts once.
-        let mut asked_again: Option<Option<observe::Segment>> = None;
+        // the frame stays at the head of the link meanwhile, and is
+        // counted once.
+        let mut asked_again = false;
         for _ in 0..INGRESS_BURST {
             let Some(frame) = device.peek(now) else {
                 break;
@@ -253,16 +253,12 @@ impl<'a> Stack<'a> {
             // Parsed once, here; every reader below takes its views.
             let parsed = frame::Frame::parse(frame);
             let parsed = parsed.as_ref();
-            let second = asked_again.take();
-            let again = second.is_some();
-            let segment = match second {
-                Some(segment) => segment,
-                None => {
-                    #[cfg(feature = "names")]
-                    self.names.see(parsed);
-                    self.counters.tally(Direction::Rx, parsed)
-                }
-            };
+            let again = core::mem::take(&mut asked_again);
+            if !again {
+                #[cfg(feature = "names")]
+                self.names.see(parsed);
+                self.counters.tally(Direction::Rx, parsed);
+            }
             let pool = gate::Pool {
                 sockets: &self.sockets,
                 tcp: self.tcp,
@@ -271,7 +267,7 @@ impl<'a> Stack<'a> {
             };
             let (verdict, quiet) = gate::admit(parsed, &us, &pool);
             if !again && matches!(verdict, gate::Verdict::Drop(DropReason::BusyPool)) {
-                asked_again = Some(segment);
+                asked_again = true;
                 self.rearm();
                 continue;
             }
@@ -289,10 +285,10 @@ impl<'a> Stack<'a> {
                 }
                 gate::Verdict::Admit(note) => note,
             };
-            if let Some(segment) = segment {
-                let entry = self.tcp.iter_mut().find(|e| e.watch.holds(&segment));
+            if let Some(segment) = track::Segment::in_frame(Direction::Rx, parsed) {
+                let entry = self.tcp.iter_mut().find(|e| e.track.holds(&segment));
                 if let Some(entry) = entry {
-                    entry.watch.received(&segment);
+                    entry.track.received(&segment);
                 }
             }
             if let Some(Event::NoSocket { transport, .. }) = note {
@@ -372,7 +368,7 @@ impl<'a> Stack<'a> {
         self.iface.poll_egress(now, &mut device, &mut self.sockets)
     }
 
-    /// See [`STALL_KICK`].
+    /// See [`STALL_KICK`]; connection tracking keeps the timers.
     pub(super) fn kick_stalled<D: Link>(&mut self, device: &mut D, now: Instant) -> bool {
         let mut kicked = false;
         for entry in self.tcp.iter_mut() {
@@ -381,29 +377,16 @@ impl<'a> Stack<'a> {
                 continue;
             }
             let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
-            let sending = matches!(
-                socket.state(),
-                tcp::State::Established | tcp::State::CloseWait
-            );
-            if !sending
-                || socket.send_queue() == 0
-                || !socket.nagle_enabled()
-                || now < entry.watch.last_tx + STALL_KICK
-            {
+            let queued = socket.send_queue();
+            if !entry.track.kick(socket, now) {
                 continue;
             }
-            let queued = socket.send_queue();
-            entry.watch.keep_alive_before = socket.keep_alive();
-            socket.set_nagle_enabled(false);
-            socket.set_keep_alive(Some(STALL_KICK));
-            entry.watch.last_tx = now;
-            entry.watch.kicked = true;
             self.counters.tcp_stall_kicks += 1;
             kicked = true;
             if let (Some(observer), Some(local), Some(remote)) = (
                 self.observer.as_deref_mut(),
-                entry.watch.local,
-                entry.watch.remote,
+                entry.track.local,
+                entry.track.remote,
             ) {
                 let event = Event::StallKick {
                     local,
@@ -418,11 +401,9 @@ impl<'a> Stack<'a> {
         }
         let _ = self.egress_once(device, now);
         for entry in self.tcp.iter_mut() {
-            if entry.watch.kicked && !entry.parked {
-                entry.watch.kicked = false;
+            if entry.track.kicked() && !entry.parked {
                 let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
-                socket.set_nagle_enabled(true);
-                socket.set_keep_alive(entry.watch.keep_alive_before);
+                entry.track.unkick(socket);
             }
         }
         true
@@ -477,52 +458,8 @@ impl<'a> Stack<'a> {
                 continue;
             }
             let socket = self.sockets.get::<tcp::Socket>(entry.handle());
-            let state = socket.state();
-            let watch = &mut entry.watch;
-            // A socket that stays closed has no endpoints, one that stays
-            // listening keeps its port, and one that stays established keeps
-            // the ones already recorded (a new connection passes through
-            // other states, each seen by a poll): nothing to refresh. A
-            // host's pool holds dozens of listening slots.
-            if state == watch.state
-                && matches!(
-                    state,
-                    tcp::State::Closed | tcp::State::Listen | tcp::State::Established
-                )
-            {
-                continue;
-            }
-            if let Some(local) = socket.local_endpoint() {
-                watch.local = Some(local);
-            } else if state == tcp::State::Listen {
-                let port = socket.listen_endpoint().port;
-                watch.local = Some(IpEndpoint::new(self.ip.into(), port));
-            }
-            if let Some(remote) = socket.remote_endpoint() {
-                watch.remote = Some(remote);
-            }
-            if state == watch.state {
-                continue;
-            }
-            let from = watch.state;
-            watch.state = state;
-            watch.last_tx = self.now;
-            if observe::fresh_state(state) {
-                watch.isn = None;
-                watch.sent_end = None;
-                watch.rcv_next = None;
-                if state == tcp::State::Listen {
-                    watch.remote = None;
-                }
-            }
-            let local = watch.local.unwrap_or(IpEndpoint::new(self.ip.into(), 0));
-            let event = Event::State {
-                local,
-                remote: watch.remote,
-                from,
-                to: state,
-            };
-            if let Some(observer) = self.observer.as_deref_mut() {
+            let event = entry.track.look(socket, self.ip, self.now);
+            if let (Some(event), Some(observer)) = (event, self.observer.as_deref_mut()) {
                 observer.event(self.now, event);
             }
         }
@@ -548,15 +485,7 @@ impl<'a> Stack<'a> {
             .tcp
             .iter()
             .filter(|e| !e.parked)
-            .filter(|e| {
-                let socket = self.sockets.get::<tcp::Socket>(e.handle());
-                matches!(
-                    socket.state(),
-                    tcp::State::Established | tcp::State::CloseWait
-                ) && socket.send_queue() > 0
-                    && socket.nagle_enabled()
-            })
-            .map(|e| e.watch.last_tx + STALL_KICK)
+            .filter_map(|e| e.track.kick_at(self.sockets.get::<tcp::Socket>(e.handle())))
             .min();
         match (smoltcp, kick) {
             (Some(a), Some(b)) => Some(a.min(b)),
