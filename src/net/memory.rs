@@ -36,12 +36,6 @@ pub struct TcpEntry {
     /// The socket waits in the stack's spare set (only ever while idle).
     pub(super) parked: bool,
     pub(crate) owner: Owner,
-    /// The connection reached ESTABLISHED at least once.
-    pub(crate) established: bool,
-    /// This side shut its sending half down (FIN queued).
-    pub(crate) shut: bool,
-    /// The peer's FIN was read (end of file seen).
-    pub(crate) eof: bool,
     /// What the stack tracks of this socket's connection (see `track.rs`).
     pub(crate) track: track::Tracked,
     /// The service port its bytes count for (see [`AppCounters`]).
@@ -63,9 +57,6 @@ impl TcpEntry {
         handle: None,
         parked: false,
         owner: Owner::Free,
-        established: false,
-        shut: false,
-        eof: false,
         track: track::Tracked::NEW,
         service: 0,
         generation: 0,

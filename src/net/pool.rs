@@ -258,9 +258,6 @@ impl<'a> Stack<'a> {
                     break;
                 }
                 entry.owner = Owner::Slot(n as u8);
-                entry.established = false;
-                entry.shut = false;
-                entry.eof = false;
                 self.counters.slots_armed += 1;
                 changed = true;
             }
@@ -334,7 +331,6 @@ impl<'a> Stack<'a> {
         let entry = &mut self.tcp[index];
         let key = entry.key(index);
         entry.owner = Owner::Stream;
-        entry.established = true;
         entry.service = port;
         let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
         // The handshake is over: the stream's owner decides on timeouts.
@@ -359,9 +355,6 @@ impl<'a> Stack<'a> {
         self.unpark(index);
         let entry = &mut self.tcp[index];
         entry.owner = Owner::Stream;
-        entry.established = false;
-        entry.shut = false;
-        entry.eof = false;
         fresh(self.sockets.get_mut::<tcp::Socket>(entry.handle()), None);
         Some(entry.key(index))
     }
