@@ -358,7 +358,6 @@ pub struct Stack<'a> {
     now: Instant,
     ip: Ipv4Address,
     cidr: Ipv4Cidr,
-    observer: Option<&'a mut (dyn Observer + 'a)>,
     apps: heapless::Vec<AppCounters, MAX_APPS>,
     #[cfg(feature = "names")]
     names: names::Names,

@@ -231,12 +231,16 @@ pub enum Event {
     },
 }
 
-/// Receives what the stack saw; attach one with
-/// [`Stack::set_observer`](super::Stack::set_observer).
+/// Receives what the stack saw; lend one to a poll with
+/// [`Stack::poll_observed`](super::Stack::poll_observed) (or to a host's
+/// loop: [`run::turn_observed`](crate::run::turn_observed),
+/// `SimNet::observe`).
 ///
-/// Both calls happen inside [`Stack::poll`](super::Stack::poll), in order:
-/// a received frame, then the events it caused and the frames sent in
-/// answer. An observer must not block; it runs on the stack's time.
+/// Both calls happen inside that poll, in order: a received frame, then
+/// the events it caused and the frames sent in answer. Events of what the
+/// application did between polls (a listen, a connect, a close) come at
+/// the start of the next poll. An observer must not block; it runs on the
+/// stack's time.
 ///
 /// # Example
 ///
@@ -259,7 +263,7 @@ pub enum Event {
 /// }
 /// let (mut net, server, client) = SimNet::pair(4)?;
 /// let seen = Rc::new(RefCell::new(Vec::new()));
-/// net.stack(client).set_observer(Some(Box::leak(Box::new(States(seen.clone())))));
+/// net.observe(client, Some(Box::new(States(seen.clone()))));
 /// let _listening = TcpListener::bind(net.stack(server), 80, 1)?;
 /// let _stream = TcpStream::connect(net.stack(client), endpoint(server, 80))?;
 /// net.run_for(Duration::from_millis(20));
@@ -271,6 +275,18 @@ pub trait Observer {
     fn frame(&mut self, now: Instant, direction: Direction, frame: &[u8]);
     /// The stack did something between frames.
     fn event(&mut self, now: Instant, event: Event);
+}
+
+/// The observer lent to one poll, if any, as the stack hands it down
+/// to the parts that see frames and events.
+pub(crate) type Lent<'p, 'o> = Option<&'p mut (dyn Observer + 'o)>;
+
+/// Show `event` to the observer lent to this poll, if any.
+#[inline]
+pub(crate) fn tell(observer: &mut Lent<'_, '_>, now: Instant, event: Event) {
+    if let Some(observer) = observer {
+        observer.event(now, event);
+    }
 }
 
 /// What the stack counted, layer by layer. Every field counts frames (or
