@@ -16,7 +16,8 @@
 //!
 //! The device is lent to each call, as smoltcp's `Interface::poll` takes
 //! it: sockets and services borrow the [`Stack`] alone, and never name the
-//! device's type.
+//! device's type. So is an observer, for a host that has one
+//! ([`turn_observed`], [`settle_observed`]): the stack keeps neither.
 //!
 //! ```
 //! use core::cell::RefCell;
@@ -61,7 +62,7 @@
 
 use crate::app::Service;
 use crate::link::Link;
-use crate::net::Stack;
+use crate::net::{Observer, Stack};
 use smoltcp::time::Instant;
 
 /// The services one stack runs, however the host keeps them: a slice of
@@ -154,7 +155,43 @@ pub fn turn<D: Link, S: Services + ?Sized>(
     services: &mut S,
     now: Instant,
 ) -> bool {
-    let mut moved = stack.poll(device, now);
+    turn_observed(stack, device, None, services, now)
+}
+
+/// [`turn`], lending `observer` (if any) to the stack's poll
+/// ([`Stack::poll_observed`]): the loop's owner keeps its observer, as it
+/// keeps the device.
+///
+/// ```
+/// use layernet::app::echo::EchoServer;
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::net::{Direction, Event, Observer};
+/// use layernet::{Instant, run, socket::UdpSocket};
+///
+/// struct Sent(usize);
+/// impl Observer for Sent {
+///     fn frame(&mut self, _: Instant, way: Direction, _: &[u8]) { self.0 += usize::from(way == Direction::Tx) }
+///     fn event(&mut self, _: Instant, _: Event) {}
+/// }
+/// let (mut net, a, b) = SimNet::pair(2)?;
+/// let (stack, port) = net.host(a);
+/// UdpSocket::bind(stack, 0)?.send_to(stack, b"?", endpoint(b, 9))?;
+/// let (mut sent, mut no_services): (_, [EchoServer<1>; 0]) = (Sent(0), []);
+/// run::turn_observed(stack, port, Some(&mut sent), &mut no_services[..], Instant::ZERO);
+/// assert_eq!(sent.0, 1, "the ARP request for b");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn turn_observed<D: Link, S: Services + ?Sized>(
+    stack: &mut Stack<'_>,
+    device: &mut D,
+    observer: Option<&mut (dyn Observer + '_)>,
+    services: &mut S,
+    now: Instant,
+) -> bool {
+    let mut moved = match observer {
+        Some(observer) => stack.poll_observed(device, observer, now),
+        None => stack.poll(device, now),
+    };
     services.each(&mut |s| moved |= s.poll(stack, now));
     moved
 }
@@ -182,12 +219,47 @@ pub fn settle<D: Link, S: Services + ?Sized>(
     stack: &mut Stack<'_>,
     device: &mut D,
     services: &mut S,
+    clock: impl FnMut() -> Instant,
+    rounds: usize,
+) -> bool {
+    settle_observed(stack, device, None, services, clock, rounds)
+}
+
+/// [`settle`], lending `observer` (if any) to every poll (see
+/// [`turn_observed`]).
+///
+/// ```
+/// use layernet::app::echo::EchoServer;
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::net::{Direction, Event, Observer, TcpState};
+/// use layernet::{Instant, run};
+///
+/// struct States(Vec<TcpState>);
+/// impl Observer for States {
+///     fn frame(&mut self, _: Instant, _: Direction, _: &[u8]) {}
+///     fn event(&mut self, _: Instant, event: Event) {
+///         if let Event::State { to, .. } = event { self.0.push(to) }
+///     }
+/// }
+/// let (mut net, a, _) = SimNet::pair(1)?;
+/// let (stack, port) = net.host(a);
+/// let mut echo = [EchoServer::<1>::bind(stack, 7, 1)?];
+/// let mut states = States(Vec::new());
+/// run::settle_observed(stack, port, Some(&mut states), &mut echo[..], || Instant::ZERO, 10);
+/// assert_eq!(states.0, [TcpState::Listen], "the echo server's socket listens");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn settle_observed<D: Link, S: Services + ?Sized>(
+    stack: &mut Stack<'_>,
+    device: &mut D,
+    mut observer: Option<&mut (dyn Observer + '_)>,
+    services: &mut S,
     mut clock: impl FnMut() -> Instant,
     rounds: usize,
 ) -> bool {
     let mut moved = false;
     for _ in 0..rounds {
-        if !turn(stack, device, services, clock()) {
+        if !turn_observed(stack, device, observer.as_deref_mut(), services, clock()) {
             break;
         }
         moved = true;

@@ -1065,9 +1065,8 @@ fn dropped(c: &Counters, reason: DropReason) -> u64 {
 fn each_hostile_frame_has_its_written_outcome_and_service_goes_on() {
     let (mut net, _, client) = SimNet::pair(8).expect("two hosts");
     let sent = Rc::new(RefCell::new(Vec::new()));
-    let observer: &'static mut Sent = Box::leak(Box::new(Sent(Rc::clone(&sent))));
+    net.observe(VICTIM_HOST, Some(Box::new(Sent(Rc::clone(&sent)))));
     let stack = net.stack(VICTIM_HOST);
-    stack.set_observer(Some(observer));
     let echo = EchoServer::<4>::bind(stack, ports::ECHO, 4).expect("echo");
     let _sink = TcpListener::bind(stack, SINK, 2).expect("sink");
     let _udp_sink = UdpSocket::bind(stack, SINK).expect("udp sink");

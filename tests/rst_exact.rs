@@ -95,8 +95,7 @@ fn expected_next(frames: &[Vec<u8>], port: u16) -> u32 {
 fn only_the_exact_sequence_number_resets_a_connection() {
     let (mut net, server, client) = SimNet::pair(5).expect("two hosts");
     let seen = Rc::new(RefCell::new(Vec::new()));
-    let observer: &'static mut Seen = Box::leak(Box::new(Seen(Rc::clone(&seen))));
-    net.stack(server).set_observer(Some(observer));
+    net.observe(server, Some(Box::new(Seen(Rc::clone(&seen)))));
     let mut listener = TcpListener::bind(net.stack(server), 7, 1).expect("bind");
     let mut c = TcpStream::connect(net.stack(client), endpoint(server, 7)).expect("connect");
     net.run_for(Duration::from_millis(10));

@@ -10,12 +10,13 @@
 //! flush). No real time passes, so a run is fast and, given the seed,
 //! exactly repeatable.
 //!
-//! Each host is a stack, its port on the segment and its services; every
-//! round turns each host once ([`crate::run::turn`]), in order, so that
-//! none runs ahead of the others at one instant.
+//! Each host is a stack, its port on the segment, its services and, when
+//! watched, its observer (lent to each poll: [`SimNet::observe`]); every
+//! round turns each host once ([`crate::run::turn_observed`]), in order, so
+//! that none runs ahead of the others at one instant.
 //!
 //! Setup allocates (the resources are leaked to get `'static` stacks, one
-//! `Box` per service); stepping does not.
+//! `Box` per service and per observer); stepping does not.
 
 use std::cell::{Ref, RefCell};
 
@@ -23,7 +24,7 @@ use crate::app::Service;
 use crate::link::faults::{FaultStats, Faulty, Ways};
 use crate::link::rng::Rng;
 use crate::link::segment::{Faults, Stats, StdPort, StdSegment};
-use crate::net::{Config, ConfigError, Memory, Resources, Stack, profile};
+use crate::net::{Config, ConfigError, Memory, Observer, Resources, Stack, profile};
 use crate::run;
 use crate::{Duration, EthernetAddress, Instant, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr};
 
@@ -100,6 +101,18 @@ struct SimHost {
     stack: SimStack,
     port: SimPort,
     services: Vec<Box<SimService>>,
+    /// Lent to each poll of the stack (see [`SimNet::observe`]).
+    observer: Option<Box<dyn Observer>>,
+}
+
+impl SimHost {
+    /// Poll the stack, lending it the port and the observer.
+    fn poll(&mut self, now: Instant) -> bool {
+        match self.observer.as_deref_mut() {
+            Some(observer) => self.stack.poll_observed(&mut self.port, observer, now),
+            None => self.stack.poll(&mut self.port, now),
+        }
+    }
 }
 
 /// The simulated network: see the module doc.
@@ -301,6 +314,7 @@ impl SimNet {
             stack,
             port,
             services: Vec::new(),
+            observer: None,
         });
         Ok(i)
     }
@@ -383,8 +397,7 @@ impl SimNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn poll(&mut self, host: HostId, now: Instant) -> bool {
-        let h = &mut self.hosts[host];
-        h.stack.poll(&mut h.port, now)
+        self.hosts[host].poll(now)
     }
 
     /// Report every host's frames and events to `recorder`, host `i`
@@ -415,11 +428,52 @@ impl SimNet {
                 .get(i)
                 .map_or_else(|| format!("h{}", i + 1), |l| (*l).to_string());
             let observer = crate::host::trace::HostObserver::new(&label, recorder.clone(), false);
-            // The stack wants its observer for as long as it lives, which
-            // is the rest of the run: the simulated network leaks its setup
-            // the same way.
-            host.stack.set_observer(Some(Box::leak(Box::new(observer))));
+            host.observer = Some(Box::new(observer));
         }
+    }
+
+    /// Show `observer` every frame and event of `host`'s stack from now
+    /// on (every poll the network makes lends it, see
+    /// [`Stack::poll_observed`]; a poll through [`SimNet::host`] is the
+    /// caller's), in place of the one it had, which is returned. `None`
+    /// detaches it.
+    ///
+    /// # Panics
+    /// If `host` was not returned by `add_host` (a programming error).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// use layernet::net::{Direction, Event, Observer};
+    /// use layernet::{Duration, Instant, socket::Ping};
+    /// use std::{cell::Cell, rc::Rc};
+    /// struct CountSent(Rc<Cell<u32>>);
+    /// impl Observer for CountSent {
+    ///     fn frame(&mut self, _: Instant, way: Direction, _: &[u8]) {
+    ///         self.0.set(self.0.get() + u32::from(way == Direction::Tx));
+    ///     }
+    ///     fn event(&mut self, _: Instant, _: Event) {}
+    /// }
+    /// let (mut net, a, b) = SimNet::pair(9)?;
+    /// let sent = Rc::new(Cell::new(0));
+    /// net.observe(a, Some(Box::new(CountSent(sent.clone()))));
+    /// let (mut ping, to) = (Ping::new(net.stack(a)), net.stack(b).ipv4_addr());
+    /// ping.send(net.stack(a), to, 1, b"")?;
+    /// net.run_for(Duration::from_millis(20));
+    /// assert_eq!(sent.get(), 2, "ARP request, echo request");
+    /// assert!(net.observe(a, None).is_some(), "handed back");
+    /// ping.send(net.stack(a), to, 2, b"")?;
+    /// net.run_for(Duration::from_millis(20));
+    /// assert_eq!(sent.get(), 2, "detached");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn observe(
+        &mut self,
+        host: HostId,
+        observer: Option<Box<dyn Observer>>,
+    ) -> Option<Box<dyn Observer>> {
+        core::mem::replace(&mut self.hosts[host].observer, observer)
     }
 
     /// Run `service` on `host` from now on.
@@ -640,7 +694,14 @@ impl SimNet {
             // a bench's sixteen clients made sixteen. What they write goes
             // out in the next round's poll, as the host's own services' does.
             for (i, h) in self.hosts.iter_mut().enumerate() {
-                progress |= run::turn(&mut h.stack, &mut h.port, &mut h.services[..], now);
+                let observer = h.observer.as_deref_mut();
+                progress |= run::turn_observed(
+                    &mut h.stack,
+                    &mut h.port,
+                    observer,
+                    &mut h.services[..],
+                    now,
+                );
                 for (_, s) in extra.iter_mut().filter(|(host, _)| *host == i) {
                     progress |= s.poll(&mut h.stack, now);
                 }

@@ -16,7 +16,7 @@ use crate::host::blocking::Driver;
 use crate::host::memory::Sizes;
 use crate::link::faults::Faults;
 use crate::link::tap::{FaultyTap, TapDevice};
-use crate::net::{Config, Memory, Resources, Stack};
+use crate::net::{Config, Memory, Observer, Resources, Stack};
 use crate::run;
 use crate::{Duration, Instant};
 
@@ -56,6 +56,8 @@ pub struct TapNet {
     /// through until `--faults` asks for some.
     device: FaultyTap,
     services: Vec<Box<TapService>>,
+    /// Lent to each poll of the stack (see [`TapNet::trace`]).
+    observer: Option<Box<dyn Observer>>,
     start: std::time::Instant,
     failure: Option<String>,
 }
@@ -187,6 +189,7 @@ impl TapNet {
             stack,
             device,
             services: Vec::new(),
+            observer: None,
             start,
             failure: None,
         })
@@ -277,15 +280,14 @@ impl TapNet {
     /// let mut tap = TapNet::new(Default::default(), device)?;
     /// let recorder = Recorder::new(Some(Style::Full), Box::new(std::io::stderr()), true).shared();
     /// tap.trace(&recorder, "layernet");
-    /// assert_eq!(std::rc::Rc::strong_count(&recorder), 2, "the stack holds the other handle");
+    /// assert_eq!(std::rc::Rc::strong_count(&recorder), 2, "the host's observer holds the other handle");
     /// tap.run_once(tap.now() + Duration::from_millis(10));
     /// recorder.borrow_mut().finish()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn trace(&mut self, recorder: &crate::host::trace::SharedRecorder, label: &str) {
         let observer = crate::host::trace::HostObserver::new(label, recorder.clone(), true);
-        // The stack keeps its observer for the rest of the process.
-        self.stack.set_observer(Some(Box::leak(Box::new(observer))));
+        self.observer = Some(Box::new(observer));
     }
 
     /// Run `service` from now on.
@@ -390,9 +392,10 @@ impl TapNet {
         let start = self.start;
         let clock = || Instant::from_micros(start.elapsed().as_micros() as i64);
         let services = &mut self.services[..];
-        if run::settle(
+        if run::settle_observed(
             &mut self.stack,
             &mut self.device,
+            self.observer.as_deref_mut(),
             services,
             clock,
             SETTLE_ROUNDS,

@@ -333,7 +333,7 @@ impl Recorder {
 /// let recorder = Recorder::new(None, Box::new(std::io::sink()), false).shared();
 /// let (mut net, a, b) = SimNet::pair(8)?;
 /// let watcher = HostObserver::new("b", recorder.clone(), true);
-/// net.stack(b).set_observer(Some(Box::leak(Box::new(watcher))));
+/// net.observe(b, Some(Box::new(watcher)));
 /// let target = net.stack(b).ipv4_addr();
 /// Ping::new(net.stack(a)).send(net.stack(a), target, 3, b"")?;
 /// net.run_for(Duration::from_millis(20));

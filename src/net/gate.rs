@@ -252,13 +252,7 @@ fn check_tcp(
             state,
             tcp::State::Listen | tcp::State::SynSent | tcp::State::SynReceived
         );
-        if tcp.rst()
-            && synchronised
-            && entry
-                .watch
-                .rcv_next
-                .is_some_and(|next| next != tcp.seq_number().0 as u32)
-        {
+        if tcp.rst() && synchronised && !entry.track.rst_in_sequence(tcp.seq_number().0 as u32) {
             return Err(DropReason::RstNotExact);
         }
     }

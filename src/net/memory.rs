@@ -36,14 +36,8 @@ pub struct TcpEntry {
     /// The socket waits in the stack's spare set (only ever while idle).
     pub(super) parked: bool,
     pub(crate) owner: Owner,
-    /// The connection reached ESTABLISHED at least once.
-    pub(crate) established: bool,
-    /// This side shut its sending half down (FIN queued).
-    pub(crate) shut: bool,
-    /// The peer's FIN was read (end of file seen).
-    pub(crate) eof: bool,
-    /// What the stack last saw of this socket, for the observer.
-    pub(crate) watch: observe::Watched,
+    /// What the stack tracks of this socket's connection (see `track.rs`).
+    pub(crate) track: track::Tracked,
     /// The service port its bytes count for (see [`AppCounters`]).
     pub(crate) service: u16,
     /// Bumped each time the entry stops being a stream's (see [`Key`]):
@@ -63,10 +57,7 @@ impl TcpEntry {
         handle: None,
         parked: false,
         owner: Owner::Free,
-        established: false,
-        shut: false,
-        eof: false,
-        watch: observe::Watched::NEW,
+        track: track::Tracked::NEW,
         service: 0,
         generation: 0,
     };
@@ -80,7 +71,7 @@ impl TcpEntry {
     /// the pool that run for every frame skip it without a look at its
     /// socket.
     pub(crate) fn idle(&self) -> bool {
-        self.owner == Owner::Free && self.watch.state == tcp::State::Closed
+        self.owner == Owner::Free && self.track.state == tcp::State::Closed
     }
 
     /// The stream lets go (or the stack takes it back): smoltcp finishes

@@ -15,8 +15,10 @@
 //! `pool.rs` the socket pool the socket layer calls (listeners, re-arming,
 //! parking, handles' keys, ports, the shared ICMP socket); `apps.rs` the
 //! per-service counters; `frame.rs` the one parse of each frame; [`gate`]
-//! the checks on it; [`observe`] counters, events and connection
-//! watching; `watch.rs` the device wrapper that sees every sent frame;
+//! the checks on it; `track.rs` connection tracking (the sequence numbers
+//! the gate's RST check and the stall kick need, state changes and
+//! retransmissions); [`observe`] counters, events and the [`Observer`]
+//! they go to; `watch.rs` the device wrapper that sees every sent frame;
 //! `names.rs` DHCP and DNS; `ndp.rs` the neighbour solicitations smoltcp
 //! leaves unanswered.
 //!
@@ -59,6 +61,7 @@ mod ndp;
 pub mod observe;
 mod pool;
 mod stack;
+mod track;
 mod watch;
 
 pub use apps::{AppCounters, MAX_APPS};
@@ -363,7 +366,6 @@ pub struct Stack<'a> {
     now: Instant,
     ip: Ipv4Address,
     cidr: Ipv4Cidr,
-    observer: Option<&'a mut (dyn Observer + 'a)>,
     apps: heapless::Vec<AppCounters, MAX_APPS>,
     #[cfg(feature = "names")]
     names: names::Names,

@@ -466,7 +466,11 @@ impl<'a> Stack<'a> {
     }
 
     /// After smoltcp ran: take the DHCP socket's news and apply it.
-    pub(crate) fn dhcp_after_poll<D: Link>(&mut self, device: &mut D) {
+    pub(crate) fn dhcp_after_poll<D: Link>(
+        &mut self,
+        device: &mut D,
+        observer: &mut super::observe::Lent<'_, '_>,
+    ) {
         let Some(handle) = self.names.dhcp else {
             return;
         };
@@ -485,12 +489,12 @@ impl<'a> Stack<'a> {
         match news {
             None if ack => {
                 if let Some(lease) = before {
-                    self.lease_changed(DhcpEvent::Renewed(lease));
+                    self.lease_changed(DhcpEvent::Renewed(lease), observer);
                 }
             }
             Some(None) if before.is_some() => {
                 self.apply_lease(None);
-                self.lease_changed(DhcpEvent::Lost);
+                self.lease_changed(DhcpEvent::Lost, observer);
             }
             None | Some(None) => {}
             Some(Some(lease)) => {
@@ -501,18 +505,18 @@ impl<'a> Stack<'a> {
                 };
                 self.apply_lease(Some(lease));
                 if matches!(event, DhcpEvent::Bound(_)) {
-                    self.announce(device, lease);
+                    self.announce(device, observer, lease);
                 }
-                self.lease_changed(event);
+                self.lease_changed(event, observer);
             }
         }
     }
 
     /// Queue `event` for [`Stack::take_dhcp_event`] and show it to the
     /// observer.
-    fn lease_changed(&mut self, event: DhcpEvent) {
+    fn lease_changed(&mut self, event: DhcpEvent, observer: &mut super::observe::Lent<'_, '_>) {
         self.names.push(event);
-        self.notify(super::Event::Dhcp(event));
+        super::observe::tell(observer, self.now, super::Event::Dhcp(event));
     }
 
     /// Ask for the DHCP server's MAC from the new address. The server
@@ -520,7 +524,12 @@ impl<'a> Stack<'a> {
     /// sends to the new address finds no ARP entry on our side, and
     /// smoltcp drops a reply (an echo reply, a SYN-ACK) it cannot address
     /// yet; the request also tells the server's neighbours who we are now.
-    fn announce<D: Link>(&mut self, device: &mut D, lease: Lease) {
+    fn announce<D: Link>(
+        &mut self,
+        device: &mut D,
+        observer: &mut super::observe::Lent<'_, '_>,
+        lease: Lease,
+    ) {
         let arp = ArpRepr::EthernetIpv4 {
             operation: ArpOperation::Request,
             source_hardware_addr: self.mac(),
@@ -533,11 +542,16 @@ impl<'a> Stack<'a> {
             dst_addr: EthernetAddress::BROADCAST,
             ethertype: EthernetProtocol::Arp,
         };
-        self.send_own(device, eth.buffer_len() + arp.buffer_len(), |buf| {
-            let mut frame = EthernetFrame::new_unchecked(buf);
-            eth.emit(&mut frame);
-            arp.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));
-        });
+        self.send_own(
+            device,
+            observer,
+            eth.buffer_len() + arp.buffer_len(),
+            |buf| {
+                let mut frame = EthernetFrame::new_unchecked(buf);
+                eth.emit(&mut frame);
+                arp.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));
+            },
+        );
     }
 
     /// Make `lease` the interface's address, route and DNS server (`None`:

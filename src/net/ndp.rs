@@ -74,7 +74,12 @@ pub(super) fn unrouted(frame: Option<&Frame<'_>>, ours: &[IpCidr]) -> Option<Unr
 
 impl Stack<'_> {
     /// Answer a solicitation smoltcp would drop (see the module doc).
-    pub(super) fn answer_unrouted<D: Link>(&mut self, device: &mut D, ns: Unrouted) {
+    pub(super) fn answer_unrouted<D: Link>(
+        &mut self,
+        device: &mut D,
+        observer: &mut super::observe::Lent<'_, '_>,
+        ns: Unrouted,
+    ) {
         let mac = self.mac();
         let advert = Icmpv6Repr::Ndisc(NdiscRepr::NeighborAdvert {
             flags: NdiscNeighborFlags::SOLICITED | NdiscNeighborFlags::OVERRIDE,
@@ -95,6 +100,7 @@ impl Stack<'_> {
         };
         self.send_own(
             device,
+            observer,
             eth.buffer_len() + ip.buffer_len() + advert.buffer_len(),
             |buf| {
                 let mut frame = EthernetFrame::new_unchecked(buf);

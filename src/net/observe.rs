@@ -1,33 +1,29 @@
 //! What the stack lets you see: every frame it sends and takes in, the
-//! decisions it made between frames, and counters for each layer.
+//! decisions it made between frames ([`Event`]), and counters for each
+//! layer ([`Counters`]).
 //!
-//! Layer: net. Depends on smoltcp's `wire` types and on the pool's
-//! book-keeping; prints nothing itself (the host's tracer does, through
-//! [`Observer`]).
+//! Layer: net. Depends on smoltcp's `wire` types and on the one parse of
+//! each frame; prints nothing itself (the host's tracer does, through
+//! [`Observer`]). Nothing here decides anything: the gate and connection
+//! tracking (`track.rs`) decide, and this module only carries what they
+//! decided to whoever watches. An [`Observer`] receives, and is lent to
+//! one poll at a time ([`Stack::poll_observed`](super::Stack::poll_observed));
+//! the stack keeps none.
 //!
 //! smoltcp 0.14 has no callbacks for state changes, retransmissions or
-//! drops, so everything here is derived from what can be observed, never
-//! guessed from flags alone:
-//! - a TCP state transition is a socket whose `state()` differs from the
-//!   one recorded at the previous check; the stack checks before and after
-//!   every single-frame ingress, after every egress round and after every
-//!   change the pool makes;
-//! - a retransmission is an outgoing segment whose sequence range ends at
-//!   or before the highest one its connection already sent;
-//! - an ARP cache fill is an ARP frame aimed at our address from a unicast
-//!   neighbour on our network (smoltcp fills its cache from exactly those);
-//! - a drop reason is the gate's own verdict, and the gate drops what it
-//!   counts.
+//! drops, so the events are derived from what can be observed, never
+//! guessed from flags alone: a state change or retransmission is what
+//! connection tracking saw (see there); an ARP cache fill is an ARP frame
+//! aimed at our address from a unicast neighbour on our network (smoltcp
+//! fills its cache from exactly those); a drop reason is the gate's own
+//! verdict, and the gate drops what it counts.
 
-use smoltcp::socket::tcp;
 use smoltcp::time::Instant;
 #[cfg(feature = "ipv6")]
 use smoltcp::wire::Icmpv6Message;
-use smoltcp::wire::{
-    ArpOperation, EthernetAddress, IpAddress, IpEndpoint, IpProtocol, Ipv4Address, TcpPacket,
-};
+use smoltcp::wire::{ArpOperation, EthernetAddress, IpEndpoint, IpProtocol, Ipv4Address};
 
-use super::frame::{Addrs, Frame, Ip, L4, Net};
+use super::frame::{Frame, L4, Net};
 
 /// The TCP states, as smoltcp names them (`Display` prints RFC 793's
 /// names: `SYN-RECEIVED`, `TIME-WAIT`, ...).
@@ -235,12 +231,16 @@ pub enum Event {
     },
 }
 
-/// Receives what the stack saw; attach one with
-/// [`Stack::set_observer`](super::Stack::set_observer).
+/// Receives what the stack saw; lend one to a poll with
+/// [`Stack::poll_observed`](super::Stack::poll_observed) (or to a host's
+/// loop: [`run::turn_observed`](crate::run::turn_observed),
+/// `SimNet::observe`).
 ///
-/// Both calls happen inside [`Stack::poll`](super::Stack::poll), in order:
-/// a received frame, then the events it caused and the frames sent in
-/// answer. An observer must not block; it runs on the stack's time.
+/// Both calls happen inside that poll, in order: a received frame, then
+/// the events it caused and the frames sent in answer. Events of what the
+/// application did between polls (a listen, a connect, a close) come at
+/// the start of the next poll. An observer must not block; it runs on the
+/// stack's time.
 ///
 /// # Example
 ///
@@ -263,7 +263,7 @@ pub enum Event {
 /// }
 /// let (mut net, server, client) = SimNet::pair(4)?;
 /// let seen = Rc::new(RefCell::new(Vec::new()));
-/// net.stack(client).set_observer(Some(Box::leak(Box::new(States(seen.clone())))));
+/// net.observe(client, Some(Box::new(States(seen.clone()))));
 /// let _listening = TcpListener::bind(net.stack(server), 80, 1)?;
 /// let _stream = TcpStream::connect(net.stack(client), endpoint(server, 80))?;
 /// net.run_for(Duration::from_millis(20));
@@ -275,6 +275,18 @@ pub trait Observer {
     fn frame(&mut self, now: Instant, direction: Direction, frame: &[u8]);
     /// The stack did something between frames.
     fn event(&mut self, now: Instant, event: Event);
+}
+
+/// The observer lent to one poll, if any, as the stack hands it down
+/// to the parts that see frames and events.
+pub(crate) type Lent<'p, 'o> = Option<&'p mut (dyn Observer + 'o)>;
+
+/// Show `event` to the observer lent to this poll, if any.
+#[inline]
+pub(crate) fn tell(observer: &mut Lent<'_, '_>, now: Instant, event: Event) {
+    if let Some(observer) = observer {
+        observer.event(now, event);
+    }
 }
 
 /// What the stack counted, layer by layer. Every field counts frames (or
@@ -423,43 +435,34 @@ impl Counters {
 
     /// Count one frame by what its headers say it is. Only well-formed
     /// headers count at a layer; the gate has already counted the rest.
-    /// Returns the TCP segment the frame carries, if any: the connection
-    /// watchers need it. `None` for a frame too short for Ethernet.
-    pub(crate) fn tally(
-        &mut self,
-        direction: Direction,
-        frame: Option<&Frame<'_>>,
-    ) -> Option<Segment> {
+    #[inline]
+    pub(crate) fn tally(&mut self, direction: Direction, frame: Option<&Frame<'_>>) {
         let rx = direction == Direction::Rx;
         let bump = |rx_field: &mut u64, tx_field: &mut u64| {
             if rx { *rx_field += 1 } else { *tx_field += 1 }
         };
         bump(&mut self.frames_rx, &mut self.frames_tx);
-        match &frame?.net {
-            Net::Arp(arp) => {
-                match arp.as_ref()?.operation() {
-                    ArpOperation::Request => {
-                        bump(&mut self.arp_requests_rx, &mut self.arp_requests_tx)
-                    }
-                    ArpOperation::Reply => bump(&mut self.arp_replies_rx, &mut self.arp_replies_tx),
-                    ArpOperation::Unknown(_) => {}
-                }
-                None
-            }
-            Net::Ipv4(ip) => {
-                let ip = ip.as_ref()?;
+        let Some(frame) = frame else {
+            return;
+        };
+        match &frame.net {
+            Net::Arp(Some(arp)) => match arp.operation() {
+                ArpOperation::Request => bump(&mut self.arp_requests_rx, &mut self.arp_requests_tx),
+                ArpOperation::Reply => bump(&mut self.arp_replies_rx, &mut self.arp_replies_tx),
+                ArpOperation::Unknown(_) => {}
+            },
+            Net::Ipv4(Some(ip)) => {
                 bump(&mut self.ipv4_rx, &mut self.ipv4_tx);
                 if matches!(ip.l4, L4::Fragment) {
-                    return None;
+                    return;
                 }
                 if ip.protocol == IpProtocol::Icmp {
                     bump(&mut self.icmp_rx, &mut self.icmp_tx);
                 }
-                self.tally_transport(direction, &ip.l4, ip)
+                self.tally_transport(direction, &ip.l4);
             }
             #[cfg(feature = "ipv6")]
-            Net::Ipv6(ip) => {
-                let ip = ip.as_ref()?;
+            Net::Ipv6(Some(ip)) => {
                 bump(&mut self.ipv6_rx, &mut self.ipv6_tx);
                 if let L4::Icmpv6(icmp) = &ip.l4 {
                     bump(&mut self.icmpv6_rx, &mut self.icmpv6_tx);
@@ -477,86 +480,30 @@ impl Counters {
                         bump(&mut self.ndp_rx, &mut self.ndp_tx);
                     }
                 }
-                self.tally_transport(direction, &ip.l4, ip)
+                self.tally_transport(direction, &ip.l4);
             }
-            Net::Other => None,
+            _ => {}
         }
     }
 
-    /// The TCP and UDP counters, the same over either IP version; the TCP
-    /// segment between `addrs` (source, destination), if it is one.
-    fn tally_transport<P: Addrs>(
-        &mut self,
-        direction: Direction,
-        l4: &L4<'_>,
-        ip: &Ip<'_, P>,
-    ) -> Option<Segment> {
+    /// The TCP and UDP counters, the same over either IP version.
+    #[inline]
+    fn tally_transport(&mut self, direction: Direction, l4: &L4<'_>) {
         let rx = direction == Direction::Rx;
         let bump = |rx_field: &mut u64, tx_field: &mut u64| {
             if rx { *rx_field += 1 } else { *tx_field += 1 }
         };
         match l4 {
-            L4::Udp(_) => {
-                bump(&mut self.udp_rx, &mut self.udp_tx);
-                None
-            }
+            L4::Udp(_) => bump(&mut self.udp_rx, &mut self.udp_tx),
             L4::Tcp(tcp) => {
                 bump(&mut self.tcp_rx, &mut self.tcp_tx);
-                let tcp = tcp.as_ref()?;
-                if tcp.rst() {
+                if tcp.as_ref().is_some_and(|tcp| tcp.rst()) {
                     bump(&mut self.tcp_resets_rx, &mut self.tcp_resets_tx);
                 }
-                Some(Segment::of(tcp, direction, ip.addrs()))
             }
-            _ => None,
+            _ => {}
         }
     }
-}
-
-/// What a TCP segment to or from this stack covers, for retransmission
-/// detection and the exact-RST check.
-pub(crate) struct Segment {
-    pub(crate) local_port: u16,
-    pub(crate) remote: IpEndpoint,
-    pub(crate) seq: u32,
-    /// Sequence space covered: payload, plus one each for SYN and FIN.
-    pub(crate) len: u32,
-    pub(crate) ack: Option<u32>,
-    pub(crate) syn: bool,
-    pub(crate) rst: bool,
-}
-
-impl Segment {
-    /// The segment `tcp` (between `addrs`: source, destination), seen in
-    /// `direction`. Only frames this stack sent, or that the gate admitted
-    /// (TCP only to one of our own addresses), are watched, so the local
-    /// address needs no check.
-    #[inline]
-    fn of(
-        tcp: &TcpPacket<&[u8]>,
-        direction: Direction,
-        (src, dst): (IpAddress, IpAddress),
-    ) -> Self {
-        let (remote, local_port, remote_port) = match direction {
-            Direction::Tx => (dst, tcp.src_port(), tcp.dst_port()),
-            Direction::Rx => (src, tcp.dst_port(), tcp.src_port()),
-        };
-        let len = tcp.payload().len() as u32 + u32::from(tcp.syn()) + u32::from(tcp.fin());
-        Segment {
-            local_port,
-            remote: IpEndpoint::new(remote, remote_port),
-            seq: tcp.seq_number().0 as u32,
-            len,
-            ack: tcp.ack().then_some(tcp.ack_number().0 as u32),
-            syn: tcp.syn(),
-            rst: tcp.rst(),
-        }
-    }
-}
-
-/// `a` comes after `b` in sequence space (RFC 793's modular comparison).
-pub(crate) fn seq_after(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) > 0
 }
 
 /// The ARP fill a received frame causes: an ARP request or reply aimed at
@@ -579,104 +526,4 @@ pub(crate) fn arp_fill(
     let unicast = !ip.is_broadcast() && !ip.is_multicast() && !ip.is_unspecified();
     (target == ours && unicast && mac.is_unicast() && same_network(ip))
         .then_some(Event::ArpFill { ip, mac })
-}
-
-/// Per-connection book-keeping the stack keeps for observation.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Watched {
-    pub(crate) state: TcpState,
-    pub(crate) local: Option<IpEndpoint>,
-    pub(crate) remote: Option<IpEndpoint>,
-    /// Initial sequence number of our side, once sent.
-    pub(crate) isn: Option<u32>,
-    /// End of the highest sequence range sent.
-    pub(crate) sent_end: Option<u32>,
-    /// The peer's next sequence number as far as the frames show (our
-    /// RCV.NXT): the latest of our ACKs and the in-order data since.
-    pub(crate) rcv_next: Option<u32>,
-    /// When this connection last sent a segment, or changed state.
-    pub(crate) last_tx: Instant,
-    /// Nagle is off and keep-alive on for one egress round (see
-    /// `STALL_KICK`); the keep-alive interval to restore.
-    pub(crate) kicked: bool,
-    pub(crate) keep_alive_before: Option<smoltcp::time::Duration>,
-}
-
-impl Watched {
-    pub(crate) const NEW: Watched = Watched {
-        state: TcpState::Closed,
-        local: None,
-        remote: None,
-        isn: None,
-        sent_end: None,
-        rcv_next: None,
-        last_tx: Instant::ZERO,
-        kicked: false,
-        keep_alive_before: None,
-    };
-
-    /// This connection's endpoints, as last recorded, are those of
-    /// `segment` (seen from this stack's side).
-    pub(crate) fn holds(&self, segment: &Segment) -> bool {
-        self.local.is_some_and(|l| l.port == segment.local_port)
-            && self.remote == Some(segment.remote)
-    }
-
-    /// Learn the peer's next sequence number from a segment it sent that
-    /// the stack admitted.
-    pub(crate) fn received(&mut self, segment: &Segment) {
-        if segment.rst {
-            return;
-        }
-        let end = segment.seq.wrapping_add(segment.len);
-        match self.rcv_next {
-            // Only the SYN that opens the connection: smoltcp ignores a SYN
-            // on a synchronised one, which must not move the number.
-            None if segment.syn => self.rcv_next = Some(end),
-            // In order (it covers the next expected byte): the expected
-            // number moves to its end. smoltcp drops a segment without ACK
-            // on a synchronised connection; so does this count.
-            Some(next)
-                if segment.ack.is_some()
-                    && !seq_after(segment.seq, next)
-                    && seq_after(end, next) =>
-            {
-                self.rcv_next = Some(end)
-            }
-            _ => {}
-        }
-    }
-
-    /// Learn from an ACK we sent: it names our RCV.NXT exactly, and
-    /// corrects a guess from [`Watched::received`] that went too far (a
-    /// segment smoltcp cut to its window).
-    pub(crate) fn acked(&mut self, ack: u32) {
-        self.rcv_next = Some(ack);
-    }
-
-    /// Record a sent segment; true if it covers nothing new.
-    pub(crate) fn sent(&mut self, seq: u32, len: u32) -> bool {
-        if len == 0 {
-            return false;
-        }
-        let end = seq.wrapping_add(len);
-        if self.isn.is_none() {
-            self.isn = Some(seq);
-        }
-        match self.sent_end {
-            Some(max) if (end.wrapping_sub(max) as i32) <= 0 => true,
-            _ => {
-                self.sent_end = Some(end);
-                false
-            }
-        }
-    }
-}
-
-/// Whether `state` starts a new connection's sequence space.
-pub(crate) fn fresh_state(state: tcp::State) -> bool {
-    matches!(
-        state,
-        TcpState::Closed | TcpState::Listen | TcpState::SynSent
-    )
 }

@@ -283,9 +283,6 @@ impl<'a> Stack<'a> {
                 }
                 entry.owner = Owner::Slot(n as u8);
                 self.tcp_live = self.tcp_live.max(index + 1);
-                entry.established = false;
-                entry.shut = false;
-                entry.eof = false;
                 self.counters.slots_armed += 1;
                 changed = true;
             }
@@ -361,7 +358,6 @@ impl<'a> Stack<'a> {
         let entry = &mut self.tcp[index];
         let key = entry.key(index);
         entry.owner = Owner::Stream;
-        entry.established = true;
         entry.service = port;
         let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
         // The handshake is over: the stream's owner decides on timeouts.
@@ -387,9 +383,6 @@ impl<'a> Stack<'a> {
         self.tcp_live = self.tcp_live.max(index + 1);
         let entry = &mut self.tcp[index];
         entry.owner = Owner::Stream;
-        entry.established = false;
-        entry.shut = false;
-        entry.eof = false;
         fresh(self.sockets.get_mut::<tcp::Socket>(entry.handle()), None);
         Some(entry.key(index))
     }

@@ -5,6 +5,7 @@
 //! Layer: net. Depends on smoltcp and on [`crate::link`] (the device lent
 //! to each poll).
 
+use super::observe::{Lent, tell};
 use super::*;
 
 impl<'a> Stack<'a> {
@@ -195,7 +196,6 @@ impl<'a> Stack<'a> {
             now,
             ip,
             cidr: config.ip,
-            observer: None,
             apps: heapless::Vec::new(),
             #[cfg(feature = "names")]
             names: names::Names::new(name_sockets),
@@ -227,11 +227,79 @@ impl<'a> Stack<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn poll<D: Link>(&mut self, device: &mut D, now: Instant) -> bool {
+        self.poll_lent(device, &mut None, now)
+    }
+
+    /// [`Stack::poll`], showing `observer` every frame and every event of
+    /// this poll (see [`Observer`]). The observer is lent for the call, as
+    /// the device is: the stack keeps neither, so the caller owns its
+    /// observer (on the stack, in a `Box`, in a static) and may swap or
+    /// drop it between polls; a poll without one is [`Stack::poll`].
+    ///
+    /// # Example
+    ///
+    /// Two stacks on one segment; the first is watched while it pings
+    /// the second, then polled without its observer:
+    ///
+    /// ```
+    /// use core::cell::RefCell;
+    /// use layernet::host::sim::{host_ip, host_mac};
+    /// use layernet::link::segment::{StdPort, StdSegment};
+    /// use layernet::net::{Config, Direction, Event, Observer, Stack, profile};
+    /// use layernet::{Instant, socket::Ping};
+    ///
+    /// #[derive(Default)]
+    /// struct CountSent(u32);
+    /// impl Observer for CountSent {
+    ///     fn frame(&mut self, _: Instant, way: Direction, _: &[u8]) { self.0 += u32::from(way == Direction::Tx) }
+    ///     fn event(&mut self, _: Instant, _: Event) {}
+    /// }
+    /// let wire = RefCell::new(StdSegment::new());
+    /// let (ca, cb) = (Config::new(host_mac(0), host_ip(0)), Config::new(host_mac(1), host_ip(1)));
+    /// let (mut ra, mut rb) = (profile::Tiny::new(), profile::Tiny::new());
+    /// let mut pa = StdPort::new(&wire, 0, ca.mac).ok_or("a")?;
+    /// let mut pb = StdPort::new(&wire, 1, cb.mac).ok_or("b")?;
+    /// let mut a = Stack::new(ca, &mut pa, &mut ra, Instant::ZERO)?;
+    /// let mut b = Stack::new(cb, &mut pb, &mut rb, Instant::ZERO)?;
+    /// let mut sent = CountSent::default(); // a local: nothing to leak
+    /// let mut ping = Ping::new(&mut a);
+    /// ping.send(&mut a, host_ip(1).address(), 1, b"")?;
+    /// for ms in 0..20 {
+    ///     let now = Instant::from_millis(ms);
+    ///     a.poll_observed(&mut pa, &mut sent, now);
+    ///     b.poll(&mut pb, now);
+    /// }
+    /// assert_eq!(sent.0, 2, "ARP request, echo request");
+    /// ping.send(&mut a, host_ip(1).address(), 2, b"")?;
+    /// for ms in 20..40 {
+    ///     let now = Instant::from_millis(ms);
+    ///     a.poll(&mut pa, now);
+    ///     b.poll(&mut pb, now);
+    /// }
+    /// assert_eq!(sent.0, 2, "not lent: not shown");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn poll_observed<D: Link>(
+        &mut self,
+        device: &mut D,
+        observer: &mut dyn Observer,
+        now: Instant,
+    ) -> bool {
+        self.poll_lent(device, &mut Some(observer), now)
+    }
+
+    /// [`Stack::poll`] with the observer lent to it, if any.
+    fn poll_lent<D: Link>(
+        &mut self,
+        device: &mut D,
+        observer: &mut Lent<'_, '_>,
+        now: Instant,
+    ) -> bool {
         self.now = now;
         let mut progress = false;
         // Changes the application made since the last poll (listen,
         // connect, close) show up as transitions here, before any frame.
-        self.watch_states();
+        self.watch_states(observer);
         self.iface.poll_maintenance(now);
         let us = gate::Us {
             mac: self.mac(),
@@ -245,9 +313,9 @@ impl<'a> Stack<'a> {
         };
         // A SYN that finds its listener with none in LISTEN (see
         // LISTEN_AHEAD) goes to the gate a second time, after a re-arm;
-        // the frame stays at the head of the link meanwhile, and its tally
-        // is kept so that it counts once.
-        let mut asked_again: Option<Option<observe::Segment>> = None;
+        // the frame stays at the head of the link meanwhile, and is
+        // counted once.
+        let mut asked_again = false;
         for _ in 0..INGRESS_BURST {
             let Some(frame) = device.peek(now) else {
                 break;
@@ -255,16 +323,12 @@ impl<'a> Stack<'a> {
             // Parsed once, here; every reader below takes its views.
             let parsed = frame::Frame::parse(frame);
             let parsed = parsed.as_ref();
-            let second = asked_again.take();
-            let again = second.is_some();
-            let segment = match second {
-                Some(segment) => segment,
-                None => {
-                    #[cfg(feature = "names")]
-                    self.names.see(parsed);
-                    self.counters.tally(Direction::Rx, parsed)
-                }
-            };
+            let again = core::mem::take(&mut asked_again);
+            if !again {
+                #[cfg(feature = "names")]
+                self.names.see(parsed);
+                self.counters.tally(Direction::Rx, parsed);
+            }
             let pool = gate::Pool {
                 sockets: &self.sockets,
                 // The gate's walks skip idle entries: none lies past these.
@@ -274,29 +338,29 @@ impl<'a> Stack<'a> {
             };
             let (verdict, quiet) = gate::admit(parsed, &us, &pool);
             if !again && matches!(verdict, gate::Verdict::Drop(DropReason::BusyPool)) {
-                asked_again = Some(segment);
+                asked_again = true;
                 self.rearm();
                 continue;
             }
             let fill = observe::arp_fill(parsed, self.ip, |ip| self.cidr.contains_addr(&ip));
-            if let Some(observer) = self.observer.as_deref_mut() {
+            if let Some(observer) = observer {
                 observer.frame(now, Direction::Rx, frame);
             }
             let note = match verdict {
                 gate::Verdict::Drop(reason) => {
                     device.discard(now);
                     self.counters.dropped(reason);
-                    self.notify(Event::Dropped(reason));
+                    tell(observer, now, Event::Dropped(reason));
                     progress = true;
                     continue;
                 }
                 gate::Verdict::Admit(note) => note,
             };
-            if let Some(segment) = segment {
+            if let Some(segment) = track::Segment::in_frame(Direction::Rx, parsed) {
                 let live = &mut self.tcp[..self.tcp_live];
-                let entry = live.iter_mut().find(|e| e.watch.holds(&segment));
+                let entry = live.iter_mut().find(|e| e.track.holds(&segment));
                 if let Some(entry) = entry {
-                    entry.watch.received(&segment);
+                    entry.track.received(&segment);
                 }
             }
             if let Some(Event::NoSocket { transport, .. }) = note {
@@ -308,20 +372,20 @@ impl<'a> Stack<'a> {
             #[cfg(feature = "ipv6")]
             let unrouted = ndp::unrouted(parsed, self.iface.ip_addrs());
             if let Some(event) = fill {
-                self.notify(event);
+                tell(observer, now, event);
             }
             if let Some(event) = note {
-                self.notify(event);
+                tell(observer, now, event);
             }
-            let result = self.ingress_once(device, now);
+            let result = self.ingress_once(device, observer, now);
             #[cfg(feature = "ipv6")]
             if let Some(ns) = unrouted {
-                self.answer_unrouted(device, ns);
+                self.answer_unrouted(device, observer, ns);
             }
             // After a quiet segment (see `gate::admit`) the walk would
             // find nothing new (1.2% of a bulk transfer's instructions).
             if !quiet {
-                self.watch_states();
+                self.watch_states(observer);
             }
             match result {
                 PollIngressSingleResult::None => break,
@@ -332,14 +396,14 @@ impl<'a> Stack<'a> {
             }
         }
         for _ in 0..EGRESS_BURST {
-            let result = self.egress_once(device, now);
+            let result = self.egress_once(device, observer, now);
             // An observer sees each state change between the frames that
             // caused it; without one, the walk after the burst records the
             // same changes (segments are matched by endpoints, which a
             // burst does not change) at a pool walk per burst, not per
             // segment.
-            if self.observer.is_some() {
-                self.watch_states();
+            if observer.is_some() {
+                self.watch_states(observer);
             }
             match result {
                 PollResult::None => break,
@@ -347,12 +411,12 @@ impl<'a> Stack<'a> {
             }
         }
         #[cfg(feature = "names")]
-        self.dhcp_after_poll(device);
-        progress |= self.kick_stalled(device, now);
+        self.dhcp_after_poll(device, observer);
+        progress |= self.kick_stalled(device, observer, now);
         if core::mem::take(&mut self.pool_moved) {
             progress |= self.rearm();
         }
-        self.watch_states();
+        self.watch_states(observer);
         if core::mem::take(&mut self.pool_moved) {
             self.park_idle();
             self.trim_live();
@@ -367,9 +431,10 @@ impl<'a> Stack<'a> {
     pub(super) fn ingress_once<D: Link>(
         &mut self,
         device: &mut D,
+        observer: &mut Lent<'_, '_>,
         now: Instant,
     ) -> PollIngressSingleResult {
-        let observer = self.observer.as_deref_mut();
+        let observer = observer.as_deref_mut();
         let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, now);
         let mut device = watch::Watch::new(device, sent);
         self.iface
@@ -377,15 +442,25 @@ impl<'a> Stack<'a> {
     }
 
     /// One egress round of smoltcp, through the watching device.
-    pub(super) fn egress_once<D: Link>(&mut self, device: &mut D, now: Instant) -> PollResult {
-        let observer = self.observer.as_deref_mut();
+    pub(super) fn egress_once<D: Link>(
+        &mut self,
+        device: &mut D,
+        observer: &mut Lent<'_, '_>,
+        now: Instant,
+    ) -> PollResult {
+        let observer = observer.as_deref_mut();
         let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, now);
         let mut device = watch::Watch::new(device, sent);
         self.iface.poll_egress(now, &mut device, &mut self.sockets)
     }
 
-    /// See [`STALL_KICK`].
-    pub(super) fn kick_stalled<D: Link>(&mut self, device: &mut D, now: Instant) -> bool {
+    /// See [`STALL_KICK`]; connection tracking keeps the timers.
+    pub(super) fn kick_stalled<D: Link>(
+        &mut self,
+        device: &mut D,
+        observer: &mut Lent<'_, '_>,
+        now: Instant,
+    ) -> bool {
         let mut kicked = false;
         for entry in self.tcp[..self.tcp_live].iter_mut() {
             // A pooled socket is closed or in TIME-WAIT: it sends nothing.
@@ -393,150 +468,48 @@ impl<'a> Stack<'a> {
                 continue;
             }
             let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
-            let sending = matches!(
-                socket.state(),
-                tcp::State::Established | tcp::State::CloseWait
-            );
-            if !sending
-                || socket.send_queue() == 0
-                || !socket.nagle_enabled()
-                || now < entry.watch.last_tx + STALL_KICK
-            {
+            let queued = socket.send_queue();
+            if !entry.track.kick(socket, now) {
                 continue;
             }
-            let queued = socket.send_queue();
-            entry.watch.keep_alive_before = socket.keep_alive();
-            socket.set_nagle_enabled(false);
-            socket.set_keep_alive(Some(STALL_KICK));
-            entry.watch.last_tx = now;
-            entry.watch.kicked = true;
             self.counters.tcp_stall_kicks += 1;
             kicked = true;
-            if let (Some(observer), Some(local), Some(remote)) = (
-                self.observer.as_deref_mut(),
-                entry.watch.local,
-                entry.watch.remote,
-            ) {
+            if let (Some(local), Some(remote)) = (entry.track.local, entry.track.remote) {
                 let event = Event::StallKick {
                     local,
                     remote,
                     queued,
                 };
-                observer.event(now, event);
+                tell(observer, now, event);
             }
         }
         if !kicked {
             return false;
         }
-        let _ = self.egress_once(device, now);
+        let _ = self.egress_once(device, observer, now);
         for entry in self.tcp.iter_mut() {
-            if entry.watch.kicked && !entry.parked {
-                entry.watch.kicked = false;
+            if entry.track.kicked() && !entry.parked {
                 let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
-                socket.set_nagle_enabled(true);
-                socket.set_keep_alive(entry.watch.keep_alive_before);
+                entry.track.unkick(socket);
             }
         }
         true
     }
 
-    /// Attach `observer`: from the next [`Stack::poll`] on it sees every
-    /// frame and every event (see [`observe`]). One at a time; `None`
-    /// detaches it.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use layernet::host::sim::SimNet;
-    /// use layernet::net::{Direction, Event, Observer};
-    /// use layernet::{Duration, Instant, socket::Ping};
-    /// use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
-    /// static SENT: AtomicU32 = AtomicU32::new(0);
-    /// struct CountSent;
-    /// impl Observer for CountSent {
-    ///     fn frame(&mut self, _: Instant, way: Direction, _: &[u8]) { SENT.fetch_add(u32::from(way == Direction::Tx), Relaxed); }
-    ///     fn event(&mut self, _: Instant, _: Event) {}
-    /// }
-    /// let (mut net, a, b) = SimNet::pair(9)?;
-    /// // A SimNet stack lives as long as the program, so its observer must too.
-    /// net.stack(a).set_observer(Some(Box::leak(Box::new(CountSent))));
-    /// let (mut ping, to) = (Ping::new(net.stack(a)), net.stack(b).ipv4_addr());
-    /// ping.send(net.stack(a), to, 1, b"")?;
-    /// net.run_for(Duration::from_millis(20));
-    /// assert_eq!(SENT.load(Relaxed), 2, "ARP request, echo request");
-    /// net.stack(a).set_observer(None);
-    /// ping.send(net.stack(a), to, 2, b"")?;
-    /// net.run_for(Duration::from_millis(20));
-    /// assert_eq!(SENT.load(Relaxed), 2, "detached");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn set_observer(&mut self, observer: Option<&'a mut (dyn Observer + 'a)>) {
-        self.observer = observer;
-    }
-
-    pub(super) fn notify(&mut self, event: Event) {
-        if let Some(observer) = self.observer.as_deref_mut() {
-            observer.event(self.now, event);
-        }
-    }
-
     /// Compare every TCP socket's state with the one recorded last time;
     /// report and record the differences.
-    pub(super) fn watch_states(&mut self) {
+    pub(super) fn watch_states(&mut self, observer: &mut Lent<'_, '_>) {
         for entry in self.tcp[..self.tcp_live].iter_mut() {
             // This runs after every frame, for every socket in the pool.
             if entry.idle() {
                 continue;
             }
             let socket = self.sockets.get::<tcp::Socket>(entry.handle());
-            let state = socket.state();
-            let watch = &mut entry.watch;
-            // A socket that stays closed has no endpoints, one that stays
-            // listening keeps its port, and one that stays established keeps
-            // the ones already recorded (a new connection passes through
-            // other states, each seen by a poll): nothing to refresh. A
-            // host's pool holds dozens of listening slots.
-            if state == watch.state
-                && matches!(
-                    state,
-                    tcp::State::Closed | tcp::State::Listen | tcp::State::Established
-                )
-            {
-                continue;
-            }
-            if let Some(local) = socket.local_endpoint() {
-                watch.local = Some(local);
-            } else if state == tcp::State::Listen {
-                let port = socket.listen_endpoint().port;
-                watch.local = Some(IpEndpoint::new(self.ip.into(), port));
-            }
-            if let Some(remote) = socket.remote_endpoint() {
-                watch.remote = Some(remote);
-            }
-            if state == watch.state {
-                continue;
-            }
-            let from = watch.state;
-            watch.state = state;
-            self.pool_moved = true;
-            watch.last_tx = self.now;
-            if observe::fresh_state(state) {
-                watch.isn = None;
-                watch.sent_end = None;
-                watch.rcv_next = None;
-                if state == tcp::State::Listen {
-                    watch.remote = None;
-                }
-            }
-            let local = watch.local.unwrap_or(IpEndpoint::new(self.ip.into(), 0));
-            let event = Event::State {
-                local,
-                remote: watch.remote,
-                from,
-                to: state,
-            };
-            if let Some(observer) = self.observer.as_deref_mut() {
-                observer.event(self.now, event);
+            let event = entry.track.look(socket, self.ip, self.now);
+            if let Some(event) = event {
+                // A state changed: the pool's slots may need re-arming.
+                self.pool_moved = true;
+                tell(observer, self.now, event);
             }
         }
     }
@@ -560,15 +533,7 @@ impl<'a> Stack<'a> {
         let kick = self.tcp[..self.tcp_live]
             .iter()
             .filter(|e| !e.parked)
-            .filter(|e| {
-                let socket = self.sockets.get::<tcp::Socket>(e.handle());
-                matches!(
-                    socket.state(),
-                    tcp::State::Established | tcp::State::CloseWait
-                ) && socket.send_queue() > 0
-                    && socket.nagle_enabled()
-            })
-            .map(|e| e.watch.last_tx + STALL_KICK)
+            .filter_map(|e| e.track.kick_at(self.sockets.get::<tcp::Socket>(e.handle())))
             .min();
         match (smoltcp, kick) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -673,11 +638,12 @@ impl<'a> Stack<'a> {
     pub(super) fn send_own<D: Link>(
         &mut self,
         device: &mut D,
+        observer: &mut Lent<'_, '_>,
         len: usize,
         fill: impl FnOnce(&mut [u8]),
     ) {
         let now = self.now;
-        let observer = self.observer.as_deref_mut();
+        let observer = observer.as_deref_mut();
         let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, now);
         let mut device = watch::Watch::new(device, sent);
         if let Some(token) = smoltcp::phy::Device::transmit(&mut device, now) {

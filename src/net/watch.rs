@@ -13,20 +13,21 @@ use smoltcp::time::Instant;
 
 use super::TcpEntry;
 use super::frame::Frame;
-use super::observe::{Counters, Direction, Event, Observer};
+use super::observe::{Counters, Direction, Observer};
+use super::track::Segment;
 
-/// What a sent frame updates: the counters, the pool's sequence records
-/// and the observer.
-pub(super) struct Sent<'w, 'a> {
-    observer: Option<&'w mut (dyn Observer + 'a)>,
+/// What a sent frame updates: the counters, connection tracking and the
+/// observer lent to this poll, if any.
+pub(super) struct Sent<'w, 'o> {
+    observer: Option<&'w mut (dyn Observer + 'o)>,
     counters: &'w mut Counters,
     tcp: &'w mut [TcpEntry],
     now: Instant,
 }
 
-impl<'w, 'a> Sent<'w, 'a> {
+impl<'w, 'o> Sent<'w, 'o> {
     pub(super) fn new(
-        observer: Option<&'w mut (dyn Observer + 'a)>,
+        observer: Option<&'w mut (dyn Observer + 'o)>,
         counters: &'w mut Counters,
         tcp: &'w mut [TcpEntry],
         now: Instant,
@@ -40,59 +41,45 @@ impl<'w, 'a> Sent<'w, 'a> {
     }
 
     fn record(&mut self, frame: &[u8]) {
-        let segment = self
-            .counters
-            .tally(Direction::Tx, Frame::parse(frame).as_ref());
+        let parsed = Frame::parse(frame);
+        self.counters.tally(Direction::Tx, parsed.as_ref());
         if let Some(observer) = self.observer.as_deref_mut() {
             observer.frame(self.now, Direction::Tx, frame);
         }
-        let Some(segment) = segment else {
+        let Some(segment) = Segment::in_frame(Direction::Tx, parsed.as_ref()) else {
             return;
         };
+        // smoltcp resets connections it no longer has: no entry's.
         if segment.rst {
             return;
         }
-        let entry = self.tcp.iter_mut().find(|e| e.watch.holds(&segment));
+        let entry = self.tcp.iter_mut().find(|e| e.track.holds(&segment));
         let Some(entry) = entry else {
             return;
         };
-        if let Some(ack) = segment.ack {
-            entry.watch.acked(ack);
-        }
-        entry.watch.last_tx = self.now;
-        if entry.watch.sent(segment.seq, segment.len) {
+        if let Some(event) = entry.track.sent(&segment, self.now) {
             self.counters.tcp_retransmits += 1;
-            let isn = entry.watch.isn.unwrap_or(segment.seq);
-            if let (Some(observer), Some(local)) = (self.observer.as_deref_mut(), entry.watch.local)
-            {
-                observer.event(
-                    self.now,
-                    Event::Retransmit {
-                        local,
-                        remote: segment.remote,
-                        rel_seq: segment.seq.wrapping_sub(isn),
-                        len: segment.len,
-                    },
-                );
+            if let Some(observer) = self.observer.as_deref_mut() {
+                observer.event(self.now, event);
             }
         }
     }
 }
 
-pub(super) struct Watch<'w, 'a, D> {
+pub(super) struct Watch<'w, 'o, D> {
     device: &'w mut D,
-    sent: Sent<'w, 'a>,
+    sent: Sent<'w, 'o>,
 }
 
-impl<'w, 'a, D> Watch<'w, 'a, D> {
-    pub(super) fn new(device: &'w mut D, sent: Sent<'w, 'a>) -> Self {
+impl<'w, 'o, D> Watch<'w, 'o, D> {
+    pub(super) fn new(device: &'w mut D, sent: Sent<'w, 'o>) -> Self {
         Watch { device, sent }
     }
 }
 
-pub(super) struct WatchTx<'t, 'w, 'a, T> {
+pub(super) struct WatchTx<'t, 'w, 'o, T> {
     inner: T,
-    sent: &'t mut Sent<'w, 'a>,
+    sent: &'t mut Sent<'w, 'o>,
 }
 
 impl<T: TxToken> TxToken for WatchTx<'_, '_, '_, T> {
@@ -113,13 +100,13 @@ impl<T: TxToken> TxToken for WatchTx<'_, '_, '_, T> {
     }
 }
 
-impl<'w, 'a, D: Device> Device for Watch<'w, 'a, D> {
+impl<'w, 'o, D: Device> Device for Watch<'w, 'o, D> {
     type RxToken<'t>
         = D::RxToken<'t>
     where
         Self: 't;
     type TxToken<'t>
-        = WatchTx<'t, 'w, 'a, D::TxToken<'t>>
+        = WatchTx<'t, 'w, 'o, D::TxToken<'t>>
     where
         Self: 't;
 

@@ -95,7 +95,7 @@ impl TcpListener {
             return Err(Error::InvalidInput);
         }
         let (key, peer) = stack.take_accepted(self.key).ok_or(Error::WouldBlock)?;
-        Ok((TcpStream { key }, peer))
+        Ok((TcpStream::accepted(key), peer))
     }
 
     /// The port listened on (`getsockname`).

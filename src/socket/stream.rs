@@ -2,9 +2,11 @@
 //! and closing. Its addresses, options and buffer sizes are in
 //! `stream_options.rs`.
 //!
-//! Layer: socket. Depends on [`crate::net`] (the stack, its pool and the
-//! per-connection flags that tell EPIPE from ECONNRESET) and smoltcp's TCP
-//! socket; never on applications or the host. no_std, no alloc.
+//! Layer: socket. Depends on [`crate::net`] (the stack and its pool) and
+//! smoltcp's TCP socket; never on applications or the host. no_std, no
+//! alloc. What tells EPIPE from ECONNRESET once the socket is closed is the
+//! stream's own ([`TcpStream`] keeps it): the net layer neither stores nor
+//! reads it.
 
 use smoltcp::socket::tcp;
 use smoltcp::time::Duration;
@@ -67,12 +69,36 @@ pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 #[must_use = "a dropped stream keeps its pool socket for good: call `close` or `abort`"]
 pub struct TcpStream {
-    /// The pool slot and its generation; `pub(super)` so the listener
-    /// can hand out accepted streams.
+    /// The pool slot and its generation.
     pub(super) key: Key,
+    past: Past,
+}
+
+/// What a stream's past tells once its socket is CLOSED, where smoltcp's
+/// state alone cannot: whether sending fails for our own shutdown (EPIPE),
+/// a reset (ECONNRESET) or a connection that never came about
+/// (ECONNREFUSED), and whether receiving is at end of file or reset.
+/// Berkeley semantics, so the socket layer's: the pool knows none of it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Past {
+    /// The connection reached ESTABLISHED at least once.
+    established: bool,
+    /// This side shut its sending half down (FIN queued).
+    shut: bool,
+    /// The peer's FIN was read (end of file seen).
+    eof: bool,
 }
 
 impl TcpStream {
+    /// The stream for a connection the listener accepted: established.
+    pub(super) fn accepted(key: Key) -> Self {
+        let past = Past {
+            established: true,
+            ..Past::default()
+        };
+        TcpStream { key, past }
+    }
+
     /// Start connecting to `remote` from an ephemeral port; the handshake
     /// runs as the stack is polled. See [`TcpStream::poll_connect`].
     ///
@@ -113,7 +139,10 @@ impl TcpStream {
             entry.service = remote.port;
         }
         stack.count_app(Transport::Tcp, remote.port, 1, 0, 0);
-        Ok(TcpStream { key })
+        Ok(TcpStream {
+            key,
+            past: Past::default(),
+        })
     }
 
     /// Whether the handshake begun by [`TcpStream::connect`] is done: `Ok`
@@ -141,11 +170,9 @@ impl TcpStream {
         let state = self.state(stack);
         match state {
             tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
-            tcp::State::Closed | tcp::State::Listen => Err(self.send_closed_error(stack)),
+            tcp::State::Closed | tcp::State::Listen => Err(self.send_closed_error()),
             _ => {
-                if let Some(e) = stack.tcp_entry(self.key) {
-                    e.established = true;
-                }
+                self.past.established = true;
                 Ok(())
             }
         }
@@ -173,7 +200,7 @@ impl TcpStream {
         match self.state(stack) {
             tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
             tcp::State::Closed | tcp::State::Listen | tcp::State::TimeWait => {
-                Err(self.send_closed_error(stack))
+                Err(self.send_closed_error())
             }
             _ => Ok(()),
         }
@@ -181,28 +208,30 @@ impl TcpStream {
 
     /// What sending on a stream in CLOSED or TIME-WAIT means: our own
     /// shutdown (EPIPE), a reset, or a connection that never came about.
-    fn send_closed_error(&self, stack: &mut Stack<'_>) -> Error {
-        match stack.tcp_entry(self.key) {
-            Some(e) if e.shut => Error::Closed,
-            Some(e) if e.established => Error::Reset,
+    fn send_closed_error(&self) -> Error {
+        match self.past {
+            Past { shut: true, .. } => Error::Closed,
+            Past {
+                established: true, ..
+            } => Error::Reset,
             _ => Error::Refused,
         }
     }
 
     /// What receiving on a stream in CLOSED means: end of file if the
     /// peer's FIN was read, else a reset or a refusal.
-    fn recv_closed(&self, stack: &mut Stack<'_>) -> Result<usize, Error> {
-        match stack.tcp_entry(self.key) {
-            Some(e) if e.eof => Ok(0),
-            Some(e) if e.established => Err(Error::Reset),
+    fn recv_closed(&self) -> Result<usize, Error> {
+        match self.past {
+            Past { eof: true, .. } => Ok(0),
+            Past {
+                established: true, ..
+            } => Err(Error::Reset),
             _ => Err(Error::Refused),
         }
     }
 
-    fn mark_eof(&self, stack: &mut Stack<'_>) -> Result<usize, Error> {
-        if let Some(e) = stack.tcp_entry(self.key) {
-            e.eof = true;
-        }
+    fn mark_eof(&mut self) -> Result<usize, Error> {
+        self.past.eof = true;
         Ok(0)
     }
 
@@ -283,21 +312,21 @@ impl TcpStream {
             Ok(0) => match state {
                 tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
                 _ if socket.may_recv() => Err(Error::WouldBlock),
-                tcp::State::Closed => self.recv_closed(stack),
-                _ => self.mark_eof(stack),
+                tcp::State::Closed => self.recv_closed(),
+                _ => self.mark_eof(),
             },
             Ok(n) => {
                 stack.count_tcp(self.key, n, 0);
                 Ok(n)
             }
-            Err(tcp::RecvError::Finished) => self.mark_eof(stack),
+            Err(tcp::RecvError::Finished) => self.mark_eof(),
             Err(tcp::RecvError::InvalidState) => match state {
                 tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
                 // The peer's FIN came and both closes finished: end of file.
                 tcp::State::TimeWait | tcp::State::LastAck | tcp::State::CloseWait => {
-                    self.mark_eof(stack)
+                    self.mark_eof()
                 }
-                _ => self.recv_closed(stack),
+                _ => self.recv_closed(),
             },
         }
     }
@@ -533,9 +562,7 @@ impl TcpStream {
         if let Some(s) = stack.tcp_socket(self.key) {
             s.close();
         }
-        if let Some(e) = stack.tcp_entry(self.key) {
-            e.shut = true;
-        }
+        self.past.shut = true;
     }
 
     /// Close gracefully: queued data is still delivered, then FIN. The
