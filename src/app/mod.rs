@@ -139,10 +139,11 @@ pub const LOG_LINES: usize = 16;
 /// ```
 #[derive(Debug)]
 pub struct LogRing<const LINES: usize> {
-    /// A ring: `len` lines from `head` on, wrapping at the end.
-    lines: [LogLine; LINES],
-    head: usize,
-    len: usize,
+    /// Oldest first. A `heapless::Vec`, not heapless's `Deque` or
+    /// `HistoryBuffer`: both refuse 0 lines at compile time, and the
+    /// firmware keeps none. Dropping the oldest line shifts the rest, but
+    /// only when nobody drained in time.
+    lines: heapless::Vec<LogLine, LINES>,
     dropped: u32,
 }
 
@@ -197,9 +198,7 @@ impl<const LINES: usize> LogRing<LINES> {
     /// ```
     pub const fn new() -> Self {
         LogRing {
-            lines: [const { LogLine::new() }; LINES],
-            head: 0,
-            len: 0,
+            lines: heapless::Vec::new(),
             dropped: 0,
         }
     }
@@ -228,19 +227,12 @@ impl<const LINES: usize> LogRing<LINES> {
         // `Cut` takes what fits of every piece, so one long piece (a peer's
         // line in the chat) is cut, not lost whole.
         let _ = core::fmt::write(&mut line, args);
-        if self.len == LINES {
-            self.head = self.next(self.head);
-            self.len -= 1;
+        if self.lines.is_full() {
+            self.lines.remove(0);
             self.dropped = self.dropped.saturating_add(1);
         }
-        let mut at = self.head + self.len;
-        if at >= LINES {
-            at -= LINES;
-        }
-        if let Some(slot) = self.lines.get_mut(at) {
-            *slot = line.0;
-            self.len += 1;
-        }
+        // Room was made just above.
+        let _ = self.lines.push(line.0);
     }
 
     /// Hand every line to `sink`, oldest first.
@@ -258,19 +250,9 @@ impl<const LINES: usize> LogRing<LINES> {
     /// assert_eq!(order, [5, 6]);
     /// ```
     pub fn drain(&mut self, sink: &mut dyn FnMut(&str)) {
-        while self.len > 0 {
-            if let Some(line) = self.lines.get_mut(self.head) {
-                sink(line);
-                line.clear();
-            }
-            self.head = self.next(self.head);
-            self.len -= 1;
+        for line in self.lines.drain(..) {
+            sink(&line);
         }
-    }
-
-    /// The slot after `i`, wrapping.
-    fn next(&self, i: usize) -> usize {
-        if i + 1 >= LINES { 0 } else { i + 1 }
     }
 
     /// Lines lost because nobody drained the log in time.
@@ -299,7 +281,7 @@ impl<const LINES: usize> LogRing<LINES> {
     /// assert!(log.is_full());
     /// ```
     pub fn is_full(&self) -> bool {
-        self.len == LINES
+        self.lines.is_full()
     }
 }
 

@@ -16,6 +16,9 @@
 //! write at an offset). On a board that is [`Mmio`], volatile accesses to
 //! the memory-mapped window; in tests it is [`fake::FakeLan9118`], which
 //! models the registers and FIFOs well enough to run the driver against.
+//! The register map is `reg.rs`, the bus access (`Registers`, `Mmio`)
+//! `bus.rs`; this file keeps bring-up, the filters and the tokens, which
+//! follow the chip's FIFO protocol step by step and read best together.
 //!
 //! # What [`Lan9118::new`] does
 //!
@@ -77,7 +80,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod bus;
 pub mod fake;
+mod reg;
+
+pub use self::bus::{Mmio, Registers};
 
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
@@ -100,71 +107,6 @@ pub const FRAME_BUFFER: usize = 1536;
 /// and `mps2-an386` among them).
 pub const MPS2_BASE: usize = 0x4020_0000;
 
-/// Register offsets from the base of the window (LAN9118 data sheet,
-/// "System Control and Status Registers").
-mod reg {
-    pub(super) const RX_DATA_FIFO: u32 = 0x00;
-    pub(super) const TX_DATA_FIFO: u32 = 0x20;
-    pub(super) const RX_STATUS_FIFO: u32 = 0x40;
-    pub(super) const TX_STATUS_FIFO: u32 = 0x48;
-    pub(super) const ID_REV: u32 = 0x50;
-    pub(super) const INT_STS: u32 = 0x58;
-    pub(super) const INT_EN: u32 = 0x5C;
-    pub(super) const BYTE_TEST: u32 = 0x64;
-    pub(super) const RX_CFG: u32 = 0x6C;
-    pub(super) const TX_CFG: u32 = 0x70;
-    pub(super) const HW_CFG: u32 = 0x74;
-    pub(super) const RX_FIFO_INF: u32 = 0x7C;
-    pub(super) const TX_FIFO_INF: u32 = 0x80;
-    pub(super) const PMT_CTRL: u32 = 0x84;
-    pub(super) const FREE_RUN: u32 = 0x9C;
-    pub(super) const MAC_CSR_CMD: u32 = 0xA4;
-    pub(super) const MAC_CSR_DATA: u32 = 0xA8;
-    pub(super) const AFC_CFG: u32 = 0xAC;
-
-    /// What `BYTE_TEST` reads on a working, correctly-ordered bus.
-    pub(super) const BYTE_TEST_VALUE: u32 = 0x8765_4321;
-    pub(super) const HW_CFG_SRST: u32 = 1 << 0;
-    /// Must be written as one.
-    pub(super) const HW_CFG_MBO: u32 = 1 << 20;
-    /// The reset default: 5 KiB of the 16 KiB FIFO memory for TX.
-    pub(super) const HW_CFG_TX_FIF_5K: u32 = 5 << 16;
-    pub(super) const PMT_CTRL_READY: u32 = 1 << 0;
-    pub(super) const TX_CFG_TX_ON: u32 = 1 << 1;
-    pub(super) const CSR_BUSY: u32 = 1 << 31;
-    pub(super) const CSR_READ: u32 = 1 << 30;
-    /// The data sheet's recommended automatic flow-control thresholds.
-    pub(super) const AFC_CFG_DEFAULT: u32 = 0x006E_3740;
-
-    /// MAC CSR indices, reached through `MAC_CSR_CMD`/`MAC_CSR_DATA`.
-    pub(super) const MAC_CR: u32 = 1;
-    pub(super) const ADDRH: u32 = 2;
-    pub(super) const ADDRL: u32 = 3;
-    pub(super) const HASHH: u32 = 4;
-    pub(super) const HASHL: u32 = 5;
-    pub(super) const MII_ACC: u32 = 6;
-    pub(super) const MII_DATA: u32 = 7;
-
-    pub(super) const MAC_CR_RXEN: u32 = 1 << 2;
-    pub(super) const MAC_CR_TXEN: u32 = 1 << 3;
-    pub(super) const MAC_CR_HPFILT: u32 = 1 << 13;
-    pub(super) const MAC_CR_MCPAS: u32 = 1 << 19;
-    pub(super) const MAC_CR_FDPX: u32 = 1 << 20;
-
-    pub(super) const MII_BUSY: u32 = 1 << 0;
-    /// The internal PHY's address on the MII bus.
-    pub(super) const PHY_ADDR: u32 = 1;
-    /// PHY basic status register, and its link-status bit.
-    pub(super) const PHY_BSR: u32 = 1;
-    pub(super) const BSR_LINK_UP: u32 = 1 << 2;
-
-    /// TX command A: first and last segment (a frame in one buffer).
-    pub(super) const TX_CMD_A_FIRST: u32 = 1 << 13;
-    pub(super) const TX_CMD_A_LAST: u32 = 1 << 12;
-    /// RX and TX status words: the error summary bit.
-    pub(super) const STATUS_ES: u32 = 1 << 15;
-}
-
 /// How many times the driver reads a busy or not-ready bit before it gives
 /// up: far longer than the chip needs (microseconds), short enough that a
 /// missing chip is reported rather than hanging the board.
@@ -172,94 +114,6 @@ const SPIN_LIMIT: u32 = 100_000;
 
 /// The frame check sequence the MAC leaves at the end of each received frame.
 const FCS_LEN: usize = 4;
-
-/// 32-bit access to the LAN9118's register window, by byte offset.
-///
-/// ```
-/// use layernet::link::lan9118::{Registers, fake::FakeLan9118};
-/// let mut chip = FakeLan9118::new();
-/// assert_eq!(chip.read(0x64), 0x8765_4321, "BYTE_TEST");
-/// ```
-pub trait Registers {
-    /// Read the register at `offset` (reading a FIFO's port pops it).
-    ///
-    /// ```
-    /// use layernet::link::lan9118::{Registers, fake::FakeLan9118};
-    /// assert_eq!(FakeLan9118::new().read(0x50) >> 16, 0x0118, "ID_REV: a LAN9118");
-    /// ```
-    fn read(&mut self, offset: u32) -> u32;
-    /// Write `value` to the register at `offset`.
-    ///
-    /// ```
-    /// use layernet::link::lan9118::{Registers, fake::FakeLan9118};
-    /// let mut chip = FakeLan9118::new();
-    /// chip.write(0x70, 1 << 1); // TX_CFG.TX_ON
-    /// assert_eq!(chip.read(0x70), 1 << 1);
-    /// ```
-    fn write(&mut self, offset: u32, value: u32);
-}
-
-impl<R: Registers + ?Sized> Registers for &mut R {
-    fn read(&mut self, offset: u32) -> u32 {
-        (**self).read(offset)
-    }
-    fn write(&mut self, offset: u32, value: u32) {
-        (**self).write(offset, value)
-    }
-}
-
-/// The memory-mapped register window of a real chip.
-///
-/// ```
-/// use layernet::link::lan9118::{Mmio, Registers};
-/// // Plain memory standing in for the chip's window.
-/// let mut window = [0u32; 64];
-/// // Safety: the window is ours, aligned, and nothing else touches it.
-/// let mut regs = unsafe { Mmio::new(window.as_mut_ptr() as usize) };
-/// regs.write(0x50, 0x0118_0001);
-/// assert_eq!(regs.read(0x50), 0x0118_0001);
-/// ```
-#[derive(Debug)]
-pub struct Mmio {
-    base: usize,
-}
-
-// The one place the driver needs `unsafe`: volatile accesses to device
-// memory at an address the board support code vouched for in `Mmio::new`.
-#[allow(unsafe_code)]
-impl Mmio {
-    /// Registers at `base`, for example [`MPS2_BASE`].
-    ///
-    /// # Safety
-    ///
-    /// `base` must be the 4-byte-aligned start of a LAN9118 register
-    /// window (256 bytes) that is mapped as device memory, and nothing else
-    /// may access that window while this value is in use.
-    ///
-    /// ```
-    /// use layernet::link::lan9118::Mmio;
-    /// let mut window = [0u32; 64];
-    /// // Safety: memory we own stands in for the chip.
-    /// let _regs = unsafe { Mmio::new(window.as_mut_ptr() as usize) };
-    /// ```
-    pub const unsafe fn new(base: usize) -> Self {
-        Mmio { base }
-    }
-}
-
-#[allow(unsafe_code)]
-impl Registers for Mmio {
-    fn read(&mut self, offset: u32) -> u32 {
-        // Safety: `new`'s contract makes `base` the start of a 256-byte
-        // window of device registers that this value alone accesses; the
-        // driver's offsets are word-aligned and inside it.
-        unsafe { core::ptr::read_volatile((self.base + offset as usize) as *const u32) }
-    }
-    fn write(&mut self, offset: u32, value: u32) {
-        // Safety: as for `read`.
-        unsafe { core::ptr::write_volatile((self.base + offset as usize) as *mut u32, value) }
-    }
-}
 
 /// Why the chip could not be brought up.
 ///

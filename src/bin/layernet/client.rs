@@ -18,7 +18,8 @@ use layernet::{
     Duration, EthernetAddress, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr, Ipv6Address,
 };
 
-use super::{Capture, Command, Global, IpMode};
+use crate::args::{Command, Global, IpMode};
+use crate::net::{Capture, dhcp_line, open_tap_with, report_faults};
 
 /// A client's address unless `--ip` says otherwise: beside a `serve` with
 /// the global defaults (192.168.69.1), never on top of it.
@@ -75,7 +76,7 @@ const PROBE_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 /// The client's stack on the TAP, after making sure (for a static address)
 /// that nobody else on the segment has its address.
 fn open_client(global: &Global, capture: &Capture) -> Result<TapNet, String> {
-    super::open_tap_with(global, capture, |config, mut device| {
+    open_tap_with(global, capture, |config, mut device| {
         if global.ip != IpMode::Dhcp {
             probe_address(&mut device, config.mac, config.ip.address())?;
         }
@@ -300,7 +301,7 @@ fn wait_for_lease(net: &Net<TapNet>, global: &Global) -> Result<(), String> {
         while t.now() < deadline && t.failure().is_none() {
             while let Some(event) = t.stack().take_dhcp_event() {
                 if !global.quiet {
-                    eprintln!("{}", super::dhcp_line(event));
+                    eprintln!("{}", dhcp_line(event));
                 }
             }
             if t.stack().lease().is_some() {
@@ -400,7 +401,7 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
         let deadline = t.now() + CLOSE_LINGER;
         t.run_until(|t| t.now() >= deadline || t.stack().open_tcp_sockets() == 0);
     });
-    net.with(|t| super::report_faults(global, t));
+    net.with(|t| report_faults(global, t));
     let (counters, apps) = net.with(|t| (t.stack().counters(), t.stack().app_counters().to_vec()));
     capture.report(&[("layernet", counters, &apps)]);
     capture.finish().map_err(Failure::Runtime)?;

@@ -1,0 +1,254 @@
+//! Downloads: a file's bytes (whole, or the range asked for) and the
+//! listing of the store, as the body of [`Phase::Respond`].
+//!
+//! Layer: app. Depends on [`crate::socket`]'s zero-copy send, the
+//! [`Storage`] trait and this service's `http` module (heads, escaping);
+//! nothing host-side, no heap.
+
+use core::fmt::Write as _;
+
+use smoltcp::time::Instant;
+
+use super::conn::{Body, Conn, Phase};
+use super::http::{HTML_END, HTML_TOP, Method, Request, Staged, write_html};
+use super::{FileServer, OUT_BUFFER, write_url};
+use crate::app::storage::{Name, Storage, StorageError};
+use crate::net::Stack;
+use crate::socket::Error;
+
+/// What a step of a response body did.
+pub(super) enum Sent {
+    /// Bytes went out; there may be more to send.
+    Some,
+    /// The send buffer is full.
+    Blocked,
+    /// The body is complete.
+    Done,
+    /// The connection cannot go on (reset, or the file changed under us).
+    Broken,
+}
+
+impl<const HDR: usize> Conn<HDR> {
+    /// `GET /` or `HEAD /`: the listing's head, its body to follow.
+    pub(super) fn start_listing(&mut self, r: &Request) {
+        let html = !r.plain;
+        let ctype = if html {
+            "text/html; charset=utf-8"
+        } else {
+            "text/plain; charset=utf-8"
+        };
+        if r.http10 {
+            // No chunked encoding in HTTP/1.0: the close ends the body.
+            self.close_after = true;
+            if let Some(e) = &mut self.entry {
+                e.status = 200;
+            }
+            let mut h = self.head();
+            let _ = write!(
+                h,
+                "HTTP/1.1 200 OK\r\nServer: layernet\r\nContent-Type: {ctype}\r\nConnection: close\r\n\r\n"
+            );
+            let len = h.len;
+            self.set_out(len);
+            self.chunked = false;
+            self.phase = Phase::Respond;
+        } else {
+            self.respond(200, ctype, None, "");
+        }
+        if r.method == Method::Get {
+            self.body = Body::Listing {
+                index: 0,
+                html,
+                done: false,
+            };
+        } else if self.chunked {
+            // HEAD of a chunked listing: no body at all.
+            self.chunked = false;
+        }
+    }
+
+    /// `GET` or `HEAD` of a file: its head (200, 206 for a range, 416 for
+    /// a range past the end), its bytes to follow.
+    pub(super) fn start_file(&mut self, storage: &mut impl Storage, r: &Request, name: &Name) {
+        let (size, version) = match storage.stat(name) {
+            Ok(info) => (info.size, info.version),
+            Err(StorageError::NotFound) => return self.fail(404, ""),
+            Err(StorageError::Forbidden) => return self.fail(403, ""),
+            Err(_) => return self.fail(500, ""),
+        };
+        let unsatisfiable = |c: &mut Self| {
+            let mut extra: heapless::String<64> = heapless::String::new();
+            let _ = write!(extra, "Content-Range: bytes */{size}\r\n");
+            c.fail(416, &extra);
+        };
+        let (status, start, end) = match r.range {
+            None => (200, 0, size),
+            Some((Some(first), last)) if first < size => {
+                let end = last.map_or(size, |l| l.saturating_add(1).min(size));
+                if end <= first {
+                    return unsatisfiable(self);
+                }
+                (206, first, end)
+            }
+            Some((None, Some(suffix))) if suffix > 0 && size > 0 => {
+                (206, size - suffix.min(size), size)
+            }
+            Some(_) => return unsatisfiable(self),
+        };
+        let mut extra: heapless::String<96> = heapless::String::new();
+        let _ = extra.push_str("Accept-Ranges: bytes\r\n");
+        if status == 206 {
+            let _ = write!(extra, "Content-Range: bytes {start}-{}/{size}\r\n", end - 1);
+        }
+        self.respond(
+            status,
+            "application/octet-stream",
+            Some(end - start),
+            &extra,
+        );
+        if r.method == Method::Get && end > start {
+            self.body = Body::File {
+                name: name.clone(),
+                version,
+                offset: start,
+                end,
+            };
+        }
+    }
+}
+
+impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
+    FileServer<S, CONNS, HDR, LOG>
+{
+    /// Move file bytes from storage straight into the socket's send buffer:
+    /// one copy per byte.
+    pub(super) fn send_file(&mut self, i: usize, stack: &mut Stack<'_>, now: Instant) -> Sent {
+        let storage = &mut self.storage;
+        let Conn {
+            stream,
+            body,
+            entry,
+            last_activity,
+            ..
+        } = &mut self.server.conns[i];
+        let Body::File {
+            name,
+            version,
+            offset,
+            end,
+        } = body
+        else {
+            return Sent::Done;
+        };
+        // Replaced since the head went out? Then the promised bytes no
+        // longer exist: end the connection rather than mix two files under
+        // one 200. Once per call, not per chunk.
+        if storage.stat(name).map(|i| i.version) != Ok(*version) {
+            return Sent::Broken;
+        }
+        let mut sent = false;
+        // Twice at most: the free space of a ring may wrap once.
+        for _ in 0..2 {
+            if *offset >= *end {
+                return Sent::Done;
+            }
+            let left = *end - *offset;
+            let at = *offset;
+            let read = stream.send_with(stack, |free| {
+                let want = usize::try_from(left).unwrap_or(usize::MAX).min(free.len());
+                match storage.read_at(name, at, &mut free[..want]) {
+                    Ok(n) => (n, Ok(n)),
+                    Err(e) => (0, Err(e)),
+                }
+            });
+            match read {
+                Ok(Ok(n)) if n > 0 => {
+                    *offset += n as u64;
+                    if let Some(e) = entry {
+                        e.bytes += n as u64;
+                    }
+                    *last_activity = now;
+                    sent = true;
+                }
+                // The file shrank or vanished under us, or the medium
+                // failed: the promised length cannot be kept.
+                Ok(_) => return Sent::Broken,
+                Err(Error::WouldBlock) => break,
+                Err(_) => return Sent::Broken,
+            }
+        }
+        if *offset >= *end {
+            Sent::Done
+        } else if sent {
+            Sent::Some
+        } else {
+            Sent::Blocked
+        }
+    }
+
+    /// Stage the next listing entry; false when the listing is done.
+    pub(super) fn refill_listing(&mut self, i: usize) -> bool {
+        let storage = &mut self.storage;
+        let c = &mut self.server.conns[i];
+        let Body::Listing { index, html, done } = &mut c.body else {
+            return false;
+        };
+        if *done {
+            return false;
+        }
+        // The entry is written at out[PRE..]; when chunked, its size line
+        // goes right before it and "\r\n" (and, at the end, the last chunk
+        // "0\r\n\r\n") after it: no copying.
+        const PRE: usize = 8;
+        let html = *html;
+        let mut w = Staged {
+            buf: &mut c.out[PRE..OUT_BUFFER - 7],
+            len: 0,
+        };
+        if html && *index == 0 {
+            let _ = w.write_str(HTML_TOP);
+        }
+        match storage.entry(*index) {
+            Some((name, size)) => {
+                *index += 1;
+                if html {
+                    let _ = w.write_str("<li><a href=\"");
+                    let _ = write_url(&mut w, name.as_str());
+                    let _ = w.write_str("\">");
+                    let _ = write_html(&mut w, name.as_str());
+                    let _ = writeln!(w, "</a> {size}</li>");
+                } else {
+                    let _ = writeln!(w, "{name} {size}");
+                }
+            }
+            None => {
+                *done = true;
+                if html {
+                    let _ = w.write_str(HTML_END);
+                }
+            }
+        }
+        let n = w.len;
+        let (mut start, mut end) = (PRE, PRE + n);
+        if c.chunked {
+            if n > 0 {
+                let mut size: heapless::String<8> = heapless::String::new();
+                let _ = write!(size, "{n:x}\r\n");
+                start = PRE - size.len();
+                c.out[start..PRE].copy_from_slice(size.as_bytes());
+                c.out[end..end + 2].copy_from_slice(b"\r\n");
+                end += 2;
+            }
+            if *done {
+                c.out[end..end + 5].copy_from_slice(b"0\r\n\r\n");
+                end += 5;
+            }
+        }
+        if let Some(e) = &mut c.entry {
+            e.bytes += n as u64;
+        }
+        c.sent = start;
+        c.outlen = end;
+        end > start
+    }
+}

@@ -1,0 +1,174 @@
+//! What every command that opens a link shares: the trace, capture and
+//! counters the options ask for, the TAP link and the stack's
+//! configuration, and the lines that report DHCP and the link's faults.
+//!
+//! Layer: host (std), the binary. Depends on the library's host side
+//! (TAP, trace) and on the parsed options in `args.rs`.
+
+use layernet::Duration;
+use layernet::host::tap::TapNet;
+use layernet::host::trace::{Recorder, SharedRecorder, apps_table, counters_table};
+use layernet::link::tap::TapDevice;
+use layernet::net::{AppCounters, Config, Counters, DEFAULT_IP, DhcpEvent, DnsStorage, Lease};
+use layernet::trace::Style;
+use std::io::IsTerminal;
+
+use crate::args::{Global, Ip6Mode, IpMode, Link, TraceStyle};
+
+/// The trace, the capture file and the counters the options asked for.
+pub(crate) struct Capture {
+    pub(crate) recorder: Option<SharedRecorder>,
+    pub(crate) counters: bool,
+}
+
+impl Capture {
+    pub(crate) fn new(global: &Global) -> Result<Capture, String> {
+        let style = global.trace.map(|t| match t {
+            TraceStyle::Full => Style::Full,
+            TraceStyle::Brief => Style::Brief,
+        });
+        let recorder = if style.is_some() || global.pcap.is_some() {
+            let colour = std::io::stderr().is_terminal();
+            let mut recorder = Recorder::new(style, Box::new(std::io::stderr()), colour);
+            if let Some(path) = &global.pcap {
+                recorder
+                    .capture_to(path)
+                    .map_err(|e| format!("--pcap {e}"))?;
+            }
+            Some(recorder.shared())
+        } else {
+            None
+        };
+        Ok(Capture {
+            recorder,
+            counters: global.counters || global.trace.is_some(),
+        })
+    }
+
+    /// Print the counters (if asked for) of the named stacks.
+    pub(crate) fn report(&self, hosts: &[(&str, Counters, &[AppCounters])]) {
+        if self.counters {
+            print_counters(hosts);
+        }
+    }
+
+    /// Flush the trace and the capture file.
+    pub(crate) fn finish(&self) -> Result<(), String> {
+        match &self.recorder {
+            Some(r) => r.borrow_mut().finish(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What the TAP link's fault wrapper did, one line on stderr (only when
+/// `--faults` put faults on it).
+pub(crate) fn report_faults(global: &Global, net: &mut TapNet) {
+    if global.quiet || global.faults.is_none() {
+        return;
+    }
+    let s = net.link().stats();
+    eprintln!(
+        "faults: {} frames offered, {} dropped, {} corrupted, {} duplicated, {} reordered, {} over the queue",
+        s.offered, s.dropped, s.corrupted, s.duplicated, s.reordered, s.overflow
+    );
+}
+
+/// The per-layer and per-application tables, on stderr.
+pub(crate) fn print_counters(hosts: &[(&str, Counters, &[AppCounters])]) {
+    let layers: Vec<(&str, Counters)> = hosts.iter().map(|(n, c, _)| (*n, *c)).collect();
+    let apps: Vec<(&str, &[AppCounters])> = hosts.iter().map(|(n, _, a)| (*n, *a)).collect();
+    eprint!("{}\n{}", counters_table(&layers), apps_table(&apps));
+}
+
+pub(crate) fn open_tap(global: &Global, capture: &Capture) -> Result<TapNet, String> {
+    open_tap_with(global, capture, TapNet::new)
+}
+
+/// [`open_tap`], with `new` making the stack from the configuration.
+pub(crate) fn open_tap_with(
+    global: &Global,
+    capture: &Capture,
+    new: impl FnOnce(Config, TapDevice) -> Result<TapNet, String>,
+) -> Result<TapNet, String> {
+    let name = match &global.link {
+        None => "tap0".to_string(),
+        Some(Link::Tap(name)) => name.clone(),
+        Some(Link::Sim) => {
+            return Err(
+                "serving needs a real link: --link tap:NAME (the simulated segment has no peers)"
+                    .into(),
+            );
+        }
+    };
+    let device = if global.tap_offload {
+        if global.faults.is_some() {
+            // The fault wrapper would roll once per 64 KiB segment, not per
+            // frame on the wire: its percentages would mean something else.
+            return Err(
+                "--faults is not supported with --tap-offload (faults would hit whole 64 KiB segments, not frames): drop one of them"
+                    .into(),
+            );
+        }
+        TapDevice::open_offload(&name)
+    } else {
+        TapDevice::open(&name)
+    }
+    .map_err(|e| e.to_string())?;
+    let ip = match global.ip {
+        IpMode::Static(cidr) => cidr,
+        // A placeholder the stack drops at once for the lease.
+        IpMode::Dhcp => DEFAULT_IP,
+    };
+    let mut config = Config::new(global.mac, ip);
+    config.gateway = global.gateway;
+    match global.ip6 {
+        Some(Ip6Mode::Static(cidr)) => config.ip6 = Some(cidr),
+        Some(Ip6Mode::Slaac) => config.slaac = true,
+        None => {}
+    }
+    let mut net = new(config, device)?;
+    if let Some(faults) = global.faults {
+        net.set_faults(faults);
+    }
+    if let Some(recorder) = &capture.recorder {
+        net.trace(recorder, "layernet");
+    }
+    if global.ip == IpMode::Dhcp {
+        let max = global.dhcp_max_lease.map(Duration::from_secs);
+        net.stack().start_dhcp(max).map_err(|e| e.to_string())?;
+    }
+    if global.ip == IpMode::Dhcp || global.dns.is_some() {
+        // The stack lives until the process exits; so does its query table.
+        let queries: &'static mut DnsStorage = Box::leak(Box::default());
+        net.stack()
+            .start_dns(queries, global.dns)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(net)
+}
+
+/// One line for a change of the DHCP lease.
+pub(crate) fn dhcp_line(event: DhcpEvent) -> String {
+    match event {
+        DhcpEvent::Bound(l) => format!(
+            "dhcp: bound {} via {}{}",
+            l.address,
+            l.server,
+            lease_extras(l)
+        ),
+        DhcpEvent::Renewed(l) => format!("dhcp: renewed {} via {}", l.address, l.server),
+        DhcpEvent::Lost => "dhcp: lease lost, no address; looking for a server".to_string(),
+    }
+}
+
+pub(crate) fn lease_extras(l: Lease) -> String {
+    let mut s = String::new();
+    if let Some(r) = l.router {
+        s += &format!(", router {r}");
+    }
+    if let Some(d) = l.dns {
+        s += &format!(", dns {d}");
+    }
+    s
+}

@@ -1,0 +1,286 @@
+//! `layernet serve`: the table of services on the TAP link until SIGINT
+//! or SIGTERM, then a graceful shutdown.
+//!
+//! Layer: host (std), the binary. Depends on the library's servers and
+//! host side, and on `args.rs` and `net.rs`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use layernet::app::chat::ChatRoom;
+use layernet::app::echo::EchoServer;
+use layernet::app::files::{Access, Limits, Policy};
+use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
+use layernet::app::services::{self, Kind, Transport};
+use layernet::app::time_echo::TimeEchoServer;
+use layernet::host::ServedFiles;
+use layernet::host::auth::Users;
+use layernet::host::clock::LocalClock;
+use layernet::host::dirstore::DirStore;
+use layernet::host::memory::Sizes;
+use layernet::host::tap::{TapNet, TapService};
+use layernet::net::{DhcpEvent, Stack};
+use layernet::socket::EndpointText;
+use layernet::{Duration, IpAddress, IpEndpoint, Ipv6Cidr};
+
+use crate::args::{Global, Ip6Mode, IpMode, ServeArgs, ServiceName};
+use crate::client;
+use crate::net::{Capture, dhcp_line, open_tap_with, print_counters, report_faults};
+
+/// The file service as `serve` runs it. Its connection table is a value
+/// of about half a megabyte: built in a frame of its own (never inlined
+/// into `main`, whose frame every command shares) and boxed at once.
+#[inline(never)]
+pub(crate) fn file_server(
+    stack: &mut Stack<'static>,
+    backlog: usize,
+    store: DirStore,
+    limits: Limits,
+    policy: Policy,
+    conns: usize,
+    quiet: bool,
+) -> Result<Box<TapService>, layernet::socket::Error> {
+    let server = ServedFiles::bind(stack, Kind::Files.entry().port, backlog, store, limits)?
+        .with_policy(policy)
+        .with_max_connections(conns)
+        .with_access_log(!quiet);
+    Ok(Box::new(server))
+}
+
+/// What `--writable`, `--auth` and `--auth-reads` ask of the file service.
+pub(crate) fn file_policy(args: &ServeArgs) -> Result<Policy, String> {
+    const REFUSAL: &str =
+        "403 Forbidden: uploads are off; start serve with --writable, or --auth USER:PASS";
+    if args.writable {
+        return Ok(Policy::WRITABLE);
+    }
+    if args.auth.is_empty() {
+        return Ok(Policy {
+            refusal: REFUSAL,
+            ..Policy::READ_ONLY
+        });
+    }
+    let mut users = Users::default();
+    for spec in &args.auth {
+        users.add(spec)?;
+    }
+    // The users live as long as the process, as the server does.
+    let users: &'static Users = Box::leak(Box::new(users));
+    Ok(Policy {
+        reads: if args.auth_reads {
+            Access::Users
+        } else {
+            Access::Anyone
+        },
+        writes: Access::Users,
+        users: Some(users),
+        refusal: REFUSAL,
+    })
+}
+
+/// One line a service logged: the file service's access lines on stdout
+/// (with the date, as `python3 -m http.server` prints them), the rest on
+/// stderr with `-v`.
+pub(crate) fn log_line(line: &str, verbose: bool) {
+    if let Some(access) = line.strip_prefix("access: ") {
+        let (peer, rest) = access.split_once(' ').unwrap_or((access, ""));
+        let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S");
+        println!("{peer} [{now}] {rest}");
+    } else if verbose {
+        eprintln!("{line}");
+    }
+}
+
+/// Connections each of echo, greeting and time-echo serves at once (their
+/// servers are `XServer::<8>`).
+pub(crate) const SMALL_CONNS: usize = 8;
+/// Their accept queues (listening slots).
+pub(crate) const SMALL_BACKLOG: usize = 4;
+/// The file service's accept queue is as long as its connections, within
+/// these bounds: a burst of new clients finds places to finish their
+/// handshakes in, and every poll walks the slots.
+pub(crate) const FILE_BACKLOG: std::ops::RangeInclusive<usize> = 8..=64;
+
+/// The file service's accept queue for `file_conns` connections.
+pub(crate) fn file_backlog(file_conns: usize) -> usize {
+    file_conns.clamp(*FILE_BACKLOG.start(), *FILE_BACKLOG.end())
+}
+
+/// TCP sockets `serve` needs for `services`: each TCP service's
+/// connections and accept queue, and a quarter more of the file service's
+/// connections for those finishing their close (FIN-WAIT, LAST-ACK), so
+/// that the accept queue re-arms at once while they do.
+pub(crate) fn tcp_pool(services: &[ServiceName], file_conns: usize) -> usize {
+    services
+        .iter()
+        .map(|s| match (s.0.transport, s.0.kind) {
+            (Transport::Udp, _) => 0,
+            (Transport::Tcp, Kind::Files) => file_conns + file_backlog(file_conns) + file_conns / 4,
+            (Transport::Tcp, _) => SMALL_CONNS + SMALL_BACKLOG,
+        })
+        .sum::<usize>()
+        .max(1)
+}
+
+/// How `serve` builds each service of the table: sized for a host, boxed.
+pub(crate) fn build(
+    kind: Kind,
+    stack: &mut Stack<'static>,
+    args: &ServeArgs,
+    global: &Global,
+    policy: Policy,
+    file_conns: usize,
+) -> Result<Box<TapService>, String> {
+    let port = kind.entry().port;
+    let service: Box<TapService> = match kind {
+        Kind::Echo => Box::new(
+            EchoServer::<SMALL_CONNS>::bind(stack, port, SMALL_BACKLOG)
+                .map_err(|e| e.to_string())?,
+        ),
+        Kind::Greeting => {
+            let text = if args.greeting.is_empty() {
+                DEFAULT_GREETING
+            } else {
+                args.greeting.as_bytes()
+            };
+            Box::new(
+                GreetingServer::<SMALL_CONNS>::bind(stack, port, SMALL_BACKLOG, text)
+                    .map_err(|e| e.to_string())?,
+            )
+        }
+        Kind::TimeEcho => Box::new(
+            TimeEchoServer::<_, SMALL_CONNS>::bind(stack, port, SMALL_BACKLOG, LocalClock)
+                .map_err(|e| e.to_string())?,
+        ),
+        Kind::Files => {
+            let root = match &args.root {
+                Some(r) => r.clone(),
+                None => std::env::current_dir().map_err(|e| format!("current directory: {e}"))?,
+            };
+            let store = DirStore::open(&root).map_err(|e| match e.kind() {
+                // "is served by another layernet (pid N)": one sentence.
+                std::io::ErrorKind::ResourceBusy => format!("--root {} {e}", root.display()),
+                _ => format!("--root {}: {e}", root.display()),
+            })?;
+            let limits = Limits {
+                max_body: args.max_upload,
+                idle: Duration::from_secs(args.idle_timeout.max(1)),
+                ..Limits::default()
+            };
+            file_server(
+                stack,
+                file_backlog(file_conns),
+                store,
+                limits,
+                policy,
+                file_conns,
+                global.quiet,
+            )
+            .map_err(|e| e.to_string())?
+        }
+        Kind::Chat => Box::new(ChatRoom::<8>::bind(stack, port).map_err(|e| e.to_string())?),
+    };
+    Ok(service)
+}
+
+pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
+    let file_conns = usize::from(args.max_connections);
+    let sizes = Sizes {
+        tcp_sockets: tcp_pool(&args.services, file_conns),
+        tcp_buffer: args.socket_buffer,
+    };
+    // Bad --auth values are usage errors, found before the link is opened.
+    let policy = file_policy(&args).map_err(client::Failure::Usage)?;
+    let capture = Capture::new(global)?;
+    let mut net = open_tap_with(global, &capture, |config, device| {
+        TapNet::sized(config, device, sizes)
+    })?;
+    let ip = net.stack().ipv4_addr();
+    let mut started: Vec<&services::Entry> = Vec::new();
+    for &ServiceName(entry) in &args.services {
+        let service = build(entry.kind, net.stack(), &args, global, policy, file_conns)?;
+        net.serve(service);
+        started.push(entry);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .map_err(|e| format!("signal handler: {e}"))?;
+    }
+    let dump = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&dump))
+        .map_err(|e| format!("signal handler: {e}"))?;
+    let listening = |ip: IpAddress| {
+        for entry in &started {
+            println!(
+                "listening on {} ({})",
+                EndpointText(IpEndpoint::new(ip, entry.port)),
+                entry.name
+            );
+        }
+    };
+    if global.ip != IpMode::Dhcp {
+        listening(ip.into());
+    }
+    // Every service listens on every address of either family; the IPv6
+    // ones can change under SLAAC, and each change is reported.
+    let mut v6: Vec<Ipv6Cidr> = Vec::new();
+    // With DHCP, nothing is listed before the lease: the services' lines,
+    // IPv6 ones included, follow `dhcp: bound`.
+    let mut v6_listed = global.ip != IpMode::Dhcp;
+    let mut v6_changes = |net: &mut TapNet, listed: bool| {
+        if !listed {
+            return;
+        }
+        let now: Vec<Ipv6Cidr> = net.stack().ipv6_addrs().collect();
+        for gone in v6.iter().filter(|c| !now.contains(c)) {
+            println!("slaac: {gone} expired");
+        }
+        for new in now.iter().filter(|c| !v6.contains(c)) {
+            if !new.address().is_unicast_link_local() && global.ip6 == Some(Ip6Mode::Slaac) {
+                println!("slaac: {new}");
+            }
+            listening(new.address().into());
+        }
+        v6 = now;
+    };
+    v6_changes(&mut net, v6_listed);
+    let verbose = global.verbose > 0 && !global.quiet;
+    net.run_until(|net| {
+        while let Some(event) = net.stack().take_dhcp_event() {
+            println!("{}", dhcp_line(event));
+            if let DhcpEvent::Bound(lease) = event {
+                listening(lease.address.address().into());
+                v6_listed = true;
+            }
+        }
+        v6_changes(net, v6_listed);
+        net.drain_logs(&mut |line| log_line(line, verbose));
+        if dump.swap(false, Ordering::Relaxed) {
+            let stack = net.stack();
+            print_counters(&[("layernet", stack.counters(), stack.app_counters())]);
+        }
+        stop.load(Ordering::Relaxed)
+    });
+
+    // Graceful: stop listening, let open connections finish within the
+    // grace period, then reset what is left and exit 0.
+    net.shutdown();
+    let grace = Duration::from_millis((args.grace.clamp(0.0, 3600.0) * 1000.0) as u64);
+    let deadline = net.now() + grace;
+    net.run_until(|net| net.now() >= deadline || net.stack().open_tcp_sockets() == 0);
+    if let Some(failure) = net.failure() {
+        return Err(client::Failure::Runtime(failure.to_string()));
+    }
+    let left = net.stack().open_tcp_sockets();
+    net.stack().abort_all_tcp();
+    let flush = net.now() + Duration::from_millis(50);
+    net.run_until(|net| net.now() >= flush);
+    if !global.quiet {
+        eprintln!("layernet serve: stopped ({left} connection(s) reset after the grace period)");
+    }
+    report_faults(global, &mut net);
+    let stack = net.stack();
+    capture.report(&[("layernet", stack.counters(), stack.app_counters())]);
+    capture.finish().map_err(client::Failure::Runtime)
+}

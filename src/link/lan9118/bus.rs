@@ -1,0 +1,93 @@
+//! How the driver reaches the chip: 32-bit reads and writes at an offset
+//! ([`Registers`]), and on a board the memory-mapped window ([`Mmio`]),
+//! the driver's one use of `unsafe`.
+//!
+//! Layer: link. Depends on nothing but `core`.
+
+/// 32-bit access to the LAN9118's register window, by byte offset.
+///
+/// ```
+/// use layernet::link::lan9118::{Registers, fake::FakeLan9118};
+/// let mut chip = FakeLan9118::new();
+/// assert_eq!(chip.read(0x64), 0x8765_4321, "BYTE_TEST");
+/// ```
+pub trait Registers {
+    /// Read the register at `offset` (reading a FIFO's port pops it).
+    ///
+    /// ```
+    /// use layernet::link::lan9118::{Registers, fake::FakeLan9118};
+    /// assert_eq!(FakeLan9118::new().read(0x50) >> 16, 0x0118, "ID_REV: a LAN9118");
+    /// ```
+    fn read(&mut self, offset: u32) -> u32;
+    /// Write `value` to the register at `offset`.
+    ///
+    /// ```
+    /// use layernet::link::lan9118::{Registers, fake::FakeLan9118};
+    /// let mut chip = FakeLan9118::new();
+    /// chip.write(0x70, 1 << 1); // TX_CFG.TX_ON
+    /// assert_eq!(chip.read(0x70), 1 << 1);
+    /// ```
+    fn write(&mut self, offset: u32, value: u32);
+}
+
+impl<R: Registers + ?Sized> Registers for &mut R {
+    fn read(&mut self, offset: u32) -> u32 {
+        (**self).read(offset)
+    }
+    fn write(&mut self, offset: u32, value: u32) {
+        (**self).write(offset, value)
+    }
+}
+
+/// The memory-mapped register window of a real chip.
+///
+/// ```
+/// use layernet::link::lan9118::{Mmio, Registers};
+/// // Plain memory standing in for the chip's window.
+/// let mut window = [0u32; 64];
+/// // Safety: the window is ours, aligned, and nothing else touches it.
+/// let mut regs = unsafe { Mmio::new(window.as_mut_ptr() as usize) };
+/// regs.write(0x50, 0x0118_0001);
+/// assert_eq!(regs.read(0x50), 0x0118_0001);
+/// ```
+#[derive(Debug)]
+pub struct Mmio {
+    base: usize,
+}
+
+// The one place the driver needs `unsafe`: volatile accesses to device
+// memory at an address the board support code vouched for in `Mmio::new`.
+#[allow(unsafe_code)]
+impl Mmio {
+    /// Registers at `base`, for example [`MPS2_BASE`](super::MPS2_BASE).
+    ///
+    /// # Safety
+    ///
+    /// `base` must be the 4-byte-aligned start of a LAN9118 register
+    /// window (256 bytes) that is mapped as device memory, and nothing else
+    /// may access that window while this value is in use.
+    ///
+    /// ```
+    /// use layernet::link::lan9118::Mmio;
+    /// let mut window = [0u32; 64];
+    /// // Safety: memory we own stands in for the chip.
+    /// let _regs = unsafe { Mmio::new(window.as_mut_ptr() as usize) };
+    /// ```
+    pub const unsafe fn new(base: usize) -> Self {
+        Mmio { base }
+    }
+}
+
+#[allow(unsafe_code)]
+impl Registers for Mmio {
+    fn read(&mut self, offset: u32) -> u32 {
+        // Safety: `new`'s contract makes `base` the start of a 256-byte
+        // window of device registers that this value alone accesses; the
+        // driver's offsets are word-aligned and inside it.
+        unsafe { core::ptr::read_volatile((self.base + offset as usize) as *const u32) }
+    }
+    fn write(&mut self, offset: u32, value: u32) {
+        // Safety: as for `read`.
+        unsafe { core::ptr::write_volatile((self.base + offset as usize) as *mut u32, value) }
+    }
+}
