@@ -23,7 +23,7 @@ use layernet::app::files::{FileServer, Limits, Policy};
 use layernet::app::ports;
 use layernet::app::storage::RamStore;
 use layernet::host::blocking::Net;
-use layernet::host::files::{self, Transfer};
+use layernet::host::file_client::{self, Transfer};
 use layernet::host::sim::SimNet;
 use layernet::link::segment::Faults;
 use layernet::{IpAddress, IpEndpoint};
@@ -83,13 +83,13 @@ fn run(size: usize) -> Result<(), Box<dyn Error>> {
 
     // (the upload half of the course's title): PUT, Content-Length first
     let len = size as u64;
-    let up = files::put(&host, addr, "data.bin", &mut &data[..], len, &mut tick)?;
+    let up = file_client::put(&host, addr, "data.bin", &mut &data[..], len, &mut tick)?;
     show(&bar, "PUT /data.bin", &up);
 
     // client_socket.send(file_name); recv_data = client_socket.recv(1024):
     // here recv until Content-Length bytes arrived, however many segments
     let mut back = Vec::new();
-    let down = files::get(&host, addr, "data.bin", 0, &mut back, &mut tick)?;
+    let down = file_client::get(&host, addr, "data.bin", 0, &mut back, &mut tick)?;
     show(&bar, "GET /data.bin", &down);
     if back != data || down.sha256 != up.sha256 {
         return Err("the download differs from the upload".into());
@@ -103,7 +103,7 @@ fn run(size: usize) -> Result<(), Box<dyn Error>> {
     fs::create_dir(&dir.0)?;
     let (dest, have) = (dir.0.join("[download]data.bin"), size / 4);
     fs::write(&dest, &data[..have])?;
-    let t = files::get_file(&host, addr, "data.bin", &dest, true, &mut tick)?;
+    let t = file_client::get_file(&host, addr, "data.bin", &dest, true, &mut tick)?;
     show(&bar, &format!("resumed from {}", t.resumed_from), &t);
     bar.finish_and_clear();
     if t.resumed_from != have as u64 || fs::read(&dest)? != data || t.sha256 != up.sha256 {
@@ -115,6 +115,6 @@ fn run(size: usize) -> Result<(), Box<dyn Error>> {
 /// Status, bytes over the wire, SHA-256 (of the whole file), printed
 /// above the progress bar.
 fn show(bar: &ProgressBar, what: &str, t: &Transfer) {
-    let sha = files::hex(&t.sha256);
+    let sha = file_client::hex(&t.sha256);
     bar.suspend(|| println!("{what}: {} {} bytes sha256 {sha}", t.status, t.bytes));
 }

@@ -19,7 +19,7 @@ use layernet::app::files::{FileServer, Limits, Policy};
 use layernet::app::ports;
 use layernet::host::blocking::Net;
 use layernet::host::dirstore::DirStore;
-use layernet::host::files::{self, FileError, Transfer};
+use layernet::host::file_client::{self, FileError, Transfer};
 use layernet::host::sim::SimNet;
 use layernet::link::segment::Faults;
 use layernet::{Duration, IpAddress, IpEndpoint};
@@ -71,9 +71,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     body.lines().for_each(|line| println!("  {line}"));
 
     // send_content = f.read(); server_client.send(send_content): the
-    // response says Content-Length, and files::get reads exactly that.
+    // response says Content-Length, and file_client::get reads exactly that.
     let (mut got, mut quiet) = (Vec::new(), |_, _| {});
-    let t = files::get(&host, addr, "big.bin", 0, &mut got, &mut quiet)?;
+    let t = file_client::get(&host, addr, "big.bin", 0, &mut got, &mut quiet)?;
     show("GET /big.bin", &t);
     if got != big {
         return Err("the download differs from big.bin".into());
@@ -81,7 +81,7 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     // if filename: return False (inverted) / except ...: print(e): a name
     // that is not there gets 404 and a one-line reason
-    match files::get(&host, addr, "nope.txt", 0, &mut got, &mut quiet) {
+    match file_client::get(&host, addr, "nope.txt", 0, &mut got, &mut quiet) {
         Err(FileError::Status(code, why)) => println!("GET /nope.txt: {code} ({why})"),
         other => return Err(format!("expected 404, got {other:?}").into()),
     }
@@ -89,7 +89,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     // (the upload half of the course's title): PUT with Content-Length
     let up = b"uploaded over the simulated segment\n".repeat(40);
     let len = up.len() as u64;
-    let t = files::put(&host, addr, "up.txt", &mut &up[..], len, &mut quiet)?;
+    let t = file_client::put(&host, addr, "up.txt", &mut &up[..], len, &mut quiet)?;
     show("PUT /up.txt", &t);
     if fs::read(dir.0.join("up.txt"))? != up {
         return Err("up.txt in the directory differs from what was sent".into());
@@ -100,6 +100,6 @@ fn main() -> Result<(), Box<dyn Error>> {
 }
 
 fn show(what: &str, t: &Transfer) {
-    let sha = files::hex(&t.sha256);
+    let sha = file_client::hex(&t.sha256);
     println!("{what}: {} {} bytes sha256 {sha}", t.status, t.bytes);
 }

@@ -67,8 +67,8 @@ Beside the core rather than above it, and imported by none of it:
 [`host::sim::SimNet`] runs several stacks and their services on one
 segment on a virtual clock (exactly repeatable from a seed),
 [`host::blocking`] has Python-shaped blocking sockets with timeouts and
-`std::io::Read`/`Write`, [`host::tap`] drives a stack over a TAP device on
-the wall clock, and [`host::files`] and [`host::demo`] serve the CLI.
+`std::io::Read`/`Write`, [`host::tap_net`] drives a stack over a TAP device on
+the wall clock, and [`host::file_client`] and [`host::demo`] serve the CLI.
 
 # An echo server and its client
 

@@ -10,7 +10,7 @@
 //! - the simulated network ([`crate::host::sim`]) turns every host once
 //!   per round at one virtual instant, then jumps the clock to the
 //!   earliest [`wake_at`];
-//! - the TAP host ([`crate::host::tap`]) [`settle`]s, then sleeps in
+//! - the TAP host ([`crate::host::tap_net`]) [`settle`]s, then sleeps in
 //!   `poll(2)` on the TAP descriptor until a frame or [`wake_at`];
 //! - a board (`firmware/`) settles, then waits for its next interrupt.
 //!

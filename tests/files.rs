@@ -12,7 +12,7 @@ use layernet::app::ports;
 use layernet::app::storage::RamStore;
 use layernet::host::blocking::{Host, Net, TcpStream};
 use layernet::host::dirstore::DirStore;
-use layernet::host::files::{self, FileError};
+use layernet::host::file_client::{self, FileError};
 use layernet::host::sim::SimNet;
 use layernet::link::segment::Faults;
 use layernet::socket::Error;
@@ -53,7 +53,7 @@ fn data(len: usize, seed: u32) -> Vec<u8> {
 }
 
 fn sha(bytes: &[u8]) -> [u8; 32] {
-    files::sha256_of(&mut &bytes[..]).unwrap()
+    file_client::sha256_of(&mut &bytes[..]).unwrap()
 }
 
 /// Send raw bytes, then read everything until the server closes (or `max`
@@ -91,7 +91,7 @@ fn status(response: &str) -> u16 {
 }
 
 fn round_trip(client: &Host<SimNet>, name: &str, content: &[u8]) {
-    let put = files::put(
+    let put = file_client::put(
         client,
         SERVER,
         name,
@@ -102,7 +102,7 @@ fn round_trip(client: &Host<SimNet>, name: &str, content: &[u8]) {
     .unwrap();
     assert_eq!(put.status, 201, "{name}");
     let mut back = Vec::new();
-    let got = files::get(client, SERVER, name, 0, &mut back, &mut |_, _| {}).unwrap();
+    let got = file_client::get(client, SERVER, name, 0, &mut back, &mut |_, _| {}).unwrap();
     assert_eq!(got.status, 200);
     assert_eq!(back.len(), content.len(), "{name}");
     assert!(back == content, "{name}: bytes differ");
@@ -248,12 +248,13 @@ fn a_broken_download_resumes_and_a_complete_one_gets_416() {
             .unwrap();
     }
     let partial = std::fs::metadata(&dest).unwrap().len();
-    let t = files::get_file(&client, SERVER, "r.bin", &dest, true, &mut |_, _| {}).unwrap();
+    let t = file_client::get_file(&client, SERVER, "r.bin", &dest, true, &mut |_, _| {}).unwrap();
     assert_eq!((t.status, t.resumed_from), (206, partial));
     assert_eq!(t.bytes, content.len() as u64 - partial);
     assert_eq!(std::fs::read(&dest).unwrap(), content);
     assert_eq!(t.sha256, sha(&content));
-    let again = files::get_file(&client, SERVER, "r.bin", &dest, true, &mut |_, _| {}).unwrap();
+    let again =
+        file_client::get_file(&client, SERVER, "r.bin", &dest, true, &mut |_, _| {}).unwrap();
     assert_eq!((again.status, again.bytes), (416, 0), "already complete");
     assert_eq!(again.sha256, sha(&content));
 }
@@ -490,7 +491,7 @@ fn expect_100_continue_is_answered_before_the_body() {
     assert!(buf[..n].starts_with(b"HTTP/1.1 201 Created"));
     assert_eq!(std::fs::read(dir.path().join("e.txt")).unwrap(), b"hello");
     // Replacing it answers 204.
-    let t = files::put(&c, SERVER, "e.txt", &mut &b"again"[..], 5, &mut |_, _| {}).unwrap();
+    let t = file_client::put(&c, SERVER, "e.txt", &mut &b"again"[..], 5, &mut |_, _| {}).unwrap();
     assert_eq!(t.status, 204);
 }
 
@@ -538,11 +539,11 @@ fn a_full_store_answers_507_and_a_ram_store_serves() {
     let c = net.host(1);
     round_trip(&c, "one", &data(4096, 1));
     round_trip(&c, "two", &data(100, 2));
-    match files::put(&c, SERVER, "three", &mut &b"x"[..], 1, &mut |_, _| {}) {
+    match file_client::put(&c, SERVER, "three", &mut &b"x"[..], 1, &mut |_, _| {}) {
         Err(FileError::Status(507, why)) => assert_eq!(why, "507 Insufficient Storage"),
         other => panic!("{other:?}"),
     }
-    match files::put(
+    match file_client::put(
         &c,
         SERVER,
         "one",
@@ -706,7 +707,7 @@ fn a_file_replaced_during_a_download_is_never_mixed() {
     }
     // Replace the file while the download is a fifth of the way through.
     let new = data(300_000, 2);
-    files::put(
+    file_client::put(
         &c,
         SERVER,
         "v.bin",
@@ -732,7 +733,7 @@ fn a_file_replaced_during_a_download_is_never_mixed() {
         "every byte received is the old file's"
     );
     // The client's own get() reports the short body as an error.
-    let t = files::get(&c, SERVER, "v.bin", 0, &mut Vec::new(), &mut |_, _| {}).unwrap();
+    let t = file_client::get(&c, SERVER, "v.bin", 0, &mut Vec::new(), &mut |_, _| {}).unwrap();
     assert_eq!(t.sha256, sha(&new));
 }
 
@@ -793,7 +794,7 @@ fn get_leaves_no_file_after_an_error_and_a_resume_keeps_its_part() {
     // A 404 creates nothing, with or without -C.
     for resume in [false, true] {
         let dest = out.path().join("missing.txt");
-        let got = files::get_file(
+        let got = file_client::get_file(
             &client,
             SERVER,
             "missing.txt",
@@ -814,7 +815,7 @@ fn get_leaves_no_file_after_an_error_and_a_resume_keeps_its_part() {
     let mine = out.path().join("mine.txt");
     for resume in [false, true] {
         std::fs::write(&mine, b"my own notes").unwrap();
-        let got = files::get_file(&client, SERVER, "nope", &mine, resume, &mut |_, _| {});
+        let got = file_client::get_file(&client, SERVER, "nope", &mine, resume, &mut |_, _| {});
         assert!(matches!(got, Err(FileError::Status(404, _))), "{got:?}");
         assert_eq!(
             std::fs::read(&mine).unwrap(),
@@ -824,7 +825,7 @@ fn get_leaves_no_file_after_an_error_and_a_resume_keeps_its_part() {
     }
     // The good case still works: the file is written.
     let there = out.path().join("there.txt");
-    files::get_file(&client, SERVER, "there.txt", &there, false, &mut |_, _| {}).unwrap();
+    file_client::get_file(&client, SERVER, "there.txt", &there, false, &mut |_, _| {}).unwrap();
     assert_eq!(std::fs::read(&there).unwrap(), b"server copy");
 
     // A body cut off: without -C the partial file goes (even over an old
@@ -836,7 +837,7 @@ fn get_leaves_no_file_after_an_error_and_a_resume_keeps_its_part() {
         if existed {
             std::fs::write(&dest, b"old").unwrap();
         }
-        let got = files::get_file(&cut, CANNED, "cut.bin", &dest, false, &mut |_, _| {});
+        let got = file_client::get_file(&cut, CANNED, "cut.bin", &dest, false, &mut |_, _| {});
         assert!(matches!(got, Err(FileError::Protocol(_))), "{got:?}");
         assert!(
             !dest.exists(),
@@ -847,7 +848,7 @@ fn get_leaves_no_file_after_an_error_and_a_resume_keeps_its_part() {
         b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 3-1002/1003\r\nContent-Length: 1000\r\n\r\npartial",
     );
     std::fs::write(&dest, b"abc").unwrap();
-    let got = files::get_file(&cut, CANNED, "cut.bin", &dest, true, &mut |_, _| {});
+    let got = file_client::get_file(&cut, CANNED, "cut.bin", &dest, true, &mut |_, _| {});
     assert!(matches!(got, Err(FileError::Protocol(_))), "{got:?}");
     assert_eq!(
         std::fs::read(&dest).unwrap(),
@@ -863,7 +864,7 @@ fn error_bodies_come_down_to_one_line() {
     let (_net, client) = canned_server(
         b"HTTP/1.0 501 Unsupported method ('PUT')\r\nContent-Type: text/html\r\nContent-Length: 174\r\n\r\n<html>\n<head><title>Error response</title></head>\n<body>\n<h1>Error response</h1>\n<p>Error code: 501</p>\n<p>Message: Unsupported method (&#x27;PUT&#x27;).</p>\n</body>\n</html>\n",
     );
-    let got = files::put(&client, CANNED, "f", &mut &b"data"[..], 4, &mut |_, _| {});
+    let got = file_client::put(&client, CANNED, "f", &mut &b"data"[..], 4, &mut |_, _| {});
     let Err(e @ FileError::Status(501, _)) = got else {
         panic!("expected a 501, got {got:?}")
     };

@@ -11,9 +11,9 @@ use layernet::app::files::{FileServer, Limits, Policy};
 use layernet::app::ports;
 use layernet::host::blocking::Net;
 use layernet::host::dirstore::DirStore;
-use layernet::host::files;
+use layernet::host::file_client;
+use layernet::host::recorder::Recorder;
 use layernet::host::sim::{SimNet, endpoint};
-use layernet::host::trace::Recorder;
 use layernet::link::segment::{Faults, Stats};
 use layernet::trace::Style;
 
@@ -67,19 +67,20 @@ fn soak(dir: &Path, seed: u64, len: usize) -> (Stats, Duration, u64) {
     let to = endpoint(server, ports::FILES);
     let data = content(len, seed);
     let name = format!("soak-{seed}.bin");
-    let put = files::put(&host, to, &name, &mut &data[..], len as u64, &mut |_, _| {})
+    let put = file_client::put(&host, to, &name, &mut &data[..], len as u64, &mut |_, _| {})
         .unwrap_or_else(|e| {
             let client = net.with(|s| s.stack(1).counters());
             panic!("seed {seed}: upload failed: {e}; client counters {client:?}")
         });
     assert_eq!(put.status, 201, "seed {seed}");
     let mut back = Vec::with_capacity(len);
-    let got = files::get(&host, to, &name, 0, &mut back, &mut |_, _| {}).unwrap_or_else(|e| {
-        let server = net.with(|s| s.stack(0).counters());
-        panic!("seed {seed}: download failed: {e}; server counters {server:?}")
-    });
+    let got =
+        file_client::get(&host, to, &name, 0, &mut back, &mut |_, _| {}).unwrap_or_else(|e| {
+            let server = net.with(|s| s.stack(0).counters());
+            panic!("seed {seed}: download failed: {e}; server counters {server:?}")
+        });
     assert_eq!(got.status, 200, "seed {seed}");
-    let want = files::sha256_of(&mut &data[..]).expect("hash");
+    let want = file_client::sha256_of(&mut &data[..]).expect("hash");
     assert_eq!(put.sha256, want, "seed {seed}: upload hash");
     assert_eq!(got.sha256, want, "seed {seed}: download hash");
     assert!(back == data, "seed {seed}: bytes differ");

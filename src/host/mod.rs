@@ -6,14 +6,14 @@
 
 pub mod auth;
 pub mod blocking;
-pub mod clock;
 pub mod demo;
 pub mod dirstore;
-pub mod files;
+pub mod file_client;
+pub mod local_clock;
 pub mod memory;
+pub mod recorder;
 pub mod sim;
-pub mod tap;
-pub mod trace;
+pub mod tap_net;
 
 /// The file service as `layernet serve` runs it: up to 128 connections at
 /// once (`--max-connections` picks how many, 64 by default), request heads

@@ -407,7 +407,7 @@ impl SimNet {
     /// # Example
     ///
     /// ```
-    /// use layernet::host::{sim::SimNet, trace::Recorder};
+    /// use layernet::host::{sim::SimNet, recorder::Recorder};
     /// use layernet::{Duration, socket::Ping, trace::Style};
     /// let file = tempfile::NamedTempFile::new()?;
     /// let recorder = Recorder::new(Some(Style::Brief), Box::new(file.reopen()?), false).shared();
@@ -422,12 +422,13 @@ impl SimNet {
     /// assert!(text.contains(" server tx ARP 192.168.69.1 is-at"), "{text}");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn trace(&mut self, recorder: &crate::host::trace::SharedRecorder, labels: &[&str]) {
+    pub fn trace(&mut self, recorder: &crate::host::recorder::SharedRecorder, labels: &[&str]) {
         for (i, host) in self.hosts.iter_mut().enumerate() {
             let label = labels
                 .get(i)
                 .map_or_else(|| format!("h{}", i + 1), |l| (*l).to_string());
-            let observer = crate::host::trace::HostObserver::new(&label, recorder.clone(), false);
+            let observer =
+                crate::host::recorder::HostObserver::new(&label, recorder.clone(), false);
             host.observer = Some(Box::new(observer));
         }
     }

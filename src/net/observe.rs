@@ -34,7 +34,7 @@ pub use smoltcp::socket::tcp::State as TcpState;
 /// # Example
 ///
 /// ```
-/// use layernet::host::trace::{HostObserver, Recorder};
+/// use layernet::host::recorder::{HostObserver, Recorder};
 /// use layernet::{Instant, net::{Direction, Observer}};
 /// let recorder = Recorder::new(None, Box::new(std::io::sink()), false).shared();
 /// // On a TAP link the one stack reports both ways.
@@ -111,7 +111,7 @@ impl DropReason {
     /// # Example
     ///
     /// ```
-    /// use layernet::{host::trace::counters_table, net::{Counters, DropReason}};
+    /// use layernet::{host::recorder::counters_table, net::{Counters, DropReason}};
     /// assert_eq!(DropReason::NotForUs.as_str(), "not for us");
     /// let table = counters_table(&[("h1", Counters::default())]);
     /// assert!(table.contains(&format!("drop: {}", DropReason::BadChecksum.as_str())));
@@ -159,7 +159,7 @@ pub enum Transport {
 /// # Example
 ///
 /// ```
-/// use layernet::host::{sim::{SimNet, endpoint}, trace::Recorder};
+/// use layernet::host::{sim::{SimNet, endpoint}, recorder::Recorder};
 /// use layernet::{Duration, socket::UdpSocket, trace::Style};
 /// let file = tempfile::NamedTempFile::new()?;
 /// let recorder = Recorder::new(Some(Style::Brief), Box::new(file.reopen()?), false).shared();

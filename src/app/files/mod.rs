@@ -104,14 +104,14 @@ pub const OUT_BUFFER: usize = 2560;
 ///
 /// ```
 /// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
-/// use layernet::host::{blocking::Net, files::{self, FileError}, sim::{SimNet, endpoint}};
+/// use layernet::host::{blocking::Net, file_client::{self, FileError}, sim::{SimNet, endpoint}};
 /// let (mut sim, a, b) = SimNet::pair(2)?;
 /// let limits = Limits { max_body: 4, ..Limits::default() };
 /// let server = FileServer::<_, 1>::bind(sim.stack(a), 7878, 1, RamStore::<2, 64>::new(), limits)?
 ///     .with_policy(Policy::WRITABLE);
 /// sim.serve(a, Box::new(server));
 /// let client = Net::new(sim).host(b);
-/// let put = files::put(&client, endpoint(a, 7878), "big", &mut &b"12345"[..], 5, &mut |_, _| {});
+/// let put = file_client::put(&client, endpoint(a, 7878), "big", &mut &b"12345"[..], 5, &mut |_, _| {});
 /// assert!(matches!(put, Err(FileError::Status(413, _))));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -145,16 +145,16 @@ impl Default for Limits {
 ///
 /// ```
 /// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
-/// use layernet::host::{blocking::Net, files, sim::{SimNet, endpoint}};
+/// use layernet::host::{blocking::Net, file_client, sim::{SimNet, endpoint}};
 /// let (mut sim, a, b) = SimNet::pair(3)?;
 /// let store = RamStore::<4, 1024>::new();
 /// let server = FileServer::<_, 2>::bind(sim.stack(a), 7878, 2, store, Limits::default())?
 ///     .with_policy(Policy::WRITABLE); // read-only unless told
 /// sim.serve(a, Box::new(server));
 /// let (client, at) = (Net::new(sim).host(b), endpoint(a, 7878));
-/// files::put(&client, at, "notes.txt", &mut &b"remember"[..], 8, &mut |_, _| {})?;
+/// file_client::put(&client, at, "notes.txt", &mut &b"remember"[..], 8, &mut |_, _| {})?;
 /// let mut back = Vec::new();
-/// files::get(&client, at, "notes.txt", 0, &mut back, &mut |_, _| {})?;
+/// file_client::get(&client, at, "notes.txt", 0, &mut back, &mut |_, _| {})?;
 /// assert_eq!(back, b"remember");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -223,11 +223,11 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     ///
     /// ```
     /// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
-    /// use layernet::host::{blocking::Net, files::{self, FileError}, sim::{SimNet, endpoint}};
+    /// use layernet::host::{blocking::Net, file_client::{self, FileError}, sim::{SimNet, endpoint}};
     /// let (mut sim, a, b) = SimNet::pair(3)?;
     /// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, RamStore::<1, 64>::new(), Limits::default())?;
     /// sim.serve(a, Box::new(server)); // the default policy
-    /// let put = files::put(&Net::new(sim).host(b), endpoint(a, 80), "x", &mut &b"1"[..], 1, &mut |_, _| {});
+    /// let put = file_client::put(&Net::new(sim).host(b), endpoint(a, 80), "x", &mut &b"1"[..], 1, &mut |_, _| {});
     /// assert!(matches!(put, Err(FileError::Status(403, _))));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -278,13 +278,13 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     /// ```
     /// use std::{cell::RefCell, rc::Rc};
     /// use layernet::app::{Service, files::{FileServer, Limits}, storage::RamStore};
-    /// use layernet::host::{blocking::Net, files, sim::{SimNet, endpoint}};
+    /// use layernet::host::{blocking::Net, file_client, sim::{SimNet, endpoint}};
     /// let (mut sim, a, b) = SimNet::pair(3)?;
     /// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, RamStore::<1, 8>::new(), Limits::default())?
     ///     .with_access_log(true);
     /// let server = Rc::new(RefCell::new(server));
     /// sim.serve(a, Box::new(server.clone()));
-    /// let _ = files::get(&Net::new(sim).host(b), endpoint(a, 80), "nope", 0, &mut Vec::new(), &mut |_, _| {});
+    /// let _ = file_client::get(&Net::new(sim).host(b), endpoint(a, 80), "nope", 0, &mut Vec::new(), &mut |_, _| {});
     /// let mut lines = Vec::new();
     /// server.borrow_mut().drain_log(&mut |l| lines.push(l.to_owned()));
     /// let access: Vec<_> = lines.iter().filter(|l| l.starts_with("access: ")).collect();
@@ -318,13 +318,13 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     /// ```
     /// use std::{cell::RefCell, rc::Rc};
     /// use layernet::app::{files::{FileServer, Limits, Policy}, storage::{Name, RamStore, Storage}};
-    /// use layernet::host::{blocking::Net, files, sim::{SimNet, endpoint}};
+    /// use layernet::host::{blocking::Net, file_client, sim::{SimNet, endpoint}};
     /// let (mut sim, a, b) = SimNet::pair(5)?;
     /// let store = RamStore::<2, 64>::new();
     /// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, store, Limits::default())?;
     /// let server = Rc::new(RefCell::new(server.with_policy(Policy::WRITABLE)));
     /// sim.serve(a, Box::new(server.clone()));
-    /// files::put(&Net::new(sim).host(b), endpoint(a, 80), "up", &mut &b"loaded"[..], 6, &mut |_, _| {})?;
+    /// file_client::put(&Net::new(sim).host(b), endpoint(a, 80), "up", &mut &b"loaded"[..], 6, &mut |_, _| {})?;
     /// let size = server.borrow_mut().storage().stat(&Name::new("up")?)?.size;
     /// assert_eq!(size, 6);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -340,12 +340,12 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     /// ```
     /// use std::{cell::RefCell, rc::Rc};
     /// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
-    /// use layernet::host::{blocking::Net, files, sim::{SimNet, endpoint}};
+    /// use layernet::host::{blocking::Net, file_client, sim::{SimNet, endpoint}};
     /// let (mut sim, a, b) = SimNet::pair(6)?;
     /// let store = RamStore::<2, 64>::new();
     /// let server = Rc::new(RefCell::new(FileServer::<_, 1>::bind(sim.stack(a), 80, 1, store, Limits::default())?));
     /// sim.serve(a, Box::new(server.clone()));
-    /// let missing = files::get(&Net::new(sim).host(b), endpoint(a, 80), "nope", 0, &mut Vec::new(), &mut |_, _| {});
+    /// let missing = file_client::get(&Net::new(sim).host(b), endpoint(a, 80), "nope", 0, &mut Vec::new(), &mut |_, _| {});
     /// assert!(missing.is_err(), "404");
     /// assert_eq!(server.borrow().requests(), 1, "an error is an answer too");
     /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use layernet::host::memory::Sizes;
-use layernet::host::tap::TapNet;
+use layernet::host::tap_net::TapNet;
 
 use crate::allocations;
 use crate::args::{BenchArgs, BenchBuffers, Global};

@@ -9,8 +9,8 @@ use std::sync::mpsc;
 use indicatif::{ProgressBar, ProgressStyle};
 use layernet::app::ports;
 use layernet::host::blocking::{Host, Net};
-use layernet::host::files::{self, FileError, Options};
-use layernet::host::tap::TapNet;
+use layernet::host::file_client::{self, FileError, Options};
+use layernet::host::tap_net::TapNet;
 use layernet::link::tap::TapDevice;
 use layernet::net::{NameError, Resources};
 use layernet::socket::{Error, Ping};
@@ -564,7 +564,7 @@ fn get(
         user,
         ..Options::default()
     };
-    let t = files::get_file_with(
+    let t = file_client::get_file_with(
         host,
         ep,
         &name,
@@ -589,7 +589,7 @@ fn get(
         "saved {}: {} bytes{from}, sha256 {}",
         dest.display(),
         t.bytes,
-        files::hex(&t.sha256)
+        file_client::hex(&t.sha256)
     );
     Ok(())
 }
@@ -607,11 +607,12 @@ fn list(
         accept: Some("text/plain"),
     };
     if let Some(dest) = output {
-        files::get_file_with(host, ep, "", &dest, false, &options, &mut |_, _| {}).map_err(show)?;
+        file_client::get_file_with(host, ep, "", &dest, false, &options, &mut |_, _| {})
+            .map_err(show)?;
         return Ok(());
     }
     let mut out = io::stdout().lock();
-    files::get_with(host, ep, "", 0, &options, &mut out, &mut |_, _| {}).map_err(show)?;
+    file_client::get_with(host, ep, "", 0, &options, &mut out, &mut |_, _| {}).map_err(show)?;
     out.flush().map_err(|e| format!("stdout: {e}"))
 }
 
@@ -641,7 +642,7 @@ fn put(
         user,
         ..Options::default()
     };
-    let t = files::put_with(host, ep, &name, &options, &mut f, len, &mut |done, _| {
+    let t = file_client::put_with(host, ep, &name, &options, &mut f, len, &mut |done, _| {
         pb.set_position(done)
     })
     .map_err(show)?;
@@ -650,7 +651,7 @@ fn put(
         "stored {name}: {} {} bytes, sha256 {}",
         t.status,
         t.bytes,
-        files::hex(&t.sha256)
+        file_client::hex(&t.sha256)
     );
     Ok(())
 }

@@ -6,8 +6,8 @@
 //! (TAP, trace) and on the parsed options in `args.rs`.
 
 use layernet::Duration;
-use layernet::host::tap::TapNet;
-use layernet::host::trace::{Recorder, SharedRecorder, apps_table, counters_table};
+use layernet::host::recorder::{Recorder, SharedRecorder, apps_table, counters_table};
+use layernet::host::tap_net::TapNet;
 use layernet::link::tap::TapDevice;
 use layernet::net::{AppCounters, Config, Counters, DEFAULT_IP, DhcpEvent, DnsStorage, Lease};
 use layernet::trace::Style;

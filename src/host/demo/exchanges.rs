@@ -15,7 +15,7 @@ use crate::app::services::Kind;
 use crate::app::time_echo::{PREFIX_LEN, TimeEchoClient};
 use crate::app::{Outcome, ports};
 use crate::host::blocking::Net;
-use crate::host::files as host_files;
+use crate::host::file_client as host_files;
 use crate::host::sim::{HostId, SimNet};
 use crate::link::segment::{Census, Stats};
 use crate::socket::{Error, TcpStream};

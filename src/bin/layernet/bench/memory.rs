@@ -20,7 +20,7 @@ pub(super) fn memory() -> Vec<Figure> {
     use layernet::app::echo::EchoServer;
     use layernet::app::time_echo::TimeEchoServer;
     use layernet::board::Uptime;
-    use layernet::host::clock::LocalClock;
+    use layernet::host::local_clock::LocalClock;
     use layernet::host::sim::SimStack;
     use layernet::net::profile::{Host, Tiny};
 

@@ -53,12 +53,12 @@ const IO_TIMEOUT: Duration = Duration::from_secs(300);
 ///
 /// ```
 /// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
-/// use layernet::host::{blocking::Net, files::{self, FileError}, sim::{SimNet, endpoint}};
+/// use layernet::host::{blocking::Net, file_client::{self, FileError}, sim::{SimNet, endpoint}};
 /// let (mut sim, a, b) = SimNet::pair(1)?;
 /// let server = FileServer::<_, 1>::bind(sim.stack(a), 7878, 1, RamStore::<1, 8>::new(), Limits::default())?
 ///     .with_policy(Policy::WRITABLE);
 /// sim.serve(a, Box::new(server));
-/// let got = files::get(&Net::new(sim).host(b), endpoint(a, 7878), "gone", 0, &mut Vec::new(), &mut |_, _| {});
+/// let got = file_client::get(&Net::new(sim).host(b), endpoint(a, 7878), "gone", 0, &mut Vec::new(), &mut |_, _| {});
 /// let Err(e @ FileError::Status(404, _)) = got else { return Err("expected a 404".into()) };
 /// assert_eq!(e.to_string(), "404 Not Found");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -108,15 +108,15 @@ impl From<io::Error> for FileError {
 ///
 /// ```
 /// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
-/// use layernet::host::{blocking::Net, files, sim::{SimNet, endpoint}};
+/// use layernet::host::{blocking::Net, file_client, sim::{SimNet, endpoint}};
 /// let (mut sim, a, b) = SimNet::pair(2)?;
 /// let store = RamStore::<2, 4096>::new();
 /// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, store, Limits::default())?
 ///     .with_policy(Policy::WRITABLE);
 /// sim.serve(a, Box::new(server));
 /// let (host, at, data) = (Net::new(sim).host(b), endpoint(a, 80), [3u8; 3000]);
-/// let up = files::put(&host, at, "blob", &mut &data[..], 3000, &mut |_, _| {})?;
-/// let down = files::get(&host, at, "blob", 0, &mut std::io::sink(), &mut |_, _| {})?;
+/// let up = file_client::put(&host, at, "blob", &mut &data[..], 3000, &mut |_, _| {})?;
+/// let down = file_client::get(&host, at, "blob", 0, &mut std::io::sink(), &mut |_, _| {})?;
 /// assert_eq!((up.status, down.status, down.bytes), (201, 200, 3000));
 /// assert_eq!(up.sha256, down.sha256);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -138,7 +138,7 @@ pub struct Transfer {
 ///
 /// ```
 /// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
-/// use layernet::host::{blocking::Net, files::{self, Progress}, sim::{SimNet, endpoint}};
+/// use layernet::host::{blocking::Net, file_client::{self, Progress}, sim::{SimNet, endpoint}};
 /// let (mut sim, a, b) = SimNet::pair(3)?;
 /// let store = Box::new(RamStore::<1, 600_000>::new());
 /// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, *store, Limits::default())?
@@ -147,7 +147,7 @@ pub struct Transfer {
 /// let mut seen = Vec::new();
 /// let report: Progress = &mut |done, total| seen.push((done, total));
 /// let data = vec![0u8; 600_000];
-/// files::put(&Net::new(sim).host(b), endpoint(a, 80), "p", &mut &data[..], 600_000, report)?;
+/// file_client::put(&Net::new(sim).host(b), endpoint(a, 80), "p", &mut &data[..], 600_000, report)?;
 /// assert_eq!(seen.last(), Some(&(600_000, Some(600_000))));
 /// assert!(seen.len() > 1, "called as the blocks go");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -159,7 +159,7 @@ pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
 /// # Example
 ///
 /// ```
-/// use layernet::host::files::Options;
+/// use layernet::host::file_client::Options;
 /// let o = Options { user: Some("ann:secret"), ..Options::default() };
 /// assert_eq!(o.accept, None);
 /// ```

@@ -13,7 +13,7 @@ use smoltcp::time::Instant;
 ///
 /// ```
 /// use layernet::app::clock::WallClock;
-/// use layernet::host::clock::LocalClock;
+/// use layernet::host::local_clock::LocalClock;
 /// // The stack's time does not matter: the host's clock is read.
 /// let now = LocalClock.datetime(layernet::Instant::ZERO);
 /// assert!(now.year >= 2024 && (1..=12).contains(&now.month));

@@ -17,7 +17,7 @@ use super::{BLOCK, BLOCKS};
 /// # Example
 ///
 /// ```
-/// use layernet::host::files::hex;
+/// use layernet::host::file_client::hex;
 /// let mut digest = [0u8; 32];
 /// digest[0] = 0xAB;
 /// assert_eq!(hex(&digest), format!("ab{}", "0".repeat(62)));
@@ -36,7 +36,7 @@ pub fn hex(digest: &[u8; 32]) -> String {
 ///
 /// # Example
 /// ```
-/// use layernet::host::files::{hex, sha256_of};
+/// use layernet::host::file_client::{hex, sha256_of};
 /// let digest = sha256_of(&mut &b"abc"[..])?;
 /// assert!(hex(&digest).starts_with("ba7816bf8f01cfea"));
 /// # Ok::<(), std::io::Error>(())

@@ -26,7 +26,7 @@ use crate::{Duration, Instant};
 ///
 /// ```
 /// use layernet::app::echo::EchoServer;
-/// use layernet::host::tap::{TapNet, TapService};
+/// use layernet::host::tap_net::{TapNet, TapService};
 /// use layernet::link::tap::TapDevice;
 /// // Only where a TAP device tap0 exists (scripts/tap-netns.sh makes one).
 /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
@@ -68,7 +68,7 @@ pub struct TapNet {
 /// # Example
 ///
 /// ```
-/// use layernet::host::tap::os_seed;
+/// use layernet::host::tap_net::os_seed;
 /// // 64 random bits: two draws agree once in 2^64.
 /// assert_ne!(os_seed(), os_seed());
 /// ```
@@ -96,7 +96,7 @@ impl TapNet {
     ///
     /// # Example
     /// ```
-    /// use layernet::host::tap::TapNet;
+    /// use layernet::host::tap_net::TapNet;
     /// use layernet::link::tap::TapDevice;
     /// use layernet::net::Config;
     /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
@@ -120,7 +120,7 @@ impl TapNet {
     ///
     /// # Example
     /// ```
-    /// use layernet::host::{memory::Sizes, tap::TapNet};
+    /// use layernet::host::{memory::Sizes, tap_net::TapNet};
     /// use layernet::link::tap::TapDevice;
     /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
     /// let sizes = Sizes { tcp_sockets: 100, tcp_buffer: 256 * 1024 };
@@ -141,7 +141,7 @@ impl TapNet {
     ///
     /// # Example
     /// ```
-    /// use layernet::host::tap::TapNet;
+    /// use layernet::host::tap_net::TapNet;
     /// use layernet::link::tap::TapDevice;
     /// use layernet::net::Resources;
     /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
@@ -165,7 +165,7 @@ impl TapNet {
     ///
     /// # Example
     /// ```
-    /// use layernet::host::{memory::Sizes, tap::TapNet};
+    /// use layernet::host::{memory::Sizes, tap_net::TapNet};
     /// use layernet::link::tap::TapDevice;
     /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
     /// let memory = Sizes { tcp_sockets: 6, tcp_buffer: 1 << 20 }.leak()?;
@@ -200,7 +200,7 @@ impl TapNet {
     /// # Example
     ///
     /// ```
-    /// use layernet::host::tap::TapNet;
+    /// use layernet::host::tap_net::TapNet;
     /// use layernet::link::tap::TapDevice;
     /// use layernet::net::Config;
     /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
@@ -219,7 +219,7 @@ impl TapNet {
     /// # Example
     ///
     /// ```
-    /// use layernet::host::tap::TapNet;
+    /// use layernet::host::tap_net::TapNet;
     /// use layernet::link::tap::TapDevice;
     /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
     /// let tap = TapNet::new(Default::default(), device)?;
@@ -236,7 +236,7 @@ impl TapNet {
     /// # Example
     ///
     /// ```
-    /// use layernet::host::tap::TapNet;
+    /// use layernet::host::tap_net::TapNet;
     /// use layernet::link::tap::TapDevice;
     /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
     /// let tap = TapNet::new(Default::default(), device)?;
@@ -256,7 +256,7 @@ impl TapNet {
     /// # Example
     ///
     /// ```
-    /// use layernet::host::tap::TapNet;
+    /// use layernet::host::tap_net::TapNet;
     /// use layernet::link::{faults::Faults, tap::TapDevice};
     /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
     /// let mut tap = TapNet::new(Default::default(), device)?;
@@ -274,7 +274,7 @@ impl TapNet {
     /// # Example
     ///
     /// ```
-    /// use layernet::host::{tap::TapNet, trace::Recorder};
+    /// use layernet::host::{tap_net::TapNet, recorder::Recorder};
     /// use layernet::{Duration, link::tap::TapDevice, trace::Style};
     /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
     /// let mut tap = TapNet::new(Default::default(), device)?;
@@ -285,8 +285,8 @@ impl TapNet {
     /// recorder.borrow_mut().finish()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn trace(&mut self, recorder: &crate::host::trace::SharedRecorder, label: &str) {
-        let observer = crate::host::trace::HostObserver::new(label, recorder.clone(), true);
+    pub fn trace(&mut self, recorder: &crate::host::recorder::SharedRecorder, label: &str) {
+        let observer = crate::host::recorder::HostObserver::new(label, recorder.clone(), true);
         self.observer = Some(Box::new(observer));
     }
 
@@ -296,7 +296,7 @@ impl TapNet {
     ///
     /// ```
     /// use layernet::app::{chat::ChatRoom, ports};
-    /// use layernet::host::tap::TapNet;
+    /// use layernet::host::tap_net::TapNet;
     /// use layernet::link::tap::TapDevice;
     /// let Ok(tap0) = TapDevice::open("tap0") else { return Ok(()) };
     /// let mut net = TapNet::new(Default::default(), tap0)?;
@@ -313,7 +313,7 @@ impl TapNet {
     /// # Example
     ///
     /// ```
-    /// use layernet::host::tap::TapNet;
+    /// use layernet::host::tap_net::TapNet;
     /// use layernet::link::tap::TapDevice;
     /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
     /// let tap = TapNet::new(Default::default(), device)?;
@@ -332,7 +332,7 @@ impl TapNet {
     ///
     /// ```
     /// use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
-    /// use layernet::host::tap::TapNet;
+    /// use layernet::host::tap_net::TapNet;
     /// use layernet::link::tap::TapDevice;
     /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
     /// let mut tap = TapNet::new(Default::default(), device)?;
@@ -353,7 +353,7 @@ impl TapNet {
     ///
     /// ```
     /// use layernet::app::echo::EchoServer;
-    /// use layernet::host::tap::TapNet;
+    /// use layernet::host::tap_net::TapNet;
     /// use layernet::link::tap::TapDevice;
     /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
     /// let mut tap = TapNet::new(Default::default(), device)?;
@@ -377,7 +377,7 @@ impl TapNet {
     /// # Example
     ///
     /// ```
-    /// use layernet::host::tap::TapNet;
+    /// use layernet::host::tap_net::TapNet;
     /// use layernet::link::tap::TapDevice;
     /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
     /// let mut tap = TapNet::new(Default::default(), device)?;
@@ -428,7 +428,7 @@ impl TapNet {
     /// # Example
     ///
     /// ```
-    /// use layernet::host::tap::TapNet;
+    /// use layernet::host::tap_net::TapNet;
     /// use layernet::link::tap::TapDevice;
     /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
     /// let tap = TapNet::new(Default::default(), device)?;
@@ -444,7 +444,7 @@ impl TapNet {
     /// # Example
     ///
     /// ```
-    /// use layernet::host::tap::TapNet;
+    /// use layernet::host::tap_net::TapNet;
     /// use layernet::link::tap::TapDevice;
     /// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
     /// let mut tap = TapNet::new(Default::default(), device)?;

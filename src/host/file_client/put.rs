@@ -26,15 +26,15 @@ use crate::{Duration, IpEndpoint};
 /// # Example
 /// ```
 /// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
-/// use layernet::host::{blocking::Net, files::{self, FileError}, sim::{SimNet, endpoint}};
+/// use layernet::host::{blocking::Net, file_client::{self, FileError}, sim::{SimNet, endpoint}};
 /// let (mut sim, a, b) = SimNet::pair(6)?;
 /// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, RamStore::<1, 64>::new(), Limits::default())?
 ///     .with_policy(Policy::WRITABLE);
 /// sim.serve(a, Box::new(server));
 /// let client = Net::new(sim).host(b);
-/// let hidden = files::put(&client, endpoint(a, 80), ".htaccess", &mut &b"x"[..], 1, &mut |_, _| {});
+/// let hidden = file_client::put(&client, endpoint(a, 80), ".htaccess", &mut &b"x"[..], 1, &mut |_, _| {});
 /// assert!(matches!(hidden, Err(FileError::Status(403, _))));
-/// let short = files::put(&client, endpoint(a, 80), "ok", &mut &b"ab"[..], 5, &mut |_, _| {});
+/// let short = file_client::put(&client, endpoint(a, 80), "ok", &mut &b"ab"[..], 5, &mut |_, _| {});
 /// assert!(matches!(short, Err(FileError::Io(_))), "the input ended early");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -65,13 +65,13 @@ pub fn put<N: Driver>(
 /// # Example
 /// ```
 /// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
-/// use layernet::host::{blocking::Net, files::{self, Options}, sim::{SimNet, endpoint}};
+/// use layernet::host::{blocking::Net, file_client::{self, Options}, sim::{SimNet, endpoint}};
 /// let (mut sim, a, b) = SimNet::pair(10)?;
 /// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, RamStore::<1, 64>::new(), Limits::default())?
 ///     .with_policy(Policy::WRITABLE);
 /// sim.serve(a, Box::new(server));
 /// let me = Options { user: Some("ann:pw"), ..Options::default() };
-/// let t = files::put_with(&Net::new(sim).host(b), endpoint(a, 80), "n", &me, &mut &b"hi"[..], 2, &mut |_, _| {})?;
+/// let t = file_client::put_with(&Net::new(sim).host(b), endpoint(a, 80), "n", &me, &mut &b"hi"[..], 2, &mut |_, _| {})?;
 /// assert_eq!(t.bytes, 2);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

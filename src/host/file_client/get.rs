@@ -30,15 +30,15 @@ use crate::host::blocking::{Driver, Host};
 /// A download from byte 6 on, as a resumed transfer asks for it:
 /// ```
 /// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
-/// use layernet::host::{blocking::Net, files, sim::{SimNet, endpoint}};
+/// use layernet::host::{blocking::Net, file_client, sim::{SimNet, endpoint}};
 /// let (mut sim, a, b) = SimNet::pair(4)?;
 /// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, RamStore::<1, 32>::new(), Limits::default())?
 ///     .with_policy(Policy::WRITABLE);
 /// sim.serve(a, Box::new(server));
 /// let client = Net::new(sim).host(b);
-/// files::put(&client, endpoint(a, 80), "abc", &mut &b"hello world"[..], 11, &mut |_, _| {})?;
+/// file_client::put(&client, endpoint(a, 80), "abc", &mut &b"hello world"[..], 11, &mut |_, _| {})?;
 /// let mut tail = Vec::new();
-/// let t = files::get(&client, endpoint(a, 80), "abc", 6, &mut tail, &mut |_, _| {})?;
+/// let t = file_client::get(&client, endpoint(a, 80), "abc", 6, &mut tail, &mut |_, _| {})?;
 /// assert_eq!((t.status, t.resumed_from, tail.as_slice()), (206, 6, &b"world"[..]));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -63,16 +63,16 @@ pub fn get<N: Driver>(
 /// The listing as text, one `name size` line per file:
 /// ```
 /// use layernet::app::{files::{FileServer, Limits, Policy}, storage::RamStore};
-/// use layernet::host::{blocking::Net, files::{self, Options}, sim::{SimNet, endpoint}};
+/// use layernet::host::{blocking::Net, file_client::{self, Options}, sim::{SimNet, endpoint}};
 /// let (mut sim, a, b) = SimNet::pair(8)?;
 /// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, RamStore::<2, 16>::new(), Limits::default())?
 ///     .with_policy(Policy::WRITABLE);
 /// sim.serve(a, Box::new(server));
 /// let client = Net::new(sim).host(b);
-/// files::put(&client, endpoint(a, 80), "a.txt", &mut &b"hello"[..], 5, &mut |_, _| {})?;
+/// file_client::put(&client, endpoint(a, 80), "a.txt", &mut &b"hello"[..], 5, &mut |_, _| {})?;
 /// let mut listing = Vec::new();
 /// let plain = Options { accept: Some("text/plain"), ..Options::default() };
-/// files::get_with(&client, endpoint(a, 80), "", 0, &plain, &mut listing, &mut |_, _| {})?;
+/// file_client::get_with(&client, endpoint(a, 80), "", 0, &plain, &mut listing, &mut |_, _| {})?;
 /// assert!(String::from_utf8(listing)?.contains("a.txt 5"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -227,7 +227,7 @@ fn get_into<N: Driver>(
 /// # Example
 /// ```
 /// use layernet::app::files::{FileServer, Limits, Policy};
-/// use layernet::host::{blocking::Net, dirstore::DirStore, files, sim::{SimNet, endpoint}};
+/// use layernet::host::{blocking::Net, dirstore::DirStore, file_client, sim::{SimNet, endpoint}};
 /// let (served, local) = (tempfile::tempdir()?, tempfile::tempdir()?);
 /// std::fs::write(served.path().join("song.mp3"), [9u8; 5000])?;
 /// let (mut sim, a, b) = SimNet::pair(5)?;
@@ -238,10 +238,10 @@ fn get_into<N: Driver>(
 /// let client = Net::new(sim).host(b);
 /// let dest = local.path().join("song.mp3");
 /// std::fs::write(&dest, [9u8; 2000])?; // an earlier download, cut off
-/// let t = files::get_file(&client, endpoint(a, 80), "song.mp3", &dest, true, &mut |_, _| {})?;
+/// let t = file_client::get_file(&client, endpoint(a, 80), "song.mp3", &dest, true, &mut |_, _| {})?;
 /// assert_eq!((t.resumed_from, t.bytes, std::fs::metadata(&dest)?.len()), (2000, 3000, 5000));
 /// let missing = local.path().join("missing.txt");
-/// assert!(files::get_file(&client, endpoint(a, 80), "missing.txt", &missing, false, &mut |_, _| {}).is_err());
+/// assert!(file_client::get_file(&client, endpoint(a, 80), "missing.txt", &missing, false, &mut |_, _| {}).is_err());
 /// assert!(!missing.exists(), "no empty file after a 404");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -273,14 +273,14 @@ pub fn get_file<N: Driver>(
 /// A resume keeps what it had when the server says no:
 /// ```
 /// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
-/// use layernet::host::{blocking::Net, files::{self, FileError, Options}, sim::{SimNet, endpoint}};
+/// use layernet::host::{blocking::Net, file_client::{self, FileError, Options}, sim::{SimNet, endpoint}};
 /// let local = tempfile::tempdir()?;
 /// let (mut sim, a, b) = SimNet::pair(9)?;
 /// let server = FileServer::<_, 1>::bind(sim.stack(a), 80, 1, RamStore::<1, 8>::new(), Limits::default())?;
 /// sim.serve(a, Box::new(server));
 /// let dest = local.path().join("part");
 /// std::fs::write(&dest, b"half")?;
-/// let got = files::get_file_with(&Net::new(sim).host(b), endpoint(a, 80), "part", &dest, true, &Options::default(), &mut |_, _| {});
+/// let got = file_client::get_file_with(&Net::new(sim).host(b), endpoint(a, 80), "part", &dest, true, &Options::default(), &mut |_, _| {});
 /// assert!(matches!(got, Err(FileError::Status(404, _))));
 /// assert_eq!(std::fs::read(&dest)?, b"half");
 /// # Ok::<(), Box<dyn std::error::Error>>(())

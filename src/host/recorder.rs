@@ -29,7 +29,7 @@ use crate::trace::{Decoder, Style};
 /// # Example
 ///
 /// ```
-/// use layernet::host::{sim::SimNet, trace::Recorder};
+/// use layernet::host::{sim::SimNet, recorder::Recorder};
 /// use layernet::{Duration, socket::Ping, trace::Style};
 /// use std::{cell::RefCell, io::{self, Write}, rc::Rc};
 /// // Any writer will do; this one keeps the text where we can read it.
@@ -67,7 +67,7 @@ pub struct Recorder {
 /// # Example
 ///
 /// ```
-/// use layernet::host::{sim::SimNet, trace::{Recorder, SharedRecorder}};
+/// use layernet::host::{sim::SimNet, recorder::{Recorder, SharedRecorder}};
 /// let (mut net, _, _) = SimNet::pair(1)?;
 /// let recorder: SharedRecorder = Recorder::new(None, Box::new(std::io::sink()), false).shared();
 /// net.trace(&recorder, &["server", "client"]);
@@ -83,7 +83,7 @@ pub type SharedRecorder = Rc<RefCell<Recorder>>;
 /// # Example
 ///
 /// ```
-/// use layernet::{Instant, host::trace::seconds};
+/// use layernet::{Instant, host::recorder::seconds};
 /// assert_eq!(seconds(Instant::from_micros(61_000_250)), "61.000250");
 /// assert_eq!(seconds(Instant::from_millis(-5)), "0.000000", "never before the start");
 /// ```
@@ -104,7 +104,7 @@ impl Recorder {
     /// # Example
     ///
     /// ```
-    /// use layernet::host::trace::{HostObserver, Recorder};
+    /// use layernet::host::recorder::{HostObserver, Recorder};
     /// use layernet::{Instant, net::{Direction, Observer}, trace::Style};
     /// let file = tempfile::NamedTempFile::new()?;
     /// let recorder = Recorder::new(Some(Style::Full), Box::new(file.reopen()?), true).shared();
@@ -137,7 +137,7 @@ impl Recorder {
     /// # Example
     ///
     /// ```
-    /// use layernet::host::trace::{HostObserver, Recorder};
+    /// use layernet::host::recorder::{HostObserver, Recorder};
     /// use layernet::{Instant, net::{Direction, Observer}};
     /// let dir = tempfile::tempdir()?;
     /// let mut recorder = Recorder::new(None, Box::new(std::io::sink()), false);
@@ -179,7 +179,7 @@ impl Recorder {
     /// Frame numbers run across every stack that reports to it:
     ///
     /// ```
-    /// use layernet::host::trace::{HostObserver, Recorder};
+    /// use layernet::host::recorder::{HostObserver, Recorder};
     /// use layernet::{Instant, net::{Direction, Observer}, trace::Style};
     /// let file = tempfile::NamedTempFile::new()?;
     /// let shared = Recorder::new(Some(Style::Brief), Box::new(file.reopen()?), false).shared();
@@ -201,7 +201,7 @@ impl Recorder {
     /// # Example
     ///
     /// ```
-    /// use layernet::host::{sim::{SimNet, endpoint}, trace::Recorder};
+    /// use layernet::host::{sim::{SimNet, endpoint}, recorder::Recorder};
     /// use layernet::{Duration, socket::UdpSocket};
     /// let recorder = Recorder::new(None, Box::new(std::io::sink()), false).shared();
     /// let (mut net, a, b) = SimNet::pair(7)?;
@@ -227,7 +227,7 @@ impl Recorder {
     /// # Example
     ///
     /// ```
-    /// use layernet::host::trace::{HostObserver, Recorder};
+    /// use layernet::host::recorder::{HostObserver, Recorder};
     /// use layernet::{Instant, net::{Direction, Observer}, trace::Style};
     /// struct Full;
     /// impl std::io::Write for Full {
@@ -328,7 +328,7 @@ impl Recorder {
 /// link's is:
 ///
 /// ```
-/// use layernet::host::{sim::SimNet, trace::{HostObserver, Recorder}};
+/// use layernet::host::{sim::SimNet, recorder::{HostObserver, Recorder}};
 /// use layernet::{Duration, socket::Ping};
 /// let recorder = Recorder::new(None, Box::new(std::io::sink()), false).shared();
 /// let (mut net, a, b) = SimNet::pair(8)?;
@@ -353,7 +353,7 @@ impl HostObserver {
     /// # Example
     ///
     /// ```
-    /// use layernet::host::trace::{HostObserver, Recorder};
+    /// use layernet::host::recorder::{HostObserver, Recorder};
     /// use layernet::{Instant, net::{Direction, Observer}};
     /// let recorder = Recorder::new(None, Box::new(std::io::sink()), false).shared();
     /// let mut sender_only = HostObserver::new("h1", recorder.clone(), false);
@@ -391,7 +391,7 @@ impl Observer for HostObserver {
 /// # Example
 ///
 /// ```
-/// use layernet::{host::trace::counters_table, net::Counters};
+/// use layernet::{host::recorder::counters_table, net::Counters};
 /// let client = Counters { tcp_rx: 3, tcp_tx: 4, ..Counters::default() };
 /// let server = Counters { tcp_rx: 4, tcp_tx: 3, dropped_fragment: 2, ..Counters::default() };
 /// let table = counters_table(&[("client", client), ("server", server)]);
@@ -507,7 +507,7 @@ pub fn counters_table(hosts: &[(&str, Counters)]) -> String {
 /// # Example
 ///
 /// ```
-/// use layernet::host::trace::apps_table;
+/// use layernet::host::recorder::apps_table;
 /// use layernet::net::{AppCounters, Transport};
 /// let echo = AppCounters { port: 7, transport: Transport::Tcp, connections: 2, bytes_in: 10, bytes_out: 10 };
 /// let dns = AppCounters { port: 53, transport: Transport::Udp, bytes_in: 0, bytes_out: 30, ..echo };

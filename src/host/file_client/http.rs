@@ -42,7 +42,7 @@ fn base64(bytes: &[u8]) -> String {
 /// # Example
 /// RFC 7617's own example:
 /// ```
-/// use layernet::host::files::basic_credentials;
+/// use layernet::host::file_client::basic_credentials;
 /// assert_eq!(basic_credentials("Aladdin:open sesame"), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
 /// ```
 pub fn basic_credentials(user_pass: &str) -> String {
