@@ -19,7 +19,7 @@
 //! `Box` per service and per observer); stepping does not.
 //!
 //! Why this file is over the project's 800-line guide: it is one type,
-//! [`SimNet`], and most of its lines are the runnable examples on its
+//! [`SimNet`], and nearly half of its lines are the docs and runnable examples on its
 //! methods (setup, stepping, faults, observers), which read best beside
 //! the method they show. Splitting its `impl` by concern (setup apart from
 //! the scheduler) is the next step if it grows.
