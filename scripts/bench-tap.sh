@@ -31,7 +31,9 @@
 #     BENCH_AB_N -c 64` (default 20000) requests/s; serve's VmRSS after
 #     those runs; and beside them nginx (one worker, sendfile) on the
 #     kernel's stack over the veth pair: curl GET of a file of the same size
-#     and the same ab run.
+#     and the same ab run; and the cost of storing alone (a Python loop
+#     writing the same amount into a new file on the same tmpfs, as serve
+#     stores a PUT), which the PUT figures include and the writer's do not.
 # The Linux-side programs are in scripts/bench_tap.py (Python: their own
 # cost is part of every figure, on both sides alike).
 #
@@ -410,6 +412,11 @@ serve_server() {
     keep "serve-put$variant-cpu" "$(awk -v c0="$c0" -v c1="$(cpu_of "$serve_pid")" -v n="$bytes" 'BEGIN { print (c1 - c0) * 1e12 / (n > 0 ? n : 1) }')"
     rm -f "$sroot/up.bin"
     if [ -z "$variant" ]; then
+        # Storing alone, as serve stores a PUT, with no network: the part of
+        # the PUT figures that smoltcp's writer (which discards) never pays.
+        read -r rate cpu < <($py store "$sroot/store.bin" "$SERVE_MIB")
+        keep serve-store "$rate"
+        keep serve-store-cpu "$cpu"
         if command -v ab > /dev/null; then
             timeout 300 ab -k -n "$AB_N" -c 64 "$url/small.bin" > "$work/ab.out" 2>&1 || true
             read -r rate failed non2xx complete < <(ab_figures "$work/ab.out")
@@ -568,4 +575,6 @@ if want serve; then
         echo "serve-ab $(m serve-ab)" >> "${BENCH_SHARE:-/dev/null}"
     fi
     figure tap.serve.rss "$(m serve-rss)" MiB
+    figure tap.serve.store "$(m serve-store)" MB/s
+    figure tap.serve.store.cpu "$(m serve-store-cpu)" us/MB serve-put-cpu "$(m serve-put-cpu)"
 fi

@@ -140,6 +140,12 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
         else {
             return Sent::Done;
         };
+        // Between ACKs the send buffer is usually full: then there is
+        // nothing to read, and no reason to ask storage about the file
+        // (a path lookup each time on a host).
+        if !stream.can_send(stack) && stream.is_open(stack) {
+            return Sent::Blocked;
+        }
         // Replaced since the head went out? Then the promised bytes no
         // longer exist: end the connection rather than mix two files under
         // one 200. Once per call, not per chunk.
