@@ -31,9 +31,11 @@ use layernet::app::services::{self, Kind};
 use layernet::app::time_echo::TimeEchoServer;
 use layernet::board::{Clock, Counter32, Entropy, Uptime};
 use layernet::link::lan9118::{Lan9118, MPS2_BASE, Mmio};
-use layernet::net::{Config, Stack, profile};
+use layernet::net::{Config, IcmpBuffers, Memory, Stack, TcpEntry, UDP_PACKETS, UdpEntry, profile};
 use layernet::run;
 use layernet::{EthernetAddress, Instant, Ipv4Address, Ipv4Cidr};
+use smoltcp::iface::SocketStorage;
+use smoltcp::socket::udp;
 
 mod stack_paint;
 
@@ -72,9 +74,14 @@ type TimeEcho = TimeEchoServer<Uptime, 2, 128, LOG>;
 type Chat = ChatRoom<4, LOG>;
 
 #[cfg(not(feature = "tiny"))]
-type Memory = profile::Board<'static>;
+type Profile = profile::Board<'static>;
 #[cfg(feature = "tiny")]
-type Memory = profile::Tiny<'static>;
+type Profile = profile::Tiny<'static>;
+/// The profile's sizes, for the statics `main` lays its memory out in.
+const SOCKET_SLOTS: usize = Profile::SOCKET_SLOTS;
+const TCP: usize = Profile::TCP_SOCKETS;
+const UDP: usize = Profile::UDP_SOCKETS;
+const BUF: usize = Profile::TCP_BUFFER;
 
 #[cfg(not(feature = "tiny"))]
 type Files = layernet::app::files::FileServer<
@@ -257,14 +264,26 @@ impl Entropy for TimerJitter<'_> {
 // argument: one per static, not a signature anybody calls.
 #[allow(clippy::too_many_arguments)]
 fn main() -> ! {
-    // The resources are a constant, so they start in .data: a second copy
-    // in flash, which cortex-m-rt copies to RAM before `main`. Built at run
-    // time into a MaybeUninit in .bss instead, the compiler makes them on
-    // the stack and then copies them in: the tiny build's start-up then
-    // needed 19.3 KiB of stack instead of 5.3 KiB, for 10.1 KiB less flash.
+    // The stack's memory, as the profile sizes it, in statics of its own:
+    // a constant with one non-zero byte goes to .data whole (a second copy
+    // in flash, copied to RAM before `main`), one of zeroes to .bss (no
+    // flash). smoltcp's empty socket slot and UDP packet metadata have a
+    // non-zero byte each (their `None`), so only they are in .data; the
+    // socket buffers, the pool entries and the ICMP buffers are zeroes.
+    // Built at run time into a MaybeUninit instead, the compiler makes a
+    // value on the stack and then copies it in: the tiny build's start-up
+    // needed 19.3 KiB of stack that way.
+    static mut SOCKETS: [SocketStorage<'static>; SOCKET_SLOTS] =
+        [SocketStorage::EMPTY; SOCKET_SLOTS];
+    static mut TCP_ENTRIES: [TcpEntry; TCP] = [TcpEntry::EMPTY; TCP];
+    static mut TCP_BYTES: [u8; 2 * TCP * BUF] = [0; 2 * TCP * BUF];
+    static mut UDP_ENTRIES: [UdpEntry; UDP] = [UdpEntry::EMPTY; UDP];
+    static mut UDP_BYTES: [u8; 2 * UDP * BUF] = [0; 2 * UDP * BUF];
+    static mut UDP_META: [udp::PacketMetadata; 2 * UDP_PACKETS * UDP] =
+        [udp::PacketMetadata::EMPTY; 2 * UDP_PACKETS * UDP];
+    static mut ICMP: IcmpBuffers = IcmpBuffers::EMPTY;
     // The others are uninitialised statics in .bss, and `write` hands back
     // the initialised reference.
-    static mut MEMORY: Memory = Memory::new();
     static mut NIC: MaybeUninit<Nic> = MaybeUninit::uninit();
     static mut STACK: MaybeUninit<Stack<'static>> = MaybeUninit::uninit();
     static mut ECHO: MaybeUninit<Echo> = MaybeUninit::uninit();
@@ -283,7 +302,19 @@ fn main() -> ! {
         #[cfg(not(feature = "tiny"))]
         files: FILES,
     };
-    let (nic, stack, mut services) = start(MEMORY, NIC, STACK, slots);
+    let memory = match Memory::new(
+        SOCKETS,
+        TCP_ENTRIES,
+        TCP_BYTES,
+        UDP_ENTRIES,
+        UDP_BYTES,
+        UDP_META,
+        ICMP,
+    ) {
+        Ok(memory) => memory,
+        Err(e) => fail_with("memory", e),
+    };
+    let (nic, stack, mut services) = start(memory, NIC, STACK, slots);
     // Start-up built the stack and the services in `start`'s frame
     // before moving them into their statics; that frame is gone now, so
     // its peak is noted and the reserve painted again for the serving one.
@@ -323,7 +354,7 @@ fn main() -> ! {
 /// must be popped before the main loop runs.
 #[inline(never)]
 fn start(
-    memory: &'static mut Memory,
+    memory: Memory<'static>,
     nic: Slot<Nic>,
     stack: Slot<Stack<'static>>,
     services: ServiceSlots,
@@ -346,7 +377,7 @@ fn start(
         ..CONFIG
     };
     let stack = place(stack, "stack", || {
-        Stack::new(config, nic, memory, Instant::ZERO)
+        Stack::with_memory(config, nic, memory, Instant::ZERO)
     });
     let services = Services::bind(stack, services);
     let ip = CONFIG.ip.address();
@@ -360,7 +391,7 @@ fn start(
         } else {
             "board"
         },
-        core::mem::size_of::<Memory>()
+        core::mem::size_of::<Profile>()
     );
 
     (nic, stack, services)

@@ -232,6 +232,36 @@ impl<'a, const SOCKETS: usize, const TCP: usize, const UDP: usize, const BUF: us
     /// ```
     pub const TCP_BUFFER: usize = BUF;
 
+    /// UDP sockets (`UDP`) and socket slots (`SOCKETS`), as constants: a
+    /// board that keeps a profile's sizes but lays its memory out in
+    /// statics of its own (zeroed buffers in .bss, see the firmware) cuts
+    /// them by these.
+    ///
+    /// ```
+    /// use layernet::net::{IcmpBuffers, Memory, TcpEntry, UdpEntry, UDP_PACKETS, profile};
+    /// use smoltcp::iface::SocketStorage;
+    /// use smoltcp::socket::udp::PacketMetadata;
+    /// type P<'a> = profile::Tiny<'a>;
+    /// const TCP: usize = P::TCP_SOCKETS;
+    /// const UDP: usize = P::UDP_SOCKETS;
+    /// let mut sockets = [SocketStorage::EMPTY; P::SOCKET_SLOTS];
+    /// let mut tcp = [TcpEntry::EMPTY; TCP];
+    /// let mut tcp_bytes = [0u8; 2 * TCP * P::TCP_BUFFER];
+    /// let mut udp = [UdpEntry::EMPTY; UDP];
+    /// let mut udp_bytes = [0u8; 2 * UDP * P::TCP_BUFFER];
+    /// let mut udp_meta = [PacketMetadata::EMPTY; 2 * UDP_PACKETS * UDP];
+    /// let mut icmp = IcmpBuffers::EMPTY;
+    /// let memory = Memory::new(
+    ///     &mut sockets, &mut tcp, &mut tcp_bytes, &mut udp, &mut udp_bytes, &mut udp_meta, &mut icmp,
+    /// )?;
+    /// assert_eq!((memory.tcp_sockets(), memory.tcp_buffer()), (TCP, P::TCP_BUFFER));
+    /// # Ok::<(), layernet::net::MemoryError>(())
+    /// ```
+    pub const UDP_SOCKETS: usize = UDP;
+
+    /// Socket slots (`SOCKETS`), as a constant; see [`Self::UDP_SOCKETS`].
+    pub const SOCKET_SLOTS: usize = SOCKETS;
+
     /// Zeroed resources. A `SOCKETS` other than `TCP + UDP + 1` (plus
     /// [`NAME_SOCKETS`] or not), no TCP socket or buffers under 64 bytes
     /// fail to compile.
