@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 step() { printf '\n== %s (%ds)\n' "$*" "$((SECONDS - started))"; }
 
-step "tools for the TAP, trace and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, ab, wget, qemu-system-arm"
+step "tools for the TAP, trace, browser and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, ab, wget, qemu-system-arm, chromium, chromedriver, selenium"
 if [ "$(id -u)" = 0 ]; then
     need=()
     command -v ip >/dev/null || need+=(iproute2)
@@ -22,6 +22,11 @@ if [ "$(id -u)" = 0 ]; then
     command -v ab >/dev/null || need+=(apache2-utils)
     command -v wget >/dev/null || need+=(wget)
     command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)
+    # The listing page in a real browser (tests/tap/browser.sh): Debian's
+    # Chromium, its WebDriver, and Selenium for Debian's python3.
+    command -v chromium >/dev/null || need+=(chromium)
+    command -v chromedriver >/dev/null || need+=(chromium-driver)
+    /usr/bin/python3 -c 'import selenium' 2>/dev/null || need+=(python3-selenium)
     if [ ${#need[@]} -gt 0 ]; then
         echo "installing: ${need[*]}"
         export DEBIAN_FRONTEND=noninteractive

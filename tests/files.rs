@@ -456,7 +456,10 @@ fn ranges_head_delete_listing_and_keep_alive() {
     );
     assert!(
         r.contains("text/html")
-            && r.contains("<a href=\"b%20%3C%26%3E.txt\">b &lt;&amp;&gt;.txt</a> 2"),
+            && r.contains("<a href=\"b%20%3C%26%3E.txt\">b &lt;&amp;&gt;.txt</a></td><td class=\"n\" data-v=\"2\">2</td>")
+            && r.contains("</table>")
+            && r.contains("</body></html>\n")
+            && r.ends_with("0\r\n\r\n"),
         "{r}"
     );
     let r = raw(&c, b"GET / HTTP/1.0\r\nAccept: text/plain\r\n\r\n");

@@ -165,3 +165,13 @@ fn the_file_service_against_real_clients() {
     }
     scenario(&["tap0", "tap1"], "file_service", false);
 }
+
+#[test]
+fn the_listing_page_in_headless_chromium() {
+    if lacks("chromium", "chromium", "browser")
+        || lacks("chromedriver", "chromium-driver", "browser")
+    {
+        return;
+    }
+    scenario(&["tap0"], "browser", false);
+}

@@ -363,6 +363,13 @@ pub trait Storage {
     /// [`StorageError::NotFound`] if there is no such file; what the medium
     /// fails with.
     fn remove(&mut self, name: &Name) -> Result<(), StorageError>;
+    /// When `name` last changed, in seconds since the Unix epoch, if the
+    /// medium keeps such a time (the listing page shows it). The default,
+    /// for a store without a clock such as [`RamStore`], is `None`.
+    fn modified(&mut self, name: &Name) -> Option<u64> {
+        let _ = name;
+        None
+    }
 }
 
 /// A store lent out works as the store itself (a boxed one too: `&mut *b`).
@@ -393,6 +400,9 @@ impl<S: Storage + ?Sized> Storage for &mut S {
     }
     fn remove(&mut self, name: &Name) -> Result<(), StorageError> {
         (**self).remove(name)
+    }
+    fn modified(&mut self, name: &Name) -> Option<u64> {
+        (**self).modified(name)
     }
 }
 

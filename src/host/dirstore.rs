@@ -305,6 +305,11 @@ impl Storage for DirStore {
         })
     }
 
+    fn modified(&mut self, name: &Name) -> Option<u64> {
+        let meta = fs::metadata(self.path_of(name).ok()?).ok()?;
+        u64::try_from(meta.mtime()).ok()
+    }
+
     fn read_at(&mut self, name: &Name, offset: u64, buf: &mut [u8]) -> Result<usize, StorageError> {
         match self.readers.iter().position(|(n, _)| n == name) {
             Some(i) if i + 1 == self.readers.len() => {}

@@ -95,9 +95,16 @@ if [ "$profile" = board ]; then
     # The listing is HTML unless text/plain is asked for.
     curl -sS -m 10 -H 'Accept: text/plain' "http://$L:7878/" | grep -q '^small.bin 1500$' \
         || die "plain listing lacks small.bin"
-    curl -sS -m 10 "http://$L:7878/" | grep -q '<a href="small.bin">small.bin</a> 1500' \
-        || die "HTML listing lacks a link to small.bin"
-    pass "curl GET / lists small.bin (plain and HTML)"
+    # The page a browser gets (issue 19): the same constants as on a host,
+    # with the controls of the board's writable policy; a RAM store keeps
+    # no times, so the row's time cell is empty.
+    curl -sS -m 10 -o "$tmp/page.html" "http://$L:7878/" || die "curl GET / (the page)"
+    grep -q '<a href="small.bin">small.bin</a></td><td class="n" data-v="1500">1500</td><td data-v="0"></td><td><button class="del">Delete</button></td></tr>' "$tmp/page.html" \
+        || die "the page lacks small.bin's row: $(grep -c . "$tmp/page.html") lines"
+    grep -q 'id="pick"' "$tmp/page.html" && grep -q 'function refresh()' "$tmp/page.html" \
+        && [ "$(tail -c 15 "$tmp/page.html")" = "</body></html>" ] \
+        || die "the page lacks its upload controls, its script or its end"
+    pass "curl GET / lists small.bin (plain, and the page: $(wc -c < "$tmp/page.html") bytes)"
 fi
 
 # The firmware reports its status (with the stack's depth so far) every

@@ -19,6 +19,10 @@ L=192.168.69.1
 
 # `layernet serve ARGS...` in the background, until it lists its services.
 start_serve() {
+    # Emptied here, not only by the redirection below: that one happens in
+    # the child, and the loop could still read the last serve's lines.
+    : > "$work/serve.out"
+    : > "$work/serve.err"
     "$layernet" serve "$@" > "$work/serve.out" 2> "$work/serve.err" &
     pid=$!
     # Generous: on a loaded machine a debug build takes a while to come up.

@@ -16,6 +16,7 @@ use smoltcp::wire::IpEndpoint;
 use super::chunked::Chunked;
 use super::download::Sent;
 use super::http::{LOGGED_PATH, Method, Request, Staged, parse_request, reason};
+use super::page::Stage;
 use super::policy::Access;
 use super::{FileServer, MAX_HEADERS, OUT_BUFFER};
 use crate::app::consume_front;
@@ -37,7 +38,12 @@ pub(super) enum Body {
     },
     Listing {
         index: usize,
+        /// A page for a browser (see `page.rs`), or the plain list.
         html: bool,
+        /// Where the page stands; the plain list uses only `Rows`.
+        stage: Stage,
+        /// Who may write: the page shows upload and delete controls then.
+        writes: Access,
         done: bool,
     },
 }
@@ -70,7 +76,19 @@ pub(super) enum Phase {
     },
     /// Sending a response; then back to `Head`, or closing.
     Respond,
+    /// A lingering close: the last response is out with our FIN after it,
+    /// and what the peer still sends (the body of a refused upload) is
+    /// read and dropped until its FIN, [`DRAIN_QUIET`] without a byte, or
+    /// `until`. Closed at once instead, a peer still sending would block
+    /// on a full window and never read the answer that says why
+    /// (Chromium does that); a reset could destroy the answer unread.
+    Drain { until: Instant },
 }
+
+/// How long a lingering close waits for the next byte ([`Phase::Drain`]).
+pub(super) const DRAIN_QUIET: Duration = Duration::from_secs(5);
+/// How long a lingering close lasts at most.
+pub(super) const DRAIN_MAX: Duration = Duration::from_secs(30);
 
 /// The request being answered, for the access log.
 pub(super) struct Entry {
@@ -220,6 +238,12 @@ impl<const HDR: usize> Conn<HDR> {
 }
 
 const WWW_AUTHENTICATE: &str = "WWW-Authenticate: Basic realm=\"layernet\"\r\n";
+/// The same challenge for the listing page's script: a browser meets a
+/// `Basic` challenge to a script's request with its own login dialog,
+/// which the page's credential fields make needless (and a headless
+/// browser cannot answer). A scheme it does not know leaves the 401 to
+/// the script, as login pages that use Basic from scripts do.
+const WWW_AUTHENTICATE_SCRIPT: &str = "WWW-Authenticate: LayernetBasic realm=\"layernet\"\r\n";
 
 /// What one turn of a connection did, and so what [`FileServer::step`]
 /// does next.
@@ -248,6 +272,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
                     Phase::Head => self.head_turn(i, stack, now, &mut progress),
                     Phase::Upload { .. } => self.upload_turn(i, stack, now, &mut progress),
                     Phase::Respond => self.respond_turn(i, stack, now, &mut progress),
+                    Phase::Drain { until } => self.drain_turn(i, stack, now, until, &mut progress),
                 },
             };
             match turn {
@@ -415,7 +440,18 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
         self.finish(i, now);
         let c = &mut self.server.conns[i];
         c.body = Body::None;
-        if c.close_after || c.eof {
+        if c.close_after && !c.eof {
+            // Everything is queued; the FIN follows it. The peer may still
+            // be sending: linger until it stops (see `Phase::Drain`).
+            c.stream.shutdown(stack);
+            c.phase = Phase::Drain {
+                until: now + DRAIN_MAX,
+            };
+            c.last_activity = now;
+            *progress = true;
+            return Turn::Again;
+        }
+        if c.eof {
             // Everything is queued; close() still delivers it.
             return Turn::Close;
         }
@@ -423,6 +459,31 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
         c.last_activity = now;
         *progress = true;
         Turn::Again
+    }
+
+    /// [`Phase::Drain`]: drop what the peer still sends; over at its FIN,
+    /// after [`DRAIN_QUIET`] without a byte, or at `until`.
+    fn drain_turn(
+        &mut self,
+        i: usize,
+        stack: &mut Stack<'_>,
+        now: Instant,
+        until: Instant,
+        progress: &mut bool,
+    ) -> Turn {
+        let c = &mut self.server.conns[i];
+        match c.stream.recv_with(stack, |b| (b.len(), ())) {
+            Ok(Some(())) => {
+                c.last_activity = now;
+                *progress = true;
+                return Turn::Again;
+            }
+            Err(Error::WouldBlock) => {}
+            // The peer's FIN (or a reset): nothing more to drop.
+            Ok(None) | Err(_) => return Turn::Close,
+        }
+        let over = now >= until || now >= c.last_activity + DRAIN_QUIET;
+        if over { Turn::Close } else { Turn::Wait }
     }
 
     /// Whether `c`'s request passes the policy: `Err` with the answer
@@ -464,7 +525,14 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
                         c.hold_until = Some(now + delay);
                     }
                 }
-                c.fail(401, WWW_AUTHENTICATE);
+                c.fail(
+                    401,
+                    if r.script {
+                        WWW_AUTHENTICATE_SCRIPT
+                    } else {
+                        WWW_AUTHENTICATE
+                    },
+                );
                 Err(())
             }
         }
@@ -503,7 +571,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
             Err(_) => return c.fail(403, ""),
         };
         match (r.method, target) {
-            (Method::Get | Method::Head, None) => c.start_listing(&r),
+            (Method::Get | Method::Head, None) => c.start_listing(&r, self.policy.writes),
             (Method::Get | Method::Head, Some(name)) => c.start_file(storage, &r, name),
             (Method::Put, None) => c.fail(405, "Allow: GET, HEAD\r\n"),
             (Method::Put, Some(name)) => c.start_upload(storage, limits, &r, name),

@@ -10,8 +10,10 @@ use core::fmt::Write as _;
 use smoltcp::time::Instant;
 
 use super::conn::{Body, Conn, Phase};
-use super::http::{HTML_END, HTML_TOP, Method, Request, Staged, write_html};
-use super::{FileServer, OUT_BUFFER, write_url};
+use super::http::{Method, Request, Staged};
+use super::page::{self, Stage};
+use super::policy::Access;
+use super::{FileServer, OUT_BUFFER};
 use crate::app::storage::{Name, Storage, StorageError};
 use crate::net::Stack;
 use crate::socket::Error;
@@ -29,8 +31,9 @@ pub(super) enum Sent {
 }
 
 impl<const HDR: usize> Conn<HDR> {
-    /// `GET /` or `HEAD /`: the listing's head, its body to follow.
-    pub(super) fn start_listing(&mut self, r: &Request) {
+    /// `GET /` or `HEAD /`: the listing's head, its body to follow: a page
+    /// with controls for `writes` unless the client asked for plain text.
+    pub(super) fn start_listing(&mut self, r: &Request, writes: Access) {
         let html = !r.plain;
         let ctype = if html {
             "text/html; charset=utf-8"
@@ -59,6 +62,8 @@ impl<const HDR: usize> Conn<HDR> {
             self.body = Body::Listing {
                 index: 0,
                 html,
+                stage: if html { Stage::Top } else { Stage::Rows },
+                writes,
                 done: false,
             };
         } else if self.chunked {
@@ -196,7 +201,14 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     pub(super) fn refill_listing(&mut self, i: usize) -> bool {
         let storage = &mut self.storage;
         let c = &mut self.server.conns[i];
-        let Body::Listing { index, html, done } = &mut c.body else {
+        let Body::Listing {
+            index,
+            html,
+            stage,
+            writes,
+            done,
+        } = &mut c.body
+        else {
             return false;
         };
         if *done {
@@ -206,31 +218,36 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
         // goes right before it and "\r\n" (and, at the end, the last chunk
         // "0\r\n\r\n") after it: no copying.
         const PRE: usize = 8;
-        let html = *html;
         let mut w = Staged {
             buf: &mut c.out[PRE..OUT_BUFFER - 7],
             len: 0,
         };
-        if html && *index == 0 {
-            let _ = w.write_str(HTML_TOP);
-        }
-        match storage.entry(*index) {
+        // One row, or one piece of the page around the rows, per call.
+        let entry = if *stage == Stage::Rows {
+            storage.entry(*index)
+        } else {
+            None
+        };
+        match entry {
             Some((name, size)) => {
                 *index += 1;
-                if html {
-                    let _ = w.write_str("<li><a href=\"");
-                    let _ = write_url(&mut w, name.as_str());
-                    let _ = w.write_str("\">");
-                    let _ = write_html(&mut w, name.as_str());
-                    let _ = writeln!(w, "</a> {size}</li>");
+                if *html {
+                    let modified = storage.modified(&name);
+                    let _ = page::row(name.as_str(), size, modified, *writes, &mut w);
                 } else {
                     let _ = writeln!(w, "{name} {size}");
                 }
             }
+            None if !*html => *done = true,
             None => {
-                *done = true;
-                if html {
-                    let _ = w.write_str(HTML_END);
+                let at = if *stage == Stage::Rows {
+                    Stage::Tail(0)
+                } else {
+                    *stage
+                };
+                match page::piece(at, *writes, &mut w) {
+                    Some(next) => *stage = next,
+                    None => *done = true,
                 }
             }
         }

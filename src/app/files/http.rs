@@ -60,6 +60,9 @@ pub(crate) struct Request {
     /// `user:password` from `Authorization: Basic`, decoded; `Some(Err)`
     /// for a header that is not valid Basic credentials.
     pub(crate) credentials: Option<Result<heapless::Vec<u8, CREDENTIALS_MAX>, ()>>,
+    /// `X-Requested-With: XMLHttpRequest`: a script (the listing page's)
+    /// asks, and handles a 401 itself.
+    pub(crate) script: bool,
 }
 
 /// The standard reason phrase of `status` (RFC 9110), for the codes a
@@ -227,6 +230,7 @@ pub(crate) fn parse_request(req: &httparse::Request<'_, '_>) -> Request {
         range: None,
         plain: false,
         credentials: None,
+        script: false,
     };
     let (mut wants_plain, mut wants_html) = (false, false);
     for h in req.headers.iter() {
@@ -262,6 +266,8 @@ pub(crate) fn parse_request(req: &httparse::Request<'_, '_>) -> Request {
             wants_html |= contains_ignore_case(v, b"text/html");
         } else if h.name.eq_ignore_ascii_case("authorization") {
             r.credentials = Some(basic_credentials(v));
+        } else if h.name.eq_ignore_ascii_case("x-requested-with") {
+            r.script = header_is(v, "xmlhttprequest");
         }
     }
     r.plain = wants_plain && !wants_html;
@@ -307,9 +313,6 @@ pub(crate) fn write_html(out: &mut impl core::fmt::Write, name: &str) -> core::f
     }
     Ok(())
 }
-
-pub(crate) const HTML_TOP: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>layernet files</title></head>\n<body><h1>layernet files</h1><ul>\n";
-pub(crate) const HTML_END: &str = "</ul></body></html>\n";
 
 /// Text written into a fixed buffer; what does not fit fails the write.
 pub(crate) struct Staged<'a> {

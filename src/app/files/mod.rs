@@ -41,12 +41,14 @@
 //! by a `step` over its phase), downloads and the listing in
 //! `download.rs`, uploads in `upload.rs`, the HTTP subset and escaping in
 //! `http.rs`, the chunked decoder in `chunked.rs`, who may do what in
-//! `policy.rs`.
+//! `policy.rs`, the listing as a page for a browser (upload with progress,
+//! delete, sorting; no external assets) in `page.rs`.
 
 mod chunked;
 mod conn;
 mod download;
 mod http;
+mod page;
 mod policy;
 mod upload;
 
@@ -56,6 +58,7 @@ use self::conn::{Body, Conn, Phase};
 #[cfg(feature = "std")]
 pub(crate) use self::http::standard_reason;
 pub use self::http::write_url;
+pub use self::page::page_bytes;
 use self::policy::Throttle;
 pub use self::policy::{Access, Authenticate, Policy, ct_eq};
 use super::server::{Connections, Step};
@@ -84,16 +87,18 @@ use crate::socket::{EndpointText, Error, TcpListener};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub const MAX_HEADERS: usize = 32;
-/// Bytes of response staged per connection: a head, or one listing entry
-/// (a 255-byte name escaped for a URL and for HTML fits). File bytes are
+/// Bytes of response staged per connection: a head, one listing entry (a
+/// 255-byte name escaped for a URL and for HTML fits, with the row's
+/// markup), or one piece of the listing page. File bytes are
 /// not staged: they go from storage straight into the socket.
 ///
 /// # Example
 ///
 /// ```
 /// use layernet::app::{files::OUT_BUFFER, storage::NAME_MAX};
-/// // The worst name: every byte escaped as `%XX` in the link, `&#39;` in the text.
-/// assert!(OUT_BUFFER > NAME_MAX * 3 + NAME_MAX * 5 + 64);
+/// // The worst name: every byte escaped as `%XX` in the link, `&quot;` in
+/// // the text, and the page's row around it.
+/// assert!(OUT_BUFFER > NAME_MAX * 3 + NAME_MAX * 6 + 200);
 /// ```
 pub const OUT_BUFFER: usize = 2560;
 
@@ -425,6 +430,9 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize> Service
             .map(|c| {
                 if let Some(t) = c.hold_until {
                     return t;
+                }
+                if let Phase::Drain { until } = c.phase {
+                    return until.min(c.last_activity + conn::DRAIN_QUIET);
                 }
                 let limit = if c.sent < c.outlen || matches!(c.body, Body::File { .. }) {
                     self.limits.stall
