@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 step() { printf '\n== %s (%ds)\n' "$*" "$((SECONDS - started))"; }
 
-step "tools for the TAP, trace, browser and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, ab, wget, qemu-system-arm, chromium, chromedriver, selenium"
+step "tools for the TAP, trace, browser and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, ab, wget, qemu-system-arm, chromium, chromedriver, selenium, chronyd"
 if [ "$(id -u)" = 0 ]; then
     need=()
     command -v ip >/dev/null || need+=(iproute2)
@@ -27,13 +27,24 @@ if [ "$(id -u)" = 0 ]; then
     command -v chromium >/dev/null || need+=(chromium)
     command -v chromedriver >/dev/null || need+=(chromium-driver)
     /usr/bin/python3 -c 'import selenium' 2>/dev/null || need+=(python3-selenium)
+    # The time source of the SNTP tests (run by the tests, in a namespace).
+    command -v chronyd >/dev/null || need+=(chrony)
     if [ ${#need[@]} -gt 0 ]; then
         echo "installing: ${need[*]}"
         export DEBIAN_FRONTEND=noninteractive
         # tshark's package asks whether non-root users may capture: no.
         echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
         apt-get update -qq
+        # Packages with a daemon (chrony) must not start it here, in the
+        # root namespace: the tests start their own, in theirs.
+        policy=
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+            printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+            chmod +x /usr/sbin/policy-rc.d
+            policy=/usr/sbin/policy-rc.d
+        fi
         apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+        [ -z "$policy" ] || rm -f "$policy"
     else
         echo "all present"
     fi

@@ -353,3 +353,64 @@ fn a_server_pool_bigger_than_the_stack_pool_is_bounded_by_the_stack() {
         Err(layernet::socket::Error::WouldBlock)
     ));
 }
+
+/// A time server for the SNTP test: answers each request with a fixed
+/// UTC time (2030-01-01 00:00:00), echoing the request's transmit time.
+struct FakeNtp {
+    socket: layernet::socket::UdpSocket,
+    answered: u32,
+}
+
+impl Service for FakeNtp {
+    fn poll(&mut self, stack: &mut layernet::net::Stack<'_>, _now: layernet::Instant) -> bool {
+        let mut buf = [0u8; 48];
+        let Ok((n, from)) = self.socket.recv_from(stack, &mut buf) else {
+            return false;
+        };
+        assert_eq!((n, buf[0] & 7), (48, 3), "a client's request");
+        let t: u32 = (1_893_456_000u64 + 2_208_988_800) as u32; // 2030-01-01 in NTP seconds
+        let mut reply = [0u8; 48];
+        reply[0] = (4 << 3) | 4;
+        reply[1] = 2;
+        reply[24..32].copy_from_slice(&buf[40..48]);
+        reply[32..36].copy_from_slice(&t.to_be_bytes());
+        reply[40..44].copy_from_slice(&t.to_be_bytes());
+        self.socket.send_to(stack, &reply, from).expect("reply");
+        self.answered += 1;
+        true
+    }
+}
+
+#[test]
+fn sntp_sets_the_time_echo_clock() {
+    use layernet::app::sntp::{NTP_PORT, Offset, Sntp, SntpClock};
+    let mut net = net(2);
+    let socket = layernet::socket::UdpSocket::bind(net.stack(0), NTP_PORT).unwrap();
+    net.serve(
+        0,
+        Box::new(FakeNtp {
+            socket,
+            answered: 0,
+        }),
+    );
+    let offset: &'static Offset = Box::leak(Box::new(Offset::new()));
+    let server = ep(&mut net, 0, NTP_PORT);
+    let sntp: Sntp<'static> = Sntp::new(server, offset);
+    net.serve(1, Box::new(sntp));
+    let clock = SntpClock::new(offset, FixedEpoch::SIMULATION);
+    let echo = TimeEchoServer::<_, 2>::bind(net.stack(1), ports::TIME_ECHO, 2, clock).unwrap();
+    net.serve(1, Box::new(echo));
+    net.run_for(Duration::from_secs(1));
+    let at = offset
+        .unix_millis(net.now())
+        .expect("synchronised within a second");
+    assert!((1_893_456_000_000..1_893_456_002_000).contains(&at), "{at}");
+    let lines: [&[u8]; 1] = [b"when?\n"];
+    let mut c = TimeEchoClient::<1, 128>::new(ep(&mut net, 1, ports::TIME_ECHO), &lines);
+    assert!(net.run_client(0, &mut c, LIVENESS));
+    let reply = String::from_utf8_lossy(c.replies()[0].as_slice()).to_string();
+    assert!(
+        reply.starts_with("[2030-01-01 00:00:0"),
+        "the server's time, not the simulation's 2024: {reply}"
+    );
+}

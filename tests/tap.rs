@@ -175,3 +175,11 @@ fn the_listing_page_in_headless_chromium() {
     }
     scenario(&["tap0"], "browser", false);
 }
+
+#[test]
+fn sntp_against_chronyd() {
+    if lacks("chronyd", "chrony", "sntp") {
+        return;
+    }
+    scenario(&["tap0"], "sntp", false);
+}

@@ -17,6 +17,7 @@ pub mod greeting;
 pub mod ping;
 pub mod server;
 pub mod services;
+pub mod sntp;
 pub mod storage;
 pub mod time_echo;
 

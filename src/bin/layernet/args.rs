@@ -492,6 +492,23 @@ pub(crate) struct ServeArgs {
     /// Seconds given to open connections to close after SIGINT/SIGTERM.
     #[arg(long, default_value_t = 1.0, value_parser = parse_seconds)]
     pub(crate) grace: f64,
+    /// Ask this SNTP server (IPv4 ADDR or ADDR:PORT, port 123 by default)
+    /// for UTC, and stamp the time-echo service's lines with it instead of
+    /// this machine's clock.
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = parse_ntp_server)]
+    pub(crate) ntp: Option<std::net::SocketAddrV4>,
+}
+
+/// `--ntp ADDR[:PORT]`: an IPv4 address, port 123 unless given.
+pub(crate) fn parse_ntp_server(s: &str) -> Result<std::net::SocketAddrV4, String> {
+    if let Ok(addr) = s.parse::<std::net::Ipv4Addr>() {
+        return Ok(std::net::SocketAddrV4::new(
+            addr,
+            layernet::app::sntp::NTP_PORT,
+        ));
+    }
+    s.parse::<std::net::SocketAddrV4>()
+        .map_err(|_| format!("'{s}' is not an IPv4 address or ADDR:PORT"))
 }
 
 impl DemoArgs {

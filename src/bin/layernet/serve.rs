@@ -7,11 +7,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use layernet::app::LOG_LINES;
 use layernet::app::chat::ChatRoom;
 use layernet::app::echo::EchoServer;
 use layernet::app::files::{Access, Limits, Policy};
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
 use layernet::app::services::{self, Kind, Transport};
+use layernet::app::sntp::{Offset, Sntp, SntpClock};
 use layernet::app::time_echo::TimeEchoServer;
 use layernet::host::ServedFiles;
 use layernet::host::auth::Users;
@@ -86,6 +88,10 @@ pub(crate) fn log_line(line: &str, verbose: bool) {
         let (peer, rest) = access.split_once(' ').unwrap_or((access, ""));
         let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S");
         println!("{peer} [{now}] {rest}");
+    } else if line.starts_with("sntp: ") {
+        // Where the time-echo's stamps now come from, as `dhcp:` says
+        // where the address came from.
+        println!("{line}");
     } else if verbose {
         eprintln!("{line}");
     }
@@ -130,6 +136,7 @@ pub(crate) fn build(
     global: &Global,
     policy: Policy,
     file_conns: usize,
+    utc: Option<&'static Offset>,
 ) -> Result<Box<TapService>, String> {
     let port = kind.entry().port;
     let service: Box<TapService> = match kind {
@@ -148,10 +155,23 @@ pub(crate) fn build(
                     .map_err(|e| e.to_string())?,
             )
         }
-        Kind::TimeEcho => Box::new(
-            TimeEchoServer::<_, SMALL_CONNS>::bind(stack, port, SMALL_BACKLOG, LocalClock)
+        Kind::TimeEcho => match utc {
+            // --ntp: the server's UTC once it has answered, this
+            // machine's clock until then.
+            Some(offset) => Box::new(
+                TimeEchoServer::<_, SMALL_CONNS>::bind(
+                    stack,
+                    port,
+                    SMALL_BACKLOG,
+                    SntpClock::new(offset, LocalClock),
+                )
                 .map_err(|e| e.to_string())?,
-        ),
+            ),
+            None => Box::new(
+                TimeEchoServer::<_, SMALL_CONNS>::bind(stack, port, SMALL_BACKLOG, LocalClock)
+                    .map_err(|e| e.to_string())?,
+            ),
+        },
         Kind::Files => {
             let root = match &args.root {
                 Some(r) => r.clone(),
@@ -197,10 +217,25 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Fail
     })?;
     let ip = net.stack().ipv4_addr();
     let mut started: Vec<&services::Entry> = Vec::new();
+    // Shared by the SNTP client and the time-echo's clock for the whole
+    // run: set up once, before the first poll.
+    let utc: Option<&'static Offset> = args.ntp.map(|_| &*Box::leak(Box::new(Offset::new())));
     for &ServiceName(entry) in &args.services {
-        let service = build(entry.kind, net.stack(), &args, global, policy, file_conns)?;
+        let service = build(
+            entry.kind,
+            net.stack(),
+            &args,
+            global,
+            policy,
+            file_conns,
+            utc,
+        )?;
         net.serve(service);
         started.push(entry);
+    }
+    if let (Some(server), Some(offset)) = (args.ntp, utc) {
+        let server = IpEndpoint::new(IpAddress::Ipv4((*server.ip()).into()), server.port());
+        net.serve(Box::new(Sntp::<'static, LOG_LINES>::new(server, offset)));
     }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {

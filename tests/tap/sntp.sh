@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Issue 20 item 3: `serve --ntp` against chronyd on the Linux side of the
+# TAP, as the time source: the SNTP client's line says it synchronised,
+# and the time-echo service stamps lines with today's UTC date. chronyd
+# runs with -x (it never sets this machine's clock), serving its own time
+# at local stratum 8 to the namespace's /24 only.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+command -v chronyd > /dev/null || fail "chronyd is missing (scripts/test.sh installs chrony)"
+
+cat > "$work/chrony.conf" <<CONF
+local stratum 8
+allow 192.168.69.0/24
+bindaddress 192.168.69.100
+port 123
+cmdport 0
+bindcmdaddress /
+pidfile $work/chronyd.pid
+CONF
+chronyd -x -d -u root -f "$work/chrony.conf" > "$work/chronyd.log" 2>&1 &
+chrony_pid=$!
+extra_cleanup() { kill "$chrony_pid" 2>/dev/null || true; }
+for _ in $(seq 50); do ss -uln 2>/dev/null | grep -q '192.168.69.100:123' && break; sleep 0.1; done
+ss -uln | grep -q '192.168.69.100:123' || fail "chronyd does not listen: $(tail -3 "$work/chrony.log")"
+ok "chronyd serves NTP on 192.168.69.100:123"
+
+t0=$(date +%s%N)
+start_serve --services time-echo,files --ntp 192.168.69.100
+for _ in $(seq 200); do grep -q '^sntp: ' "$work/serve.out" && break; sleep 0.1; done
+line=$(grep -m1 '^sntp: ' "$work/serve.out") || fail "no sntp line in $(ms_since "$t0") ms: $(cat "$work/serve.out")"
+today=$(date -u +%Y-%m-%d)
+[[ "$line" == "sntp: $today "*" UTC from 192.168.69.100 (round trip "*" ms), first time" ]] \
+    || fail "the sntp line is '$line' (today is $today, UTC)"
+ok "$line, after $(ms_since "$t0") ms"
+
+reply=$(printf 'hello\n' | timeout 10 nc -q 2 "$L" 21566) || fail "no time-echo reply"
+[[ "$reply" == "[$today "*"]:hello" ]] || fail "the time-echo line '$reply' is not stamped with today ($today)"
+ok "time-echo: '$reply'"
+stop_serve
+
+# A server that does not answer: serve keeps running, its stamps are this
+# machine's clock, and no sntp line claims a time.
+start_serve --services time-echo,files --ntp 192.168.69.100:124
+sleep 3
+! grep -q '^sntp: .* UTC from' "$work/serve.out" || fail "an sntp line without a server: $(grep '^sntp' "$work/serve.out")"
+reply=$(printf 'x\n' | timeout 10 nc -q 2 "$L" 21566) || fail "no time-echo reply without a time server"
+[[ "$reply" == "[$today "*"]:x" ]] || fail "without a time server the stamp '$reply' is not this machine's date"
+ok "no answer from port 124: stamps from this machine's clock"
+stop_serve
+echo "sntp: all passed"
