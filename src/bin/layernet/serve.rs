@@ -234,7 +234,7 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Fail
         started.push(entry);
     }
     if let (Some(server), Some(offset)) = (args.ntp, utc) {
-        let server = IpEndpoint::new(IpAddress::Ipv4((*server.ip()).into()), server.port());
+        let server = IpEndpoint::new(IpAddress::Ipv4(*server.ip()), server.port());
         net.serve(Box::new(Sntp::<'static, LOG_LINES>::new(server, offset)));
     }
     let stop = Arc::new(AtomicBool::new(false));
