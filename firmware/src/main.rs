@@ -28,12 +28,16 @@ use layernet::app::chat::ChatRoom;
 use layernet::app::echo::EchoServer;
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
 use layernet::app::services::{self, Kind};
+#[cfg(not(feature = "tiny"))]
+use layernet::app::sntp::{Offset, Sntp, SntpClock};
 use layernet::app::time_echo::TimeEchoServer;
 use layernet::board::{Clock, Counter32, Entropy, Uptime};
 use layernet::link::lan9118::{Lan9118, MPS2_BASE, Mmio};
 use layernet::net::{Config, IcmpBuffers, Memory, Stack, TcpEntry, UDP_PACKETS, UdpEntry, profile};
 use layernet::run;
 use layernet::{EthernetAddress, Instant, Ipv4Address, Ipv4Cidr};
+#[cfg(not(feature = "tiny"))]
+use layernet::{IpAddress, IpEndpoint};
 use smoltcp::iface::SocketStorage;
 use smoltcp::socket::udp;
 
@@ -70,7 +74,22 @@ const LOG: usize = 0;
 
 type Echo = EchoServer<2, 256, LOG>;
 type Greeting = GreetingServer<2, LOG>;
+/// The board stamps time-echo lines with UTC from an SNTP server once one
+/// answers (time since boot until then); the tiny build has no UDP socket
+/// to spare for it, and stamps time since boot.
+#[cfg(not(feature = "tiny"))]
+type TimeEcho = TimeEchoServer<SntpClock<'static, Uptime>, 2, 128, LOG>;
+#[cfg(feature = "tiny")]
 type TimeEcho = TimeEchoServer<Uptime, 2, 128, LOG>;
+#[cfg(not(feature = "tiny"))]
+type TimeClient = Sntp<'static, LOG>;
+/// The time server the board asks: the Linux side of the TAP, by the
+/// project's defaults (192.168.69.100), on NTP's port.
+#[cfg(not(feature = "tiny"))]
+const NTP_SERVER: IpEndpoint = IpEndpoint::new(
+    IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 100)),
+    layernet::app::sntp::NTP_PORT,
+);
 type Chat = ChatRoom<4, LOG>;
 
 #[cfg(not(feature = "tiny"))]
@@ -119,6 +138,8 @@ struct Services {
     chat: &'static mut Chat,
     #[cfg(not(feature = "tiny"))]
     files: &'static mut Files,
+    #[cfg(not(feature = "tiny"))]
+    sntp: &'static mut TimeClient,
 }
 
 /// Where the services live.
@@ -129,6 +150,11 @@ struct ServiceSlots {
     chat: Slot<Chat>,
     #[cfg(not(feature = "tiny"))]
     files: Slot<Files>,
+    #[cfg(not(feature = "tiny"))]
+    sntp: Slot<TimeClient>,
+    /// UTC, once the SNTP client has it; read by the time-echo's clock.
+    #[cfg(not(feature = "tiny"))]
+    utc: &'static Offset,
 }
 
 /// Whether this build runs `kind` of the library's table of services:
@@ -160,6 +186,11 @@ impl Services {
             greeting: place(slots.greeting, greeting.name, || {
                 GreetingServer::bind(stack, greeting.port, 1, DEFAULT_GREETING)
             }),
+            #[cfg(not(feature = "tiny"))]
+            time_echo: place(slots.time_echo, time_echo.name, || {
+                TimeEchoServer::bind(stack, time_echo.port, 1, SntpClock::new(slots.utc, Uptime))
+            }),
+            #[cfg(feature = "tiny")]
             time_echo: place(slots.time_echo, time_echo.name, || {
                 TimeEchoServer::bind(stack, time_echo.port, 1, Uptime)
             }),
@@ -167,6 +198,10 @@ impl Services {
             #[cfg(not(feature = "tiny"))]
             files: place(slots.files, file_service.name, || {
                 files::bind(stack, file_service.port)
+            }),
+            #[cfg(not(feature = "tiny"))]
+            sntp: place(slots.sntp, "sntp", || {
+                Ok::<_, &str>(Sntp::new(NTP_SERVER, slots.utc))
             }),
         }
     }
@@ -180,6 +215,8 @@ impl run::Services for Services {
         f(self.chat);
         #[cfg(not(feature = "tiny"))]
         f(self.files);
+        #[cfg(not(feature = "tiny"))]
+        f(self.sntp);
     }
 
     /// The board wakes every tick anyway: the deadlines are not needed.
@@ -292,6 +329,10 @@ fn main() -> ! {
     static mut CHAT: MaybeUninit<Chat> = MaybeUninit::uninit();
     #[cfg(not(feature = "tiny"))]
     static mut FILES: MaybeUninit<Files> = MaybeUninit::uninit();
+    #[cfg(not(feature = "tiny"))]
+    static mut SNTP: MaybeUninit<TimeClient> = MaybeUninit::uninit();
+    #[cfg(not(feature = "tiny"))]
+    static mut UTC: Offset = Offset::new();
 
     stack_paint::paint();
     let slots = ServiceSlots {
@@ -301,6 +342,10 @@ fn main() -> ! {
         chat: CHAT,
         #[cfg(not(feature = "tiny"))]
         files: FILES,
+        #[cfg(not(feature = "tiny"))]
+        sntp: SNTP,
+        #[cfg(not(feature = "tiny"))]
+        utc: UTC,
     };
     let memory = match Memory::new(
         SOCKETS,

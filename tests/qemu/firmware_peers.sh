@@ -23,13 +23,22 @@ stop_qemu() {
     wait "$qemu" 2>/dev/null || true
     qemu=
 }
-trap 'stop_qemu; rm -rf "$tmp"' EXIT
+chrony_pid=
+trap 'stop_qemu; [ -z "$chrony_pid" ] || kill "$chrony_pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 die() {
     echo "FAIL: $*"
     sed 's/^/  firmware: /' "$log" 2>/dev/null | tail -20
     exit 1
 }
 pass() { echo "ok   $*"; }
+
+# The board asks 192.168.69.100 for UTC (SNTP); the tiny build does not.
+if [ "$profile" = board ]; then
+    command -v chronyd > /dev/null || die "chronyd is missing (scripts/test.sh installs chrony)"
+    source "$(dirname "$0")/../chrony.sh"
+    start_chronyd "$tmp" || die "chronyd did not start"
+    pass "chronyd serves NTP on 192.168.69.100:123"
+fi
 
 qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
     -semihosting-config enable=on,target=native \
@@ -55,9 +64,21 @@ expect() {
 expect "ping" ' 3 received' sh -c "ping -c 3 -W 2 $L | grep received"
 expect "nc to echo" '^hello board$' sh -c "printf 'hello board\n' | timeout 10 nc -N $L 7"
 expect "nc to greeting" $'^connect successfully!\r$' timeout 10 nc -d "$L" 1234
-# No RTC: the time-stamped echo stamps the uptime, as a date in 1970.
-expect "nc to time-echo" '^\[1970-01-01 [0-9]{2}:[0-9]{2}:[0-9]{2}\]:tick$' \
-    sh -c "printf 'tick\r\n' | timeout 10 nc -N $L 21566"
+if [ "$profile" = board ]; then
+    # No RTC, but SNTP: once chronyd has answered, the time-stamped echo
+    # stamps today's UTC date.
+    for _ in $(seq 100); do grep -q '^sntp: .* UTC from 192.168.69.100' "$log" && break; sleep 0.1; done
+    grep -q '^sntp: .* UTC from 192.168.69.100' "$log" || die "the board did not synchronise with chronyd in 10 s"
+    pass "$(grep -m1 '^sntp: ' "$log")"
+    today=$(date -u +%Y-%m-%d)
+    expect "nc to time-echo, stamped with today ($today)" "^\[$today [0-9]{2}:[0-9]{2}:[0-9]{2}\]:tick$" \
+        sh -c "printf 'tick\r\n' | timeout 10 nc -N $L 21566"
+else
+    # No RTC and no SNTP: the time-stamped echo stamps the uptime, as a
+    # date in 1970.
+    expect "nc to time-echo" '^\[1970-01-01 [0-9]{2}:[0-9]{2}:[0-9]{2}\]:tick$' \
+        sh -c "printf 'tick\r\n' | timeout 10 nc -N $L 21566"
+fi
 
 python3 - "$L" <<'PY' || die "python chat peers"
 # Three peers join the board's room in turn; each hears everyone after it.

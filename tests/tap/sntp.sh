@@ -8,20 +8,10 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 command -v chronyd > /dev/null || fail "chronyd is missing (scripts/test.sh installs chrony)"
 
-cat > "$work/chrony.conf" <<CONF
-local stratum 8
-allow 192.168.69.0/24
-bindaddress 192.168.69.100
-port 123
-cmdport 0
-bindcmdaddress /
-pidfile $work/chronyd.pid
-CONF
-chronyd -x -d -u root -f "$work/chrony.conf" > "$work/chronyd.log" 2>&1 &
-chrony_pid=$!
-extra_cleanup() { kill "$chrony_pid" 2>/dev/null || true; }
-for _ in $(seq 50); do ss -uln 2>/dev/null | grep -q '192.168.69.100:123' && break; sleep 0.1; done
-ss -uln | grep -q '192.168.69.100:123' || fail "chronyd does not listen: $(tail -3 "$work/chrony.log")"
+source "$(dirname "$0")/../chrony.sh"
+chrony_pid=
+extra_cleanup() { [ -z "$chrony_pid" ] || kill "$chrony_pid" 2>/dev/null || true; }
+start_chronyd "$work" || fail "chronyd did not start"
 ok "chronyd serves NTP on 192.168.69.100:123"
 
 t0=$(date +%s%N)
