@@ -90,7 +90,12 @@ const NTP_SERVER: IpEndpoint = IpEndpoint::new(
     IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 100)),
     layernet::app::sntp::NTP_PORT,
 );
+/// The board's room relays what its UDP socket can receive: up to
+/// [`layernet::app::chat::CHAT_MAX`] bytes, or the tiny profile's 256.
+#[cfg(not(feature = "tiny"))]
 type Chat = ChatRoom<4, LOG>;
+#[cfg(feature = "tiny")]
+type Chat = ChatRoom<4, LOG, { BUF + layernet::app::chat::TAG_MAX }>;
 
 #[cfg(not(feature = "tiny"))]
 type Profile = profile::Board<'static>;

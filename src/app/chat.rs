@@ -62,11 +62,21 @@ pub const CHAT_MAX: usize = 512;
 
 /// Room for `[ip:port] ` in front of a relayed message:
 /// `[255.255.255.255:65535] `.
+///
+/// ```
+/// use layernet::app::chat::{CHAT_MAX, RELAY_MAX, TAG_MAX};
+/// assert_eq!(RELAY_MAX, CHAT_MAX + TAG_MAX);
+/// ```
 #[cfg(not(feature = "ipv6"))]
-const TAG_MAX: usize = 24;
+pub const TAG_MAX: usize = 24;
 /// With IPv6, `[[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535] `.
 #[cfg(feature = "ipv6")]
-const TAG_MAX: usize = 50;
+pub const TAG_MAX: usize = 50;
+
+/// A relayed message at its longest: the tag and [`CHAT_MAX`] bytes. The
+/// room's default relay buffer; a board whose UDP socket holds less
+/// datagram than that gives the room a smaller one (`ChatRoom`'s `RELAY`).
+pub const RELAY_MAX: usize = CHAT_MAX + TAG_MAX;
 
 /// Bytes shown as text: UTF-8 where valid, `\xNN` where not, without a
 /// trailing newline.
@@ -105,14 +115,17 @@ impl fmt::Display for Text<'_> {
     }
 }
 
-struct Relay {
-    msg: [u8; CHAT_MAX + TAG_MAX],
+struct Relay<const RELAY: usize> {
+    msg: [u8; RELAY],
     len: usize,
     from: IpEndpoint,
     next: usize,
 }
 
-/// The chat room server.
+/// The chat room server. `RELAY` bytes hold a message being relayed, its
+/// `[ip:port] ` tag included ([`RELAY_MAX`] by default); a smaller one cuts
+/// longer texts, which only matters where the UDP socket could receive
+/// them.
 ///
 /// # Example
 ///
@@ -135,16 +148,20 @@ struct Relay {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[must_use = "a dropped room keeps its UDP socket: call `close`"]
-pub struct ChatRoom<const PEERS: usize = 8, const LOG: usize = LOG_LINES> {
+pub struct ChatRoom<
+    const PEERS: usize = 8,
+    const LOG: usize = LOG_LINES,
+    const RELAY: usize = RELAY_MAX,
+> {
     socket: UdpSocket,
     peers: [Option<(IpEndpoint, Instant)>; PEERS],
-    relay: Option<Relay>,
+    relay: Option<Relay<RELAY>>,
     received: u64,
     relayed: u64,
     log: LogRing<LOG>,
 }
 
-impl<const PEERS: usize, const LOG: usize> ChatRoom<PEERS, LOG> {
+impl<const PEERS: usize, const LOG: usize, const RELAY: usize> ChatRoom<PEERS, LOG, RELAY> {
     /// Open the room on UDP `port`.
     ///
     /// # Errors
@@ -164,6 +181,7 @@ impl<const PEERS: usize, const LOG: usize> ChatRoom<PEERS, LOG> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn bind(stack: &mut Stack<'_>, port: u16) -> Result<Self, Error> {
+        const { assert!(RELAY > TAG_MAX, "RELAY must hold the tag and some text") };
         Ok(ChatRoom {
             socket: UdpSocket::bind(stack, port)?,
             peers: [None; PEERS],
@@ -248,7 +266,9 @@ impl<const PEERS: usize, const LOG: usize> ChatRoom<PEERS, LOG> {
     }
 }
 
-impl<const PEERS: usize, const LOG: usize> Service for ChatRoom<PEERS, LOG> {
+impl<const PEERS: usize, const LOG: usize, const RELAY: usize> Service
+    for ChatRoom<PEERS, LOG, RELAY>
+{
     fn poll(&mut self, stack: &mut Stack<'_>, now: Instant) -> bool {
         let mut progress = false;
         // Bounded: a flood of datagrams waits for the next poll.
@@ -288,15 +308,18 @@ impl<const PEERS: usize, const LOG: usize> Service for ChatRoom<PEERS, LOG> {
                 .push(format_args!("[{}] {}", EndpointText(from), Text(text)));
             self.heard(from, now);
             let mut relay = Relay {
-                msg: [0; CHAT_MAX + TAG_MAX],
+                msg: [0; RELAY],
                 len: 0,
                 from,
                 next: 0,
             };
             let mut tag: heapless::String<TAG_MAX> = heapless::String::new();
             let _ = core::fmt::write(&mut tag, format_args!("[{}] ", EndpointText(from)));
+            // A smaller relay buffer cuts the text (RELAY > TAG_MAX holds
+            // the tag).
+            let n = n.min(RELAY.saturating_sub(tag.len()));
             relay.msg[..tag.len()].copy_from_slice(tag.as_bytes());
-            relay.msg[tag.len()..tag.len() + n].copy_from_slice(text);
+            relay.msg[tag.len()..tag.len() + n].copy_from_slice(&text[..n]);
             relay.len = tag.len() + n;
             self.relay = Some(relay);
         }
