@@ -61,6 +61,7 @@ mod ndp;
 pub mod observe;
 mod pool;
 mod stack;
+mod table;
 mod track;
 mod watch;
 
@@ -93,6 +94,7 @@ pub use names::{DNS_QUERIES, DhcpEvent, DnsStorage, Lease, NameError, Query};
 pub const NAME_SOCKETS: usize = 2;
 
 pub use observe::{Counters, Direction, DropReason, Event, Observer, TcpState, Transport};
+pub use table::TcpRow;
 
 use managed::ManagedSlice;
 use smoltcp::iface::{

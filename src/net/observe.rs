@@ -433,6 +433,35 @@ impl Counters {
             + self.syn_dropped_repeat
     }
 
+    /// Every counter with its layer and name (the field's), in the order
+    /// of the layers, bottom up: what a live view or a table lists.
+    ///
+    /// ```
+    /// use layernet::net::Counters;
+    /// let c = Counters { tcp_rx: 7, ..Counters::default() };
+    /// let mut seen = Vec::new();
+    /// c.each(&mut |layer, name, value| seen.push((layer, name, value)));
+    /// assert!(seen.contains(&("TCP", "tcp_rx", 7)));
+    /// assert_eq!(seen[0], ("link", "frames_rx", 0));
+    /// ```
+    pub fn each(&self, f: &mut dyn FnMut(&'static str, &'static str, u64)) {
+        macro_rules! each {
+            ($layer:literal: $($field:ident),*) => { $(f($layer, stringify!($field), self.$field);)* };
+        }
+        each!("link": frames_rx, frames_tx, frames_in);
+        each!("drop": dropped_malformed, dropped_bad_checksum, dropped_not_for_us,
+            dropped_fragment, dropped_unsupported, syn_dropped_busy, dropped_rst_not_exact,
+            syn_dropped_repeat);
+        each!("ARP": arp_requests_rx, arp_requests_tx, arp_replies_rx, arp_replies_tx);
+        each!("IPv4": ipv4_rx, ipv4_tx, ipv4_bad_checksum);
+        #[cfg(feature = "ipv6")]
+        each!("IPv6": ipv6_rx, ipv6_tx, icmpv6_rx, icmpv6_tx, ndp_rx, ndp_tx);
+        each!("ICMP": icmp_rx, icmp_tx);
+        each!("TCP": tcp_rx, tcp_tx, tcp_retransmits, tcp_resets_rx, tcp_resets_tx,
+            tcp_no_socket, tcp_stall_kicks, slots_armed);
+        each!("UDP": udp_rx, udp_tx, udp_no_socket);
+    }
+
     /// Count one frame by what its headers say it is. Only well-formed
     /// headers count at a layer; the gate has already counted the rest.
     #[inline]

@@ -126,6 +126,20 @@ if [ "$profile" = board ]; then
         && [ "$(tail -c 15 "$tmp/page.html")" = "</body></html>" ] \
         || die "the page lacks its upload controls, its script or its end"
     pass "curl GET / lists small.bin (plain, and the page: $(wc -c < "$tmp/page.html") bytes)"
+    # The live view's figures (issue 19): the counters and the socket
+    # table, with this very connection in it.
+    curl -sS -m 10 -o "$tmp/stack.json" "http://$L:7878/_stack.json" || die "curl GET /_stack.json"
+    cat > "$tmp/check.py" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = {name: v for _, name, v in d["counters"]}
+assert c["tcp_rx"] > 0 and c["frames_tx"] > 0, c
+assert any(r[0] == "ESTABLISHED" and r[2].startswith("192.168.69.100:") for r in d["tcp"]), d["tcp"]
+assert 6868 in d["udp"], d["udp"]
+print(len(d["counters"]), "counters,", len(d["tcp"]), "TCP rows")
+PY
+    figures=$(python3 "$tmp/check.py" "$tmp/stack.json") || die "the live view's figures: $(head -c 300 "$tmp/stack.json")"
+    pass "curl GET /_stack.json: $figures"
 fi
 
 # The firmware reports its status (with the stack's depth so far) every

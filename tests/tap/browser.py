@@ -79,6 +79,36 @@ def upload(d, path):
     d.find_element(By.ID, "pick").send_keys(path)
 
 
+def bytes_out(d, port):
+    """The live view's `bytes out` of the service on `port`, or None."""
+    try:
+        for tr in d.find_elements(By.CSS_SELECTOR, "#apps tr"):
+            cells = [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+            if cells and cells[0] == str(port):
+                return int(cells[4])
+    except StaleElementReferenceException:
+        pass
+    return None
+
+
+def live(d, url, shots):
+    """/_stack while curl downloads: the connection shows, the bytes move."""
+    d.get(url + "_stack")
+    wait(d, lambda d: "ESTABLISHED" in d.find_element(By.ID, "socks").text
+         and "192.168.69.100:" in d.find_element(By.ID, "socks").text,
+         "the live view shows curl's connection, ESTABLISHED")
+    ok("the socket table shows curl's connection: " + [
+        line for line in d.find_element(By.ID, "socks").text.splitlines() if "ESTABLISHED" in line][0])
+    first = None
+    wait(d, lambda d: bytes_out(d, 7878) is not None, "the service table shows port 7878")
+    first = bytes_out(d, 7878)
+    wait(d, lambda d: (bytes_out(d, 7878) or 0) > first, "the bytes sent move without a reload")
+    ok(f"bytes out of 7878 moved from {first} to {bytes_out(d, 7878)} without a reload")
+    if "per s" not in d.find_element(By.ID, "layers").text:
+        fail("the counters have no rates")
+    d.save_screenshot(os.path.join(shots, "live.png"))
+
+
 def main():
     mode, url, root, shots = sys.argv[1:5]
     os.makedirs(shots, exist_ok=True)
@@ -88,8 +118,11 @@ def main():
     d.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
     try:
         d.get(url)
-        if d.title != "layernet files":
+        if mode != "live" and d.title != "layernet files":
             fail(f"the listing's title is {d.title!r}")
+        if mode == "live":
+            live(d, url, shots)
+            return
         listed = names(d)
         if "seed.txt" not in listed:
             fail(f"seed.txt is not listed: {listed}")

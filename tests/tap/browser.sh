@@ -5,7 +5,9 @@
 # --writable (upload through the file input with its progress, listed,
 # downloaded by the link with the same bytes, deleted after the
 # confirmation, an upload over --max-upload refused with a message and
-# nothing left), and --auth (401 shown without credentials, then the upload
+# nothing left), the live view at /_stack while curl downloads (its
+# connection in the socket table, the bytes moving without a reload), and
+# --auth (401 shown without credentials, then the upload
 # with them). Screenshots go to $LAYERNET_SHOTS (default: a folder under
 # /tmp, named at the end), for a person to look at.
 set -euo pipefail
@@ -37,6 +39,17 @@ browse() { # MODE: the Python driver against the running serve
 
 start_serve --root "$root"
 browse read-only
+stop_serve
+
+# The live view while curl downloads (slowly, so that it is still going).
+head -c 30000000 /dev/urandom > "$root/big.bin"
+start_serve --root "$root"
+curl -s --limit-rate 2M -o /dev/null "http://$L:7878/big.bin" &
+curl_pid=$!
+browse live
+kill "$curl_pid" 2>/dev/null || true
+wait "$curl_pid" 2>/dev/null || true
+rm -f "$root/big.bin"
 stop_serve
 
 start_serve --root "$root" --writable --max-upload 4194304

@@ -16,6 +16,7 @@ use smoltcp::wire::IpEndpoint;
 use super::chunked::Chunked;
 use super::download::Sent;
 use super::http::{LOGGED_PATH, Method, Request, Staged, parse_request, reason};
+use super::live;
 use super::page::Stage;
 use super::policy::Access;
 use super::{FileServer, MAX_HEADERS, OUT_BUFFER};
@@ -46,6 +47,8 @@ pub(super) enum Body {
         writes: Access,
         done: bool,
     },
+    /// The live view's page or figures (see `live.rs`); `None` when done.
+    Live(Option<live::Stage>),
 }
 
 /// How an upload's body ends.
@@ -432,6 +435,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
                 }
             },
             Body::Listing { .. } => self.refill_listing(i),
+            Body::Live(_) => self.refill_live(i, stack),
             Body::None => false,
         };
         if more {
@@ -570,6 +574,14 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
             Err(FileNameError::BadEncoding) => return c.fail(400, ""),
             Err(_) => return c.fail(403, ""),
         };
+        let live = match r.path.as_str() {
+            live::PAGE => Some(live::Stage::Page),
+            live::JSON => Some(live::Stage::Head),
+            _ => None,
+        };
+        if let (Method::Get | Method::Head, Some(stage)) = (r.method, live) {
+            return c.start_live(&r, stage);
+        }
         match (r.method, target) {
             (Method::Get | Method::Head, None) => c.start_listing(&r, self.policy.writes),
             (Method::Get | Method::Head, Some(name)) => c.start_file(storage, &r, name),

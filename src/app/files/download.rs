@@ -11,6 +11,7 @@ use smoltcp::time::Instant;
 
 use super::conn::{Body, Conn, Phase};
 use super::http::{Method, Request, Staged};
+use super::live;
 use super::page::{self, Stage};
 use super::policy::Access;
 use super::{FileServer, OUT_BUFFER};
@@ -40,6 +41,36 @@ impl<const HDR: usize> Conn<HDR> {
         } else {
             "text/plain; charset=utf-8"
         };
+        self.start_generated(r, ctype, "");
+        if r.method == Method::Get {
+            self.body = Body::Listing {
+                index: 0,
+                html,
+                stage: if html { Stage::Top } else { Stage::Rows },
+                writes,
+                done: false,
+            };
+        }
+    }
+
+    /// `GET` or `HEAD` of the live view's page or figures (`live.rs`):
+    /// never cached, since each answer is the stack at that moment.
+    pub(super) fn start_live(&mut self, r: &Request, stage: live::Stage) {
+        let ctype = if stage == live::Stage::Page {
+            "text/html; charset=utf-8"
+        } else {
+            "application/json"
+        };
+        self.start_generated(r, ctype, "Cache-Control: no-store\r\n");
+        if r.method == Method::Get {
+            self.body = Body::Live(Some(stage));
+        }
+    }
+
+    /// The head of a body written as it goes, of unknown length: chunked
+    /// over HTTP/1.1, ended by the close over HTTP/1.0. The body follows
+    /// only for a GET.
+    fn start_generated(&mut self, r: &Request, ctype: &str, extra: &str) {
         if r.http10 {
             // No chunked encoding in HTTP/1.0: the close ends the body.
             self.close_after = true;
@@ -49,25 +80,17 @@ impl<const HDR: usize> Conn<HDR> {
             let mut h = self.head();
             let _ = write!(
                 h,
-                "HTTP/1.1 200 OK\r\nServer: layernet\r\nContent-Type: {ctype}\r\nConnection: close\r\n\r\n"
+                "HTTP/1.1 200 OK\r\nServer: layernet\r\nContent-Type: {ctype}\r\n{extra}Connection: close\r\n\r\n"
             );
             let len = h.len;
             self.set_out(len);
             self.chunked = false;
             self.phase = Phase::Respond;
         } else {
-            self.respond(200, ctype, None, "");
+            self.respond(200, ctype, None, extra);
         }
-        if r.method == Method::Get {
-            self.body = Body::Listing {
-                index: 0,
-                html,
-                stage: if html { Stage::Top } else { Stage::Rows },
-                writes,
-                done: false,
-            };
-        } else if self.chunked {
-            // HEAD of a chunked listing: no body at all.
+        if r.method != Method::Get && self.chunked {
+            // HEAD of a chunked body: no body at all.
             self.chunked = false;
         }
     }
@@ -214,14 +237,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
         if *done {
             return false;
         }
-        // The entry is written at out[PRE..]; when chunked, its size line
-        // goes right before it and "\r\n" (and, at the end, the last chunk
-        // "0\r\n\r\n") after it: no copying.
-        const PRE: usize = 8;
-        let mut w = Staged {
-            buf: &mut c.out[PRE..OUT_BUFFER - 7],
-            len: 0,
-        };
+        let mut w = piece(&mut c.out);
         // One row, or one piece of the page around the rows, per call.
         let entry = if *stage == Stage::Rows {
             storage.entry(*index)
@@ -252,26 +268,62 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
             }
         }
         let n = w.len;
+        let done = *done;
+        c.frame_piece(n, done)
+    }
+
+    /// Stage the next piece of the live view; false when it is done.
+    pub(super) fn refill_live(&mut self, i: usize, stack: &Stack<'_>) -> bool {
+        let c = &mut self.server.conns[i];
+        let Body::Live(Some(stage)) = c.body else {
+            return false;
+        };
+        let mut w = piece(&mut c.out);
+        let next = live::piece(stage, stack, &mut w);
+        let n = w.len;
+        c.body = Body::Live(next);
+        c.frame_piece(n, next.is_none())
+    }
+}
+
+/// Where a piece of a generated body is written: after room for its chunk
+/// size line, with room for the chunk's end and the last chunk after it.
+const PRE: usize = 8;
+
+/// The buffer a generated body's next piece is written into.
+fn piece(out: &mut [u8; OUT_BUFFER]) -> Staged<'_> {
+    Staged {
+        buf: &mut out[PRE..OUT_BUFFER - 7],
+        len: 0,
+    }
+}
+
+impl<const HDR: usize> Conn<HDR> {
+    /// Stage the `n` bytes just written by [`piece`]: when chunked,
+    /// its size line goes right before it and "\r\n" (and, at the end,
+    /// the last chunk "0\r\n\r\n") after it, so nothing is copied. True
+    /// if there is something to send.
+    fn frame_piece(&mut self, n: usize, done: bool) -> bool {
         let (mut start, mut end) = (PRE, PRE + n);
-        if c.chunked {
+        if self.chunked {
             if n > 0 {
                 let mut size: heapless::String<8> = heapless::String::new();
                 let _ = write!(size, "{n:x}\r\n");
                 start = PRE - size.len();
-                c.out[start..PRE].copy_from_slice(size.as_bytes());
-                c.out[end..end + 2].copy_from_slice(b"\r\n");
+                self.out[start..PRE].copy_from_slice(size.as_bytes());
+                self.out[end..end + 2].copy_from_slice(b"\r\n");
                 end += 2;
             }
-            if *done {
-                c.out[end..end + 5].copy_from_slice(b"0\r\n\r\n");
+            if done {
+                self.out[end..end + 5].copy_from_slice(b"0\r\n\r\n");
                 end += 5;
             }
         }
-        if let Some(e) = &mut c.entry {
+        if let Some(e) = &mut self.entry {
             e.bytes += n as u64;
         }
-        c.sent = start;
-        c.outlen = end;
+        self.sent = start;
+        self.outlen = end;
         end > start
     }
 }

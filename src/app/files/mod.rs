@@ -42,12 +42,14 @@
 //! `download.rs`, uploads in `upload.rs`, the HTTP subset and escaping in
 //! `http.rs`, the chunked decoder in `chunked.rs`, who may do what in
 //! `policy.rs`, the listing as a page for a browser (upload with progress,
-//! delete, sorting; no external assets) in `page.rs`.
+//! delete, sorting; no external assets) in `page.rs`, the live view of the
+//! stack (`/_stack`) in `live.rs`.
 
 mod chunked;
 mod conn;
 mod download;
 mod http;
+mod live;
 mod page;
 mod policy;
 mod upload;
@@ -58,6 +60,7 @@ use self::conn::{Body, Conn, Phase};
 #[cfg(feature = "std")]
 pub(crate) use self::http::standard_reason;
 pub use self::http::write_url;
+pub use self::live::live_page_bytes;
 pub use self::page::page_bytes;
 use self::policy::Throttle;
 pub use self::policy::{Access, Authenticate, Policy, ct_eq};

@@ -1,0 +1,95 @@
+//! The stack's sockets as rows of a table, for a live view of the stack
+//! (the file service's `/_stack`): each TCP connection's state, ends,
+//! queues and window, and each UDP socket's port. Read-only; the rows are
+//! read from smoltcp's sockets when asked, nothing is kept.
+//!
+//! Layer: net. Depends on the pool (`memory.rs`) and smoltcp's sockets.
+
+use smoltcp::socket::{tcp, udp};
+use smoltcp::wire::IpEndpoint;
+
+use super::Stack;
+
+/// One TCP socket in use, as a live view shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpRow {
+    /// Its TCP state (RFC 9293's names: `smoltcp`'s `Display` of it).
+    pub state: tcp::State,
+    /// This end.
+    pub local: Option<IpEndpoint>,
+    /// The peer.
+    pub remote: Option<IpEndpoint>,
+    /// Bytes written and not yet acknowledged.
+    pub send_queue: usize,
+    /// Bytes received and not yet read.
+    pub recv_queue: usize,
+    /// Room left in the receive buffer: the window this end offers.
+    pub window: usize,
+}
+
+impl Stack<'_> {
+    /// TCP pool entries: the rows [`Stack::tcp_row`] can name.
+    ///
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// let (mut net, a, _) = SimNet::pair(1)?;
+    /// assert!(net.stack(a).tcp_slots() > 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn tcp_slots(&self) -> usize {
+        self.tcp.len()
+    }
+
+    /// Pool entry `index` as a row, if its socket is a connection: not
+    /// free, not listening, not closed.
+    ///
+    /// ```
+    /// use layernet::{Duration, host::sim::{SimNet, endpoint}, socket::{TcpListener, TcpStream}};
+    /// let (mut net, s, c) = SimNet::pair(2)?;
+    /// let _l = TcpListener::bind(net.stack(s), 7, 1)?;
+    /// let _conn = TcpStream::connect(net.stack(c), endpoint(s, 7))?;
+    /// net.run_for(Duration::from_millis(10));
+    /// let stack = net.stack(c);
+    /// let rows: Vec<_> = (0..stack.tcp_slots()).filter_map(|i| stack.tcp_row(i)).collect();
+    /// assert_eq!(rows.len(), 1);
+    /// assert_eq!(rows[0].state.to_string(), "ESTABLISHED");
+    /// assert_eq!(rows[0].remote, Some(endpoint(s, 7)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn tcp_row(&self, index: usize) -> Option<TcpRow> {
+        let entry = self.tcp.get(index)?;
+        if entry.parked {
+            return None;
+        }
+        let socket = self.sockets.get::<tcp::Socket>(entry.handle());
+        let state = socket.state();
+        if matches!(state, tcp::State::Closed | tcp::State::Listen) {
+            return None;
+        }
+        Some(TcpRow {
+            state,
+            local: socket.local_endpoint(),
+            remote: socket.remote_endpoint(),
+            send_queue: socket.send_queue(),
+            recv_queue: socket.recv_queue(),
+            window: socket.recv_capacity() - socket.recv_queue(),
+        })
+    }
+
+    /// The ports of the UDP sockets in use, in pool order.
+    ///
+    /// ```
+    /// use layernet::{host::sim::SimNet, socket::UdpSocket};
+    /// let (mut net, a, _) = SimNet::pair(3)?;
+    /// let _s = UdpSocket::bind(net.stack(a), 6868)?;
+    /// let ports: Vec<u16> = net.stack(a).udp_ports().collect();
+    /// assert_eq!(ports, [6868]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn udp_ports(&self) -> impl Iterator<Item = u16> + '_ {
+        self.udp
+            .iter()
+            .filter(|e| e.in_use && !e.parked)
+            .map(|e| self.sockets.get::<udp::Socket>(e.handle()).endpoint().port)
+    }
+}
