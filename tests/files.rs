@@ -1124,6 +1124,26 @@ fn writes_need_credentials_and_guessing_is_slowed() {
         .as_bytes(),
     );
     assert!(r.starts_with("HTTP/1.1 200") && r.ends_with("ok"), "{r}");
+    // The live view is a read like any other.
+    for path in ["/_stack", "/_stack.json"] {
+        let r = raw(
+            &c,
+            format!("GET {path} HTTP/1.1\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
+        assert_eq!(status(&r), 401, "{path}: {r}");
+        let r = raw(
+            &c,
+            format!(
+                "GET {path} HTTP/1.1\r\nAuthorization: Basic {}\r\nConnection: close\r\n\r\n",
+                basic("alice:secret")
+            )
+            .as_bytes(),
+        );
+        assert!(
+            r.starts_with("HTTP/1.1 200") && r.contains("Cache-Control: no-store"),
+            "{path}: {r}"
+        );
+    }
 }
 
 #[test]
