@@ -59,6 +59,11 @@ impl Offset {
     }
 
     /// UTC milliseconds at `Instant::ZERO`, if known.
+    ///
+    /// ```
+    /// use layernet::app::sntp::Offset;
+    /// assert!(Offset::default().get().is_none());
+    /// ```
     pub fn get(&self) -> Option<i64> {
         self.0.get()
     }
@@ -91,6 +96,14 @@ pub struct SntpClock<'o, F> {
 
 impl<'o, F: WallClock> SntpClock<'o, F> {
     /// A clock on `offset`, with `fallback` until it is known.
+    ///
+    /// ```
+    /// use layernet::{Instant, app::clock::WallClock, app::sntp::{Offset, SntpClock}, board::Uptime};
+    /// let offset = Offset::new();
+    /// // A board without a real-time clock: 1970 until a server answers.
+    /// let mut clock = SntpClock::new(&offset, Uptime);
+    /// assert_eq!(clock.datetime(Instant::from_secs(5)).year, 1970);
+    /// ```
     pub fn new(offset: &'o Offset, fallback: F) -> Self {
         SntpClock { offset, fallback }
     }
@@ -140,6 +153,15 @@ pub struct Sntp<'o, const LOG: usize = LOG_LINES> {
 impl<'o, const LOG: usize> Sntp<'o, LOG> {
     /// A client of `server` (port [`NTP_PORT`], as a rule), keeping
     /// `offset`. It binds its socket at its first poll.
+    ///
+    /// ```
+    /// use layernet::app::sntp::{NTP_PORT, Offset, Sntp};
+    /// use layernet::{IpAddress, IpEndpoint, Ipv4Address};
+    /// let offset = Offset::new();
+    /// let server = IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 100)), NTP_PORT);
+    /// let sntp: Sntp<'_> = Sntp::new(server, &offset);
+    /// assert_eq!(sntp.server().port, 123);
+    /// ```
     pub fn new(server: IpEndpoint, offset: &'o Offset) -> Self {
         Sntp {
             server,
@@ -153,6 +175,13 @@ impl<'o, const LOG: usize> Sntp<'o, LOG> {
     }
 
     /// The server asked.
+    ///
+    /// ```
+    /// use layernet::{app::sntp::{Offset, Sntp}, host::sim::endpoint};
+    /// let offset = Offset::new();
+    /// let sntp: Sntp<'_> = Sntp::new(endpoint(0, 123), &offset);
+    /// assert_eq!(sntp.server(), endpoint(0, 123));
+    /// ```
     pub fn server(&self) -> IpEndpoint {
         self.server
     }

@@ -11,6 +11,20 @@ use smoltcp::wire::IpEndpoint;
 use super::Stack;
 
 /// One TCP socket in use, as a live view shows it.
+///
+/// ```
+/// use layernet::{Duration, host::sim::{SimNet, endpoint}, net::TcpRow, socket::{TcpListener, TcpStream}};
+/// let (mut net, s, c) = SimNet::pair(4)?;
+/// let _l = TcpListener::bind(net.stack(s), 9, 1)?;
+/// let mut out = TcpStream::connect(net.stack(c), endpoint(s, 9))?;
+/// net.run_for(Duration::from_millis(10));
+/// out.send(net.stack(c), b"unread")?;
+/// net.run_for(Duration::from_millis(10));
+/// let stack = net.stack(s);
+/// let row: TcpRow = (0..stack.tcp_slots()).find_map(|i| stack.tcp_row(i)).ok_or("no row")?;
+/// assert_eq!(row.recv_queue, 6, "received, not yet read");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TcpRow {
     /// Its TCP state (RFC 9293's names: `smoltcp`'s `Display` of it).
