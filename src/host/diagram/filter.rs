@@ -231,6 +231,49 @@ impl Matcher {
     }
 }
 
+impl Matcher {
+    /// Whether an event about the connection between `a` and `b` (a
+    /// listener has no `b`) passes, after frame `last` was seen: the
+    /// address, port and connection conditions apply to its ends, the
+    /// frame range to the frame before it.
+    ///
+    /// ```
+    /// use layernet::host::diagram::filter::Matcher;
+    /// let m = Matcher::new("port=7".parse()?);
+    /// let a = "192.168.69.1:7".parse().map_err(|_| "addr")?;
+    /// let b = "192.168.69.2:50000".parse().map_err(|_| "addr")?;
+    /// assert!(m.passes_ends(1, a, Some(b)));
+    /// assert!(!m.passes_ends(1, b, None));
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn passes_ends(&self, last: u64, a: SocketAddr, b: Option<SocketAddr>) -> bool {
+        let f = &self.filter;
+        let ends = [Some(a), b];
+        let ends = ends.iter().flatten();
+        if f.frames.as_ref().is_some_and(|r| !r.contains(&last)) {
+            return false;
+        }
+        if let Some(host) = f.host
+            && !ends.clone().any(|e| e.ip() == host)
+        {
+            return false;
+        }
+        if let Some(port) = f.port
+            && !ends.clone().any(|e| e.port() == port)
+        {
+            return false;
+        }
+        match (&f.connection, b) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(Connection::Nth(n)), Some(b)) => {
+                self.connections.get(n - 1) == Some(&ordered(a, b))
+            }
+            (Some(Connection::Between(x, y)), Some(b)) => ordered(*x, *y) == ordered(a, b),
+        }
+    }
+}
+
 /// The two ends of a connection in one order, whichever sent the frame.
 fn ordered(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
     if a <= b { (a, b) } else { (b, a) }
