@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 step() { printf '\n== %s (%ds)\n' "$*" "$((SECONDS - started))"; }
 
-step "tools for the TAP, trace and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, ab, wget, qemu-system-arm"
+step "tools for the TAP, trace, diagram and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, ab, wget, qemu-system-arm, tcpdump, chromium"
 if [ "$(id -u)" = 0 ]; then
     need=()
     command -v ip >/dev/null || need+=(iproute2)
@@ -22,6 +22,9 @@ if [ "$(id -u)" = 0 ]; then
     command -v ab >/dev/null || need+=(apache2-utils)
     command -v wget >/dev/null || need+=(wget)
     command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)
+    # tests/diagram.rs: a Linux capture to draw, and a browser to render it.
+    command -v tcpdump >/dev/null || need+=(tcpdump)
+    command -v chromium >/dev/null || need+=(chromium)
     if [ ${#need[@]} -gt 0 ]; then
         echo "installing: ${need[*]}"
         export DEBIAN_FRONTEND=noninteractive
