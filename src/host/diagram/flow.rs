@@ -310,9 +310,8 @@ impl Conn {
             }
             return;
         }
-        match (self.states[s], seg.syn, seg.ack_flag) {
-            (Closed, true, false) => self.go(s, SynSent, frame, "active OPEN / snd SYN"),
-            _ => {}
+        if (self.states[s], seg.syn, seg.ack_flag) == (Closed, true, false) {
+            self.go(s, SynSent, frame, "active OPEN / snd SYN");
         }
         if seg.fin {
             self.fin_seq[s] = Some(seg.seq.wrapping_add(seg.len as u32 + u32::from(seg.syn)));
