@@ -204,7 +204,7 @@ fn filters_narrow_the_ladder() {
     let everything = rows(None, "all.svg");
     assert_eq!(
         everything,
-        all.min(layernet::host::diagram::ladder::MAX_FRAMES)
+        all.min(layernet::host::diagram::MAX_LADDER_FRAMES)
     );
     let range = rows(Some("frames=3..12"), "range.svg");
     assert_eq!(range, 10);

@@ -391,7 +391,7 @@ const LINE: f64 = 18.0;
 const INSET: f64 = 18.0;
 
 /// The anatomy of `frame`.
-pub fn draw(frame: &Frame, title: &str) -> String {
+pub(crate) fn draw(frame: &Frame, title: &str) -> String {
     let layer = ethernet(&frame.data);
     let mut svg = Svg::new(WIDTH, 0.0);
     svg.text(12.0, 24.0, "start", "h", title);

@@ -16,6 +16,12 @@ use pcap_file::pcapng::{Block, PcapNgParser};
 
 /// What the simulated segment did to a frame, as its pcapng comment says
 /// (`layernet: dropped`, ...).
+///
+/// ```
+/// use layernet::host::diagram::capture::Verdict;
+/// let v = Verdict::from_comment("layernet: reordered");
+/// assert_eq!(v.map(Verdict::as_str), Some("reordered"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     /// Lost on the wire: the receiver never saw it.
@@ -30,6 +36,11 @@ pub enum Verdict {
 
 impl Verdict {
     /// The word after `layernet: ` in the comment.
+    ///
+    /// ```
+    /// use layernet::host::diagram::capture::Verdict;
+    /// assert_eq!(format!("layernet: {}", Verdict::Dropped.as_str()), "layernet: dropped");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Dropped => "dropped",
@@ -58,6 +69,21 @@ impl Verdict {
 }
 
 /// One frame of a capture.
+///
+/// ```
+/// use layernet::host::diagram::capture::read;
+/// // A classic pcap header, then one 3-byte frame at 2.5 s.
+/// let mut pcap = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+/// pcap.extend(65535u32.to_le_bytes());
+/// pcap.extend(1u32.to_le_bytes());
+/// for word in [2u32, 500_000, 3, 3] {
+///     pcap.extend(word.to_le_bytes());
+/// }
+/// pcap.extend([1, 2, 3]);
+/// let frames = read(&pcap)?;
+/// assert_eq!((frames[0].number, frames[0].micros, frames[0].data.len()), (1, 0, 3));
+/// # Ok::<(), String>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Frame {
     /// 1-based, in file order, as Wireshark numbers them.

@@ -14,7 +14,7 @@ use smoltcp::wire::{
 
 /// What a frame carries, decoded as far as it goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Summary {
+pub(crate) enum Summary {
     /// ARP: `request` (who has `target`?) or a reply (`sender` is at ...).
     Arp {
         /// Request (true) or reply.
@@ -39,7 +39,7 @@ pub enum Summary {
 
 /// The transport layer of an IP packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum L4 {
+pub(crate) enum L4 {
     /// A TCP segment.
     Tcp(Segment),
     /// A UDP datagram.
@@ -66,51 +66,51 @@ pub enum L4 {
 
 /// A TCP segment's header.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Segment {
+pub(crate) struct Segment {
     /// Source port.
-    pub sport: u16,
+    pub(crate) sport: u16,
     /// Destination port.
-    pub dport: u16,
+    pub(crate) dport: u16,
     /// Sequence number (absolute).
-    pub seq: u32,
+    pub(crate) seq: u32,
     /// Acknowledgment number (absolute; meaningful with ACK).
-    pub ack: u32,
+    pub(crate) ack: u32,
     /// SYN, ACK, FIN, RST, PSH, URG.
-    pub syn: bool,
+    pub(crate) syn: bool,
     /// ACK flag.
-    pub ack_flag: bool,
+    pub(crate) ack_flag: bool,
     /// FIN flag.
-    pub fin: bool,
+    pub(crate) fin: bool,
     /// RST flag.
-    pub rst: bool,
+    pub(crate) rst: bool,
     /// PSH flag.
-    pub psh: bool,
+    pub(crate) psh: bool,
     /// URG flag.
-    pub urg: bool,
+    pub(crate) urg: bool,
     /// The window field as sent (unscaled).
-    pub window: u16,
+    pub(crate) window: u16,
     /// Payload bytes.
-    pub len: usize,
+    pub(crate) len: usize,
     /// Maximum segment size option.
-    pub mss: Option<u16>,
+    pub(crate) mss: Option<u16>,
     /// Window scale option (shift count).
-    pub wscale: Option<u8>,
+    pub(crate) wscale: Option<u8>,
     /// SACK permitted option.
-    pub sack_ok: bool,
+    pub(crate) sack_ok: bool,
     /// SACK blocks (absolute).
-    pub sacks: Vec<(u32, u32)>,
+    pub(crate) sacks: Vec<(u32, u32)>,
     /// Timestamps option: (value, echo reply).
-    pub timestamp: Option<(u32, u32)>,
+    pub(crate) timestamp: Option<(u32, u32)>,
 }
 
 impl Segment {
     /// Sequence space the segment takes: payload, plus one for SYN and FIN.
-    pub fn seq_len(&self) -> u32 {
+    pub(crate) fn seq_len(&self) -> u32 {
         self.len as u32 + u32::from(self.syn) + u32::from(self.fin)
     }
 
     /// `SYN, ACK` and so on, in the order tcpdump prints them.
-    pub fn flags(&self) -> String {
+    pub(crate) fn flags(&self) -> String {
         let all = [
             (self.syn, "SYN"),
             (self.fin, "FIN"),
@@ -129,12 +129,7 @@ impl Segment {
 }
 
 /// Decode `frame`, as far as its bytes allow.
-///
-/// ```
-/// use layernet::host::diagram::decode::{decode, Summary};
-/// assert!(matches!(decode(&[0; 5]), Summary::Other(_)));
-/// ```
-pub fn decode(frame: &[u8]) -> Summary {
+pub(crate) fn decode(frame: &[u8]) -> Summary {
     let Ok(eth) = EthernetFrame::new_checked(frame) else {
         return Summary::Other(format!("malformed Ethernet ({} bytes)", frame.len()));
     };
@@ -250,7 +245,7 @@ fn segment(tcp: &TcpPacket<&[u8]>) -> Segment {
 }
 
 /// The service name for a port pair, from the services table.
-pub fn service_of(sport: u16, dport: u16) -> Option<&'static str> {
+pub(crate) fn service_of(sport: u16, dport: u16) -> Option<&'static str> {
     crate::app::services::by_port(dport)
         .or_else(|| crate::app::services::by_port(sport))
         .map(|e| e.name)

@@ -1,7 +1,7 @@
 //! Which frames a picture (or the trace) shows: by host, port, service,
 //! one TCP connection and a range of frame numbers.
 //!
-//! Layer: host (std). Depends on [`super::decode`] and on the services
+//! Layer: host (std). Depends on `decode` and on the services
 //! table ([`crate::app::services`]) for service names. `layernet diagram
 //! --filter` and `--trace-filter` parse the same text into the same
 //! [`Filter`], so a trace and a picture of one exchange agree.
@@ -13,6 +13,13 @@ use super::decode::{L4, Summary, decode};
 
 /// One TCP connection: by its number in the capture (1 is the first one
 /// seen) or by its two ends, in either order.
+///
+/// ```
+/// use layernet::host::diagram::filter::{Connection, Filter};
+/// let f: Filter = "conn=10.0.0.1:80-10.0.0.2:5000".parse()?;
+/// assert!(matches!(f.connection, Some(Connection::Between(..))));
+/// # Ok::<(), String>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Connection {
     /// The Nth TCP connection, counted from 1 in order of first frame.
@@ -124,16 +131,16 @@ fn parse_frames(value: &str) -> Result<RangeInclusive<u64>, String> {
     Ok(range)
 }
 
-impl Filter {
-    /// True if nothing is filtered.
-    pub fn is_empty(&self) -> bool {
-        *self == Filter::default()
-    }
-}
-
 /// A filter applied to frames one after another: it numbers the TCP
 /// connections as they appear, so `conn=N` works on a live trace as on a
 /// file.
+///
+/// ```
+/// use layernet::host::diagram::filter::Matcher;
+/// let mut m = Matcher::new("conn=1".parse()?);
+/// assert!(!m.matches(1, &[0; 60]), "not TCP");
+/// # Ok::<(), String>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Matcher {
     filter: Filter,
@@ -142,16 +149,17 @@ pub struct Matcher {
 
 impl Matcher {
     /// Start matching with `filter`.
+    ///
+    /// ```
+    /// use layernet::host::diagram::filter::Matcher;
+    /// let mut everything = Matcher::new(Default::default());
+    /// assert!(everything.matches(1, &[]));
+    /// ```
     pub fn new(filter: Filter) -> Self {
         Matcher {
             filter,
             connections: Vec::new(),
         }
-    }
-
-    /// The filter it applies.
-    pub fn filter(&self) -> &Filter {
-        &self.filter
     }
 
     /// Whether frame `number` with bytes `frame` passes. Call it for every
@@ -170,7 +178,7 @@ impl Matcher {
     }
 
     /// As [`Matcher::matches`], for a frame already decoded.
-    pub fn matches_summary(&mut self, number: u64, summary: &Summary) -> bool {
+    pub(crate) fn matches_summary(&mut self, number: u64, summary: &Summary) -> bool {
         // Count the connection first, whatever the other conditions say.
         let tcp_ends = match summary {
             Summary::Ip {

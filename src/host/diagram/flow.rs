@@ -16,7 +16,7 @@ use super::decode::{L4, Segment, Summary, decode};
 /// An RFC 793 connection state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
-pub enum State {
+pub(crate) enum State {
     Closed,
     Listen,
     SynSent,
@@ -32,7 +32,7 @@ pub enum State {
 
 impl State {
     /// As RFC 793 spells it.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             State::Closed => "CLOSED",
             State::Listen => "LISTEN",
@@ -51,34 +51,34 @@ impl State {
 
 /// One end's change of state, and the frame that caused it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transition {
+pub(crate) struct Transition {
     /// 0: the client (active opener), 1: the server.
-    pub side: usize,
+    pub(crate) side: usize,
     /// Before.
-    pub from: State,
+    pub(crate) from: State,
     /// After.
-    pub to: State,
+    pub(crate) to: State,
     /// The frame's number in the capture.
-    pub frame: u64,
+    pub(crate) frame: u64,
     /// The event and action, as the RFC's diagram labels its arrows.
-    pub why: &'static str,
+    pub(crate) why: &'static str,
 }
 
 /// One TCP connection seen in the capture.
 #[derive(Debug, Clone)]
-pub struct Conn {
+pub(crate) struct Conn {
     /// The end that sent the first SYN (or, joined late, the client by
     /// port).
-    pub client: SocketAddr,
+    pub(crate) client: SocketAddr,
     /// The other end.
-    pub server: SocketAddr,
+    pub(crate) server: SocketAddr,
     /// Whether the capture holds the opening SYN (else states start at
     /// ESTABLISHED and sequence numbers are relative to the first seen).
-    pub saw_open: bool,
+    pub(crate) saw_open: bool,
     /// Every state change, in order.
-    pub transitions: Vec<Transition>,
+    pub(crate) transitions: Vec<Transition>,
     /// Payload bytes each way: [client to server, server to client].
-    pub bytes: [u64; 2],
+    pub(crate) bytes: [u64; 2],
     isn: [Option<u32>; 2],
     syn_wscale: [Option<Option<u8>>; 2],
     high: [Option<u32>; 2],
@@ -90,47 +90,47 @@ pub struct Conn {
 
 /// A frame with what the analysis says about it.
 #[derive(Debug, Clone)]
-pub struct Item {
+pub(crate) struct Item {
     /// The frame as read.
-    pub frame: Frame,
+    pub(crate) frame: Frame,
     /// Its headers.
-    pub summary: Summary,
+    pub(crate) summary: Summary,
     /// For a TCP segment: its place in its connection.
-    pub tcp: Option<TcpNote>,
+    pub(crate) tcp: Option<TcpNote>,
 }
 
 /// A TCP segment within its connection.
 #[derive(Debug, Clone, Default)]
-pub struct TcpNote {
+pub(crate) struct TcpNote {
     /// Index into [`Analysis::conns`].
-    pub conn: usize,
+    pub(crate) conn: usize,
     /// 0: sent by the client, 1: by the server.
-    pub dir: usize,
+    pub(crate) dir: usize,
     /// Sequence number relative to the sender's initial one.
-    pub rel_seq: u32,
+    pub(crate) rel_seq: u32,
     /// Acknowledgment number relative to the receiver's initial one.
-    pub rel_ack: u32,
+    pub(crate) rel_ack: u32,
     /// The window in bytes, scaled when both SYNs agreed on scaling.
-    pub window: u64,
+    pub(crate) window: u64,
     /// The shift applied to the window field, if scaling is in effect.
-    pub shift: Option<u8>,
+    pub(crate) shift: Option<u8>,
     /// It carries sequence space sent before.
-    pub retransmission: bool,
+    pub(crate) retransmission: bool,
     /// The Nth duplicate ACK (0: not one).
-    pub dup_ack: u32,
+    pub(crate) dup_ack: u32,
     /// It advertises a zero window.
-    pub zero_window: bool,
+    pub(crate) zero_window: bool,
     /// The segment.
-    pub segment: Segment,
+    pub(crate) segment: Segment,
 }
 
 /// A whole capture, analysed.
 #[derive(Debug, Clone, Default)]
-pub struct Analysis {
+pub(crate) struct Analysis {
     /// Every frame, in order.
-    pub items: Vec<Item>,
+    pub(crate) items: Vec<Item>,
     /// Every TCP connection, in order of first frame.
-    pub conns: Vec<Conn>,
+    pub(crate) conns: Vec<Conn>,
 }
 
 /// `a` is after `b` in sequence space (RFC 1982 comparison).
@@ -139,7 +139,7 @@ fn after(a: u32, b: u32) -> bool {
 }
 
 /// Analyse `frames`.
-pub fn analyse(frames: Vec<Frame>) -> Analysis {
+pub(crate) fn analyse(frames: Vec<Frame>) -> Analysis {
     let mut a = Analysis::default();
     for frame in frames {
         let summary = decode(&frame.data);

@@ -16,9 +16,9 @@ use super::flow::{Analysis, Item, TcpNote};
 use super::svg::Svg;
 
 /// Most frames one ladder draws; past it a note says how to narrow it.
-pub const MAX_FRAMES: usize = 1500;
+pub(crate) const MAX_FRAMES: usize = 1500;
 /// Quiet time after which the ladder folds the gap (microseconds).
-pub const FOLD_MICROS: i64 = 200_000;
+pub(crate) const FOLD_MICROS: i64 = 200_000;
 
 const LEFT: f64 = 220.0;
 const SPACING: f64 = 440.0;
@@ -31,7 +31,11 @@ const SLOPE: f64 = 12.0;
 ///
 /// # Errors
 /// No frame passes the filter.
-pub fn draw(analysis: &Analysis, matcher: &mut Matcher, title: &str) -> Result<String, String> {
+pub(crate) fn draw(
+    analysis: &Analysis,
+    matcher: &mut Matcher,
+    title: &str,
+) -> Result<String, String> {
     let mut chosen: Vec<&Item> = Vec::new();
     for item in &analysis.items {
         if matcher.matches_summary(item.frame.number, &item.summary) && ends(item).is_some() {
@@ -286,7 +290,7 @@ fn tcp_label(note: &TcpNote, verdict: &str) -> (String, String, &'static str) {
 }
 
 /// ICMP and ICMPv6 message names.
-pub fn icmp_name(v6: bool, kind: u8, code: u8) -> String {
+fn icmp_name(v6: bool, kind: u8, code: u8) -> String {
     let name = match (v6, kind) {
         (false, 0) => "ICMP echo reply",
         (false, 8) => "ICMP echo request",

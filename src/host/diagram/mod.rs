@@ -9,40 +9,38 @@
 //!
 //! - [`capture`]: read a classic pcap or pcapng file into frames, with the
 //!   simulation's `layernet: dropped` (etc.) verdict comments;
-//! - [`decode`]: one frame's headers, parsed with `new_checked`;
+//! - `decode`: one frame's headers, parsed with `new_checked`;
 //! - [`filter`]: which frames to show (shared with `--trace-filter`);
-//! - [`flow`]: TCP connections, relative numbers, scaled windows,
+//! - `flow`: TCP connections, relative numbers, scaled windows,
 //!   retransmissions, duplicate ACKs, zero windows, inferred states;
-//! - [`svg`]: the SVG writer and the shared styles;
-//! - [`ladder`], [`anatomy`], [`states`], [`plot`]: the four pictures.
-//!
-//! # Example
-//!
-//! ```
-//! use layernet::host::diagram::{Picture, render};
-//! // A classic pcap header and nothing else: no frames to draw.
-//! let mut pcap = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
-//! pcap.extend([0; 8]);
-//! pcap.extend(65535u32.to_le_bytes());
-//! pcap.extend(1u32.to_le_bytes());
-//! let e = render(Picture::Ladder, &pcap, &Default::default(), "x").unwrap_err();
-//! assert!(e.contains("no ARP or IP frame"), "{e}");
-//! ```
+//! - `svg`: the SVG writer and the shared styles;
+//! - `ladder`, `anatomy`, `states`, `plot`: the four pictures.
 
-pub mod anatomy;
+mod anatomy;
 pub mod capture;
-pub mod decode;
+mod decode;
 pub mod filter;
-pub mod flow;
-pub mod ladder;
-pub mod plot;
-pub mod states;
-pub mod svg;
+mod flow;
+mod ladder;
+mod plot;
+mod states;
+mod svg;
+
+/// Most frames one ladder draws; past it a line says how to narrow the
+/// picture (a ladder of thousands of frames is read by nobody).
+pub const MAX_LADDER_FRAMES: usize = ladder::MAX_FRAMES;
 
 use filter::{Filter, Matcher};
 use flow::{Analysis, Item};
 
 /// Which picture to draw.
+///
+/// ```
+/// use layernet::host::diagram::Picture;
+/// // The command line's names map one to one.
+/// let all = [Picture::Ladder, Picture::Anatomy, Picture::States, Picture::Plot];
+/// assert_eq!(all.len(), 4);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Picture {
     /// One column per host, one arrow per frame.
@@ -61,6 +59,19 @@ pub enum Picture {
 /// # Errors
 /// One line: the file is not a capture, is truncated, or no frame (or no
 /// TCP connection, or no data, as the picture needs) passes the filter.
+///
+/// # Example
+///
+/// ```
+/// use layernet::host::diagram::{Picture, render};
+/// // A classic pcap header and nothing else: no frames to draw.
+/// let mut pcap = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+/// pcap.extend([0; 8]);
+/// pcap.extend(65535u32.to_le_bytes());
+/// pcap.extend(1u32.to_le_bytes());
+/// let e = render(Picture::Ladder, &pcap, &Default::default(), "x").unwrap_err();
+/// assert_eq!(e, "the capture holds no frames");
+/// ```
 pub fn render(
     picture: Picture,
     bytes: &[u8],

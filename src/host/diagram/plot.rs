@@ -35,7 +35,12 @@ fn tick(range: f64) -> f64 {
 ///
 /// # Errors
 /// No payload moved in the frames chosen.
-pub fn draw(conn: &Conn, index: usize, items: &[&Item], title: &str) -> Result<String, String> {
+pub(crate) fn draw(
+    conn: &Conn,
+    index: usize,
+    items: &[&Item],
+    title: &str,
+) -> Result<String, String> {
     let ours: Vec<&Item> = items
         .iter()
         .copied()

@@ -113,7 +113,7 @@ fn shift_of(from: State, to: State) -> f64 {
 }
 
 /// The state diagram with `conn`'s transitions.
-pub fn draw(conn: &Conn, title: &str) -> String {
+pub(crate) fn draw(conn: &Conn, title: &str) -> String {
     let legend_rows = conn.transitions.len() + 4;
     let height = 960.0 + 20.0 * legend_rows as f64;
     let mut svg = Svg::new(W + 40.0, height);

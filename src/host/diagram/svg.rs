@@ -8,19 +8,14 @@
 use std::fmt::Write as _;
 
 /// An SVG document being drawn.
-pub struct Svg {
+pub(crate) struct Svg {
     width: f64,
     height: f64,
     body: String,
 }
 
 /// Escape text for an XML text node or attribute.
-///
-/// ```
-/// use layernet::host::diagram::svg::escape;
-/// assert_eq!(escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
-/// ```
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -46,7 +41,7 @@ fn n(v: f64) -> String {
 
 impl Svg {
     /// An empty picture `width` by `height` pixels.
-    pub fn new(width: f64, height: f64) -> Self {
+    pub(crate) fn new(width: f64, height: f64) -> Self {
         Svg {
             width,
             height,
@@ -54,18 +49,13 @@ impl Svg {
         }
     }
 
-    /// Its size so far.
-    pub fn height(&self) -> f64 {
-        self.height
-    }
-
     /// Change its height (once the content is laid out).
-    pub fn set_height(&mut self, height: f64) {
+    pub(crate) fn set_height(&mut self, height: f64) {
         self.height = height;
     }
 
     /// A straight line; `class` picks its style (see [`Svg::finish`]).
-    pub fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, class: &str) {
+    pub(crate) fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, class: &str) {
         let _ = writeln!(
             self.body,
             r#"<line x1="{}" y1="{}" x2="{}" y2="{}" class="{class}"/>"#,
@@ -77,7 +67,7 @@ impl Svg {
     }
 
     /// A line with an arrowhead at its end.
-    pub fn arrow(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, class: &str) {
+    pub(crate) fn arrow(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, class: &str) {
         let _ = writeln!(
             self.body,
             r#"<line x1="{}" y1="{}" x2="{}" y2="{}" class="{class}" marker-end="url(#head)"/>"#,
@@ -88,20 +78,8 @@ impl Svg {
         );
     }
 
-    /// A rectangle.
-    pub fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, class: &str) {
-        let _ = writeln!(
-            self.body,
-            r#"<rect x="{}" y="{}" width="{}" height="{}" class="{class}"/>"#,
-            n(x),
-            n(y),
-            n(w.max(0.0)),
-            n(h.max(0.0))
-        );
-    }
-
     /// A rounded rectangle.
-    pub fn rounded(&mut self, x: f64, y: f64, w: f64, h: f64, class: &str) {
+    pub(crate) fn rounded(&mut self, x: f64, y: f64, w: f64, h: f64, class: &str) {
         let _ = writeln!(
             self.body,
             r#"<rect x="{}" y="{}" width="{}" height="{}" rx="8" class="{class}"/>"#,
@@ -113,7 +91,7 @@ impl Svg {
     }
 
     /// A circle.
-    pub fn circle(&mut self, x: f64, y: f64, r: f64, class: &str) {
+    pub(crate) fn circle(&mut self, x: f64, y: f64, r: f64, class: &str) {
         let _ = writeln!(
             self.body,
             r#"<circle cx="{}" cy="{}" r="{}" class="{class}"/>"#,
@@ -124,7 +102,7 @@ impl Svg {
     }
 
     /// A path through `points`.
-    pub fn polyline(&mut self, points: &[(f64, f64)], class: &str) {
+    pub(crate) fn polyline(&mut self, points: &[(f64, f64)], class: &str) {
         if points.is_empty() {
             return;
         }
@@ -139,32 +117,8 @@ impl Svg {
         );
     }
 
-    /// A cubic curve from `a` to `b` through controls `c1`, `c2`, with an
-    /// arrowhead.
-    pub fn curve(
-        &mut self,
-        a: (f64, f64),
-        c1: (f64, f64),
-        c2: (f64, f64),
-        b: (f64, f64),
-        class: &str,
-    ) {
-        let _ = writeln!(
-            self.body,
-            r#"<path d="M{},{} C{},{} {},{} {},{}" class="{class}" marker-end="url(#head)"/>"#,
-            n(a.0),
-            n(a.1),
-            n(c1.0),
-            n(c1.1),
-            n(c2.0),
-            n(c2.1),
-            n(b.0),
-            n(b.1)
-        );
-    }
-
     /// Text; `anchor` is `start`, `middle` or `end`.
-    pub fn text(&mut self, x: f64, y: f64, anchor: &str, class: &str, text: &str) {
+    pub(crate) fn text(&mut self, x: f64, y: f64, anchor: &str, class: &str, text: &str) {
         let _ = writeln!(
             self.body,
             r#"<text x="{}" y="{}" text-anchor="{anchor}" class="{class}" xml:space="preserve">{}</text>"#,
@@ -174,16 +128,11 @@ impl Svg {
         );
     }
 
-    /// A tooltip-bearing group start (`<title>` shows on hover).
-    pub fn title(&mut self, text: &str) {
-        let _ = writeln!(self.body, "<title>{}</title>", escape(text));
-    }
-
     /// The document, with the styles every picture shares: `thin`,
     /// `solid`, `dashed`, `dotted`, `thick`, `box`, `shade`, `hi` (a
     /// highlighted path) and the text sizes `t` (normal), `s` (small),
     /// `b` (bold), `h` (heading), `m` (monospace).
-    pub fn finish(self, title: &str) -> String {
+    pub(crate) fn finish(self, title: &str) -> String {
         let mut out = String::new();
         let _ = writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
         let _ = writeln!(
@@ -240,3 +189,14 @@ text { font-family: "DejaVu Sans", Verdana, sans-serif; font-size: 12px; fill: #
 .ms { font-family: "DejaVu Sans Mono", monospace; font-size: 10px; white-space: pre; }
 </style>
 "##;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_markup_and_control_characters() {
+        assert_eq!(
+            super::escape("a<b & \"c\"\u{1}"),
+            "a&lt;b &amp; &quot;c&quot;\u{fffd}"
+        );
+    }
+}
