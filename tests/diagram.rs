@@ -244,6 +244,36 @@ fn lost_frames_retransmissions_and_verdicts_are_marked() {
     }
     let (pcap, svg) = found.expect("no seed from 1 to 39 retransmitted at 10% loss");
     let doc = well_formed(&svg, "lossy ladder");
+    if have("tshark") {
+        // Wireshark's analysis as the oracle: as many retransmissions and
+        // duplicate ACKs marked as it finds.
+        let count = |filter: &str| {
+            let out = Command::new("tshark")
+                .args(["-r", pcap.to_str().expect("utf-8"), "-Y", filter])
+                .output()
+                .expect("tshark");
+            String::from_utf8_lossy(&out.stdout).lines().count()
+        };
+        let ours = |mark: &str| texts(&doc).iter().filter(|t| t.starts_with(mark)).count();
+        let retx = count(
+            "tcp.analysis.retransmission || tcp.analysis.spurious_retransmission || tcp.analysis.fast_retransmission",
+        );
+        assert_eq!(
+            ours("RETRANSMISSION"),
+            retx,
+            "retransmissions, as tshark counts them"
+        );
+        assert_eq!(
+            ours("DUP ACK"),
+            count("tcp.analysis.duplicate_ack"),
+            "duplicate ACKs"
+        );
+    } else {
+        assert!(
+            !in_ci(),
+            "CI=true but no tshark (scripts/test.sh installs it)"
+        );
+    }
     assert!(
         doc.descendants()
             .any(|n| n.attribute("class") == Some("retx")),

@@ -356,14 +356,18 @@ fn transport(frame: &[u8], base: usize, protocol: IpProtocol, len: usize) -> Opt
     };
     let payload = bytes.get(header..).unwrap_or(&[]);
     let inner = (!payload.is_empty()).then(|| {
+        // Escapes as a C string writes them: every font has backslashes.
         let text: String = payload
             .iter()
             .take(48)
             .map(|b| match *b {
-                b' '..=b'~' => char::from(*b),
-                b'\r' => '␍',
-                b'\n' => '␊',
-                _ => '·',
+                b'\\' => "\\\\".to_string(),
+                b'"' => "\\\"".to_string(),
+                b' '..=b'~' => char::from(*b).to_string(),
+                b'\r' => "\\r".to_string(),
+                b'\n' => "\\n".to_string(),
+                b'\t' => "\\t".to_string(),
+                other => format!("\\x{other:02x}"),
             })
             .collect();
         let more = if payload.len() > 48 { " …" } else { "" };

@@ -208,16 +208,16 @@ impl Analysis {
         };
         let window = u64::from(seg.window) << shift.unwrap_or(0).min(14);
         let pure_ack = seg.ack_flag && seg.seq_len() == 0 && !seg.rst;
-        let dup_ack = if pure_ack
-            && c.last_ack[dir] == Some((seg.ack, seg.window))
-            && c.high[other].is_some_and(|high| after(high, seg.ack))
-        {
-            c.dups[dir] += 1;
-            c.dups[dir]
-        } else {
-            c.dups[dir] = 0;
-            0
-        };
+        // As Wireshark counts them: an empty ACK repeating the sender's
+        // last acknowledgment and window.
+        let dup_ack =
+            if pure_ack && !seg.syn && !seg.fin && c.last_ack[dir] == Some((seg.ack, seg.window)) {
+                c.dups[dir] += 1;
+                c.dups[dir]
+            } else {
+                c.dups[dir] = 0;
+                0
+            };
         if seg.ack_flag && !seg.rst {
             c.last_ack[dir] = Some((seg.ack, seg.window));
         }
