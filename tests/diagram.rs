@@ -391,6 +391,73 @@ fn bad_input_gets_one_line_and_no_file() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
 
+#[test]
+fn resets_ipv6_and_a_lossy_transfer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pcap = demo_capture(dir.path(), "rst.pcap", &["--only", "closed-port"]);
+    let svg = diagram("ladder", &pcap, &dir.path().join("rst.svg"), None);
+    let doc = well_formed(&svg, "closed port");
+    assert!(
+        texts(&doc).iter().any(|t| t.starts_with("RESET  [RST")),
+        "{:?}",
+        texts(&doc)
+    );
+    assert!(
+        doc.descendants()
+            .any(|n| n.attribute("class") == Some("rst")),
+        "a thick arrow"
+    );
+    let svg = diagram("states", &pcap, &dir.path().join("rst-states.svg"), None);
+    let all = texts(&well_formed(&svg, "closed port states"));
+    assert!(
+        all.iter()
+            .any(|t| t.contains("SYN-SENT → CLOSED") && t.contains("rcv RST")),
+        "{all:?}"
+    );
+
+    let pcap = demo_capture(dir.path(), "v6.pcap", &["--only", "ipv6"]);
+    let svg = diagram("anatomy", &pcap, &dir.path().join("v6.svg"), Some("port=7"));
+    let all = texts(&well_formed(&svg, "IPv6 anatomy"));
+    for layer in ["Ethernet II", "IPv6", "TCP"] {
+        assert!(all.iter().any(|t| t.starts_with(layer)), "{layer}: {all:?}");
+    }
+
+    // The file service at 10% loss: the plot marks each retransmitted
+    // data segment of the direction it draws, as many as tshark finds.
+    let pcap = demo_capture(
+        dir.path(),
+        "files.pcap",
+        &["--only", "files", "--loss", "10"],
+    );
+    let svg = diagram("plot", &pcap, &dir.path().join("plot.svg"), None);
+    let doc = well_formed(&svg, "lossy plot");
+    let all = texts(&doc);
+    let marks = all.iter().filter(|t| *t == "R").count();
+    let sender = all
+        .iter()
+        .find_map(|t| t.strip_prefix("data from ")?.split_whitespace().next())
+        .expect("the plot names the sender")
+        .to_string();
+    if have("tshark") {
+        let (ip, port) = sender.rsplit_once(':').expect("IP:PORT");
+        let filter = format!(
+            "ip.src=={ip} && tcp.srcport=={port} && tcp.len>0 && (tcp.analysis.retransmission || tcp.analysis.spurious_retransmission || tcp.analysis.fast_retransmission)"
+        );
+        let out = Command::new("tshark")
+            .args(["-r", pcap.to_str().expect("utf-8"), "-Y", &filter])
+            .output()
+            .expect("tshark");
+        let theirs = String::from_utf8_lossy(&out.stdout).lines().count();
+        assert_eq!(marks, theirs, "retransmitted segments from {sender}");
+    } else {
+        assert!(
+            !in_ci(),
+            "CI=true but no tshark (scripts/test.sh installs it)"
+        );
+    }
+    assert!(marks > 0, "10% loss over 2 MiB retransmits something");
+}
+
 fn classic_pcap(frames: &[Vec<u8>]) -> Vec<u8> {
     let mut out = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
     out.extend(65535u32.to_le_bytes());

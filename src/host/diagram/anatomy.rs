@@ -264,7 +264,16 @@ fn ip6(frame: &[u8], base: usize) -> (Layer, usize) {
         )
     });
     r.num("payload length", 4, 2);
-    r.num("next header", 6, 1);
+    r.field("next header", 6, 1, |b| {
+        let p = be(b);
+        let name = match p {
+            6 => " (TCP)",
+            17 => " (UDP)",
+            58 => " (ICMPv6)",
+            _ => "",
+        };
+        format!("{p}{name}")
+    });
     r.num("hop limit", 7, 1);
     r.field("source", 8, 16, ipv6);
     r.field("destination", 24, 16, ipv6);

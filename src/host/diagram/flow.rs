@@ -353,3 +353,150 @@ impl Conn {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ends() -> (SocketAddr, SocketAddr) {
+        let client = SocketAddr::from(([10, 0, 0, 2], 50000));
+        let server = SocketAddr::from(([10, 0, 0, 1], 80));
+        (client, server)
+    }
+
+    fn seg(seq: u32, ack: Option<u32>, window: u16, len: usize) -> Segment {
+        Segment {
+            sport: 0,
+            dport: 0,
+            seq,
+            ack: ack.unwrap_or(0),
+            ack_flag: ack.is_some(),
+            window,
+            len,
+            ..Segment::default()
+        }
+    }
+
+    /// A handshake with window scaling both ways, then data, a lost
+    /// segment, its retransmission, duplicate ACKs and a zero window.
+    #[test]
+    fn scaled_windows_retransmissions_dup_acks_and_zero_windows() {
+        let (c, s) = ends();
+        let mut a = Analysis::default();
+        let syn = Segment {
+            syn: true,
+            wscale: Some(7),
+            ..seg(1000, None, 64240, 0)
+        };
+        let n = a.segment(c, s, &syn, 1, None);
+        assert_eq!(
+            (n.rel_seq, n.window, n.shift),
+            (0, 64240, None),
+            "a SYN's window is never scaled"
+        );
+        let syn_ack = Segment {
+            syn: true,
+            wscale: Some(3),
+            ..seg(5000, Some(1001), 65535, 0)
+        };
+        a.segment(s, c, &syn_ack, 2, None);
+        let n = a.segment(c, s, &seg(1001, Some(5001), 502, 0), 3, None);
+        assert_eq!(
+            (n.rel_seq, n.rel_ack, n.window, n.shift),
+            (1, 1, 502 << 7, Some(7))
+        );
+        let n = a.segment(s, c, &seg(5001, Some(1001), 100, 100), 4, None);
+        assert_eq!((n.window, n.retransmission), (800, false));
+        // Segment 5 is lost on the wire; the client acknowledges 101 again.
+        a.segment(
+            s,
+            c,
+            &seg(5101, Some(1001), 100, 100),
+            5,
+            Some(Verdict::Dropped),
+        );
+        a.segment(s, c, &seg(5201, Some(1001), 100, 100), 6, None);
+        let first = a.segment(c, s, &seg(1001, Some(5101), 502, 0), 7, None);
+        let dup = a.segment(c, s, &seg(1001, Some(5101), 502, 0), 8, None);
+        assert_eq!((first.dup_ack, dup.dup_ack), (0, 1));
+        let retx = a.segment(s, c, &seg(5101, Some(1001), 100, 100), 9, None);
+        assert!(retx.retransmission && retx.rel_seq == 101);
+        let zero = a.segment(c, s, &seg(1001, Some(5301), 0, 0), 10, None);
+        assert!(zero.zero_window && zero.dup_ack == 0);
+        assert_eq!(a.conns.len(), 1);
+        assert_eq!(a.conns[0].client, c);
+        assert_eq!(a.conns[0].bytes, [0, 400]);
+    }
+
+    /// Both ends' states through an open and a close the server begins,
+    /// and a lost FIN that does not move its receiver.
+    #[test]
+    fn states_follow_the_segments_and_skip_lost_ones() {
+        use State::*;
+        let (c, s) = ends();
+        let mut a = Analysis::default();
+        a.segment(
+            c,
+            s,
+            &Segment {
+                syn: true,
+                ..seg(0, None, 100, 0)
+            },
+            1,
+            None,
+        );
+        a.segment(
+            s,
+            c,
+            &Segment {
+                syn: true,
+                ..seg(0, Some(1), 100, 0)
+            },
+            2,
+            None,
+        );
+        a.segment(c, s, &seg(1, Some(1), 100, 0), 3, None);
+        let fin = Segment {
+            fin: true,
+            ..seg(1, Some(1), 100, 5)
+        };
+        a.segment(s, c, &fin, 4, Some(Verdict::Dropped));
+        assert_eq!(
+            a.conns[0].states,
+            [Established, FinWait1],
+            "the client never saw the FIN"
+        );
+        a.segment(s, c, &fin, 5, None);
+        a.segment(
+            c,
+            s,
+            &Segment {
+                fin: true,
+                ..seg(1, Some(7), 100, 0)
+            },
+            6,
+            None,
+        );
+        a.segment(s, c, &seg(7, Some(2), 100, 0), 7, None);
+        let path: Vec<(usize, State, State, u64)> = a.conns[0]
+            .transitions
+            .iter()
+            .map(|t| (t.side, t.from, t.to, t.frame))
+            .collect();
+        assert_eq!(
+            path,
+            [
+                (0, Closed, SynSent, 1),
+                (1, Listen, SynReceived, 1),
+                (0, SynSent, Established, 2),
+                (1, SynReceived, Established, 3),
+                (1, Established, FinWait1, 4),
+                (0, Established, CloseWait, 5),
+                (0, CloseWait, LastAck, 6),
+                (1, FinWait1, FinWait2, 6),
+                (1, FinWait2, TimeWait, 6),
+                (0, LastAck, Closed, 7),
+            ]
+        );
+    }
+}

@@ -207,7 +207,7 @@ pub(crate) fn draw(
         "end",
         "s",
         &format!(
-            "{} bytes; {retransmitted} retransmitted segment(s); {lost} marked lost by the capture",
+            "{} payload bytes sent, retransmissions included; {retransmitted} retransmitted segment(s); {lost} marked lost by the capture",
             bytes(dir)
         ),
     );
