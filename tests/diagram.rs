@@ -485,8 +485,44 @@ fn draw_all(bytes: &[u8]) {
     }
 }
 
+/// The greeting's capture, classic and pcapng, made once for the
+/// mutation tests.
+fn greeting_captures() -> &'static (Vec<u8>, Vec<u8>) {
+    static CAPTURES: std::sync::OnceLock<(Vec<u8>, Vec<u8>)> = std::sync::OnceLock::new();
+    CAPTURES.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pcap = demo_capture(dir.path(), "g.pcap", &["--only", "greeting"]);
+        let bytes = std::fs::read(&pcap).expect("read");
+        let frames = layernet::host::diagram::capture::read(&bytes).expect("readable");
+        let ng = dir.path().join("g.pcapng");
+        write_pcapng(&ng, &frames, &[(4, "layernet: dropped")]);
+        (bytes, std::fs::read(&ng).expect("read"))
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Real captures with bytes changed anywhere (headers, lengths,
+    /// options, block structure): an error or a picture, never a panic.
+    #[test]
+    fn damaged_captures_draw_or_fail_cleanly(
+        ng in any::<bool>(),
+        changes in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let (pcap, pcapng) = greeting_captures();
+        let mut bytes = if ng { pcapng.clone() } else { pcap.clone() };
+        for (at, value) in changes {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        if cut.index(8) == 0 {
+            let keep = cut.index(bytes.len());
+            bytes.truncate(keep);
+        }
+        draw_all(&bytes);
+    }
 
     /// Any file at all: an error or a picture, never a panic.
     #[test]

@@ -195,7 +195,11 @@ impl Analysis {
             c.isn[other] = Some(seg.ack);
         }
         let end = seg.seq.wrapping_add(seg.seq_len());
-        let retransmission = seg.seq_len() > 0 && c.high[dir].is_some_and(|high| !after(end, high));
+        // A copy the wire made (`layernet: duplicated`) is not the
+        // sender's retransmission; its label says what it is.
+        let retransmission = seg.seq_len() > 0
+            && verdict != Some(Verdict::Duplicated)
+            && c.high[dir].is_some_and(|high| !after(end, high));
         if c.high[dir].is_none_or(|high| after(end, high)) {
             c.high[dir] = Some(end);
         }

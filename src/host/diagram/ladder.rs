@@ -75,9 +75,9 @@ pub(crate) fn draw(
             continue;
         };
         if let Some(t) = last_time
-            && item.frame.micros - t >= FOLD_MICROS
+            && item.frame.micros.saturating_sub(t) >= FOLD_MICROS
         {
-            let gap = (item.frame.micros - t) as f64 / 1e6;
+            let gap = item.frame.micros.saturating_sub(t) as f64 / 1e6;
             folds.push((y, gap));
             y += FOLD;
         }

@@ -70,7 +70,7 @@ pub(crate) fn draw(
         .map(|i| i.frame.micros)
         .max()
         .unwrap_or(0)
-        .max(t_min + 1);
+        .max(t_min.saturating_add(1));
     let data_top = ours
         .iter()
         .filter_map(|i| i.tcp.as_ref())
@@ -88,7 +88,8 @@ pub(crate) fn draw(
         .unwrap_or(0);
     // The window can dwarf a short transfer; show it up to twice the data.
     let y_max = (data_top as f64 * 1.1).max((window_top as f64).min(data_top as f64 * 2.0));
-    let x_of = |t: i64| X0 + (t - t_min) as f64 / (t_max - t_min) as f64 * (X1 - X0);
+    // In floating point: a damaged file's times may be far apart.
+    let x_of = |t: i64| X0 + (t as f64 - t_min as f64) / (t_max as f64 - t_min as f64) * (X1 - X0);
     let y_of = |s: f64| Y0 - (s.min(y_max) / y_max) * (Y0 - Y1);
     let mut svg = Svg::new(W, H);
     svg.text(12.0, 24.0, "start", "h", title);
@@ -99,7 +100,7 @@ pub(crate) fn draw(
     // Axes and grid.
     svg.line(X0, Y0, X1, Y0, "solid");
     svg.line(X0, Y0, X0, Y1, "solid");
-    let span = (t_max - t_min) as f64 / 1e6;
+    let span = (t_max as f64 - t_min as f64) / 1e6;
     let step = tick(span);
     let mut t = 0.0;
     while t <= span + 1e-9 {
