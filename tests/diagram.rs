@@ -168,7 +168,7 @@ fn every_picture_from_a_layernet_capture() {
                 let payload = "connect successfully!\r\n".len();
                 assert!(
                     all.iter()
-                        .any(|t| t.starts_with(&format!("{payload} bytes"))),
+                        .any(|t| t.starts_with(&format!("{payload} payload bytes"))),
                     "{all:?}"
                 );
             }
