@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 step() { printf '\n== %s (%ds)\n' "$*" "$((SECONDS - started))"; }
 
-step "tools for the TAP, trace, browser and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, ab, wget, qemu-system-arm, chromium, chromedriver, selenium, chronyd"
+step "tools for the TAP, trace, diagram, browser and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, ab, wget, qemu-system-arm, tcpdump, chromium, chromedriver, selenium, chronyd"
 if [ "$(id -u)" = 0 ]; then
     need=()
     command -v ip >/dev/null || need+=(iproute2)
@@ -22,6 +22,8 @@ if [ "$(id -u)" = 0 ]; then
     command -v ab >/dev/null || need+=(apache2-utils)
     command -v wget >/dev/null || need+=(wget)
     command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)
+    # tests/diagram.rs: a Linux capture to draw, and a browser to render it.
+    command -v tcpdump >/dev/null || need+=(tcpdump)
     # The listing page in a real browser (tests/tap/browser.sh): Debian's
     # Chromium, its WebDriver, and Selenium for Debian's python3.
     command -v chromium >/dev/null || need+=(chromium)

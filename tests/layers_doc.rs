@@ -75,3 +75,74 @@ fn the_parser_finds_markers_and_blocks() {
         )]
     );
 }
+
+/// (capture command, diagram command, picture path under docs/) for each
+/// `<!-- picture: DEMO ARGS | DIAGRAM ARGS -->` marker, followed by the
+/// picture's `![...](pictures/NAME.svg)` line.
+fn pictures(doc: &str) -> Vec<(String, String, String)> {
+    let mut found = Vec::new();
+    let mut lines = doc.lines();
+    while let Some(line) = lines.next() {
+        let Some(commands) = line
+            .strip_prefix("<!-- picture: ")
+            .and_then(|l| l.strip_suffix(" -->"))
+        else {
+            continue;
+        };
+        let (capture, draw) = commands
+            .split_once(" | ")
+            .unwrap_or_else(|| panic!("{line}: expected CAPTURE ARGS | DIAGRAM ARGS"));
+        let image = lines.next().unwrap_or_default();
+        let path = image
+            .rsplit_once("](")
+            .and_then(|(_, p)| p.strip_suffix(')'))
+            .unwrap_or_else(|| panic!("an image must follow {line}, not {image:?}"));
+        found.push((capture.to_string(), draw.to_string(), path.to_string()));
+    }
+    found
+}
+
+/// Every picture in docs/layers.md is what its commands draw from the
+/// (deterministic) demo today. With LAYERNET_BLESS=1 it writes them
+/// instead, for a change that means to alter them.
+#[test]
+fn every_picture_in_the_tour_is_what_its_commands_draw() {
+    let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/docs");
+    let doc = std::fs::read_to_string(format!("{docs}/layers.md")).expect("docs/layers.md");
+    let all = pictures(&doc);
+    assert!(all.len() >= 4, "the tour has {} pictures", all.len());
+    let bless = std::env::var("LAYERNET_BLESS").is_ok_and(|v| v == "1");
+    for (capture, draw, path) in &all {
+        // The commands as a reader types them, in a directory of their own.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let run = |args: &str| {
+            let out = Command::new(env!("CARGO_BIN_EXE_layernet"))
+                .args(args.split_whitespace())
+                .current_dir(dir.path())
+                .output()
+                .expect("run layernet");
+            assert!(
+                out.status.success(),
+                "layernet {args}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout
+        };
+        run(capture);
+        let svg = run(draw);
+        let file = format!("{docs}/{path}");
+        if bless {
+            std::fs::write(&file, &svg).expect("write the picture");
+            println!("wrote {file}");
+            continue;
+        }
+        let committed = std::fs::read(&file).unwrap_or_else(|e| {
+            panic!("{file}: {e} (LAYERNET_BLESS=1 cargo test --test layers_doc draws it)")
+        });
+        assert!(
+            committed == svg,
+            "docs/{path} is no longer what `layernet {draw}` draws after `layernet {capture}`; \
+             if the change is meant, LAYERNET_BLESS=1 cargo test --test layers_doc redraws it"
+        );
+    }
+}

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod blocking;
 pub mod demo;
+pub mod diagram;
 pub mod dirstore;
 pub mod file_client;
 pub mod local_clock;

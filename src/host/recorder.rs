@@ -21,6 +21,7 @@ use pcap_file::Endianness;
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 
 use crate::Instant;
+use crate::host::diagram::filter::{Filter, Matcher};
 use crate::net::{AppCounters, Counters, Direction, DropReason, Event, Observer, Transport};
 use crate::trace::{Decoder, Style};
 
@@ -60,6 +61,11 @@ pub struct Recorder {
     pcap: Option<PcapWriter<BufWriter<File>>>,
     frames: u64,
     failure: Option<String>,
+    /// `--trace-filter`: which frames the text shows (the pcap keeps all).
+    matcher: Option<Matcher>,
+    /// Whether the last frame passed the filter: the events after a frame
+    /// are shown with it.
+    shown: bool,
 }
 
 /// A recorder shared by the stacks that report to it.
@@ -125,7 +131,35 @@ impl Recorder {
             pcap: None,
             frames: 0,
             failure: None,
+            matcher: None,
+            shown: true,
         }
+    }
+
+    /// Show in the text trace only the frames `filter` passes (numbered
+    /// as without it), and the events that follow each of them; the
+    /// capture file still gets every frame.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::host::recorder::{HostObserver, Recorder};
+    /// use layernet::{Instant, net::{Direction, Observer}, trace::Style};
+    /// let file = tempfile::NamedTempFile::new()?;
+    /// let mut recorder = Recorder::new(Some(Style::Brief), Box::new(file.reopen()?), false);
+    /// recorder.filter_trace("frames=2".parse()?);
+    /// let recorder = recorder.shared();
+    /// let mut h = HostObserver::new("h", recorder.clone(), true);
+    /// for ms in 0..3 {
+    ///     h.frame(Instant::from_millis(ms), Direction::Rx, &[0; 60]);
+    /// }
+    /// recorder.borrow_mut().finish()?;
+    /// let text = std::fs::read_to_string(file.path())?;
+    /// assert!(text.starts_with("#2 0.001000 h rx") && text.lines().count() == 1, "{text}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn filter_trace(&mut self, filter: Filter) {
+        self.matcher = Some(Matcher::new(filter));
     }
 
     /// Also write every frame to a classic pcap file (Ethernet link type,
@@ -284,6 +318,12 @@ impl Recorder {
         let Some(style) = self.style else {
             return;
         };
+        if let Some(matcher) = self.matcher.as_mut() {
+            self.shown = matcher.matches(self.frames, frame);
+            if !self.shown {
+                return;
+            }
+        }
         let dir = match direction {
             Direction::Rx => "rx",
             Direction::Tx => "tx",
@@ -306,7 +346,7 @@ impl Recorder {
     }
 
     fn event(&mut self, now: Instant, host: &str, event: &Event) {
-        if self.style.is_none() {
+        if self.style.is_none() || !self.event_passes(event) {
             return;
         }
         let mut text = String::new();
@@ -317,6 +357,27 @@ impl Recorder {
             _ => YELLOW,
         };
         self.emit(&text, colour);
+    }
+}
+
+impl Recorder {
+    /// With `--trace-filter`: an event about a connection passes by its
+    /// ends (it often comes after another host's frame); any other event
+    /// goes with the frame before it.
+    fn event_passes(&self, event: &Event) -> bool {
+        let Some(matcher) = &self.matcher else {
+            return true;
+        };
+        let socket = |e: &crate::IpEndpoint| std::net::SocketAddr::new(e.addr.into(), e.port);
+        match event {
+            Event::State { local, remote, .. } => {
+                matcher.passes_ends(self.frames, socket(local), remote.as_ref().map(socket))
+            }
+            Event::Retransmit { local, remote, .. } | Event::StallKick { local, remote, .. } => {
+                matcher.passes_ends(self.frames, socket(local), Some(socket(remote)))
+            }
+            _ => self.shown,
+        }
     }
 }
 

@@ -9,6 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use layernet::app::ports;
 use layernet::app::services;
 use layernet::host::demo;
+use layernet::host::diagram::Picture;
+use layernet::host::diagram::filter::Filter;
 use layernet::link::segment::Faults;
 use layernet::{Duration, EthernetAddress, IpAddress, Ipv4Address, Ipv4Cidr, Ipv6Cidr};
 
@@ -75,6 +77,11 @@ pub(crate) struct Global {
     #[arg(long, global = true, value_enum, num_args = 0..=1, require_equals = true,
           default_missing_value = "full", value_name = "STYLE")]
     pub(crate) trace: Option<TraceStyle>,
+    /// Show only the frames (and the events after them) that pass SPEC,
+    /// as `diagram --filter` takes it: host=IP,port=N,service=NAME,
+    /// conn=N|IP:PORT-IP:PORT,frames=A..B (any subset).
+    #[arg(long, global = true, value_name = "SPEC", requires = "trace")]
+    pub(crate) trace_filter: Option<Filter>,
     /// Write every frame, both ways, to FILE in classic pcap format (for
     /// `tshark -r` and Wireshark); on the simulated segment, all hosts'
     /// frames with their virtual timestamps.
@@ -305,6 +312,9 @@ pub(crate) enum Command {
     /// allocations after setup. Needs no privileges (the TAP figures are
     /// scripts/bench-tap.sh's).
     Bench(BenchArgs),
+    /// Draw a capture file (classic pcap or pcapng, from `--pcap`,
+    /// tcpdump, tshark or Wireshark) as a standalone SVG picture.
+    Diagram(DiagramArgs),
     /// ICMP echo: print each reply's round-trip time, like ping.
     Ping {
         /// The host: an IPv4 or IPv6 address, or a host name.
@@ -328,6 +338,54 @@ pub(crate) struct DemoArgs {
     /// same seed replays the same frames.
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,
+}
+
+/// `layernet diagram PICTURE INPUT [-o OUTPUT] [--filter SPEC]`.
+#[derive(Args, Debug)]
+pub(crate) struct DiagramArgs {
+    /// ladder: one column per host, one arrow per frame; anatomy: the
+    /// first frame that passes the filter, layer by layer; states: the TCP
+    /// state diagram with the first connection's path; plot: the
+    /// time-sequence graph of the busiest connection.
+    #[arg(value_enum)]
+    pub(crate) picture: PictureName,
+    /// The capture file (`-`: standard input).
+    pub(crate) input: std::path::PathBuf,
+    /// Where to write the SVG (default, or `-`: standard output). Written
+    /// whole or not at all.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: Option<std::path::PathBuf>,
+    /// Only the frames that pass SPEC: host=IP,port=N,service=NAME,
+    /// conn=N|IP:PORT-IP:PORT,frames=A..B (any subset, all must hold;
+    /// service names are those `serve --services` takes; conn=N is the
+    /// Nth TCP connection in the file; frames counts from 1, both ends
+    /// included).
+    #[arg(long, value_name = "SPEC", default_value = "")]
+    pub(crate) filter: Filter,
+}
+
+/// The pictures `layernet diagram` draws.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PictureName {
+    /// One column per host, one arrow per frame, time running down.
+    Ladder,
+    /// One frame as nested boxes, with offsets, values and hex.
+    Anatomy,
+    /// RFC 793's state diagram with one connection's transitions.
+    States,
+    /// Sequence numbers against time: segments, ACKs, window.
+    Plot,
+}
+
+impl From<PictureName> for Picture {
+    fn from(p: PictureName) -> Picture {
+        match p {
+            PictureName::Ladder => Picture::Ladder,
+            PictureName::Anatomy => Picture::Anatomy,
+            PictureName::States => Picture::States,
+            PictureName::Plot => Picture::Plot,
+        }
+    }
 }
 
 #[derive(Args, Debug)]

@@ -37,7 +37,7 @@ pub(crate) fn client_defaults(
 ) {
     if matches!(
         command,
-        None | Some(Command::Demo(_) | Command::Serve(_) | Command::Bench(_))
+        None | Some(Command::Demo(_) | Command::Serve(_) | Command::Bench(_) | Command::Diagram(_))
     ) {
         return;
     }
@@ -391,7 +391,7 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
         } => get(&host, ep, &u, output, resume, user.as_deref()),
         Command::Put { file, url: u, user } => put(&host, ep, &file, &u, user.as_deref()),
         Command::Ping { count, .. } => ping(&net, ep.addr, count),
-        Command::Demo(_) | Command::Serve(_) | Command::Bench(_) => {
+        Command::Demo(_) | Command::Serve(_) | Command::Bench(_) | Command::Diagram(_) => {
             Err("not a client command".to_string())
         }
     });

@@ -79,7 +79,7 @@ fn main() -> ExitCode {
     if cli.global.link == Some(Link::Sim)
         && !matches!(
             cli.command,
-            None | Some(Command::Demo(_) | Command::Bench(_))
+            None | Some(Command::Demo(_) | Command::Bench(_) | Command::Diagram(_))
         )
     {
         eprintln!(
@@ -110,6 +110,7 @@ fn main() -> ExitCode {
             }
         }
         Some(Command::Bench(a)) => run_bench(a),
+        Some(Command::Diagram(a)) => diagram::run_diagram(&a),
         Some(Command::Serve(a)) => match serve(&cli.global, a) {
             Ok(()) => ExitCode::SUCCESS,
             Err(client::Failure::Usage(e)) => {
@@ -150,6 +151,7 @@ fn client_name(c: &Command) -> &'static str {
         Command::Put { .. } => "put",
         Command::Ping { .. } => "ping",
         Command::Bench(_) => "bench",
+        Command::Diagram(_) => "diagram",
     }
 }
 
@@ -158,5 +160,6 @@ mod bench;
 mod bench_command;
 mod client;
 mod demo;
+mod diagram;
 mod net;
 mod serve;

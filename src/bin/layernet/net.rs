@@ -30,6 +30,9 @@ impl Capture {
         let recorder = if style.is_some() || global.pcap.is_some() {
             let colour = std::io::stderr().is_terminal();
             let mut recorder = Recorder::new(style, Box::new(std::io::stderr()), colour);
+            if let Some(filter) = &global.trace_filter {
+                recorder.filter_trace(filter.clone());
+            }
             if let Some(path) = &global.pcap {
                 recorder
                     .capture_to(path)
