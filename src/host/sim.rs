@@ -27,6 +27,8 @@
 use std::cell::{Ref, RefCell};
 
 use crate::app::Service;
+use crate::host::recorder::{HostObserver, LinkRecorder, SharedRecorder};
+use crate::link::capture::Captured;
 use crate::link::faults::{FaultStats, Faulty, Ways};
 use crate::link::rng::Rng;
 use crate::link::segment::{Faults, Stats, StdPort, StdSegment};
@@ -56,7 +58,8 @@ pub const SIM_HOLD: usize = 64;
 /// assert!(port.is_some());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub type SimPort = Faulty<StdPort<'static>, SIM_HOLD, 1514, &'static RefCell<Rng>>;
+pub type SimPort =
+    Faulty<StdPort<'static>, SIM_HOLD, 1514, &'static RefCell<Rng>, Option<LinkRecorder>>;
 /// The stack type of every simulated host.
 ///
 /// # Example
@@ -105,7 +108,9 @@ const SETTLE_ROUNDS: usize = 10_000;
 
 struct SimHost {
     stack: SimStack,
-    port: SimPort,
+    /// The port behind the capture that shows what the host sends
+    /// (see [`SimNet::trace`]; nothing while no sink is attached).
+    port: Captured<SimPort, Option<LinkRecorder>>,
     services: Vec<Box<SimService>>,
     /// Lent to each poll of the stack (see [`SimNet::observe`]).
     observer: Option<Box<dyn Observer>>,
@@ -318,7 +323,8 @@ impl SimNet {
         let stack = Stack::with_memory(config, &mut port, memory, self.now)?;
         self.hosts.push(SimHost {
             stack,
-            port,
+            // Each frame shown once, by its sender, as the faults roll it.
+            port: Captured::new(port, None).with_ways(Ways::Outbound),
             services: Vec::new(),
             observer: None,
         });
@@ -379,7 +385,7 @@ impl SimNet {
     /// ```
     pub fn host(&mut self, host: HostId) -> (&mut SimStack, &mut SimPort) {
         let h = &mut self.hosts[host];
-        (&mut h.stack, &mut h.port)
+        (&mut h.stack, h.port.inner_mut())
     }
 
     /// Poll host `host`'s stack once at `now` (its services not), lending it
@@ -428,14 +434,17 @@ impl SimNet {
     /// assert!(text.contains(" server tx ARP 192.168.69.1 is-at"), "{text}");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn trace(&mut self, recorder: &crate::host::recorder::SharedRecorder, labels: &[&str]) {
+    pub fn trace(&mut self, recorder: &SharedRecorder, labels: &[&str]) {
         for (i, host) in self.hosts.iter_mut().enumerate() {
             let label = labels
                 .get(i)
                 .map_or_else(|| format!("h{}", i + 1), |l| (*l).to_string());
-            let observer =
-                crate::host::recorder::HostObserver::new(&label, recorder.clone(), false);
-            host.observer = Some(Box::new(observer));
+            // Frames from the link (the capture, and the fault wrapper's
+            // verdicts under it); events from the stack.
+            let link = LinkRecorder::new(&label, recorder.clone());
+            *host.port.inner_mut().witness_mut() = Some(link.clone());
+            *host.port.sink_mut() = Some(link);
+            host.observer = Some(Box::new(HostObserver::new(&label, recorder.clone())));
         }
     }
 
@@ -576,7 +585,7 @@ impl SimNet {
         let faults = self
             .hosts
             .iter()
-            .fold(FaultStats::default(), |sum, h| sum.plus(&h.port.stats()));
+            .fold(FaultStats::default(), |sum, h| sum.plus(&h.port.inner().stats()));
         self.segment.borrow().stats().with_faults(&faults)
     }
 
@@ -600,7 +609,8 @@ impl SimNet {
     /// faults and its shared generator.
     fn port(&self, index: usize, mac: EthernetAddress) -> Option<SimPort> {
         let port = StdPort::new(self.segment, index, mac)?;
-        Some(Faulty::with_dice(port, self.faults, self.dice).with_ways(Ways::Outbound))
+        let port = Faulty::with_dice(port, self.faults, self.dice).with_ways(Ways::Outbound);
+        Some(port.with_witness(None))
     }
 
     /// Attach a bare port (no stack) at segment position `index` with
@@ -645,7 +655,7 @@ impl SimNet {
     pub fn set_faults(&mut self, faults: Faults) {
         self.faults = faults;
         for h in self.hosts.iter_mut() {
-            h.port.set_faults(faults);
+            h.port.inner_mut().set_faults(faults);
         }
     }
 
@@ -727,7 +737,7 @@ impl SimNet {
     /// the segment must count as progress, so that its receiver is polled
     /// again at this instant.
     fn offered(&self) -> u64 {
-        let held: u64 = self.hosts.iter().map(|h| h.port.stats().offered).sum();
+        let held: u64 = self.hosts.iter().map(|h| h.port.inner().stats().offered).sum();
         self.segment.borrow().stats().offered + held
     }
 

@@ -14,6 +14,8 @@ use std::io::Read;
 use crate::app::Service;
 use crate::host::blocking::Driver;
 use crate::host::memory::Sizes;
+use crate::host::recorder::{HostObserver, LinkRecorder, SharedRecorder};
+use crate::link::capture::Captured;
 use crate::link::faults::Faults;
 use crate::link::tap::{FaultyTap, TapDevice};
 use crate::net::{Config, Memory, Observer, Resources, Stack};
@@ -53,8 +55,9 @@ const SETTLE_ROUNDS: usize = 1000;
 pub struct TapNet {
     stack: Stack<'static>,
     /// Behind the fault wrapper, which passes every frame straight
-    /// through until `--faults` asks for some.
-    device: FaultyTap,
+    /// through until `--faults` asks for some, and the capture, which
+    /// shows both ways what the stack sends and takes (see [`TapNet::trace`]).
+    device: Captured<FaultyTap, Option<LinkRecorder>>,
     services: Vec<Box<TapService>>,
     /// Lent to each poll of the stack (see [`TapNet::trace`]).
     observer: Option<Box<dyn Observer>>,
@@ -182,7 +185,8 @@ impl TapNet {
         let start = std::time::Instant::now();
         // No faults until asked (TapNet::set_faults): every frame passes
         // straight through the wrapper.
-        let mut device = FaultyTap::new(device, Faults::NONE, os_seed());
+        let device = FaultyTap::new(device, Faults::NONE, os_seed());
+        let mut device = Captured::new(device, None);
         let stack = Stack::with_memory(config, &mut device, memory, Instant::ZERO)
             .map_err(|e| e.to_string())?;
         Ok(TapNet {
@@ -227,7 +231,7 @@ impl TapNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn device(&self) -> &TapDevice {
-        self.device.inner()
+        self.device.inner().inner()
     }
 
     /// The TAP device behind its fault wrapper, for what the wrapper did
@@ -244,7 +248,7 @@ impl TapNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn link(&self) -> &FaultyTap {
-        &self.device
+        self.device.inner()
     }
 
     /// Put `faults` on the link, both ways, from now on (the seed is the
@@ -265,7 +269,7 @@ impl TapNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_faults(&mut self, faults: Faults) {
-        self.device.set_faults(faults);
+        self.device.inner_mut().set_faults(faults);
     }
 
     /// Report every frame (both ways) and every event to `recorder`
@@ -285,9 +289,22 @@ impl TapNet {
     /// recorder.borrow_mut().finish()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn trace(&mut self, recorder: &crate::host::recorder::SharedRecorder, label: &str) {
-        let observer = crate::host::recorder::HostObserver::new(label, recorder.clone(), true);
-        self.observer = Some(Box::new(observer));
+    pub fn trace(&mut self, recorder: &SharedRecorder, label: &str) {
+        // Frames from the link, both ways; events from the stack.
+        *self.device.sink_mut() = Some(LinkRecorder::new(label, recorder.clone()));
+        self.observer = Some(Box::new(HostObserver::new(label, recorder.clone())));
+    }
+
+    /// Write out the trace and the capture so far (see
+    /// [`crate::host::recorder::Recorder::flush`]); the loop does it after
+    /// every round of polls, so that a capture can be followed live and a
+    /// killed process loses at most the frames of the round it was in. A
+    /// capture that fails stops capturing; the error waits for the
+    /// recorder's `finish`.
+    fn flush_capture(device: &Captured<FaultyTap, Option<LinkRecorder>>) {
+        if let Some(link) = device.sink() {
+            let _ = link.recorder().borrow_mut().flush();
+        }
     }
 
     /// Run `service` from now on.
@@ -400,8 +417,10 @@ impl TapNet {
             clock,
             SETTLE_ROUNDS,
         ) {
+            Self::flush_capture(&self.device);
             return true;
         }
+        Self::flush_capture(&self.device);
         let now = clock();
         let wake = run::wake_at(&mut self.stack, &self.device, services, now)
             .map_or(limit, |t| t.min(limit));
@@ -410,7 +429,7 @@ impl TapNet {
         } else {
             Some(std::time::Duration::ZERO)
         };
-        let tap = self.device.inner();
+        let tap = self.device.inner().inner();
         match tap.wait(sleep) {
             Err(e) if e.kind() != std::io::ErrorKind::Interrupted => {
                 self.failure = Some(format!("TAP device {}: {e}", tap.name()));
