@@ -80,10 +80,15 @@ pub const VERDICTS: [&str; 4] = [
 
 /// The comments for `fate`, in [`VERDICTS`]' order.
 fn verdicts(fate: Fate) -> impl Iterator<Item = &'static str> {
-    [fate.dropped, fate.corrupted, fate.duplicated, fate.reordered]
-        .into_iter()
-        .zip(VERDICTS)
-        .filter_map(|(hit, v)| hit.then_some(v))
+    [
+        fate.dropped,
+        fate.corrupted,
+        fate.duplicated,
+        fate.reordered,
+    ]
+    .into_iter()
+    .zip(VERDICTS)
+    .filter_map(|(hit, v)| hit.then_some(v))
 }
 
 /// The capture's file format (see the module doc).
@@ -156,8 +161,7 @@ impl Capture {
                     snaplen: SNAPLEN,
                     options: vec![InterfaceDescriptionOption::IfTsResol(9)],
                 };
-                w.write_pcapng_block(interface)
-                    .map_err(|e| e.to_string())?;
+                w.write_pcapng_block(interface).map_err(|e| e.to_string())?;
                 Ok(Writer::PcapNg(w))
             }
         }
@@ -659,7 +663,14 @@ impl Recorder {
         if let Some(l) = self.listening.take() {
             self.print_listening(l);
             // This change may begin the next run.
-            if matches!(event, Event::State { from: TcpState::Closed, to: TcpState::Listen, .. }) {
+            if matches!(
+                event,
+                Event::State {
+                    from: TcpState::Closed,
+                    to: TcpState::Listen,
+                    ..
+                }
+            ) {
                 return self.event(now, host, event);
             }
         }

@@ -582,10 +582,9 @@ impl SimNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn stats(&self) -> Stats {
-        let faults = self
-            .hosts
-            .iter()
-            .fold(FaultStats::default(), |sum, h| sum.plus(&h.port.inner().stats()));
+        let faults = self.hosts.iter().fold(FaultStats::default(), |sum, h| {
+            sum.plus(&h.port.inner().stats())
+        });
         self.segment.borrow().stats().with_faults(&faults)
     }
 
@@ -737,7 +736,11 @@ impl SimNet {
     /// the segment must count as progress, so that its receiver is polled
     /// again at this instant.
     fn offered(&self) -> u64 {
-        let held: u64 = self.hosts.iter().map(|h| h.port.inner().stats().offered).sum();
+        let held: u64 = self
+            .hosts
+            .iter()
+            .map(|h| h.port.inner().stats().offered)
+            .sum();
         self.segment.borrow().stats().offered + held
     }
 
