@@ -75,9 +75,12 @@ pub(crate) struct Global {
     #[arg(long, global = true, value_enum, num_args = 0..=1, require_equals = true,
           default_missing_value = "full", value_name = "STYLE")]
     pub(crate) trace: Option<TraceStyle>,
-    /// Write every frame, both ways, to FILE in classic pcap format (for
-    /// `tshark -r` and Wireshark); on the simulated segment, all hosts'
-    /// frames with their virtual timestamps.
+    /// Write every frame, both ways, to FILE (`-`: stdout, for `serve` and
+    /// `demo`, whose own lines then go to stderr) for `tshark -r` and
+    /// Wireshark, written out after every round of polls and on SIGUSR1;
+    /// on the simulated segment, all hosts' frames with their virtual
+    /// timestamps. Classic pcap; pcapng on the simulated segment with
+    /// faults, each frame the wire lost or changed marked with a comment.
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) pcap: Option<std::path::PathBuf>,
     /// Print the per-layer counters on stderr at exit (`serve`: also on
