@@ -10,8 +10,10 @@
 //! flush). No real time passes, so a run is fast and, given the seed,
 //! exactly repeatable.
 //!
-//! Each host is a stack, its port on the segment, its services and, when
-//! watched, its observer (lent to each poll: [`SimNet::observe`]); every
+//! Each host is a stack, its port on the segment (behind its fault wrapper
+//! and a capture that shows what it sends: [`SimNet::trace`]), its services
+//! and, when watched, its observer of the stack's events (lent to each
+//! poll: [`SimNet::observe`]); every
 //! round turns each host once ([`crate::run::turn_observed`]), in order, so
 //! that none runs ahead of the others at one instant.
 //!

@@ -34,6 +34,14 @@
 //! at or after that time; [`Link::poll_at`] says when that is, for the
 //! event loop's sleep.
 //!
+//! # Verdicts
+//!
+//! A [`Witness`] attached with [`Faulty::with_witness`] hears the [`Fate`]
+//! of every frame rolled for, as it is decided and with the frame as it was
+//! offered: this is how a capture above the wrapper marks what the wire
+//! dropped, corrupted, duplicated or reordered (the host's pcapng). The
+//! default witness, `()`, costs nothing.
+//!
 //! # Directions
 //!
 //! [`Ways::Both`] rolls for frames from the link before the stack sees
