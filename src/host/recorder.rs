@@ -21,13 +21,18 @@
 //! # The capture's two formats
 //!
 //! Without faults the capture is classic pcap (Ethernet, microseconds).
-//! When the run can lose frames on purpose (the simulated segment with
-//! faults: [`Format::PcapNg`]), it is pcapng: one interface (Ethernet,
+//! When the run can lose frames on purpose (faults on the simulated
+//! segment or the TAP: [`Format::PcapNg`]), it is pcapng: one interface (Ethernet,
 //! nanosecond timestamps), one Enhanced Packet Block per frame, and a frame
 //! the faults hit carries one comment option per fault, each exactly
 //! `layernet: dropped`, `layernet: corrupted`, `layernet: duplicated` or
 //! `layernet: reordered` ([`VERDICTS`]). A lost frame is still written,
-//! as its sender sent it, so that a reader sees what never arrived.
+//! as its sender sent it, so that a reader sees what never arrived; each
+//! frame is written once, a duplicated one too. On a TAP link with
+//! `--faults` (faults both ways) the frames the stack sends are marked the
+//! same way; of those from the kernel, one dropped before the stack saw
+//! it is written with `layernet: dropped`, and the others as the stack
+//! took them, unmarked (a corrupted one with its flipped bit).
 //!
 //! # Folding
 //!
@@ -621,10 +626,11 @@ impl Recorder {
                 self.pending = other;
                 // A sent frame was recorded when the capture saw it (in
                 // classic pcap, which has no room for a verdict). A
-                // received one lost before the stack saw it (faults on
-                // frames from the link) has only this record; one that
-                // survived is recorded when the stack takes it.
-                if inbound && fate.lost() {
+                // received one dropped before the stack saw it (faults on
+                // frames from the link, the TAP's `--faults`) has only
+                // this record; one that went on, corrupted or not, is
+                // recorded as the stack takes it.
+                if inbound && fate.dropped {
                     self.settle();
                     self.record(now, frame, fate);
                 }

@@ -17,7 +17,9 @@ use crate::host::memory::Sizes;
 use crate::host::recorder::{HostObserver, LinkRecorder, SharedRecorder};
 use crate::link::capture::Captured;
 use crate::link::faults::Faults;
-use crate::link::tap::{FaultyTap, TapDevice};
+use crate::link::faults::Faulty;
+use crate::link::rng::Rng;
+use crate::link::tap::{FAULT_QUEUE, TAP_FRAME_MAX, TapDevice};
 use crate::net::{Config, Memory, Observer, Resources, Stack};
 use crate::run;
 use crate::{Duration, Instant};
@@ -39,6 +41,21 @@ use crate::{Duration, Instant};
 /// ```
 pub type TapService = dyn Service;
 
+/// The TAP device behind its fault wrapper, whose verdicts go to the
+/// capture when there is one ([`crate::link::tap::FaultyTap`] with a
+/// witness).
+///
+/// ```
+/// use layernet::host::tap_net::{TapLink, TapNet};
+/// use layernet::link::tap::TapDevice;
+/// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+/// let tap = TapNet::new(Default::default(), device)?;
+/// let link: &TapLink = tap.link();
+/// assert!(link.witness().is_none(), "no capture asked for");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub type TapLink = Faulty<TapDevice, FAULT_QUEUE, TAP_FRAME_MAX, Rng, Option<LinkRecorder>>;
+
 /// Most rounds of polling before the loop sleeps anyway.
 const SETTLE_ROUNDS: usize = 1000;
 
@@ -57,7 +74,7 @@ pub struct TapNet {
     /// Behind the fault wrapper, which passes every frame straight
     /// through until `--faults` asks for some, and the capture, which
     /// shows both ways what the stack sends and takes (see [`TapNet::trace`]).
-    device: Captured<FaultyTap, Option<LinkRecorder>>,
+    device: Captured<TapLink, Option<LinkRecorder>>,
     services: Vec<Box<TapService>>,
     /// Lent to each poll of the stack (see [`TapNet::trace`]).
     observer: Option<Box<dyn Observer>>,
@@ -185,7 +202,7 @@ impl TapNet {
         let start = std::time::Instant::now();
         // No faults until asked (TapNet::set_faults): every frame passes
         // straight through the wrapper.
-        let device = FaultyTap::new(device, Faults::NONE, os_seed());
+        let device = Faulty::new(device, Faults::NONE, os_seed()).with_witness(None);
         let mut device = Captured::new(device, None);
         let stack = Stack::with_memory(config, &mut device, memory, Instant::ZERO)
             .map_err(|e| e.to_string())?;
@@ -247,7 +264,7 @@ impl TapNet {
     /// assert_eq!(tap.link().stats().offered, 0, "no faults: nothing rolled for");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn link(&self) -> &FaultyTap {
+    pub fn link(&self) -> &TapLink {
         self.device.inner()
     }
 
@@ -284,14 +301,18 @@ impl TapNet {
     /// let mut tap = TapNet::new(Default::default(), device)?;
     /// let recorder = Recorder::new(Some(Style::Full), Box::new(std::io::stderr()), true).shared();
     /// tap.trace(&recorder, "layernet");
-    /// assert_eq!(std::rc::Rc::strong_count(&recorder), 2, "the host's observer holds the other handle");
+    /// // The stack's observer, the capture's sink and the fault wrapper's witness.
+    /// assert_eq!(std::rc::Rc::strong_count(&recorder), 4);
     /// tap.run_once(tap.now() + Duration::from_millis(10));
     /// recorder.borrow_mut().finish()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn trace(&mut self, recorder: &SharedRecorder, label: &str) {
-        // Frames from the link, both ways; events from the stack.
-        *self.device.sink_mut() = Some(LinkRecorder::new(label, recorder.clone()));
+        // Frames from the link, both ways, and what `--faults` did to
+        // them; events from the stack.
+        let link = LinkRecorder::new(label, recorder.clone());
+        *self.device.inner_mut().witness_mut() = Some(link.clone());
+        *self.device.sink_mut() = Some(link);
         self.observer = Some(Box::new(HostObserver::new(label, recorder.clone())));
     }
 
@@ -301,7 +322,7 @@ impl TapNet {
     /// killed process loses at most the frames of the round it was in. A
     /// capture that fails stops capturing; the error waits for the
     /// recorder's `finish`.
-    fn flush_capture(device: &Captured<FaultyTap, Option<LinkRecorder>>) {
+    fn flush_capture(device: &Captured<TapLink, Option<LinkRecorder>>) {
         if let Some(link) = device.sink() {
             let _ = link.recorder().borrow_mut().flush();
         }

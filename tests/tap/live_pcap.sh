@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The capture followed while `layernet serve` runs (issue 18): `--pcap -`
-# piped into `tshark -r -` shows frames before serve stops, and
-# `--pcap FILE` is on disk after every round of polls, so a SIGKILL loses
-# next to nothing. Runs inside the namespace that scripts/tap-netns.sh
+# piped into `tshark -r -` shows frames before serve stops, `--pcap FILE`
+# is on disk after every round of polls, so a SIGKILL loses next to
+# nothing, and with `--faults` the frames the wrapper dropped are marked. Runs inside the namespace that scripts/tap-netns.sh
 # made: layernet is 192.168.69.1 on tap0, Linux is 192.168.69.100.
 # Usage: live_pcap.sh PATH_TO_LAYERNET
 set -euo pipefail
@@ -68,5 +68,19 @@ pid=
 after=$(tshark -r "$work/live.pcap" 2>/dev/null | wc -l)
 [ "$after" -ge "$live" ] || fail "after SIGKILL the file reads $after frames"
 ok "after SIGKILL tshark still reads all $after frames"
+
+# With --faults the capture is pcapng, and every frame the wrapper
+# dropped, both ways, is in it with the comment `layernet: dropped`.
+"$layernet" serve --root "$work/root" --faults drop=30 --pcap "$work/faults.pcapng" \
+    > "$work/serve.out" 2> "$work/serve.err" &
+pid=$!
+wait_for '(files)' "$work/serve.out" || fail "serve --faults did not start"
+ping -c 20 -i 0.05 -W 1 "$L" > /dev/null || true
+stop_serve
+dropped=$(sed -n 's/^faults: .* offered, \([0-9]*\) dropped.*/\1/p' "$work/serve.err")
+[ -n "$dropped" ] && [ "$dropped" -gt 0 ] || fail "no faults line with drops: $(tail -2 "$work/serve.err")"
+marked=$(tshark -r "$work/faults.pcapng" -Y 'frame.comment == "layernet: dropped"' 2>/dev/null | wc -l)
+[ "$marked" = "$dropped" ] || fail "$marked frames marked dropped, the wrapper dropped $dropped"
+ok "--faults drop=30: pcapng, the $dropped frames the wrapper dropped (both ways) marked 'layernet: dropped'"
 
 echo "live_pcap: all passed"

@@ -79,8 +79,9 @@ pub(crate) struct Global {
     /// `demo`, whose own lines then go to stderr) for `tshark -r` and
     /// Wireshark, written out after every round of polls and on SIGUSR1;
     /// on the simulated segment, all hosts' frames with their virtual
-    /// timestamps. Classic pcap; pcapng on the simulated segment with
-    /// faults, each frame the wire lost or changed marked with a comment.
+    /// timestamps. Classic pcap; pcapng with faults (`--faults`, the
+    /// demo's `--loss`), each frame the wire lost or changed marked with a
+    /// comment.
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) pcap: Option<std::path::PathBuf>,
     /// Print the per-layer counters on stderr at exit (`serve`: also on

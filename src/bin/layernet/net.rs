@@ -43,9 +43,14 @@ pub(crate) struct Capture {
 }
 
 impl Capture {
-    /// The trace and a classic pcap capture, as the options ask.
+    /// The trace and the capture, as the options ask: classic pcap, or
+    /// pcapng with the verdicts of `--faults` when there are faults.
     pub(crate) fn new(global: &Global) -> Result<Capture, String> {
-        Capture::with_format(global, Format::Pcap)
+        let format = match global.faults {
+            Some(_) => Format::PcapNg,
+            None => Format::Pcap,
+        };
+        Capture::with_format(global, format)
     }
 
     /// [`Capture::new`], the capture in `format` (pcapng where the
