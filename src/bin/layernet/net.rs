@@ -76,17 +76,13 @@ impl Capture {
                     .map_err(|e| format!("--pcap -: {e}"))?;
                 STDOUT_IS_CAPTURE.store(true, Ordering::Relaxed);
             } else if let Some(path) = &global.pcap {
-                match format {
-                    Format::Pcap => recorder.capture_to(path),
-                    Format::PcapNg => std::fs::File::create(path)
-                        .map_err(|e| e.to_string())
-                        .and_then(|f| {
-                            let out = Box::new(std::io::BufWriter::new(f));
-                            recorder.capture_into(out, format)
-                        })
-                        .map_err(|e| format!("{}: {e}", path.display())),
-                }
-                .map_err(|e| format!("--pcap {e}"))?;
+                std::fs::File::create(path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|f| {
+                        let out = Box::new(std::io::BufWriter::new(f));
+                        recorder.capture_into(out, format)
+                    })
+                    .map_err(|e| format!("--pcap {}: {e}", path.display()))?;
             }
             Some(recorder.shared())
         } else {
