@@ -111,6 +111,14 @@ fn tcp_segmentation_offload_on_the_tap() {
 }
 
 #[test]
+fn serve_pcap_followed_live_by_tshark() {
+    if lacks("tshark", "tshark", "live_pcap") {
+        return;
+    }
+    scenario(&["tap0"], "live_pcap", false);
+}
+
+#[test]
 fn layernet_clients_against_linux_servers() {
     scenario(&["tap0"], "layernet_to_linux", false);
 }

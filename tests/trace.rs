@@ -45,7 +45,10 @@ fn the_greeting_trace_shows_every_step_in_order() {
     assert_in_order(
         &trace,
         &[
-            "server: tcp 192.168.69.1:1234 CLOSED -> LISTEN",
+            // The server's start-up, folded into one line: its sockets
+            // on 1234 among them.
+            "server: tcp 192.168.69.1 CLOSED -> LISTEN, 16 sockets: ",
+            "4 on :1234",
             "client-b: tcp 192.168.69.3:",
             "CLOSED -> SYN-SENT (peer 192.168.69.1:1234)",
             "L3  ARP who-has 192.168.69.1 tell 192.168.69.3",
@@ -186,6 +189,128 @@ fn the_demo_pcap_reads_back_in_tshark_frame_for_frame() {
         "pcap: {traced} frames, {} handshakes, HTTP: {}",
         syns.lines().count(),
         requests.lines().count()
+    );
+}
+
+/// The comment options of every Enhanced Packet Block of a pcapng file,
+/// one list per frame.
+fn pcapng_comments(bytes: &[u8]) -> Vec<Vec<String>> {
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
+    use pcap_file::pcapng::{Block, PcapNgReader};
+    let mut reader = PcapNgReader::new(bytes).expect("a pcapng section header");
+    let mut frames = Vec::new();
+    while let Some(block) = reader.next_block() {
+        if let Block::EnhancedPacket(p) = block.expect("a whole block") {
+            let comments = p.options.iter().filter_map(|o| match o {
+                EnhancedPacketOption::Comment(c) => Some(c.to_string()),
+                _ => None,
+            });
+            frames.push(comments.collect());
+        }
+    }
+    frames
+}
+
+#[test]
+fn a_lossy_demo_pcap_marks_the_frames_the_wire_lost() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("loss.pcapng");
+    let path_arg = path.to_string_lossy().into_owned();
+    let (ok, report, err) = layernet(&["demo", "--loss", "10", "--pcap", &path_arg]);
+    assert!(ok, "{err}");
+    // segment: N frames offered, N delivered, N dropped, ...
+    let dropped: usize = report
+        .lines()
+        .find_map(|l| l.strip_prefix("segment: "))
+        .and_then(|l| l.split(", ").nth(2)?.strip_suffix(" dropped")?.parse().ok())
+        .unwrap_or_else(|| panic!("no segment line in:\n{report}"));
+    assert!(dropped > 0, "{report}");
+    let bytes = std::fs::read(&path).expect("the capture");
+    assert_eq!(
+        bytes[..4],
+        [0x0a, 0x0d, 0x0d, 0x0a],
+        "pcapng, with faults on"
+    );
+    let frames = pcapng_comments(&bytes);
+    let marked: usize = frames
+        .iter()
+        .filter(|c| c.iter().any(|c| c == "layernet: dropped"))
+        .count();
+    assert_eq!(
+        marked, dropped,
+        "every frame the segment lost, and only those"
+    );
+    let verdicts = [
+        "layernet: dropped",
+        "layernet: corrupted",
+        "layernet: duplicated",
+        "layernet: reordered",
+    ];
+    for comment in frames.iter().flatten() {
+        assert!(verdicts.contains(&comment.as_str()), "{comment:?}");
+    }
+    println!("{} frames, {marked} marked dropped", frames.len());
+    let Some(tshark) = tshark() else {
+        return;
+    };
+    let read = |filter: &str| {
+        let out = Command::new(tshark)
+            .args(["-r", &path_arg, "-Y", filter])
+            .output()
+            .expect("run tshark");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    assert_eq!(read("frame"), frames.len(), "tshark reads every record");
+    assert_eq!(read("frame.comment == \"layernet: dropped\""), dropped);
+}
+
+#[test]
+fn without_faults_the_capture_stays_classic_pcap() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("plain.pcap");
+    let path_arg = path.to_string_lossy().into_owned();
+    let (ok, _, err) = layernet(&["demo", "--only", "ping", "-q", "--pcap", &path_arg]);
+    assert!(ok, "{err}");
+    let bytes = std::fs::read(&path).expect("the capture");
+    assert_eq!(
+        bytes[..4],
+        [0xd4, 0xc3, 0xb2, 0xa1],
+        "classic pcap, microseconds"
+    );
+}
+
+#[test]
+fn pcap_dash_streams_the_capture_on_stdout_and_the_report_on_stderr() {
+    let out = Command::new(env!("CARGO_BIN_EXE_layernet"))
+        .args(["demo", "--only", "ping", "--pcap", "-"])
+        .output()
+        .expect("run layernet");
+    assert!(out.status.success());
+    assert_eq!(
+        out.stdout[..4],
+        [0xd4, 0xc3, 0xb2, 0xa1],
+        "the capture, from its first byte"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ping"), "the report moved to stderr: {err}");
+    // 24-byte header, then whole records: ARP both ways, two pings' worth.
+    assert!(
+        out.stdout.len() > 24 + 4 * (16 + 42),
+        "{} bytes",
+        out.stdout.len()
+    );
+    // A client's stdout is its own: refused, in one line, before anything runs.
+    let (ok, _, err) = layernet(&["echo", "--pcap", "-", "192.168.69.1", "hi"]);
+    assert!(!ok);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("--pcap -") && err.contains("--pcap FILE"),
+        "{err}"
     );
 }
 

@@ -10,8 +10,10 @@
 //! flush). No real time passes, so a run is fast and, given the seed,
 //! exactly repeatable.
 //!
-//! Each host is a stack, its port on the segment, its services and, when
-//! watched, its observer (lent to each poll: [`SimNet::observe`]); every
+//! Each host is a stack, its port on the segment (behind its fault wrapper
+//! and a capture that shows what it sends: [`SimNet::trace`]), its services
+//! and, when watched, its observer of the stack's events (lent to each
+//! poll: [`SimNet::observe`]); every
 //! round turns each host once ([`crate::run::turn_observed`]), in order, so
 //! that none runs ahead of the others at one instant.
 //!
@@ -27,6 +29,8 @@
 use std::cell::{Ref, RefCell};
 
 use crate::app::Service;
+use crate::host::recorder::{HostObserver, LinkRecorder, SharedRecorder};
+use crate::link::capture::Captured;
 use crate::link::faults::{FaultStats, Faulty, Ways};
 use crate::link::rng::Rng;
 use crate::link::segment::{Faults, Stats, StdPort, StdSegment};
@@ -56,7 +60,8 @@ pub const SIM_HOLD: usize = 64;
 /// assert!(port.is_some());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub type SimPort = Faulty<StdPort<'static>, SIM_HOLD, 1514, &'static RefCell<Rng>>;
+pub type SimPort =
+    Faulty<StdPort<'static>, SIM_HOLD, 1514, &'static RefCell<Rng>, Option<LinkRecorder>>;
 /// The stack type of every simulated host.
 ///
 /// # Example
@@ -105,7 +110,9 @@ const SETTLE_ROUNDS: usize = 10_000;
 
 struct SimHost {
     stack: SimStack,
-    port: SimPort,
+    /// The port behind the capture that shows what the host sends
+    /// (see [`SimNet::trace`]; nothing while no sink is attached).
+    port: Captured<SimPort, Option<LinkRecorder>>,
     services: Vec<Box<SimService>>,
     /// Lent to each poll of the stack (see [`SimNet::observe`]).
     observer: Option<Box<dyn Observer>>,
@@ -114,10 +121,25 @@ struct SimHost {
 impl SimHost {
     /// Poll the stack, lending it the port and the observer.
     fn poll(&mut self, now: Instant) -> bool {
-        match self.observer.as_deref_mut() {
-            Some(observer) => self.stack.poll_observed(&mut self.port, observer, now),
-            None => self.stack.poll(&mut self.port, now),
-        }
+        let observer = self.observer.as_deref_mut();
+        turn(&mut self.stack, &mut self.port, observer, &mut [], now)
+    }
+}
+
+/// Poll `stack` and `services` once ([`run::turn_observed`]): through the
+/// capture while it has a sink, else on the bare port, which saves the
+/// wrapper's look at every frame in the untraced runs that benchmarks time
+/// (a few percent of the greeting's connections per second on one client).
+fn turn(
+    stack: &mut SimStack,
+    port: &mut Captured<SimPort, Option<LinkRecorder>>,
+    observer: Option<&mut (dyn Observer + 'static)>,
+    services: &mut [Box<SimService>],
+    now: Instant,
+) -> bool {
+    match port.sink() {
+        Some(_) => run::turn_observed(stack, port, observer, services, now),
+        None => run::turn_observed(stack, port.inner_mut(), observer, services, now),
     }
 }
 
@@ -318,7 +340,8 @@ impl SimNet {
         let stack = Stack::with_memory(config, &mut port, memory, self.now)?;
         self.hosts.push(SimHost {
             stack,
-            port,
+            // Each frame shown once, by its sender, as the faults roll it.
+            port: Captured::new(port, None).with_ways(Ways::Outbound),
             services: Vec::new(),
             observer: None,
         });
@@ -379,7 +402,7 @@ impl SimNet {
     /// ```
     pub fn host(&mut self, host: HostId) -> (&mut SimStack, &mut SimPort) {
         let h = &mut self.hosts[host];
-        (&mut h.stack, &mut h.port)
+        (&mut h.stack, h.port.inner_mut())
     }
 
     /// Poll host `host`'s stack once at `now` (its services not), lending it
@@ -428,14 +451,17 @@ impl SimNet {
     /// assert!(text.contains(" server tx ARP 192.168.69.1 is-at"), "{text}");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn trace(&mut self, recorder: &crate::host::recorder::SharedRecorder, labels: &[&str]) {
+    pub fn trace(&mut self, recorder: &SharedRecorder, labels: &[&str]) {
         for (i, host) in self.hosts.iter_mut().enumerate() {
             let label = labels
                 .get(i)
                 .map_or_else(|| format!("h{}", i + 1), |l| (*l).to_string());
-            let observer =
-                crate::host::recorder::HostObserver::new(&label, recorder.clone(), false);
-            host.observer = Some(Box::new(observer));
+            // Frames from the link (the capture, and the fault wrapper's
+            // verdicts under it); events from the stack.
+            let link = LinkRecorder::new(&label, recorder.clone());
+            *host.port.inner_mut().witness_mut() = Some(link.clone());
+            *host.port.sink_mut() = Some(link);
+            host.observer = Some(Box::new(HostObserver::new(&label, recorder.clone())));
         }
     }
 
@@ -573,10 +599,9 @@ impl SimNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn stats(&self) -> Stats {
-        let faults = self
-            .hosts
-            .iter()
-            .fold(FaultStats::default(), |sum, h| sum.plus(&h.port.stats()));
+        let faults = self.hosts.iter().fold(FaultStats::default(), |sum, h| {
+            sum.plus(&h.port.inner().stats())
+        });
         self.segment.borrow().stats().with_faults(&faults)
     }
 
@@ -600,7 +625,8 @@ impl SimNet {
     /// faults and its shared generator.
     fn port(&self, index: usize, mac: EthernetAddress) -> Option<SimPort> {
         let port = StdPort::new(self.segment, index, mac)?;
-        Some(Faulty::with_dice(port, self.faults, self.dice).with_ways(Ways::Outbound))
+        let port = Faulty::with_dice(port, self.faults, self.dice).with_ways(Ways::Outbound);
+        Some(port.with_witness(None))
     }
 
     /// Attach a bare port (no stack) at segment position `index` with
@@ -645,7 +671,7 @@ impl SimNet {
     pub fn set_faults(&mut self, faults: Faults) {
         self.faults = faults;
         for h in self.hosts.iter_mut() {
-            h.port.set_faults(faults);
+            h.port.inner_mut().set_faults(faults);
         }
     }
 
@@ -702,7 +728,7 @@ impl SimNet {
             // out in the next round's poll, as the host's own services' does.
             for (i, h) in self.hosts.iter_mut().enumerate() {
                 let observer = h.observer.as_deref_mut();
-                progress |= run::turn_observed(
+                progress |= turn(
                     &mut h.stack,
                     &mut h.port,
                     observer,
@@ -727,7 +753,11 @@ impl SimNet {
     /// the segment must count as progress, so that its receiver is polled
     /// again at this instant.
     fn offered(&self) -> u64 {
-        let held: u64 = self.hosts.iter().map(|h| h.port.stats().offered).sum();
+        let held: u64 = self
+            .hosts
+            .iter()
+            .map(|h| h.port.inner().stats().offered)
+            .sum();
         self.segment.borrow().stats().offered + held
     }
 

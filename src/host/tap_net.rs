@@ -14,8 +14,12 @@ use std::io::Read;
 use crate::app::Service;
 use crate::host::blocking::Driver;
 use crate::host::memory::Sizes;
+use crate::host::recorder::{HostObserver, LinkRecorder, SharedRecorder};
+use crate::link::capture::Captured;
 use crate::link::faults::Faults;
-use crate::link::tap::{FaultyTap, TapDevice};
+use crate::link::faults::Faulty;
+use crate::link::rng::Rng;
+use crate::link::tap::{FAULT_QUEUE, TAP_FRAME_MAX, TapDevice};
 use crate::net::{Config, Memory, Observer, Resources, Stack};
 use crate::run;
 use crate::{Duration, Instant};
@@ -37,6 +41,21 @@ use crate::{Duration, Instant};
 /// ```
 pub type TapService = dyn Service;
 
+/// The TAP device behind its fault wrapper, whose verdicts go to the
+/// capture when there is one ([`crate::link::tap::FaultyTap`] with a
+/// witness).
+///
+/// ```
+/// use layernet::host::tap_net::{TapLink, TapNet};
+/// use layernet::link::tap::TapDevice;
+/// let Ok(device) = TapDevice::open("tap0") else { return Ok(()) };
+/// let tap = TapNet::new(Default::default(), device)?;
+/// let link: &TapLink = tap.link();
+/// assert!(link.witness().is_none(), "no capture asked for");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub type TapLink = Faulty<TapDevice, FAULT_QUEUE, TAP_FRAME_MAX, Rng, Option<LinkRecorder>>;
+
 /// Most rounds of polling before the loop sleeps anyway.
 const SETTLE_ROUNDS: usize = 1000;
 
@@ -53,8 +72,9 @@ const SETTLE_ROUNDS: usize = 1000;
 pub struct TapNet {
     stack: Stack<'static>,
     /// Behind the fault wrapper, which passes every frame straight
-    /// through until `--faults` asks for some.
-    device: FaultyTap,
+    /// through until `--faults` asks for some, and the capture, which
+    /// shows both ways what the stack sends and takes (see [`TapNet::trace`]).
+    device: Captured<TapLink, Option<LinkRecorder>>,
     services: Vec<Box<TapService>>,
     /// Lent to each poll of the stack (see [`TapNet::trace`]).
     observer: Option<Box<dyn Observer>>,
@@ -182,7 +202,8 @@ impl TapNet {
         let start = std::time::Instant::now();
         // No faults until asked (TapNet::set_faults): every frame passes
         // straight through the wrapper.
-        let mut device = FaultyTap::new(device, Faults::NONE, os_seed());
+        let device = Faulty::new(device, Faults::NONE, os_seed()).with_witness(None);
+        let mut device = Captured::new(device, None);
         let stack = Stack::with_memory(config, &mut device, memory, Instant::ZERO)
             .map_err(|e| e.to_string())?;
         Ok(TapNet {
@@ -227,7 +248,7 @@ impl TapNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn device(&self) -> &TapDevice {
-        self.device.inner()
+        self.device.inner().inner()
     }
 
     /// The TAP device behind its fault wrapper, for what the wrapper did
@@ -243,8 +264,8 @@ impl TapNet {
     /// assert_eq!(tap.link().stats().offered, 0, "no faults: nothing rolled for");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn link(&self) -> &FaultyTap {
-        &self.device
+    pub fn link(&self) -> &TapLink {
+        self.device.inner()
     }
 
     /// Put `faults` on the link, both ways, from now on (the seed is the
@@ -265,7 +286,7 @@ impl TapNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_faults(&mut self, faults: Faults) {
-        self.device.set_faults(faults);
+        self.device.inner_mut().set_faults(faults);
     }
 
     /// Report every frame (both ways) and every event to `recorder`
@@ -280,14 +301,31 @@ impl TapNet {
     /// let mut tap = TapNet::new(Default::default(), device)?;
     /// let recorder = Recorder::new(Some(Style::Full), Box::new(std::io::stderr()), true).shared();
     /// tap.trace(&recorder, "layernet");
-    /// assert_eq!(std::rc::Rc::strong_count(&recorder), 2, "the host's observer holds the other handle");
+    /// // The stack's observer, the capture's sink and the fault wrapper's witness.
+    /// assert_eq!(std::rc::Rc::strong_count(&recorder), 4);
     /// tap.run_once(tap.now() + Duration::from_millis(10));
     /// recorder.borrow_mut().finish()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn trace(&mut self, recorder: &crate::host::recorder::SharedRecorder, label: &str) {
-        let observer = crate::host::recorder::HostObserver::new(label, recorder.clone(), true);
-        self.observer = Some(Box::new(observer));
+    pub fn trace(&mut self, recorder: &SharedRecorder, label: &str) {
+        // Frames from the link, both ways, and what `--faults` did to
+        // them; events from the stack.
+        let link = LinkRecorder::new(label, recorder.clone());
+        *self.device.inner_mut().witness_mut() = Some(link.clone());
+        *self.device.sink_mut() = Some(link);
+        self.observer = Some(Box::new(HostObserver::new(label, recorder.clone())));
+    }
+
+    /// Write out the trace and the capture so far (see
+    /// [`crate::host::recorder::Recorder::flush`]); the loop does it after
+    /// every round of polls, so that a capture can be followed live and a
+    /// killed process loses at most the frames of the round it was in. A
+    /// capture that fails stops capturing; the error waits for the
+    /// recorder's `finish`.
+    fn flush_capture(device: &Captured<TapLink, Option<LinkRecorder>>) {
+        if let Some(link) = device.sink() {
+            let _ = link.recorder().borrow_mut().flush();
+        }
     }
 
     /// Run `service` from now on.
@@ -400,8 +438,10 @@ impl TapNet {
             clock,
             SETTLE_ROUNDS,
         ) {
+            Self::flush_capture(&self.device);
             return true;
         }
+        Self::flush_capture(&self.device);
         let now = clock();
         let wake = run::wake_at(&mut self.stack, &self.device, services, now)
             .map_or(limit, |t| t.min(limit));
@@ -410,7 +450,7 @@ impl TapNet {
         } else {
             Some(std::time::Duration::ZERO)
         };
-        let tap = self.device.inner();
+        let tap = self.device.inner().inner();
         match tap.wait(sleep) {
             Err(e) if e.kind() != std::io::ErrorKind::Interrupted => {
                 self.failure = Some(format!("TAP device {}: {e}", tap.name()));

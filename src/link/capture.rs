@@ -49,6 +49,30 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     }
 }
 
+/// A sink that may be attached later (a host's link is made before
+/// anyone asks for a trace): nothing is shown while it is `None`.
+///
+/// ```
+/// use layernet::link::capture::Sink;
+/// struct Count(u32);
+/// impl Sink for Count {
+///     fn frame(&mut self, _: layernet::Instant, _: bool, _: &[u8]) { self.0 += 1 }
+/// }
+/// let mut later: Option<Count> = None;
+/// later.frame(layernet::Instant::ZERO, true, &[0; 60]);
+/// later = Some(Count(0));
+/// later.frame(layernet::Instant::ZERO, true, &[0; 60]);
+/// assert_eq!(later.map(|c| c.0), Some(1));
+/// ```
+impl<S: Sink> Sink for Option<S> {
+    #[inline]
+    fn frame(&mut self, now: Instant, inbound: bool, frame: &[u8]) {
+        if let Some(sink) = self {
+            sink.frame(now, inbound, frame);
+        }
+    }
+}
+
 /// Any link, every frame of its [`Ways`] shown to a [`Sink`] on its way.
 /// See the module doc.
 ///

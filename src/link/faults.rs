@@ -34,6 +34,14 @@
 //! at or after that time; [`Link::poll_at`] says when that is, for the
 //! event loop's sleep.
 //!
+//! # Verdicts
+//!
+//! A [`Witness`] attached with [`Faulty::with_witness`] hears the [`Fate`]
+//! of every frame rolled for, as it is decided and with the frame as it was
+//! offered: this is how a capture above the wrapper marks what the wire
+//! dropped, corrupted, duplicated or reordered (the host's pcapng). The
+//! default witness, `()`, costs nothing.
+//!
 //! # Directions
 //!
 //! [`Ways::Both`] rolls for frames from the link before the stack sees
@@ -54,7 +62,7 @@ use smoltcp::time::{Duration, Instant};
 use super::Link;
 pub use super::Ways;
 use super::rng::Rng;
-pub use model::{Dice, FaultStats, Faults, Roll, flip_checksummed_bit};
+pub use model::{Dice, Fate, FaultStats, Faults, Roll, Witness, flip_checksummed_bit};
 
 /// One held frame.
 struct Slot<const MTU: usize> {
@@ -79,17 +87,18 @@ impl<const MTU: usize> Slot<MTU> {
 
 /// The fault model's state and the frames it holds, apart from the inner
 /// link and the frame buffers so that a token can borrow each on its own.
-struct Hold<const SLOTS: usize, const MTU: usize, R> {
+struct Hold<const SLOTS: usize, const MTU: usize, R, W> {
     faults: Faults,
     ways: Ways,
     dice: R,
+    witness: W,
     seq: u64,
     held: [usize; 2],
     slots: [Slot<MTU>; SLOTS],
     stats: FaultStats,
 }
 
-impl<const SLOTS: usize, const MTU: usize, R: Dice> Hold<SLOTS, MTU, R> {
+impl<const SLOTS: usize, const MTU: usize, R: Dice, W: Witness> Hold<SLOTS, MTU, R, W> {
     /// Whether frames this way are rolled for.
     fn rolls(&self, inbound: bool) -> bool {
         self.faults != Faults::NONE && self.ways.includes(inbound)
@@ -109,7 +118,17 @@ impl<const SLOTS: usize, const MTU: usize, R: Dice> Hold<SLOTS, MTU, R> {
         // Every roll is drawn whatever happens next: the draws per frame
         // are fixed, so one seed replays the same run.
         let roll = self.dice.roll(&self.faults);
-        if frame.len() > MTU {
+        let oversize = frame.len() > MTU;
+        // Told before anything is flipped: the witness sees the frame as
+        // it was offered.
+        let fate = Fate {
+            dropped: oversize || roll.drop,
+            corrupted: !oversize && !roll.drop && roll.corrupt,
+            duplicated: !oversize && !roll.drop && roll.duplicate,
+            reordered: !oversize && !roll.drop && roll.reorder,
+        };
+        self.witness.fate(now, inbound, frame, fate);
+        if oversize {
             self.stats.oversize += 1;
             return;
         }
@@ -186,8 +205,8 @@ impl<const SLOTS: usize, const MTU: usize, R: Dice> Hold<SLOTS, MTU, R> {
 /// Hand the held outbound frames that are due to `inner`, earliest first;
 /// a link with no room keeps the rest held (due at once: the next poll
 /// tries again).
-fn send_due<L: Device, const SLOTS: usize, const MTU: usize, R: Dice>(
-    hold: &mut Hold<SLOTS, MTU, R>,
+fn send_due<L: Device, const SLOTS: usize, const MTU: usize, R: Dice, W: Witness>(
+    hold: &mut Hold<SLOTS, MTU, R, W>,
     inner: &mut L,
     now: Instant,
 ) {
@@ -230,9 +249,9 @@ fn send_due<L: Device, const SLOTS: usize, const MTU: usize, R: Dice>(
 /// assert_eq!(a.stats().dropped, 1);
 /// # Ok::<(), &str>(())
 /// ```
-pub struct Faulty<L, const SLOTS: usize, const MTU: usize, R = Rng> {
+pub struct Faulty<L, const SLOTS: usize, const MTU: usize, R = Rng, W = ()> {
     inner: L,
-    hold: Hold<SLOTS, MTU, R>,
+    hold: Hold<SLOTS, MTU, R, W>,
     /// The inbound frame handed out next, when it came through the hold
     /// queue (or was copied to let the reply's token borrow the link).
     rx: [u8; MTU],
@@ -280,6 +299,7 @@ impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice> Faulty<L, SLOTS, MT
                 faults,
                 ways: Ways::Both,
                 dice,
+                witness: (),
                 seq: 0,
                 held: [0; 2],
                 slots: [const { Slot::EMPTY }; SLOTS],
@@ -290,6 +310,100 @@ impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice> Faulty<L, SLOTS, MT
             rx_at: Instant::ZERO,
             tx: [0; MTU],
         }
+    }
+}
+
+impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice, W: Witness>
+    Faulty<L, SLOTS, MTU, R, W>
+{
+    /// Tell `witness` the [`Fate`] of every frame rolled for from now on
+    /// (in place of the one it had): how a capture learns what the wire
+    /// lost.
+    ///
+    /// ```
+    /// use layernet::link::faults::{Fate, Faults, Faulty, Witness};
+    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+    /// use smoltcp::phy::{Device, TxToken};
+    /// #[derive(Default)]
+    /// struct Fates(Vec<Fate>);
+    /// impl Witness for Fates {
+    ///     fn fate(&mut self, _: layernet::Instant, _: bool, _: &[u8], fate: Fate) { self.0.push(fate) }
+    /// }
+    /// let nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+    /// let mut nic = Faulty::<_, 4, 1514>::new(nic, Faults::loss(100), 1).with_witness(Fates::default());
+    /// nic.transmit(layernet::Instant::ZERO).ok_or("tx")?.consume(60, |f| f.fill(0));
+    /// assert_eq!(nic.witness().0, [Fate { dropped: true, ..Fate::CLEAN }]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_witness<V: Witness>(self, witness: V) -> Faulty<L, SLOTS, MTU, R, V> {
+        let Faulty {
+            inner,
+            hold,
+            rx,
+            rx_len,
+            rx_at,
+            tx,
+        } = self;
+        let Hold {
+            faults,
+            ways,
+            dice,
+            witness: _,
+            seq,
+            held,
+            slots,
+            stats,
+        } = hold;
+        Faulty {
+            inner,
+            hold: Hold {
+                faults,
+                ways,
+                dice,
+                witness,
+                seq,
+                held,
+                slots,
+                stats,
+            },
+            rx,
+            rx_len,
+            rx_at,
+            tx,
+        }
+    }
+
+    /// The witness told of every frame's fate.
+    ///
+    /// ```
+    /// use layernet::link::faults::{Faults, Faulty};
+    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+    /// let nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+    /// let nic = Faulty::<_, 4, 1514>::new(nic, Faults::NONE, 1);
+    /// assert_eq!(*nic.witness(), (), "nobody, by default");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn witness(&self) -> &W {
+        &self.hold.witness
+    }
+
+    /// The witness, mutably (to attach a capture once it exists).
+    ///
+    /// ```
+    /// use layernet::link::faults::{Fate, Faults, Faulty, Witness};
+    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+    /// struct Count(u32);
+    /// impl Witness for Count {
+    ///     fn fate(&mut self, _: layernet::Instant, _: bool, _: &[u8], _: Fate) { self.0 += 1 }
+    /// }
+    /// let nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+    /// let mut nic = Faulty::<_, 4, 1514>::new(nic, Faults::NONE, 1).with_witness(None);
+    /// *nic.witness_mut() = Some(Count(0));
+    /// assert!(nic.witness().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn witness_mut(&mut self) -> &mut W {
+        &mut self.hold.witness
     }
 
     /// Roll only for the frames `ways` names.
@@ -498,7 +612,9 @@ impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice> Faulty<L, SLOTS, MT
     }
 }
 
-impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice> Link for Faulty<L, SLOTS, MTU, R> {
+impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice, W: Witness> Link
+    for Faulty<L, SLOTS, MTU, R, W>
+{
     fn peek(&mut self, now: Instant) -> Option<&[u8]> {
         send_due(&mut self.hold, &mut self.inner, now);
         if self.rx_direct() {
@@ -575,11 +691,11 @@ impl<'a, L: Device + 'a> phy::RxToken for FaultyRxToken<'a, L> {
 /// assert!(nic.inner_mut().registers().take_sent().is_none(), "and lost");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub enum FaultyTxToken<'a, L: Device + 'a, const SLOTS: usize, const MTU: usize, R = Rng> {
+pub enum FaultyTxToken<'a, L: Device + 'a, const SLOTS: usize, const MTU: usize, R = Rng, W = ()> {
     /// Straight to the inner link.
     Inner(L::TxToken<'a>),
     /// Through the fault model.
-    Held(HeldTx<'a, L, SLOTS, MTU, R>),
+    Held(HeldTx<'a, L, SLOTS, MTU, R, W>),
 }
 
 /// A frame smoltcp builds in the wrapper, rolled for when complete: the
@@ -599,15 +715,15 @@ pub enum FaultyTxToken<'a, L: Device + 'a, const SLOTS: usize, const MTU: usize,
 /// assert!(held.is_some());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct HeldTx<'a, L, const SLOTS: usize, const MTU: usize, R = Rng> {
+pub struct HeldTx<'a, L, const SLOTS: usize, const MTU: usize, R = Rng, W = ()> {
     inner: &'a mut L,
-    hold: &'a mut Hold<SLOTS, MTU, R>,
+    hold: &'a mut Hold<SLOTS, MTU, R, W>,
     buf: &'a mut [u8; MTU],
     now: Instant,
 }
 
-impl<'a, L: Device + 'a, const SLOTS: usize, const MTU: usize, D: Dice> phy::TxToken
-    for FaultyTxToken<'a, L, SLOTS, MTU, D>
+impl<'a, L: Device + 'a, const SLOTS: usize, const MTU: usize, D: Dice, W: Witness> phy::TxToken
+    for FaultyTxToken<'a, L, SLOTS, MTU, D, W>
 {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         match self {
@@ -637,13 +753,15 @@ impl<'a, L: Device + 'a, const SLOTS: usize, const MTU: usize, D: Dice> phy::TxT
     }
 }
 
-impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice> Device for Faulty<L, SLOTS, MTU, R> {
+impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice, W: Witness> Device
+    for Faulty<L, SLOTS, MTU, R, W>
+{
     type RxToken<'a>
         = FaultyRxToken<'a, L>
     where
         Self: 'a;
     type TxToken<'a>
-        = FaultyTxToken<'a, L, SLOTS, MTU, R>
+        = FaultyTxToken<'a, L, SLOTS, MTU, R, W>
     where
         Self: 'a;
 

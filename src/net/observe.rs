@@ -34,15 +34,19 @@ pub use smoltcp::socket::tcp::State as TcpState;
 /// # Example
 ///
 /// ```
-/// use layernet::host::recorder::{HostObserver, Recorder};
-/// use layernet::{Instant, net::{Direction, Observer}};
-/// let recorder = Recorder::new(None, Box::new(std::io::sink()), false).shared();
+/// use layernet::{Instant, net::{Direction, Event, Observer}};
+/// #[derive(Default)]
+/// struct Frames(u32);
+/// impl Observer for Frames {
+///     fn frame(&mut self, _: Instant, _: Direction, _: &[u8]) { self.0 += 1 }
+///     fn event(&mut self, _: Instant, _: Event) {}
+/// }
 /// // On a TAP link the one stack reports both ways.
-/// let mut both_ways = HostObserver::new("tap0", recorder.clone(), true);
+/// let mut both_ways = Frames::default();
 /// for way in [Direction::Rx, Direction::Tx] {
 ///     both_ways.frame(Instant::ZERO, way, &[]);
 /// }
-/// assert_eq!(recorder.borrow().frames(), 2);
+/// assert_eq!(both_ways.0, 2);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {

@@ -40,28 +40,30 @@ impl<'w, 'o> Sent<'w, 'o> {
         }
     }
 
-    fn record(&mut self, frame: &[u8]) {
+    /// Count and track `frame`; a retransmission it reveals is returned,
+    /// for the caller to tell once the token is spent: a capture between
+    /// this wrapper and the device shows the frame when the token
+    /// returns, and the event must follow its frame, not precede it.
+    fn record(&mut self, frame: &[u8]) -> Option<super::observe::Event> {
         let parsed = Frame::parse(frame);
         self.counters.tally(Direction::Tx, parsed.as_ref());
         if let Some(observer) = self.observer.as_deref_mut() {
             observer.frame(self.now, Direction::Tx, frame);
         }
-        let Some(segment) = Segment::in_frame(Direction::Tx, parsed.as_ref()) else {
-            return;
-        };
+        let segment = Segment::in_frame(Direction::Tx, parsed.as_ref())?;
         // smoltcp resets connections it no longer has: no entry's.
         if segment.rst {
-            return;
+            return None;
         }
-        let entry = self.tcp.iter_mut().find(|e| e.track.holds(&segment));
-        let Some(entry) = entry else {
-            return;
-        };
-        if let Some(event) = entry.track.sent(&segment, self.now) {
-            self.counters.tcp_retransmits += 1;
-            if let Some(observer) = self.observer.as_deref_mut() {
-                observer.event(self.now, event);
-            }
+        let entry = self.tcp.iter_mut().find(|e| e.track.holds(&segment))?;
+        let event = entry.track.sent(&segment, self.now)?;
+        self.counters.tcp_retransmits += 1;
+        Some(event)
+    }
+
+    fn tell(&mut self, event: Option<super::observe::Event>) {
+        if let (Some(event), Some(observer)) = (event, self.observer.as_deref_mut()) {
+            observer.event(self.now, event);
         }
     }
 }
@@ -88,11 +90,14 @@ impl<T: TxToken> TxToken for WatchTx<'_, '_, '_, T> {
         F: FnOnce(&mut [u8]) -> R,
     {
         let sent = self.sent;
-        self.inner.consume(len, |buf| {
+        let mut event = None;
+        let result = self.inner.consume(len, |buf| {
             let result = f(buf);
-            sent.record(buf);
+            event = sent.record(buf);
             result
-        })
+        });
+        sent.tell(event);
+        result
     }
 
     fn set_meta(&mut self, meta: smoltcp::phy::PacketMeta) {

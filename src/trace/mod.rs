@@ -150,6 +150,9 @@ struct Conversation {
     from: IpEndpoint,
     to: IpEndpoint,
     base: u32,
+    /// The window scale this direction's sender announced in its SYN
+    /// (`None`: none, or its SYN was not seen).
+    shift: Option<u8>,
 }
 
 /// Decodes frames; remembers the first sequence number of each direction
@@ -203,16 +206,18 @@ impl Decoder {
     }
 
     /// The base of the direction `from -> to`, learning it from `seq`
-    /// (a SYN always starts a new one).
-    fn base(&mut self, from: IpEndpoint, to: IpEndpoint, seq: u32, syn: bool) -> u32 {
+    /// (a SYN always starts a new one, with the window scale it
+    /// announces: `syn` is that scale, if the segment is a SYN).
+    fn base(&mut self, from: IpEndpoint, to: IpEndpoint, seq: u32, syn: Option<Option<u8>>) -> u32 {
         let found = self
             .conversations
             .iter_mut()
             .find(|c| c.from == from && c.to == to);
         match found {
             Some(c) => {
-                if syn {
+                if let Some(shift) = syn {
                     c.base = seq;
+                    c.shift = shift;
                 }
                 c.base
             }
@@ -224,9 +229,28 @@ impl Decoder {
                     from,
                     to,
                     base: seq,
+                    shift: syn.flatten(),
                 });
                 seq
             }
+        }
+    }
+
+    /// The window `window` of a segment `from -> to` means, in bytes: scaled
+    /// by the sender's announced shift once both SYNs announced one (RFC
+    /// 7323 section 2.2; a SYN's own window is never scaled), as Wireshark
+    /// shows it; as it stands when either SYN was not seen.
+    fn scaled_window(&self, from: IpEndpoint, to: IpEndpoint, window: u16, syn: bool) -> u32 {
+        let shift = |a, b| {
+            self.conversations
+                .iter()
+                .find(|c| c.from == a && c.to == b)
+                .and_then(|c| c.shift)
+        };
+        match (syn, shift(from, to), shift(to, from)) {
+            // RFC 7323: a shift over 14 is taken as 14.
+            (false, Some(ours), Some(_)) => u32::from(window) << ours.min(14),
+            _ => u32::from(window),
         }
     }
 
@@ -449,15 +473,17 @@ impl Decoder {
         let from = IpEndpoint::new(src, tcp.src_port());
         let to = IpEndpoint::new(dst, tcp.dst_port());
         let seq = tcp.seq_number().0 as u32;
-        let base = self.base(from, to, seq, tcp.syn());
+        let syn = tcp.syn().then(|| tcp::window_shift(tcp.options()));
+        let base = self.base(from, to, seq, syn);
+        let window = self.scaled_window(from, to, tcp.window_len(), tcp.syn());
         let checksum = tcp.verify_checksum(&src, &dst);
         write_l4_tcp(
             l,
             &tcp,
-            from,
-            to,
+            (from, to),
             seq.wrapping_sub(base),
             self.known_base(to, from),
+            window,
             checksum,
         )?;
         let payload = tcp.payload();

@@ -49,13 +49,32 @@ impl fmt::Display for Flags<'_> {
     }
 }
 
+/// The window scale option of a SYN's `options`, if it has one that parses.
+pub(super) fn window_shift(options: &[u8]) -> Option<u8> {
+    let mut rest = options;
+    // Every option takes at least one byte: bounded as in `Options`.
+    for _ in 0..options.len() {
+        let (next, option) = TcpOption::parse(rest).ok()?;
+        if next.len() >= rest.len() {
+            return None;
+        }
+        match option {
+            TcpOption::EndOfList => return None,
+            TcpOption::WindowScale(shift) => return Some(shift),
+            _ => rest = next,
+        }
+    }
+    None
+}
+
+/// The L4 line; `window` is the window in bytes (scaled by the caller).
 pub(super) fn write_l4_tcp<W: Write>(
     l: &mut Lines<'_, W>,
     tcp: &TcpPacket<&[u8]>,
-    from: IpEndpoint,
-    to: IpEndpoint,
+    (from, to): (IpEndpoint, IpEndpoint),
     rel_seq: u32,
     peer_base: Option<u32>,
+    window: u32,
     checksum: bool,
 ) -> fmt::Result {
     let ack = match (tcp.ack(), peer_base) {
@@ -72,7 +91,7 @@ pub(super) fn write_l4_tcp<W: Write>(
             EndpointText(from),
             EndpointText(to),
             Flags(tcp),
-            tcp.window_len(),
+            window,
             tcp.payload().len()
         ),
     )

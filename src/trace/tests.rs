@@ -308,3 +308,115 @@ mod ipv6 {
         );
     }
 }
+
+/// Windows print scaled once both SYNs announced a scale, as a Linux peer
+/// (ws 7) and one with ws 10 would show them in Wireshark.
+mod scaled_windows {
+    extern crate std;
+
+    use std::{string::String, vec, vec::Vec};
+
+    use smoltcp::phy::ChecksumCapabilities;
+    use smoltcp::wire::{EthernetRepr, Ipv4Repr, TcpControl, TcpRepr, TcpSeqNumber};
+
+    use super::super::*;
+
+    const A: Ipv4Address = Ipv4Address::new(10, 0, 0, 1);
+    const B: Ipv4Address = Ipv4Address::new(10, 0, 0, 2);
+
+    fn segment(
+        from: (Ipv4Address, u16),
+        to: (Ipv4Address, u16),
+        syn: bool,
+        ack: bool,
+        win: u16,
+        ws: Option<u8>,
+    ) -> Vec<u8> {
+        let tcp = TcpRepr {
+            src_port: from.1,
+            dst_port: to.1,
+            control: if syn {
+                TcpControl::Syn
+            } else {
+                TcpControl::None
+            },
+            seq_number: TcpSeqNumber(1000),
+            ack_number: ack.then_some(TcpSeqNumber(1)),
+            window_len: win,
+            window_scale: ws,
+            max_seg_size: None,
+            sack_permitted: false,
+            sack_ranges: [None; 3],
+            timestamp: None,
+            payload: &[],
+        };
+        let ip = Ipv4Repr {
+            src_addr: from.0,
+            dst_addr: to.0,
+            next_header: IpProtocol::Tcp,
+            payload_len: tcp.buffer_len(),
+            hop_limit: 64,
+        };
+        let mut f = vec![0; 14 + ip.buffer_len() + tcp.buffer_len()];
+        EthernetRepr {
+            src_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
+            dst_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
+            ethertype: EthernetProtocol::Ipv4,
+        }
+        .emit(&mut EthernetFrame::new_unchecked(&mut f));
+        let caps = ChecksumCapabilities::default();
+        ip.emit(&mut Ipv4Packet::new_unchecked(&mut f[14..]), &caps);
+        let (src, dst) = (IpAddress::Ipv4(from.0), IpAddress::Ipv4(to.0));
+        tcp.emit(
+            &mut TcpPacket::new_unchecked(&mut f[34..]),
+            &src,
+            &dst,
+            &caps,
+        );
+        f
+    }
+
+    fn windows(frames: &[Vec<u8>]) -> Vec<String> {
+        let mut d = Decoder::new();
+        frames
+            .iter()
+            .map(|f| {
+                let mut s = String::new();
+                d.write_frame(&mut s, Style::Brief, format_args!("#"), f)
+                    .ok();
+                let w = s.split("  win ").nth(1).unwrap_or_default();
+                w.split(' ').next().unwrap_or_default().into()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn both_syns_with_a_scale_then_every_window_is_scaled() {
+        let (a, b) = ((A, 40000), (B, 80));
+        let got = windows(&[
+            segment(a, b, true, false, 64240, Some(7)),
+            segment(b, a, true, true, 65160, Some(10)),
+            segment(a, b, false, true, 502, None),
+            segment(b, a, false, true, 63, None),
+        ]);
+        assert_eq!(
+            got,
+            ["64240", "65160", "64256", "64512"],
+            "SYNs as sent, then scaled"
+        );
+    }
+
+    #[test]
+    fn one_side_without_a_scale_means_none_is_applied() {
+        let (a, b) = ((A, 40001), (B, 80));
+        let got = windows(&[
+            segment(a, b, true, false, 8192, Some(7)),
+            segment(b, a, true, true, 8192, None),
+            segment(a, b, false, true, 502, None),
+        ]);
+        assert_eq!(got, ["8192", "8192", "502"]);
+        // Caught mid-conversation, no SYN seen: as it stands.
+        let got = windows(&[segment((A, 40002), b, false, true, 63, None)]);
+        assert_eq!(got, ["63"]);
+    }
+}

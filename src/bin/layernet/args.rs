@@ -82,9 +82,13 @@ pub(crate) struct Global {
     /// conn=N|IP:PORT-IP:PORT,frames=A..B (any subset).
     #[arg(long, global = true, value_name = "SPEC", requires = "trace")]
     pub(crate) trace_filter: Option<Filter>,
-    /// Write every frame, both ways, to FILE in classic pcap format (for
-    /// `tshark -r` and Wireshark); on the simulated segment, all hosts'
-    /// frames with their virtual timestamps.
+    /// Write every frame, both ways, to FILE (`-`: stdout, for `serve` and
+    /// `demo`, whose own lines then go to stderr) for `tshark -r` and
+    /// Wireshark, written out after every round of polls and on SIGUSR1;
+    /// on the simulated segment, all hosts' frames with their virtual
+    /// timestamps. Classic pcap; pcapng with faults (`--faults`, the
+    /// demo's `--loss`), each frame the wire lost or changed marked with a
+    /// comment.
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) pcap: Option<std::path::PathBuf>,
     /// Print the per-layer counters on stderr at exit (`serve`: also on

@@ -10,7 +10,8 @@ use layernet::host::demo;
 use layernet::net::{AppCounters, Counters};
 
 use crate::args::{DemoArgs, Global, Link};
-use crate::net::Capture;
+use crate::net::{Capture, pcap_to_stdout};
+use layernet::host::recorder::Format;
 
 /// The demo's hosts, as the trace and the counters name them.
 pub(crate) const DEMO_HOSTS: [&str; 3] = ["server", "client-a", "client-b"];
@@ -20,7 +21,13 @@ pub(crate) fn run_demo(global: &Global, args: DemoArgs) -> ExitCode {
         eprintln!("layernet demo: the demo runs on the simulated segment; drop --link");
         return ExitCode::from(2);
     }
-    let capture = match Capture::new(global) {
+    // The wire's verdicts need pcapng; without faults the capture stays
+    // classic pcap, as it always was.
+    let format = match args.loss != 0 || global.faults.is_some() {
+        true => Format::PcapNg,
+        false => Format::Pcap,
+    };
+    let capture = match Capture::with_format(global, format) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("layernet demo: {e}");
@@ -51,7 +58,11 @@ pub(crate) fn run_demo(global: &Global, args: DemoArgs) -> ExitCode {
     }
     let report = demo::run_exchanges(&mut setup, options);
     if !global.quiet {
-        demo::print_report(&report);
+        match pcap_to_stdout(global) {
+            // Standard output carries the capture.
+            true => eprint!("{}", demo::format_report(&report)),
+            false => demo::print_report(&report),
+        }
     }
     let mut stacks = Vec::new();
     for (i, name) in DEMO_HOSTS.iter().enumerate() {

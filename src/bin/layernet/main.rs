@@ -97,6 +97,20 @@ fn main() -> ExitCode {
         eprintln!("layernet: --dhcp-max-lease needs --ip dhcp");
         return ExitCode::from(2);
     }
+    // Only serve and the demo can give standard output to the capture:
+    // a client's output there is its data (a file, a reply, ping's lines).
+    if net::pcap_to_stdout(&cli.global)
+        && !matches!(
+            cli.command,
+            None | Some(Command::Demo(_) | Command::Serve(_))
+        )
+    {
+        let name = cli.command.as_ref().map_or("demo", client_name);
+        eprintln!(
+            "layernet {name}: --pcap - (the capture on standard output) works with serve and demo only; give --pcap FILE"
+        );
+        return ExitCode::from(2);
+    }
     match cli.command {
         None => run_demo(&cli.global, DemoArgs::default_run()),
         Some(Command::Demo(a)) => run_demo(&cli.global, a),

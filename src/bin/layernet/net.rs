@@ -6,12 +6,33 @@
 //! (TAP, trace) and on the parsed options in `args.rs`.
 
 use layernet::Duration;
-use layernet::host::recorder::{Recorder, SharedRecorder, apps_table, counters_table};
+use layernet::host::recorder::{Format, Recorder, SharedRecorder, apps_table, counters_table};
 use layernet::host::tap_net::TapNet;
 use layernet::link::tap::TapDevice;
 use layernet::net::{AppCounters, Config, Counters, DEFAULT_IP, DhcpEvent, DnsStorage, Lease};
 use layernet::trace::Style;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Standard output carries the capture (`--pcap -`): what the commands
+/// print there goes to stderr instead.
+static STDOUT_IS_CAPTURE: AtomicBool = AtomicBool::new(false);
+
+/// Whether `--pcap` names standard output.
+pub(crate) fn pcap_to_stdout(global: &Global) -> bool {
+    global.pcap.as_deref() == Some(std::path::Path::new("-"))
+}
+
+/// Print one line of a command's own output: on stdout, or on stderr
+/// while stdout carries the capture (so `serve --pcap - | tshark -r -`
+/// reads frames only, and the access log stays on the terminal).
+pub(crate) fn out_line(line: std::fmt::Arguments<'_>) {
+    if STDOUT_IS_CAPTURE.load(Ordering::Relaxed) {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
+}
 
 use crate::args::{Global, Ip6Mode, IpMode, Link, TraceStyle};
 
@@ -22,7 +43,19 @@ pub(crate) struct Capture {
 }
 
 impl Capture {
+    /// The trace and the capture, as the options ask: classic pcap, or
+    /// pcapng with the verdicts of `--faults` when there are faults.
     pub(crate) fn new(global: &Global) -> Result<Capture, String> {
+        let format = match global.faults {
+            Some(_) => Format::PcapNg,
+            None => Format::Pcap,
+        };
+        Capture::with_format(global, format)
+    }
+
+    /// [`Capture::new`], the capture in `format` (pcapng where the
+    /// simulated wire's verdicts are to be kept).
+    pub(crate) fn with_format(global: &Global, format: Format) -> Result<Capture, String> {
         let style = global.trace.map(|t| match t {
             TraceStyle::Full => Style::Full,
             TraceStyle::Brief => Style::Brief,
@@ -33,10 +66,26 @@ impl Capture {
             if let Some(filter) = &global.trace_filter {
                 recorder.filter_trace(filter.clone());
             }
-            if let Some(path) = &global.pcap {
+            if pcap_to_stdout(global) {
+                // A descriptor of our own on stdout, buffered by us:
+                // `Stdout` would flush at every newline byte of the
+                // binary stream. Flushed after every round of polls.
+                let fd = std::os::fd::AsFd::as_fd(&std::io::stdout())
+                    .try_clone_to_owned()
+                    .map_err(|e| format!("--pcap -: {e}"))?;
+                let out = std::io::BufWriter::new(std::fs::File::from(fd));
                 recorder
-                    .capture_to(path)
-                    .map_err(|e| format!("--pcap {e}"))?;
+                    .capture_into(Box::new(out), format)
+                    .map_err(|e| format!("--pcap -: {e}"))?;
+                STDOUT_IS_CAPTURE.store(true, Ordering::Relaxed);
+            } else if let Some(path) = &global.pcap {
+                std::fs::File::create(path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|f| {
+                        let out = Box::new(std::io::BufWriter::new(f));
+                        recorder.capture_into(out, format)
+                    })
+                    .map_err(|e| format!("--pcap {}: {e}", path.display()))?;
             }
             Some(recorder.shared())
         } else {
@@ -52,6 +101,15 @@ impl Capture {
     pub(crate) fn report(&self, hosts: &[(&str, Counters, &[AppCounters])]) {
         if self.counters {
             print_counters(hosts);
+        }
+    }
+
+    /// Write out the trace and the capture so far (`serve` on SIGUSR1; a
+    /// TAP host also does it after every round of polls). A failure waits
+    /// for [`Capture::finish`].
+    pub(crate) fn flush(&self) {
+        if let Some(r) = &self.recorder {
+            let _ = r.borrow_mut().flush();
         }
     }
 

@@ -27,7 +27,7 @@ use layernet::{Duration, IpAddress, IpEndpoint, Ipv6Cidr};
 
 use crate::args::{Global, Ip6Mode, IpMode, ServeArgs, ServiceName};
 use crate::client;
-use crate::net::{Capture, dhcp_line, open_tap_with, print_counters, report_faults};
+use crate::net::{Capture, dhcp_line, open_tap_with, out_line, print_counters, report_faults};
 
 /// The file service as `serve` runs it. Its connection table is a value
 /// of about half a megabyte: built in a frame of its own (never inlined
@@ -87,11 +87,11 @@ pub(crate) fn log_line(line: &str, verbose: bool) {
     if let Some(access) = line.strip_prefix("access: ") {
         let (peer, rest) = access.split_once(' ').unwrap_or((access, ""));
         let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S");
-        println!("{peer} [{now}] {rest}");
+        out_line(format_args!("{peer} [{now}] {rest}"));
     } else if line.starts_with("sntp: ") {
         // Where the time-echo's stamps now come from, as `dhcp:` says
         // where the address came from.
-        println!("{line}");
+        out_line(format_args!("{line}"));
     } else if verbose {
         eprintln!("{line}");
     }
@@ -247,11 +247,11 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Fail
         .map_err(|e| format!("signal handler: {e}"))?;
     let listening = |ip: IpAddress| {
         for entry in &started {
-            println!(
+            out_line(format_args!(
                 "listening on {} ({})",
                 EndpointText(IpEndpoint::new(ip, entry.port)),
                 entry.name
-            );
+            ));
         }
     };
     if global.ip != IpMode::Dhcp {
@@ -269,11 +269,11 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Fail
         }
         let now: Vec<Ipv6Cidr> = net.stack().ipv6_addrs().collect();
         for gone in v6.iter().filter(|c| !now.contains(c)) {
-            println!("slaac: {gone} expired");
+            out_line(format_args!("slaac: {gone} expired"));
         }
         for new in now.iter().filter(|c| !v6.contains(c)) {
             if !new.address().is_unicast_link_local() && global.ip6 == Some(Ip6Mode::Slaac) {
-                println!("slaac: {new}");
+                out_line(format_args!("slaac: {new}"));
             }
             listening(new.address().into());
         }
@@ -283,7 +283,7 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Fail
     let verbose = global.verbose > 0 && !global.quiet;
     net.run_until(|net| {
         while let Some(event) = net.stack().take_dhcp_event() {
-            println!("{}", dhcp_line(event));
+            out_line(format_args!("{}", dhcp_line(event)));
             if let DhcpEvent::Bound(lease) = event {
                 listening(lease.address.address().into());
                 v6_listed = true;
@@ -292,6 +292,9 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Fail
         v6_changes(net, v6_listed);
         net.drain_logs(&mut |line| log_line(line, verbose));
         if dump.swap(false, Ordering::Relaxed) {
+            // The capture is flushed after every round of polls anyway;
+            // SIGUSR1 makes sure of it, beside the counters.
+            capture.flush();
             let stack = net.stack();
             print_counters(&[("layernet", stack.counters(), stack.app_counters())]);
         }

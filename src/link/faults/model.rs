@@ -7,7 +7,7 @@
 
 use core::cell::RefCell;
 
-use smoltcp::time::Duration;
+use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetFrame, EthernetProtocol, Ipv4Packet};
 
 use crate::link::ETHERNET_HEADER_LEN;
@@ -291,6 +291,107 @@ impl FaultStats {
             reordered: self.reordered + other.reordered,
             overflow: self.overflow + other.overflow,
             oversize: self.oversize + other.oversize,
+        }
+    }
+}
+
+/// What the fault model did to one frame, as a [`Witness`] hears it:
+/// every fault that hit it (a frame can be corrupted, duplicated and
+/// reordered at once; a dropped one is only dropped). A frame held only
+/// for the delay, or passed straight through, is clean.
+///
+/// ```
+/// use layernet::link::faults::Fate;
+/// assert!(Fate::CLEAN.is_clean());
+/// let late = Fate { reordered: true, ..Fate::CLEAN };
+/// assert!(!late.is_clean() && !late.lost());
+/// assert!(Fate { dropped: true, ..Fate::CLEAN }.lost());
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fate {
+    /// Never delivered (the roll, or too big to hold).
+    pub dropped: bool,
+    /// One checksummed bit flipped: the receiver discards it (an ARP
+    /// frame, which has no checksum, is lost as an FCS error loses it).
+    pub corrupted: bool,
+    /// Delivered twice.
+    pub duplicated: bool,
+    /// Held back so that later frames overtook it.
+    pub reordered: bool,
+}
+
+impl Fate {
+    /// Nothing happened to it.
+    pub const CLEAN: Fate = Fate {
+        dropped: false,
+        corrupted: false,
+        duplicated: false,
+        reordered: false,
+    };
+
+    /// True if no fault hit it.
+    ///
+    /// ```
+    /// use layernet::link::faults::Fate;
+    /// assert!(!Fate { duplicated: true, ..Fate::CLEAN }.is_clean());
+    /// ```
+    pub const fn is_clean(self) -> bool {
+        !(self.dropped || self.corrupted || self.duplicated || self.reordered)
+    }
+
+    /// True if the receiver never takes it in: dropped, or corrupted (its
+    /// checksum fails, or the NIC's FCS would).
+    ///
+    /// ```
+    /// use layernet::link::faults::Fate;
+    /// assert!(Fate { corrupted: true, ..Fate::CLEAN }.lost());
+    /// assert!(!Fate { duplicated: true, ..Fate::CLEAN }.lost());
+    /// ```
+    pub const fn lost(self) -> bool {
+        self.dropped || self.corrupted
+    }
+}
+
+/// Hears the [`Fate`] of every frame a [`super::Faulty`] wrapper rolls
+/// for, as it is decided, with the frame as it was offered (before any
+/// bit is flipped). A capture uses it to mark what the wire lost; frames
+/// passed straight through (no faults that way) are not rolled for, so
+/// not reported. Frames lost because every hold slot was taken (counted
+/// as overflow) are reported as rolled, the slot shortage being the
+/// wrapper's capacity, not the wire's doing.
+///
+/// ```
+/// use layernet::link::faults::{Fate, Witness};
+/// use layernet::Instant;
+/// #[derive(Default)]
+/// struct Lost(u32);
+/// impl Witness for Lost {
+///     fn fate(&mut self, _: Instant, _: bool, _: &[u8], fate: Fate) {
+///         self.0 += u32::from(fate.lost());
+///     }
+/// }
+/// let mut lost = Lost::default();
+/// lost.fate(Instant::ZERO, false, &[0; 60], Fate { dropped: true, ..Fate::CLEAN });
+/// assert_eq!(lost.0, 1);
+/// ```
+pub trait Witness {
+    /// `frame` (`inbound`: from the link; else from the stack) met `fate` at `now`.
+    fn fate(&mut self, now: Instant, inbound: bool, frame: &[u8], fate: Fate);
+}
+
+/// Nobody listens: the default, at no cost.
+impl Witness for () {
+    #[inline]
+    fn fate(&mut self, _: Instant, _: bool, _: &[u8], _: Fate) {}
+}
+
+/// A witness that may be attached later (the simulated network's hosts
+/// are made before anyone asks for a capture).
+impl<W: Witness> Witness for Option<W> {
+    #[inline]
+    fn fate(&mut self, now: Instant, inbound: bool, frame: &[u8], fate: Fate) {
+        if let Some(w) = self {
+            w.fate(now, inbound, frame, fate);
         }
     }
 }
