@@ -88,6 +88,7 @@ impl<'a> Stack<'a> {
     pub fn abort_all_tcp(&mut self) {
         // A stream already closed changes owner, not state.
         self.pool_moved = true;
+        self.touched = u64::MAX;
         for entry in self.tcp.iter_mut().filter(|e| !e.parked) {
             let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
             if !matches!(
@@ -178,6 +179,12 @@ impl<'a> Stack<'a> {
         }
     }
 
+    /// The socket of TCP entry `index` may change (state, endpoints): the
+    /// next poll looks at it before any frame (see [`Stack::touched`]).
+    pub(super) fn touch(&mut self, index: usize) {
+        self.touched |= gate::entry_bit(index);
+    }
+
     /// Lower [`Stack::tcp_live`] past the idle entries at the end.
     pub(super) fn trim_live(&mut self) {
         let live = &self.tcp[..self.tcp_live];
@@ -209,7 +216,7 @@ impl<'a> Stack<'a> {
         // to be accepted), and those of them in LISTEN.
         let mut queued = [0usize; MAX_LISTENERS];
         let mut listening = [0usize; MAX_LISTENERS];
-        for entry in self.tcp[..self.tcp_live].iter_mut() {
+        for (i, entry) in self.tcp[..self.tcp_live].iter_mut().enumerate() {
             if !matches!(entry.owner, Owner::Closing | Owner::Slot(_)) {
                 continue;
             }
@@ -227,6 +234,7 @@ impl<'a> Stack<'a> {
                     match port {
                         Some(l) if socket.listen(l.port).is_ok() => {
                             self.counters.slots_armed += 1;
+                            self.touched |= gate::entry_bit(i);
                         }
                         _ => entry.owner = Owner::Free,
                     }
@@ -275,6 +283,7 @@ impl<'a> Stack<'a> {
                 let index = from + found;
                 from = index + 1;
                 self.unpark(index);
+                self.touch(index);
                 let entry = &mut self.tcp[index];
                 let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
                 fresh(socket, Some(HANDSHAKE_TIMEOUT));
@@ -327,12 +336,13 @@ impl<'a> Stack<'a> {
         if let Some(l) = self.listeners.get_mut(key.index) {
             *l = None;
         }
-        for entry in self.tcp.iter_mut() {
+        for (i, entry) in self.tcp.iter_mut().enumerate() {
             if entry.owner == Owner::Slot(n) {
                 // Connections not yet accepted are refused, as closing a
                 // listening Berkeley socket resets its queue.
                 self.sockets.get_mut::<tcp::Socket>(entry.handle()).abort();
                 entry.owner = Owner::Closing;
+                self.touched |= gate::entry_bit(i);
             }
         }
     }
@@ -355,6 +365,7 @@ impl<'a> Stack<'a> {
             Some(Some(l)) => l.port,
             _ => 0,
         };
+        self.touch(index);
         let entry = &mut self.tcp[index];
         let key = entry.key(index);
         entry.owner = Owner::Stream;
@@ -380,6 +391,7 @@ impl<'a> Stack<'a> {
     pub(crate) fn take_free_tcp(&mut self) -> Option<Key> {
         let index = self.tcp.iter().position(|e| e.owner == Owner::Free)?;
         self.unpark(index);
+        self.touch(index);
         self.tcp_live = self.tcp_live.max(index + 1);
         let entry = &mut self.tcp[index];
         entry.owner = Owner::Stream;
@@ -392,6 +404,7 @@ impl<'a> Stack<'a> {
     pub(crate) fn release_tcp(&mut self, key: Key) {
         if let Some(e) = self.tcp_entry(key) {
             e.disown();
+            self.touch(key.index);
         }
         self.rearm();
     }
@@ -404,6 +417,7 @@ impl<'a> Stack<'a> {
     /// The socket of stream `key`; `None` once the stream's handle is stale.
     pub(crate) fn tcp_socket(&mut self, key: Key) -> Option<&mut tcp::Socket<'a>> {
         let handle = self.tcp_socket_handle(key)?;
+        self.touch(key.index);
         Some(self.sockets.get_mut::<tcp::Socket>(handle))
     }
 
@@ -429,6 +443,7 @@ impl<'a> Stack<'a> {
         key: Key,
     ) -> Option<(&mut tcp::Socket<'a>, &mut iface::Context)> {
         let handle = self.tcp_socket_handle(key)?;
+        self.touch(key.index);
         Some((
             self.sockets.get_mut::<tcp::Socket>(handle),
             self.iface.context(),

@@ -183,6 +183,7 @@ impl<'a> Stack<'a> {
             spare_room,
             pool_moved: false,
             tcp_live: 0,
+            touched: 0,
             tcp: tcp_entries,
             udp: udp_entries,
             icmp,
@@ -298,8 +299,10 @@ impl<'a> Stack<'a> {
         self.now = now;
         let mut progress = false;
         // Changes the application made since the last poll (listen,
-        // connect, close) show up as transitions here, before any frame.
-        self.watch_states(observer);
+        // connect, close) show up as transitions here, before any frame;
+        // only the sockets it was lent can have changed.
+        let touched = core::mem::take(&mut self.touched);
+        self.watch_some(touched, observer);
         self.iface.poll_maintenance(now);
         let us = gate::Us {
             mac: self.mac(),
@@ -316,6 +319,9 @@ impl<'a> Stack<'a> {
         // the frame stays at the head of the link meanwhile, and is
         // counted once.
         let mut asked_again = false;
+        // A re-arm here changes sockets no look has seen yet: until the next
+        // walk over all of them, the gate reads the sockets themselves.
+        let mut rearmed = false;
         for _ in 0..INGRESS_BURST {
             let Some(frame) = device.peek(now) else {
                 break;
@@ -335,10 +341,17 @@ impl<'a> Stack<'a> {
                 tcp: &self.tcp[..self.tcp_live],
                 udp: self.udp,
                 listeners: &self.listeners,
+                // Every change so far was looked at, except a re-arm's.
+                tracked: !rearmed,
             };
-            let (verdict, quiet) = gate::admit(parsed, &us, &pool);
+            let gate::Admission {
+                verdict,
+                quiet,
+                reached,
+            } = gate::admit(parsed, &us, &pool);
             if !again && matches!(verdict, gate::Verdict::Drop(DropReason::BusyPool)) {
                 asked_again = true;
+                rearmed = true;
                 self.rearm();
                 continue;
             }
@@ -382,10 +395,17 @@ impl<'a> Stack<'a> {
             if let Some(ns) = unrouted {
                 self.answer_unrouted(device, observer, ns);
             }
-            // After a quiet segment (see `gate::admit`) the walk would
-            // find nothing new (1.2% of a bulk transfer's instructions).
+            // Only a socket the segment reached can have changed: smoltcp
+            // hands a frame to one TCP socket at most, and only a TCP
+            // segment to any (after a re-arm, every socket is looked at,
+            // the newly listening ones too). After a quiet segment (see
+            // `gate::admit`) the look would find nothing new.
             if !quiet {
-                self.watch_states(observer);
+                if core::mem::take(&mut rearmed) {
+                    self.watch_states(observer);
+                } else {
+                    self.watch_some(reached, observer);
+                }
             }
             match result {
                 PollIngressSingleResult::None => break,
@@ -417,6 +437,8 @@ impl<'a> Stack<'a> {
             progress |= self.rearm();
         }
         self.watch_states(observer);
+        // Tracking is level with every socket again.
+        self.touched = 0;
         if core::mem::take(&mut self.pool_moved) {
             self.park_idle();
             self.trim_live();
@@ -435,7 +457,12 @@ impl<'a> Stack<'a> {
         now: Instant,
     ) -> PollIngressSingleResult {
         let observer = observer.as_deref_mut();
-        let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, now);
+        let sent = watch::Sent::new(
+            observer,
+            &mut self.counters,
+            &mut self.tcp[..self.tcp_live],
+            now,
+        );
         let mut device = watch::Watch::new(device, sent);
         self.iface
             .poll_ingress_single(now, &mut device, &mut self.sockets)
@@ -449,7 +476,12 @@ impl<'a> Stack<'a> {
         now: Instant,
     ) -> PollResult {
         let observer = observer.as_deref_mut();
-        let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, now);
+        let sent = watch::Sent::new(
+            observer,
+            &mut self.counters,
+            &mut self.tcp[..self.tcp_live],
+            now,
+        );
         let mut device = watch::Watch::new(device, sent);
         self.iface.poll_egress(now, &mut device, &mut self.sockets)
     }
@@ -508,6 +540,30 @@ impl<'a> Stack<'a> {
             let event = entry.track.look(socket, self.ip, self.now);
             if let Some(event) = event {
                 // A state changed: the pool's slots may need re-arming.
+                self.pool_moved = true;
+                tell(observer, self.now, event);
+            }
+        }
+    }
+
+    /// [`Stack::watch_states`] for the entries in `mask` alone (see
+    /// [`gate::entry_bit`]); all of them when every bit is set.
+    pub(super) fn watch_some(&mut self, mask: u64, observer: &mut Lent<'_, '_>) {
+        if mask == u64::MAX {
+            return self.watch_states(observer);
+        }
+        let mut bits = mask;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let Some(entry) = self.tcp.get_mut(i) else {
+                break;
+            };
+            if entry.idle() {
+                continue;
+            }
+            let socket = self.sockets.get::<tcp::Socket>(entry.handle());
+            if let Some(event) = entry.track.look(socket, self.ip, self.now) {
                 self.pool_moved = true;
                 tell(observer, self.now, event);
             }
@@ -644,7 +700,12 @@ impl<'a> Stack<'a> {
     ) {
         let now = self.now;
         let observer = observer.as_deref_mut();
-        let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, now);
+        let sent = watch::Sent::new(
+            observer,
+            &mut self.counters,
+            &mut self.tcp[..self.tcp_live],
+            now,
+        );
         let mut device = watch::Watch::new(device, sent);
         if let Some(token) = smoltcp::phy::Device::transmit(&mut device, now) {
             smoltcp::phy::TxToken::consume(token, len, fill);
