@@ -354,7 +354,8 @@ impl<'a> Stack<'a> {
             return None;
         }
         let n = listener.index as u8;
-        let index = self.tcp.iter().position(|e| {
+        // Entries past `tcp_live` are idle: none is a slot.
+        let index = self.tcp[..self.tcp_live].iter().position(|e| {
             e.owner == Owner::Slot(n) && {
                 let s = self.sockets.get::<tcp::Socket>(e.handle());
                 // CLOSE-WAIT too: a client may send and close before we accept.
@@ -402,11 +403,20 @@ impl<'a> Stack<'a> {
     /// The stream `key` is done with; smoltcp finishes its close. Nothing
     /// if the stack took it back already.
     pub(crate) fn release_tcp(&mut self, key: Key) {
-        if let Some(e) = self.tcp_entry(key) {
-            e.disown();
-            self.touch(key.index);
+        let Some(handle) = self.tcp_socket_handle(key) else {
+            self.rearm();
+            return;
+        };
+        self.tcp[key.index].disown();
+        self.touch(key.index);
+        // A socket still closing cannot go back to the pool yet, and what
+        // else a re-arm could do now waits on a change that the next poll
+        // re-arms for (`pool_moved`): the re-arm's walk over the pool would
+        // find nothing. An aborted or finished one is taken back at once.
+        let state = self.sockets.get::<tcp::Socket>(handle).state();
+        if matches!(state, tcp::State::Closed | tcp::State::TimeWait) {
+            self.rearm();
         }
-        self.rearm();
     }
 
     /// The entry of stream `key`; `None` once the stream's handle is stale.
