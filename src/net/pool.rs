@@ -356,11 +356,20 @@ impl<'a> Stack<'a> {
         let n = listener.index as u8;
         // Entries past `tcp_live` are idle: none is a slot.
         let index = self.tcp[..self.tcp_live].iter().position(|e| {
-            e.owner == Owner::Slot(n) && {
-                let s = self.sockets.get::<tcp::Socket>(e.handle());
-                // CLOSE-WAIT too: a client may send and close before we accept.
-                matches!(s.state(), tcp::State::Established | tcp::State::CloseWait)
-            }
+            // The state tracking recorded first: between polls a slot's
+            // socket stays as the last poll's walk over every socket found
+            // it (only segments move a handshake on), and most slots are
+            // still listening.
+            e.owner == Owner::Slot(n)
+                && matches!(
+                    e.track.state,
+                    tcp::State::Established | tcp::State::CloseWait
+                )
+                && {
+                    let s = self.sockets.get::<tcp::Socket>(e.handle());
+                    // CLOSE-WAIT too: a client may send and close before we accept.
+                    matches!(s.state(), tcp::State::Established | tcp::State::CloseWait)
+                }
         })?;
         let port = match self.listeners.get(listener.index) {
             Some(Some(l)) => l.port,
@@ -428,6 +437,16 @@ impl<'a> Stack<'a> {
     pub(crate) fn tcp_socket(&mut self, key: Key) -> Option<&mut tcp::Socket<'a>> {
         let handle = self.tcp_socket_handle(key)?;
         self.touch(key.index);
+        Some(self.sockets.get_mut::<tcp::Socket>(handle))
+    }
+
+    /// [`Stack::tcp_socket`] for the calls that move bytes or set an
+    /// option (smoltcp's `send`, `recv` and setters), none of which changes
+    /// the socket's state or endpoints: the next poll need not look at it
+    /// (see [`Stack::touched`]). A stream polled for data on every turn
+    /// would otherwise have its socket looked at on every poll.
+    pub(crate) fn tcp_socket_io(&mut self, key: Key) -> Option<&mut tcp::Socket<'a>> {
+        let handle = self.tcp_socket_handle(key)?;
         Some(self.sockets.get_mut::<tcp::Socket>(handle))
     }
 
