@@ -348,12 +348,6 @@ pub struct Stack<'a> {
     /// the walks that skip idle entries stop here. The pool hands out the
     /// lowest free entry, so the entries in use stay near the start.
     tcp_live: usize,
-    /// TCP entries the layer above or the pool may have changed since the
-    /// last poll's walk over every socket (bit `i` for entry `i`, see
-    /// [`gate::entry_bit`]): the next poll looks at these first, for the
-    /// changes the application made (listen, connect, close), instead of
-    /// at every socket.
-    touched: u64,
     tcp: &'a mut [TcpEntry],
     udp: &'a mut [UdpEntry],
     icmp: SocketHandle,

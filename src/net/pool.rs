@@ -88,8 +88,8 @@ impl<'a> Stack<'a> {
     pub fn abort_all_tcp(&mut self) {
         // A stream already closed changes owner, not state.
         self.pool_moved = true;
-        self.touched = u64::MAX;
         for entry in self.tcp.iter_mut().filter(|e| !e.parked) {
+            entry.touched = true;
             let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
             if !matches!(
                 socket.state(),
@@ -180,9 +180,11 @@ impl<'a> Stack<'a> {
     }
 
     /// The socket of TCP entry `index` may change (state, endpoints): the
-    /// next poll looks at it before any frame (see [`Stack::touched`]).
+    /// next poll looks at it before any frame (see [`TcpEntry::touched`]).
     pub(super) fn touch(&mut self, index: usize) {
-        self.touched |= gate::entry_bit(index);
+        if let Some(entry) = self.tcp.get_mut(index) {
+            entry.touched = true;
+        }
     }
 
     /// Lower [`Stack::tcp_live`] past the idle entries at the end.
@@ -216,7 +218,7 @@ impl<'a> Stack<'a> {
         // to be accepted), and those of them in LISTEN.
         let mut queued = [0usize; MAX_LISTENERS];
         let mut listening = [0usize; MAX_LISTENERS];
-        for (i, entry) in self.tcp[..self.tcp_live].iter_mut().enumerate() {
+        for entry in self.tcp[..self.tcp_live].iter_mut() {
             if !matches!(entry.owner, Owner::Closing | Owner::Slot(_)) {
                 continue;
             }
@@ -234,7 +236,7 @@ impl<'a> Stack<'a> {
                     match port {
                         Some(l) if socket.listen(l.port).is_ok() => {
                             self.counters.slots_armed += 1;
-                            self.touched |= gate::entry_bit(i);
+                            entry.touched = true;
                         }
                         _ => entry.owner = Owner::Free,
                     }
@@ -336,13 +338,13 @@ impl<'a> Stack<'a> {
         if let Some(l) = self.listeners.get_mut(key.index) {
             *l = None;
         }
-        for (i, entry) in self.tcp.iter_mut().enumerate() {
+        for entry in self.tcp.iter_mut() {
             if entry.owner == Owner::Slot(n) {
                 // Connections not yet accepted are refused, as closing a
                 // listening Berkeley socket resets its queue.
                 self.sockets.get_mut::<tcp::Socket>(entry.handle()).abort();
                 entry.owner = Owner::Closing;
-                self.touched |= gate::entry_bit(i);
+                entry.touched = true;
             }
         }
     }
@@ -443,7 +445,7 @@ impl<'a> Stack<'a> {
     /// [`Stack::tcp_socket`] for the calls that move bytes or set an
     /// option (smoltcp's `send`, `recv` and setters), none of which changes
     /// the socket's state or endpoints: the next poll need not look at it
-    /// (see [`Stack::touched`]). A stream polled for data on every turn
+    /// (see [`TcpEntry::touched`]). A stream polled for data on every turn
     /// would otherwise have its socket looked at on every poll.
     pub(crate) fn tcp_socket_io(&mut self, key: Key) -> Option<&mut tcp::Socket<'a>> {
         let handle = self.tcp_socket_handle(key)?;

@@ -183,7 +183,6 @@ impl<'a> Stack<'a> {
             spare_room,
             pool_moved: false,
             tcp_live: 0,
-            touched: 0,
             tcp: tcp_entries,
             udp: udp_entries,
             icmp,
@@ -301,8 +300,7 @@ impl<'a> Stack<'a> {
         // Changes the application made since the last poll (listen,
         // connect, close) show up as transitions here, before any frame;
         // only the sockets it was lent can have changed.
-        let touched = core::mem::take(&mut self.touched);
-        self.watch_some(touched, observer);
+        self.watch_touched(observer);
         self.iface.poll_maintenance(now);
         let us = gate::Us {
             mac: self.mac(),
@@ -369,12 +367,13 @@ impl<'a> Stack<'a> {
                 }
                 gate::Verdict::Admit(note) => note,
             };
-            if let Some(segment) = track::Segment::in_frame(Direction::Rx, parsed) {
-                let live = &mut self.tcp[..self.tcp_live];
-                let entry = live.iter_mut().find(|e| e.track.holds(&segment));
-                if let Some(entry) = entry {
-                    entry.track.received(&segment);
-                }
+            // The connection a segment belongs to is among the entries the
+            // gate found it could reach: no second walk over the pool.
+            if reached != 0
+                && let Some(segment) = track::Segment::in_frame(Direction::Rx, parsed)
+                && let Some(entry) = self.reached_holding(reached, &segment)
+            {
+                entry.track.received(&segment);
             }
             if let Some(Event::NoSocket { transport, .. }) = note {
                 match transport {
@@ -437,8 +436,6 @@ impl<'a> Stack<'a> {
             progress |= self.rearm();
         }
         self.watch_states(observer);
-        // Tracking is level with every socket again.
-        self.touched = 0;
         if core::mem::take(&mut self.pool_moved) {
             self.park_idle();
             self.trim_live();
@@ -496,7 +493,15 @@ impl<'a> Stack<'a> {
         let mut kicked = false;
         for entry in self.tcp[..self.tcp_live].iter_mut() {
             // A pooled socket is closed or in TIME-WAIT: it sends nothing.
-            if entry.owner == Owner::Free {
+            // Nor does one that tracking last saw in a state that does not
+            // send data (egress since then can only have closed it): only
+            // ESTABLISHED and CLOSE-WAIT can stall (`Tracked::kick_at`).
+            if entry.owner == Owner::Free
+                || !matches!(
+                    entry.track.state,
+                    tcp::State::Established | tcp::State::CloseWait
+                )
+            {
                 continue;
             }
             let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
@@ -532,6 +537,8 @@ impl<'a> Stack<'a> {
     /// report and record the differences.
     pub(super) fn watch_states(&mut self, observer: &mut Lent<'_, '_>) {
         for entry in self.tcp[..self.tcp_live].iter_mut() {
+            // Looked at now, if it needs a look at all.
+            entry.touched = false;
             // This runs after every frame, for every socket in the pool.
             if entry.idle() {
                 continue;
@@ -540,6 +547,42 @@ impl<'a> Stack<'a> {
             let event = entry.track.look(socket, self.ip, self.now);
             if let Some(event) = event {
                 // A state changed: the pool's slots may need re-arming.
+                self.pool_moved = true;
+                tell(observer, self.now, event);
+            }
+        }
+    }
+
+    /// The first entry in `mask` (see [`gate::entry_bit`]; all live ones
+    /// when every bit is set) whose connection `segment` belongs to.
+    #[inline]
+    fn reached_holding(&mut self, mask: u64, segment: &track::Segment) -> Option<&mut TcpEntry> {
+        let live = &mut self.tcp[..self.tcp_live];
+        if mask == u64::MAX {
+            return live.iter_mut().find(|e| e.track.holds(segment));
+        }
+        let mut bits = mask;
+        let mut found = None;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if live.get(i).is_some_and(|e| e.track.holds(segment)) {
+                found = Some(i);
+                break;
+            }
+        }
+        live.get_mut(found?)
+    }
+
+    /// [`Stack::watch_states`] for the entries marked
+    /// [`TcpEntry::touched`] alone.
+    fn watch_touched(&mut self, observer: &mut Lent<'_, '_>) {
+        for entry in self.tcp[..self.tcp_live].iter_mut() {
+            if !core::mem::take(&mut entry.touched) || entry.idle() {
+                continue;
+            }
+            let socket = self.sockets.get::<tcp::Socket>(entry.handle());
+            if let Some(event) = entry.track.look(socket, self.ip, self.now) {
                 self.pool_moved = true;
                 tell(observer, self.now, event);
             }

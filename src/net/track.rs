@@ -134,8 +134,11 @@ impl Tracked {
     /// `segment` (seen from this stack's side).
     #[inline]
     pub(crate) fn holds(&self, segment: &Segment) -> bool {
-        self.local.is_some_and(|l| l.port == segment.local_port)
-            && self.remote == Some(segment.remote)
+        // The remote port first: it tells a server's connections apart,
+        // which all share the local port, before the addresses are read.
+        self.remote.is_some_and(|r| r.port == segment.remote.port)
+            && self.local.is_some_and(|l| l.port == segment.local_port)
+            && self.remote.is_some_and(|r| r.addr == segment.remote.addr)
     }
 
     /// Whether an RST at sequence number `seq` may reset this connection
