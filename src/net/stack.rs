@@ -8,6 +8,18 @@
 use super::observe::{Lent, tell};
 use super::*;
 
+/// Which TCP sockets a look ([`Stack::watch`]) visits.
+#[derive(Clone, Copy)]
+enum Looks {
+    /// Every live one.
+    All,
+    /// Those lent to the layer above since the last look at all of them
+    /// ([`TcpEntry::touched`]).
+    Touched,
+    /// Those a segment could reach ([`gate::Admission::reached`]).
+    Reached(u64),
+}
+
 impl<'a> Stack<'a> {
     /// Build a stack on `device` with `config`, using the caller's `resources`
     /// for every socket. `now` is the current time on the caller's clock.
@@ -300,7 +312,7 @@ impl<'a> Stack<'a> {
         // Changes the application made since the last poll (listen,
         // connect, close) show up as transitions here, before any frame;
         // only the sockets it was lent can have changed.
-        self.watch_touched(observer);
+        self.watch(Looks::Touched, observer);
         self.iface.poll_maintenance(now);
         let us = gate::Us {
             mac: self.mac(),
@@ -403,7 +415,7 @@ impl<'a> Stack<'a> {
                 if core::mem::take(&mut rearmed) {
                     self.watch_states(observer);
                 } else {
-                    self.watch_some(reached, observer);
+                    self.watch(Looks::Reached(reached), observer);
                 }
             }
             match result {
@@ -536,81 +548,81 @@ impl<'a> Stack<'a> {
     /// Compare every TCP socket's state with the one recorded last time;
     /// report and record the differences.
     pub(super) fn watch_states(&mut self, observer: &mut Lent<'_, '_>) {
-        for entry in self.tcp[..self.tcp_live].iter_mut() {
-            // Looked at now, if it needs a look at all.
-            entry.touched = false;
-            // This runs after every frame, for every socket in the pool.
-            if entry.idle() {
-                continue;
+        self.watch(Looks::All, observer);
+    }
+
+    /// Compare the state of the TCP sockets `looks` names with the one
+    /// recorded last time; report and record the differences.
+    fn watch(&mut self, looks: Looks, observer: &mut Lent<'_, '_>) {
+        match looks {
+            // A segment reaches one entry or a few: their bits, not a walk.
+            Looks::Reached(mask) if mask != u64::MAX => {
+                let mut bits = mask;
+                while bits != 0 {
+                    let i = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    self.look_at(i, observer);
+                }
             }
-            let socket = self.sockets.get::<tcp::Socket>(entry.handle());
-            let event = entry.track.look(socket, self.ip, self.now);
-            if let Some(event) = event {
-                // A state changed: the pool's slots may need re-arming.
-                self.pool_moved = true;
-                tell(observer, self.now, event);
+            _ => {
+                for i in 0..self.tcp_live {
+                    let Some(entry) = self.tcp.get_mut(i) else {
+                        break;
+                    };
+                    let pick = match looks {
+                        // Looked at now, if it needs a look at all.
+                        Looks::All => {
+                            entry.touched = false;
+                            true
+                        }
+                        Looks::Touched => core::mem::take(&mut entry.touched),
+                        Looks::Reached(_) => true,
+                    };
+                    if pick {
+                        self.look_at(i, observer);
+                    }
+                }
             }
         }
     }
 
-    /// The first entry in `mask` (see [`gate::entry_bit`]; all live ones
-    /// when every bit is set) whose connection `segment` belongs to.
-    #[inline]
+    /// Look at the socket of TCP entry `i` (see [`Stack::watch`]); one
+    /// body for every kind of look, which the firmware carries once.
+    fn look_at(&mut self, i: usize, observer: &mut Lent<'_, '_>) {
+        let Some(entry) = self.tcp.get_mut(i) else {
+            return;
+        };
+        // Idle entries stay closed until the pool hands them out.
+        if entry.idle() {
+            return;
+        }
+        let socket = self.sockets.get::<tcp::Socket>(entry.handle());
+        if let Some(event) = entry.track.look(socket, self.ip, self.now) {
+            // A state changed: the pool's slots may need re-arming.
+            self.pool_moved = true;
+            tell(observer, self.now, event);
+        }
+    }
+
+    /// The first entry in `mask` (see [`gate::entry_bit`]; every live one
+    /// when all bits are set) whose connection `segment` belongs to.
     fn reached_holding(&mut self, mask: u64, segment: &track::Segment) -> Option<&mut TcpEntry> {
         let live = &mut self.tcp[..self.tcp_live];
-        if mask == u64::MAX {
-            return live.iter_mut().find(|e| e.track.holds(segment));
-        }
         let mut bits = mask;
         let mut found = None;
         while bits != 0 {
             let i = bits.trailing_zeros() as usize;
             bits &= bits - 1;
+            if mask == u64::MAX {
+                found = live.iter().position(|e| e.track.holds(segment));
+                break;
+            }
             if live.get(i).is_some_and(|e| e.track.holds(segment)) {
                 found = Some(i);
                 break;
             }
         }
         live.get_mut(found?)
-    }
-
-    /// [`Stack::watch_states`] for the entries marked
-    /// [`TcpEntry::touched`] alone.
-    fn watch_touched(&mut self, observer: &mut Lent<'_, '_>) {
-        for entry in self.tcp[..self.tcp_live].iter_mut() {
-            if !core::mem::take(&mut entry.touched) || entry.idle() {
-                continue;
-            }
-            let socket = self.sockets.get::<tcp::Socket>(entry.handle());
-            if let Some(event) = entry.track.look(socket, self.ip, self.now) {
-                self.pool_moved = true;
-                tell(observer, self.now, event);
-            }
-        }
-    }
-
-    /// [`Stack::watch_states`] for the entries in `mask` alone (see
-    /// [`gate::entry_bit`]); all of them when every bit is set.
-    pub(super) fn watch_some(&mut self, mask: u64, observer: &mut Lent<'_, '_>) {
-        if mask == u64::MAX {
-            return self.watch_states(observer);
-        }
-        let mut bits = mask;
-        while bits != 0 {
-            let i = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            let Some(entry) = self.tcp.get_mut(i) else {
-                break;
-            };
-            if entry.idle() {
-                continue;
-            }
-            let socket = self.sockets.get::<tcp::Socket>(entry.handle());
-            if let Some(event) = entry.track.look(socket, self.ip, self.now) {
-                self.pool_moved = true;
-                tell(observer, self.now, event);
-            }
-        }
     }
 
     /// When smoltcp next wants to be polled (`None`: only when a frame comes).
