@@ -72,34 +72,75 @@ pub(crate) struct Pool<'p, 's> {
     pub(crate) tcp: &'p [TcpEntry],
     pub(crate) udp: &'p [UdpEntry],
     pub(crate) listeners: &'p [Option<Listener>],
+    /// Every TCP entry's tracked state and endpoints are its socket's
+    /// (connection tracking has looked at each socket since it last
+    /// changed): the walk over the pool reads the entries alone, without
+    /// a look into smoltcp's set per socket. False when the pool has just
+    /// been re-armed, before anything looked.
+    pub(crate) tracked: bool,
+}
+
+/// The gate's answer on one frame: the verdict and what the stack needs
+/// to know after smoltcp has taken the frame.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Admission {
+    pub(crate) verdict: Verdict,
+    /// A quiet segment (see [`admit`]).
+    pub(crate) quiet: bool,
+    /// The TCP entries (bit `i` for entry `i` of [`Pool::tcp`]) that could
+    /// take the frame, as smoltcp hands a segment to the first socket that
+    /// accepts it, and only such a socket can change state: the stack looks
+    /// at these alone afterwards. All bits set: every entry (an entry past
+    /// the 64th matched).
+    pub(crate) reached: u64,
+}
+
+/// The bit of TCP entry `i` in [`Admission::reached`].
+#[inline]
+pub(crate) fn entry_bit(i: usize) -> u64 {
+    if i < 64 { 1 << i } else { u64::MAX }
 }
 
 #[cfg(test)]
 pub(crate) fn inspect(frame: &[u8], us: Us, pool: &Pool<'_, '_>) -> Verdict {
-    admit(Frame::parse(frame).as_ref(), &us, pool).0
+    admit(Frame::parse(frame).as_ref(), &us, pool).verdict
 }
 
-/// The verdict on `frame`, and whether it is a quiet segment: a TCP ACK
+/// The verdict on `frame`, the entries it may reach, and whether it is a
+/// quiet segment: a TCP ACK
 /// without SYN, FIN or RST that only ESTABLISHED sockets (or none) could
 /// take. smoltcp hands a segment to a socket holding its endpoints (a
 /// listening one refuses an ACK), and an ESTABLISHED socket stays so on
 /// such a segment (only a FIN or an RST move it): after it no socket's
 /// state can have changed, which spares the stack its walk over them. The
 /// pool walk below looks at every socket that could take it anyway.
-pub(crate) fn admit(frame: Option<&Frame<'_>>, us: &Us, pool: &Pool<'_, '_>) -> (Verdict, bool) {
-    let mut quiet = false;
-    let verdict = match check(frame, us, pool, &mut quiet) {
+pub(crate) fn admit(frame: Option<&Frame<'_>>, us: &Us, pool: &Pool<'_, '_>) -> Admission {
+    let mut reach = Reach {
+        quiet: false,
+        reached: 0,
+    };
+    let verdict = match check(frame, us, pool, &mut reach) {
         Ok(note) => Verdict::Admit(note),
         Err(reason) => Verdict::Drop(reason),
     };
-    (verdict, quiet)
+    Admission {
+        verdict,
+        quiet: reach.quiet,
+        reached: reach.reached,
+    }
+}
+
+/// What the TCP check learns beside its verdict (see [`Admission`]).
+struct Reach {
+    quiet: bool,
+    reached: u64,
 }
 
 fn check(
     frame: Option<&Frame<'_>>,
     us: &Us,
     pool: &Pool<'_, '_>,
-    quiet: &mut bool,
+    reach: &mut Reach,
 ) -> Result<Option<Event>, DropReason> {
     let frame = frame.ok_or(DropReason::Malformed)?;
     let dst = frame.eth.dst_addr();
@@ -124,9 +165,9 @@ fn check(
             }
             Ok(None)
         }
-        Net::Ipv4(ip) => check_ipv4(ip.as_ref().ok_or(DropReason::Malformed)?, us, pool, quiet),
+        Net::Ipv4(ip) => check_ipv4(ip.as_ref().ok_or(DropReason::Malformed)?, us, pool, reach),
         #[cfg(feature = "ipv6")]
-        Net::Ipv6(ip) => check_ipv6(ip.as_ref().ok_or(DropReason::Malformed)?, us, pool, quiet),
+        Net::Ipv6(ip) => check_ipv6(ip.as_ref().ok_or(DropReason::Malformed)?, us, pool, reach),
         Net::Other => Err(DropReason::Unsupported),
     }
 }
@@ -135,7 +176,7 @@ fn check_ipv4(
     parsed: &Ip<'_, Ipv4Packet<&[u8]>>,
     us: &Us,
     pool: &Pool<'_, '_>,
-    quiet: &mut bool,
+    reach: &mut Reach,
 ) -> Result<Option<Event>, DropReason> {
     let ip = &parsed.packet;
     if ip.version() != 4 {
@@ -186,7 +227,7 @@ fn check_ipv4(
             }
             Ok(None)
         }
-        IpProtocol::Tcp => check_tcp(&parsed.l4, (src_ip, dst_ip), dst == ours, pool, quiet),
+        IpProtocol::Tcp => check_tcp(&parsed.l4, (src_ip, dst_ip), dst == ours, pool, reach),
         IpProtocol::Udp => check_udp(&parsed.l4, (src_ip, dst_ip), us, pool),
         _ => Err(DropReason::Unsupported),
     }
@@ -199,7 +240,7 @@ fn check_tcp(
     (src_ip, dst_ip): (IpAddress, IpAddress),
     to_us: bool,
     pool: &Pool<'_, '_>,
-    quiet: &mut bool,
+    reach: &mut Reach,
 ) -> Result<Option<Event>, DropReason> {
     let L4::Tcp(Some(tcp)) = l4 else {
         return Err(DropReason::Malformed);
@@ -228,21 +269,28 @@ fn check_tcp(
     }
     let mut found = false;
     let mut plain_ack = tcp.ack() && !(tcp.syn() || tcp.fin() || tcp.rst());
-    for entry in pool.tcp.iter().filter(|e| !e.idle()) {
-        let socket = pool.sockets.get::<tcp::Socket>(entry.handle());
-        let state = socket.state();
-        let matches = match state {
-            tcp::State::Closed => false,
-            tcp::State::Listen => socket.listen_endpoint().port == port,
-            _ => {
-                socket.local_endpoint().is_some_and(|l| l.port == port)
-                    && socket.remote_endpoint() == Some(from)
-            }
+    for (i, entry) in pool.tcp.iter().enumerate() {
+        if entry.idle() {
+            continue;
+        }
+        let (state, matches) = if pool.tracked {
+            let seen = tracked_match(entry, port, from);
+            // The test suite runs with debug assertions: there, every
+            // segment proves that tracking kept up with every socket.
+            debug_assert_eq!(
+                seen,
+                socket_match(pool, entry, port, from),
+                "connection tracking fell behind the socket of TCP entry {i}"
+            );
+            seen
+        } else {
+            socket_match(pool, entry, port, from)
         };
         if !matches {
             continue;
         }
         found = true;
+        reach.reached |= entry_bit(i);
         plain_ack &= matches!(state, tcp::State::Listen | tcp::State::Established);
         // RFC 5961 3.2, for a synchronised connection: smoltcp takes
         // an RST anywhere in the window; only the exact next
@@ -256,11 +304,47 @@ fn check_tcp(
             return Err(DropReason::RstNotExact);
         }
     }
-    *quiet = plain_ack;
+    reach.quiet = plain_ack;
     Ok((!found).then_some(Event::NoSocket {
         transport: Transport::Tcp,
         to: IpEndpoint::new(dst_ip, port),
     }))
+}
+
+/// Whether the socket of `entry` could take a segment from `from` to our
+/// `port` (a superset of smoltcp's `accepts`, which also checks our
+/// address and refuses an ACK or RST in LISTEN), and its state.
+#[inline]
+fn socket_match(
+    pool: &Pool<'_, '_>,
+    entry: &TcpEntry,
+    port: u16,
+    from: IpEndpoint,
+) -> (tcp::State, bool) {
+    let socket = pool.sockets.get::<tcp::Socket>(entry.handle());
+    let state = socket.state();
+    let matches = match state {
+        tcp::State::Closed => false,
+        tcp::State::Listen => socket.listen_endpoint().port == port,
+        _ => {
+            socket.local_endpoint().is_some_and(|l| l.port == port)
+                && socket.remote_endpoint() == Some(from)
+        }
+    };
+    (state, matches)
+}
+
+/// [`socket_match`] from what connection tracking recorded of the socket
+/// at its last look (see [`Pool::tracked`]).
+#[inline]
+fn tracked_match(entry: &TcpEntry, port: u16, from: IpEndpoint) -> (tcp::State, bool) {
+    let track = &entry.track;
+    let matches = match track.state {
+        tcp::State::Closed => false,
+        tcp::State::Listen => track.local.is_some_and(|l| l.port == port),
+        _ => track.local.is_some_and(|l| l.port == port) && track.remote == Some(from),
+    };
+    (track.state, matches)
 }
 
 /// What smoltcp 0.14's `TcpRepr::parse` refuses in a segment whose
@@ -411,7 +495,7 @@ fn check_ipv6(
     parsed: &Ip<'_, Ipv6Packet<&[u8]>>,
     us: &Us,
     pool: &Pool<'_, '_>,
-    quiet: &mut bool,
+    reach: &mut Reach,
 ) -> Result<Option<Event>, DropReason> {
     let ip = &parsed.packet;
     if ip.version() != 6 {
@@ -467,7 +551,7 @@ fn check_ipv6(
             }
             Ok(None)
         }
-        IpProtocol::Tcp => check_tcp(&parsed.l4, (src_ip, dst_ip), to_us, pool, quiet),
+        IpProtocol::Tcp => check_tcp(&parsed.l4, (src_ip, dst_ip), to_us, pool, reach),
         IpProtocol::Udp => check_udp(&parsed.l4, (src_ip, dst_ip), us, pool),
         IpProtocol::Ipv6Frag => Err(DropReason::Fragment),
         _ => Err(DropReason::Unsupported),

@@ -43,6 +43,12 @@ pub struct TcpEntry {
     /// Bumped each time the entry stops being a stream's (see [`Key`]):
     /// a handle that names an older generation reaches nothing.
     pub(super) generation: u32,
+    /// The layer above or the pool may have changed the socket since the
+    /// last walk over every socket: the next poll looks at it first, for
+    /// the changes the application made (listen, connect, close), instead
+    /// of at every socket. (A flag here, in the entry's padding, rather
+    /// than a mask in the stack, which would grow the firmware's RAM.)
+    pub(super) touched: bool,
 }
 
 impl TcpEntry {
@@ -60,6 +66,7 @@ impl TcpEntry {
         track: track::Tracked::NEW,
         service: 0,
         generation: 0,
+        touched: false,
     };
 
     pub(crate) fn handle(&self) -> SocketHandle {

@@ -89,6 +89,7 @@ impl<'a> Stack<'a> {
         // A stream already closed changes owner, not state.
         self.pool_moved = true;
         for entry in self.tcp.iter_mut().filter(|e| !e.parked) {
+            entry.touched = true;
             let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
             if !matches!(
                 socket.state(),
@@ -178,6 +179,14 @@ impl<'a> Stack<'a> {
         }
     }
 
+    /// The socket of TCP entry `index` may change (state, endpoints): the
+    /// next poll looks at it before any frame (see [`TcpEntry::touched`]).
+    pub(super) fn touch(&mut self, index: usize) {
+        if let Some(entry) = self.tcp.get_mut(index) {
+            entry.touched = true;
+        }
+    }
+
     /// Lower [`Stack::tcp_live`] past the idle entries at the end.
     pub(super) fn trim_live(&mut self) {
         let live = &self.tcp[..self.tcp_live];
@@ -227,6 +236,7 @@ impl<'a> Stack<'a> {
                     match port {
                         Some(l) if socket.listen(l.port).is_ok() => {
                             self.counters.slots_armed += 1;
+                            entry.touched = true;
                         }
                         _ => entry.owner = Owner::Free,
                     }
@@ -275,6 +285,7 @@ impl<'a> Stack<'a> {
                 let index = from + found;
                 from = index + 1;
                 self.unpark(index);
+                self.touch(index);
                 let entry = &mut self.tcp[index];
                 let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
                 fresh(socket, Some(HANDSHAKE_TIMEOUT));
@@ -333,6 +344,7 @@ impl<'a> Stack<'a> {
                 // listening Berkeley socket resets its queue.
                 self.sockets.get_mut::<tcp::Socket>(entry.handle()).abort();
                 entry.owner = Owner::Closing;
+                entry.touched = true;
             }
         }
     }
@@ -344,17 +356,28 @@ impl<'a> Stack<'a> {
             return None;
         }
         let n = listener.index as u8;
-        let index = self.tcp.iter().position(|e| {
-            e.owner == Owner::Slot(n) && {
-                let s = self.sockets.get::<tcp::Socket>(e.handle());
-                // CLOSE-WAIT too: a client may send and close before we accept.
-                matches!(s.state(), tcp::State::Established | tcp::State::CloseWait)
-            }
+        // Entries past `tcp_live` are idle: none is a slot.
+        let index = self.tcp[..self.tcp_live].iter().position(|e| {
+            // The state tracking recorded first: between polls a slot's
+            // socket stays as the last poll's walk over every socket found
+            // it (only segments move a handshake on), and most slots are
+            // still listening.
+            e.owner == Owner::Slot(n)
+                && matches!(
+                    e.track.state,
+                    tcp::State::Established | tcp::State::CloseWait
+                )
+                && {
+                    let s = self.sockets.get::<tcp::Socket>(e.handle());
+                    // CLOSE-WAIT too: a client may send and close before we accept.
+                    matches!(s.state(), tcp::State::Established | tcp::State::CloseWait)
+                }
         })?;
         let port = match self.listeners.get(listener.index) {
             Some(Some(l)) => l.port,
             _ => 0,
         };
+        self.touch(index);
         let entry = &mut self.tcp[index];
         let key = entry.key(index);
         entry.owner = Owner::Stream;
@@ -380,6 +403,7 @@ impl<'a> Stack<'a> {
     pub(crate) fn take_free_tcp(&mut self) -> Option<Key> {
         let index = self.tcp.iter().position(|e| e.owner == Owner::Free)?;
         self.unpark(index);
+        self.touch(index);
         self.tcp_live = self.tcp_live.max(index + 1);
         let entry = &mut self.tcp[index];
         entry.owner = Owner::Stream;
@@ -390,10 +414,20 @@ impl<'a> Stack<'a> {
     /// The stream `key` is done with; smoltcp finishes its close. Nothing
     /// if the stack took it back already.
     pub(crate) fn release_tcp(&mut self, key: Key) {
-        if let Some(e) = self.tcp_entry(key) {
-            e.disown();
+        let Some(handle) = self.tcp_socket_handle(key) else {
+            self.rearm();
+            return;
+        };
+        self.tcp[key.index].disown();
+        self.touch(key.index);
+        // A socket still closing cannot go back to the pool yet, and what
+        // else a re-arm could do now waits on a change that the next poll
+        // re-arms for (`pool_moved`): the re-arm's walk over the pool would
+        // find nothing. An aborted or finished one is taken back at once.
+        let state = self.sockets.get::<tcp::Socket>(handle).state();
+        if matches!(state, tcp::State::Closed | tcp::State::TimeWait) {
+            self.rearm();
         }
-        self.rearm();
     }
 
     /// The entry of stream `key`; `None` once the stream's handle is stale.
@@ -403,6 +437,17 @@ impl<'a> Stack<'a> {
 
     /// The socket of stream `key`; `None` once the stream's handle is stale.
     pub(crate) fn tcp_socket(&mut self, key: Key) -> Option<&mut tcp::Socket<'a>> {
+        let handle = self.tcp_socket_handle(key)?;
+        self.touch(key.index);
+        Some(self.sockets.get_mut::<tcp::Socket>(handle))
+    }
+
+    /// [`Stack::tcp_socket`] for the calls that move bytes or set an
+    /// option (smoltcp's `send`, `recv` and setters), none of which changes
+    /// the socket's state or endpoints: the next poll need not look at it
+    /// (see [`TcpEntry::touched`]). A stream polled for data on every turn
+    /// would otherwise have its socket looked at on every poll.
+    pub(crate) fn tcp_socket_io(&mut self, key: Key) -> Option<&mut tcp::Socket<'a>> {
         let handle = self.tcp_socket_handle(key)?;
         Some(self.sockets.get_mut::<tcp::Socket>(handle))
     }
@@ -429,6 +474,7 @@ impl<'a> Stack<'a> {
         key: Key,
     ) -> Option<(&mut tcp::Socket<'a>, &mut iface::Context)> {
         let handle = self.tcp_socket_handle(key)?;
+        self.touch(key.index);
         Some((
             self.sockets.get_mut::<tcp::Socket>(handle),
             self.iface.context(),

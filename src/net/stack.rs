@@ -8,6 +8,18 @@
 use super::observe::{Lent, tell};
 use super::*;
 
+/// Which TCP sockets a look ([`Stack::watch`]) visits.
+#[derive(Clone, Copy)]
+enum Looks {
+    /// Every live one.
+    All,
+    /// Those lent to the layer above since the last look at all of them
+    /// ([`TcpEntry::touched`]).
+    Touched,
+    /// Those a segment could reach ([`gate::Admission::reached`]).
+    Reached(u64),
+}
+
 impl<'a> Stack<'a> {
     /// Build a stack on `device` with `config`, using the caller's `resources`
     /// for every socket. `now` is the current time on the caller's clock.
@@ -298,8 +310,9 @@ impl<'a> Stack<'a> {
         self.now = now;
         let mut progress = false;
         // Changes the application made since the last poll (listen,
-        // connect, close) show up as transitions here, before any frame.
-        self.watch_states(observer);
+        // connect, close) show up as transitions here, before any frame;
+        // only the sockets it was lent can have changed.
+        self.watch(Looks::Touched, observer);
         self.iface.poll_maintenance(now);
         let us = gate::Us {
             mac: self.mac(),
@@ -316,6 +329,9 @@ impl<'a> Stack<'a> {
         // the frame stays at the head of the link meanwhile, and is
         // counted once.
         let mut asked_again = false;
+        // A re-arm here changes sockets no look has seen yet: until the next
+        // walk over all of them, the gate reads the sockets themselves.
+        let mut rearmed = false;
         for _ in 0..INGRESS_BURST {
             let Some(frame) = device.peek(now) else {
                 break;
@@ -335,10 +351,17 @@ impl<'a> Stack<'a> {
                 tcp: &self.tcp[..self.tcp_live],
                 udp: self.udp,
                 listeners: &self.listeners,
+                // Every change so far was looked at, except a re-arm's.
+                tracked: !rearmed,
             };
-            let (verdict, quiet) = gate::admit(parsed, &us, &pool);
+            let gate::Admission {
+                verdict,
+                quiet,
+                reached,
+            } = gate::admit(parsed, &us, &pool);
             if !again && matches!(verdict, gate::Verdict::Drop(DropReason::BusyPool)) {
                 asked_again = true;
+                rearmed = true;
                 self.rearm();
                 continue;
             }
@@ -356,12 +379,13 @@ impl<'a> Stack<'a> {
                 }
                 gate::Verdict::Admit(note) => note,
             };
-            if let Some(segment) = track::Segment::in_frame(Direction::Rx, parsed) {
-                let live = &mut self.tcp[..self.tcp_live];
-                let entry = live.iter_mut().find(|e| e.track.holds(&segment));
-                if let Some(entry) = entry {
-                    entry.track.received(&segment);
-                }
+            // The connection a segment belongs to is among the entries the
+            // gate found it could reach: no second walk over the pool.
+            if reached != 0
+                && let Some(segment) = track::Segment::in_frame(Direction::Rx, parsed)
+                && let Some(entry) = self.reached_holding(reached, &segment)
+            {
+                entry.track.received(&segment);
             }
             if let Some(Event::NoSocket { transport, .. }) = note {
                 match transport {
@@ -382,10 +406,17 @@ impl<'a> Stack<'a> {
             if let Some(ns) = unrouted {
                 self.answer_unrouted(device, observer, ns);
             }
-            // After a quiet segment (see `gate::admit`) the walk would
-            // find nothing new (1.2% of a bulk transfer's instructions).
+            // Only a socket the segment reached can have changed: smoltcp
+            // hands a frame to one TCP socket at most, and only a TCP
+            // segment to any (after a re-arm, every socket is looked at,
+            // the newly listening ones too). After a quiet segment (see
+            // `gate::admit`) the look would find nothing new.
             if !quiet {
-                self.watch_states(observer);
+                if core::mem::take(&mut rearmed) {
+                    self.watch_states(observer);
+                } else {
+                    self.watch(Looks::Reached(reached), observer);
+                }
             }
             match result {
                 PollIngressSingleResult::None => break,
@@ -435,7 +466,12 @@ impl<'a> Stack<'a> {
         now: Instant,
     ) -> PollIngressSingleResult {
         let observer = observer.as_deref_mut();
-        let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, now);
+        let sent = watch::Sent::new(
+            observer,
+            &mut self.counters,
+            &mut self.tcp[..self.tcp_live],
+            now,
+        );
         let mut device = watch::Watch::new(device, sent);
         self.iface
             .poll_ingress_single(now, &mut device, &mut self.sockets)
@@ -449,7 +485,12 @@ impl<'a> Stack<'a> {
         now: Instant,
     ) -> PollResult {
         let observer = observer.as_deref_mut();
-        let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, now);
+        let sent = watch::Sent::new(
+            observer,
+            &mut self.counters,
+            &mut self.tcp[..self.tcp_live],
+            now,
+        );
         let mut device = watch::Watch::new(device, sent);
         self.iface.poll_egress(now, &mut device, &mut self.sockets)
     }
@@ -464,7 +505,15 @@ impl<'a> Stack<'a> {
         let mut kicked = false;
         for entry in self.tcp[..self.tcp_live].iter_mut() {
             // A pooled socket is closed or in TIME-WAIT: it sends nothing.
-            if entry.owner == Owner::Free {
+            // Nor does one that tracking last saw in a state that does not
+            // send data (egress since then can only have closed it): only
+            // ESTABLISHED and CLOSE-WAIT can stall (`Tracked::kick_at`).
+            if entry.owner == Owner::Free
+                || !matches!(
+                    entry.track.state,
+                    tcp::State::Established | tcp::State::CloseWait
+                )
+            {
                 continue;
             }
             let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
@@ -499,19 +548,81 @@ impl<'a> Stack<'a> {
     /// Compare every TCP socket's state with the one recorded last time;
     /// report and record the differences.
     pub(super) fn watch_states(&mut self, observer: &mut Lent<'_, '_>) {
-        for entry in self.tcp[..self.tcp_live].iter_mut() {
-            // This runs after every frame, for every socket in the pool.
-            if entry.idle() {
-                continue;
+        self.watch(Looks::All, observer);
+    }
+
+    /// Compare the state of the TCP sockets `looks` names with the one
+    /// recorded last time; report and record the differences.
+    fn watch(&mut self, looks: Looks, observer: &mut Lent<'_, '_>) {
+        match looks {
+            // A segment reaches one entry or a few: their bits, not a walk.
+            Looks::Reached(mask) if mask != u64::MAX => {
+                let mut bits = mask;
+                while bits != 0 {
+                    let i = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    self.look_at(i, observer);
+                }
             }
-            let socket = self.sockets.get::<tcp::Socket>(entry.handle());
-            let event = entry.track.look(socket, self.ip, self.now);
-            if let Some(event) = event {
-                // A state changed: the pool's slots may need re-arming.
-                self.pool_moved = true;
-                tell(observer, self.now, event);
+            _ => {
+                for i in 0..self.tcp_live {
+                    let Some(entry) = self.tcp.get_mut(i) else {
+                        break;
+                    };
+                    let pick = match looks {
+                        // Looked at now, if it needs a look at all.
+                        Looks::All => {
+                            entry.touched = false;
+                            true
+                        }
+                        Looks::Touched => core::mem::take(&mut entry.touched),
+                        Looks::Reached(_) => true,
+                    };
+                    if pick {
+                        self.look_at(i, observer);
+                    }
+                }
             }
         }
+    }
+
+    /// Look at the socket of TCP entry `i` (see [`Stack::watch`]); one
+    /// body for every kind of look, which the firmware carries once.
+    fn look_at(&mut self, i: usize, observer: &mut Lent<'_, '_>) {
+        let Some(entry) = self.tcp.get_mut(i) else {
+            return;
+        };
+        // Idle entries stay closed until the pool hands them out.
+        if entry.idle() {
+            return;
+        }
+        let socket = self.sockets.get::<tcp::Socket>(entry.handle());
+        if let Some(event) = entry.track.look(socket, self.ip, self.now) {
+            // A state changed: the pool's slots may need re-arming.
+            self.pool_moved = true;
+            tell(observer, self.now, event);
+        }
+    }
+
+    /// The first entry in `mask` (see [`gate::entry_bit`]; every live one
+    /// when all bits are set) whose connection `segment` belongs to.
+    fn reached_holding(&mut self, mask: u64, segment: &track::Segment) -> Option<&mut TcpEntry> {
+        let live = &mut self.tcp[..self.tcp_live];
+        let mut bits = mask;
+        let mut found = None;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if mask == u64::MAX {
+                found = live.iter().position(|e| e.track.holds(segment));
+                break;
+            }
+            if live.get(i).is_some_and(|e| e.track.holds(segment)) {
+                found = Some(i);
+                break;
+            }
+        }
+        live.get_mut(found?)
     }
 
     /// When smoltcp next wants to be polled (`None`: only when a frame comes).
@@ -644,7 +755,12 @@ impl<'a> Stack<'a> {
     ) {
         let now = self.now;
         let observer = observer.as_deref_mut();
-        let sent = watch::Sent::new(observer, &mut self.counters, self.tcp, now);
+        let sent = watch::Sent::new(
+            observer,
+            &mut self.counters,
+            &mut self.tcp[..self.tcp_live],
+            now,
+        );
         let mut device = watch::Watch::new(device, sent);
         if let Some(token) = smoltcp::phy::Device::transmit(&mut device, now) {
             smoltcp::phy::TxToken::consume(token, len, fill);

@@ -134,8 +134,11 @@ impl Tracked {
     /// `segment` (seen from this stack's side).
     #[inline]
     pub(crate) fn holds(&self, segment: &Segment) -> bool {
-        self.local.is_some_and(|l| l.port == segment.local_port)
-            && self.remote == Some(segment.remote)
+        // The remote port first: it tells a server's connections apart,
+        // which all share the local port, before the addresses are read.
+        self.remote.is_some_and(|r| r.port == segment.remote.port)
+            && self.local.is_some_and(|l| l.port == segment.local_port)
+            && self.remote.is_some_and(|r| r.addr == segment.remote.addr)
     }
 
     /// Whether an RST at sequence number `seq` may reset this connection
@@ -213,16 +216,18 @@ impl Tracked {
     ) -> Option<Event> {
         let state = socket.state();
         // A socket that stays closed has no endpoints, one that stays
-        // listening keeps its port, and one that stays established keeps
-        // the ones already recorded (a new connection passes through
-        // other states, each seen by a poll): nothing to refresh. A
-        // host's pool holds dozens of listening slots.
-        if state == self.state
-            && matches!(
-                state,
-                tcp::State::Closed | tcp::State::Listen | tcp::State::Established
-            )
-        {
+        // listening on the port recorded keeps it, and one that stays
+        // established keeps the ones already recorded (a new connection
+        // passes through other states, each seen by a poll): nothing to
+        // refresh. A host's pool holds dozens of listening slots. (A slot
+        // of a stopped listener can be armed for another port before any
+        // look sees it closed: the gate reads the port recorded here.)
+        let stays = match state {
+            tcp::State::Closed | tcp::State::Established => true,
+            tcp::State::Listen => self.local.map(|l| l.port) == Some(socket.listen_endpoint().port),
+            _ => false,
+        };
+        if state == self.state && stays {
             return None;
         }
         if let Some(local) = socket.local_endpoint() {

@@ -262,7 +262,7 @@ impl TcpStream {
     pub fn send(&mut self, stack: &mut Stack<'_>, data: &[u8]) -> Result<usize, Error> {
         self.live(stack)?;
         self.may_send_now(stack)?;
-        let socket = stack.tcp_socket(self.key).ok_or(Error::NotConnected)?;
+        let socket = stack.tcp_socket_io(self.key).ok_or(Error::NotConnected)?;
         match socket.send_slice(data) {
             Ok(0) if !data.is_empty() => Err(Error::WouldBlock),
             Ok(n) => {
@@ -307,7 +307,7 @@ impl TcpStream {
             return Ok(0);
         }
         let state = self.state(stack);
-        let socket = stack.tcp_socket(self.key).ok_or(Error::NotConnected)?;
+        let socket = stack.tcp_socket_io(self.key).ok_or(Error::NotConnected)?;
         match socket.recv_slice(buf) {
             Ok(0) => match state {
                 tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
@@ -364,7 +364,7 @@ impl TcpStream {
     ) -> Result<R, Error> {
         self.live(stack)?;
         self.may_send_now(stack)?;
-        let socket = stack.tcp_socket(self.key).ok_or(Error::NotConnected)?;
+        let socket = stack.tcp_socket_io(self.key).ok_or(Error::NotConnected)?;
         if socket.send_queue() >= socket.send_capacity() {
             return Err(Error::WouldBlock);
         }
@@ -422,7 +422,7 @@ impl TcpStream {
         take: impl FnOnce(&[u8]) -> (usize, R),
     ) -> Result<Option<R>, Error> {
         self.live(stack)?;
-        let socket = stack.tcp_socket(self.key).ok_or(Error::NotConnected)?;
+        let socket = stack.tcp_socket_io(self.key).ok_or(Error::NotConnected)?;
         if socket.recv_queue() > 0
             && let Ok((n, r)) = socket.recv(|data| {
                 let (n, r) = take(data);

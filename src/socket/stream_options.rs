@@ -74,7 +74,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_nodelay(&mut self, stack: &mut Stack<'_>, nodelay: bool) {
-        if let Some(s) = stack.tcp_socket(self.key) {
+        if let Some(s) = stack.tcp_socket_io(self.key) {
             s.set_nagle_enabled(!nodelay);
         }
     }
@@ -97,7 +97,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_keepalive(&mut self, stack: &mut Stack<'_>, interval: Option<Duration>) {
-        if let Some(s) = stack.tcp_socket(self.key) {
+        if let Some(s) = stack.tcp_socket_io(self.key) {
             s.set_keep_alive(interval);
         }
     }
@@ -122,7 +122,7 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_timeout(&mut self, stack: &mut Stack<'_>, timeout: Option<Duration>) {
-        if let Some(s) = stack.tcp_socket(self.key) {
+        if let Some(s) = stack.tcp_socket_io(self.key) {
             s.set_timeout(timeout);
         }
     }

@@ -76,6 +76,7 @@ fn verdict(frame: &[u8]) -> Verdict {
         tcp: &[],
         udp: &[],
         listeners: &[],
+        tracked: true,
     };
     inspect(frame, us(), &pool)
 }
