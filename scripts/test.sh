@@ -21,6 +21,7 @@ if [ "$(id -u)" = 0 ]; then
     command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
     command -v ab >/dev/null || need+=(apache2-utils)
     command -v wget >/dev/null || need+=(wget)
+    command -v iperf3 >/dev/null || need+=(iperf3)
     command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)
     # The listing page in a real browser (tests/tap/browser.sh): Debian's
     # Chromium, its WebDriver, and Selenium for Debian's python3.

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod echo;
 pub mod files;
 pub mod greeting;
+pub mod iperf3;
 pub mod ping;
 pub mod server;
 pub mod services;
@@ -83,6 +84,16 @@ pub mod ports {
     /// assert!(ports::FILES > 1024 && ports::FILES != 8080);
     /// ```
     pub const FILES: u16 = 7878;
+    /// iperf3 (its control and data connections alike).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::ports;
+    /// // iperf3's own default: `iperf3 -c HOST` needs no `-p`.
+    /// assert_eq!(ports::IPERF3, 5201);
+    /// ```
+    pub const IPERF3: u16 = 5201;
 }
 
 /// A line an application wants shown (what the classic programs print).
