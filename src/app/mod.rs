@@ -90,8 +90,9 @@ pub mod ports {
     ///
     /// ```
     /// use layernet::app::ports;
-    /// // iperf3's own default: `iperf3 -c HOST` needs no `-p`.
-    /// assert_eq!(ports::IPERF3, 5201);
+    /// use layernet::app::services::by_port;
+    /// // iperf3's own default, so `iperf3 -c HOST` needs no `-p`.
+    /// assert_eq!(by_port(ports::IPERF3).map(|e| e.name), Some("iperf3"));
     /// ```
     pub const IPERF3: u16 = 5201;
 }

@@ -73,6 +73,12 @@ pub mod errno {
 }
 
 /// What the client asked for, from its parameter JSON.
+///
+/// ```
+/// use layernet::app::iperf3::control::Params;
+/// // Before the parameters come, no stream is asked for.
+/// assert_eq!(Params::default().streams, 0);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Params {
     /// `-R`: the server sends.
@@ -86,6 +92,13 @@ pub struct Params {
 }
 
 /// Where the control connection stands.
+///
+/// ```
+/// use layernet::app::iperf3::control::{Control, Phase};
+/// let mut c = Control::<64>::new(1);
+/// c.take(&[b'k'; 20], layernet::Instant::ZERO);
+/// assert_eq!(c.phase(), Phase::Cookie, "17 bytes of the cookie still to come");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     /// Reading the cookie.
@@ -154,6 +167,12 @@ pub struct Control<const BUF: usize> {
 impl<const BUF: usize> Control<BUF> {
     /// A control connection that has received nothing yet; a test of more
     /// than `max_streams` data connections is refused.
+    ///
+    /// ```
+    /// use layernet::app::iperf3::control::{Control, Phase};
+    /// const IDLE: Control<256> = Control::new(4);
+    /// assert_eq!(IDLE.phase(), Phase::Cookie);
+    /// ```
     pub const fn new(max_streams: u16) -> Self {
         Control {
             phase: Phase::Cookie,
@@ -177,11 +196,29 @@ impl<const BUF: usize> Control<BUF> {
     }
 
     /// Where it stands.
+    ///
+    /// ```
+    /// use layernet::app::iperf3::control::{Control, Phase};
+    /// let mut c = Control::<64>::new(1);
+    /// c.take(&[b'k'; 37], layernet::Instant::ZERO);
+    /// assert_eq!(c.phase(), Phase::ParamLen);
+    /// ```
     pub fn phase(&self) -> Phase {
         self.phase
     }
 
     /// The parameters (meaningful from [`Phase::CreateStreams`] on).
+    ///
+    /// ```
+    /// use layernet::app::iperf3::control::Control;
+    /// let mut c = Control::<64>::new(4);
+    /// c.take(&[b'k'; 37], layernet::Instant::ZERO);
+    /// c.sent(1);
+    /// let p = br#"{"reverse":true,"parallel":3,"time":7}"#;
+    /// c.take(&(p.len() as u32).to_be_bytes(), layernet::Instant::ZERO);
+    /// c.take(p, layernet::Instant::ZERO);
+    /// assert_eq!((c.params().reverse, c.params().streams, c.params().duration), (true, 3, 7));
+    /// ```
     pub fn params(&self) -> &Params {
         &self.params
     }
@@ -199,11 +236,27 @@ impl<const BUF: usize> Control<BUF> {
     }
 
     /// Bytes to send to the client now.
+    ///
+    /// ```
+    /// use layernet::app::iperf3::control::{Control, state};
+    /// let mut c = Control::<64>::new(1);
+    /// assert!(c.pending().is_empty());
+    /// c.take(&[b'k'; 37], layernet::Instant::ZERO);
+    /// assert_eq!(c.pending(), [state::PARAM_EXCHANGE]);
+    /// ```
     pub fn pending(&self) -> &[u8] {
         &self.buf[self.out_pos..self.out_len]
     }
 
     /// `n` bytes of [`Control::pending`] were sent.
+    ///
+    /// ```
+    /// use layernet::app::iperf3::control::Control;
+    /// let mut c = Control::<64>::new(1);
+    /// c.take(&[b'k'; 37], layernet::Instant::ZERO);
+    /// c.sent(1);
+    /// assert!(c.pending().is_empty());
+    /// ```
     pub fn sent(&mut self, n: usize) {
         self.out_pos = (self.out_pos + n).min(self.out_len);
         if self.out_pos == self.out_len {
@@ -241,6 +294,13 @@ impl<const BUF: usize> Control<BUF> {
     /// rest is for later, or, once the test is over, not iperf3's). Takes
     /// nothing while output is pending: the client speaks only after the
     /// server's last state byte, and the buffer then serves the input.
+    ///
+    /// ```
+    /// use layernet::app::iperf3::control::Control;
+    /// let mut c = Control::<64>::new(1);
+    /// // The cookie is taken; what follows waits until PARAM_EXCHANGE is sent.
+    /// assert_eq!(c.take(&[b'k'; 40], layernet::Instant::ZERO), 37);
+    /// ```
     pub fn take(&mut self, input: &[u8], now: Instant) -> usize {
         let mut used = 0;
         while used < input.len() && self.out_len == 0 {
@@ -365,6 +425,13 @@ impl<const BUF: usize> Control<BUF> {
     }
 
     /// Every data connection is there: start the test at `now`.
+    ///
+    /// ```
+    /// use layernet::app::iperf3::control::{Control, Phase};
+    /// let mut c = Control::<64>::new(1);
+    /// c.streams_ready(layernet::Instant::ZERO);
+    /// assert_eq!(c.phase(), Phase::Cookie, "only once the streams were asked for");
+    /// ```
     pub fn streams_ready(&mut self, now: Instant) {
         if self.phase == Phase::CreateStreams {
             self.start = now;
@@ -374,6 +441,11 @@ impl<const BUF: usize> Control<BUF> {
     }
 
     /// The test's length, TEST_START to TEST_END, in milliseconds.
+    ///
+    /// ```
+    /// use layernet::app::iperf3::control::Control;
+    /// assert_eq!(Control::<64>::new(1).elapsed_ms(), 0);
+    /// ```
     pub fn elapsed_ms(&self) -> u64 {
         (self.end - self.start).total_millis()
     }

@@ -12,6 +12,14 @@
 //! the reader below is that pass, and it is all iperf3 needs.
 
 /// A value found by [`field`]: its raw text, typed by its first byte.
+///
+/// ```
+/// use layernet::app::iperf3::json::{field, Value};
+/// let j = br#"{"a":null,"b":[1,2],"c":-1}"#;
+/// assert_eq!(field(j, "a"), Some(Value::Null));
+/// assert_eq!(field(j, "b"), Some(Value::Nested(b"[1,2]")));
+/// assert_eq!(field(j, "c"), Some(Value::Number(b"-1")));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Value<'a> {
     /// A number's text (`12`, `-1`, `1.5e+09`).
@@ -210,21 +218,55 @@ pub struct Writer<'a> {
 
 impl<'a> Writer<'a> {
     /// A writer at the start of `buf`.
+    ///
+    /// ```
+    /// use layernet::app::iperf3::json::Writer;
+    /// let mut buf = [0u8; 4];
+    /// assert!(Writer::new(&mut buf).is_empty());
+    /// ```
     pub fn new(buf: &'a mut [u8]) -> Self {
         Writer { buf, len: 0 }
     }
 
     /// The bytes written so far.
+    ///
+    /// ```
+    /// use core::fmt::Write;
+    /// use layernet::app::iperf3::json::Writer;
+    /// let mut buf = [0u8; 16];
+    /// let mut w = Writer::new(&mut buf);
+    /// w.write_str("[]")?;
+    /// assert_eq!(w.written(), b"[]");
+    /// # Ok::<(), core::fmt::Error>(())
+    /// ```
     pub fn written(&self) -> &[u8] {
         &self.buf[..self.len]
     }
 
     /// How many bytes were written.
+    ///
+    /// ```
+    /// use core::fmt::Write;
+    /// use layernet::app::iperf3::json::Writer;
+    /// let mut buf = [0u8; 16];
+    /// let mut w = Writer::new(&mut buf);
+    /// write!(w, "{}", 1234)?;
+    /// assert_eq!(w.len(), 4);
+    /// # Ok::<(), core::fmt::Error>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether nothing was written yet.
+    ///
+    /// ```
+    /// use core::fmt::Write;
+    /// use layernet::app::iperf3::json::Writer;
+    /// let mut buf = [0u8; 1];
+    /// let mut w = Writer::new(&mut buf);
+    /// assert!(w.write_str("too long").is_err() && w.is_empty(), "nothing half-written");
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -118,6 +118,15 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> Iperf3Server<CONNS,
     ///
     /// # Errors
     /// Those of [`TcpListener::bind`].
+    ///
+    /// ```
+    /// use layernet::app::iperf3::Iperf3Server;
+    /// use layernet::host::sim::SimNet;
+    /// let (mut net, a, _) = SimNet::pair(1)?;
+    /// let _first = Iperf3Server::<4>::bind(net.stack(a), 5201, 2)?;
+    /// assert!(Iperf3Server::<4>::bind(net.stack(a), 5201, 2).is_err(), "port taken");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn bind(stack: &mut Stack<'_>, port: u16, backlog: usize) -> Result<Self, Error> {
         Ok(Iperf3Server {
             server: Connections::new(TcpListener::bind(stack, port, backlog)?),
@@ -132,21 +141,57 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> Iperf3Server<CONNS,
     }
 
     /// The most data streams a test may ask for (`-P`).
+    ///
+    /// ```
+    /// use layernet::app::iperf3::Iperf3Server;
+    /// use layernet::host::sim::SimNet;
+    /// let (mut net, a, _) = SimNet::pair(1)?;
+    /// let server = Iperf3Server::<4>::bind(net.stack(a), 5201, 2)?;
+    /// assert_eq!(server.max_streams(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_streams(&self) -> u16 {
         u16::try_from(CONNS.saturating_sub(2)).unwrap_or(u16::MAX)
     }
 
     /// Tests started (control connections accepted).
+    ///
+    /// ```
+    /// use layernet::app::iperf3::Iperf3Server;
+    /// use layernet::host::sim::SimNet;
+    /// let (mut net, a, _) = SimNet::pair(1)?;
+    /// let server = Iperf3Server::<4>::bind(net.stack(a), 5201, 2)?;
+    /// assert_eq!(server.tests(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn tests(&self) -> u64 {
         self.tests
     }
 
     /// Connections refused with ACCESS_DENIED.
+    ///
+    /// ```
+    /// use layernet::app::iperf3::Iperf3Server;
+    /// use layernet::host::sim::SimNet;
+    /// let (mut net, a, _) = SimNet::pair(1)?;
+    /// let server = Iperf3Server::<4>::bind(net.stack(a), 5201, 2)?;
+    /// assert_eq!(server.refused(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn refused(&self) -> u64 {
         self.refused
     }
 
     /// Whether a test is under way.
+    ///
+    /// ```
+    /// use layernet::app::iperf3::Iperf3Server;
+    /// use layernet::host::sim::SimNet;
+    /// let (mut net, a, _) = SimNet::pair(1)?;
+    /// let server = Iperf3Server::<4>::bind(net.stack(a), 5201, 2)?;
+    /// assert_eq!(server.busy(), false);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn busy(&self) -> bool {
         self.control.is_some()
     }
