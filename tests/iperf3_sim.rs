@@ -202,3 +202,20 @@ fn too_many_streams_is_iperf3s_error() {
     read_exact(&mut net, &mut ctl, &mut reply);
     assert_eq!(reply, [state::SERVER_ERROR, 0, 0, 0, 6, 0, 0, 0, 0]);
 }
+
+#[test]
+fn a_silent_client_is_given_up_after_the_idle_time() {
+    let (mut net, to) = setup(23);
+    let mut silent = connect(&mut net, to);
+    send_all(&mut net, &mut silent, &[b'h'; COOKIE_SIZE]);
+    expect_state(&mut net, &mut silent, state::PARAM_EXCHANGE);
+    // Nothing more from it, not even a FIN: the server waits IDLE, then
+    // resets the test and takes the next client.
+    net.run_for(layernet::app::iperf3::IDLE + Duration::from_secs(1));
+    let mut buf = [0u8; 1];
+    assert!(matches!(
+        silent.recv(net.stack(CLIENT), &mut buf),
+        Err(Error::Reset)
+    ));
+    run_test(&mut net, to, 1, true, &[b'i'; COOKIE_SIZE]);
+}
