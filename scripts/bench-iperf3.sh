@@ -78,7 +78,7 @@ ip netns exec "$b" iperf3 -s -D
 sleep 0.5
 ip netns exec "$a" bash -c "$(declare -f run_one median measure); RUNS=$RUNS SECS=$SECS; MODES=(\"\${@}\"); measure 10.99.0.2 veth" _ "${MODES[@]}" >> "$work/share"
 
-printf '%-10s %16s %16s %7s\n' mode 'layernet (TAP)' 'Linux (veth)' ratio
+printf '%-16s %17s %17s %6s\n' mode 'layernet (TAP)' 'Linux (veth)' ratio
 for m in "${MODES[@]}"; do
     name=${m%%:*}
     t=$(awk -v k="tap.$name" '$1 == k { print $2 }' "$work/share")
