@@ -21,6 +21,7 @@ if [ "$(id -u)" = 0 ]; then
     command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
     command -v ab >/dev/null || need+=(apache2-utils)
     command -v wget >/dev/null || need+=(wget)
+    command -v iperf3 >/dev/null || need+=(iperf3)
     command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)
     # tests/diagram.rs: a Linux capture to draw, and a browser to render it.
     command -v tcpdump >/dev/null || need+=(tcpdump)

@@ -175,6 +175,14 @@ fn the_file_service_against_real_clients() {
 }
 
 #[test]
+fn iperf3_against_the_iperf3_service() {
+    if lacks("iperf3", "iperf3", "iperf3") {
+        return;
+    }
+    scenario(&["tap0"], "iperf3", false);
+}
+
+#[test]
 fn the_listing_page_in_headless_chromium() {
     if lacks("chromium", "chromium", "browser")
         || lacks("chromedriver", "chromium-driver", "browser")

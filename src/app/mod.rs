@@ -14,6 +14,7 @@ pub mod clock;
 pub mod echo;
 pub mod files;
 pub mod greeting;
+pub mod iperf3;
 pub mod ping;
 pub mod server;
 pub mod services;
@@ -84,6 +85,17 @@ pub mod ports {
     /// assert!(ports::FILES > 1024 && ports::FILES != 8080);
     /// ```
     pub const FILES: u16 = 7878;
+    /// iperf3 (its control and data connections alike).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::ports;
+    /// use layernet::app::services::by_port;
+    /// // iperf3's own default, so `iperf3 -c HOST` needs no `-p`.
+    /// assert_eq!(by_port(ports::IPERF3).map(|e| e.name), Some("iperf3"));
+    /// ```
+    pub const IPERF3: u16 = 5201;
 }
 
 /// A line an application wants shown (what the classic programs print).

@@ -20,7 +20,7 @@ use super::ports;
 /// ```
 /// use layernet::app::services::{self, Kind};
 /// let kinds: Vec<Kind> = services::ALL.iter().map(|e| e.kind).collect();
-/// assert_eq!(kinds, [Kind::Echo, Kind::Greeting, Kind::TimeEcho, Kind::Chat, Kind::Files]);
+/// assert_eq!(kinds, [Kind::Echo, Kind::Greeting, Kind::TimeEcho, Kind::Chat, Kind::Files, Kind::Iperf3]);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -34,6 +34,8 @@ pub enum Kind {
     Chat,
     /// HTTP file service ([`super::files`]).
     Files,
+    /// iperf3 server ([`super::iperf3`]).
+    Iperf3,
 }
 
 /// The transport a service listens on.
@@ -85,9 +87,9 @@ pub struct Entry {
 /// ```
 /// use layernet::app::services::ALL;
 /// let names: Vec<&str> = ALL.iter().map(|e| e.name).collect();
-/// assert_eq!(names, ["echo", "greeting", "time-echo", "chat", "files"]);
+/// assert_eq!(names, ["echo", "greeting", "time-echo", "chat", "files", "iperf3"]);
 /// ```
-pub const ALL: [Entry; 5] = [
+pub const ALL: [Entry; 6] = [
     Entry {
         kind: Kind::Echo,
         name: "echo",
@@ -116,6 +118,12 @@ pub const ALL: [Entry; 5] = [
         kind: Kind::Files,
         name: "files",
         port: ports::FILES,
+        transport: Transport::Tcp,
+    },
+    Entry {
+        kind: Kind::Iperf3,
+        name: "iperf3",
+        port: ports::IPERF3,
         transport: Transport::Tcp,
     },
 ];
@@ -177,6 +185,7 @@ mod tests {
             Kind::TimeEcho,
             Kind::Chat,
             Kind::Files,
+            Kind::Iperf3,
         ] {
             assert_eq!(kind.entry().kind, kind);
         }

@@ -12,6 +12,7 @@ use layernet::app::chat::ChatRoom;
 use layernet::app::echo::EchoServer;
 use layernet::app::files::{Access, Limits, Policy};
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
+use layernet::app::iperf3::Iperf3Server;
 use layernet::app::services::{self, Kind, Transport};
 use layernet::app::sntp::{Offset, Sntp, SntpClock};
 use layernet::app::time_echo::TimeEchoServer;
@@ -107,6 +108,14 @@ pub(crate) const SMALL_BACKLOG: usize = 4;
 /// handshakes in, and every poll walks the slots.
 pub(crate) const FILE_BACKLOG: std::ops::RangeInclusive<usize> = 8..=64;
 
+/// Connections the iperf3 server holds: the control connection, up to 16
+/// data streams (`iperf3 -P 16`) and one being checked or refused.
+pub(crate) const IPERF3_CONNS: usize = 18;
+/// Its accept queue: a test's data streams connect all at once.
+pub(crate) const IPERF3_BACKLOG: usize = 8;
+/// Its control buffer: the results of 16 streams fit.
+pub(crate) const IPERF3_BUF: usize = 4096;
+
 /// The file service's accept queue for `file_conns` connections.
 pub(crate) fn file_backlog(file_conns: usize) -> usize {
     file_conns.clamp(*FILE_BACKLOG.start(), *FILE_BACKLOG.end())
@@ -122,6 +131,9 @@ pub(crate) fn tcp_pool(services: &[ServiceName], file_conns: usize) -> usize {
         .map(|s| match (s.0.transport, s.0.kind) {
             (Transport::Udp, _) => 0,
             (Transport::Tcp, Kind::Files) => file_conns + file_backlog(file_conns) + file_conns / 4,
+            // As many again for a test's streams finishing their close
+            // while the next test opens its own.
+            (Transport::Tcp, Kind::Iperf3) => 2 * IPERF3_CONNS + IPERF3_BACKLOG,
             (Transport::Tcp, _) => SMALL_CONNS + SMALL_BACKLOG,
         })
         .sum::<usize>()
@@ -199,6 +211,10 @@ pub(crate) fn build(
             .map_err(|e| e.to_string())?
         }
         Kind::Chat => Box::new(ChatRoom::<8>::bind(stack, port).map_err(|e| e.to_string())?),
+        Kind::Iperf3 => Box::new(
+            Iperf3Server::<IPERF3_CONNS, IPERF3_BUF>::bind(stack, port, IPERF3_BACKLOG)
+                .map_err(|e| e.to_string())?,
+        ),
     };
     Ok(service)
 }

@@ -1,0 +1,328 @@
+//! Just enough JSON for iperf3's control channel: find a top-level field
+//! of an object and read it as a number, a flag or a string; write a flat
+//! object into a fixed buffer.
+//!
+//! Layer: app. Depends on `core` only; no std, no alloc, no recursion (a
+//! nested value is skipped by counting brackets, so a hostile depth costs
+//! nothing but time linear in its length).
+//!
+//! Why not serde-json-core: iperf3's parameters are an object whose field
+//! set changes between versions (3.12 adds some, later ones more), and a
+//! derive would need every field named or an "ignore unknown" pass anyway;
+//! the reader below is that pass, and it is all iperf3 needs.
+
+/// A value found by [`field`]: its raw text, typed by its first byte.
+///
+/// ```
+/// use layernet::app::iperf3::json::{field, Value};
+/// let j = br#"{"a":null,"b":[1,2],"c":-1}"#;
+/// assert_eq!(field(j, "a"), Some(Value::Null));
+/// assert_eq!(field(j, "b"), Some(Value::Nested(b"[1,2]")));
+/// assert_eq!(field(j, "c"), Some(Value::Number(b"-1")));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// A number's text (`12`, `-1`, `1.5e+09`).
+    Number(&'a [u8]),
+    /// A string's contents between the quotes, escapes left as they are.
+    Str(&'a [u8]),
+    /// `true` or `false`.
+    Bool(bool),
+    /// `null`.
+    Null,
+    /// An object or an array, brackets included.
+    Nested(&'a [u8]),
+}
+
+impl Value<'_> {
+    /// The number as an integer: `None` for anything but a number; a
+    /// fraction or exponent is read as a float and cut (saturating), as
+    /// cJSON's `valueint` is.
+    ///
+    /// ```
+    /// use layernet::app::iperf3::json::{field, Value};
+    /// let j = br#"{"time":10,"bandwidth":1.5e+09,"title":"x"}"#;
+    /// assert_eq!(field(j, "time").and_then(|v| v.as_i64()), Some(10));
+    /// assert_eq!(field(j, "bandwidth").and_then(|v| v.as_i64()), Some(1_500_000_000));
+    /// assert_eq!(field(j, "title").and_then(|v| v.as_i64()), None);
+    /// ```
+    pub fn as_i64(&self) -> Option<i64> {
+        let Value::Number(text) = self else {
+            return None;
+        };
+        let text = core::str::from_utf8(text).ok()?;
+        if let Ok(n) = text.parse::<i64>() {
+            return Some(n);
+        }
+        let f = text.parse::<f64>().ok()?;
+        // `as` saturates and maps NaN to 0: no panic on any input.
+        Some(f as i64)
+    }
+
+    /// True for `true`, and for a non-zero number (cJSON's clients send
+    /// some flags as `1`).
+    ///
+    /// ```
+    /// use layernet::app::iperf3::json::field;
+    /// let j = br#"{"reverse":true,"udp":false,"get_server_output":1}"#;
+    /// assert!(field(j, "reverse").is_some_and(|v| v.is_true()));
+    /// assert!(!field(j, "udp").is_some_and(|v| v.is_true()));
+    /// assert!(field(j, "get_server_output").is_some_and(|v| v.is_true()));
+    /// ```
+    pub fn is_true(&self) -> bool {
+        match self {
+            Value::Bool(b) => *b,
+            Value::Number(_) => self.as_i64().is_some_and(|n| n != 0),
+            _ => false,
+        }
+    }
+}
+
+/// Bytes of JSON whitespace.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The index of the first non-space byte at or after `i`.
+fn skip_space(s: &[u8], mut i: usize) -> usize {
+    while i < s.len() && is_space(s[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// `s[i]` is a quote: the index just past the closing quote.
+fn end_of_string(s: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    while j < s.len() {
+        match s[j] {
+            b'\\' => j += 2,
+            b'"' => return Some(j + 1),
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// The value starting at `s[i]` (no leading space) and the index past it.
+fn value_at(s: &[u8], i: usize) -> Option<(Value<'_>, usize)> {
+    let first = *s.get(i)?;
+    match first {
+        b'"' => {
+            let end = end_of_string(s, i)?;
+            Some((Value::Str(&s[i + 1..end - 1]), end))
+        }
+        b'{' | b'[' => {
+            // Count brackets outside strings; their kinds are not matched
+            // (a malformed nest is skipped as well as a good one, and only
+            // the fields iperf3 defines are ever read).
+            let mut depth = 0usize;
+            let mut j = i;
+            while j < s.len() {
+                match s[j] {
+                    b'"' => {
+                        j = end_of_string(s, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some((Value::Nested(&s[i..=j]), j + 1));
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            None
+        }
+        _ => {
+            let mut j = i;
+            while j < s.len() && !matches!(s[j], b',' | b'}' | b']') && !is_space(s[j]) {
+                j += 1;
+            }
+            let word = &s[i..j];
+            let value = match word {
+                b"true" => Value::Bool(true),
+                b"false" => Value::Bool(false),
+                b"null" => Value::Null,
+                [b'-' | b'0'..=b'9', ..] => Value::Number(word),
+                _ => return None,
+            };
+            Some((value, j))
+        }
+    }
+}
+
+/// The value of field `key` of the object `json` (top level only), or
+/// `None` if it is missing or the text is not an object up to it.
+///
+/// # Example
+///
+/// ```
+/// use layernet::app::iperf3::json::{field, Value};
+/// let j = br#" { "tcp" : true, "streams":[{"id":1}], "client_version":"3.12" } "#;
+/// assert_eq!(field(j, "tcp"), Some(Value::Bool(true)));
+/// assert_eq!(field(j, "client_version"), Some(Value::Str(b"3.12")));
+/// assert_eq!(field(j, "id"), None, "only the top level");
+/// assert_eq!(field(b"[1,2]", "tcp"), None);
+/// ```
+pub fn field<'a>(json: &'a [u8], key: &str) -> Option<Value<'a>> {
+    let mut i = skip_space(json, 0);
+    if json.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_space(json, i + 1);
+    loop {
+        if json.get(i)? != &b'"' {
+            return None;
+        }
+        let end = end_of_string(json, i)?;
+        let name = &json[i + 1..end - 1];
+        i = skip_space(json, end);
+        if json.get(i)? != &b':' {
+            return None;
+        }
+        i = skip_space(json, i + 1);
+        let (value, next) = value_at(json, i)?;
+        if name == key.as_bytes() {
+            return Some(value);
+        }
+        i = skip_space(json, next);
+        match json.get(i)? {
+            b',' => i = skip_space(json, i + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// A `core::fmt::Write` over a fixed buffer that fails (and keeps what
+/// fitted) when the buffer is full, so a result too large is an error, not
+/// a panic or a cut JSON.
+///
+/// ```
+/// use core::fmt::Write;
+/// use layernet::app::iperf3::json::Writer;
+/// let mut buf = [0u8; 8];
+/// let mut w = Writer::new(&mut buf);
+/// assert!(write!(w, "{{\"a\":{}}}", 1).is_ok());
+/// assert_eq!(w.written(), b"{\"a\":1}");
+/// assert!(write!(w, "more").is_err());
+/// ```
+#[derive(Debug)]
+pub struct Writer<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer at the start of `buf`.
+    ///
+    /// ```
+    /// use layernet::app::iperf3::json::Writer;
+    /// let mut buf = [0u8; 4];
+    /// assert!(Writer::new(&mut buf).is_empty());
+    /// ```
+    pub fn new(buf: &'a mut [u8]) -> Self {
+        Writer { buf, len: 0 }
+    }
+
+    /// The bytes written so far.
+    ///
+    /// ```
+    /// use core::fmt::Write;
+    /// use layernet::app::iperf3::json::Writer;
+    /// let mut buf = [0u8; 16];
+    /// let mut w = Writer::new(&mut buf);
+    /// w.write_str("[]")?;
+    /// assert_eq!(w.written(), b"[]");
+    /// # Ok::<(), core::fmt::Error>(())
+    /// ```
+    pub fn written(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// How many bytes were written.
+    ///
+    /// ```
+    /// use core::fmt::Write;
+    /// use layernet::app::iperf3::json::Writer;
+    /// let mut buf = [0u8; 16];
+    /// let mut w = Writer::new(&mut buf);
+    /// write!(w, "{}", 1234)?;
+    /// assert_eq!(w.len(), 4);
+    /// # Ok::<(), core::fmt::Error>(())
+    /// ```
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing was written yet.
+    ///
+    /// ```
+    /// use core::fmt::Write;
+    /// use layernet::app::iperf3::json::Writer;
+    /// let mut buf = [0u8; 1];
+    /// let mut w = Writer::new(&mut buf);
+    /// assert!(w.write_str("too long").is_err() && w.is_empty(), "nothing half-written");
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl core::fmt::Write for Writer<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(core::fmt::Error)?;
+        let room = self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?;
+        room.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Value, field};
+
+    /// What iperf3 3.12's client sends for `iperf3 -c HOST -P 4 -R -t 2`.
+    const PARAMS: &[u8] = br#"{"tcp":true,"omit":0,"time":2,"num":0,"blockcount":0,"parallel":4,"reverse":true,"len":131072,"pacing_timer":1000,"client_version":"3.12"}"#;
+
+    #[test]
+    fn reads_the_fields_of_a_real_parameter_object() {
+        assert_eq!(field(PARAMS, "parallel").and_then(|v| v.as_i64()), Some(4));
+        assert_eq!(field(PARAMS, "time").and_then(|v| v.as_i64()), Some(2));
+        assert!(field(PARAMS, "reverse").is_some_and(|v| v.is_true()));
+        assert_eq!(field(PARAMS, "udp"), None);
+        assert_eq!(field(PARAMS, "client_version"), Some(Value::Str(b"3.12")));
+    }
+
+    #[test]
+    fn skips_escaped_quotes_and_nested_brackets() {
+        let j = br#"{"title":"a \"}\" b","extra":{"x":[1,{"y":"]"}]},"parallel":2}"#;
+        assert_eq!(field(j, "parallel").and_then(|v| v.as_i64()), Some(2));
+    }
+
+    #[test]
+    fn no_panic_on_any_prefix_or_garbage() {
+        let j = br#"{"title":"a \"}\" b","extra":{"x":[1,{"y":"]"}]},"parallel":2}"#;
+        for n in 0..j.len() {
+            let _ = field(&j[..n], "parallel");
+            let _ = field(&j[..n], "zzz");
+        }
+        for junk in [
+            &b"}}}}"[..],
+            b"{\"a\"",
+            b"{\"a\":}",
+            b"{\"a\":1 2}",
+            b"{:",
+            b"]]]",
+            b"{\"a\":-}",
+        ] {
+            let _ = field(junk, "a").map(|v| v.as_i64());
+        }
+        let deep = [b'['; 10_000];
+        assert_eq!(field(&deep, "a"), None);
+    }
+}
