@@ -741,5 +741,94 @@ fn every_picture_from_a_linux_tcpdump_capture() {
             drawn += 1;
         }
     }
-    assert!(drawn >= 6, "only {drawn} pictures drawn");
+    assert!(drawn >= 12, "only {drawn} pictures drawn");
+    same_pictures_from_both_sides(dir.path());
+}
+
+/// What a picture says, with what must differ between the two captures
+/// taken out: the file's name, the clock (Linux's and layernet's differ,
+/// and each file's times start at its own first frame) and the frame
+/// numbers (the two sides may order a burst's frames differently).
+fn said(path: &Path) -> Vec<String> {
+    let svg = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let doc = well_formed(&svg, &path.display().to_string());
+    texts(&doc)
+        .into_iter()
+        .filter(|t| {
+            // The time column: "0.103040  #8".
+            let mut words = t.split_whitespace();
+            !(words.next().is_some_and(|w| w.parse::<f64>().is_ok())
+                && words.next().is_some_and(|w| w.starts_with('#'))
+                && words.next().is_none())
+        })
+        .map(|t| {
+            let t = t
+                .replace("linux.pcap", "CAPTURE")
+                .replace("layernet.pcap", "CAPTURE");
+            // "frame #12" -> "frame #N", wherever a frame is named.
+            let mut out = String::with_capacity(t.len());
+            let mut chars = t.chars().peekable();
+            while let Some(c) = chars.next() {
+                out.push(c);
+                if c == '#' && chars.peek().is_some_and(char::is_ascii_digit) {
+                    while chars.peek().is_some_and(char::is_ascii_digit) {
+                        chars.next();
+                    }
+                    out.push('N');
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// The same exchange drawn from the capture tcpdump took on Linux's side of
+/// the TAP and from the one `serve --pcap` wrote: the pictures must say the
+/// same things. A difference means that layernet's capture records a frame
+/// the wire did not carry (or misses one it did), or that a picture depends
+/// on which side took the capture.
+fn same_pictures_from_both_sides(dir: &Path) {
+    let both = |name: &str| {
+        (
+            said(&dir.join(format!("linux-{name}.svg"))),
+            said(&dir.join(format!("layernet-{name}.svg"))),
+        )
+    };
+    // One frame, whole, in a serial exchange, or a path through the states:
+    // the same texts in the same order.
+    for name in [
+        "ladder-greeting",
+        "anatomy",
+        "states-greeting",
+        "states-files",
+        "plot",
+    ] {
+        let (linux, layernet) = both(name);
+        assert_eq!(linux, layernet, "{name}: the two captures draw differently");
+        let marks = |side: &str| {
+            let svg = std::fs::read_to_string(dir.join(format!("{side}-{name}.svg")))
+                .unwrap_or_else(|e| panic!("{side}-{name}: {e}"));
+            ["<line", "<polyline", "<rect", "<circle", "<path"].map(|m| svg.matches(m).count())
+        };
+        assert_eq!(
+            marks("linux"),
+            marks("layernet"),
+            "{name}: the two captures draw a different number of marks"
+        );
+        println!("{name}: {} texts, the same from both captures", linux.len());
+    }
+    // A download's whole ladder: within a burst the two sides may record
+    // frames in a different order (layernet writes its segments before it
+    // reads Linux's ACKs), so the arrows' labels are compared as a multiset.
+    let (mut linux, mut layernet) = both("ladder-files-all");
+    linux.sort();
+    layernet.sort();
+    assert_eq!(
+        linux, layernet,
+        "ladder-files-all: the two captures hold different frames"
+    );
+    println!(
+        "ladder-files-all: {} texts, the same from both captures",
+        linux.len()
+    );
 }
