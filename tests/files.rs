@@ -1147,6 +1147,67 @@ fn writes_need_credentials_and_guessing_is_slowed() {
 }
 
 #[test]
+#[cfg(feature = "live")]
+fn the_live_view_shows_the_neighbours_and_the_last_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_net, c, _server) = serve_policy(dir.path(), Policy::READ_ONLY);
+    // HTTP/1.0: no chunks, the close ends the body.
+    let r = raw(&c, b"GET /_stack HTTP/1.0\r\n\r\n");
+    let page = r.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    // The page is sent in pieces: all of them arrive, in order.
+    assert!(page.len() > 2048, "{}", page.len());
+    assert!(page.starts_with("<!DOCTYPE html>") && page.ends_with("</body></html>\n"));
+    assert!(page.contains("id=\"lad\"") && page.contains("function ladder("));
+    // The first ask starts the noting of frames; the second sees its own.
+    let r = raw(&c, b"GET /_stack.json HTTP/1.0\r\n\r\n");
+    assert!(r.contains("\"frames\":[]"), "nobody watched before: {r}");
+    let r = raw(&c, b"GET /_stack.json HTTP/1.0\r\n\r\n");
+    let body = r.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let json: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    // The client asked for the server's MAC: the server learnt the
+    // client's from the request, as smoltcp did.
+    let client_ip = layernet::host::sim::host_ip(1).address().to_string();
+    let m = layernet::host::sim::host_mac(1).0;
+    let client_mac = format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    );
+    let neighbors = json["neighbors"].as_array().expect("neighbors");
+    assert!(
+        neighbors
+            .iter()
+            .any(|n| n[0] == client_ip.as_str() && n[1] == client_mac.as_str()),
+        "{neighbors:?}"
+    );
+    let frames = json["frames"].as_array().expect("frames");
+    println!("{} frames, the last: {:?}", frames.len(), frames.last());
+    assert!(!frames.is_empty() && frames.len() <= layernet::net::RECENT);
+    let ids: Vec<u64> = frames.iter().filter_map(|f| f[0].as_u64()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    // This very request's connection: its SYN came in, its SYN-ACK went out.
+    let said: Vec<(&str, &str)> = frames
+        .iter()
+        .filter_map(|f| Some((f[2].as_str()?, f[4].as_str()?)))
+        .collect();
+    assert!(
+        said.iter()
+            .any(|(d, l)| *d == "rx" && l.contains("\u{2192} 7878 [SYN]")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|(d, l)| *d == "tx" && l.contains("7878 \u{2192}") && l.contains("[SYN, ACK]")),
+        "{said:?}"
+    );
+    assert!(
+        frames.iter().all(|f| f[3] == client_ip.as_str()),
+        "{frames:?}"
+    );
+    assert!(json["tcp"].is_array() && json["counters"].is_array());
+}
+
+#[test]
 fn chunked_uploads_are_stored_whole_or_not_at_all() {
     let dir = tempfile::tempdir().unwrap();
     let (_net, c, server) = serve_policy(dir.path(), Policy::WRITABLE);

@@ -60,6 +60,7 @@ mod names;
 mod ndp;
 pub mod observe;
 mod pool;
+mod seen;
 mod stack;
 mod table;
 mod track;
@@ -94,6 +95,7 @@ pub use names::{DNS_QUERIES, DhcpEvent, DnsStorage, Lease, NameError, Query};
 pub const NAME_SOCKETS: usize = 2;
 
 pub use observe::{Counters, Direction, DropReason, Event, Observer, TcpState, Transport};
+pub use seen::{FrameNote, NEIGHBORS, Neighbor, RECENT, WATCHED_MS, What};
 pub use table::TcpRow;
 
 use managed::ManagedSlice;
@@ -365,6 +367,8 @@ pub struct Stack<'a> {
     listeners_made: u16,
     rng: Rng,
     counters: Counters,
+    /// Neighbours and recent frames, for a live view.
+    seen: seen::Seen,
     now: Instant,
     ip: Ipv4Address,
     cidr: Ipv4Cidr,

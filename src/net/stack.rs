@@ -205,6 +205,7 @@ impl<'a> Stack<'a> {
             listeners_made: 0,
             rng: Rng::new(config.seed ^ 0x6c61_7965_726e_6574),
             counters: Counters::default(),
+            seen: super::seen::Seen::default(),
             now,
             ip,
             cidr: config.ip,
@@ -344,6 +345,7 @@ impl<'a> Stack<'a> {
                 #[cfg(feature = "names")]
                 self.names.see(parsed);
                 self.counters.tally(Direction::Rx, parsed);
+                self.seen.frame(now, Direction::Rx, parsed);
             }
             let pool = gate::Pool {
                 sockets: &self.sockets,
@@ -396,7 +398,14 @@ impl<'a> Stack<'a> {
             #[cfg(feature = "ipv6")]
             let unrouted = ndp::unrouted(parsed, self.iface.ip_addrs());
             if let Some(event) = fill {
+                if let Event::ArpFill { ip, mac } = event {
+                    self.seen.learn(now, ip.into(), mac);
+                }
                 tell(observer, now, event);
+            }
+            #[cfg(all(feature = "live", feature = "ipv6"))]
+            if let Some((ip, mac)) = super::seen::ndp_fill(parsed) {
+                self.seen.learn(now, ip, mac);
             }
             if let Some(event) = note {
                 tell(observer, now, event);
@@ -469,6 +478,7 @@ impl<'a> Stack<'a> {
         let sent = watch::Sent::new(
             observer,
             &mut self.counters,
+            &mut self.seen,
             &mut self.tcp[..self.tcp_live],
             now,
         );
@@ -488,6 +498,7 @@ impl<'a> Stack<'a> {
         let sent = watch::Sent::new(
             observer,
             &mut self.counters,
+            &mut self.seen,
             &mut self.tcp[..self.tcp_live],
             now,
         );
@@ -758,6 +769,7 @@ impl<'a> Stack<'a> {
         let sent = watch::Sent::new(
             observer,
             &mut self.counters,
+            &mut self.seen,
             &mut self.tcp[..self.tcp_live],
             now,
         );

@@ -1,7 +1,8 @@
 //! The stack's sockets as rows of a table, for a live view of the stack
 //! (the file service's `/_stack`): each TCP connection's state, ends,
-//! queues and window, and each UDP socket's port. Read-only; the rows are
-//! read from smoltcp's sockets when asked, nothing is kept.
+//! queues and window, and each UDP socket's port; the neighbours and the
+//! last frames the stack keeps for such a view ([`super::seen`]).
+//! Read-only; the socket rows are read from smoltcp's sockets when asked.
 //!
 //! Layer: net. Depends on the pool (`memory.rs`) and smoltcp's sockets.
 
@@ -105,5 +106,47 @@ impl Stack<'_> {
             .iter()
             .filter(|e| e.in_use && !e.parked)
             .map(|e| self.sockets.get::<udp::Socket>(e.handle()).endpoint().port)
+    }
+
+    /// The neighbours the stack has learnt and not yet forgotten: a copy
+    /// of smoltcp's ARP and NDP cache. Empty without the `live` feature.
+    ///
+    /// ```
+    /// use layernet::{Duration, host::sim::SimNet, socket::Ping};
+    /// let (mut net, a, b) = SimNet::pair(1)?;
+    /// let to = net.stack(b).ipv4_addr();
+    /// let mut ping = Ping::new(net.stack(a));
+    /// ping.send(net.stack(a), to, 1, b"hi")?;
+    /// net.run_for(Duration::from_millis(20));
+    /// let macs: Vec<_> = net.stack(a).neighbors().map(|n| n.mac).collect();
+    /// assert_eq!(macs, [net.stack(b).mac()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn neighbors(&self) -> impl Iterator<Item = super::Neighbor> + '_ {
+        self.seen.neighbors(self.now)
+    }
+
+    /// The last frames received and sent ([`super::RECENT`] at most),
+    /// oldest first. The stack notes frames only while someone reads
+    /// them: for [`super::WATCHED_MS`] after each call. Empty without the
+    /// `live` feature.
+    ///
+    /// ```
+    /// use layernet::{Duration, host::sim::SimNet, net::Direction, socket::Ping};
+    /// let (mut net, a, b) = SimNet::pair(1)?;
+    /// let to = net.stack(b).ipv4_addr();
+    /// assert_eq!(net.stack(a).recent_frames().count(), 0, "not watched yet");
+    /// let mut ping = Ping::new(net.stack(a));
+    /// ping.send(net.stack(a), to, 1, b"hi")?;
+    /// net.run_for(Duration::from_millis(20));
+    /// let frames: Vec<_> = net.stack(a).recent_frames().collect();
+    /// // who-has, its reply, the echo request and its reply.
+    /// assert_eq!(frames.len(), 4, "{frames:?}");
+    /// assert_eq!(frames[0].direction, Direction::Tx);
+    /// assert!(frames.windows(2).all(|w| w[0].id < w[1].id));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recent_frames(&self) -> impl Iterator<Item = super::FrameNote> + '_ {
+        self.seen.recent(self.now)
     }
 }

@@ -14,6 +14,7 @@ use smoltcp::time::Instant;
 use super::TcpEntry;
 use super::frame::Frame;
 use super::observe::{Counters, Direction, Observer};
+use super::seen::Seen;
 use super::track::Segment;
 
 /// What a sent frame updates: the counters, connection tracking and the
@@ -21,6 +22,7 @@ use super::track::Segment;
 pub(super) struct Sent<'w, 'o> {
     observer: Option<&'w mut (dyn Observer + 'o)>,
     counters: &'w mut Counters,
+    seen: &'w mut Seen,
     tcp: &'w mut [TcpEntry],
     now: Instant,
 }
@@ -29,12 +31,14 @@ impl<'w, 'o> Sent<'w, 'o> {
     pub(super) fn new(
         observer: Option<&'w mut (dyn Observer + 'o)>,
         counters: &'w mut Counters,
+        seen: &'w mut Seen,
         tcp: &'w mut [TcpEntry],
         now: Instant,
     ) -> Self {
         Sent {
             observer,
             counters,
+            seen,
             tcp,
             now,
         }
@@ -47,6 +51,7 @@ impl<'w, 'o> Sent<'w, 'o> {
     fn record(&mut self, frame: &[u8]) -> Option<super::observe::Event> {
         let parsed = Frame::parse(frame);
         self.counters.tally(Direction::Tx, parsed.as_ref());
+        self.seen.frame(self.now, Direction::Tx, parsed.as_ref());
         if let Some(observer) = self.observer.as_deref_mut() {
             observer.frame(self.now, Direction::Tx, frame);
         }

@@ -106,7 +106,26 @@ def live(d, url, shots):
     ok(f"bytes out of 7878 moved from {first} to {bytes_out(d, 7878)} without a reload")
     if "per s" not in d.find_element(By.ID, "layers").text:
         fail("the counters have no rates")
+    # The neighbour cache: Linux's side of the TAP, learnt by ARP.
+    wait(d, lambda d: "192.168.69.100" in d.find_element(By.ID, "nbrs").text,
+         "the ARP cache shows Linux's address")
+    ok("the ARP cache: " + [
+        line for line in d.find_element(By.ID, "nbrs").text.splitlines() if "192.168.69.100" in line][0])
+    # The last frames as a ladder: arrows labelled with the download's
+    # segments, and new ones come without a reload.
+    def arrows(d):
+        # In one call: the ladder is redrawn twice a second, faster than a
+        # WebDriver round trip per element.
+        return d.execute_script(
+            "return [...document.querySelectorAll('#lad svg text')]"
+            ".map(t => t.textContent).filter(t => t.includes('7878'))")
+    wait(d, lambda d: len(arrows(d)) > 5, "the ladder shows the download's segments")
+    seen = arrows(d)[-1]
+    wait(d, lambda d: arrows(d) and arrows(d)[-1] != seen, "the ladder moves without a reload")
+    ok(f"the ladder shows {len(arrows(d))} frames of port 7878, the last: {arrows(d)[-1]}")
     d.save_screenshot(os.path.join(shots, "live.png"))
+    d.execute_script("document.querySelector('h2:last-of-type').scrollIntoView()")
+    d.save_screenshot(os.path.join(shots, "live-ladder.png"))
 
 
 def main():

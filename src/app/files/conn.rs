@@ -575,7 +575,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
             Err(_) => return c.fail(403, ""),
         };
         let live = match r.path.as_str() {
-            live::PAGE => Some(live::Stage::Page),
+            live::PAGE => Some(live::Stage::Page { at: 0 }),
             live::JSON => Some(live::Stage::Head),
             _ => None,
         };

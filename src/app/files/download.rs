@@ -56,7 +56,7 @@ impl<const HDR: usize> Conn<HDR> {
     /// `GET` or `HEAD` of the live view's page or figures (`live.rs`):
     /// never cached, since each answer is the stack at that moment.
     pub(super) fn start_live(&mut self, r: &Request, stage: live::Stage) {
-        let ctype = if stage == live::Stage::Page {
+        let ctype = if matches!(stage, live::Stage::Page { .. }) {
             "text/html; charset=utf-8"
         } else {
             "application/json"
