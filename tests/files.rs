@@ -409,6 +409,53 @@ fn every_error_status() {
 }
 
 #[test]
+fn a_download_resumes_only_from_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), b"0123456789").unwrap();
+    let (_net, c) = serve_dir(dir.path(), Faults::NONE);
+    let head = |r: &str, name: &str| -> Option<String> {
+        r.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .map(str::to_string)
+    };
+    let r = raw(&c, b"GET /a.txt HTTP/1.1\r\nConnection: close\r\n\r\n");
+    let tag = head(&r, "ETag").unwrap_or_else(|| panic!("no ETag: {r}"));
+    assert!(
+        tag.starts_with('"') && tag.ends_with('"'),
+        "a strong ETag: {tag}"
+    );
+    // The validator still names the file: the range holds.
+    let ask = |validator: &str| {
+        raw(
+            &c,
+            format!("GET /a.txt HTTP/1.1\r\nRange: bytes=6-\r\nIf-Range: {validator}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+    };
+    let r = ask(&tag);
+    assert!(
+        r.starts_with("HTTP/1.1 206") && r.ends_with("\r\n\r\n6789"),
+        "{r}"
+    );
+    // Another program put a new file in its place since (a rename, as
+    // editors and rsync do): the whole new file, not a splice, and not the
+    // old file's bytes from a reader the store kept open.
+    std::fs::write(dir.path().join("a.new"), b"abcdefghijkl").unwrap();
+    std::fs::rename(dir.path().join("a.new"), dir.path().join("a.txt")).unwrap();
+    let r = ask(&tag);
+    assert!(
+        r.starts_with("HTTP/1.1 200") && r.ends_with("\r\n\r\nabcdefghijkl"),
+        "{r}"
+    );
+    assert_ne!(head(&r, "ETag"), Some(tag), "a new file, a new ETag");
+    // A date, or anything that is not one of our tags, matches nothing.
+    for other in ["Sat, 05 Dec 2026 10:00:00 GMT", "\"x\"", &"\"f".repeat(50)] {
+        let r = ask(other);
+        assert!(r.starts_with("HTTP/1.1 200"), "{other}: {r}");
+    }
+}
+
+#[test]
 fn ranges_head_delete_listing_and_keep_alive() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.txt"), b"0123456789").unwrap();

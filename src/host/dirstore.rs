@@ -66,7 +66,7 @@ pub struct DirStore {
     uploads: Vec<Option<Pending>>,
     /// The files read lately, kept open (most recent last): a download
     /// reads its file with positioned reads, chunk by chunk.
-    readers: Vec<(Name, File)>,
+    readers: Vec<(Name, File, u64)>,
     /// The directory as read at the start of the latest listing.
     listing: Vec<(Name, u64)>,
     next_temp: u64,
@@ -294,6 +294,12 @@ impl Storage for DirStore {
         if !meta.is_file() {
             return Err(StorageError::NotFound);
         }
+        // Another program may have put a new file in its place (a rename
+        // brings a new inode): an open reader would go on reading the old
+        // one, under the new one's version. Every download starts with a
+        // stat, so this is where a stale reader is dropped.
+        self.readers
+            .retain(|(n, _, inode)| n != name || *inode == meta.ino());
         // An upload's rename brings a new inode; a change in place by another
         // program moves the modification time.
         let version = meta.ino().rotate_left(32)
@@ -311,7 +317,7 @@ impl Storage for DirStore {
     }
 
     fn read_at(&mut self, name: &Name, offset: u64, buf: &mut [u8]) -> Result<usize, StorageError> {
-        match self.readers.iter().position(|(n, _)| n == name) {
+        match self.readers.iter().position(|(n, _, _)| n == name) {
             Some(i) if i + 1 == self.readers.len() => {}
             Some(i) => {
                 let hit = self.readers.remove(i);
@@ -319,13 +325,14 @@ impl Storage for DirStore {
             }
             None => {
                 let file = File::open(self.path_of(name)?).map_err(|e| io_error(&e))?;
+                let inode = file.metadata().map_err(|e| io_error(&e))?.ino();
                 if self.readers.len() == OPEN_READERS {
                     self.readers.remove(0);
                 }
-                self.readers.push((name.clone(), file));
+                self.readers.push((name.clone(), file, inode));
             }
         }
-        let Some((_, file)) = self.readers.last() else {
+        let Some((_, file, _)) = self.readers.last() else {
             return Err(StorageError::Io);
         };
         file.read_at(buf, offset).map_err(|e| io_error(&e))
@@ -372,7 +379,7 @@ impl Storage for DirStore {
         match result {
             Ok(replaced) => {
                 self.uploads[upload.0 as usize] = None;
-                self.readers.retain(|(n, _)| *n != name);
+                self.readers.retain(|(n, _, _)| *n != name);
                 Ok(replaced)
             }
             Err(e) => {
@@ -401,7 +408,7 @@ impl Storage for DirStore {
         {
             return Err(StorageError::NotFound);
         }
-        self.readers.retain(|(n, _)| n != name);
+        self.readers.retain(|(n, _, _)| n != name);
         fs::remove_file(path).map_err(|e| io_error(&e))
     }
 }

@@ -179,6 +179,21 @@ mirror() {
     curl -sS -m 10 -H 'Accept: text/plain' "$url/" > "$work/list.txt" || fail "curl GET / text/plain"
     grep -qx 'with space.bin 200000' "$work/list.txt" || fail "the text/plain listing has no 'with space.bin 200000': $(show "$work/list.txt")"
     ok "GET /: '$ctype' for Accept: */*, 'name size' lines for Accept: text/plain"
+    # A download that resumes, as a browser's does: the first part, then
+    # the rest under If-Range with the ETag the first part came with.
+    local tag code
+    curl -sS -m 10 -r 0-99999 -D "$work/h1" -o "$work/part" "$url/with%20space.bin" || fail "curl first part"
+    tag=$(tr -d '\r' < "$work/h1" | sed -n 's/^ETag: //Ip')
+    [ -n "$tag" ] || fail "no ETag on a file: $(show "$work/h1")"
+    code=$(curl -sS -m 10 -r 100000- -H "If-Range: $tag" -o "$work/rest" -w '%{http_code}' "$url/with%20space.bin") || fail "curl resume"
+    [ "$code" = 206 ] || fail "resuming with If-Range: $tag gave $code"
+    cat "$work/part" "$work/rest" | cmp -s - "$site/with space.bin" || fail "the resumed download differs"
+    head -c 200000 /dev/urandom > "$site/with space.bin.new"
+    mv "$site/with space.bin.new" "$site/with space.bin"
+    code=$(curl -sS -m 10 -r 100000- -H "If-Range: $tag" -o "$work/rest" -w '%{http_code}' "$url/with%20space.bin") || fail "curl resume after a change"
+    [ "$code" = 200 ] && cmp -s "$work/rest" "$site/with space.bin" \
+        || fail "resuming a replaced file gave $code, not the whole new file ($(stat -c %s "$work/rest") bytes)"
+    ok "resume: 206 under If-Range $tag, the parts whole; the whole new file (200) once it was replaced"
     stop_serve
 }
 

@@ -109,7 +109,16 @@ impl<const HDR: usize> Conn<HDR> {
             let _ = write!(extra, "Content-Range: bytes */{size}\r\n");
             c.fail(416, &extra);
         };
-        let (status, start, end) = match r.range {
+        let tag = super::http::etag(version, size);
+        // A range for another version of the file than the client holds
+        // would splice two files: the whole file instead (RFC 9110 13.1.5).
+        // Dates are not our validators, so an `If-Range` date matches
+        // nothing either.
+        let range = match &r.if_range {
+            Some(validator) if validator.as_slice() != tag.as_bytes() => None,
+            _ => r.range,
+        };
+        let (status, start, end) = match range {
             None => (200, 0, size),
             Some((Some(first), last)) if first < size => {
                 let end = last.map_or(size, |l| l.saturating_add(1).min(size));
@@ -123,8 +132,8 @@ impl<const HDR: usize> Conn<HDR> {
             }
             Some(_) => return unsatisfiable(self),
         };
-        let mut extra: heapless::String<96> = heapless::String::new();
-        let _ = extra.push_str("Accept-Ranges: bytes\r\n");
+        let mut extra: heapless::String<192> = heapless::String::new();
+        let _ = write!(extra, "Accept-Ranges: bytes\r\nETag: {tag}\r\n");
         if status == 206 {
             let _ = write!(extra, "Content-Range: bytes {start}-{}/{size}\r\n", end - 1);
         }

@@ -55,6 +55,10 @@ pub(crate) struct Request {
     pub(crate) keep_alive: bool,
     pub(crate) expect_continue: bool,
     pub(crate) range: Option<(Option<u64>, Option<u64>)>,
+    /// `If-Range`: the range holds only while the file is still the one
+    /// this validator names (RFC 9110 13.1.5). A value too long to be one
+    /// of our ETags is kept empty, which matches none.
+    pub(crate) if_range: Option<heapless::Vec<u8, ETAG_MAX>>,
     /// The listing as plain text: Accept names text/plain and not HTML.
     pub(crate) plain: bool,
     /// `user:password` from `Authorization: Basic`, decoded; `Some(Err)`
@@ -115,6 +119,18 @@ fn header_is(value: &[u8], token: &str) -> bool {
 fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len())
         .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// The longest ETag [`etag`] writes: quotes, 16 and 16 hex digits, a dash.
+pub(crate) const ETAG_MAX: usize = 40;
+
+/// A file's ETag: its storage version and size, which change whenever it
+/// is replaced. Strong, so that a browser may resume a download with
+/// `If-Range` (a weak validator may not be used there).
+pub(crate) fn etag(version: u64, size: u64) -> heapless::String<ETAG_MAX> {
+    let mut tag = heapless::String::new();
+    let _ = core::fmt::Write::write_fmt(&mut tag, format_args!("\"{version:x}-{size:x}\""));
+    tag
 }
 
 /// `bytes=N-`, `bytes=N-M` or `bytes=-N`; anything else (several ranges,
@@ -228,6 +244,7 @@ pub(crate) fn parse_request(req: &httparse::Request<'_, '_>) -> Request {
         keep_alive: false,
         expect_continue: false,
         range: None,
+        if_range: None,
         plain: false,
         credentials: None,
         script: false,
@@ -261,6 +278,8 @@ pub(crate) fn parse_request(req: &httparse::Request<'_, '_>) -> Request {
             r.expect_continue |= header_is(v, "100-continue");
         } else if h.name.eq_ignore_ascii_case("range") {
             r.range = parse_range(v);
+        } else if h.name.eq_ignore_ascii_case("if-range") {
+            r.if_range = Some(heapless::Vec::from_slice(v.trim_ascii()).unwrap_or_default());
         } else if h.name.eq_ignore_ascii_case("accept") {
             wants_plain |= contains_ignore_case(v, b"text/plain");
             wants_html |= contains_ignore_case(v, b"text/html");
