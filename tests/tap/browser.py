@@ -13,6 +13,7 @@ Prints one `ok ...` line per check; exits non-zero on the first failure.
 
 import hashlib
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -128,6 +129,57 @@ def live(d, url, shots):
     d.save_screenshot(os.path.join(shots, "live-ladder.png"))
 
 
+def leftovers(root, prefix):
+    return [n for n in os.listdir(root) if n.startswith(prefix) or n.startswith(".layernet-upload")]
+
+
+def errors(d, root, shots):
+    """A full disk (507) and a connection cut mid-upload: each shows a
+    message on the page, and nothing half-written stays on the server."""
+    tmp = tempfile.mkdtemp()
+    full = os.path.join(tmp, "fills the disk.bin")
+    with open(full, "wb") as f:
+        f.write(os.urandom(3 * 1024 * 1024))
+    upload(d, full)
+    wait(d, lambda d: "fills the disk.bin" in messages(d) and "failed" in messages(d),
+         "an upload onto a full disk shows a message")
+    said = messages(d).splitlines()[-1]
+    if "507" not in said and "Insufficient" not in said:
+        fail(f"the full disk's message does not say so: {said!r}")
+    ok(f"full disk: {said!r}")
+    if leftovers(root, "fills the disk"):
+        fail(f"a refused upload left {leftovers(root, 'fills the disk')}")
+    ok("nothing half-written left after the 507")
+    d.save_screenshot(os.path.join(shots, "errors-full.png"))
+
+
+def cut(d, root, shots):
+    """serve stopped while the page uploads (the script that started it
+    passed its pid, and slowed the link so that the upload is still
+    going): a message, and nothing half-written left."""
+    tmp = tempfile.mkdtemp()
+    cut = os.path.join(tmp, "cut short.bin")
+    with open(cut, "wb") as f:
+        f.write(os.urandom(24 * 1024 * 1024))
+    upload(d, cut)
+    wait(d, lambda d: d.execute_script(
+        "const p=document.querySelector('#msgs progress');return p!==null&&p.value>0"),
+        "the upload is under way")
+    os.kill(int(os.environ["SERVE_PID"]), signal.SIGTERM)
+    wait(d, lambda d: "cut short.bin" in messages(d) and "failed" in messages(d),
+         "an upload whose connection was cut shows a message")
+    ok(f"connection cut: {messages(d).splitlines()[-1]!r}")
+    d.save_screenshot(os.path.join(shots, "errors-cut.png"))
+    # serve has gone (the shell script waits for it); its store removes a
+    # temporary file on the way out, or at the next start after a crash.
+    deadline = time.monotonic() + 30
+    while leftovers(root, "cut short") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if leftovers(root, "cut short"):
+        fail(f"the cut upload left {leftovers(root, 'cut short')}")
+    ok("nothing half-written left after the cut")
+
+
 def main():
     mode, url, root, shots = sys.argv[1:5]
     os.makedirs(shots, exist_ok=True)
@@ -141,6 +193,12 @@ def main():
             fail(f"the listing's title is {d.title!r}")
         if mode == "live":
             live(d, url, shots)
+            return
+        if mode == "errors":
+            errors(d, root, shots)
+            return
+        if mode == "cut":
+            cut(d, root, shots)
             return
         listed = names(d)
         if "seed.txt" not in listed:

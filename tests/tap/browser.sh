@@ -8,7 +8,8 @@
 # nothing left), the live view at /_stack while curl downloads (its
 # connection in the socket table, the bytes moving without a reload), and
 # --auth (401 shown without credentials, then the upload
-# with them). Screenshots go to $LAYERNET_SHOTS (default: a folder under
+# with them), a full disk's 507 and a connection cut mid-upload (a
+# message each, nothing half-written left). Screenshots go to $LAYERNET_SHOTS (default: a folder under
 # /tmp, named at the end), for a person to look at.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -59,6 +60,28 @@ stop_serve
 start_serve --root "$root" --auth user:pass --max-upload 4194304
 browse auth
 stop_serve
+
+# A full disk: a 2 MiB tmpfs in this namespace, gone with it.
+small="$work/small"
+mkdir -p "$small"
+mount -t tmpfs -o size=2m tmpfs "$small" || fail "cannot mount a tmpfs in the namespace"
+head -c 10 /dev/urandom > "$small/seed.txt"
+start_serve --root "$small" --writable --max-upload 1073741824
+browse errors
+stop_serve
+umount "$small"
+
+# A connection cut mid-upload: serve stopped while the page uploads, over
+# a link slowed to 16 Mbit/s towards serve so that the upload is still
+# going when it stops.
+tc qdisc add dev tap0 root tbf rate 16mbit burst 32kb latency 400ms || fail "tc tbf on tap0"
+start_serve --root "$root" --writable --max-upload 1073741824
+SERVE_PID=$pid browse cut
+status=0
+wait "$pid" || status=$?
+pid=
+[ "$status" = 0 ] || fail "serve, stopped mid-upload, exited $status"
+tc qdisc del dev tap0 root
 
 echo "screenshots: $shots"
 echo "browser: all passed"
