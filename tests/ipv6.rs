@@ -84,6 +84,13 @@ fn echo_and_ping_over_link_local_addresses() {
         "no IPv4 was needed"
     );
     assert_eq!(ca.dropped_total() + cb.dropped_total(), 0);
+    // The copy of the neighbour cache (the live view's NDP table): each
+    // learnt the other's link-local address by NDP, at its MAC.
+    let client_ll = link_local(host_mac(b)).address();
+    for (h, peer, mac) in [(a, client_ll, host_mac(b)), (b, server_ll, host_mac(a))] {
+        let learnt: Vec<_> = net.stack(h).neighbors().map(|n| (n.ip, n.mac)).collect();
+        assert!(learnt.contains(&(peer.into(), mac)), "host {h}: {learnt:?}");
+    }
 }
 
 #[test]

@@ -40,20 +40,7 @@ pub(super) struct Unrouted {
 #[inline]
 pub(super) fn unrouted(frame: Option<&Frame<'_>>, ours: &[IpCidr]) -> Option<Unrouted> {
     let frame = frame?;
-    let Net::Ipv6(Some(ip)) = &frame.net else {
-        return None;
-    };
-    let L4::Icmpv6(Some(icmp)) = &ip.l4 else {
-        return None;
-    };
-    if ip.packet.hop_limit() != 255 {
-        return None;
-    }
-    let (src, dst) = (ip.packet.src_addr(), ip.packet.dst_addr());
-    let caps = ChecksumCapabilities::ignored();
-    let Icmpv6Repr::Ndisc(NdiscRepr::NeighborSolicit { target_addr, .. }) =
-        Icmpv6Repr::parse(&src, &dst, icmp, &caps).ok()?
-    else {
+    let (src, NdiscRepr::NeighborSolicit { target_addr, .. }) = ndisc(frame)? else {
         return None;
     };
     let v6 = ours.iter().filter_map(|c| match c {
@@ -116,5 +103,27 @@ impl Stack<'_> {
                 );
             },
         );
+    }
+}
+
+/// A neighbour discovery message in `frame`, and its source: only one
+/// with the hop limit 255 that proves it came from the link (RFC 4861 7.1.1).
+/// Read by the unrouted answer here and by the copy of the neighbour
+/// cache (`seen.rs`).
+pub(super) fn ndisc<'f>(frame: &Frame<'f>) -> Option<(Ipv6Address, NdiscRepr<'f>)> {
+    let Net::Ipv6(Some(ip)) = &frame.net else {
+        return None;
+    };
+    let L4::Icmpv6(Some(icmp)) = &ip.l4 else {
+        return None;
+    };
+    if ip.packet.hop_limit() != 255 {
+        return None;
+    }
+    let (src, dst) = (ip.packet.src_addr(), ip.packet.dst_addr());
+    let caps = ChecksumCapabilities::ignored();
+    match Icmpv6Repr::parse(&src, &dst, icmp, &caps).ok()? {
+        Icmpv6Repr::Ndisc(repr) => Some((src, repr)),
+        _ => None,
     }
 }

@@ -384,32 +384,20 @@ mod live {
     pub(crate) fn ndp_fill(
         frame: Option<&Frame<'_>>,
     ) -> Option<(IpAddress, smoltcp::wire::EthernetAddress)> {
-        use smoltcp::phy::ChecksumCapabilities;
-        use smoltcp::wire::{Icmpv6Repr, NdiscRepr, RawHardwareAddress};
-        let Net::Ipv6(Some(ip)) = &frame?.net else {
-            return None;
+        use smoltcp::wire::NdiscRepr;
+        let (src, repr) = super::super::ndp::ndisc(frame?)?;
+        let (lladdr, target) = match repr {
+            NdiscRepr::NeighborSolicit {
+                lladdr,
+                target_addr,
+            } => (lladdr, target_addr),
+            NdiscRepr::NeighborAdvert {
+                lladdr,
+                target_addr,
+                ..
+            } => (lladdr, target_addr),
+            _ => return None,
         };
-        let L4::Icmpv6(Some(icmp)) = &ip.l4 else {
-            return None;
-        };
-        if ip.packet.hop_limit() != 255 {
-            return None;
-        }
-        let (src, dst) = (ip.packet.src_addr(), ip.packet.dst_addr());
-        let caps = ChecksumCapabilities::ignored();
-        let (lladdr, target): (Option<RawHardwareAddress>, _) =
-            match Icmpv6Repr::parse(&src, &dst, icmp, &caps).ok()? {
-                Icmpv6Repr::Ndisc(NdiscRepr::NeighborSolicit {
-                    lladdr,
-                    target_addr,
-                }) => (lladdr, target_addr),
-                Icmpv6Repr::Ndisc(NdiscRepr::NeighborAdvert {
-                    lladdr,
-                    target_addr,
-                    ..
-                }) => (lladdr, target_addr),
-                _ => return None,
-            };
         // A hostile option can claim any length; only six bytes are a MAC.
         let mac = smoltcp::wire::EthernetAddress(lladdr?.as_bytes().try_into().ok()?);
         let unicast = |a: smoltcp::wire::Ipv6Address| !a.is_multicast() && !a.is_unspecified();
