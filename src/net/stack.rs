@@ -474,17 +474,8 @@ impl<'a> Stack<'a> {
         observer: &mut Lent<'_, '_>,
         now: Instant,
     ) -> PollIngressSingleResult {
-        let observer = observer.as_deref_mut();
-        let sent = watch::Sent::new(
-            observer,
-            &mut self.counters,
-            &mut self.seen,
-            &mut self.tcp[..self.tcp_live],
-            now,
-        );
-        let mut device = watch::Watch::new(device, sent);
-        self.iface
-            .poll_ingress_single(now, &mut device, &mut self.sockets)
+        let (iface, sockets, mut device) = self.watched(device, observer, now);
+        iface.poll_ingress_single(now, &mut device, sockets)
     }
 
     /// One egress round of smoltcp, through the watching device.
@@ -494,16 +485,34 @@ impl<'a> Stack<'a> {
         observer: &mut Lent<'_, '_>,
         now: Instant,
     ) -> PollResult {
-        let observer = observer.as_deref_mut();
+        let (iface, sockets, mut device) = self.watched(device, observer, now);
+        iface.poll_egress(now, &mut device, sockets)
+    }
+
+    /// smoltcp's interface and sockets, and `device` as smoltcp is to see
+    /// it: every frame sent through it counted, noted and tracked.
+    fn watched<'w, 'o, D>(
+        &'w mut self,
+        device: &'w mut D,
+        observer: &'w mut Lent<'_, 'o>,
+        now: Instant,
+    ) -> (
+        &'w mut Interface,
+        &'w mut SocketSet<'a>,
+        watch::Watch<'w, 'o, D>,
+    ) {
         let sent = watch::Sent::new(
-            observer,
+            observer.as_deref_mut(),
             &mut self.counters,
             &mut self.seen,
             &mut self.tcp[..self.tcp_live],
             now,
         );
-        let mut device = watch::Watch::new(device, sent);
-        self.iface.poll_egress(now, &mut device, &mut self.sockets)
+        (
+            &mut self.iface,
+            &mut self.sockets,
+            watch::Watch::new(device, sent),
+        )
     }
 
     /// See [`STALL_KICK`]; connection tracking keeps the timers.
@@ -765,15 +774,7 @@ impl<'a> Stack<'a> {
         fill: impl FnOnce(&mut [u8]),
     ) {
         let now = self.now;
-        let observer = observer.as_deref_mut();
-        let sent = watch::Sent::new(
-            observer,
-            &mut self.counters,
-            &mut self.seen,
-            &mut self.tcp[..self.tcp_live],
-            now,
-        );
-        let mut device = watch::Watch::new(device, sent);
+        let (_, _, mut device) = self.watched(device, observer, now);
         if let Some(token) = smoltcp::phy::Device::transmit(&mut device, now) {
             smoltcp::phy::TxToken::consume(token, len, fill);
         }
