@@ -33,6 +33,7 @@ use layernet::app::services::{self, Kind};
 use layernet::app::sntp::{Offset, Sntp, SntpClock};
 use layernet::app::time_echo::TimeEchoServer;
 use layernet::board::{Clock, Entropy, Uptime};
+use layernet::link::RxInterrupt;
 use layernet::net::{Config, IcmpBuffers, Memory, Stack, TcpEntry, UDP_PACKETS, UdpEntry, profile};
 use layernet::run;
 use layernet::{EthernetAddress, Instant, Ipv4Address, Ipv4Cidr};
@@ -226,9 +227,21 @@ impl run::Services for Services {
         f(self.sntp);
     }
 
-    /// The board wakes every tick anyway: the deadlines are not needed.
+    /// The board sleeps until the earliest of them (or a frame).
     fn poll_at(&self) -> Option<Instant> {
-        None
+        let services = [
+            self.echo.poll_at(),
+            self.greeting.poll_at(),
+            self.time_echo.poll_at(),
+            self.chat.poll_at(),
+        ];
+        let at = services.into_iter().flatten().min();
+        #[cfg(not(feature = "tiny"))]
+        let at = [at, self.files.poll_at(), self.sntp.poll_at()]
+            .into_iter()
+            .flatten()
+            .min();
+        at
     }
 }
 
@@ -346,7 +359,7 @@ fn main() -> ! {
         Ok(memory) => memory,
         Err(e) => fail_with("memory", e),
     };
-    let (nic, stack, mut services) = start(memory, NIC, STACK, slots);
+    let (nic, stack, mut services, mut clock) = start(memory, NIC, STACK, slots);
     // Start-up built the stack and the services in `start`'s frame
     // before moving them into their statics; that frame is gone now, so
     // its peak is noted and the reserve painted again for the serving one.
@@ -357,7 +370,6 @@ fn main() -> ! {
     }
     stack_paint::paint();
     hprintln!("stack: {} bytes at start-up", startup_peak);
-    let mut clock = clock::SysTickClock::new();
 
     let mut next_status = Instant::from_millis(STATUS_EVERY_MS);
     let mut last_frames = 0;
@@ -379,7 +391,10 @@ fn main() -> ! {
             }
         }
         if !busy {
-            clock::sleep();
+            // The status line is due only if frames came in since the last.
+            let status_due = (board::stats(nic).rx_frames != last_frames).then_some(next_status);
+            let wake = run::wake_at(stack, nic, &services, now);
+            clock.sleep(nic, wake.into_iter().chain(status_due).min());
         }
     }
 }
@@ -393,15 +408,21 @@ fn start(
     nic: Slot<Nic>,
     stack: Slot<Stack<'static>>,
     services: ServiceSlots,
-) -> (&'static mut Nic, &'static mut Stack<'static>, Services) {
+) -> (
+    &'static mut Nic,
+    &'static mut Stack<'static>,
+    Services,
+    clock::SysTickClock,
+) {
     let Some(core) = cortex_m::Peripherals::take() else {
         fail("the core peripherals were taken already");
     };
     board::init();
-    clock::start(core.SYST, board::CPU_HZ);
+    let clock = clock::SysTickClock::start(core.SYST);
 
     let nic = place(nic, "NIC", || board::nic(CONFIG.mac));
     board::hello(nic);
+    nic.set_rx_interrupt(true);
     let config = Config {
         seed: TimerJitter(nic).seed(),
         ..CONFIG
@@ -424,7 +445,7 @@ fn start(
         core::mem::size_of::<Profile>()
     );
 
-    (nic, stack, services)
+    (nic, stack, services, clock)
 }
 
 /// The status line; `last` is the time and wake-up count of the one
@@ -437,8 +458,10 @@ fn status(nic: &Nic, now: Instant, last: &mut (Instant, u32)) {
         wakes.wrapping_sub(last.1),
     );
     *last = (now, wakes);
+    // Hundredths of a wake-up per second.
+    let rate = u64::from(woke) * 100_000 / ms;
     hprintln!(
-        "status: up {} s, frames rx {} tx {} (rx errors {}, tx full {}), stack {} bytes serving, reserve {}, wake-ups {} ({}/s over {} ms)",
+        "status: up {} s, frames rx {} tx {} (rx errors {}, tx full {}), stack {} bytes serving, reserve {}, wake-ups {} ({}.{:02}/s over {} ms)",
         now.secs(),
         nic.rx_frames,
         nic.tx_frames,
@@ -447,7 +470,8 @@ fn status(nic: &Nic, now: Instant, last: &mut (Instant, u32)) {
         stack_paint::used(),
         stack_paint::reserve(),
         wakes,
-        u64::from(woke) * 1000 / ms,
+        rate / 100,
+        rate % 100,
         ms
     );
 }

@@ -164,7 +164,7 @@ sleep 10
 ping -c 1 -W 2 "$L" > /dev/null || die "ping after the idle window"
 for _ in $(seq 80); do [ "$(grep -c '^status:' "$log")" -gt "$before" ] && break; sleep 0.1; done
 [ "$(grep -c '^status:' "$log")" -gt "$before" ] || die "no status line after the idle window"
-idle=$(grep '^status:' "$log" | tail -1 | grep -o 'wake-ups [0-9]* ([0-9]*/s over [0-9]* ms)') \
+idle=$(grep '^status:' "$log" | tail -1 | grep -o 'wake-ups [0-9]* ([0-9.]*/s over [0-9]* ms)') \
     || die "the status line has no wake-ups"
 echo "firmware ($board $profile) idle: $idle, in: $(grep "^status:" "$log" | tail -1)"
 kill -0 "$qemu" 2>/dev/null || die "QEMU died during the checks"

@@ -14,6 +14,7 @@ pub const NIC_IRQ: u16 = 13;
 
 /// Log lines each service of the board profile keeps between two drains:
 /// the library's default: 4 MiB of RAM has room.
+#[cfg_attr(feature = "tiny", allow(dead_code))]
 pub const LOG_LINES: usize = layernet::app::LOG_LINES;
 
 pub type Nic<const FRAME: usize> = Lan9118<Mmio, FRAME>;

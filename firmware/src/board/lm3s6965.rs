@@ -16,6 +16,7 @@ pub const NIC_IRQ: u16 = LM3S6965_IRQ;
 /// Log lines each service of the board profile keeps between two drains:
 /// 4 of 192 bytes each, not the library's 16: with 16, the board
 /// profile's five services want 12 KiB more than the 64 KiB of SRAM allow.
+#[cfg_attr(feature = "tiny", allow(dead_code))]
 pub const LOG_LINES: usize = 4;
 
 pub type Nic<const FRAME: usize> = Stellaris<Mmio, FRAME>;
