@@ -501,9 +501,20 @@ fn fail(why: &str) -> ! {
     }
 }
 
+/// The board build says where and why; the tiny build only that it
+/// panicked: formatting the message and keeping every panic location's
+/// file name cost it 8,856 B of flash (docs/performance.md). The core is
+/// written not to panic on any input; a panic is a bug, found with a
+/// debugger.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
+    #[cfg(not(feature = "tiny"))]
     hprintln!("panic: {}", info);
+    #[cfg(feature = "tiny")]
+    {
+        let _ = info;
+        hprintln!("panic");
+    }
     debug::exit(debug::EXIT_FAILURE);
     loop {
         cortex_m::asm::wfi();
