@@ -514,7 +514,7 @@ impl<const BUF: usize> Control<BUF> {
         // Header (4 bytes) first, filled in once the length is known.
         let written = {
             let mut w = Writer::new(self.buf.get_mut(4..).unwrap_or(&mut []));
-            let ok = write_json(&mut w, streams, sender, ms).is_ok();
+            let ok = results_json(&mut w, streams, sender, ms).is_ok();
             ok.then_some(w.len())
         };
         let Some(n) = written.filter(|n| 4 + n < BUF) else {
@@ -531,10 +531,23 @@ impl<const BUF: usize> Control<BUF> {
     }
 }
 
-/// iperf3's `send_results`: the fields its client requires
-/// (`get_results` refuses a result without any of them), zero for what
-/// this server does not measure (CPU, retransmissions).
-fn write_json(
+/// iperf3's `send_results`: the fields its peer requires (`get_results`
+/// refuses a result without any of them), zero for what is not measured
+/// here (CPU, retransmissions). `sender`: these are the figures of the
+/// side that sent; `ms`: the test's length. The server and the host's
+/// client both send it.
+///
+/// ```
+/// use layernet::app::iperf3::control::{results_json, StreamResult};
+/// use layernet::app::iperf3::json::{field, Writer};
+/// let mut buf = [0u8; 256];
+/// let mut w = Writer::new(&mut buf);
+/// let one = StreamResult { bytes: 10, ..Default::default() };
+/// results_json(&mut w, &[one], true, 1500)?;
+/// assert_eq!(field(w.written(), "sender_has_retransmits").and_then(|v| v.as_i64()), Some(0));
+/// # Ok::<(), core::fmt::Error>(())
+/// ```
+pub fn results_json(
     w: &mut Writer<'_>,
     streams: &[StreamResult],
     sender: bool,

@@ -197,6 +197,59 @@ pub fn field<'a>(json: &'a [u8], key: &str) -> Option<Value<'a>> {
     }
 }
 
+/// The values of the JSON array `array` (an iperf3 result's `streams`),
+/// in order; stops at the end or at the first malformed item.
+///
+/// ```
+/// use layernet::app::iperf3::json::{field, items, Value};
+/// let j = br#"{"streams":[{"id":1,"bytes":5},{"id":3,"bytes":7}]}"#;
+/// let Some(Value::Nested(streams)) = field(j, "streams") else { panic!() };
+/// let bytes: Vec<i64> = items(streams)
+///     .filter_map(|s| match s { Value::Nested(o) => field(o, "bytes")?.as_i64(), _ => None })
+///     .collect();
+/// assert_eq!(bytes, [5, 7]);
+/// assert_eq!(items(b"[]").count(), 0);
+/// ```
+pub fn items(array: &[u8]) -> Items<'_> {
+    let i = skip_space(array, 0);
+    let at = if array.get(i) == Some(&b'[') {
+        skip_space(array, i + 1)
+    } else {
+        array.len()
+    };
+    Items { s: array, at }
+}
+
+/// The iterator of [`items`].
+///
+/// ```
+/// let mut it = layernet::app::iperf3::json::items(b"[true]");
+/// assert_eq!(it.next(), Some(layernet::app::iperf3::json::Value::Bool(true)));
+/// assert_eq!(it.next(), None);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Items<'a> {
+    s: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = Value<'a>;
+
+    fn next(&mut self) -> Option<Value<'a>> {
+        let Some((value, next)) = value_at(self.s, self.at) else {
+            self.at = self.s.len();
+            return None;
+        };
+        let i = skip_space(self.s, next);
+        self.at = match self.s.get(i) {
+            Some(b',') => skip_space(self.s, i + 1),
+            _ => self.s.len(),
+        };
+        Some(value)
+    }
+}
+
 /// A `core::fmt::Write` over a fixed buffer that fails (and keeps what
 /// fitted) when the buffer is full, so a result too large is an error, not
 /// a panic or a cut JSON.
