@@ -205,25 +205,32 @@ impl Receiver {
     /// ```
     pub fn take(&mut self, datagram: &[u8], len: usize, now: Instant, counters64: bool) {
         let first = self.bytes == 0;
-        self.bytes += len as u64;
+        self.bytes = self.bytes.saturating_add(len as u64);
         let Some((sent, seq)) = read_header(datagram, counters64) else {
             return;
         };
         if seq > self.packets {
-            self.lost += seq - self.packets - 1;
+            self.lost = self.lost.saturating_add(seq - self.packets - 1);
             self.packets = seq;
         } else {
-            self.out_of_order += 1;
+            self.out_of_order = self.out_of_order.saturating_add(1);
             self.lost = self.lost.saturating_sub(1);
         }
-        let transit = now.total_micros() - sent;
+        // Saturating throughout: the send time is the peer's word.
+        let transit = now.total_micros().saturating_sub(sent);
         if first {
             self.transit = transit;
         }
-        let d = (transit - self.transit).unsigned_abs().saturating_mul(1000);
+        let d = transit
+            .saturating_sub(self.transit)
+            .unsigned_abs()
+            .saturating_mul(1000);
         self.transit = transit;
         // J += (|D| - J) / 16, with J kept times 16 (RFC 3550 A.8).
-        self.jitter16 = (self.jitter16 + d).saturating_sub((self.jitter16 + 8) / 16);
+        self.jitter16 = self
+            .jitter16
+            .saturating_add(d)
+            .saturating_sub(self.jitter16.saturating_add(8) / 16);
     }
 
     /// The jitter, in nanoseconds.
@@ -235,6 +242,9 @@ impl Receiver {
         self.jitter16 / 16
     }
 }
+
+/// A year, in microseconds: how far ahead [`Pacer::next`] looks at most.
+const YEAR_US: u64 = 365 * 24 * 3600 * 1_000_000;
 
 /// A sender's pace: `rate` bits per second from `start` (0: as fast as
 /// the socket takes them), as iperf3's throttle keeps each stream.
@@ -294,15 +304,17 @@ impl Pacer {
     /// use layernet::app::iperf3::udp::Pacer;
     /// use layernet::Instant;
     /// let p = Pacer::new(1_000_000, Instant::from_secs(1));
-    /// assert_eq!(p.next(125), Instant::from_millis(2_000), "1000 bits at 1 Mbit/s");
+    /// assert_eq!(p.next(125), Instant::from_millis(1_001), "1000 bits at 1 Mbit/s: 1 ms");
     /// ```
     pub fn next(&self, len: usize) -> Instant {
         if self.rate == 0 {
             return self.start;
         }
-        let bits = u128::from(self.bytes + len as u64) * 8;
+        let bits = u128::from(self.bytes.saturating_add(len as u64)) * 8;
         let us = bits * 1_000_000 / u128::from(self.rate);
-        self.start + Duration::from_micros(u64::try_from(us).unwrap_or(u64::MAX / 2))
+        // At most a year ahead: an Instant cannot overflow.
+        let us = u64::try_from(us).unwrap_or(u64::MAX).min(YEAR_US);
+        self.start + Duration::from_micros(us)
     }
 
     /// A datagram of `len` bytes went: returns its sequence number.
@@ -313,8 +325,8 @@ impl Pacer {
     /// assert_eq!((p.sent(100), p.sent(100), p.bytes), (1, 2, 200));
     /// ```
     pub fn sent(&mut self, len: usize) -> u64 {
-        self.bytes += len as u64;
-        self.packets += 1;
+        self.bytes = self.bytes.saturating_add(len as u64);
+        self.packets = self.packets.saturating_add(1);
         self.packets
     }
 
@@ -325,7 +337,7 @@ impl Pacer {
     /// assert_eq!(Pacer::new(0, layernet::Instant::ZERO).next_seq(), 1);
     /// ```
     pub fn next_seq(&self) -> u64 {
-        self.packets + 1
+        self.packets.saturating_add(1)
     }
 }
 
