@@ -67,16 +67,25 @@ cargo clippy --all-targets --no-default-features -- -D warnings
 step "no_std build without alloc: cargo build --lib --no-default-features"
 cargo build --lib --no-default-features
 
-step "Cortex-M4F build of the core: thumbv7em-none-eabihf"
-if rustup target list --installed 2>/dev/null | grep -qx thumbv7em-none-eabihf \
-    || rustup target add thumbv7em-none-eabihf; then
+step "Cortex-M4F and Cortex-M3 builds of the core: thumbv7em-none-eabihf, thumbv7m-none-eabi"
+if { rustup target list --installed 2>/dev/null | grep -qx thumbv7em-none-eabihf \
+        || rustup target add thumbv7em-none-eabihf; } \
+    && { rustup target list --installed 2>/dev/null | grep -qx thumbv7m-none-eabi \
+        || rustup target add thumbv7m-none-eabi; }; then
     cargo build --lib --no-default-features --release --target thumbv7em-none-eabihf
-    step "firmware/ (its own workspace): fmt, clippy, and the board and tiny builds"
+    cargo build --lib --no-default-features --release --target thumbv7m-none-eabi
+    step "firmware/ (its own workspace): fmt, clippy, and the board and tiny builds of both boards"
     (cd firmware && cargo fmt -- --check && cargo clippy --release -- -D warnings \
-        && cargo build --release && cargo build --release --features tiny --target-dir target/tiny)
+        && cargo build --release && cargo build --release --features tiny --target-dir target/tiny \
+        && cargo clippy --release --features lm3s6965,tiny --target thumbv7m-none-eabi \
+            --target-dir target/lm3s6965-tiny -- -D warnings \
+        && cargo build --release --features lm3s6965 --target thumbv7m-none-eabi \
+            --target-dir target/lm3s6965 \
+        && cargo build --release --features lm3s6965,tiny --target thumbv7m-none-eabi \
+            --target-dir target/lm3s6965-tiny)
 else
-    echo "!!!!!!!! WARNING: the thumbv7em-none-eabihf target could not be installed:"
-    echo "!!!!!!!! the Cortex-M build was NOT checked. Everything else runs."
+    echo "!!!!!!!! WARNING: the thumbv7em-none-eabihf or thumbv7m-none-eabi target could not be installed:"
+    echo "!!!!!!!! the Cortex-M builds were NOT checked. Everything else runs."
 fi
 
 step "the core's dependencies with default features off enable no std or alloc feature"

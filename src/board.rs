@@ -8,8 +8,8 @@
 //!
 //! | a port provides | trait | host | board (`firmware/`) |
 //! |---|---|---|---|
-//! | the NIC driver | smoltcp's `phy::Device` and [`Link`] | TAP, simulated segment | [`crate::link::lan9118::Lan9118`] |
-//! | a monotonic clock | [`Clock`] | `std::time::Instant` | LAN9118 `FREE_RUN` through [`Counter32`] |
+//! | the NIC driver | smoltcp's `phy::Device` and [`Link`] | TAP, simulated segment | [`crate::link::lan9118::Lan9118`], [`crate::link::stellaris::Stellaris`] |
+//! | a monotonic clock | [`Clock`] | `std::time::Instant` | SysTick, tickless (`firmware/src/clock.rs`) |
 //! | entropy for sequence numbers and ports | [`Entropy`] | the OS | timer jitter (weak; see docs/porting.md) |
 //! | a wall clock, optional | [`WallClock`] | local time | [`Uptime`] (no RTC) |
 //! | storage for the file service, optional | [`Storage`] | a directory | [`crate::app::storage::RamStore`] |

@@ -1,12 +1,15 @@
-//! layernet as firmware: the classic services on an Arm MPS2 AN386 board
-//! (Cortex-M4F; QEMU `-M mps2-an386`), over the board's LAN9118.
+//! layernet as firmware: the classic services on two boards, an Arm MPS2
+//! AN386 (Cortex-M4F; QEMU `-M mps2-an386`) over its LAN9118, and a TI
+//! Stellaris LM3S6965 (Cortex-M3; QEMU `-M lm3s6965evb`, `--features
+//! lm3s6965`) over its on-chip MAC. What differs is in [`board`]; this
+//! file, [`clock`] and the core's run loop are the same on both.
 //!
 //! Everything is static: the stack's resources (a [`profile`]), the
 //! driver, the stack, and the services, placed by cortex-m-rt's `#[entry]`
 //! (its `static mut` items become `&'static mut` references, once). Time
-//! comes from SysTick at 1 kHz, extended to 64 bits by [`Counter32`]; the
-//! core sleeps in `wfi` until the next tick whenever the core's run loop
-//! ([`layernet::run::settle`]) found nothing to do. Log lines go out through semihosting.
+//! comes from SysTick ([`clock`]); the core sleeps in `wfi` whenever the
+//! core's run loop ([`layernet::run::settle`]) found nothing to do. Log
+//! lines go out through semihosting.
 //!
 //! The default build serves the board profile (echo, greeting, time-echo,
 //! chat and files) at 192.168.69.1, MAC 02:00:00:00:00:01; `--features
@@ -18,10 +21,8 @@
 #![deny(unsafe_code)]
 
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicU32, Ordering};
 
-use cortex_m::peripheral::{SYST, syst::SystClkSource};
-use cortex_m_rt::{entry, exception};
+use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use layernet::app::Service;
 use layernet::app::chat::ChatRoom;
@@ -31,8 +32,8 @@ use layernet::app::services::{self, Kind};
 #[cfg(not(feature = "tiny"))]
 use layernet::app::sntp::{Offset, Sntp, SntpClock};
 use layernet::app::time_echo::TimeEchoServer;
-use layernet::board::{Clock, Counter32, Entropy, Uptime};
-use layernet::link::lan9118::{Lan9118, MPS2_BASE, Mmio};
+use layernet::board::{Clock, Entropy, Uptime};
+use layernet::link::RxInterrupt;
 use layernet::net::{Config, IcmpBuffers, Memory, Stack, TcpEntry, UDP_PACKETS, UdpEntry, profile};
 use layernet::run;
 use layernet::{EthernetAddress, Instant, Ipv4Address, Ipv4Cidr};
@@ -41,6 +42,8 @@ use layernet::{IpAddress, IpEndpoint};
 use smoltcp::iface::SocketStorage;
 use smoltcp::socket::udp;
 
+mod board;
+mod clock;
 mod stack_paint;
 
 /// The board's address on the segment (the host side is 192.168.69.100).
@@ -48,9 +51,6 @@ const CONFIG: Config = Config::new(
     EthernetAddress([0x02, 0, 0, 0, 0, 0x01]),
     Ipv4Cidr::new(Ipv4Address::new(192, 168, 69, 1), 24),
 );
-/// The AN386's core clock, which SysTick counts.
-const CPU_HZ: u32 = 25_000_000;
-const TICK_HZ: u32 = 1_000;
 /// How often a status line goes out while anything moves.
 const STATUS_EVERY_MS: i64 = 5_000;
 /// Most turns of the run loop before the board looks at its status line
@@ -58,17 +58,18 @@ const STATUS_EVERY_MS: i64 = 5_000;
 const SETTLE_ROUNDS: usize = 16;
 
 #[cfg(not(feature = "tiny"))]
-type Nic = Lan9118<Mmio>;
+const FRAME: usize = layernet::link::lan9118::FRAME_BUFFER;
 /// The tiny profile's sockets carry at most 256 bytes at a time, so its
 /// driver keeps 596-byte frames (an IP MTU of 578) instead of 1536.
 #[cfg(feature = "tiny")]
-type Nic = Lan9118<Mmio, 596>;
+const FRAME: usize = 596;
+type Nic = board::Nic<FRAME>;
 
 /// Log lines each service keeps between two drains. The main loop drains
 /// a service right after polling it, so the tiny profile keeps none and
-/// prints none; the board keeps the library's default.
+/// prints none; the board profile keeps what the board's RAM allows.
 #[cfg(not(feature = "tiny"))]
-const LOG: usize = layernet::app::LOG_LINES;
+const LOG: usize = board::LOG_LINES;
 #[cfg(feature = "tiny")]
 const LOG: usize = 0;
 
@@ -112,6 +113,7 @@ type Files = layernet::app::files::FileServer<
     layernet::app::storage::RamStore<4, { STORE_FILE_MAX }>,
     2,
     512,
+    LOG,
 >;
 /// Largest file the board's RAM store holds.
 #[cfg(not(feature = "tiny"))]
@@ -203,9 +205,9 @@ impl Services {
             }),
             chat: place(slots.chat, chat.name, || ChatRoom::bind(stack, chat.port)),
             #[cfg(not(feature = "tiny"))]
-            files: place(slots.files, file_service.name, || {
+            files: files::preloaded(place(slots.files, file_service.name, || {
                 files::bind(stack, file_service.port)
-            }),
+            })),
             #[cfg(not(feature = "tiny"))]
             sntp: place(slots.sntp, "sntp", || {
                 Ok::<_, &str>(Sntp::new(NTP_SERVER, slots.utc))
@@ -226,9 +228,21 @@ impl run::Services for Services {
         f(self.sntp);
     }
 
-    /// The board wakes every tick anyway: the deadlines are not needed.
+    /// The board sleeps until the earliest of them (or a frame).
     fn poll_at(&self) -> Option<Instant> {
-        None
+        let services = [
+            self.echo.poll_at(),
+            self.greeting.poll_at(),
+            self.time_echo.poll_at(),
+            self.chat.poll_at(),
+        ];
+        let at = services.into_iter().flatten().min();
+        #[cfg(not(feature = "tiny"))]
+        let at = [at, self.files.poll_at(), self.sntp.poll_at()]
+            .into_iter()
+            .flatten()
+            .min();
+        at
     }
 }
 
@@ -243,11 +257,11 @@ mod files {
     /// What the store holds at boot.
     const HELLO: &[u8] = b"hello from the board\n";
 
+    /// The server, its store empty: the store is filled in place
+    /// ([`preloaded`]), since every copy of the 20 KiB server on the way
+    /// to its static is start-up stack (a store filled first, then moved
+    /// in, took 30 KiB).
     pub fn bind(stack: &mut Stack<'static>, port: u16) -> Result<Files, layernet::socket::Error> {
-        let mut store = RamStore::new();
-        if let Err(e) = preload(&mut store) {
-            cortex_m_semihosting::hprintln!("files: could not store hello.txt: {}", e);
-        }
         let limits = Limits {
             max_body: STORE_FILE_MAX as u64,
             idle: Duration::from_secs(10),
@@ -256,7 +270,18 @@ mod files {
         // Writable, as the classic course's server: the store is RAM, a
         // few files that a reset wipes, and a board has no console to
         // set credentials on (docs/porting.md).
-        Ok(FileServer::bind(stack, port, 1, store, limits)?.with_policy(Policy::WRITABLE))
+        Ok(
+            FileServer::bind(stack, port, 1, RamStore::new(), limits)?
+                .with_policy(Policy::WRITABLE),
+        )
+    }
+
+    /// `files` with what its store holds at boot.
+    pub fn preloaded(files: &'static mut Files) -> &'static mut Files {
+        if let Err(e) = preload(files.storage()) {
+            cortex_m_semihosting::hprintln!("files: could not store hello.txt: {}", e);
+        }
+        files
     }
 
     fn preload(store: &mut RamStore<4, STORE_FILE_MAX>) -> Result<(), &'static str> {
@@ -270,32 +295,12 @@ mod files {
     }
 }
 
-/// Milliseconds since SysTick started; wraps after 49.7 days, which
-/// [`Counter32`] turns into a 64-bit time.
-static TICKS: AtomicU32 = AtomicU32::new(0);
-
-#[exception]
-fn SysTick() {
-    TICKS.fetch_add(1, Ordering::Relaxed);
-}
-
-/// The port's clock: SysTick's millisecond count.
-struct SysTickClock(Counter32);
-
-impl Clock for SysTickClock {
-    fn now(&mut self) -> Instant {
-        self.0.update(TICKS.load(Ordering::Relaxed))
-    }
-}
-
-/// Entropy from timing: the LAN9118's 25 MHz counter and SysTick's current
-/// value when the board gets here. Under QEMU they vary with the host's
-/// scheduling; on hardware, use a TRNG (see docs/porting.md).
+/// Entropy from timing ([`board::jitter`]), mixed.
 struct TimerJitter<'a>(&'a mut Nic);
 
 impl Entropy for TimerJitter<'_> {
     fn seed(&mut self) -> u64 {
-        let mut x = (u64::from(self.0.free_run()) << 32) | u64::from(SYST::get_current());
+        let mut x = board::jitter(self.0);
         // splitmix64's finaliser: every input bit reaches every output bit.
         x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -366,17 +371,21 @@ fn main() -> ! {
         Ok(memory) => memory,
         Err(e) => fail_with("memory", e),
     };
-    let (nic, stack, mut services) = start(memory, NIC, STACK, slots);
+    let (nic, stack, mut services, mut clock) = start(memory, NIC, STACK, slots);
     // Start-up built the stack and the services in `start`'s frame
     // before moving them into their statics; that frame is gone now, so
     // its peak is noted and the reserve painted again for the serving one.
     let startup_peak = stack_paint::used();
+    if startup_peak >= stack_paint::reserve() {
+        // The deepest frame reached the statics and wrote over some.
+        fail("start-up overflowed the stack's reserve");
+    }
     stack_paint::paint();
     hprintln!("stack: {} bytes at start-up", startup_peak);
-    let mut clock = SysTickClock(Counter32::new(TICK_HZ));
 
     let mut next_status = Instant::from_millis(STATUS_EVERY_MS);
     let mut last_frames = 0;
+    let mut last = (Instant::ZERO, 0);
     loop {
         // The last turn of `settle` polls the stack after the services,
         // so their writes go out now, not a tick later.
@@ -387,16 +396,17 @@ fn main() -> ! {
         let now = clock.now();
         if now >= next_status {
             next_status = now + layernet::Duration::from_millis(STATUS_EVERY_MS as u64);
-            let frames = nic.stats().rx_frames;
+            let frames = board::stats(nic).rx_frames;
             if frames != last_frames {
                 last_frames = frames;
-                status(nic, now);
+                status(nic, now, &mut last);
             }
         }
         if !busy {
-            // Until SysTick's next interrupt (at most 1 ms): frames that
-            // arrive meanwhile wait in the LAN9118's FIFO.
-            cortex_m::asm::wfi();
+            // The status line is due only if frames came in since the last.
+            let status_due = (board::stats(nic).rx_frames != last_frames).then_some(next_status);
+            let wake = run::wake_at(stack, nic, &services, now);
+            clock.sleep(nic, wake.into_iter().chain(status_due).min());
         }
     }
 }
@@ -410,20 +420,21 @@ fn start(
     nic: Slot<Nic>,
     stack: Slot<Stack<'static>>,
     services: ServiceSlots,
-) -> (&'static mut Nic, &'static mut Stack<'static>, Services) {
-    let Some(mut core) = cortex_m::Peripherals::take() else {
+) -> (
+    &'static mut Nic,
+    &'static mut Stack<'static>,
+    Services,
+    clock::SysTickClock,
+) {
+    let Some(core) = cortex_m::Peripherals::take() else {
         fail("the core peripherals were taken already");
     };
-    core.SYST.set_clock_source(SystClkSource::Core);
-    core.SYST.set_reload(CPU_HZ / TICK_HZ - 1);
-    core.SYST.clear_current();
-    core.SYST.enable_counter();
-    core.SYST.enable_interrupt();
+    board::init();
+    let clock = clock::SysTickClock::start(core.SYST);
 
-    let nic = place(nic, "LAN9118", || {
-        Nic::with_frame(board::lan9118(), CONFIG.mac).map_err(|e| e.reason())
-    });
-    hprintln!("layernet firmware: LAN9118 ID_REV {:#010x}", nic.id_rev());
+    let nic = place(nic, "NIC", || board::nic(CONFIG.mac));
+    board::hello(nic);
+    nic.set_rx_interrupt(true);
     let config = Config {
         seed: TimerJitter(nic).seed(),
         ..CONFIG
@@ -446,20 +457,34 @@ fn start(
         core::mem::size_of::<Profile>()
     );
 
-    (nic, stack, services)
+    (nic, stack, services, clock)
 }
 
-fn status(nic: &Nic, now: Instant) {
-    let nic = nic.stats();
+/// The status line; `last` is the time and wake-up count of the one
+/// before, for the rate of wake-ups in between.
+fn status(nic: &Nic, now: Instant, last: &mut (Instant, u32)) {
+    let nic = board::stats(nic);
+    let wakes = clock::wakes();
+    let (ms, woke) = (
+        (now - last.0).total_millis().max(1),
+        wakes.wrapping_sub(last.1),
+    );
+    *last = (now, wakes);
+    // Hundredths of a wake-up per second.
+    let rate = u64::from(woke) * 100_000 / ms;
     hprintln!(
-        "status: up {} s, frames rx {} tx {} (rx errors {}, tx full {}), stack {} bytes serving, reserve {}",
+        "status: up {} s, frames rx {} tx {} (rx errors {}, tx full {}), stack {} bytes serving, reserve {}, wake-ups {} ({}.{:02}/s over {} ms)",
         now.secs(),
         nic.rx_frames,
         nic.tx_frames,
         nic.rx_errors,
         nic.tx_full,
         stack_paint::used(),
-        stack_paint::reserve()
+        stack_paint::reserve(),
+        wakes,
+        rate / 100,
+        rate % 100,
+        ms
     );
 }
 
@@ -476,24 +501,22 @@ fn fail(why: &str) -> ! {
     }
 }
 
+/// The board build says where and why; the tiny build only that it
+/// panicked: formatting the message and keeping every panic location's
+/// file name cost it 8,856 B of flash (docs/performance.md). The core is
+/// written not to panic on any input; a panic is a bug, found with a
+/// debugger.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
+    #[cfg(not(feature = "tiny"))]
     hprintln!("panic: {}", info);
+    #[cfg(feature = "tiny")]
+    {
+        let _ = info;
+        hprintln!("panic");
+    }
     debug::exit(debug::EXIT_FAILURE);
     loop {
         cortex_m::asm::wfi();
-    }
-}
-
-mod board {
-    use super::{MPS2_BASE, Mmio};
-
-    /// The LAN9118's registers on this board.
-    #[allow(unsafe_code)]
-    pub fn lan9118() -> Mmio {
-        // Safety: on the MPS2 AN386 the LAN9118's register window is at
-        // MPS2_BASE (0x4020_0000, device memory), and this is called once,
-        // so the driver is the window's only user.
-        unsafe { Mmio::new(MPS2_BASE) }
     }
 }

@@ -29,7 +29,7 @@ use core::fmt;
 pub const NAME_MAX: usize = 255;
 
 /// A validated file name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 ///
 /// # Example
 ///

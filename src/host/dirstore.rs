@@ -20,12 +20,17 @@
 //! still be served, nothing shows in listings, and a crash leaves nothing
 //! behind (the kernel drops the lock with the process).
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use crate::app::storage::{FileInfo, Name, Storage, StorageError, UploadId};
+
+/// What tells one version of a file from another: inode, modification
+/// time (seconds and nanoseconds) and size.
+type Stamp = (u64, i64, i64, u64);
 
 const TEMP_PREFIX: &str = ".layernet-upload-";
 
@@ -67,6 +72,16 @@ pub struct DirStore {
     /// The files read lately, kept open (most recent last): a download
     /// reads its file with positioned reads, chunk by chunk.
     readers: Vec<(Name, File, u64)>,
+    /// The version given to each file as last seen (inode, modification
+    /// time, size): a file gets a new one whenever any of them changes.
+    /// Versions are handed out in order from `next_version`, which starts
+    /// at the wall clock's nanoseconds, so that a restart never gives a
+    /// replaced file its old version, and a run's versions depend only on
+    /// what it did, not on inode numbers (the demo's frames, ETags
+    /// included, are the same in every run; see
+    /// [`DirStore::with_first_version`]).
+    versions: HashMap<Name, (Stamp, u64)>,
+    next_version: u64,
     /// The directory as read at the start of the latest listing.
     listing: Vec<(Name, u64)>,
     next_temp: u64,
@@ -141,8 +156,37 @@ impl DirStore {
             readers: Vec::new(),
             listing: Vec::new(),
             next_temp: 0,
+            versions: HashMap::new(),
+            next_version: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX / 2)),
             _lock: lock,
         })
+    }
+
+    /// The same store, handing out file versions from `first` on instead
+    /// of from the wall clock: for a run that must be the same every time
+    /// (the deterministic demo). A server that restarts must not use it:
+    /// its versions would repeat.
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::app::storage::{Name, Storage};
+    /// use layernet::host::dirstore::DirStore;
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("a.txt"), b"abc")?;
+    /// let mut store = DirStore::open(dir.path())?.with_first_version(1);
+    /// let name = Name::new("a.txt")?;
+    /// assert_eq!(store.stat(&name)?.version, 1);
+    /// std::fs::write(dir.path().join("a.txt"), b"abcd")?;
+    /// assert_eq!(store.stat(&name)?.version, 2, "changed: a new version");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_first_version(mut self, first: u64) -> DirStore {
+        self.versions.clear();
+        self.next_version = first;
+        self
     }
 
     /// The directory served.
@@ -301,10 +345,17 @@ impl Storage for DirStore {
         self.readers
             .retain(|(n, _, inode)| n != name || *inode == meta.ino());
         // An upload's rename brings a new inode; a change in place by another
-        // program moves the modification time.
-        let version = meta.ino().rotate_left(32)
-            ^ meta.mtime() as u64
-            ^ (meta.mtime_nsec() as u64).rotate_left(16);
+        // program moves the modification time or the size.
+        let stamp = (meta.ino(), meta.mtime(), meta.mtime_nsec(), meta.len());
+        let version = match self.versions.get(name) {
+            Some((seen, version)) if *seen == stamp => *version,
+            _ => {
+                let version = self.next_version;
+                self.next_version = self.next_version.wrapping_add(1);
+                self.versions.insert(name.clone(), (stamp, version));
+                version
+            }
+        };
         Ok(FileInfo {
             size: meta.len(),
             version,

@@ -17,7 +17,7 @@
 //! the memory-mapped window; in tests it is [`fake::FakeLan9118`], which
 //! models the registers and FIFOs well enough to run the driver against.
 //! The register map is `reg.rs`, the bus access (`Registers`, `Mmio`)
-//! `bus.rs`; this file keeps bring-up, the filters and the tokens, which
+//! [`super::bus`]; this file keeps bring-up, the filters and the tokens, which
 //! follow the chip's FIFO protocol step by step and read best together.
 //!
 //! # What [`Lan9118::new`] does
@@ -80,17 +80,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod bus;
 pub mod fake;
 mod reg;
 
-pub use self::bus::{Mmio, Registers};
+pub use super::bus::{Mmio, Registers};
 
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use smoltcp::wire::EthernetAddress;
 
-use super::Link;
+use super::{Link, RxInterrupt};
 
 /// Bytes of each of the driver's two frame buffers unless its `FRAME`
 /// parameter says otherwise: the largest Ethernet frame (1518 bytes with
@@ -632,6 +631,21 @@ impl<R: Registers, const FRAME: usize> Link for Lan9118<R, FRAME> {
 
     fn discard(&mut self, _now: Instant) {
         self.rx_len = None;
+    }
+}
+
+/// The RX status FIFO's level interrupt (`INT_EN.RSFL`) on the IRQ pin,
+/// active high (`IRQ_CFG`); on the MPS2 AN386 it is NVIC line 13.
+impl<R: Registers, const FRAME: usize> RxInterrupt for Lan9118<R, FRAME> {
+    fn set_rx_interrupt(&mut self, on: bool) {
+        let regs = &mut self.out.regs;
+        regs.write(reg::IRQ_CFG, if on { reg::IRQ_CFG_EN_HIGH } else { 0 });
+        regs.write(reg::INT_EN, if on { reg::INT_RSFL } else { 0 });
+    }
+
+    fn rx_ready(&mut self) -> bool {
+        self.out.regs.write(reg::INT_STS, reg::INT_RSFL);
+        self.rx_len.is_some() || (self.out.regs.read(reg::RX_FIFO_INF) >> 16) & 0xFF != 0
     }
 }
 

@@ -5,7 +5,7 @@
 //! sockets or applications.
 //!
 //! Beside the devices (the simulated segment's ports, the TAP, the
-//! LAN9118) are wrappers that work over any of them and compose:
+//! LAN9118, the Stellaris MAC) are wrappers that work over any of them and compose:
 //! [`faults::Faulty`] (loss, corruption, duplication, reordering, delay)
 //! and [`capture::Captured`] (every frame shown to a sink).
 //!
@@ -13,11 +13,13 @@
 //! look at the next received frame before smoltcp consumes it (the SYN gate
 //! in [`crate::net`] needs that) without copying it a second time.
 
+pub mod bus;
 pub mod capture;
 pub mod faults;
 pub mod lan9118;
 pub mod rng;
 pub mod segment;
+pub mod stellaris;
 #[cfg(feature = "std")]
 pub mod tap;
 
@@ -165,4 +167,56 @@ pub trait Link: Device {
     fn poll_at(&self) -> Option<Instant> {
         None
     }
+}
+
+/// A NIC that can wake a sleeping core when a frame arrives: the two
+/// calls a board's sleep needs from its driver (`firmware/` sleeps in
+/// `wfi` until this interrupt or its timer).
+///
+/// A board enables the interrupt once. Before each sleep, with the core's
+/// interrupts masked, it calls [`RxInterrupt::rx_ready`]: that clears the
+/// NIC's receive-interrupt status, and says whether a frame is already
+/// waiting, one that came in after the last poll (then the board polls
+/// instead of sleeping, since its interrupt was just cleared). Otherwise any
+/// frame that arrives from then on raises the interrupt, and `wfi` returns.
+///
+/// ```
+/// use layernet::link::{Link, RxInterrupt, stellaris::{Stellaris, fake::FakeStellaris}};
+/// let mut nic = Stellaris::new(FakeStellaris::new(), layernet::net::DEFAULT_MAC)?;
+/// nic.set_rx_interrupt(true);
+/// assert!(!nic.rx_ready(), "nothing came in: sleep");
+/// nic.registers().deliver(&[0xff; 60])?;
+/// assert!(nic.registers().irq(), "the frame raised the interrupt");
+/// assert!(nic.rx_ready(), "a frame waits: poll, do not sleep");
+/// assert!(!nic.registers().irq(), "and the interrupt is cleared");
+/// assert!(nic.peek(layernet::Instant::ZERO).is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait RxInterrupt {
+    /// Let the NIC raise its interrupt line when a frame arrives (or stop
+    /// it: the state after bring-up, for a polled board).
+    ///
+    /// ```
+    /// use layernet::link::{RxInterrupt, lan9118::{Lan9118, fake::FakeLan9118}};
+    /// let mut nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+    /// nic.set_rx_interrupt(true);
+    /// nic.registers().deliver(&[0xff; 60])?;
+    /// assert!(nic.registers().irq());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn set_rx_interrupt(&mut self, on: bool);
+
+    /// Clear the receive-interrupt status; true if a received frame waits
+    /// (in the NIC or in the driver's buffer).
+    ///
+    /// ```
+    /// use layernet::link::{RxInterrupt, lan9118::{Lan9118, fake::FakeLan9118}};
+    /// let mut nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+    /// nic.set_rx_interrupt(true);
+    /// assert!(!nic.rx_ready());
+    /// nic.registers().deliver(&[0xff; 60])?;
+    /// assert!(nic.rx_ready() && !nic.registers().irq());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn rx_ready(&mut self) -> bool;
 }

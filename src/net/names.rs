@@ -72,6 +72,7 @@ impl Default for DnsStorage {
 ///     router: None,
 ///     server: Ipv4Address::new(192, 168, 69, 100),
 ///     dns: Some(Ipv4Address::new(192, 168, 69, 100)),
+///     ntp: None,
 /// };
 /// assert!(lease.address.contains_addr(&lease.server));
 /// ```
@@ -85,6 +86,9 @@ pub struct Lease {
     pub server: Ipv4Address,
     /// The first DNS server it named.
     pub dns: Option<Ipv4Address>,
+    /// The first NTP server it named (option 42), which the host's SNTP
+    /// client asks when it was given none of its own.
+    pub ntp: Option<Ipv4Address>,
 }
 
 /// A change of the stack's DHCP lease, from [`Stack::take_dhcp_event`].
@@ -192,6 +196,10 @@ pub(crate) struct Names {
     pinned_server: Option<Ipv4Address>,
     /// A DHCP ACK came in during this poll.
     ack_seen: bool,
+    /// The NTP server (option 42) of the last ACK seen: smoltcp's event
+    /// does not carry it, and keeping smoltcp's copy of the packet would
+    /// take a packet-sized buffer.
+    ack_ntp: Option<Ipv4Address>,
     events: heapless::Deque<DhcpEvent, DHCP_EVENTS>,
 }
 
@@ -224,10 +232,37 @@ impl Names {
     /// every received frame, and without DHCP it is one test.
     #[inline]
     pub(crate) fn see(&mut self, frame: Option<&Frame<'_>>) {
-        if self.dhcp.is_some() && frame.is_some_and(is_dhcp_ack) {
+        if self.dhcp.is_some()
+            && let Some(ntp) = frame.and_then(dhcp_ack)
+        {
             self.ack_seen = true;
+            self.ack_ntp = ntp;
         }
     }
+}
+
+/// The options smoltcp's client asks a server for: subnet mask, router,
+/// DNS server (smoltcp's own list), and the NTP server (42).
+const DHCP_PARAMETERS: [u8; 4] = [1, 3, 6, 42];
+
+/// A DHCP ACK for a client (Ethernet, IPv4, UDP to port 68): `Some`, with
+/// the first NTP server it names, if any.
+fn dhcp_ack(frame: &Frame<'_>) -> Option<Option<Ipv4Address>> {
+    if !is_dhcp_ack(frame) {
+        return None;
+    }
+    let Net::Ipv4(Some(ip)) = &frame.net else {
+        return None;
+    };
+    let L4::Udp(Some(udp)) = &ip.l4 else {
+        return None;
+    };
+    let dhcp = DhcpPacket::new_checked(udp.payload()).ok()?;
+    let ntp = dhcp
+        .options()
+        .find(|o| o.kind == 42)
+        .and_then(|o| Some(Ipv4Address::from_octets(o.data.get(..4)?.try_into().ok()?)));
+    Some(ntp)
 }
 
 /// A DHCP ACK for a client: Ethernet, IPv4, UDP to port 68.
@@ -278,6 +313,7 @@ impl<'a> Stack<'a> {
         }
         let mut socket = dhcpv4::Socket::new();
         socket.set_max_lease_duration(max_lease);
+        socket.set_parameter_request_list(&DHCP_PARAMETERS);
         if let Some(max) = max_lease {
             // smoltcp retries an unanswered renewal after a minute at the
             // earliest; a short lease must be retried within its life.
@@ -483,6 +519,7 @@ impl<'a> Stack<'a> {
                 router: c.router,
                 server: c.server.address,
                 dns: c.dns_servers.first().copied(),
+                ntp: self.names.ack_ntp,
             })),
         };
         let before = self.names.lease;

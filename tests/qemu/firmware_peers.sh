@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# Linux peers against layernet's firmware running in QEMU's mps2-an386 (a
-# Cortex-M4F with a LAN9118). Runs inside the namespace scripts/tap-netns.sh
-# made: QEMU attaches the LAN9118 to tap0, the firmware is 192.168.69.1 and
-# Linux 192.168.69.100. Usage: firmware_peers.sh FIRMWARE_ELF [board|tiny]
-# (the tiny build has no file service, and its checks are skipped).
+# Linux peers against layernet's firmware running in QEMU: the mps2-an386
+# (a Cortex-M4F with a LAN9118) or the lm3s6965evb (a Cortex-M3 with the
+# Stellaris MAC). Runs inside the namespace scripts/tap-netns.sh made: QEMU
+# attaches the board's NIC to tap0, the firmware is 192.168.69.1 and Linux
+# 192.168.69.100. Usage: firmware_peers.sh FIRMWARE_ELF [board|tiny]
+# [an386|lm3s6965] (the tiny build has no file service, and its checks are
+# skipped). Last, with the board idle for 10 s, it reads the wake-ups per
+# second from the firmware's status line.
 set -euo pipefail
 elf=$(realpath "$1")
 profile=${2:-board}
+board=${3:-an386}
+case "$board" in
+    an386) machine=mps2-an386 model=lan9118 ;;
+    lm3s6965) machine=lm3s6965evb model=stellaris ;;
+    *) echo "firmware_peers.sh: unknown board $board (an386 or lm3s6965)"; exit 2 ;;
+esac
 last_service=files
 [ "$profile" = board ] || last_service=chat
 L=192.168.69.1
@@ -40,9 +49,9 @@ if [ "$profile" = board ]; then
     pass "chronyd serves NTP on 192.168.69.100:123"
 fi
 
-qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
+qemu-system-arm -M "$machine" -nographic -monitor none -serial none \
     -semihosting-config enable=on,target=native \
-    -nic tap,ifname=tap0,script=no,downscript=no,model=lan9118 \
+    -nic "tap,ifname=tap0,script=no,downscript=no,model=$model" \
     -kernel "$elf" > "$log" 2>&1 &
 qemu=$!
 for _ in $(seq 100); do
@@ -51,7 +60,7 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 grep -q "($last_service)" "$log" || die "the firmware printed no listening lines in 10 s"
-pass "firmware up: $(grep -m1 'ID_REV' "$log")"
+pass "firmware up: $(grep -m1 '^layernet firmware:' "$log")"
 
 # expect NAME REGEX COMMAND...: COMMAND's output must match REGEX.
 expect() {
@@ -146,9 +155,19 @@ fi
 # 5 s while frames arrive.
 for _ in $(seq 80); do grep -q '^status:' "$log" && break; sleep 0.1; done
 grep -q '^status:' "$log" || die "no status line"
-echo "firmware ($profile) $(grep '^status:' "$log" | tail -1)"
-echo "firmware ($profile) $(grep -m1 '^stack:' "$log")"
+echo "firmware ($board $profile) $(grep '^status:' "$log" | tail -1)"
+echo "firmware ($board $profile) $(grep -m1 '^stack:' "$log")"
+# Idle wake-ups: nothing for 10 s, then one ping, whose frames make the
+# next status line (due within 5 s) report the wake-ups of the window.
+before=$(grep -c '^status:' "$log")
+sleep 10
+ping -c 1 -W 2 "$L" > /dev/null || die "ping after the idle window"
+for _ in $(seq 80); do [ "$(grep -c '^status:' "$log")" -gt "$before" ] && break; sleep 0.1; done
+[ "$(grep -c '^status:' "$log")" -gt "$before" ] || die "no status line after the idle window"
+idle=$(grep '^status:' "$log" | tail -1 | grep -o 'wake-ups [0-9]* ([0-9.]*/s over [0-9]* ms)') \
+    || die "the status line has no wake-ups"
+echo "firmware ($board $profile) idle: $idle, in: $(grep "^status:" "$log" | tail -1)"
 kill -0 "$qemu" 2>/dev/null || die "QEMU died during the checks"
 stop_qemu
 pass "QEMU stopped"
-echo "firmware_peers ($profile): all passed"
+echo "firmware_peers ($board $profile): all passed"

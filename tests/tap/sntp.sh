@@ -10,6 +10,7 @@ command -v chronyd > /dev/null || fail "chronyd is missing (scripts/test.sh inst
 
 source "$(dirname "$0")/../chrony.sh"
 chrony_pid=
+dns_pid=
 extra_cleanup() { [ -z "$chrony_pid" ] || kill "$chrony_pid" 2>/dev/null || true; }
 start_chronyd "$work" || fail "chronyd did not start"
 ok "chronyd serves NTP on 192.168.69.100:123"
@@ -37,4 +38,34 @@ reply=$(printf 'x\n' | timeout 10 nc -q 2 "$L" 21566) || fail "no time-echo repl
 [[ "$reply" == "[$today "*"]:x" ]] || fail "without a time server the stamp '$reply' is not this machine's date"
 ok "no answer from port 124: stamps from this machine's clock"
 stop_serve
+# No --ntp, but a lease that names a time server (DHCP option 42, from
+# dnsmasq): the SNTP client asks it.
+command -v dnsmasq > /dev/null || fail "dnsmasq is missing (scripts/test.sh installs dnsmasq-base)"
+dnsmasq --no-daemon --conf-file=/dev/null --no-hosts --no-resolv --user=root \
+    --interface=tap0 --bind-interfaces --listen-address=192.168.69.100 \
+    --dhcp-range=192.168.69.50,192.168.69.60,2m --dhcp-option=42,192.168.69.100 \
+    --dhcp-leasefile="$work/leases" --pid-file="$work/dnsmasq.pid" \
+    --log-dhcp --log-facility=- >> "$work/dnsmasq.log" 2>&1 &
+dns_pid=$!
+extra_cleanup() {
+    [ -z "$chrony_pid" ] || kill "$chrony_pid" 2>/dev/null || true
+    [ -z "$dns_pid" ] || kill "$dns_pid" 2>/dev/null || true
+}
+for _ in $(seq 50); do grep -q "DHCP, IP range" "$work/dnsmasq.log" 2>/dev/null && break; sleep 0.1; done
+grep -q "DHCP, IP range" "$work/dnsmasq.log" || fail "dnsmasq did not start: $(cat "$work/dnsmasq.log")"
+t0=$(date +%s%N)
+: > "$work/serve.out"
+"$layernet" --ip dhcp serve --services time-echo > "$work/serve.out" 2> "$work/serve.err" &
+pid=$!
+for _ in $(seq 300); do grep -q '^sntp: ' "$work/serve.out" && break; sleep 0.1; done
+bound=$(grep -m1 '^dhcp: bound' "$work/serve.out") || fail "no lease: $(cat "$work/serve.out" "$work/serve.err")"
+[[ "$bound" == *", ntp 192.168.69.100"* ]] || fail "the lease line names no NTP server: '$bound'"
+line=$(grep -m1 '^sntp: ' "$work/serve.out") || fail "no sntp line in $(ms_since "$t0") ms after a lease with option 42: $(cat "$work/serve.out")"
+[[ "$line" == "sntp: $today "*" UTC from 192.168.69.100 (round trip "*" ms), first time" ]] \
+    || fail "the sntp line is '$line'"
+ok "$bound; $line"
+stop_serve
+kill "$dns_pid"
+wait "$dns_pid" 2>/dev/null || true
+dns_pid=
 echo "sntp: all passed"

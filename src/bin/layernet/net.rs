@@ -231,5 +231,8 @@ pub(crate) fn lease_extras(l: Lease) -> String {
     if let Some(d) = l.dns {
         s += &format!(", dns {d}");
     }
+    if let Some(t) = l.ntp {
+        s += &format!(", ntp {t}");
+    }
     s
 }

@@ -14,7 +14,7 @@ use layernet::app::files::{Access, Limits, Policy};
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
 use layernet::app::iperf3::Iperf3Server;
 use layernet::app::services::{self, Kind, Transport};
-use layernet::app::sntp::{Offset, Sntp, SntpClock};
+use layernet::app::sntp::{NTP_PORT, Offset, Sntp, SntpClock};
 use layernet::app::time_echo::TimeEchoServer;
 use layernet::host::ServedFiles;
 use layernet::host::auth::Users;
@@ -235,7 +235,10 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Fail
     let mut started: Vec<&services::Entry> = Vec::new();
     // Shared by the SNTP client and the time-echo's clock for the whole
     // run: set up once, before the first poll.
-    let utc: Option<&'static Offset> = args.ntp.map(|_| &*Box::leak(Box::new(Offset::new())));
+    // With DHCP the lease may name a time server (option 42) for
+    // the client to ask when --ntp named none.
+    let utc: Option<&'static Offset> = (args.ntp.is_some() || global.ip == IpMode::Dhcp)
+        .then(|| &*Box::leak(Box::new(Offset::new())));
     for &ServiceName(entry) in &args.services {
         let service = build(
             entry.kind,
@@ -249,9 +252,11 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Fail
         net.serve(service);
         started.push(entry);
     }
+    let mut asking_time = false;
     if let (Some(server), Some(offset)) = (args.ntp, utc) {
         let server = IpEndpoint::new(IpAddress::Ipv4(*server.ip()), server.port());
         net.serve(Box::new(Sntp::<'static, LOG_LINES>::new(server, offset)));
+        asking_time = true;
     }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -303,6 +308,13 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Fail
             if let DhcpEvent::Bound(lease) = event {
                 listening(lease.address.address().into());
                 v6_listed = true;
+                // The lease's time server, once: a later lease's would
+                // be a second client beside the first.
+                if let (Some(ntp), Some(offset), false) = (lease.ntp, utc, asking_time) {
+                    let server = IpEndpoint::new(IpAddress::Ipv4(ntp), NTP_PORT);
+                    net.serve(Box::new(Sntp::<'static, LOG_LINES>::new(server, offset)));
+                    asking_time = true;
+                }
             }
         }
         v6_changes(net, v6_listed);

@@ -210,6 +210,7 @@ impl FakeLan9118 {
             }
         }
         let _ = self.rx_status.push_back(((len as u32) << 16) | error_bits);
+        self.plain[(reg::INT_STS / 4) as usize] |= reg::INT_RSFL;
         Ok(())
     }
 
@@ -281,6 +282,23 @@ impl FakeLan9118 {
     /// ```
     pub fn advance_free_run(&mut self, ticks: u32) {
         self.free_run = self.free_run.wrapping_add(ticks);
+    }
+
+    /// Whether the chip drives its IRQ pin: an enabled interrupt status
+    /// bit is set (`INT_STS & INT_EN`) and `IRQ_CFG.IRQ_EN` is on.
+    ///
+    /// ```
+    /// use layernet::link::lan9118::{Registers, fake::FakeLan9118};
+    /// let mut chip = FakeLan9118::new();
+    /// chip.write(0x54, 1 << 8); // IRQ_CFG.IRQ_EN
+    /// chip.write(0x5C, 1 << 31); // INT_EN.SW_INT
+    /// assert!(!chip.irq());
+    /// chip.write(0x58, 0); // INT_STS: writing zeroes clears nothing
+    /// assert!(!chip.irq(), "no status bit set yet");
+    /// ```
+    pub fn irq(&self) -> bool {
+        let word = |r: u32| self.plain[(r / 4) as usize];
+        word(reg::INT_STS) & word(reg::INT_EN) != 0 && word(reg::IRQ_CFG) & (1 << 8) != 0
     }
 
     fn reset(&mut self) {
@@ -398,6 +416,8 @@ impl Registers for FakeLan9118 {
                 self.reset();
                 self.plain[(offset / 4) as usize] = value & !reg::HW_CFG_SRST;
             }
+            // Write one to clear.
+            reg::INT_STS => self.plain[(offset / 4) as usize] &= !value,
             reg::MAC_CSR_CMD => {
                 self.plain[(offset / 4) as usize] = value;
                 if value & reg::CSR_BUSY != 0 {

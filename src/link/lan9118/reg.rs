@@ -10,6 +10,7 @@ pub(super) const TX_DATA_FIFO: u32 = 0x20;
 pub(super) const RX_STATUS_FIFO: u32 = 0x40;
 pub(super) const TX_STATUS_FIFO: u32 = 0x48;
 pub(super) const ID_REV: u32 = 0x50;
+pub(super) const IRQ_CFG: u32 = 0x54;
 pub(super) const INT_STS: u32 = 0x58;
 pub(super) const INT_EN: u32 = 0x5C;
 pub(super) const BYTE_TEST: u32 = 0x64;
@@ -65,3 +66,11 @@ pub(super) const TX_CMD_A_FIRST: u32 = 1 << 13;
 pub(super) const TX_CMD_A_LAST: u32 = 1 << 12;
 /// RX and TX status words: the error summary bit.
 pub(super) const STATUS_ES: u32 = 1 << 15;
+
+/// `IRQ_CFG`: the IRQ pin enabled, active high, push-pull (what an
+/// interrupt controller's level input wants; QEMU's model asserts the
+/// line only so).
+pub(super) const IRQ_CFG_EN_HIGH: u32 = (1 << 8) | (1 << 4) | (1 << 0);
+/// `INT_STS`/`INT_EN`: the RX status FIFO passed its level (set with
+/// `FIFO_INT`, 0 after reset: any frame).
+pub(super) const INT_RSFL: u32 = 1 << 3;

@@ -345,3 +345,27 @@ fn a_capture_over_the_faulty_driver_shows_what_the_stack_sends() {
             .is_some()
     );
 }
+
+#[test]
+fn the_receive_interrupt_wakes_and_is_cleared() {
+    use crate::link::RxInterrupt;
+    let mut nic = up();
+    nic.registers().deliver(&frame(60, 0)).unwrap();
+    assert!(!nic.registers().irq(), "off after bring-up");
+    nic.set_rx_interrupt(true);
+    assert_eq!(
+        nic.registers().read(reg::IRQ_CFG),
+        reg::IRQ_CFG_EN_HIGH,
+        "pin on, active high, push-pull"
+    );
+    assert!(nic.registers().irq(), "a frame was waiting");
+    assert!(nic.rx_ready(), "and is reported");
+    assert!(!nic.registers().irq(), "the status is cleared");
+    let (rx, _) = nic.receive(Instant::ZERO).unwrap();
+    rx.consume(|_| ());
+    assert!(!nic.rx_ready(), "nothing left: the board may sleep");
+    nic.registers().deliver(&frame(60, 1)).unwrap();
+    assert!(nic.registers().irq(), "a new frame raises it again");
+    nic.set_rx_interrupt(false);
+    assert!(!nic.registers().irq());
+}

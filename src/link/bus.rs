@@ -1,13 +1,15 @@
-//! How the driver reaches the chip: 32-bit reads and writes at an offset
-//! ([`Registers`]), and on a board the memory-mapped window ([`Mmio`]),
-//! the driver's one use of `unsafe`.
+//! How a driver reaches a memory-mapped NIC: 32-bit reads and writes at an
+//! offset ([`Registers`]), and on a board the memory-mapped window
+//! ([`Mmio`]), the drivers' one use of `unsafe`. The LAN9118
+//! ([`super::lan9118`]) and the Stellaris MAC ([`super::stellaris`]) both
+//! use it, each with a fake of its own behind the same trait for tests.
 //!
 //! Layer: link. Depends on nothing but `core`.
 
-/// 32-bit access to the LAN9118's register window, by byte offset.
+/// 32-bit access to a NIC's register window, by byte offset.
 ///
 /// ```
-/// use layernet::link::lan9118::{Registers, fake::FakeLan9118};
+/// use layernet::link::{bus::Registers, lan9118::fake::FakeLan9118};
 /// let mut chip = FakeLan9118::new();
 /// assert_eq!(chip.read(0x64), 0x8765_4321, "BYTE_TEST");
 /// ```
@@ -15,14 +17,14 @@ pub trait Registers {
     /// Read the register at `offset` (reading a FIFO's port pops it).
     ///
     /// ```
-    /// use layernet::link::lan9118::{Registers, fake::FakeLan9118};
+    /// use layernet::link::{bus::Registers, lan9118::fake::FakeLan9118};
     /// assert_eq!(FakeLan9118::new().read(0x50) >> 16, 0x0118, "ID_REV: a LAN9118");
     /// ```
     fn read(&mut self, offset: u32) -> u32;
     /// Write `value` to the register at `offset`.
     ///
     /// ```
-    /// use layernet::link::lan9118::{Registers, fake::FakeLan9118};
+    /// use layernet::link::{bus::Registers, lan9118::fake::FakeLan9118};
     /// let mut chip = FakeLan9118::new();
     /// chip.write(0x70, 1 << 1); // TX_CFG.TX_ON
     /// assert_eq!(chip.read(0x70), 1 << 1);
@@ -42,7 +44,7 @@ impl<R: Registers + ?Sized> Registers for &mut R {
 /// The memory-mapped register window of a real chip.
 ///
 /// ```
-/// use layernet::link::lan9118::{Mmio, Registers};
+/// use layernet::link::bus::{Mmio, Registers};
 /// // Plain memory standing in for the chip's window.
 /// let mut window = [0u32; 64];
 /// // Safety: the window is ours, aligned, and nothing else touches it.
@@ -59,16 +61,20 @@ pub struct Mmio {
 // memory at an address the board support code vouched for in `Mmio::new`.
 #[allow(unsafe_code)]
 impl Mmio {
-    /// Registers at `base`, for example [`MPS2_BASE`](super::MPS2_BASE).
+    /// Registers at `base`, for example
+    /// [`MPS2_BASE`](super::lan9118::MPS2_BASE) for the MPS2's LAN9118 or
+    /// [`LM3S6965_BASE`](super::stellaris::LM3S6965_BASE) for the
+    /// LM3S6965's MAC.
     ///
     /// # Safety
     ///
-    /// `base` must be the 4-byte-aligned start of a LAN9118 register
-    /// window (256 bytes) that is mapped as device memory, and nothing else
-    /// may access that window while this value is in use.
+    /// `base` must be the 4-byte-aligned start of the register window of the
+    /// NIC whose driver gets this value (256 bytes for the LAN9118, 64 for
+    /// the Stellaris MAC), mapped as device memory, and nothing else may
+    /// access that window while this value is in use.
     ///
     /// ```
-    /// use layernet::link::lan9118::Mmio;
+    /// use layernet::link::bus::Mmio;
     /// let mut window = [0u32; 64];
     /// // Safety: memory we own stands in for the chip.
     /// let _regs = unsafe { Mmio::new(window.as_mut_ptr() as usize) };
@@ -81,9 +87,9 @@ impl Mmio {
 #[allow(unsafe_code)]
 impl Registers for Mmio {
     fn read(&mut self, offset: u32) -> u32 {
-        // Safety: `new`'s contract makes `base` the start of a 256-byte
-        // window of device registers that this value alone accesses; the
-        // driver's offsets are word-aligned and inside it.
+        // Safety: `new`'s contract makes `base` the start of the window of
+        // device registers that this value alone accesses; the drivers'
+        // offsets are word-aligned and inside it.
         unsafe { core::ptr::read_volatile((self.base + offset as usize) as *const u32) }
     }
     fn write(&mut self, offset: u32, value: u32) {
