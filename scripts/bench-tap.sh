@@ -145,6 +145,8 @@ build_smoltcp() {
 }
 
 if [ "${BENCH_TAP_INNER:-}" != 1 ]; then
+    # shellcheck source=scripts/veth-pair.sh
+    . "$here/scripts/veth-pair.sh"
     [ "$(id -u)" = 0 ] || { echo "bench-tap.sh: needs root (network namespaces, TAP, veth)" >&2; exit 2; }
     cargo build --release --quiet --bin layernet
     SMOLTCP=$(build_smoltcp)
@@ -156,8 +158,7 @@ if [ "${BENCH_TAP_INNER:-}" != 1 ]; then
     www=
     cleanup() {
         for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-        ip netns del "$a" 2>/dev/null || true
-        ip netns del "$b" 2>/dev/null || true
+        veth_pair_del "$a" "$b"
         rm -rf "$work"
         [ -z "$www" ] || rm -rf "$www"
     }
@@ -170,14 +171,7 @@ if [ "${BENCH_TAP_INNER:-}" != 1 ]; then
     want veth || want serve || exit 0
 
     # --- veth: Linux to Linux between two namespaces ------------------------
-    ip netns add "$a"
-    ip netns add "$b"
-    ip -n "$a" link add va type veth peer name vb netns "$b"
-    ip -n "$a" addr add 10.99.0.1/24 dev va
-    ip -n "$b" addr add 10.99.0.2/24 dev vb
-    for ns in "$a" "$b"; do ip -n "$ns" link set lo up; done
-    ip -n "$a" link set va up
-    ip -n "$b" link set vb up
+    veth_pair "$a" "$b"
     # one TCP stream for SECS seconds; prints bit/s
     stream() { # NS_SINK NS_SOURCE ADDRESS
         ip netns exec "$1" $py sink 5001 $((SECS + 10)) > "$work/sink" &

@@ -5,10 +5,10 @@
 
 use layernet::app::iperf3::Iperf3Server;
 use layernet::app::iperf3::control::{COOKIE_SIZE, state};
-use layernet::app::iperf3::json;
+use layernet::app::iperf3::{json, udp};
 use layernet::app::ports;
 use layernet::host::sim::{SimNet, endpoint};
-use layernet::socket::{Error, TcpStream};
+use layernet::socket::{Error, TcpStream, UdpSocket};
 use layernet::{Duration, IpEndpoint};
 
 const SERVER: usize = 0;
@@ -218,4 +218,129 @@ fn a_silent_client_is_given_up_after_the_idle_time() {
         Err(Error::Reset)
     ));
     run_test(&mut net, to, 1, true, &[b'i'; COOKIE_SIZE]);
+}
+
+/// A UDP test's control exchange up to TEST_RUNNING, its stream opened by
+/// iperf3 3.12's connect datagram; returns the control connection and the
+/// client's UDP socket.
+fn udp_test_start(
+    net: &mut SimNet,
+    to: IpEndpoint,
+    params: &str,
+    cookie: &[u8; COOKIE_SIZE],
+) -> (TcpStream, UdpSocket) {
+    let mut ctl = connect(net, to);
+    send_all(net, &mut ctl, cookie);
+    expect_state(net, &mut ctl, state::PARAM_EXCHANGE);
+    send_all(net, &mut ctl, &framed(params));
+    expect_state(net, &mut ctl, state::CREATE_STREAMS);
+    let mut sock = UdpSocket::bind(net.stack(CLIENT), 0).expect("udp");
+    sock.send_to(net.stack(CLIENT), &udp::CONNECT_MSG.to_le_bytes(), to)
+        .expect("connect datagram");
+    net.run_for(Duration::from_millis(20));
+    let mut buf = [0u8; 64];
+    let (n, from) = sock.recv_from(net.stack(CLIENT), &mut buf).expect("reply");
+    assert_eq!(from, to, "answered from the server's port");
+    assert_eq!(&buf[..n], udp::CONNECT_REPLY.to_le_bytes());
+    expect_state(net, &mut ctl, state::TEST_START);
+    expect_state(net, &mut ctl, state::TEST_RUNNING);
+    (ctl, sock)
+}
+
+/// TEST_END, results both ways, IPERF_DONE: the server's results.
+fn finish(net: &mut SimNet, mut ctl: TcpStream) -> Vec<u8> {
+    send_all(net, &mut ctl, &[state::TEST_END]);
+    expect_state(net, &mut ctl, state::EXCHANGE_RESULTS);
+    send_all(
+        net,
+        &mut ctl,
+        &framed(
+            r#"{"cpu_util_total":0,"cpu_util_user":0,"cpu_util_system":0,"sender_has_retransmits":0,"streams":[]}"#,
+        ),
+    );
+    let mut len = [0u8; 4];
+    read_exact(net, &mut ctl, &mut len);
+    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+    read_exact(net, &mut ctl, &mut body);
+    expect_state(net, &mut ctl, state::DISPLAY_RESULTS);
+    send_all(net, &mut ctl, &[state::IPERF_DONE]);
+    ctl.close(net.stack(CLIENT));
+    net.run_for(Duration::from_millis(100));
+    body
+}
+
+/// The first stream's `key` in a result.
+fn stream_field(results: &[u8], key: &str) -> String {
+    let text = String::from_utf8_lossy(results);
+    let at = text.find(&format!(r#""{key}":"#)).expect(key) + key.len() + 3;
+    text[at..]
+        .split([',', '}'])
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn udp_loss_reordering_and_jitter_are_counted() {
+    let (mut net, to) = setup(24);
+    let (ctl, mut sock) = udp_test_start(
+        &mut net,
+        to,
+        r#"{"udp":true,"time":1,"parallel":1,"len":200,"bandwidth":1000000,"client_version":"3.12"}"#,
+        &[b'u'; COOKIE_SIZE],
+    );
+    // 5 is lost; 3 comes after 4. Sent 10 ms apart, each in transit for
+    // 1 ms, except 4 (3 ms): the jitter is not zero.
+    for (seq, at_ms) in [(1u64, 0i64), (2, 10), (4, 30), (3, 20), (6, 50)] {
+        let mut d = [0u8; 200];
+        let sent = layernet::Instant::from_millis(at_ms) + Duration::from_secs(1000);
+        udp::write_header(&mut d, sent, seq, false);
+        sock.send_to(net.stack(CLIENT), &d, to).expect("send");
+        net.run_for(Duration::from_millis(if seq == 4 { 3 } else { 1 }));
+    }
+    let results = finish(&mut net, ctl);
+    sock.close(net.stack(CLIENT));
+    assert_eq!(stream_field(&results, "bytes"), "1000");
+    assert_eq!(
+        stream_field(&results, "packets"),
+        "6",
+        "the highest number seen"
+    );
+    assert_eq!(
+        stream_field(&results, "errors"),
+        "1",
+        "5 lost; 3 late, not lost"
+    );
+    let jitter: f64 = stream_field(&results, "jitter").parse().expect("jitter");
+    assert!(jitter > 0.0 && jitter < 1.0, "{jitter} s");
+}
+
+#[test]
+fn udp_reverse_sends_numbered_datagrams_at_the_rate() {
+    let (mut net, to) = setup(25);
+    let (ctl, mut sock) = udp_test_start(
+        &mut net,
+        to,
+        r#"{"udp":true,"reverse":true,"time":1,"parallel":1,"len":1000,"bandwidth":800000}"#,
+        &[b'v'; COOKIE_SIZE],
+    );
+    // 800 kbit/s of 1000-byte datagrams: 100 a second, 50 in half a second.
+    let mut r = udp::Receiver::new();
+    let mut buf = [0u8; 1500];
+    for _ in 0..100 {
+        net.run_for(Duration::from_millis(5));
+        while let Ok((n, _)) = sock.recv_from(net.stack(CLIENT), &mut buf) {
+            r.take(&buf[..n], n, net.now(), false);
+        }
+    }
+    assert!(
+        (45..=55).contains(&r.packets),
+        "{} datagrams in 0.5 s",
+        r.packets
+    );
+    assert_eq!((r.lost, r.out_of_order), (0, 0));
+    let results = finish(&mut net, ctl);
+    sock.close(net.stack(CLIENT));
+    let sent: u64 = stream_field(&results, "packets").parse().expect("packets");
+    assert!(sent >= r.packets, "{sent} sent, {} received", r.packets);
 }

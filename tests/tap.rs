@@ -183,6 +183,14 @@ fn iperf3_against_the_iperf3_service() {
 }
 
 #[test]
+fn layernet_iperf3_against_linux_iperf3() {
+    if lacks("iperf3", "iperf3", "iperf3_client") {
+        return;
+    }
+    scenario(&["tap0"], "iperf3_client", false);
+}
+
+#[test]
 fn the_listing_page_in_headless_chromium() {
     if lacks("chromium", "chromium", "browser")
         || lacks("chromedriver", "chromium-driver", "browser")

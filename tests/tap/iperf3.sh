@@ -2,7 +2,8 @@
 # Linux's iperf3 client against `layernet serve --services files,iperf3` on
 # tap0 (inside the namespace scripts/tap-netns.sh made): a test each way,
 # four parallel streams, --json checked field by field, and a second client
-# refused while a test runs. Usage: iperf3.sh PATH_TO_LAYERNET
+# refused while a test runs; UDP each way, with
+# --json and over a lossy link. Usage: iperf3.sh PATH_TO_LAYERNET
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 command -v iperf3 >/dev/null || fail "iperf3 is not installed (apt-get install iperf3)"
@@ -64,17 +65,61 @@ wait "$first" || fail "the first test failed beside the refusal: $(cat "$work/fi
 grep -q 'receiver' "$work/first.txt" || fail "the first test did not finish: $(cat "$work/first.txt")"
 ok "the first test finished: $(grep receiver "$work/first.txt" | tail -1 | awk '{print $(NF-2), $(NF-1)}')"
 
-# Unsupported: UDP is refused with iperf3's own message, not a hang.
-if timeout 10 iperf3 -c "$L" -u -t 1 > "$work/udp.txt" 2>&1; then
-    fail "iperf3 -u ran: $(cat "$work/udp.txt")"
-fi
-grep -q 'not implemented' "$work/udp.txt" || fail "iperf3 -u: $(cat "$work/udp.txt")"
-ok "iperf3 -u is refused: $(grep -o 'error - .*' "$work/udp.txt" | head -1)"
+# UDP (-u -b): the server counts the datagrams, and Linux's client prints
+# the server's loss and jitter on its receiver line.
+timeout 30 iperf3 -c "$L" -u -b 10M -t 2 > "$work/udp.txt" 2>&1 || fail "iperf3 -u: $(cat "$work/udp.txt")"
+grep -q 'receiver' "$work/udp.txt" || fail "iperf3 -u: no receiver line: $(cat "$work/udp.txt")"
+udp_line=$(grep receiver "$work/udp.txt" | tail -1)
+echo "$udp_line" | grep -Eq ' ms +[0-9]+/[0-9]+ ' || fail "iperf3 -u: no jitter and loss on: $udp_line"
+ok "iperf3 -c $L -u -b 10M -t 2: $(echo "$udp_line" | grep -Eo '[0-9.]+ Mbits/sec.*')"
+
+timeout 30 iperf3 -c "$L" -u -b 10M -t 2 -R > "$work/udpr.txt" 2>&1 || fail "iperf3 -u -R: $(cat "$work/udpr.txt")"
+udpr_line=$(grep receiver "$work/udpr.txt" | tail -1)
+echo "$udpr_line" | grep -Eq ' ms +[0-9]+/[0-9]+ ' || fail "iperf3 -u -R: no receiver line: $(cat "$work/udpr.txt")"
+ok "iperf3 -c $L -u -b 10M -t 2 -R: $(echo "$udpr_line" | grep -Eo '[0-9.]+ Mbits/sec.*')"
+
+# The UDP JSON, read as users script it: the rate, and the loss and
+# jitter the server counted (no loss on a TAP in a namespace).
+check_udp_json() { # FILE STREAMS -> "RATE LOST PACKETS JITTER"
+    python3 - "$@" <<'PY' || fail "iperf3 -u --json $1: $(head -c 800 "$1")"
+import json, sys
+path, streams = sys.argv[1], int(sys.argv[2])
+j = json.load(open(path))
+assert "error" not in j, j.get("error")
+s = j["end"]["sum"]
+assert s["packets"] > 0 and s["bytes"] > 0, s
+assert len(j["end"]["streams"]) == streams
+rate = s["bits_per_second"]
+assert 5e6 < rate / streams < 15e6, rate
+print(rate / 1e6, s["lost_packets"], s["packets"], s["jitter_ms"])
+PY
+}
+timeout 30 iperf3 -c "$L" -u -b 10M -t 2 -P 2 --json > "$work/udp.json" 2>&1 || fail "iperf3 -u --json: $(head -c 600 "$work/udp.json")"
+read -r rate lost packets jitter <<< "$(check_udp_json "$work/udp.json" 2)"
+ok "iperf3 -u -b 10M -P 2 --json: $rate Mbit/s, $lost of $packets lost, jitter $jitter ms"
+grep -q 'iperf3: UDP: ' "$work/serve.err" || fail "serve logged no UDP figures"
 
 # And the server still serves after all that.
 timeout 30 iperf3 -c "$L" -t 1 > "$work/last.txt" 2>&1 || fail "iperf3 after the refusals: $(cat "$work/last.txt")"
 ok "a test after the refusals runs"
 
 grep -q 'iperf3: test from' "$work/serve.err" || fail "serve logged no test"
+stop_serve
+
+# Loss on the wire (serve's --faults drops 3% of frames each way): the
+# server counts the gaps and the client reports them. A lost "connect"
+# datagram stalls iperf3's client, hence a few tries.
+start_serve --root "$work/root" --services files,iperf3 --faults drop=3
+lossy=
+for try in 1 2 3; do
+    if timeout 40 iperf3 -c "$L" -u -b 10M -t 2 --json > "$work/lossy.json" 2>&1; then
+        lossy=$(check_udp_json "$work/lossy.json" 1) && break
+    fi
+    echo "     (try $try: $(head -c 200 "$work/lossy.json"))"
+done
+[ -n "$lossy" ] || fail "iperf3 -u over a lossy link did not finish in 3 tries"
+read -r rate lost packets jitter <<< "$lossy"
+[ "$lost" -gt 0 ] || fail "3% of frames dropped, yet $lost of $packets datagrams reported lost"
+ok "iperf3 -u over --faults drop=3: $lost of $packets lost ($(( 100 * lost / packets ))%), jitter $jitter ms"
 stop_serve
 echo "iperf3: all passed"

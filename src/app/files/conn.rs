@@ -15,7 +15,7 @@ use smoltcp::wire::IpEndpoint;
 
 use super::chunked::Chunked;
 use super::download::Sent;
-use super::http::{LOGGED_PATH, Method, Request, Staged, parse_request, reason};
+use super::http::{LOGGED_PATH, Method, Request, parse_request, reason};
 use super::live;
 use super::page::Stage;
 use super::policy::Access;
@@ -23,6 +23,7 @@ use super::{FileServer, MAX_HEADERS, OUT_BUFFER};
 use crate::app::consume_front;
 use crate::app::server::Connection;
 use crate::app::storage::{FileNameError, Name, Storage, StorageError, UploadId};
+use crate::app::writer::Writer;
 use crate::net::Stack;
 use crate::socket::{EndpointText, Error, TcpStream};
 
@@ -154,11 +155,8 @@ impl<const HDR: usize> Conn<HDR> {
         }
     }
 
-    pub(super) fn head(&mut self) -> Staged<'_> {
-        Staged {
-            buf: &mut self.out[..],
-            len: 0,
-        }
+    pub(super) fn head(&mut self) -> Writer<'_> {
+        Writer::new(&mut self.out[..])
     }
 
     pub(super) fn set_out(&mut self, len: usize) {
@@ -201,7 +199,7 @@ impl<const HDR: usize> Conn<HDR> {
             }
         }
         let _ = write!(h, "{extra}{connection}\r\n");
-        let len = h.len;
+        let len = h.len();
         self.set_out(len);
         self.chunked = length.is_none();
         self.phase = Phase::Respond;

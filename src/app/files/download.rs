@@ -10,12 +10,13 @@ use core::fmt::Write as _;
 use smoltcp::time::Instant;
 
 use super::conn::{Body, Conn, Phase};
-use super::http::{Method, Request, Staged};
+use super::http::{Method, Request};
 use super::live;
 use super::page::{self, Stage};
 use super::policy::Access;
 use super::{FileServer, OUT_BUFFER};
 use crate::app::storage::{Name, Storage, StorageError};
+use crate::app::writer::Writer;
 use crate::net::Stack;
 use crate::socket::Error;
 
@@ -82,7 +83,7 @@ impl<const HDR: usize> Conn<HDR> {
                 h,
                 "HTTP/1.1 200 OK\r\nServer: layernet\r\nContent-Type: {ctype}\r\n{extra}Connection: close\r\n\r\n"
             );
-            let len = h.len;
+            let len = h.len();
             self.set_out(len);
             self.chunked = false;
             self.phase = Phase::Respond;
@@ -276,7 +277,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
                 }
             }
         }
-        let n = w.len;
+        let n = w.len();
         let done = *done;
         c.frame_piece(n, done)
     }
@@ -289,7 +290,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
         };
         let mut w = piece(&mut c.out);
         let next = live::piece(stage, stack, &mut w);
-        let n = w.len;
+        let n = w.len();
         c.body = Body::Live(next);
         c.frame_piece(n, next.is_none())
     }
@@ -300,11 +301,8 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
 const PRE: usize = 8;
 
 /// The buffer a generated body's next piece is written into.
-fn piece(out: &mut [u8; OUT_BUFFER]) -> Staged<'_> {
-    Staged {
-        buf: &mut out[PRE..OUT_BUFFER - 7],
-        len: 0,
-    }
+fn piece(out: &mut [u8; OUT_BUFFER]) -> Writer<'_> {
+    Writer::new(&mut out[PRE..OUT_BUFFER - 7])
 }
 
 impl<const HDR: usize> Conn<HDR> {

@@ -333,22 +333,6 @@ pub(crate) fn write_html(out: &mut impl core::fmt::Write, name: &str) -> core::f
     Ok(())
 }
 
-/// Text written into a fixed buffer; what does not fit fails the write.
-pub(crate) struct Staged<'a> {
-    pub(crate) buf: &'a mut [u8],
-    pub(crate) len: usize,
-}
-
-impl core::fmt::Write for Staged<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let end = self.len + s.len();
-        let dst = self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

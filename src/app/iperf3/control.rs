@@ -70,6 +70,8 @@ pub mod errno {
     pub const IENUMSTREAMS: u32 = 6;
     /// "an option you are trying to set is not implemented yet".
     pub const IEUNIMP: u32 = 13;
+    /// "unable to start stream listener".
+    pub const IESTREAMLISTEN: u32 = 202;
 }
 
 /// What the client asked for, from its parameter JSON.
@@ -89,6 +91,33 @@ pub struct Params {
     pub duration: u32,
     /// `-n`: bytes to send in all (0: no limit).
     pub bytes: u64,
+    /// `-u`: the data streams are UDP ([`super::udp`]).
+    pub udp: bool,
+    /// `-b`: bits per second each stream sends (0: no limit).
+    pub rate: u64,
+    /// `-l`: bytes per write (per datagram with UDP).
+    pub len: u32,
+    /// `--udp-counters-64bit`.
+    pub counters64: bool,
+}
+
+/// What the server reports of one data stream.
+///
+/// ```
+/// use layernet::app::iperf3::control::StreamResult;
+/// let tcp = StreamResult { bytes: 1 << 20, ..StreamResult::default() };
+/// assert_eq!((tcp.packets, tcp.jitter_ns), (0, 0));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StreamResult {
+    /// Bytes received, or sent with `-R`.
+    pub bytes: u64,
+    /// UDP: the jitter seen by the receiver, nanoseconds.
+    pub jitter_ns: u64,
+    /// UDP: datagrams lost (receiver).
+    pub errors: u64,
+    /// UDP: datagrams received (the highest sequence number) or sent.
+    pub packets: u64,
 }
 
 /// Where the control connection stands.
@@ -186,6 +215,10 @@ impl<const BUF: usize> Control<BUF> {
                 streams: 0,
                 duration: 0,
                 bytes: 0,
+                udp: false,
+                rate: 0,
+                len: 0,
+                counters64: false,
             },
             buf: [0; BUF],
             out_pos: 0,
@@ -278,8 +311,16 @@ impl<const BUF: usize> Control<BUF> {
         }
     }
 
-    /// Refuse with SERVER_ERROR and iperf3's error number `code`.
-    fn fail(&mut self, code: u32) {
+    /// Refuse with SERVER_ERROR and iperf3's error number `code` (see
+    /// [`errno`]), and end the test once that is sent.
+    ///
+    /// ```
+    /// use layernet::app::iperf3::control::{errno, state, Control, Phase};
+    /// let mut c = Control::<64>::new(1);
+    /// c.fail(errno::IESTREAMLISTEN);
+    /// assert_eq!((c.phase(), c.pending()[0]), (Phase::Failed, state::SERVER_ERROR));
+    /// ```
+    pub fn fail(&mut self, code: u32) {
         self.out_pos = 0;
         self.out_len = 0;
         let mut msg = [0u8; 9];
@@ -391,7 +432,7 @@ impl<const BUF: usize> Control<BUF> {
         let j = &self.buf[..self.want];
         let flag = |key| json::field(j, key).is_some_and(|v| v.is_true());
         let number = |key| json::field(j, key).and_then(|v| v.as_i64()).unwrap_or(0);
-        if flag("udp") || flag("sctp") || flag("bidirectional") {
+        if flag("sctp") || flag("bidirectional") {
             return self.fail(errno::IEUNIMP);
         }
         let streams = number("parallel").max(1);
@@ -411,6 +452,10 @@ impl<const BUF: usize> Control<BUF> {
             } else {
                 bytes
             },
+            udp: flag("udp"),
+            rate: u64::try_from(number("bandwidth")).unwrap_or(0),
+            len: u32::try_from(len).unwrap_or(u32::MAX),
+            counters64: flag("udp_counters_64bit"),
         };
         self.want = 0;
         self.phase = Phase::CreateStreams;
@@ -450,17 +495,17 @@ impl<const BUF: usize> Control<BUF> {
         (self.end - self.start).total_millis()
     }
 
-    /// Queue the server's results (one entry per data connection, its
-    /// bytes received, or sent with `-R`) and DISPLAY_RESULTS. A result
-    /// too large for the buffer is a SERVER_ERROR instead.
+    /// Queue the server's results (one entry per data stream) and
+    /// DISPLAY_RESULTS. A result too large for the buffer is a
+    /// SERVER_ERROR instead.
     ///
     /// ```
     /// use layernet::app::iperf3::control::{Control, Phase};
     /// let mut c = Control::<512>::new(2);
-    /// assert!(!c.write_results(&[1, 2]), "not yet asked for");
+    /// assert!(!c.write_results(&[Default::default()]), "not yet asked for");
     /// assert_eq!(c.phase(), Phase::Cookie);
     /// ```
-    pub fn write_results(&mut self, stream_bytes: &[u64]) -> bool {
+    pub fn write_results(&mut self, streams: &[StreamResult]) -> bool {
         if self.phase != Phase::WriteResults {
             return false;
         }
@@ -469,7 +514,7 @@ impl<const BUF: usize> Control<BUF> {
         // Header (4 bytes) first, filled in once the length is known.
         let written = {
             let mut w = Writer::new(self.buf.get_mut(4..).unwrap_or(&mut []));
-            let ok = write_json(&mut w, stream_bytes, sender, ms).is_ok();
+            let ok = results_json(&mut w, streams, sender, ms).is_ok();
             ok.then_some(w.len())
         };
         let Some(n) = written.filter(|n| 4 + n < BUF) else {
@@ -486,12 +531,25 @@ impl<const BUF: usize> Control<BUF> {
     }
 }
 
-/// iperf3's `send_results`: the fields its client requires
-/// (`get_results` refuses a result without any of them), zero for what
-/// this server does not measure (CPU, jitter, retransmissions).
-fn write_json(
+/// iperf3's `send_results`: the fields its peer requires (`get_results`
+/// refuses a result without any of them), zero for what is not measured
+/// here (CPU, retransmissions). `sender`: these are the figures of the
+/// side that sent; `ms`: the test's length. The server and the host's
+/// client both send it.
+///
+/// ```
+/// use layernet::app::iperf3::control::{results_json, StreamResult};
+/// use layernet::app::iperf3::json::{field, Writer};
+/// let mut buf = [0u8; 256];
+/// let mut w = Writer::new(&mut buf);
+/// let one = StreamResult { bytes: 10, ..Default::default() };
+/// results_json(&mut w, &[one], true, 1500)?;
+/// assert_eq!(field(w.written(), "sender_has_retransmits").and_then(|v| v.as_i64()), Some(0));
+/// # Ok::<(), core::fmt::Error>(())
+/// ```
+pub fn results_json(
     w: &mut Writer<'_>,
-    stream_bytes: &[u64],
+    streams: &[StreamResult],
     sender: bool,
     ms: u64,
 ) -> core::fmt::Result {
@@ -501,15 +559,20 @@ fn write_json(
          \"sender_has_retransmits\":{},\"streams\":[",
         if sender { 0 } else { -1 }
     )?;
-    for (i, bytes) in stream_bytes.iter().enumerate() {
+    for (i, s) in streams.iter().enumerate() {
         if i > 0 {
             w.write_char(',')?;
         }
         write!(
             w,
-            "{{\"id\":{},\"bytes\":{bytes},\"retransmits\":-1,\"jitter\":0,\"errors\":0,\
-             \"packets\":0,\"start_time\":0,\"end_time\":{}.{:03}}}",
+            "{{\"id\":{},\"bytes\":{},\"retransmits\":-1,\"jitter\":{}.{:09},\"errors\":{},\
+             \"packets\":{},\"start_time\":0,\"end_time\":{}.{:03}}}",
             stream_id(i),
+            s.bytes,
+            s.jitter_ns / 1_000_000_000,
+            s.jitter_ns % 1_000_000_000,
+            s.errors,
+            s.packets,
             ms / 1000,
             ms % 1000
         )?;
@@ -596,7 +659,11 @@ mod tests {
             &mut n,
         );
         assert_eq!(c.phase(), Phase::WriteResults);
-        assert!(c.write_results(&[100, 200]));
+        let r = |bytes| super::StreamResult {
+            bytes,
+            ..Default::default()
+        };
+        assert!(c.write_results(&[r(100), r(200)]));
         let tail = c.pending();
         let body = &tail[4..tail.len() - 1];
         assert_eq!(
@@ -620,8 +687,7 @@ mod tests {
     #[test]
     fn refusals_are_server_errors() {
         for (params, code) in [
-            (&br#"{"udp":true,"parallel":1}"#[..], 13u32),
-            (br#"{"tcp":true,"parallel":9}"#, 6),
+            (&br#"{"tcp":true,"parallel":9}"#[..], 6u32),
             (br#"{"tcp":true,"bidirectional":true}"#, 13),
         ] {
             let mut c = Control::<512>::new(8);

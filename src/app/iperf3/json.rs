@@ -1,6 +1,6 @@
 //! Just enough JSON for iperf3's control channel: find a top-level field
-//! of an object and read it as a number, a flag or a string; write a flat
-//! object into a fixed buffer.
+//! of an object and read it as a number, a flag or a string, walk an
+//! array; objects are written with [`Writer`] and `write!`.
 //!
 //! Layer: app. Depends on `core` only; no std, no alloc, no recursion (a
 //! nested value is skipped by counting brackets, so a hostile depth costs
@@ -197,90 +197,62 @@ pub fn field<'a>(json: &'a [u8], key: &str) -> Option<Value<'a>> {
     }
 }
 
-/// A `core::fmt::Write` over a fixed buffer that fails (and keeps what
-/// fitted) when the buffer is full, so a result too large is an error, not
-/// a panic or a cut JSON.
+/// The values of the JSON array `array` (an iperf3 result's `streams`),
+/// in order; stops at the end or at the first malformed item.
 ///
 /// ```
-/// use core::fmt::Write;
-/// use layernet::app::iperf3::json::Writer;
-/// let mut buf = [0u8; 8];
-/// let mut w = Writer::new(&mut buf);
-/// assert!(write!(w, "{{\"a\":{}}}", 1).is_ok());
-/// assert_eq!(w.written(), b"{\"a\":1}");
-/// assert!(write!(w, "more").is_err());
+/// use layernet::app::iperf3::json::{field, items, Value};
+/// let j = br#"{"streams":[{"id":1,"bytes":5},{"id":3,"bytes":7}]}"#;
+/// let Some(Value::Nested(streams)) = field(j, "streams") else { panic!() };
+/// let bytes: Vec<i64> = items(streams)
+///     .filter_map(|s| match s { Value::Nested(o) => field(o, "bytes")?.as_i64(), _ => None })
+///     .collect();
+/// assert_eq!(bytes, [5, 7]);
+/// assert_eq!(items(b"[]").count(), 0);
 /// ```
-#[derive(Debug)]
-pub struct Writer<'a> {
-    buf: &'a mut [u8],
-    len: usize,
+pub fn items(array: &[u8]) -> Items<'_> {
+    let i = skip_space(array, 0);
+    let at = if array.get(i) == Some(&b'[') {
+        skip_space(array, i + 1)
+    } else {
+        array.len()
+    };
+    Items { s: array, at }
 }
 
-impl<'a> Writer<'a> {
-    /// A writer at the start of `buf`.
-    ///
-    /// ```
-    /// use layernet::app::iperf3::json::Writer;
-    /// let mut buf = [0u8; 4];
-    /// assert!(Writer::new(&mut buf).is_empty());
-    /// ```
-    pub fn new(buf: &'a mut [u8]) -> Self {
-        Writer { buf, len: 0 }
-    }
+/// The iterator of [`items`].
+///
+/// ```
+/// let mut it = layernet::app::iperf3::json::items(b"[true]");
+/// assert_eq!(it.next(), Some(layernet::app::iperf3::json::Value::Bool(true)));
+/// assert_eq!(it.next(), None);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Items<'a> {
+    s: &'a [u8],
+    at: usize,
+}
 
-    /// The bytes written so far.
-    ///
-    /// ```
-    /// use core::fmt::Write;
-    /// use layernet::app::iperf3::json::Writer;
-    /// let mut buf = [0u8; 16];
-    /// let mut w = Writer::new(&mut buf);
-    /// w.write_str("[]")?;
-    /// assert_eq!(w.written(), b"[]");
-    /// # Ok::<(), core::fmt::Error>(())
-    /// ```
-    pub fn written(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
+impl<'a> Iterator for Items<'a> {
+    type Item = Value<'a>;
 
-    /// How many bytes were written.
-    ///
-    /// ```
-    /// use core::fmt::Write;
-    /// use layernet::app::iperf3::json::Writer;
-    /// let mut buf = [0u8; 16];
-    /// let mut w = Writer::new(&mut buf);
-    /// write!(w, "{}", 1234)?;
-    /// assert_eq!(w.len(), 4);
-    /// # Ok::<(), core::fmt::Error>(())
-    /// ```
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether nothing was written yet.
-    ///
-    /// ```
-    /// use core::fmt::Write;
-    /// use layernet::app::iperf3::json::Writer;
-    /// let mut buf = [0u8; 1];
-    /// let mut w = Writer::new(&mut buf);
-    /// assert!(w.write_str("too long").is_err() && w.is_empty(), "nothing half-written");
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
+    fn next(&mut self) -> Option<Value<'a>> {
+        let Some((value, next)) = value_at(self.s, self.at) else {
+            self.at = self.s.len();
+            return None;
+        };
+        let i = skip_space(self.s, next);
+        self.at = match self.s.get(i) {
+            Some(b',') => skip_space(self.s, i + 1),
+            _ => self.s.len(),
+        };
+        Some(value)
     }
 }
 
-impl core::fmt::Write for Writer<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let end = self.len.checked_add(s.len()).ok_or(core::fmt::Error)?;
-        let room = self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?;
-        room.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
+/// The fixed-buffer writer the results are written with (shared with the
+/// file service's response heads).
+pub use crate::app::writer::Writer;
 
 #[cfg(test)]
 mod tests {

@@ -1,13 +1,15 @@
-//! An iperf3 server (TCP), compatible with the `iperf3` client that Linux
+//! An iperf3 server, compatible with the `iperf3` client that Linux
 //! distributions ship (3.12 and later): `iperf3 -c HOST`, `-R` (the server
-//! sends), `-P N` parallel streams, `-t`, `-n`, `--json`. A second client
-//! while a test runs gets ACCESS_DENIED, as from iperf3's own server.
+//! sends), `-P N` parallel streams, `-t`, `-n`, `--json`, and UDP (`-u -b
+//! RATE`, either way, with loss and jitter). A second client while a test
+//! runs gets ACCESS_DENIED, as from iperf3's own server.
 //!
 //! Layer: app. Depends on [`crate::socket`], the server skeleton
 //! ([`super::server::Connections`]) and its own parts: [`control`] (the
 //! control connection's state machine, bytes in and out, no sockets) and
-//! [`json`] (the few fields iperf3 exchanges). No std, no alloc: one test's
-//! state is a fixed [`control::Control`] buffer and a byte count per stream.
+//! [`json`] (the few fields iperf3 exchanges) and [`udp`] (UDP streams'
+//! datagrams and figures). No std, no alloc: one test's state is a fixed
+//! [`control::Control`] buffer and a count per stream.
 //!
 //! Every connection comes to the one port: the first, while no test runs,
 //! is the control connection; while the control connection waits for its
@@ -17,21 +19,28 @@
 //! role, because they are not independent: the control connection's state
 //! says what a data stream does (wait, receive, send, close).
 //!
+//! A UDP test's streams come to a UDP socket on the same port, bound for
+//! the test alone (from CREATE_STREAMS to TEST_END): each new sender's
+//! first datagram opens a stream and is answered from that port; the
+//! stream is its sender's address from then on.
+//!
 //! Not supported (refused with iperf3's "not implemented" error, so the
-//! client says so): UDP (`-u`), `--bidir`, SCTP. Not measured (reported as
-//! 0): CPU use, retransmissions, jitter.
+//! client says so): `--bidir`, SCTP. Not measured (reported as 0): CPU
+//! use, retransmissions.
 
 pub mod control;
 pub mod json;
+pub mod udp;
 
 use smoltcp::time::{Duration, Instant};
 
-use self::control::{COOKIE_SIZE, Control, Phase, state};
+use self::control::{COOKIE_SIZE, Control, Phase, StreamResult, errno, state};
+use self::udp::{Pacer, Receiver};
 use super::server::{Connection, Connections};
 use super::{LOG_LINES, Service};
 use crate::IpEndpoint;
 use crate::net::Stack;
-use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
+use crate::socket::{EndpointText, Error, TcpListener, TcpStream, UdpSocket};
 
 /// A test in which nothing moved for this long is abandoned (a client
 /// that vanished without a FIN would otherwise keep every later one out).
@@ -40,6 +49,14 @@ pub const IDLE: Duration = Duration::from_secs(30);
 /// Bytes a reverse test's streams send: a fixed pattern, never what an
 /// earlier connection left in the pooled socket's ring.
 const FILL: u8 = 0x5a;
+
+/// The largest UDP datagram this server sends or counts whole: one that
+/// fits an Ethernet frame unfragmented (iperf3's own UDP default is 1460).
+pub const MAX_DATAGRAM: usize = 1472;
+
+/// Datagrams read or sent per poll at most, so that other services get
+/// their turn.
+const UDP_BURST: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -106,6 +123,16 @@ pub struct Iperf3Server<
     bytes: [u64; CONNS],
     /// Bytes sent by all streams (for `-n` with `-R`).
     sent_total: u64,
+    /// The port (a UDP test's streams come to it too).
+    port: u16,
+    /// A UDP test's socket, while its streams run.
+    udp: Option<UdpSocket>,
+    /// A UDP test's streams: their senders, in order.
+    udp_peers: [Option<IpEndpoint>; CONNS],
+    /// What each UDP stream received...
+    rx: [Receiver; CONNS],
+    /// ...or sent, with `-R`.
+    tx: [Pacer; CONNS],
     /// When anything last moved.
     last: Instant,
     tests: u64,
@@ -134,6 +161,11 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> Iperf3Server<CONNS,
             streams: 0,
             bytes: [0; CONNS],
             sent_total: 0,
+            port,
+            udp: None,
+            udp_peers: [None; CONNS],
+            rx: [Receiver::new(); CONNS],
+            tx: [Pacer::new(0, Instant::ZERO); CONNS],
             last: Instant::ZERO,
             tests: 0,
             refused: 0,
@@ -202,6 +234,8 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> Iperf3Server<CONNS,
         let streams = &mut self.streams;
         let bytes = &mut self.bytes;
         let sent_total = &mut self.sent_total;
+        let udp_peers = &mut self.udp_peers;
+        let rx = &mut self.rx;
         let tests = &mut self.tests;
         let accepted = self
             .server
@@ -212,6 +246,8 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> Iperf3Server<CONNS,
                         *streams = 0;
                         *bytes = [0; CONNS];
                         *sent_total = 0;
+                        *udp_peers = [None; CONNS];
+                        *rx = [Receiver::new(); CONNS];
                         *tests += 1;
                         log.push(format_args!("iperf3: test from {}", EndpointText(peer)));
                         Role::Control
@@ -239,7 +275,14 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> Iperf3Server<CONNS,
     fn end_test(&mut self, peer: IpEndpoint, how: &str) {
         if let Some(c) = &self.control {
             let p = c.params();
-            let total: u64 = self.bytes.iter().sum();
+            let n = usize::from(self.streams).min(CONNS);
+            let total: u64 = if !p.udp {
+                self.bytes.iter().sum()
+            } else if p.reverse {
+                self.tx[..n].iter().map(|t| t.bytes).sum()
+            } else {
+                self.rx[..n].iter().map(|r| r.bytes).sum()
+            };
             let ms = c.elapsed_ms().max(1);
             let mbps = total.saturating_mul(8) / ms / 1000;
             self.server.log.push(format_args!(
@@ -251,6 +294,23 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> Iperf3Server<CONNS,
                 ms / 1000,
                 ms % 1000
             ));
+            if p.udp && !p.reverse {
+                let (mut lost, mut packets, mut late) = (0, 0, 0);
+                for r in &self.rx[..n] {
+                    (lost, packets, late) =
+                        (lost + r.lost, packets + r.packets, late + r.out_of_order);
+                }
+                let jitter = self.rx[..n]
+                    .iter()
+                    .map(|r| r.jitter_ns())
+                    .max()
+                    .unwrap_or(0);
+                self.server.log.push(format_args!(
+                    "iperf3: UDP: {lost}/{packets} datagrams lost, {late} out of order, jitter {}.{:03} ms",
+                    jitter / 1_000_000,
+                    jitter / 1000 % 1000
+                ));
+            }
         }
         self.control = None;
     }
@@ -277,8 +337,16 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> Iperf3Server<CONNS,
                 Err(_) => return Verdict::Abort,
             }
             if ctl.phase() == Phase::WriteResults {
-                let n = usize::from(self.streams).min(CONNS);
-                ctl.write_results(&self.bytes[..n]);
+                let mut out = [StreamResult::default(); CONNS];
+                let n = results(
+                    ctl.params(),
+                    self.streams,
+                    &self.bytes,
+                    &self.rx,
+                    &self.tx,
+                    &mut out,
+                );
+                ctl.write_results(&out[..n]);
             }
         }
         if flush(ctl, &mut c.stream, stack).is_err() {
@@ -418,6 +486,168 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> Iperf3Server<CONNS,
     }
 }
 
+impl<const CONNS: usize, const BUF: usize, const LOG: usize> Iperf3Server<CONNS, BUF, LOG> {
+    /// A UDP test's datagrams: bind the port when its streams are asked
+    /// for, open a stream per new sender, count what comes, pace what
+    /// goes (`-R`), and unbind once the test stops running.
+    fn step_udp(&mut self, stack: &mut Stack<'_>, now: Instant) -> bool {
+        let phase = self.control.as_ref().map(|c| (c.phase(), *c.params()));
+        let p = match phase {
+            Some((Phase::CreateStreams | Phase::Running, p)) if p.udp => p,
+            _ => {
+                if let Some(s) = self.udp.take() {
+                    s.close(stack);
+                }
+                return false;
+            }
+        };
+        let Some(ctl) = self.control.as_mut() else {
+            return false;
+        };
+        if self.udp.is_none() {
+            match UdpSocket::bind(stack, self.port) {
+                Ok(s) => self.udp = Some(s),
+                Err(e) => {
+                    self.server
+                        .log
+                        .push(format_args!("iperf3: no UDP socket for a test: {e}"));
+                    ctl.fail(errno::IESTREAMLISTEN);
+                    return true;
+                }
+            }
+        }
+        let Some(sock) = self.udp.as_mut() else {
+            return false;
+        };
+        let mut progress = false;
+        let mut buf = [0u8; MAX_DATAGRAM];
+        for _ in 0..UDP_BURST {
+            let (n, from) = match sock.recv_from(stack, &mut buf) {
+                Ok(got) => got,
+                Err(Error::WouldBlock) => break,
+                // A datagram cut by the stack: nothing to count by.
+                Err(_) => continue,
+            };
+            progress = true;
+            let streams = usize::from(self.streams).min(CONNS);
+            match self.udp_peers[..streams]
+                .iter()
+                .position(|e| *e == Some(from))
+            {
+                Some(i) if ctl.phase() == Phase::Running && !p.reverse => {
+                    self.rx[i].take(&buf[..n], n, now, p.counters64);
+                }
+                Some(_) => {}
+                None if ctl.phase() == Phase::CreateStreams && self.streams < p.streams => {
+                    // A new stream: iperf3's "connect" datagram.
+                    if sock
+                        .send_to(stack, &udp::connect_reply(&buf[..n]), from)
+                        .is_err()
+                    {
+                        continue;
+                    }
+                    self.udp_peers[streams] = Some(from);
+                    self.streams += 1;
+                    if self.streams == p.streams {
+                        ctl.streams_ready(now);
+                        self.tx = [Pacer::new(p.rate, now); CONNS];
+                    }
+                }
+                // Another sender's datagrams: not this test's.
+                None => {}
+            }
+        }
+        if ctl.phase() == Phase::Running && p.reverse {
+            let len = usize::try_from(p.len)
+                .unwrap_or(MAX_DATAGRAM)
+                .clamp(udp::header_len(p.counters64), MAX_DATAGRAM);
+            let streams = usize::from(self.streams).min(CONNS);
+            let mut budget = UDP_BURST;
+            // Round the streams while any is due and the socket takes it.
+            'send: while budget > 0 {
+                let mut sent = false;
+                for i in 0..streams {
+                    let (Some(to), tx) = (self.udp_peers[i], &mut self.tx[i]) else {
+                        continue;
+                    };
+                    let over = p.bytes != 0 && self.sent_total >= p.bytes;
+                    if over || !tx.due(len, now) {
+                        continue;
+                    }
+                    buf[..len].fill(FILL);
+                    udp::write_header(&mut buf[..len], now, tx.next_seq(), p.counters64);
+                    match sock.send_to(stack, &buf[..len], to) {
+                        Ok(()) => {
+                            tx.sent(len);
+                            self.sent_total += len as u64;
+                            sent = true;
+                            budget -= 1;
+                            if budget == 0 {
+                                break 'send;
+                            }
+                        }
+                        Err(_) => break 'send,
+                    }
+                }
+                if !sent {
+                    break;
+                }
+            }
+            progress |= budget < UDP_BURST;
+        }
+        progress
+    }
+
+    /// When the next datagram of a `-u -R` test is due.
+    fn udp_due(&self) -> Option<Instant> {
+        let c = self.control.as_ref()?;
+        let p = c.params();
+        if !(p.udp && p.reverse && c.phase() == Phase::Running) {
+            return None;
+        }
+        let len = usize::try_from(p.len).unwrap_or(MAX_DATAGRAM);
+        let n = usize::from(self.streams).min(CONNS);
+        self.tx[..n].iter().map(|t| t.next(len)).min()
+    }
+}
+
+/// The results of a test's first `streams` streams, as iperf3's server
+/// reports them, into `out`; returns how many.
+fn results(
+    p: &control::Params,
+    streams: u16,
+    bytes: &[u64],
+    rx: &[Receiver],
+    tx: &[Pacer],
+    out: &mut [StreamResult],
+) -> usize {
+    let n = usize::from(streams)
+        .min(out.len())
+        .min(bytes.len())
+        .min(rx.len())
+        .min(tx.len());
+    for (i, r) in out[..n].iter_mut().enumerate() {
+        *r = match (p.udp, p.reverse) {
+            (false, _) => StreamResult {
+                bytes: bytes[i],
+                ..StreamResult::default()
+            },
+            (true, false) => StreamResult {
+                bytes: rx[i].bytes,
+                jitter_ns: rx[i].jitter_ns(),
+                errors: rx[i].lost,
+                packets: rx[i].packets,
+            },
+            (true, true) => StreamResult {
+                bytes: tx[i].bytes,
+                packets: tx[i].packets,
+                ..StreamResult::default()
+            },
+        };
+    }
+    n
+}
+
 /// Send what the control connection has pending.
 fn flush<const BUF: usize>(
     ctl: &mut Control<BUF>,
@@ -475,8 +705,9 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> Service
             pass += 1;
             i = 0;
         }
-        // TEST_START may have become due in the second pass: send it now
-        // rather than on the next wake-up.
+        progress |= self.step_udp(stack, now);
+        // TEST_START may have become due in the second pass or by UDP:
+        // send it now rather than on the next wake-up.
         if let Some(ctl) = self.control.as_mut()
             && let Some(c) = self
                 .server
@@ -506,7 +737,11 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> Service
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        self.control.as_ref().map(|_| self.last + IDLE)
+        let idle = self.control.as_ref().map(|_| self.last + IDLE);
+        match (idle, self.udp_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn drain_log(&mut self, sink: &mut dyn FnMut(&str)) {
@@ -515,6 +750,9 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> Service
 
     fn shutdown(&mut self, stack: &mut Stack<'_>) {
         self.control = None;
+        if let Some(s) = self.udp.take() {
+            s.close(stack);
+        }
         self.server.shutdown(stack);
     }
 }

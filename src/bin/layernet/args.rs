@@ -319,6 +319,10 @@ pub(crate) enum Command {
     /// Draw a capture file (classic pcap or pcapng, from `--pcap`,
     /// tcpdump, tshark or Wireshark) as a standalone SVG picture.
     Diagram(DiagramArgs),
+    /// iperf3 client: measure against any iperf3 server (`iperf3 -s`, or
+    /// `serve --services iperf3`); prints iperf3's sender and receiver
+    /// summary lines, or with --json iperf3's `end` figures.
+    Iperf3(Iperf3Args),
     /// ICMP echo: print each reply's round-trip time, like ping.
     Ping {
         /// The host: an IPv4 or IPv6 address, or a host name.
@@ -580,5 +584,54 @@ impl DemoArgs {
             loss: 0,
             seed: 1,
         }
+    }
+}
+
+/// `layernet iperf3`: iperf3's own client flags, the few it needs.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct Iperf3Args {
+    /// The server (an address or a host name).
+    #[arg(short = 'c', long = "client", value_name = "HOST")]
+    pub(crate) host: String,
+    /// The server's port.
+    #[arg(short, long, default_value_t = layernet::app::ports::IPERF3)]
+    pub(crate) port: u16,
+    /// Seconds to send for.
+    #[arg(short, long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=86400))]
+    pub(crate) time: u32,
+    /// Reverse: the server sends.
+    #[arg(short = 'R', long)]
+    pub(crate) reverse: bool,
+    /// Parallel streams.
+    #[arg(short = 'P', long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub(crate) parallel: u16,
+    /// UDP instead of TCP.
+    #[arg(short, long)]
+    pub(crate) udp: bool,
+    /// Bits per second per stream, with K, M or G (UDP's default 1M; TCP:
+    /// no limit).
+    #[arg(short = 'b', long = "bitrate", value_parser = parse_rate, value_name = "RATE")]
+    pub(crate) rate: Option<u64>,
+    /// Bytes per write (per datagram with UDP: 1460 by default, at most
+    /// 1472).
+    #[arg(short = 'l', long = "length", value_parser = clap::value_parser!(u32).range(16..=131072))]
+    pub(crate) length: Option<u32>,
+    /// Print iperf3's JSON (the `start` and `end` figures) instead.
+    #[arg(short = 'J', long)]
+    pub(crate) json: bool,
+}
+
+/// `10M`, `1.5G`, `800K`, `1000000`: bits per second (as iperf3's `-b`,
+/// in powers of 1000).
+pub(crate) fn parse_rate(s: &str) -> Result<u64, String> {
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&s[..i], 1e3),
+        Some((i, 'm' | 'M')) => (&s[..i], 1e6),
+        Some((i, 'g' | 'G')) => (&s[..i], 1e9),
+        _ => (s, 1.0),
+    };
+    match num.parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 && n * mult < 1e12 => Ok((n * mult) as u64),
+        _ => Err(format!("{s:?}: give bits per second, as 10M, 800K or 1G")),
     }
 }

@@ -75,10 +75,23 @@ const PROBE_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// The client's stack on the TAP, after making sure (for a static address)
 /// that nobody else on the segment has its address.
-fn open_client(global: &Global, capture: &Capture) -> Result<TapNet, String> {
+/// `tcp_sockets`: more TCP sockets than the fixed few (iperf3's parallel
+/// streams), each with the same large buffers.
+fn open_client(
+    global: &Global,
+    capture: &Capture,
+    tcp_sockets: Option<usize>,
+) -> Result<TapNet, String> {
     open_tap_with(global, capture, |config, mut device| {
         if global.ip != IpMode::Dhcp {
             probe_address(&mut device, config.mac, config.ip.address())?;
+        }
+        if let Some(tcp_sockets) = tcp_sockets {
+            let sizes = layernet::host::memory::Sizes {
+                tcp_sockets,
+                tcp_buffer: CLIENT_BUFFER,
+            };
+            return TapNet::sized(config, device, sizes);
         }
         let resources: &'static mut ClientResources = Box::leak(Box::default());
         TapNet::with_resources(config, device, resources)
@@ -357,6 +370,7 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
         Command::Chat { room, .. } => Some(endpoint(room, ports::CHAT)),
         Command::Get { url: u, .. } | Command::Put { url: u, .. } => Some(url(u).map(|(ep, _)| ep)),
         Command::Ping { host, .. } => Some(endpoint(host, 1)),
+        Command::Iperf3(a) => Some(endpoint(&a.host, a.port)),
         _ => None,
     }
     .transpose()
@@ -369,7 +383,23 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
         ));
     }
     let capture = Capture::new(global).map_err(Failure::Runtime)?;
-    let net = Net::new(open_client(global, &capture).map_err(Failure::Runtime)?);
+    if let Command::Iperf3(a) = &command
+        && a.udp
+        && usize::from(a.parallel) > layernet::host::memory::UDP_SOCKETS
+    {
+        return Err(Failure::Usage(format!(
+            "-u -P {}: at most {} UDP streams",
+            a.parallel,
+            layernet::host::memory::UDP_SOCKETS
+        )));
+    }
+    // iperf3: the control connection, the streams, and as many again
+    // finishing their close.
+    let tcp_sockets = match &command {
+        Command::Iperf3(a) => Some(2 * (usize::from(a.parallel) + 1)),
+        _ => None,
+    };
+    let net = Net::new(open_client(global, &capture, tcp_sockets).map_err(Failure::Runtime)?);
     let host = net.host(0);
     let ep = wait_for_lease(&net, global).and_then(|()| match &target {
         Some(t) => lookup(&net, global, &t.host).map(|ip| IpEndpoint::new(ip, t.port)),
@@ -391,6 +421,7 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
         } => get(&host, ep, &u, output, resume, user.as_deref()),
         Command::Put { file, url: u, user } => put(&host, ep, &file, &u, user.as_deref()),
         Command::Ping { count, .. } => ping(&net, ep.addr, count),
+        Command::Iperf3(a) => crate::iperf3::run(&net, &host, ep, &a),
         Command::Demo(_) | Command::Serve(_) | Command::Bench(_) | Command::Diagram(_) => {
             Err("not a client command".to_string())
         }

@@ -164,6 +164,7 @@ fn client_name(c: &Command) -> &'static str {
         Command::Get { .. } => "get",
         Command::Put { .. } => "put",
         Command::Ping { .. } => "ping",
+        Command::Iperf3(_) => "iperf3",
         Command::Bench(_) => "bench",
         Command::Diagram(_) => "diagram",
     }
@@ -175,5 +176,6 @@ mod bench_command;
 mod client;
 mod demo;
 mod diagram;
+mod iperf3;
 mod net;
 mod serve;
