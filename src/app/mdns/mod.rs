@@ -347,12 +347,8 @@ impl<const LOG: usize> Responder<LOG> {
     }
 
     fn bind(&mut self, stack: &mut Stack<'_>, now: Instant) {
-        match UdpSocket::bind(stack, MDNS_PORT) {
-            Ok(mut s) => {
-                // RFC 6762 section 11: sent with TTL 255.
-                let _ = s.set_hop_limit(stack, Some(255));
-                self.socket = Some(s);
-            }
+        let mut socket = match UdpSocket::bind(stack, MDNS_PORT) {
+            Ok(s) => s,
             Err(e) => {
                 self.log.push(format_args!(
                     "mdns: no UDP socket on port {MDNS_PORT} ({e})"
@@ -360,7 +356,12 @@ impl<const LOG: usize> Responder<LOG> {
                 self.next = now + Duration::from_secs(60);
                 return;
             }
-        }
+        };
+        // RFC 6762 section 11: sent with TTL 255.
+        let _ = socket.set_hop_limit(stack, Some(255));
+        self.socket = Some(socket);
+        // Without the `mdns` feature smoltcp keeps no groups: only
+        // unicast queries reach the socket.
         #[cfg(feature = "mdns")]
         if let Err(e) = stack.join_multicast_group(MDNS_GROUP) {
             self.log
