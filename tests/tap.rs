@@ -205,5 +205,5 @@ fn mdns_against_dig_and_zeroconf() {
     if lacks("dig", "bind9-dnsutils", "mdns") {
         return;
     }
-    scenario(&["tap0"], "mdns", false);
+    scenario(&["tap0", "tap1"], "mdns", false);
 }

@@ -9,8 +9,13 @@ source "$(dirname "$0")/lib.sh"
 here=$(dirname "$0")
 command -v dig > /dev/null || fail "dig is missing (scripts/test.sh installs bind9-dnsutils)"
 python3 -c 'import zeroconf' 2> /dev/null || fail "python3 has no zeroconf (scripts/test.sh installs it with pip)"
-# Multicast from this namespace leaves by the TAP (it has no default route).
-ip route add 224.0.0.0/4 dev tap0
+# serve on tap0, layernet's client on tap1, Linux on the bridge br0 of
+# both. Multicast from this namespace leaves by the bridge (it has no
+# default route).
+ip route add 224.0.0.0/4 dev br0
+client=(--link tap:tap1 --ip 192.168.69.2/24 --mac 02:00:00:00:00:02)
+mkdir "$work/served"
+echo "found by its name" > "$work/served/hello.txt"
 
 # Wait up to SECS for a line matching RE in serve's stdout.
 await() {
@@ -21,7 +26,7 @@ await() {
 }
 
 t0=$(date +%s%N)
-start_serve --services echo,time-echo,chat,files
+start_serve --services echo,time-echo,chat,files --root "$work/served"
 await 10 '^mdns: answering for layernet.local (192.168.69.1)$'
 ok "serve: 'mdns: answering for layernet.local (192.168.69.1)' $(ms_since "$t0") ms after start (3 probes, 250 ms apart)"
 
@@ -52,6 +57,19 @@ ok "zeroconf browsed and resolved: $line"
 page=$(timeout 10 curl -sS "http://$(echo "$line" | awk '{split($4, a, ","); print a[1]}'):$(echo "$line" | awk '{print $3}')/" | head -c 300) \
     || fail "curl at the resolved address"
 ok "curl at the address and port zeroconf found: $(printf '%s' "$page" | grep -o '<title>[^<]*' | head -1)"
+
+# layernet's own client resolves .local names by mDNS.
+out=$(cd "$work" && timeout 60 "$layernet" "${client[@]}" get http://layernet.local:7878/hello.txt -o "$work/got.txt" 2>&1) \
+    || fail "layernet get http://layernet.local:7878/hello.txt: $out"
+cmp -s "$work/served/hello.txt" "$work/got.txt" || fail "get by name saved something else: $out"
+ok "layernet get http://layernet.local:7878/hello.txt: $(printf '%s' "$out" | tail -1)"
+t0=$(date +%s%N)
+status=0
+out=$(timeout 60 "$layernet" "${client[@]}" get http://nobody.local:7878/hello.txt -o "$work/none.txt" 2>&1) || status=$?
+[ "$status" != 0 ] || fail "get from nobody.local succeeded: $out"
+[ "$(printf '%s\n' "$out" | grep -c .)" = 1 ] || fail "not one line for an unanswered name: $out"
+printf '%s' "$out" | grep -q 'nobody.local: no answer by mDNS in 3 s' || fail "the error for nobody.local: $out"
+ok "an unanswered .local name, after $(ms_since "$t0") ms, exit $status: $out"
 stop_serve
 
 # Another host owns layernet.local: it answers serve's probes.
