@@ -27,6 +27,8 @@ use layernet::app::Service;
 use layernet::app::chat::ChatRoom;
 use layernet::app::echo::EchoServer;
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
+#[cfg(not(feature = "tiny"))]
+use layernet::app::mdns::{self, Responder};
 use layernet::app::services::{self, Kind};
 #[cfg(not(feature = "tiny"))]
 use layernet::app::sntp::{Offset, Sntp, SntpClock};
@@ -90,6 +92,12 @@ const NTP_SERVER: IpEndpoint = IpEndpoint::new(
     IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 100)),
     layernet::app::sntp::NTP_PORT,
 );
+/// The board answers for layernet.local (mDNS) and advertises its
+/// services (DNS-SD); the tiny build has no UDP socket to spare for it.
+/// It logs little (its name, a conflict): two lines are room enough.
+#[cfg(not(feature = "tiny"))]
+type Mdns = Responder<2>;
+
 /// The board's room relays what its UDP socket can receive: up to
 /// [`layernet::app::chat::CHAT_MAX`] bytes, or the tiny profile's 256.
 #[cfg(not(feature = "tiny"))]
@@ -145,6 +153,8 @@ struct Services {
     files: &'static mut Files,
     #[cfg(not(feature = "tiny"))]
     sntp: &'static mut TimeClient,
+    #[cfg(not(feature = "tiny"))]
+    mdns: &'static mut Mdns,
 }
 
 /// Where the services live.
@@ -157,6 +167,8 @@ struct ServiceSlots {
     files: Slot<Files>,
     #[cfg(not(feature = "tiny"))]
     sntp: Slot<TimeClient>,
+    #[cfg(not(feature = "tiny"))]
+    mdns: Slot<Mdns>,
     /// UTC, once the SNTP client has it; read by the time-echo's clock.
     #[cfg(not(feature = "tiny"))]
     utc: &'static Offset,
@@ -210,8 +222,21 @@ impl Services {
             sntp: place(slots.sntp, "sntp", || {
                 Ok::<_, &str>(Sntp::new(NTP_SERVER, slots.utc))
             }),
+            #[cfg(not(feature = "tiny"))]
+            mdns: place(slots.mdns, "mdns", responder),
         }
     }
+}
+
+/// layernet.local, advertising every service this build runs.
+#[cfg(not(feature = "tiny"))]
+fn responder() -> Result<Mdns, &'static str> {
+    let mut r = Responder::new(mdns::DEFAULT_HOSTNAME).map_err(|_| "bad host name")?;
+    for entry in services::ALL.iter().filter(|e| runs(e.kind)) {
+        r.advertise(mdns::advert(entry.kind))
+            .map_err(|_| "too many adverts")?;
+    }
+    Ok(r)
 }
 
 impl run::Services for Services {
@@ -224,6 +249,8 @@ impl run::Services for Services {
         f(self.files);
         #[cfg(not(feature = "tiny"))]
         f(self.sntp);
+        #[cfg(not(feature = "tiny"))]
+        f(self.mdns);
     }
 
     /// The board wakes every tick anyway: the deadlines are not needed.
@@ -339,6 +366,8 @@ fn main() -> ! {
     #[cfg(not(feature = "tiny"))]
     static mut SNTP: MaybeUninit<TimeClient> = MaybeUninit::uninit();
     #[cfg(not(feature = "tiny"))]
+    static mut MDNS: MaybeUninit<Mdns> = MaybeUninit::uninit();
+    #[cfg(not(feature = "tiny"))]
     static mut UTC: Offset = Offset::new();
 
     stack_paint::paint();
@@ -351,6 +380,8 @@ fn main() -> ! {
         files: FILES,
         #[cfg(not(feature = "tiny"))]
         sntp: SNTP,
+        #[cfg(not(feature = "tiny"))]
+        mdns: MDNS,
         #[cfg(not(feature = "tiny"))]
         utc: UTC,
     };
@@ -424,6 +455,15 @@ fn start(
         Nic::with_frame(board::lan9118(), CONFIG.mac).map_err(|e| e.reason())
     });
     hprintln!("layernet firmware: LAN9118 ID_REV {:#010x}", nic.id_rev());
+    // mDNS's group, 01:00:5e:00:00:fb, past the MAC's filter.
+    #[cfg(not(feature = "tiny"))]
+    {
+        use layernet::link::lan9118::Multicast;
+        let mdns_mac = EthernetAddress([1, 0, 0x5e, 0, 0, 0xfb]);
+        if let Err(e) = nic.set_multicast(Multicast::Hash(1 << Multicast::hash_bit(mdns_mac))) {
+            hprintln!("mdns: multicast filter: {}", e);
+        }
+    }
     let config = Config {
         seed: TimerJitter(nic).seed(),
         ..CONFIG
