@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 step() { printf '\n== %s (%ds)\n' "$*" "$((SECONDS - started))"; }
 
-step "tools for the TAP, trace, diagram, browser and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, ab, wget, qemu-system-arm, tcpdump, chromium, chromedriver, selenium, chronyd"
+step "tools for the TAP, trace, diagram, browser and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, ab, wget, qemu-system-arm, tcpdump, chromium, chromedriver, selenium, chronyd, dig, zeroconf"
 if [ "$(id -u)" = 0 ]; then
     need=()
     command -v ip >/dev/null || need+=(iproute2)
@@ -32,6 +32,8 @@ if [ "$(id -u)" = 0 ]; then
     /usr/bin/python3 -c 'import selenium' 2>/dev/null || need+=(python3-selenium)
     # The time source of the SNTP tests (run by the tests, in a namespace).
     command -v chronyd >/dev/null || need+=(chrony)
+    # The mDNS tests: dig's legacy unicast query to 224.0.0.251.
+    command -v dig >/dev/null || need+=(bind9-dnsutils)
     if [ ${#need[@]} -gt 0 ]; then
         echo "installing: ${need[*]}"
         export DEBIAN_FRONTEND=noninteractive
@@ -51,6 +53,10 @@ if [ "$(id -u)" = 0 ]; then
     else
         echo "all present"
     fi
+    # The mDNS tests browse with Python's zeroconf (PyPI), for the python3
+    # on PATH that tests/tap/mdns.sh runs (PIP_FIND_LINKS, if set, is
+    # where pip looks first).
+    python3 -c 'import zeroconf' 2>/dev/null || python3 -m pip install -q zeroconf
 else
     echo "not root: the TAP tests will skip (in CI, where CI=true, they would fail instead)"
 fi

@@ -207,3 +207,11 @@ fn sntp_against_chronyd() {
     }
     scenario(&["tap0"], "sntp", false);
 }
+
+#[test]
+fn mdns_against_dig_and_zeroconf() {
+    if lacks("dig", "bind9-dnsutils", "mdns") {
+        return;
+    }
+    scenario(&["tap0", "tap1"], "mdns", false);
+}

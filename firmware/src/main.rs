@@ -28,6 +28,8 @@ use layernet::app::Service;
 use layernet::app::chat::ChatRoom;
 use layernet::app::echo::EchoServer;
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
+#[cfg(not(feature = "tiny"))]
+use layernet::app::mdns::{self, Responder};
 use layernet::app::services::{self, Kind};
 #[cfg(not(feature = "tiny"))]
 use layernet::app::sntp::{Offset, Sntp, SntpClock};
@@ -91,6 +93,12 @@ const NTP_SERVER: IpEndpoint = IpEndpoint::new(
     IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 100)),
     layernet::app::sntp::NTP_PORT,
 );
+/// The board answers for layernet.local (mDNS) and advertises its
+/// services (DNS-SD); the tiny build has no UDP socket to spare for it.
+/// It logs little (its name, a conflict): two lines are room enough.
+#[cfg(not(feature = "tiny"))]
+type Mdns = Responder<2>;
+
 /// The board's room relays what its UDP socket can receive: up to
 /// [`layernet::app::chat::CHAT_MAX`] bytes, or the tiny profile's 256.
 #[cfg(not(feature = "tiny"))]
@@ -147,6 +155,8 @@ struct Services {
     files: &'static mut Files,
     #[cfg(not(feature = "tiny"))]
     sntp: &'static mut TimeClient,
+    #[cfg(not(feature = "tiny"))]
+    mdns: &'static mut Mdns,
 }
 
 /// Where the services live.
@@ -159,6 +169,8 @@ struct ServiceSlots {
     files: Slot<Files>,
     #[cfg(not(feature = "tiny"))]
     sntp: Slot<TimeClient>,
+    #[cfg(not(feature = "tiny"))]
+    mdns: Slot<Mdns>,
     /// UTC, once the SNTP client has it; read by the time-echo's clock.
     #[cfg(not(feature = "tiny"))]
     utc: &'static Offset,
@@ -212,8 +224,21 @@ impl Services {
             sntp: place(slots.sntp, "sntp", || {
                 Ok::<_, &str>(Sntp::new(NTP_SERVER, slots.utc))
             }),
+            #[cfg(not(feature = "tiny"))]
+            mdns: place(slots.mdns, "mdns", responder),
         }
     }
+}
+
+/// layernet.local, advertising every service this build runs.
+#[cfg(not(feature = "tiny"))]
+fn responder() -> Result<Mdns, &'static str> {
+    let mut r = Responder::new(mdns::DEFAULT_HOSTNAME).map_err(|_| "bad host name")?;
+    for entry in services::ALL.iter().filter(|e| runs(e.kind)) {
+        r.advertise(mdns::advert(entry.kind))
+            .map_err(|_| "too many adverts")?;
+    }
+    Ok(r)
 }
 
 impl run::Services for Services {
@@ -226,6 +251,8 @@ impl run::Services for Services {
         f(self.files);
         #[cfg(not(feature = "tiny"))]
         f(self.sntp);
+        #[cfg(not(feature = "tiny"))]
+        f(self.mdns);
     }
 
     /// The board sleeps until the earliest of them (or a frame).
@@ -238,10 +265,15 @@ impl run::Services for Services {
         ];
         let at = services.into_iter().flatten().min();
         #[cfg(not(feature = "tiny"))]
-        let at = [at, self.files.poll_at(), self.sntp.poll_at()]
-            .into_iter()
-            .flatten()
-            .min();
+        let at = [
+            at,
+            self.files.poll_at(),
+            self.sntp.poll_at(),
+            self.mdns.poll_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         at
     }
 }
@@ -344,6 +376,8 @@ fn main() -> ! {
     #[cfg(not(feature = "tiny"))]
     static mut SNTP: MaybeUninit<TimeClient> = MaybeUninit::uninit();
     #[cfg(not(feature = "tiny"))]
+    static mut MDNS: MaybeUninit<Mdns> = MaybeUninit::uninit();
+    #[cfg(not(feature = "tiny"))]
     static mut UTC: Offset = Offset::new();
 
     stack_paint::paint();
@@ -356,6 +390,8 @@ fn main() -> ! {
         files: FILES,
         #[cfg(not(feature = "tiny"))]
         sntp: SNTP,
+        #[cfg(not(feature = "tiny"))]
+        mdns: MDNS,
         #[cfg(not(feature = "tiny"))]
         utc: UTC,
     };
@@ -435,6 +471,9 @@ fn start(
     let nic = place(nic, "NIC", || board::nic(CONFIG.mac));
     board::hello(nic);
     nic.set_rx_interrupt(true);
+    // mDNS's group, 01:00:5e:00:00:fb, past the MAC's filter.
+    #[cfg(not(feature = "tiny"))]
+    board::accept_mdns(nic);
     let config = Config {
         seed: TimerJitter(nic).seed(),
         ..CONFIG

@@ -15,6 +15,7 @@ pub mod echo;
 pub mod files;
 pub mod greeting;
 pub mod iperf3;
+pub mod mdns;
 pub mod ping;
 pub mod server;
 pub mod services;

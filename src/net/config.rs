@@ -174,3 +174,28 @@ impl core::fmt::Display for ConfigError {
 }
 
 impl core::error::Error for ConfigError {}
+
+/// Why [`Stack::join_multicast_group`] refused a group.
+///
+/// ```
+/// use layernet::net::JoinError;
+/// assert_eq!(JoinError::TableFull.to_string(), "the interface's multicast group table is full");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinError {
+    /// The address is not an IPv4 multicast address.
+    NotMulticast,
+    /// smoltcp's group table is full.
+    TableFull,
+}
+
+impl core::fmt::Display for JoinError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            JoinError::NotMulticast => "the address is not an IPv4 multicast group",
+            JoinError::TableFull => "the interface's multicast group table is full",
+        })
+    }
+}
+
+impl core::error::Error for JoinError {}

@@ -572,15 +572,15 @@ pub mod profile {
     /// ```
     pub type Tiny<'a> = Resources<'a, 11, 9, 1, 256>;
     /// The tiny profile plus the file service (2 connections and a
-    /// listening slot: 12 TCP sockets), 512 bytes each way: the profile
-    /// layernet's firmware serves.
+    /// listening slot: 12 TCP sockets), 512 bytes each way, and three UDP
+    /// sockets (chat, SNTP, mDNS): the profile layernet's firmware serves.
     ///
     /// ```
     /// use layernet::net::profile::{Board, Tiny};
     /// assert!(size_of::<Tiny>() < size_of::<Board>());
     /// assert!(size_of::<Board>() < 32 * 1024);
     /// ```
-    pub type Board<'a> = Resources<'a, 15, 12, 2, 512>;
+    pub type Board<'a> = Resources<'a, 16, 12, 3, 512>;
     /// The board profile with room for DHCP and DNS (two more socket
     /// slots; the DNS queries are lent apart, see `DnsStorage`).
     ///
@@ -588,7 +588,7 @@ pub mod profile {
     /// use layernet::net::profile::{Board, BoardNames};
     /// assert!(size_of::<BoardNames>() - size_of::<Board>() < 1024, "two socket slots");
     /// ```
-    pub type BoardNames<'a> = Resources<'a, 17, 12, 2, 512>;
+    pub type BoardNames<'a> = Resources<'a, 18, 12, 3, 512>;
     /// A host-sized stack: 24 TCP and 4 UDP sockets of 8 KiB each way, and
     /// room for DHCP and DNS. Every simulated host added by
     /// `SimNet::add_host` has one.

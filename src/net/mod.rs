@@ -71,7 +71,7 @@ pub use apps::{AppCounters, MAX_APPS};
 pub(crate) use config::MAX_V6_ADDRS;
 #[cfg(feature = "ipv6")]
 pub use config::link_local;
-pub use config::{Config, ConfigError, DEFAULT_IP, DEFAULT_MAC};
+pub use config::{Config, ConfigError, DEFAULT_IP, DEFAULT_MAC, JoinError};
 pub(crate) use memory::Owner;
 pub use memory::{
     IcmpBuffers, MAX_TCP_BUFFER, MIN_BUFFER, Memory, MemoryError, Resources, TcpEntry, UdpEntry,

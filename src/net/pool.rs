@@ -546,7 +546,10 @@ impl<'a> Stack<'a> {
             return;
         };
         if e.in_use && e.generation == key.generation {
-            self.sockets.get_mut::<udp::Socket>(e.handle()).close();
+            let socket = self.sockets.get_mut::<udp::Socket>(e.handle());
+            socket.close();
+            // The next owner starts with smoltcp's default TTL.
+            socket.set_hop_limit(None);
             e.in_use = false;
             e.generation = e.generation.wrapping_add(1);
             // To be parked by the next poll.

@@ -728,6 +728,50 @@ impl<'a> Stack<'a> {
         out
     }
 
+    /// Join the IPv4 multicast `group`, so that datagrams sent to it reach
+    /// this stack's UDP sockets (the gate admits any multicast destination
+    /// for a bound port; smoltcp takes only the groups joined). smoltcp
+    /// sends the IGMPv2 membership report at the next poll.
+    ///
+    /// # Errors
+    ///
+    /// [`JoinError::NotMulticast`] for an address outside 224.0.0.0/4,
+    /// [`JoinError::TableFull`] when the interface holds as many groups as
+    /// it can (smoltcp's `iface-max-multicast-group-count`, 4 by default).
+    ///
+    /// ```
+    /// use layernet::{Ipv4Address, host::sim::SimNet, net::JoinError};
+    /// let (mut net, a, _) = SimNet::pair(0)?;
+    /// net.stack(a).join_multicast_group(Ipv4Address::new(224, 0, 0, 251))?;
+    /// let unicast = net.stack(a).join_multicast_group(Ipv4Address::new(192, 168, 69, 9));
+    /// assert_eq!(unicast, Err(JoinError::NotMulticast));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "mdns")]
+    pub fn join_multicast_group(&mut self, group: Ipv4Address) -> Result<(), JoinError> {
+        if !group.is_multicast() {
+            return Err(JoinError::NotMulticast);
+        }
+        self.iface
+            .join_multicast_group(group)
+            .map_err(|_| JoinError::TableFull)
+    }
+
+    /// A random number from the stack's generator (seeded by
+    /// [`Config::seed`]): deterministic in the simulation, as everything
+    /// else there. Services draw their random delays from it.
+    ///
+    /// ```
+    /// use layernet::host::sim::SimNet;
+    /// let (mut net, a, _) = SimNet::pair(0)?;
+    /// let (x, y) = (net.stack(a).random_below(250), net.stack(a).random_below(250));
+    /// assert!(x < 250 && y < 250);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn random_below(&mut self, bound: u64) -> u64 {
+        self.rng.below(bound.max(1))
+    }
+
     /// The stack's hardware address.
     ///
     /// ```

@@ -187,6 +187,27 @@ impl UdpSocket {
         }
     }
 
+    /// The IP time-to-live of the datagrams this socket sends (`None`:
+    /// smoltcp's default of 64). mDNS sends with 255 (RFC 6762 section 11),
+    /// so that a receiver can tell a datagram from off the link.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotConnected`] if the socket is no longer in the pool.
+    ///
+    /// ```
+    /// use layernet::{host::sim::SimNet, socket::UdpSocket};
+    /// let (mut net, a, _) = SimNet::pair(1)?;
+    /// let mut mdns = UdpSocket::bind(net.stack(a), 5353)?;
+    /// mdns.set_hop_limit(net.stack(a), Some(255))?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_hop_limit(&mut self, stack: &mut Stack<'_>, ttl: Option<u8>) -> Result<(), Error> {
+        let socket = stack.udp_socket(self.key).ok_or(Error::NotConnected)?;
+        socket.set_hop_limit(ttl.filter(|t| *t > 0));
+        Ok(())
+    }
+
     /// Unbind and return the socket to the pool; the port can be bound again
     /// at once.
     ///

@@ -89,6 +89,24 @@ else
         sh -c "printf 'tick\r\n' | timeout 10 nc -N $L 21566"
 fi
 
+if [ "$profile" = board ]; then
+    # mDNS (issue 20): the board probes, announces and answers for
+    # layernet.local. dig asks it directly; the legacy query to the group
+    # is dig's (dig 9.18 cannot take a reply to a query sent to a group:
+    # see tests/tap/mdns.sh), built and read by Python's zeroconf.
+    command -v dig > /dev/null || die "dig is missing (scripts/test.sh installs bind9-dnsutils)"
+    ip route add 224.0.0.0/4 dev tap0 2> /dev/null || true
+    for _ in $(seq 100); do grep -q '^mdns: answering for layernet.local' "$log" && break; sleep 0.1; done
+    grep -q '^mdns: answering for layernet.local' "$log" || die "the board did not claim layernet.local in 10 s"
+    pass "$(grep -m1 '^mdns: ' "$log")"
+    expect "dig -p 5353 @$L layernet.local +short" "^$L$" \
+        timeout 30 dig -p 5353 "@$L" layernet.local +short +tries=3 +time=3
+    expect "legacy mDNS query to 224.0.0.251 (zeroconf's message)" "^$L:5353 0x1234 layernet.local. $L 10$" \
+        timeout 30 python3 "$(dirname "$0")/../tap/mdns.py" legacy layernet.local
+    expect "dig: the board's service types" "_http._tcp.local." \
+        timeout 30 dig -p 5353 "@$L" _services._dns-sd._udp.local PTR +short +tries=3 +time=3
+fi
+
 python3 - "$L" <<'PY' || die "python chat peers"
 # Three peers join the board's room in turn; each hears everyone after it.
 import socket, sys

@@ -42,6 +42,8 @@ expect 'href="hello.txt"'
 expect '^hello.txt 20$'
 expect '^saved copy.txt: 20 bytes, sha256 '
 expect '^stored copy.txt: 201 20 bytes, sha256 '
+expect '^saved named.txt: 20 bytes, sha256 '
+cmp -s "$work/walk/served/hello.txt" "$work/walk/named.txt" || fail "get by layernet.local saved something else"
 cmp -s "$work/walk/served/hello.txt" "$work/walk/served/copy.txt" || fail "put stored something else"
 ok "the README's walk-through, line by line ($(wc -l < "$work/lines") lines)"
 

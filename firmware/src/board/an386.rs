@@ -60,3 +60,14 @@ pub fn stats<const FRAME: usize>(nic: &Nic<FRAME>) -> NicStats {
         tx_full: s.tx_full,
     }
 }
+
+/// Let mDNS's group (01:00:5e:00:00:fb) past the LAN9118's filter: one
+/// bit of its multicast hash.
+#[cfg(not(feature = "tiny"))]
+pub fn accept_mdns<const FRAME: usize>(nic: &mut Nic<FRAME>) {
+    use layernet::link::lan9118::Multicast;
+    let mdns_mac = EthernetAddress([1, 0, 0x5e, 0, 0, 0xfb]);
+    if let Err(e) = nic.set_multicast(Multicast::Hash(1 << Multicast::hash_bit(mdns_mac))) {
+        hprintln!("mdns: multicast filter: {}", e);
+    }
+}

@@ -563,6 +563,18 @@ pub(crate) struct ServeArgs {
     /// this machine's clock.
     #[arg(long, value_name = "ADDR[:PORT]", value_parser = parse_ntp_server)]
     pub(crate) ntp: Option<std::net::SocketAddrV4>,
+    /// The name mDNS answers for, as NAME.local (letters, digits and
+    /// hyphens); the running services are advertised by DNS-SD under it.
+    /// Another host with the name makes serve take NAME-2 (and says so).
+    #[arg(long, default_value = layernet::app::mdns::DEFAULT_HOSTNAME, value_name = "NAME", value_parser = parse_hostname)]
+    pub(crate) hostname: String,
+}
+
+/// `--hostname NAME`: what the mDNS responder takes.
+pub(crate) fn parse_hostname(s: &str) -> Result<String, String> {
+    layernet::app::mdns::Responder::<0>::new(s)
+        .map(|_| s.to_owned())
+        .map_err(|e| e.to_string())
 }
 
 /// `--ntp ADDR[:PORT]`: an IPv4 address, port 123 unless given.

@@ -7,13 +7,15 @@ use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::sync::mpsc;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use layernet::app::mdns::wire::Name;
+use layernet::app::mdns::{MDNS_GROUP, MDNS_PORT, address_in, one_shot_query};
 use layernet::app::ports;
 use layernet::host::blocking::{Host, Net};
 use layernet::host::file_client::{self, FileError, Options};
 use layernet::host::tap_net::TapNet;
 use layernet::link::tap::TapDevice;
 use layernet::net::{NameError, Resources};
-use layernet::socket::{Error, Ping};
+use layernet::socket::{Error, Ping, UdpSocket};
 use layernet::{
     Duration, EthernetAddress, IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr, Ipv6Address,
 };
@@ -269,6 +271,9 @@ fn lookup(net: &Net<TapNet>, global: &Global, host: &str) -> Result<IpAddress, S
     if let Some((_, ip)) = global.hosts.iter().find(|(name, _)| *name == wanted) {
         return Ok(*ip);
     }
+    if let Some(local) = mdns_name(host) {
+        return net.with(|t| mdns_lookup(t, host, &local));
+    }
     net.with(|t| {
         let deadline = t.now() + WAIT;
         let query = loop {
@@ -301,6 +306,54 @@ fn lookup(net: &Net<TapNet>, global: &Global, host: &str) -> Result<IpAddress, S
                 Err(e) => return Err(format!("{host}: {e}")),
             }
         }
+    })
+}
+
+/// How long a `.local` name is asked for by mDNS, and how often.
+const MDNS_WAIT: Duration = Duration::from_secs(3);
+const MDNS_RETRY: Duration = Duration::from_secs(1);
+
+/// `host` as an mDNS name, if it is one (it ends with `.local`).
+fn mdns_name(host: &str) -> Option<Name> {
+    let lower = host.trim_end_matches('.').to_ascii_lowercase();
+    lower
+        .ends_with(".local")
+        .then(|| Name::from_parts(&[&lower]))
+        .flatten()
+}
+
+/// The address of `name` by mDNS: a one-shot query to 224.0.0.251:5353
+/// from an ephemeral port, once a second for [`MDNS_WAIT`]; the
+/// responder answers by unicast (RFC 6762 5.1, 6.7).
+fn mdns_lookup(t: &mut TapNet, host: &str, name: &Name) -> Result<IpAddress, String> {
+    let mut socket = UdpSocket::bind(t.stack(), 0).map_err(|e| format!("{host}: {e}"))?;
+    let id = t.stack().random_below(0x1_0000) as u16;
+    let mut query = [0u8; 300];
+    let n = one_shot_query(&mut query, id, name).map_err(|_| format!("{host}: name too long"))?;
+    let group = IpEndpoint::new(IpAddress::Ipv4(MDNS_GROUP), MDNS_PORT);
+    let deadline = t.now() + MDNS_WAIT;
+    let mut next = t.now();
+    let mut found = None;
+    while found.is_none() && t.now() < deadline && t.failure().is_none() {
+        if t.now() >= next {
+            let _ = socket.send_to(t.stack(), &query[..n], group);
+            next = t.now() + MDNS_RETRY;
+        }
+        t.run_once(next.min(deadline));
+        let mut buf = [0u8; 1500];
+        while let Ok((len, _)) = socket.recv_from(t.stack(), &mut buf) {
+            if let Some(ip) = address_in(&buf[..len], id, name) {
+                found = Some(IpAddress::Ipv4(ip));
+                break;
+            }
+        }
+    }
+    socket.close(t.stack());
+    found.ok_or_else(|| {
+        format!(
+            "{host}: no answer by mDNS in {} s",
+            MDNS_WAIT.total_millis() / 1000
+        )
     })
 }
 

@@ -13,6 +13,7 @@ use layernet::app::echo::EchoServer;
 use layernet::app::files::{Access, Limits, Policy};
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
 use layernet::app::iperf3::Iperf3Server;
+use layernet::app::mdns::{self, Responder};
 use layernet::app::services::{self, Kind, Transport};
 use layernet::app::sntp::{NTP_PORT, Offset, Sntp, SntpClock};
 use layernet::app::time_echo::TimeEchoServer;
@@ -89,9 +90,10 @@ pub(crate) fn log_line(line: &str, verbose: bool) {
         let (peer, rest) = access.split_once(' ').unwrap_or((access, ""));
         let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S");
         out_line(format_args!("{peer} [{now}] {rest}"));
-    } else if line.starts_with("sntp: ") {
+    } else if line.starts_with("sntp: ") || line.starts_with("mdns: ") {
         // Where the time-echo's stamps now come from, as `dhcp:` says
-        // where the address came from.
+        // where the address came from; the name mDNS answers for (and a
+        // conflict that changed it).
         out_line(format_args!("{line}"));
     } else if verbose {
         eprintln!("{line}");
@@ -258,6 +260,15 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Fail
         net.serve(Box::new(Sntp::<'static, LOG_LINES>::new(server, offset)));
         asking_time = true;
     }
+    // NAME.local, and DNS-SD for each service started.
+    let mut responder =
+        Responder::<LOG_LINES>::new(&args.hostname).map_err(|e| format!("--hostname: {e}"))?;
+    for entry in &started {
+        responder
+            .advertise(mdns::advert(entry.kind))
+            .map_err(|e| format!("mdns: {e}"))?;
+    }
+    net.serve(Box::new(responder));
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop))
