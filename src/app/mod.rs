@@ -21,6 +21,7 @@ pub mod services;
 pub mod sntp;
 pub mod storage;
 pub mod time_echo;
+pub mod transport;
 
 use crate::net::Stack;
 use crate::socket::{Error, TcpStream};
