@@ -554,6 +554,26 @@ pub(crate) struct ServeArgs {
     /// Seconds given to open connections to close after SIGINT/SIGTERM.
     #[arg(long, default_value_t = 1.0, value_parser = parse_seconds)]
     pub(crate) grace: f64,
+    /// HTTPS on 7443 too (beside HTTP on 7878): this certificate chain,
+    /// PEM, leaf first.
+    #[arg(long, value_name = "FILE", requires = "tls_key", conflicts_with = "tls_self_signed")]
+    pub(crate) tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert, PEM.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub(crate) tls_key: Option<std::path::PathBuf>,
+    /// HTTPS on 7443 too, with a certificate made at start-up for the
+    /// stack's addresses and layernet.local: its SHA-256 fingerprint is
+    /// printed, the certificate written where --tls-cert-out says.
+    #[arg(long)]
+    pub(crate) tls_self_signed: bool,
+    /// Where --tls-self-signed writes its certificate, for clients to
+    /// trust (default: beside the root, ROOT-cert.pem).
+    #[arg(long, value_name = "FILE", requires = "tls_self_signed")]
+    pub(crate) tls_cert_out: Option<std::path::PathBuf>,
+    /// HTTPS only: no plain HTTP on 7878 (needs --tls-cert or
+    /// --tls-self-signed).
+    #[arg(long)]
+    pub(crate) tls_only: bool,
     /// Ask this SNTP server (IPv4 ADDR or ADDR:PORT, port 123 by default)
     /// for UTC, and stamp the time-echo service's lines with it instead of
     /// this machine's clock.
