@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 step() { printf '\n== %s (%ds)\n' "$*" "$((SECONDS - started))"; }
 
-step "tools for the TAP, trace, diagram, browser and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, ab, wget, qemu-system-arm, tcpdump, chromium, chromedriver, selenium, chronyd"
+step "tools for the TAP, trace, diagram, browser and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, ab, wget, qemu-system-arm, tcpdump, chromium, chromedriver, selenium, chronyd, openssl"
 if [ "$(id -u)" = 0 ]; then
     need=()
     command -v ip >/dev/null || need+=(iproute2)
@@ -32,6 +32,8 @@ if [ "$(id -u)" = 0 ]; then
     /usr/bin/python3 -c 'import selenium' 2>/dev/null || need+=(python3-selenium)
     # The time source of the SNTP tests (run by the tests, in a namespace).
     command -v chronyd >/dev/null || need+=(chrony)
+    # HTTPS (tests/tap/tls.sh): s_client, and certificates from another CA.
+    command -v openssl >/dev/null || need+=(openssl)
     if [ ${#need[@]} -gt 0 ]; then
         echo "installing: ${need[*]}"
         export DEBIAN_FRONTEND=noninteractive

@@ -116,4 +116,24 @@ curl -sS -m 10 --cacert "$work/other.pem" -o /dev/null "$https/big.bin" 2> "$wor
 ok "curl --cacert (another CA): refused, exit 60: $(head -1 "$work/curl.err")"
 stop_serve
 
+# --- PEM files from openssl, --auth, --tls-only ----------------------------
+start_serve --auth alice:secret --root "$work/root" --tls-cert "$work/other.pem" --tls-key "$work/other.key" --tls-only
+grep -q "listening on $L:7443 (files, https)" "$work/serve.out" || fail "no https line with --tls-only"
+! grep -q ":7878" "$work/serve.out" || fail "--tls-only still lists 7878: $(cat "$work/serve.out")"
+wait_https "$work/other.pem"
+code=$(curl -sS -m 30 --cacert "$work/other.pem" -T "$work/big.bin" -o /dev/null -w '%{http_code}' "$https/auth.bin") || fail "PUT without credentials"
+[ "$code" = 401 ] || fail "PUT without credentials over TLS gave $code"
+code=$(curl -sS -m 30 --cacert "$work/other.pem" -u alice:wrong -T "$work/big.bin" -o /dev/null -w '%{http_code}' "$https/auth.bin") || fail "PUT, wrong password"
+[ "$code" = 401 ] || fail "PUT with a wrong password over TLS gave $code"
+code=$(curl -sS -m 60 --cacert "$work/other.pem" -u alice:secret -T "$work/big.bin" -o /dev/null -w '%{http_code}' "$https/auth.bin") || fail "PUT with credentials"
+[ "$code" = 201 ] && cmp -s "$work/root/auth.bin" "$work/big.bin" || fail "PUT with credentials over TLS gave $code, or the file differs"
+curl -sS -m 60 --cacert "$work/other.pem" -o "$work/down.bin" "$https/auth.bin" || fail "GET without credentials"
+cmp -s "$work/down.bin" "$work/big.bin" || fail "GET of auth.bin over TLS differs"
+ok "--tls-cert/--tls-key (openssl RSA) with --auth: PUT 401 without and with a wrong password, 201 with alice's, stored byte-exact; GET byte-exact"
+status=0
+curl -sS -m 5 -o /dev/null "http://$L:7878/" 2> "$work/curl.err" || status=$?
+[ "$status" = 7 ] || fail "--tls-only: curl http://$L:7878/ exited $status, not 7 (refused): $(cat "$work/curl.err")"
+ok "--tls-only: 7878 refused (curl exit 7: $(head -1 "$work/curl.err"))"
+stop_serve
+
 echo "tls: all passed"
