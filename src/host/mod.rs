@@ -16,6 +16,7 @@ pub mod recorder;
 pub mod sim;
 pub mod tap_net;
 pub mod tls;
+pub mod tls_client;
 
 /// The file service as `layernet serve` runs it: up to 128 connections at
 /// once (`--max-connections` picks how many, 64 by default), request heads

@@ -210,12 +210,16 @@ impl TlsWrap {
     pub fn from_pem_files(cert: &Path, key: &Path) -> Result<TlsWrap, String> {
         let cert_pem = read_file("--tls-cert", cert)?;
         let key_pem = read_file("--tls-key", key)?;
-        let certs = certs_from_pem(&cert_pem)
-            .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?;
+        let certs =
+            certs_from_pem(&cert_pem).map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?;
         drop(certs);
         TlsWrap::from_pem(&cert_pem, &key_pem).map_err(|e| match e.strip_prefix("key: ") {
             Some(rest) => format!("--tls-key {}: {rest}", key.display()),
-            None => format!("--tls-cert {} --tls-key {}: {e}", cert.display(), key.display()),
+            None => format!(
+                "--tls-cert {} --tls-key {}: {e}",
+                cert.display(),
+                key.display()
+            ),
         })
     }
 }
@@ -489,7 +493,11 @@ impl Transport for TlsStream {
             self.start += n.min(data.len());
             return Ok(Some(r));
         }
-        if self.eof { Ok(None) } else { Err(Error::WouldBlock) }
+        if self.eof {
+            Ok(None)
+        } else {
+            Err(Error::WouldBlock)
+        }
     }
 
     fn can_send(&self, stack: &Stack<'_>) -> bool {

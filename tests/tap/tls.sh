@@ -114,6 +114,35 @@ status=0
 curl -sS -m 10 --cacert "$work/other.pem" -o /dev/null "$https/big.bin" 2> "$work/curl.err" || status=$?
 [ "$status" = 60 ] || fail "curl trusting another CA exited $status, not 60: $(cat "$work/curl.err")"
 ok "curl --cacert (another CA): refused, exit 60: $(head -1 "$work/curl.err")"
+
+# layernet's own clients over https://, on a TAP of their own.
+"$layernet" "${client[@]}" get --cacert "$work/cert.pem" -o "$work/lget.bin" "$https/big.bin" > "$work/lget.out" 2>&1 \
+    || fail "layernet get --cacert: $(cat "$work/lget.out")"
+cmp -s "$work/lget.bin" "$work/big.bin" || fail "layernet get over TLS: the bytes differ"
+ok "layernet get --cacert https://: byte-exact ($(tail -1 "$work/lget.out"))"
+"$layernet" "${client[@]}" put --fingerprint "$fp" "$work/big.bin" "$https/lput.bin" > "$work/lput.out" 2>&1 \
+    || fail "layernet put --fingerprint: $(cat "$work/lput.out")"
+cmp -s "$work/root/lput.bin" "$work/big.bin" || fail "layernet put over TLS: the stored file differs"
+ok "layernet put --fingerprint https://: stored byte-exact ($(tail -1 "$work/lput.out"))"
+# lget: refusals, each one line that says how to trust the server.
+refused() {
+    local what=$1 status=0
+    shift
+    "$layernet" "${client[@]}" get "$@" -o "$work/refused.bin" "$https/big.bin" > "$work/refused.out" 2>&1 || status=$?
+    [ "$status" = 1 ] || fail "layernet get ($what) exited $status: $(cat "$work/refused.out")"
+    [ "$(wc -l < "$work/refused.out")" = 1 ] || fail "layernet get ($what): not one line: $(cat "$work/refused.out")"
+    [ ! -e "$work/refused.bin" ] || fail "layernet get ($what) left a file"
+}
+refused "no trust given"
+grep -q -- "--cacert FILE" "$work/refused.out" && grep -q -- "--fingerprint $fp" "$work/refused.out" \
+    || fail "the refusal does not say how to trust: $(cat "$work/refused.out")"
+ok "layernet get, unknown certificate: exit 1, one line: $(cat "$work/refused.out")"
+refused "another CA" --cacert "$work/other.pem"
+grep -q -- "--fingerprint $fp" "$work/refused.out" || fail "another CA: $(cat "$work/refused.out")"
+ok "layernet get --cacert (another CA): refused: $(cat "$work/refused.out")"
+refused "another fingerprint" --fingerprint "$(printf '%064d' 0)"
+grep -q "$fp" "$work/refused.out" || fail "wrong pin: $(cat "$work/refused.out")"
+ok "layernet get --fingerprint (another): refused: $(cat "$work/refused.out")"
 stop_serve
 
 # --- PEM files from openssl, --auth, --tls-only ----------------------------

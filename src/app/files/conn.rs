@@ -22,8 +22,8 @@ use super::policy::Access;
 use super::{FileServer, MAX_HEADERS, OUT_BUFFER};
 use crate::app::consume_front;
 use crate::app::server::Connection;
-use crate::app::transport::{Transport, Wrap};
 use crate::app::storage::{FileNameError, Name, Storage, StorageError, UploadId};
+use crate::app::transport::{Transport, Wrap};
 use crate::net::Stack;
 use crate::socket::{EndpointText, Error, TcpStream};
 
