@@ -231,6 +231,7 @@ pub(crate) fn tcp_pool(services: &[ServiceName], file_conns: usize) -> usize {
 }
 
 /// How `serve` builds each service of the table: sized for a host, boxed.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn build(
     kind: Kind,
     stack: &mut Stack<'static>,

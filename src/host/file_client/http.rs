@@ -510,6 +510,7 @@ mod tests {
         let options = Options {
             user: Some("ann:pa:ss"),
             accept: Some("text/plain"),
+            tls: None,
         };
         let head = request_head("PUT", "a b", server, &options, "Content-Length: 0\r\n");
         assert!(head.starts_with("PUT /a%20b HTTP/1.1\r\n"), "{head}");
