@@ -145,6 +145,23 @@ grep -q "$fp" "$work/refused.out" || fail "wrong pin: $(cat "$work/refused.out")
 ok "layernet get --fingerprint (another): refused: $(cat "$work/refused.out")"
 stop_serve
 
+# --- the trace names the records ------------------------------------------
+start_serve --root "$work/root" --tls-self-signed --tls-cert-out "$work/cert.pem" --trace
+wait_https "$work/cert.pem"
+curl -sS -m 10 --cacert "$work/cert.pem" -o /dev/null "$https/seq.txt" || fail "curl GET with --trace"
+# TLS 1.2 with a cipher rustls does not offer: refused with an alert in the clear.
+openssl s_client -connect "$L:7443" -tls1_2 -cipher AES128-SHA < /dev/null > "$work/s12.out" 2>&1 || true
+# And a TLS 1.2 handshake that succeeds: its server flight in the clear.
+openssl s_client -connect "$L:7443" -tls1_2 -CAfile "$work/cert.pem" < /dev/null > "$work/s12ok.out" 2>&1 || true
+grep -q 'Protocol *: *TLSv1.2' "$work/s12ok.out" || fail "openssl s_client -tls1_2: $(grep -m3 'Protocol\|error' "$work/s12ok.out")"
+sleep 0.5
+stop_serve
+for want in "TLS ClientHello" "TLS ServerHello" "ChangeCipherSpec 1" "ApplicationData" "Alert fatal handshake_failure" \
+    "ServerHello+Certificate+ServerKeyExchange+ServerHelloDone" "ClientKeyExchange" "Handshake (encrypted)"; do
+    grep -q "L7  .*$want" "$work/serve.err" || fail "--trace shows no '$want': $(grep 'L7  TLS' "$work/serve.err" | head -12)"
+done
+ok "--trace names the records: $(grep -m1 -o 'L7  TLS ClientHello [0-9]*' "$work/serve.err"); $(grep -m1 -o 'L7  TLS ServerHello.*' "$work/serve.err" | cut -c1-90); $(grep -m1 -o 'L7  TLS Alert fatal handshake_failure 2' "$work/serve.err")"
+
 # --- PEM files from openssl, --auth, --tls-only ----------------------------
 start_serve --auth alice:secret --root "$work/root" --tls-cert "$work/other.pem" --tls-key "$work/other.key" --tls-only
 grep -q "listening on $L:7443 (files, https)" "$work/serve.out" || fail "no https line with --tls-only"
