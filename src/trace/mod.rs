@@ -143,6 +143,14 @@ pub fn service_name(port: u16) -> Option<&'static str> {
     services::by_port(port).map(|e| e.name)
 }
 
+/// The TLS records a TCP payload starts with, as the trace's L7 line
+/// names them (`None` if it does not start with a record header): for
+/// the diagram's ladder.
+#[cfg(feature = "std")]
+pub(crate) fn tls_records(payload: &[u8]) -> Option<std::string::String> {
+    tls::starts_record(payload).then(|| std::format!("{}", tls::Records(payload)))
+}
+
 #[cfg(feature = "ipv6")]
 /// Extension headers looked through before giving up on an IPv6 packet.
 const IPV6_EXTENSIONS_SKIPPED: usize = 4;

@@ -18,7 +18,7 @@ const RECORDS_SHOWN: usize = 8;
 
 /// True if `payload` starts with what can only be a TLS record header: a
 /// content type of 20 to 23, version 3.1 to 3.4, a length within TLS's.
-pub(super) fn starts_record(payload: &[u8]) -> bool {
+pub(crate) fn starts_record(payload: &[u8]) -> bool {
     match payload {
         [kind, 3, minor, hi, lo, ..] => {
             (20..=23).contains(kind)
@@ -32,7 +32,7 @@ pub(super) fn starts_record(payload: &[u8]) -> bool {
 /// The records of one TCP payload that starts at a record boundary, as
 /// one line's text: `ClientHello 512, ChangeCipherSpec 1,
 /// ApplicationData 1400 (continues)`.
-pub(super) struct Records<'p>(pub(super) &'p [u8]);
+pub(crate) struct Records<'p>(pub(crate) &'p [u8]);
 
 impl fmt::Display for Records<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

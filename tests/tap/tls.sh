@@ -82,7 +82,8 @@ curl -sS -v -m 30 --cacert "$work/cert.pem" -o /dev/null "$https/seq.txt" -o /de
     2> "$work/ka.err" || fail "three GETs on one connection"
 [ "$(grep -c 'Re-using existing\|Reusing existing' "$work/ka.err")" = 2 ] || fail "keep-alive over TLS: curl did not reuse: $(grep -i 'connect\|reus' "$work/ka.err" | head -5)"
 ok "keep-alive over TLS: three GETs (a file, 8 MiB, /_stack) on one connection"
-curl -sS -m 10 --cacert "$work/cert.pem" -H 'Accept: text/html' "$https/" | grep -q 'seq.txt' || fail "the listing page over TLS"
+curl -sS -m 10 --cacert "$work/cert.pem" -H 'Accept: text/html' -o "$work/page.html" "$https/" || fail "GET / over TLS"
+grep -q 'seq.txt' "$work/page.html" || fail "the listing page over TLS: $(head -c 300 "$work/page.html")"
 ok "the listing page over TLS names seq.txt"
 
 python3 - "$L" "$work/cert.pem" "$work/big.bin" <<'PY' || fail "Python ssl + http.client"
@@ -146,7 +147,7 @@ ok "layernet get --fingerprint (another): refused: $(cat "$work/refused.out")"
 stop_serve
 
 # --- the trace names the records ------------------------------------------
-start_serve --root "$work/root" --tls-self-signed --tls-cert-out "$work/cert.pem" --trace
+start_serve --root "$work/root" --tls-self-signed --tls-cert-out "$work/cert.pem" --trace --pcap "$work/tls.pcap"
 wait_https "$work/cert.pem"
 curl -sS -m 10 --cacert "$work/cert.pem" -o /dev/null "$https/seq.txt" || fail "curl GET with --trace"
 # TLS 1.2 with a cipher rustls does not offer: refused with an alert in the clear.
@@ -160,6 +161,12 @@ for want in "TLS ClientHello" "TLS ServerHello" "ChangeCipherSpec 1" "Applicatio
     "ServerHello+Certificate+ServerKeyExchange+ServerHelloDone" "ClientKeyExchange" "Handshake (encrypted)"; do
     grep -q "L7  .*$want" "$work/serve.err" || fail "--trace shows no '$want': $(grep 'L7  TLS' "$work/serve.err" | head -12)"
 done
+"$layernet" diagram ladder "$work/tls.pcap" --filter port=7443,conn=1 -o "$work/ladder.svg" 2> "$work/diagram.err" \
+    || fail "layernet diagram ladder: $(cat "$work/diagram.err")"
+for want in "TLS ClientHello" "TLS ServerHello"; do
+    grep -q "$want" "$work/ladder.svg" || fail "the ladder has no '$want'"
+done
+ok "diagram ladder labels the arrows: $(grep -o 'TLS ClientHello[^<]*' "$work/ladder.svg" | head -1)"
 ok "--trace names the records: $(grep -m1 -o 'L7  TLS ClientHello [0-9]*' "$work/serve.err"); $(grep -m1 -o 'L7  TLS ServerHello.*' "$work/serve.err" | cut -c1-90); $(grep -m1 -o 'L7  TLS Alert fatal handshake_failure 2' "$work/serve.err")"
 
 # --- PEM files from openssl, --auth, --tls-only ----------------------------
