@@ -148,7 +148,7 @@ pub fn fingerprint(der: &[u8]) -> String {
 /// let made = tls::self_signed(&["layernet.local".into()])?;
 /// let wrap = TlsWrap::from_pem(made.cert_pem.as_bytes(), made.key_pem.as_bytes())?;
 /// let (mut net, a, _) = SimNet::pair(1)?;
-/// let https = FileServer::<_, 2>::bind_with(net.stack(a), 7443, 1, RamStore::<1, 8>::new(), Limits::default(), wrap)
+/// let https = FileServer::<_, 2, 1024, { layernet::app::LOG_LINES }, TlsWrap>::bind_with(net.stack(a), 7443, 1, RamStore::<1, 8>::new(), Limits::default(), wrap)
 ///     .map_err(|e| e.to_string())?
 ///     .also_plain(net.stack(a), 7878, 1)
 ///     .map_err(|e| e.to_string())?;
