@@ -150,12 +150,13 @@ pub fn fingerprint(der: &[u8]) -> String {
 /// let made = tls::self_signed(&["layernet.local".into()])?;
 /// let wrap = TlsWrap::from_pem(made.cert_pem.as_bytes(), made.key_pem.as_bytes())?;
 /// let (mut net, a, _) = SimNet::pair(1)?;
-/// let https = FileServer::<_, 2, 1024, { layernet::app::LOG_LINES }, TlsWrap>::bind_with(net.stack(a), 7443, 1, RamStore::<1, 8>::new(), Limits::default(), wrap)
-///     .map_err(|e| e.to_string())?
-///     .also_plain(net.stack(a), 7878, 1)
-///     .map_err(|e| e.to_string())?;
+/// let store = RamStore::<1, 8>::new();
+/// // The wrap is the server's last type parameter (`Plain` unless named).
+/// type Https = FileServer<RamStore<1, 8>, 2, 1024, { layernet::app::LOG_LINES }, TlsWrap>;
+/// let https = Https::bind_with(net.stack(a), 7443, 1, store, Limits::default(), wrap)?
+///     .also_plain(net.stack(a), 7878, 1)?;
 /// assert_eq!(https.active(), 0);
-/// # Ok::<(), String>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct TlsWrap {

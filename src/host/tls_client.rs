@@ -156,7 +156,11 @@ impl TlsClient {
     /// # Ok::<(), String>(())
     /// ```
     pub fn server_name(&self) -> String {
-        format!("{:?}", self.name)
+        match &self.name {
+            ServerName::DnsName(name) => name.as_ref().to_string(),
+            ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
+            other => format!("{other:?}"),
+        }
     }
 
     /// Why the last handshake's certificate was refused, as the one line
