@@ -211,15 +211,19 @@ pub(crate) fn file_backlog(file_conns: usize) -> usize {
 /// connections and accept queue, and a quarter more of the file service's
 /// connections for those finishing their close (FIN-WAIT, LAST-ACK), so
 /// that the accept queue re-arms at once while they do.
-pub(crate) fn tcp_pool(services: &[ServiceName], file_conns: usize) -> usize {
+pub(crate) fn tcp_pool(
+    services: &[ServiceName],
+    file_conns: usize,
+    file_listeners: usize,
+) -> usize {
     services
         .iter()
         .map(|s| match (s.0.transport, s.0.kind) {
             (Transport::Udp, _) => 0,
-            // With HTTPS a second accept queue (the listeners share the
-            // connections).
+            // HTTPS beside HTTP: a second accept queue (the listeners
+            // share the connections).
             (Transport::Tcp, Kind::Files) => {
-                file_conns + 2 * file_backlog(file_conns) + file_conns / 4
+                file_conns + file_listeners * file_backlog(file_conns) + file_conns / 4
             }
             // As many again for a test's streams finishing their close
             // while the next test opens its own.
@@ -332,13 +336,14 @@ pub(crate) fn build(
 
 pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
     let file_conns = usize::from(args.max_connections);
+    let tls_wanted = args.tls_cert.is_some() || args.tls_self_signed;
+    let file_listeners = if tls_wanted && !args.tls_only { 2 } else { 1 };
     let sizes = Sizes {
-        tcp_sockets: tcp_pool(&args.services, file_conns),
+        tcp_sockets: tcp_pool(&args.services, file_conns, file_listeners),
         tcp_buffer: args.socket_buffer,
     };
     // Bad --auth values are usage errors, found before the link is opened.
     let policy = file_policy(&args).map_err(client::Failure::Usage)?;
-    let tls_wanted = args.tls_cert.is_some() || args.tls_self_signed;
     if args.tls_only && !tls_wanted {
         return Err(client::Failure::Usage(
             "--tls-only needs --tls-cert FILE --tls-key FILE or --tls-self-signed".into(),
