@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 step() { printf '\n== %s (%ds)\n' "$*" "$((SECONDS - started))"; }
 
-step "tools for the TAP, trace, diagram, browser and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, ab, wget, qemu-system-arm, tcpdump, chromium, chromedriver, selenium, chronyd, dig, zeroconf"
+step "tools for the TAP, trace, diagram, browser and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, ab, wget, qemu-system-arm, tcpdump, chromium, chromedriver, selenium, chronyd, dig, zeroconf, openssl"
 if [ "$(id -u)" = 0 ]; then
     need=()
     command -v ip >/dev/null || need+=(iproute2)
@@ -34,6 +34,8 @@ if [ "$(id -u)" = 0 ]; then
     command -v chronyd >/dev/null || need+=(chrony)
     # The mDNS tests: dig's legacy unicast query to 224.0.0.251.
     command -v dig >/dev/null || need+=(bind9-dnsutils)
+    # HTTPS (tests/tap/tls.sh): s_client, and certificates from another CA.
+    command -v openssl >/dev/null || need+=(openssl)
     if [ ${#need[@]} -gt 0 ]; then
         echo "installing: ${need[*]}"
         export DEBIAN_FRONTEND=noninteractive

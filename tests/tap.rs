@@ -175,6 +175,14 @@ fn the_file_service_against_real_clients() {
 }
 
 #[test]
+fn https_on_the_file_service() {
+    if lacks("openssl", "openssl", "tls") {
+        return;
+    }
+    scenario(&["tap0", "tap1"], "tls", false);
+}
+
+#[test]
 fn iperf3_against_the_iperf3_service() {
     if lacks("iperf3", "iperf3", "iperf3") {
         return;

@@ -22,6 +22,7 @@ pub mod services;
 pub mod sntp;
 pub mod storage;
 pub mod time_echo;
+pub mod transport;
 pub mod writer;
 
 use crate::net::Stack;
@@ -87,6 +88,17 @@ pub mod ports {
     /// assert!(ports::FILES > 1024 && ports::FILES != 8080);
     /// ```
     pub const FILES: u16 = 7878;
+    /// The file service over TLS (HTTPS), when the host gives it a
+    /// certificate (`serve --tls-cert` or `--tls-self-signed`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use layernet::app::ports;
+    /// // 443's unprivileged echo, as 7878 is the file service's own.
+    /// assert_eq!(ports::FILES_TLS % 1000, 443);
+    /// ```
+    pub const FILES_TLS: u16 = 7443;
     /// iperf3 (its control and data connections alike).
     ///
     /// # Example

@@ -15,6 +15,8 @@ pub mod memory;
 pub mod recorder;
 pub mod sim;
 pub mod tap_net;
+pub mod tls;
+pub mod tls_client;
 
 /// The file service as `layernet serve` runs it: up to 128 connections at
 /// once (`--max-connections` picks how many, 64 by default), request heads
@@ -27,6 +29,20 @@ pub mod tap_net;
 /// ```
 pub type ServedFiles =
     crate::app::files::FileServer<dirstore::DirStore, { SERVED_FILE_CONNECTIONS }, 1024, 64>;
+
+/// The same service with HTTPS: its main listener speaks TLS (7443), a
+/// plain one beside it HTTP (7878) unless `--tls-only`.
+///
+/// ```
+/// assert!(size_of::<layernet::host::ServedFilesTls>() < 1024 * 1024);
+/// ```
+pub type ServedFilesTls = crate::app::files::FileServer<
+    dirstore::DirStore,
+    { SERVED_FILE_CONNECTIONS },
+    1024,
+    64,
+    tls::TlsWrap,
+>;
 
 /// Most file-service connections `layernet serve` holds at once.
 ///

@@ -482,6 +482,33 @@ impl TcpStream {
         stack.tcp_socket_ref(self.key).map_or(0, |s| s.recv_queue())
     }
 
+    /// Bytes the send buffer takes now: its free space once the
+    /// connection may send, 0 before (while connecting) and after the
+    /// sending half is shut. A layer over the stream (TLS) sizes its
+    /// records by it, so that a record it makes always fits.
+    ///
+    /// ```
+    /// use layernet::{Duration, host::sim::*, socket::{TcpListener, TcpStream}};
+    ///
+    /// let (mut net, s, c) = SimNet::pair(5)?;
+    /// let _l = TcpListener::bind(net.stack(s), 9, 1)?;
+    /// let mut w = TcpStream::connect(net.stack(c), endpoint(s, 9))?;
+    /// assert_eq!(w.send_room(net.stack(c)), 0, "still connecting");
+    /// net.run_for(Duration::from_millis(10));
+    /// w.send(net.stack(c), &[0; 1000])?;
+    /// assert_eq!(w.send_room(net.stack(c)), 8192 - 1000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send_room(&self, stack: &Stack<'_>) -> usize {
+        stack.tcp_socket_ref(self.key).map_or(0, |s| {
+            if s.may_send() {
+                s.send_capacity().saturating_sub(s.send_queue())
+            } else {
+                0
+            }
+        })
+    }
+
     /// True if some data fits in the send buffer now (false while the
     /// handshake runs and while the buffer is full).
     ///

@@ -13,8 +13,9 @@
 //! `malformed: <reason>` at its layer, and decoding never panics (a
 //! property test feeds it random bytes).
 //!
-//! It reads Ethernet, ARP, IPv4, ICMP, TCP and UDP, and at L7 the classic
-//! services by port (DHCP and DNS with the `names` feature). With the
+//! It reads Ethernet, ARP, IPv4, ICMP, TCP and UDP, and at L7 TLS records
+//! (`tls.rs`: on 7443, or wherever a record header starts a payload) and
+//! the classic services by port (DHCP and DNS with the `names` feature). With the
 //! `ipv6` feature it also reads IPv6 (past its extension headers), ICMPv6
 //! with neighbour discovery and MLD, and TCP and UDP over IPv6, whose
 //! endpoints print as they are typed: `[fd00::1]:7878`. Without it an IPv6
@@ -29,6 +30,7 @@ mod tcp;
 #[cfg(test)]
 mod tests;
 mod text;
+mod tls;
 mod udp;
 
 use core::fmt::{self, Write};
@@ -139,6 +141,14 @@ pub const CONVERSATIONS: usize = 32;
 /// ```
 pub fn service_name(port: u16) -> Option<&'static str> {
     services::by_port(port).map(|e| e.name)
+}
+
+/// The TLS records a TCP payload starts with, as the trace's L7 line
+/// names them (`None` if it does not start with a record header): for
+/// the diagram's ladder.
+#[cfg(feature = "std")]
+pub(crate) fn tls_records(payload: &[u8]) -> Option<std::string::String> {
+    tls::starts_record(payload).then(|| std::format!("{}", tls::Records(payload)))
 }
 
 #[cfg(feature = "ipv6")]
@@ -487,11 +497,24 @@ impl Decoder {
             checksum,
         )?;
         let payload = tcp.payload();
-        if !payload.is_empty() {
-            let app = service_name(tcp.dst_port()).or(service_name(tcp.src_port()));
-            write_l7(l, app, payload)?;
+        if payload.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        // TLS wherever a record header starts the payload; on the HTTPS
+        // port a segment that does not start one carries the rest of a
+        // record begun earlier.
+        if tls::starts_record(payload) {
+            return l.line("L7", format_args!("TLS {}", tls::Records(payload)));
+        }
+        let tls_port = crate::app::ports::FILES_TLS;
+        if tcp.dst_port() == tls_port || tcp.src_port() == tls_port {
+            return l.line(
+                "L7",
+                format_args!("TLS record continued, {} bytes", payload.len()),
+            );
+        }
+        let app = service_name(tcp.dst_port()).or(service_name(tcp.src_port()));
+        write_l7(l, app, payload)
     }
 
     /// Print `event` into `out` as one line after `head`.

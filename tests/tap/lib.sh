@@ -30,8 +30,8 @@ start_serve() {
     # at a time, and the file service's is not always the last.
     local t0
     t0=$(date +%s%N)
-    for _ in $(seq 300); do grep -q '(files)' "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-    grep -q '(files)' "$work/serve.out" || fail "serve did not list its file service after $(ms_since "$t0") ms ($(kill -0 "$pid" 2>/dev/null && echo "running, state $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null), waiting in $(cat "/proc/$pid/wchan" 2>/dev/null)" || echo exited)): out: $(tail -2 "$work/serve.out" 2>/dev/null) err: $(tail -3 "$work/serve.err" 2>/dev/null)"
+    for _ in $(seq 300); do grep -q '(files[),]' "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+    grep -q '(files[),]' "$work/serve.out" || fail "serve did not list its file service after $(ms_since "$t0") ms ($(kill -0 "$pid" 2>/dev/null && echo "running, state $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null), waiting in $(cat "/proc/$pid/wchan" 2>/dev/null)" || echo exited)): out: $(tail -2 "$work/serve.out" 2>/dev/null) err: $(tail -3 "$work/serve.err" 2>/dev/null)"
 }
 
 stop_serve() {

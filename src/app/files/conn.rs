@@ -23,6 +23,7 @@ use super::{FileServer, MAX_HEADERS, OUT_BUFFER};
 use crate::app::consume_front;
 use crate::app::server::Connection;
 use crate::app::storage::{FileNameError, Name, Storage, StorageError, UploadId};
+use crate::app::transport::{Transport, Wrap};
 use crate::app::writer::Writer;
 use crate::net::Stack;
 use crate::socket::{EndpointText, Error, TcpStream};
@@ -105,8 +106,8 @@ pub(super) struct Entry {
     pub(super) started: Instant,
 }
 
-pub(super) struct Conn<const HDR: usize> {
-    pub(super) stream: TcpStream,
+pub(super) struct Conn<const HDR: usize, T> {
+    pub(super) stream: T,
     pub(super) peer: IpEndpoint,
     pub(super) inbuf: [u8; HDR],
     pub(super) inlen: usize,
@@ -126,15 +127,15 @@ pub(super) struct Conn<const HDR: usize> {
     pub(super) entry: Option<Entry>,
 }
 
-impl<const HDR: usize> Connection for Conn<HDR> {
+impl<const HDR: usize, T: Transport> Connection for Conn<HDR, T> {
     fn into_stream(self) -> TcpStream {
-        self.stream
+        self.stream.into_stream()
     }
 }
 
-impl<const HDR: usize> Conn<HDR> {
+impl<const HDR: usize, T: Transport> Conn<HDR, T> {
     /// A connection just accepted, waiting for its first request head.
-    pub(super) fn new(stream: TcpStream, peer: IpEndpoint, now: Instant) -> Self {
+    pub(super) fn new(stream: T, peer: IpEndpoint, now: Instant) -> Self {
         Conn {
             stream,
             peer,
@@ -257,13 +258,19 @@ pub(super) enum Turn {
     Close,
 }
 
-impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
-    FileServer<S, CONNS, HDR, LOG>
+impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize, W: Wrap>
+    FileServer<S, CONNS, HDR, LOG, W>
 {
     /// Move connection `i` along as far as it goes now, one turn at a
     /// time, each turn by its phase. Returns (progress, finished).
     pub(super) fn step(&mut self, i: usize, stack: &mut Stack<'_>, now: Instant) -> (bool, bool) {
         let mut progress = false;
+        // A layer over the stream (TLS) moves its own records first: a
+        // handshake goes on while the HTTP side waits for a request.
+        match self.server.conns[i].stream.pump(stack) {
+            Ok(moved) => progress |= moved,
+            Err(_) => return (true, true),
+        }
         // Bounded: every turn sends, reads, or changes phase; a connection
         // gets a fair share and the others their turn.
         for _ in 0..64 {

@@ -16,6 +16,7 @@ use super::page::{self, Stage};
 use super::policy::Access;
 use super::{FileServer, OUT_BUFFER};
 use crate::app::storage::{Name, Storage, StorageError};
+use crate::app::transport::{Transport, Wrap};
 use crate::app::writer::Writer;
 use crate::net::Stack;
 use crate::socket::Error;
@@ -32,7 +33,7 @@ pub(super) enum Sent {
     Broken,
 }
 
-impl<const HDR: usize> Conn<HDR> {
+impl<const HDR: usize, T: Transport> Conn<HDR, T> {
     /// `GET /` or `HEAD /`: the listing's head, its body to follow: a page
     /// with controls for `writes` unless the client asked for plain text.
     pub(super) fn start_listing(&mut self, r: &Request, writes: Access) {
@@ -155,8 +156,8 @@ impl<const HDR: usize> Conn<HDR> {
     }
 }
 
-impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
-    FileServer<S, CONNS, HDR, LOG>
+impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize, W: Wrap>
+    FileServer<S, CONNS, HDR, LOG, W>
 {
     /// Move file bytes from storage straight into the socket's send buffer:
     /// one copy per byte.
@@ -305,7 +306,7 @@ fn piece(out: &mut [u8; OUT_BUFFER]) -> Writer<'_> {
     Writer::new(&mut out[PRE..OUT_BUFFER - 7])
 }
 
-impl<const HDR: usize> Conn<HDR> {
+impl<const HDR: usize, T: Transport> Conn<HDR, T> {
     /// Stage the `n` bytes just written by [`piece`]: when chunked,
     /// its size line goes right before it and "\r\n" (and, at the end,
     /// the last chunk "0\r\n\r\n") after it, so nothing is copied. True

@@ -66,6 +66,7 @@ use self::policy::Throttle;
 pub use self::policy::{Access, Authenticate, Policy, ct_eq};
 use super::server::{Connections, Step};
 use super::storage::Storage;
+use super::transport::{Plain, Wrap};
 use super::{LOG_LINES, Service};
 use crate::net::Stack;
 use crate::socket::{EndpointText, Error, TcpListener};
@@ -172,8 +173,13 @@ pub struct FileServer<
     const CONNS: usize,
     const HDR: usize = 1024,
     const LOG: usize = LOG_LINES,
+    W: Wrap = Plain,
 > {
-    server: Connections<Conn<HDR>, CONNS, LOG>,
+    server: Connections<Conn<HDR, W::Stream>, CONNS, LOG>,
+    /// Makes each accepted stream a connection's transport.
+    wrap: W,
+    /// A plain listener beside the main one (HTTP beside HTTPS).
+    plain: Option<TcpListener>,
     storage: S,
     limits: Limits,
     policy: Policy,
@@ -212,7 +218,40 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
         storage: S,
         limits: Limits,
     ) -> Result<Self, Error> {
+        Self::bind_with(stack, port, backlog, storage, limits, Plain)
+    }
+}
+
+impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize, W: Wrap>
+    FileServer<S, CONNS, HDR, LOG, W>
+{
+    /// Serve `storage` on `port`, every connection through `wrap`'s
+    /// transport (on a host, TLS: see `layernet::host::tls`).
+    ///
+    /// # Errors
+    /// As [`FileServer::bind`].
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::app::{files::{FileServer, Limits}, storage::RamStore, transport::Plain};
+    /// use layernet::host::sim::SimNet;
+    /// let (mut net, a, _) = SimNet::pair(4)?;
+    /// let store = RamStore::<1, 16>::new();
+    /// let server = FileServer::<_, 1>::bind_with(net.stack(a), 7878, 1, store, Limits::default(), Plain)?;
+    /// assert_eq!(server.active(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn bind_with(
+        stack: &mut Stack<'_>,
+        port: u16,
+        backlog: usize,
+        storage: S,
+        limits: Limits,
+        wrap: W,
+    ) -> Result<Self, Error> {
         Ok(FileServer {
+            wrap,
+            plain: None,
             server: Connections::new(TcpListener::bind(stack, port, backlog)?),
             storage,
             limits,
@@ -222,6 +261,37 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
             requests: 0,
             throttle: Throttle::new(),
         })
+    }
+
+    /// Also listen on `port` for plain connections ([`Wrap::plain`]),
+    /// served by the same connections, store and policy: HTTP on 7878
+    /// beside HTTPS on 7443.
+    ///
+    /// # Errors
+    /// As [`TcpListener::bind`].
+    ///
+    /// # Example
+    /// ```
+    /// use layernet::app::{files::{FileServer, Limits}, storage::RamStore};
+    /// use layernet::host::{blocking::Net, file_client, sim::{SimNet, endpoint}};
+    /// let (mut sim, a, b) = SimNet::pair(4)?;
+    /// let store = RamStore::<1, 16>::new();
+    /// let server = FileServer::<_, 2>::bind(sim.stack(a), 7443, 1, store, Limits::default())?
+    ///     .also_plain(sim.stack(a), 7878, 1)?;
+    /// sim.serve(a, Box::new(server));
+    /// let client = Net::new(sim).host(b);
+    /// let listed = file_client::get(&client, endpoint(a, 7878), "", 0, &mut Vec::new(), &mut |_, _| {});
+    /// assert!(listed.is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn also_plain(
+        mut self,
+        stack: &mut Stack<'_>,
+        port: u16,
+        backlog: usize,
+    ) -> Result<Self, Error> {
+        self.plain = Some(TcpListener::bind(stack, port, backlog)?);
+        Ok(self)
     }
 
     /// Who may read and write (read-only, [`Policy::READ_ONLY`], unless
@@ -399,11 +469,12 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
     }
 }
 
-impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize> Service
-    for FileServer<S, CONNS, HDR, LOG>
+impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize, W: Wrap> Service
+    for FileServer<S, CONNS, HDR, LOG, W>
 {
     fn poll(&mut self, stack: &mut Stack<'_>, now: Instant) -> bool {
         let access_log = self.access_log;
+        let wrap = &mut self.wrap;
         let accepted = self
             .server
             .accept(stack, self.max_conns, |stream, peer, _, log| {
@@ -411,8 +482,25 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize> Service
                 if !access_log {
                     log.push(format_args!("files: connected by {}", EndpointText(peer)));
                 }
-                Conn::new(stream, peer, now)
+                Conn::new(wrap.wrap(stream), peer, now)
             });
+        let mut plain_accepted = false;
+        if let Some(listener) = &mut self.plain {
+            while self.server.conns.len() < self.max_conns.min(CONNS) {
+                let Ok((stream, peer)) = listener.accept(stack) else {
+                    break;
+                };
+                if !access_log {
+                    let log = &mut self.server.log;
+                    log.push(format_args!("files: connected by {}", EndpointText(peer)));
+                }
+                let conn = Conn::new(self.wrap.plain(stream), peer, now);
+                // Room was checked above: the push cannot fail.
+                let _ = self.server.conns.push(conn);
+                plain_accepted = true;
+            }
+        }
+        let accepted = accepted | plain_accepted;
         let stepped = Connections::step_by_index(
             self,
             stack,
@@ -456,6 +544,9 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize> Service
     /// (their temporary files removed), idle connections close now.
     fn shutdown(&mut self, stack: &mut Stack<'_>) {
         self.server.stop_listening(stack);
+        if let Some(listener) = &mut self.plain {
+            listener.stop(stack);
+        }
         let mut i = 0;
         while i < self.server.conns.len() {
             let c = &mut self.server.conns[i];

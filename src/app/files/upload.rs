@@ -14,6 +14,7 @@ use super::http::Request;
 use super::{FileServer, Limits};
 use crate::app::consume_front;
 use crate::app::storage::{Name, Storage, StorageError};
+use crate::app::transport::{Transport, Wrap};
 use crate::net::Stack;
 use crate::socket::Error;
 
@@ -24,7 +25,7 @@ enum UploadError {
     Storage(StorageError),
 }
 
-impl<const HDR: usize> Conn<HDR> {
+impl<const HDR: usize, T: Transport> Conn<HDR, T> {
     /// `PUT /<name>`: check the framing and the limit, begin the upload,
     /// and answer `Expect: 100-continue`.
     pub(super) fn start_upload(
@@ -75,8 +76,8 @@ impl<const HDR: usize> Conn<HDR> {
     }
 }
 
-impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize>
-    FileServer<S, CONNS, HDR, LOG>
+impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize, W: Wrap>
+    FileServer<S, CONNS, HDR, LOG, W>
 {
     /// [`Phase::Upload`]: move what has come into storage; commit at the
     /// body's end, answer an error (and abandon the upload) on a bad one.

@@ -288,7 +288,8 @@ pub(crate) enum Command {
     /// Download IP[:PORT]/NAME from a file service (any HTTP server);
     /// IP[:PORT]/ prints the listing (asked for as text/plain).
     Get {
-        /// IP[:PORT]/NAME (port 7878 by default); IPv6 as [ADDR]:PORT/NAME;
+        /// IP[:PORT]/NAME (port 7878 by default; https://IP[:PORT]/NAME is
+        /// HTTPS, port 7443); IPv6 as [ADDR]:PORT/NAME;
         /// IP[:PORT]/ for the listing.
         url: String,
         /// Where to save it (default: NAME).
@@ -300,16 +301,33 @@ pub(crate) enum Command {
         /// Send HTTP Basic credentials (for `serve --auth-reads`).
         #[arg(long, value_name = "USER:PASS")]
         user: Option<String>,
+        /// For https:// URLs: trust the CA (or self-signed certificate)
+        /// in this PEM file.
+        #[arg(long, value_name = "FILE")]
+        cacert: Option<std::path::PathBuf>,
+        /// For https:// URLs: trust the certificate with this SHA-256
+        /// fingerprint (64 hex digits, colons allowed), whoever signed it.
+        #[arg(long, value_name = "SHA256HEX", conflicts_with = "cacert")]
+        fingerprint: Option<String>,
     },
     /// Upload FILE to IP[:PORT][/NAME] (NAME defaults to FILE's name).
     Put {
         /// The file to send.
         file: std::path::PathBuf,
-        /// IP[:PORT][/NAME] (port 7878 by default).
+        /// IP[:PORT][/NAME] (port 7878 by default; https:// for HTTPS on
+        /// 7443).
         url: String,
         /// Send HTTP Basic credentials (for `serve --auth USER:PASS`).
         #[arg(long, value_name = "USER:PASS")]
         user: Option<String>,
+        /// For https:// URLs: trust the CA (or self-signed certificate)
+        /// in this PEM file.
+        #[arg(long, value_name = "FILE")]
+        cacert: Option<std::path::PathBuf>,
+        /// For https:// URLs: trust the certificate with this SHA-256
+        /// fingerprint (64 hex digits, colons allowed), whoever signed it.
+        #[arg(long, value_name = "SHA256HEX", conflicts_with = "cacert")]
+        fingerprint: Option<String>,
     },
     /// Measure: bulk TCP over the simulated segment beside bare smoltcp,
     /// greeting connections per second, memory per component, heap
@@ -558,6 +576,31 @@ pub(crate) struct ServeArgs {
     /// Seconds given to open connections to close after SIGINT/SIGTERM.
     #[arg(long, default_value_t = 1.0, value_parser = parse_seconds)]
     pub(crate) grace: f64,
+    /// HTTPS on 7443 too (beside HTTP on 7878): this certificate chain,
+    /// PEM, leaf first.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    pub(crate) tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert, PEM.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub(crate) tls_key: Option<std::path::PathBuf>,
+    /// HTTPS on 7443 too, with a certificate made at start-up for the
+    /// stack's addresses and layernet.local: its SHA-256 fingerprint is
+    /// printed, the certificate written where --tls-cert-out says.
+    #[arg(long)]
+    pub(crate) tls_self_signed: bool,
+    /// Where --tls-self-signed writes its certificate, for clients to
+    /// trust (default: beside the root, ROOT-cert.pem).
+    #[arg(long, value_name = "FILE", requires = "tls_self_signed")]
+    pub(crate) tls_cert_out: Option<std::path::PathBuf>,
+    /// HTTPS only: no plain HTTP on 7878 (needs --tls-cert or
+    /// --tls-self-signed).
+    #[arg(long)]
+    pub(crate) tls_only: bool,
     /// Ask this SNTP server (IPv4 ADDR or ADDR:PORT, port 123 by default)
     /// for UTC, and stamp the time-echo service's lines with it instead of
     /// this machine's clock.

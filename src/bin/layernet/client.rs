@@ -13,6 +13,7 @@ use layernet::app::ports;
 use layernet::host::blocking::{Host, Net};
 use layernet::host::file_client::{self, FileError, Options};
 use layernet::host::tap_net::TapNet;
+use layernet::host::tls_client::TlsClient;
 use layernet::link::tap::TapDevice;
 use layernet::net::{NameError, Resources};
 use layernet::socket::{Error, Ping, UdpSocket};
@@ -250,15 +251,18 @@ fn endpoint(s: &str, default_port: u16) -> Result<Target, String> {
     })
 }
 
-/// `HOST[:PORT][/NAME]`.
+/// `[http://|https://]HOST[:PORT][/NAME]`.
 fn url(s: &str) -> Result<(Target, Option<String>), String> {
-    let s = s.strip_prefix("http://").unwrap_or(s);
+    let (s, port) = match s.strip_prefix("https://") {
+        Some(rest) => (rest, ports::FILES_TLS),
+        None => (s.strip_prefix("http://").unwrap_or(s), ports::FILES),
+    };
     let (server, name) = match s.split_once('/') {
         Some((server, name)) if !name.is_empty() => (server, Some(name.to_string())),
         Some((server, _)) => (server, None),
         None => (s, None),
     };
-    Ok((endpoint(server, ports::FILES)?, name))
+    Ok((endpoint(server, port)?, name))
 }
 
 /// The address of `host`: itself if it is one, else from `--host`, else
@@ -429,7 +433,11 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
     .transpose()
     .map_err(Failure::Usage)?;
     if let Command::Get { url: u, .. } = &command
-        && !u.strip_prefix("http://").unwrap_or(u).contains('/')
+        && !u
+            .strip_prefix("https://")
+            .or_else(|| u.strip_prefix("http://"))
+            .unwrap_or(u)
+            .contains('/')
     {
         return Err(Failure::Usage(
             "give the file's name, HOST[:PORT]/NAME, or HOST[:PORT]/ for the listing".into(),
@@ -471,8 +479,18 @@ pub(crate) fn run(global: &Global, command: Command) -> Result<(), Failure> {
             output,
             resume,
             user,
-        } => get(&host, ep, &u, output, resume, user.as_deref()),
-        Command::Put { file, url: u, user } => put(&host, ep, &file, &u, user.as_deref()),
+            cacert,
+            fingerprint,
+        } => tls_for(&u, cacert.as_deref(), fingerprint.as_deref())
+            .and_then(|tls| get(&host, ep, &u, output, resume, user.as_deref(), tls.as_ref())),
+        Command::Put {
+            file,
+            url: u,
+            user,
+            cacert,
+            fingerprint,
+        } => tls_for(&u, cacert.as_deref(), fingerprint.as_deref())
+            .and_then(|tls| put(&host, ep, &file, &u, user.as_deref(), tls.as_ref())),
         Command::Ping { count, .. } => ping(&net, ep.addr, count),
         Command::Iperf3(a) => crate::iperf3::run(&net, &host, ep, &a),
         Command::Demo(_) | Command::Serve(_) | Command::Bench(_) | Command::Diagram(_) => {
@@ -627,6 +645,22 @@ fn show(e: FileError) -> String {
     e.to_string()
 }
 
+/// TLS settings for an `https://` URL (`None` for plain HTTP).
+fn tls_for(
+    u: &str,
+    cacert: Option<&std::path::Path>,
+    fingerprint: Option<&str>,
+) -> Result<Option<TlsClient>, String> {
+    if !u.starts_with("https://") {
+        if cacert.is_some() || fingerprint.is_some() {
+            return Err("--cacert and --fingerprint are for https:// URLs".into());
+        }
+        return Ok(None);
+    }
+    let (target, _) = url(u)?;
+    TlsClient::new(&target.host, cacert, fingerprint).map(Some)
+}
+
 fn get(
     host: &Host<TapNet>,
     ep: IpEndpoint,
@@ -634,10 +668,11 @@ fn get(
     output: Option<std::path::PathBuf>,
     resume: bool,
     user: Option<&str>,
+    tls: Option<&TlsClient>,
 ) -> Result<(), String> {
     let (_, name) = url(u)?;
     let Some(name) = name else {
-        return list(host, ep, output, user);
+        return list(host, ep, output, user, tls);
     };
     let dest = output.unwrap_or_else(|| {
         let base = name.rsplit('/').next().unwrap_or("download");
@@ -646,6 +681,7 @@ fn get(
     let pb = bar(None);
     let options = Options {
         user,
+        tls,
         ..Options::default()
     };
     let t = file_client::get_file_with(
@@ -685,10 +721,12 @@ fn list(
     ep: IpEndpoint,
     output: Option<std::path::PathBuf>,
     user: Option<&str>,
+    tls: Option<&TlsClient>,
 ) -> Result<(), String> {
     let options = Options {
         user,
         accept: Some("text/plain"),
+        tls,
     };
     if let Some(dest) = output {
         file_client::get_file_with(host, ep, "", &dest, false, &options, &mut |_, _| {})
@@ -706,6 +744,7 @@ fn put(
     file: &std::path::Path,
     u: &str,
     user: Option<&str>,
+    tls: Option<&TlsClient>,
 ) -> Result<(), String> {
     let (_, name) = url(u)?;
     let name = match name {
@@ -724,6 +763,7 @@ fn put(
     let pb = bar(Some(len));
     let options = Options {
         user,
+        tls,
         ..Options::default()
     };
     let t = file_client::put_with(host, ep, &name, &options, &mut f, len, &mut |done, _| {

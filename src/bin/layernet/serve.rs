@@ -14,15 +14,17 @@ use layernet::app::files::{Access, Limits, Policy};
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
 use layernet::app::iperf3::Iperf3Server;
 use layernet::app::mdns::{self, Responder};
+use layernet::app::ports;
 use layernet::app::services::{self, Kind, Transport};
 use layernet::app::sntp::{NTP_PORT, Offset, Sntp, SntpClock};
 use layernet::app::time_echo::TimeEchoServer;
-use layernet::host::ServedFiles;
 use layernet::host::auth::Users;
 use layernet::host::dirstore::DirStore;
 use layernet::host::local_clock::LocalClock;
 use layernet::host::memory::Sizes;
 use layernet::host::tap_net::{TapNet, TapService};
+use layernet::host::tls::{self, TlsWrap};
+use layernet::host::{ServedFiles, ServedFilesTls};
 use layernet::net::{DhcpEvent, Stack};
 use layernet::socket::EndpointText;
 use layernet::{Duration, IpAddress, IpEndpoint, Ipv6Cidr};
@@ -49,6 +51,90 @@ pub(crate) fn file_server(
         .with_max_connections(conns)
         .with_access_log(!quiet);
     Ok(Box::new(server))
+}
+
+/// The file service with HTTPS on 7443 (through `wrap`), and HTTP on
+/// 7878 beside it unless `--tls-only`: one connection table, store and
+/// policy for both.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn tls_file_server(
+    stack: &mut Stack<'static>,
+    backlog: usize,
+    store: DirStore,
+    limits: Limits,
+    policy: Policy,
+    conns: usize,
+    quiet: bool,
+    wrap: TlsWrap,
+    plain_too: bool,
+) -> Result<Box<TapService>, layernet::socket::Error> {
+    let server = ServedFilesTls::bind_with(stack, ports::FILES_TLS, backlog, store, limits, wrap)?
+        .with_policy(policy)
+        .with_max_connections(conns)
+        .with_access_log(!quiet);
+    let server = if plain_too {
+        server.also_plain(stack, Kind::Files.entry().port, backlog)?
+    } else {
+        server
+    };
+    Ok(Box::new(server))
+}
+
+/// What `--tls-cert`/`--tls-key` name, read before the link is opened:
+/// a bad file is a one-line error and exit 1.
+pub(crate) fn tls_from_files(args: &ServeArgs) -> Result<Option<TlsWrap>, String> {
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => TlsWrap::from_pem_files(cert, key).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// `--tls-self-signed`: a certificate for the stack's addresses and
+/// layernet.local, written where a client can read it; its fingerprint
+/// and path printed.
+pub(crate) fn tls_self_signed(
+    stack: &Stack<'static>,
+    args: &ServeArgs,
+    root: &std::path::Path,
+) -> Result<TlsWrap, String> {
+    let mut names: Vec<String> = vec![SELF_SIGNED_NAME.to_string()];
+    let v4 = stack.ipv4_addr();
+    if !v4.is_unspecified() {
+        names.push(v4.to_string());
+    }
+    names.extend(stack.ipv6_addrs().map(|c| c.address().to_string()));
+    let made = tls::self_signed(&names)?;
+    let out = match &args.tls_cert_out {
+        Some(path) => path.clone(),
+        None => default_cert_out(root)?,
+    };
+    std::fs::write(&out, &made.cert_pem)
+        .map_err(|e| format!("--tls-cert-out {}: {e}", out.display()))?;
+    out_line(format_args!("tls: sha256 fingerprint {}", made.fingerprint));
+    out_line(format_args!(
+        "tls: self-signed certificate for {} written to {}",
+        names.join(", "),
+        out.display()
+    ));
+    TlsWrap::from_pem(made.cert_pem.as_bytes(), made.key_pem.as_bytes())
+}
+
+/// The DNS name a self-signed certificate carries beside the addresses.
+pub(crate) const SELF_SIGNED_NAME: &str = "layernet.local";
+
+/// `ROOT-cert.pem` beside the served directory: outside it, so that the
+/// listing does not show it.
+fn default_cert_out(root: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    let root = root
+        .canonicalize()
+        .map_err(|e| format!("--root {}: {e}", root.display()))?;
+    match (root.parent(), root.file_name()) {
+        (Some(parent), Some(name)) => {
+            Ok(parent.join(format!("{}-cert.pem", name.to_string_lossy())))
+        }
+        _ => Err("--tls-self-signed with / as the root: say where with --tls-cert-out FILE".into()),
+    }
 }
 
 /// What `--writable`, `--auth` and `--auth-reads` ask of the file service.
@@ -127,12 +213,20 @@ pub(crate) fn file_backlog(file_conns: usize) -> usize {
 /// connections and accept queue, and a quarter more of the file service's
 /// connections for those finishing their close (FIN-WAIT, LAST-ACK), so
 /// that the accept queue re-arms at once while they do.
-pub(crate) fn tcp_pool(services: &[ServiceName], file_conns: usize) -> usize {
+pub(crate) fn tcp_pool(
+    services: &[ServiceName],
+    file_conns: usize,
+    file_listeners: usize,
+) -> usize {
     services
         .iter()
         .map(|s| match (s.0.transport, s.0.kind) {
             (Transport::Udp, _) => 0,
-            (Transport::Tcp, Kind::Files) => file_conns + file_backlog(file_conns) + file_conns / 4,
+            // HTTPS beside HTTP: a second accept queue (the listeners
+            // share the connections).
+            (Transport::Tcp, Kind::Files) => {
+                file_conns + file_listeners * file_backlog(file_conns) + file_conns / 4
+            }
             // As many again for a test's streams finishing their close
             // while the next test opens its own.
             (Transport::Tcp, Kind::Iperf3) => 2 * IPERF3_CONNS + IPERF3_BACKLOG,
@@ -143,6 +237,7 @@ pub(crate) fn tcp_pool(services: &[ServiceName], file_conns: usize) -> usize {
 }
 
 /// How `serve` builds each service of the table: sized for a host, boxed.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn build(
     kind: Kind,
     stack: &mut Stack<'static>,
@@ -151,6 +246,7 @@ pub(crate) fn build(
     policy: Policy,
     file_conns: usize,
     utc: Option<&'static Offset>,
+    tls_files: &mut Option<TlsWrap>,
 ) -> Result<Box<TapService>, String> {
     let port = kind.entry().port;
     let service: Box<TapService> = match kind {
@@ -201,6 +297,25 @@ pub(crate) fn build(
                 idle: Duration::from_secs(args.idle_timeout.max(1)),
                 ..Limits::default()
             };
+            let wrap = match tls_files.take() {
+                Some(wrap) => Some(wrap),
+                None if args.tls_self_signed => Some(tls_self_signed(stack, args, &root)?),
+                None => None,
+            };
+            if let Some(wrap) = wrap {
+                return tls_file_server(
+                    stack,
+                    file_backlog(file_conns),
+                    store,
+                    limits,
+                    policy,
+                    file_conns,
+                    global.quiet,
+                    wrap,
+                    !args.tls_only,
+                )
+                .map_err(|e| e.to_string());
+            }
             file_server(
                 stack,
                 file_backlog(file_conns),
@@ -223,12 +338,21 @@ pub(crate) fn build(
 
 pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Failure> {
     let file_conns = usize::from(args.max_connections);
+    let tls_wanted = args.tls_cert.is_some() || args.tls_self_signed;
+    let file_listeners = if tls_wanted && !args.tls_only { 2 } else { 1 };
     let sizes = Sizes {
-        tcp_sockets: tcp_pool(&args.services, file_conns),
+        tcp_sockets: tcp_pool(&args.services, file_conns, file_listeners),
         tcp_buffer: args.socket_buffer,
     };
     // Bad --auth values are usage errors, found before the link is opened.
     let policy = file_policy(&args).map_err(client::Failure::Usage)?;
+    if args.tls_only && !tls_wanted {
+        return Err(client::Failure::Usage(
+            "--tls-only needs --tls-cert FILE --tls-key FILE or --tls-self-signed".into(),
+        ));
+    }
+    // So are bad certificate files, but they exit 1, as a missing --root does.
+    let mut tls_files = tls_from_files(&args)?;
     let capture = Capture::new(global)?;
     let mut net = open_tap_with(global, &capture, |config, device| {
         TapNet::sized(config, device, sizes)
@@ -250,6 +374,7 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Fail
             policy,
             file_conns,
             utc,
+            &mut tls_files,
         )?;
         net.serve(service);
         started.push(entry);
@@ -277,8 +402,24 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<(), client::Fail
     let dump = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&dump))
         .map_err(|e| format!("signal handler: {e}"))?;
+    let files_tls = tls_wanted && started.iter().any(|e| e.kind == Kind::Files);
     let listening = |ip: IpAddress| {
         for entry in &started {
+            if entry.kind == Kind::Files && files_tls {
+                if !args.tls_only {
+                    out_line(format_args!(
+                        "listening on {} ({})",
+                        EndpointText(IpEndpoint::new(ip, entry.port)),
+                        entry.name
+                    ));
+                }
+                out_line(format_args!(
+                    "listening on {} ({}, https)",
+                    EndpointText(IpEndpoint::new(ip, ports::FILES_TLS)),
+                    entry.name
+                ));
+                continue;
+            }
             out_line(format_args!(
                 "listening on {} ({})",
                 EndpointText(IpEndpoint::new(ip, entry.port)),

@@ -101,6 +101,8 @@ pub(crate) struct Segment {
     pub(crate) sacks: Vec<(u32, u32)>,
     /// Timestamps option: (value, echo reply).
     pub(crate) timestamp: Option<(u32, u32)>,
+    /// The TLS records the payload starts with, as the trace names them.
+    pub(crate) tls: Option<String>,
 }
 
 impl Segment {
@@ -223,6 +225,7 @@ fn segment(tcp: &TcpPacket<&[u8]>) -> Segment {
         urg: tcp.urg(),
         window: tcp.window_len(),
         len: tcp.payload().len(),
+        tls: crate::trace::tls_records(tcp.payload()),
         ..Segment::default()
     };
     let mut options = tcp.options();

@@ -236,6 +236,14 @@ fn tcp_label(note: &TcpNote, verdict: &str) -> (String, String, &'static str) {
     if s.len > 0 {
         label.push_str(&format!(" len {}", s.len));
     }
+    if let Some(tls) = &s.tls {
+        // The records, as the trace names them; a long run is cut.
+        let mut text: String = tls.chars().take(72).collect();
+        if text.len() < tls.len() {
+            text.push('…');
+        }
+        label.push_str(&format!("  TLS {text}"));
+    }
     let mut marks = Vec::new();
     if note.retransmission {
         marks.push("RETRANSMISSION".to_string());

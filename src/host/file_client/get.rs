@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::checksum::{Hasher, sha256_of};
 use super::http::{BodyReader, error_text, read_head, request_head};
+use super::wire::Wire;
 use super::{FileError, IO_TIMEOUT, Options, Progress, Transfer};
 use crate::IpEndpoint;
 use crate::host::blocking::{Driver, Host};
@@ -162,7 +163,7 @@ fn get_into<N: Driver>(
     out: &mut dyn Sink,
     progress: Progress<'_>,
 ) -> Result<Transfer, FileError> {
-    let mut s = host.tcp_connect(server, Some(IO_TIMEOUT))?;
+    let mut s = Wire::connect(host, server, options)?;
     s.set_timeout(Some(IO_TIMEOUT));
     let range = if from > 0 {
         format!("Range: bytes={from}-\r\n")

@@ -9,10 +9,11 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use super::checksum::Hasher;
+use super::wire::Wire;
 use super::{BLOCK, FileError, HEAD_MAX, Options, Progress};
 use crate::IpEndpoint;
 use crate::app::files::write_url;
-use crate::host::blocking::{Driver, TcpStream};
+use crate::host::blocking::Driver;
 
 /// Standard base64 (RFC 4648, with padding): the one encoding Basic
 /// credentials need, too small to be worth a dependency.
@@ -87,7 +88,7 @@ pub(super) struct Response {
 /// Read until a complete response head; 1xx heads are skipped unless
 /// `stop_at_continue`.
 pub(super) fn read_head<N: Driver>(
-    s: &mut TcpStream<N>,
+    s: &mut Wire<N>,
     stop_at_continue: bool,
     buf: &mut Vec<u8>,
 ) -> Result<Response, FileError> {
@@ -151,7 +152,7 @@ pub(super) fn read_head<N: Driver>(
 
 /// Streams a response body to `out`, whatever its framing.
 pub(super) struct BodyReader<'s, N: Driver> {
-    pub(super) stream: &'s mut TcpStream<N>,
+    pub(super) stream: &'s mut Wire<N>,
     pub(super) pending: Vec<u8>,
 }
 
@@ -164,7 +165,7 @@ impl<N: Driver> BodyReader<'_, N> {
             self.pending.drain(..n);
             return Ok(n);
         }
-        Ok(self.stream.recv(buf)?)
+        self.stream.recv(buf)
     }
 
     fn line(&mut self) -> Result<String, FileError> {
@@ -289,7 +290,7 @@ const ERROR_BODY_MAX: usize = 4096;
 const ERROR_LINE_MAX: usize = 200;
 
 /// The one line an error response comes down to (read from `s`).
-pub(super) fn error_text<N: Driver>(s: &mut TcpStream<N>, r: &Response) -> String {
+pub(super) fn error_text<N: Driver>(s: &mut Wire<N>, r: &Response) -> String {
     let mut body = Vec::new();
     let mut reader = BodyReader {
         stream: s,
@@ -509,6 +510,7 @@ mod tests {
         let options = Options {
             user: Some("ann:pa:ss"),
             accept: Some("text/plain"),
+            tls: None,
         };
         let head = request_head("PUT", "a b", server, &options, "Content-Length: 0\r\n");
         assert!(head.starts_with("PUT /a%20b HTTP/1.1\r\n"), "{head}");

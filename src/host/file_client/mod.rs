@@ -21,6 +21,7 @@ mod checksum;
 mod get;
 mod http;
 mod put;
+mod wire;
 
 pub use checksum::{hex, sha256_of};
 pub use get::{get, get_file, get_file_with, get_with};
@@ -74,6 +75,9 @@ pub enum FileError {
     Protocol(&'static str),
     /// A local file could not be read or written.
     Io(io::Error),
+    /// TLS failed: the one line says why (a refused certificate says how
+    /// to trust it).
+    Tls(String),
 }
 
 impl std::fmt::Display for FileError {
@@ -83,6 +87,7 @@ impl std::fmt::Display for FileError {
             FileError::Status(_, line) => f.write_str(line),
             FileError::Protocol(why) => write!(f, "bad response: {why}"),
             FileError::Io(e) => write!(f, "local file: {e}"),
+            FileError::Tls(line) => f.write_str(line),
         }
     }
 }
@@ -169,4 +174,6 @@ pub struct Options<'a> {
     pub user: Option<&'a str>,
     /// The `Accept` header's value: the listing asks for `text/plain`.
     pub accept: Option<&'a str>,
+    /// HTTPS: TLS with these trust settings (plain HTTP if `None`).
+    pub tls: Option<&'a crate::host::tls_client::TlsClient>,
 }

@@ -7,6 +7,7 @@ use std::io::{self, Read};
 
 use super::checksum::Hasher;
 use super::http::{error_text, read_head, request_head};
+use super::wire::Wire;
 use super::{BLOCK, FileError, IO_TIMEOUT, Options, Progress, Transfer};
 use crate::host::blocking::{Driver, Host};
 use crate::socket;
@@ -84,7 +85,7 @@ pub fn put_with<N: Driver>(
     len: u64,
     progress: Progress<'_>,
 ) -> Result<Transfer, FileError> {
-    let mut s = host.tcp_connect(server, Some(IO_TIMEOUT))?;
+    let mut s = Wire::connect(host, server, options)?;
     let extra = format!("Content-Length: {len}\r\nExpect: 100-continue\r\nConnection: close\r\n");
     s.set_timeout(Some(IO_TIMEOUT));
     s.sendall(request_head("PUT", name, server, options, &extra).as_bytes())?;
