@@ -310,7 +310,12 @@ fn a_capture_over_the_faulty_driver_shows_what_the_stack_sends() {
     #[derive(Default)]
     struct Seen(heapless::Vec<(i64, bool), 4>);
     impl Sink for Seen {
-        fn frame(&mut self, now: Instant, inbound: bool, _: &[u8]) {
+        fn frame(&mut self, now: Instant, inbound: bool, frame: &[u8]) {
+            // Not the MLD reports an IPv6 stack with multicast sends
+            // for its groups (to 33:33:...): this test follows the ARP.
+            if frame.starts_with(&[0x33, 0x33]) {
+                return;
+            }
             let _ = self.0.push((now.total_millis(), inbound));
         }
     }
