@@ -603,6 +603,7 @@ impl<'a> Stack<'a> {
                 let _ = addrs.insert(0, IpCidr::Ipv4(cidr));
             }
         });
+        super::stack::no_mld(&mut self.iface);
         let routes = self.iface.routes_mut();
         routes.remove_default_ipv4_route();
         if let Some(router) = lease.and_then(|l| l.router) {

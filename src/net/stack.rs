@@ -124,6 +124,7 @@ impl<'a> Stack<'a> {
                 }
             }
         });
+        no_mld(&mut iface);
         if let Some(gw) = config.gateway {
             let _ = iface.routes_mut().add_default_ipv4_route(gw);
         }
@@ -824,3 +825,43 @@ impl<'a> Stack<'a> {
         }
     }
 }
+
+/// Undo the solicited-node joins smoltcp makes on every change of the
+/// addresses once its `multicast` feature is on (for mDNS): each would send
+/// an MLD report, frames this stack never sent before (tests and the
+/// demo's captures count them), and each takes one of the group table's
+/// few slots that mDNS needs. A join not yet reported is dropped silently.
+/// smoltcp still takes what is sent to those groups: it accepts a
+/// solicited-node address of its own whether or not it joined it.
+#[cfg(all(feature = "mdns", feature = "ipv6"))]
+pub(super) fn no_mld(iface: &mut Interface) {
+    let groups: heapless::Vec<smoltcp::wire::Ipv6Address, 8> = iface
+        .ip_addrs()
+        .iter()
+        .filter_map(|c| match c {
+            IpCidr::Ipv6(c) => {
+                // ff02::1:ff00:0/104 and the address's last 24 bits (RFC 4291 2.7.1).
+                let o = c.address().octets();
+                Some(smoltcp::wire::Ipv6Address::new(
+                    0xff02,
+                    0,
+                    0,
+                    0,
+                    0,
+                    1,
+                    0xff00 | u16::from(o[13]),
+                    u16::from_be_bytes([o[14], o[15]]),
+                ))
+            }
+            #[allow(unreachable_patterns)]
+            _ => None,
+        })
+        .collect();
+    for group in groups {
+        let _ = iface.leave_multicast_group(group);
+    }
+}
+
+/// Without both features smoltcp joins nothing.
+#[cfg(not(all(feature = "mdns", feature = "ipv6")))]
+pub(super) fn no_mld(_: &mut Interface) {}
