@@ -28,7 +28,7 @@ use layernet::app::Service;
 use layernet::app::chat::ChatRoom;
 use layernet::app::echo::EchoServer;
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
-#[cfg(not(feature = "tiny"))]
+#[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
 use layernet::app::mdns::{self, Responder};
 use layernet::app::services::{self, Kind};
 #[cfg(not(feature = "tiny"))]
@@ -96,7 +96,7 @@ const NTP_SERVER: IpEndpoint = IpEndpoint::new(
 /// The board answers for layernet.local (mDNS) and advertises its
 /// services (DNS-SD); the tiny build has no UDP socket to spare for it.
 /// It logs little (its name, a conflict): two lines are room enough.
-#[cfg(not(feature = "tiny"))]
+#[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
 type Mdns = Responder<2>;
 
 /// The board's room relays what its UDP socket can receive: up to
@@ -118,7 +118,7 @@ const BUF: usize = Profile::TCP_BUFFER;
 
 #[cfg(not(feature = "tiny"))]
 type Files = layernet::app::files::FileServer<
-    layernet::app::storage::RamStore<4, { STORE_FILE_MAX }>,
+    layernet::app::storage::RamStore<STORE_FILES, { STORE_FILE_MAX }>,
     2,
     512,
     LOG,
@@ -126,6 +126,11 @@ type Files = layernet::app::files::FileServer<
 /// Largest file the board's RAM store holds.
 #[cfg(not(feature = "tiny"))]
 const STORE_FILE_MAX: usize = 2048;
+/// Files the RAM store holds: one fewer on the LM3S6965, whose 64 KiB must
+/// also hold the start-up stack (with 4 it overflowed its reserve once the
+/// mDNS merge added a UDP socket to the board profile).
+#[cfg(not(feature = "tiny"))]
+const STORE_FILES: usize = if cfg!(feature = "lm3s6965") { 3 } else { 4 };
 
 /// A static's storage, handed out once by cortex-m-rt's `#[entry]`.
 type Slot<T> = &'static mut MaybeUninit<T>;
@@ -155,7 +160,7 @@ struct Services {
     files: &'static mut Files,
     #[cfg(not(feature = "tiny"))]
     sntp: &'static mut TimeClient,
-    #[cfg(not(feature = "tiny"))]
+    #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
     mdns: &'static mut Mdns,
 }
 
@@ -169,7 +174,7 @@ struct ServiceSlots {
     files: Slot<Files>,
     #[cfg(not(feature = "tiny"))]
     sntp: Slot<TimeClient>,
-    #[cfg(not(feature = "tiny"))]
+    #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
     mdns: Slot<Mdns>,
     /// UTC, once the SNTP client has it; read by the time-echo's clock.
     #[cfg(not(feature = "tiny"))]
@@ -224,14 +229,14 @@ impl Services {
             sntp: place(slots.sntp, "sntp", || {
                 Ok::<_, &str>(Sntp::new(NTP_SERVER, slots.utc))
             }),
-            #[cfg(not(feature = "tiny"))]
+            #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
             mdns: place(slots.mdns, "mdns", responder),
         }
     }
 }
 
 /// layernet.local, advertising every service this build runs.
-#[cfg(not(feature = "tiny"))]
+#[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
 fn responder() -> Result<Mdns, &'static str> {
     let mut r = Responder::new(mdns::DEFAULT_HOSTNAME).map_err(|_| "bad host name")?;
     for entry in services::ALL.iter().filter(|e| runs(e.kind)) {
@@ -251,7 +256,7 @@ impl run::Services for Services {
         f(self.files);
         #[cfg(not(feature = "tiny"))]
         f(self.sntp);
-        #[cfg(not(feature = "tiny"))]
+        #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
         f(self.mdns);
     }
 
@@ -269,6 +274,7 @@ impl run::Services for Services {
             at,
             self.files.poll_at(),
             self.sntp.poll_at(),
+            #[cfg(not(feature = "lm3s6965"))]
             self.mdns.poll_at(),
         ]
         .into_iter()
@@ -280,7 +286,7 @@ impl run::Services for Services {
 
 #[cfg(not(feature = "tiny"))]
 mod files {
-    use super::{Files, STORE_FILE_MAX};
+    use super::{Files, STORE_FILE_MAX, STORE_FILES};
     use layernet::Duration;
     use layernet::app::files::{FileServer, Limits, Policy};
     use layernet::app::storage::{Name, RamStore, Storage};
@@ -316,7 +322,7 @@ mod files {
         files
     }
 
-    fn preload(store: &mut RamStore<4, STORE_FILE_MAX>) -> Result<(), &'static str> {
+    fn preload(store: &mut RamStore<STORE_FILES, STORE_FILE_MAX>) -> Result<(), &'static str> {
         let name = Name::new("hello.txt").map_err(|_| "bad name")?;
         let up = store
             .begin_upload(&name, HELLO.len() as u64)
@@ -375,7 +381,7 @@ fn main() -> ! {
     static mut FILES: MaybeUninit<Files> = MaybeUninit::uninit();
     #[cfg(not(feature = "tiny"))]
     static mut SNTP: MaybeUninit<TimeClient> = MaybeUninit::uninit();
-    #[cfg(not(feature = "tiny"))]
+    #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
     static mut MDNS: MaybeUninit<Mdns> = MaybeUninit::uninit();
     #[cfg(not(feature = "tiny"))]
     static mut UTC: Offset = Offset::new();
@@ -390,7 +396,7 @@ fn main() -> ! {
         files: FILES,
         #[cfg(not(feature = "tiny"))]
         sntp: SNTP,
-        #[cfg(not(feature = "tiny"))]
+        #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
         mdns: MDNS,
         #[cfg(not(feature = "tiny"))]
         utc: UTC,
@@ -472,7 +478,7 @@ fn start(
     board::hello(nic);
     nic.set_rx_interrupt(true);
     // mDNS's group, 01:00:5e:00:00:fb, past the MAC's filter.
-    #[cfg(not(feature = "tiny"))]
+    #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
     board::accept_mdns(nic);
     let config = Config {
         seed: TimerJitter(nic).seed(),
