@@ -100,9 +100,12 @@ def live(d, url, shots):
          "the live view shows curl's connection, ESTABLISHED")
     ok("the socket table shows curl's connection: " + [
         line for line in d.find_element(By.ID, "socks").text.splitlines() if "ESTABLISHED" in line][0])
-    first = None
-    wait(d, lambda d: bytes_out(d, 7878) is not None, "the service table shows port 7878")
-    first = bytes_out(d, 7878)
+    # Read once per try: the table is redrawn twice a second, and a second
+    # read could meet a stale row and come back None.
+    seen = []
+    wait(d, lambda d: seen.append(bytes_out(d, 7878)) or seen[-1] is not None,
+         "the service table shows port 7878")
+    first = seen[-1]
     wait(d, lambda d: (bytes_out(d, 7878) or 0) > first, "the bytes sent move without a reload")
     ok(f"bytes out of 7878 moved from {first} to {bytes_out(d, 7878)} without a reload")
     if "per s" not in d.find_element(By.ID, "layers").text:
