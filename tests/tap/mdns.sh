@@ -79,7 +79,7 @@ extra_cleanup() { kill "$defender" 2>/dev/null || true; }
 for _ in $(seq 100); do grep -q ready "$work/defend.out" && break; sleep 0.1; done
 grep -q ready "$work/defend.out" || fail "the Python defender did not start"
 t0=$(date +%s%N)
-start_serve --services files
+start_serve --services files --root "$work"
 await 10 '^mdns: answering for layernet-2.local (192.168.69.1)$'
 taken=$(grep -c '^mdns: layernet.local is taken, now layernet-2.local$' "$work/serve.out" || true)
 [ "$taken" = 1 ] || fail "not one 'is taken' line: $(cat "$work/serve.out")"

@@ -16,7 +16,7 @@ start_chronyd "$work" || fail "chronyd did not start"
 ok "chronyd serves NTP on 192.168.69.100:123"
 
 t0=$(date +%s%N)
-start_serve --services time-echo,files --ntp 192.168.69.100
+start_serve --services time-echo,files --ntp 192.168.69.100 --root "$work"
 for _ in $(seq 200); do grep -q '^sntp: ' "$work/serve.out" && break; sleep 0.1; done
 line=$(grep -m1 '^sntp: ' "$work/serve.out") || fail "no sntp line in $(ms_since "$t0") ms: $(cat "$work/serve.out")"
 today=$(date -u +%Y-%m-%d)
@@ -31,7 +31,7 @@ stop_serve
 
 # A server that does not answer: serve keeps running, its stamps are this
 # machine's clock, and no sntp line claims a time.
-start_serve --services time-echo,files --ntp 192.168.69.100:124
+start_serve --services time-echo,files --ntp 192.168.69.100:124 --root "$work"
 sleep 3
 ! grep -q '^sntp: .* UTC from' "$work/serve.out" || fail "an sntp line without a server: $(grep '^sntp' "$work/serve.out")"
 reply=$(printf 'x\n' | timeout 10 nc -q 2 "$L" 21566) || fail "no time-echo reply without a time server"
