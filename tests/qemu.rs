@@ -115,6 +115,11 @@ fn build_firmware(board: Board, tiny: bool) -> PathBuf {
         (Board::Lm3s6965, false) => "lm3s6965",
         (Board::Lm3s6965, true) => "lm3s6965,tiny",
     };
+    // The tiny builds leave out the default `mdns` (smoltcp's multicast
+    // code: they run no mDNS responder).
+    if tiny {
+        cmd.arg("--no-default-features");
+    }
     cmd.args([
         "--features",
         features,

@@ -28,7 +28,7 @@ use layernet::app::Service;
 use layernet::app::chat::ChatRoom;
 use layernet::app::echo::EchoServer;
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
-#[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+#[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
 use layernet::app::mdns::{self, Responder};
 use layernet::app::services::{self, Kind};
 #[cfg(not(feature = "tiny"))]
@@ -96,7 +96,7 @@ const NTP_SERVER: IpEndpoint = IpEndpoint::new(
 /// The board answers for layernet.local (mDNS) and advertises its
 /// services (DNS-SD); the tiny build has no UDP socket to spare for it.
 /// It logs little (its name, a conflict): two lines are room enough.
-#[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+#[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
 type Mdns = Responder<2>;
 
 /// The board's room relays what its UDP socket can receive: up to
@@ -160,7 +160,7 @@ struct Services {
     files: &'static mut Files,
     #[cfg(not(feature = "tiny"))]
     sntp: &'static mut TimeClient,
-    #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+    #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
     mdns: &'static mut Mdns,
 }
 
@@ -174,7 +174,7 @@ struct ServiceSlots {
     files: Slot<Files>,
     #[cfg(not(feature = "tiny"))]
     sntp: Slot<TimeClient>,
-    #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+    #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
     mdns: Slot<Mdns>,
     /// UTC, once the SNTP client has it; read by the time-echo's clock.
     #[cfg(not(feature = "tiny"))]
@@ -229,14 +229,14 @@ impl Services {
             sntp: place(slots.sntp, "sntp", || {
                 Ok::<_, &str>(Sntp::new(NTP_SERVER, slots.utc))
             }),
-            #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+            #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
             mdns: place(slots.mdns, "mdns", responder),
         }
     }
 }
 
 /// layernet.local, advertising every service this build runs.
-#[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+#[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
 fn responder() -> Result<Mdns, &'static str> {
     let mut r = Responder::new(mdns::DEFAULT_HOSTNAME).map_err(|_| "bad host name")?;
     for entry in services::ALL.iter().filter(|e| runs(e.kind)) {
@@ -256,7 +256,7 @@ impl run::Services for Services {
         f(self.files);
         #[cfg(not(feature = "tiny"))]
         f(self.sntp);
-        #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+        #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
         f(self.mdns);
     }
 
@@ -274,7 +274,7 @@ impl run::Services for Services {
             at,
             self.files.poll_at(),
             self.sntp.poll_at(),
-            #[cfg(not(feature = "lm3s6965"))]
+            #[cfg(all(feature = "mdns", not(feature = "lm3s6965")))]
             self.mdns.poll_at(),
         ]
         .into_iter()
@@ -381,7 +381,7 @@ fn main() -> ! {
     static mut FILES: MaybeUninit<Files> = MaybeUninit::uninit();
     #[cfg(not(feature = "tiny"))]
     static mut SNTP: MaybeUninit<TimeClient> = MaybeUninit::uninit();
-    #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+    #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
     static mut MDNS: MaybeUninit<Mdns> = MaybeUninit::uninit();
     #[cfg(not(feature = "tiny"))]
     static mut UTC: Offset = Offset::new();
@@ -396,7 +396,7 @@ fn main() -> ! {
         files: FILES,
         #[cfg(not(feature = "tiny"))]
         sntp: SNTP,
-        #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+        #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
         mdns: MDNS,
         #[cfg(not(feature = "tiny"))]
         utc: UTC,
@@ -478,7 +478,7 @@ fn start(
     board::hello(nic);
     nic.set_rx_interrupt(true);
     // mDNS's group, 01:00:5e:00:00:fb, past the MAC's filter.
-    #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+    #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
     board::accept_mdns(nic);
     let config = Config {
         seed: TimerJitter(nic).seed(),

@@ -63,7 +63,7 @@ pub fn stats<const FRAME: usize>(nic: &Nic<FRAME>) -> NicStats {
 
 /// Let mDNS's group (01:00:5e:00:00:fb) past the LAN9118's filter: one
 /// bit of its multicast hash.
-#[cfg(not(feature = "tiny"))]
+#[cfg(all(feature = "mdns", not(feature = "tiny")))]
 pub fn accept_mdns<const FRAME: usize>(nic: &mut Nic<FRAME>) {
     use layernet::link::lan9118::Multicast;
     let mdns_mac = EthernetAddress([1, 0, 0x5e, 0, 0, 0xfb]);
