@@ -23,7 +23,9 @@
 use core::mem::MaybeUninit;
 
 use cortex_m_rt::entry;
-use cortex_m_semihosting::{debug, hprintln};
+use cortex_m_semihosting::debug;
+#[cfg(not(feature = "tiny"))]
+use cortex_m_semihosting::hprintln;
 use layernet::app::Service;
 use layernet::app::chat::ChatRoom;
 use layernet::app::echo::EchoServer;
@@ -46,6 +48,7 @@ use smoltcp::socket::udp;
 
 mod board;
 mod clock;
+mod say;
 mod stack_paint;
 
 /// The board's address on the segment (the host side is 192.168.69.100).
@@ -139,7 +142,7 @@ type Slot<T> = &'static mut MaybeUninit<T>;
 /// type: each value is built in a frame of its own, so start-up needs the
 /// largest of them on the stack, not their sum.
 #[inline(never)]
-fn place<T, E: core::fmt::Display>(
+fn place<T, E: say::Why>(
     slot: Slot<T>,
     what: &str,
     make: impl FnOnce() -> Result<T, E>,
@@ -423,7 +426,11 @@ fn main() -> ! {
         fail("start-up overflowed the stack's reserve");
     }
     stack_paint::paint();
-    hprintln!("stack: {} bytes at start-up", startup_peak);
+    say::Line::new()
+        .str("stack: ")
+        .dec(startup_peak as u64)
+        .str(" bytes at start-up")
+        .print();
 
     let mut next_status = Instant::from_millis(STATUS_EVERY_MS);
     let mut last_frames = 0;
@@ -432,9 +439,7 @@ fn main() -> ! {
         // The last turn of `settle` polls the stack after the services,
         // so their writes go out now, not a tick later.
         let busy = run::settle(stack, nic, &mut services, || clock.now(), SETTLE_ROUNDS);
-        run::Services::each(&mut services, &mut |s| {
-            s.drain_log(&mut |line| hprintln!("{}", line))
-        });
+        run::Services::each(&mut services, &mut |s| s.drain_log(&mut say::line));
         let now = clock.now();
         if now >= next_status {
             next_status = now + layernet::Duration::from_millis(STATUS_EVERY_MS as u64);
@@ -490,17 +495,27 @@ fn start(
     let services = Services::bind(stack, services);
     let ip = CONFIG.ip.address();
     for entry in services::ALL.iter().filter(|e| runs(e.kind)) {
-        hprintln!("listening on {}:{} ({})", ip, entry.port, entry.name);
+        say::Line::new()
+            .str("listening on ")
+            .ip(ip)
+            .str(":")
+            .dec(entry.port.into())
+            .str(" (")
+            .str(entry.name)
+            .str(")")
+            .print();
     }
-    hprintln!(
-        "profile {}: resources {} bytes",
-        if cfg!(feature = "tiny") {
+    say::Line::new()
+        .str("profile ")
+        .str(if cfg!(feature = "tiny") {
             "tiny"
         } else {
             "board"
-        },
-        core::mem::size_of::<Profile>()
-    );
+        })
+        .str(": resources ")
+        .dec(core::mem::size_of::<Profile>() as u64)
+        .str(" bytes")
+        .print();
 
     (nic, stack, services, clock)
 }
@@ -517,29 +532,40 @@ fn status(nic: &Nic, now: Instant, last: &mut (Instant, u32)) {
     *last = (now, wakes);
     // Hundredths of a wake-up per second.
     let rate = u64::from(woke) * 100_000 / ms;
-    hprintln!(
-        "status: up {} s, frames rx {} tx {} (rx errors {}, tx full {}), stack {} bytes serving, reserve {}, wake-ups {} ({}.{:02}/s over {} ms)",
-        now.secs(),
-        nic.rx_frames,
-        nic.tx_frames,
-        nic.rx_errors,
-        nic.tx_full,
-        stack_paint::used(),
-        stack_paint::reserve(),
-        wakes,
-        rate / 100,
-        rate % 100,
-        ms
-    );
+    say::Line::new()
+        .str("status: up ")
+        .int(now.secs())
+        .str(" s, frames rx ")
+        .dec(nic.rx_frames)
+        .str(" tx ")
+        .dec(nic.tx_frames)
+        .str(" (rx errors ")
+        .dec(nic.rx_errors)
+        .str(", tx full ")
+        .dec(nic.tx_full)
+        .str("), stack ")
+        .dec(stack_paint::used() as u64)
+        .str(" bytes serving, reserve ")
+        .dec(stack_paint::reserve() as u64)
+        .str(", wake-ups ")
+        .dec(wakes.into())
+        .str(" (")
+        .dec(rate / 100)
+        .str(".")
+        .dec_width(rate % 100, 2)
+        .str("/s over ")
+        .dec(ms)
+        .str(" ms)")
+        .print();
 }
 
-fn fail_with(what: &str, err: impl core::fmt::Display) -> ! {
-    hprintln!("{}: {}", what, err);
+fn fail_with(what: &str, err: impl say::Why) -> ! {
+    say::Line::new().str(what).str(": ").str(err.why()).print();
     fail("start-up failed")
 }
 
 fn fail(why: &str) -> ! {
-    hprintln!("layernet firmware: {}", why);
+    say::Line::new().str("layernet firmware: ").str(why).print();
     debug::exit(debug::EXIT_FAILURE);
     loop {
         cortex_m::asm::wfi();
@@ -558,7 +584,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     #[cfg(feature = "tiny")]
     {
         let _ = info;
-        hprintln!("panic");
+        say::line("panic");
     }
     debug::exit(debug::EXIT_FAILURE);
     loop {

@@ -3,7 +3,6 @@
 
 use super::NicStats;
 use cortex_m::peripheral::SYST;
-use cortex_m_semihosting::hprintln;
 use layernet::EthernetAddress;
 use layernet::link::lan9118::{self, Lan9118, MPS2_BASE, Mmio};
 
@@ -37,11 +36,12 @@ fn registers() -> Mmio {
 }
 
 pub fn hello<const FRAME: usize>(nic: &mut Nic<FRAME>) {
-    hprintln!(
-        "layernet firmware: {}, LAN9118 ID_REV {:#010x}",
-        NAME,
-        nic.id_rev()
-    );
+    crate::say::Line::new()
+        .str("layernet firmware: ")
+        .str(NAME)
+        .str(", LAN9118 ID_REV ")
+        .hex32(nic.id_rev())
+        .print();
 }
 
 /// Timing: the LAN9118's 25 MHz counter and SysTick's current value when
@@ -68,6 +68,6 @@ pub fn accept_mdns<const FRAME: usize>(nic: &mut Nic<FRAME>) {
     use layernet::link::lan9118::Multicast;
     let mdns_mac = EthernetAddress([1, 0, 0x5e, 0, 0, 0xfb]);
     if let Err(e) = nic.set_multicast(Multicast::Hash(1 << Multicast::hash_bit(mdns_mac))) {
-        hprintln!("mdns: multicast filter: {}", e);
+        cortex_m_semihosting::hprintln!("mdns: multicast filter: {}", e);
     }
 }

@@ -3,7 +3,6 @@
 
 use super::NicStats;
 use cortex_m::peripheral::SYST;
-use cortex_m_semihosting::hprintln;
 use layernet::EthernetAddress;
 use layernet::link::bus::{Mmio, Registers};
 use layernet::link::stellaris::{self, LM3S6965_BASE, LM3S6965_IRQ, Stellaris};
@@ -89,12 +88,14 @@ fn registers() -> Mmio {
 }
 
 pub fn hello<const FRAME: usize>(nic: &mut Nic<FRAME>) {
-    hprintln!(
-        "layernet firmware: {}, Stellaris MAC at {:#010x}, MAC address {}",
-        NAME,
-        LM3S6965_BASE,
-        nic.mac_address()
-    );
+    crate::say::Line::new()
+        .str("layernet firmware: ")
+        .str(NAME)
+        .str(", Stellaris MAC at ")
+        .hex32(LM3S6965_BASE as u32)
+        .str(", MAC address ")
+        .mac(nic.mac_address())
+        .print();
 }
 
 /// Timing: SysTick's current value and the host's clock through
