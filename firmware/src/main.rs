@@ -153,6 +153,22 @@ fn place<T, E: say::Why>(
     }
 }
 
+/// Write every element of `slots` with `make()`, one at a time (so that
+/// no whole array is built on the stack first), and hand them back
+/// initialised.
+fn fill<T>(slots: &'static mut [MaybeUninit<T>], make: impl Fn() -> T) -> &'static mut [T] {
+    for slot in slots.iter_mut() {
+        slot.write(make());
+    }
+    // Safety: the loop above wrote every element of `slots`, so all of
+    // them are initialised; the borrow of `slots` moves into the result,
+    // so nothing else reaches them as uninitialised.
+    #[allow(unsafe_code)]
+    unsafe {
+        slots.assume_init_mut()
+    }
+}
+
 /// The services, each with 2 connections (the profiles are sized for it).
 struct Services {
     echo: &'static mut Echo,
@@ -357,20 +373,22 @@ fn main() -> ! {
     // The stack's memory, as the profile sizes it, in statics of its own:
     // a constant with one non-zero byte goes to .data whole (a second copy
     // in flash, copied to RAM before `main`), one of zeroes to .bss (no
-    // flash). smoltcp's empty socket slot and UDP packet metadata have a
-    // non-zero byte each (their `None`), so only they are in .data; the
-    // socket buffers, the pool entries and the ICMP buffers are zeroes.
-    // Built at run time into a MaybeUninit instead, the compiler makes a
-    // value on the stack and then copies it in: the tiny build's start-up
-    // needed 19.3 KiB of stack that way.
-    static mut SOCKETS: [SocketStorage<'static>; SOCKET_SLOTS] =
-        [SocketStorage::EMPTY; SOCKET_SLOTS];
+    // flash). The socket buffers, the pool entries and the ICMP buffers
+    // are zeroes. smoltcp's empty socket slot and UDP packet metadata have
+    // a non-zero byte each (their `None`), so they are left uninitialised
+    // (.bss) and written one element at a time at boot ([`fill`]): as
+    // constants they were 3,688 B of .data in the tiny build. (Built at
+    // run time as whole values, the compiler made them on the stack and
+    // then copied them in: the tiny build's start-up needed 19.3 KiB of
+    // stack that way.)
+    static mut SOCKETS: [MaybeUninit<SocketStorage<'static>>; SOCKET_SLOTS] =
+        [const { MaybeUninit::uninit() }; SOCKET_SLOTS];
     static mut TCP_ENTRIES: [TcpEntry; TCP] = [TcpEntry::EMPTY; TCP];
     static mut TCP_BYTES: [u8; 2 * TCP * BUF] = [0; 2 * TCP * BUF];
     static mut UDP_ENTRIES: [UdpEntry; UDP] = [UdpEntry::EMPTY; UDP];
     static mut UDP_BYTES: [u8; 2 * UDP * BUF] = [0; 2 * UDP * BUF];
-    static mut UDP_META: [udp::PacketMetadata; 2 * UDP_PACKETS * UDP] =
-        [udp::PacketMetadata::EMPTY; 2 * UDP_PACKETS * UDP];
+    static mut UDP_META: [MaybeUninit<udp::PacketMetadata>; 2 * UDP_PACKETS * UDP] =
+        [const { MaybeUninit::uninit() }; 2 * UDP_PACKETS * UDP];
     static mut ICMP: IcmpBuffers = IcmpBuffers::EMPTY;
     // The others are uninitialised statics in .bss, and `write` hands back
     // the initialised reference.
@@ -405,12 +423,12 @@ fn main() -> ! {
         utc: UTC,
     };
     let memory = match Memory::new(
-        SOCKETS,
+        fill(SOCKETS, || SocketStorage::EMPTY),
         TCP_ENTRIES,
         TCP_BYTES,
         UDP_ENTRIES,
         UDP_BYTES,
-        UDP_META,
+        fill(UDP_META, || udp::PacketMetadata::EMPTY),
         ICMP,
     ) {
         Ok(memory) => memory,
