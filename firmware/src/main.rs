@@ -50,6 +50,7 @@ mod board;
 mod clock;
 mod say;
 mod stack_paint;
+mod vectors;
 
 /// The board's address on the segment (the host side is 192.168.69.100).
 const CONFIG: Config = Config::new(

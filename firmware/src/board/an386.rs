@@ -10,6 +10,9 @@ pub const NAME: &str = "MPS2 AN386";
 /// The core clock, which SysTick counts.
 pub const CPU_HZ: u32 = 25_000_000;
 pub const NIC_IRQ: u16 = 13;
+/// Device interrupt lines in the vector table: the 32 QEMU's AN386 model
+/// has (its NVIC's `num-irq`).
+pub const IRQ_LINES: usize = 32;
 
 /// Log lines each service of the board profile keeps between two drains:
 /// the library's default: 4 MiB of RAM has room.

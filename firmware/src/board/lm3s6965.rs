@@ -11,6 +11,9 @@ pub const NAME: &str = "Stellaris LM3S6965";
 /// The core clock as `init` sets it: the PLL's 200 MHz divided by 4.
 pub const CPU_HZ: u32 = 50_000_000;
 pub const NIC_IRQ: u16 = LM3S6965_IRQ;
+/// Device interrupt lines in the vector table: the 64 QEMU's
+/// lm3s6965evb model has (its NVIC's `num-irq`; the chip uses 0-47).
+pub const IRQ_LINES: usize = 64;
 
 /// Log lines each service of the board profile keeps between two drains:
 /// 4 of 192 bytes each, not the library's 16: with 16, the board
