@@ -242,6 +242,41 @@ mod tests {
         );
     }
 
+    /// The text written digit by digit is what `core::fmt` wrote before,
+    /// also for fields out of their range and years of any width or sign.
+    #[test]
+    fn text_matches_core_fmt() {
+        let odd = [
+            (1969, 7, 20, 20, 17, 40),
+            (0, 1, 1, 0, 0, 0),
+            (-5, 12, 31, 23, 59, 60),
+            (-1234, 1, 2, 3, 4, 5),
+            (12_345, 255, 99, 200, 100, 7),
+            (i32::MIN, 0, 0, 0, 0, 0),
+            (i32::MAX, 255, 255, 255, 255, 255),
+        ];
+        for (year, month, day, hour, minute, second) in odd {
+            let d = DateTime {
+                year,
+                month,
+                day,
+                hour,
+                minute,
+                second,
+            };
+            let mut want: heapless::String<40> = heapless::String::new();
+            write!(
+                want,
+                "{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}"
+            )
+            .unwrap();
+            assert_eq!(core::str::from_utf8(d.text().as_bytes()), Ok(want.as_str()));
+            let mut shown: heapless::String<40> = heapless::String::new();
+            write!(shown, "{d}").unwrap();
+            assert_eq!(shown, want);
+        }
+    }
+
     #[test]
     fn fixed_epoch_follows_virtual_time() {
         let mut c = FixedEpoch::SIMULATION;
