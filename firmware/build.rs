@@ -1,5 +1,6 @@
 //! Puts the board's memory map (memory/<board>.x) where the linker looks
-//! for memory.x, and checks that the target suits the board.
+//! for memory.x, and an empty device.x beside it (cortex-m-rt's `device`
+//! feature includes one), and checks that the target suits the board.
 use std::{env, fs, path::PathBuf};
 
 fn main() {
@@ -14,6 +15,14 @@ fn main() {
     }
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::copy(format!("memory/{board}.x"), out.join("memory.x")).expect("copy memory/<board>.x");
+    // cortex-m-rt's `device` feature includes device.x, where a device
+    // crate names its interrupt handlers; every line of the firmware's
+    // table (src/vectors.rs) is `DefaultHandler`, so there is none to name.
+    fs::write(
+        out.join("device.x"),
+        "/* The firmware's __INTERRUPTS (src/vectors.rs) names no handler but DefaultHandler. */\n",
+    )
+    .expect("write device.x");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory");
 }

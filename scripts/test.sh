@@ -84,12 +84,12 @@ if { rustup target list --installed 2>/dev/null | grep -qx thumbv7em-none-eabihf
     cargo build --lib --no-default-features --release --target thumbv7m-none-eabi
     step "firmware/ (its own workspace): fmt, clippy, and the board and tiny builds of both boards"
     (cd firmware && cargo fmt -- --check && cargo clippy --release -- -D warnings \
-        && cargo build --release && cargo build --release --features tiny --target-dir target/tiny \
-        && cargo clippy --release --features lm3s6965,tiny --target thumbv7m-none-eabi \
+        && cargo build --release && cargo build --release --no-default-features --features tiny --target-dir target/tiny \
+        && cargo clippy --release --no-default-features --features lm3s6965,tiny --target thumbv7m-none-eabi \
             --target-dir target/lm3s6965-tiny -- -D warnings \
         && cargo build --release --features lm3s6965 --target thumbv7m-none-eabi \
             --target-dir target/lm3s6965 \
-        && cargo build --release --features lm3s6965,tiny --target thumbv7m-none-eabi \
+        && cargo build --release --no-default-features --features lm3s6965,tiny --target thumbv7m-none-eabi \
             --target-dir target/lm3s6965-tiny)
 else
     echo "!!!!!!!! WARNING: the thumbv7em-none-eabihf or thumbv7m-none-eabi target could not be installed:"

@@ -47,8 +47,8 @@ fn SysTick() {
 #[derive(Clone, Copy)]
 struct NicLine;
 
-// Safety: `number` is the board's NIC line, which the NVIC has (it is
-// below the 240 lines cortex-m-rt's vector table covers).
+// Safety: `number` is the board's NIC line, which the NVIC has, and
+// which the vector table covers (src/vectors.rs; checked below).
 #[allow(unsafe_code)]
 unsafe impl cortex_m::interrupt::InterruptNumber for NicLine {
     fn number(self) -> u16 {
@@ -56,7 +56,10 @@ unsafe impl cortex_m::interrupt::InterruptNumber for NicLine {
     }
 }
 
-/// Every device interrupt lands here (the firmware has no device crate);
+/// The NIC's line must have an entry in the vector table.
+const _: () = assert!((board::NIC_IRQ as usize) < board::IRQ_LINES);
+
+/// Every device interrupt lands here (the vector table of src/vectors.rs);
 /// the NIC's is the only one enabled. It only woke the core: the line is
 /// masked until the next sleep, since the NIC holds it up while frames
 /// wait, and the run loop reads them.

@@ -23,12 +23,14 @@
 use core::mem::MaybeUninit;
 
 use cortex_m_rt::entry;
-use cortex_m_semihosting::{debug, hprintln};
+use cortex_m_semihosting::debug;
+#[cfg(not(feature = "tiny"))]
+use cortex_m_semihosting::hprintln;
 use layernet::app::Service;
 use layernet::app::chat::ChatRoom;
 use layernet::app::echo::EchoServer;
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
-#[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+#[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
 use layernet::app::mdns::{self, Responder};
 use layernet::app::services::{self, Kind};
 #[cfg(not(feature = "tiny"))]
@@ -46,7 +48,9 @@ use smoltcp::socket::udp;
 
 mod board;
 mod clock;
+mod say;
 mod stack_paint;
+mod vectors;
 
 /// The board's address on the segment (the host side is 192.168.69.100).
 const CONFIG: Config = Config::new(
@@ -96,7 +100,7 @@ const NTP_SERVER: IpEndpoint = IpEndpoint::new(
 /// The board answers for layernet.local (mDNS) and advertises its
 /// services (DNS-SD); the tiny build has no UDP socket to spare for it.
 /// It logs little (its name, a conflict): two lines are room enough.
-#[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+#[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
 type Mdns = Responder<2>;
 
 /// The board's room relays what its UDP socket can receive: up to
@@ -139,7 +143,7 @@ type Slot<T> = &'static mut MaybeUninit<T>;
 /// type: each value is built in a frame of its own, so start-up needs the
 /// largest of them on the stack, not their sum.
 #[inline(never)]
-fn place<T, E: core::fmt::Display>(
+fn place<T, E: say::Why>(
     slot: Slot<T>,
     what: &str,
     make: impl FnOnce() -> Result<T, E>,
@@ -147,6 +151,22 @@ fn place<T, E: core::fmt::Display>(
     match make() {
         Ok(value) => slot.write(value),
         Err(e) => fail_with(what, e),
+    }
+}
+
+/// Write every element of `slots` with `make()`, one at a time (so that
+/// no whole array is built on the stack first), and hand them back
+/// initialised.
+fn fill<T>(slots: &'static mut [MaybeUninit<T>], make: impl Fn() -> T) -> &'static mut [T] {
+    for slot in slots.iter_mut() {
+        slot.write(make());
+    }
+    // Safety: the loop above wrote every element of `slots`, so all of
+    // them are initialised; the borrow of `slots` moves into the result,
+    // so nothing else reaches them as uninitialised.
+    #[allow(unsafe_code)]
+    unsafe {
+        slots.assume_init_mut()
     }
 }
 
@@ -160,7 +180,7 @@ struct Services {
     files: &'static mut Files,
     #[cfg(not(feature = "tiny"))]
     sntp: &'static mut TimeClient,
-    #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+    #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
     mdns: &'static mut Mdns,
 }
 
@@ -174,7 +194,7 @@ struct ServiceSlots {
     files: Slot<Files>,
     #[cfg(not(feature = "tiny"))]
     sntp: Slot<TimeClient>,
-    #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+    #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
     mdns: Slot<Mdns>,
     /// UTC, once the SNTP client has it; read by the time-echo's clock.
     #[cfg(not(feature = "tiny"))]
@@ -229,14 +249,14 @@ impl Services {
             sntp: place(slots.sntp, "sntp", || {
                 Ok::<_, &str>(Sntp::new(NTP_SERVER, slots.utc))
             }),
-            #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+            #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
             mdns: place(slots.mdns, "mdns", responder),
         }
     }
 }
 
 /// layernet.local, advertising every service this build runs.
-#[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+#[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
 fn responder() -> Result<Mdns, &'static str> {
     let mut r = Responder::new(mdns::DEFAULT_HOSTNAME).map_err(|_| "bad host name")?;
     for entry in services::ALL.iter().filter(|e| runs(e.kind)) {
@@ -256,7 +276,7 @@ impl run::Services for Services {
         f(self.files);
         #[cfg(not(feature = "tiny"))]
         f(self.sntp);
-        #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+        #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
         f(self.mdns);
     }
 
@@ -274,7 +294,7 @@ impl run::Services for Services {
             at,
             self.files.poll_at(),
             self.sntp.poll_at(),
-            #[cfg(not(feature = "lm3s6965"))]
+            #[cfg(all(feature = "mdns", not(feature = "lm3s6965")))]
             self.mdns.poll_at(),
         ]
         .into_iter()
@@ -354,20 +374,22 @@ fn main() -> ! {
     // The stack's memory, as the profile sizes it, in statics of its own:
     // a constant with one non-zero byte goes to .data whole (a second copy
     // in flash, copied to RAM before `main`), one of zeroes to .bss (no
-    // flash). smoltcp's empty socket slot and UDP packet metadata have a
-    // non-zero byte each (their `None`), so only they are in .data; the
-    // socket buffers, the pool entries and the ICMP buffers are zeroes.
-    // Built at run time into a MaybeUninit instead, the compiler makes a
-    // value on the stack and then copies it in: the tiny build's start-up
-    // needed 19.3 KiB of stack that way.
-    static mut SOCKETS: [SocketStorage<'static>; SOCKET_SLOTS] =
-        [SocketStorage::EMPTY; SOCKET_SLOTS];
+    // flash). The socket buffers, the pool entries and the ICMP buffers
+    // are zeroes. smoltcp's empty socket slot and UDP packet metadata have
+    // a non-zero byte each (their `None`), so they are left uninitialised
+    // (.bss) and written one element at a time at boot ([`fill`]): as
+    // constants they were 3,688 B of .data in the tiny build. (Built at
+    // run time as whole values, the compiler made them on the stack and
+    // then copied them in: the tiny build's start-up needed 19.3 KiB of
+    // stack that way.)
+    static mut SOCKETS: [MaybeUninit<SocketStorage<'static>>; SOCKET_SLOTS] =
+        [const { MaybeUninit::uninit() }; SOCKET_SLOTS];
     static mut TCP_ENTRIES: [TcpEntry; TCP] = [TcpEntry::EMPTY; TCP];
     static mut TCP_BYTES: [u8; 2 * TCP * BUF] = [0; 2 * TCP * BUF];
     static mut UDP_ENTRIES: [UdpEntry; UDP] = [UdpEntry::EMPTY; UDP];
     static mut UDP_BYTES: [u8; 2 * UDP * BUF] = [0; 2 * UDP * BUF];
-    static mut UDP_META: [udp::PacketMetadata; 2 * UDP_PACKETS * UDP] =
-        [udp::PacketMetadata::EMPTY; 2 * UDP_PACKETS * UDP];
+    static mut UDP_META: [MaybeUninit<udp::PacketMetadata>; 2 * UDP_PACKETS * UDP] =
+        [const { MaybeUninit::uninit() }; 2 * UDP_PACKETS * UDP];
     static mut ICMP: IcmpBuffers = IcmpBuffers::EMPTY;
     // The others are uninitialised statics in .bss, and `write` hands back
     // the initialised reference.
@@ -381,7 +403,7 @@ fn main() -> ! {
     static mut FILES: MaybeUninit<Files> = MaybeUninit::uninit();
     #[cfg(not(feature = "tiny"))]
     static mut SNTP: MaybeUninit<TimeClient> = MaybeUninit::uninit();
-    #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+    #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
     static mut MDNS: MaybeUninit<Mdns> = MaybeUninit::uninit();
     #[cfg(not(feature = "tiny"))]
     static mut UTC: Offset = Offset::new();
@@ -396,18 +418,18 @@ fn main() -> ! {
         files: FILES,
         #[cfg(not(feature = "tiny"))]
         sntp: SNTP,
-        #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+        #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
         mdns: MDNS,
         #[cfg(not(feature = "tiny"))]
         utc: UTC,
     };
     let memory = match Memory::new(
-        SOCKETS,
+        fill(SOCKETS, || SocketStorage::EMPTY),
         TCP_ENTRIES,
         TCP_BYTES,
         UDP_ENTRIES,
         UDP_BYTES,
-        UDP_META,
+        fill(UDP_META, || udp::PacketMetadata::EMPTY),
         ICMP,
     ) {
         Ok(memory) => memory,
@@ -423,7 +445,11 @@ fn main() -> ! {
         fail("start-up overflowed the stack's reserve");
     }
     stack_paint::paint();
-    hprintln!("stack: {} bytes at start-up", startup_peak);
+    say::Line::new()
+        .str("stack: ")
+        .dec(startup_peak as u64)
+        .str(" bytes at start-up")
+        .print();
 
     let mut next_status = Instant::from_millis(STATUS_EVERY_MS);
     let mut last_frames = 0;
@@ -432,9 +458,7 @@ fn main() -> ! {
         // The last turn of `settle` polls the stack after the services,
         // so their writes go out now, not a tick later.
         let busy = run::settle(stack, nic, &mut services, || clock.now(), SETTLE_ROUNDS);
-        run::Services::each(&mut services, &mut |s| {
-            s.drain_log(&mut |line| hprintln!("{}", line))
-        });
+        run::Services::each(&mut services, &mut |s| s.drain_log(&mut say::line));
         let now = clock.now();
         if now >= next_status {
             next_status = now + layernet::Duration::from_millis(STATUS_EVERY_MS as u64);
@@ -478,7 +502,7 @@ fn start(
     board::hello(nic);
     nic.set_rx_interrupt(true);
     // mDNS's group, 01:00:5e:00:00:fb, past the MAC's filter.
-    #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+    #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
     board::accept_mdns(nic);
     let config = Config {
         seed: TimerJitter(nic).seed(),
@@ -490,17 +514,27 @@ fn start(
     let services = Services::bind(stack, services);
     let ip = CONFIG.ip.address();
     for entry in services::ALL.iter().filter(|e| runs(e.kind)) {
-        hprintln!("listening on {}:{} ({})", ip, entry.port, entry.name);
+        say::Line::new()
+            .str("listening on ")
+            .ip(ip)
+            .str(":")
+            .dec(entry.port.into())
+            .str(" (")
+            .str(entry.name)
+            .str(")")
+            .print();
     }
-    hprintln!(
-        "profile {}: resources {} bytes",
-        if cfg!(feature = "tiny") {
+    say::Line::new()
+        .str("profile ")
+        .str(if cfg!(feature = "tiny") {
             "tiny"
         } else {
             "board"
-        },
-        core::mem::size_of::<Profile>()
-    );
+        })
+        .str(": resources ")
+        .dec(core::mem::size_of::<Profile>() as u64)
+        .str(" bytes")
+        .print();
 
     (nic, stack, services, clock)
 }
@@ -517,29 +551,40 @@ fn status(nic: &Nic, now: Instant, last: &mut (Instant, u32)) {
     *last = (now, wakes);
     // Hundredths of a wake-up per second.
     let rate = u64::from(woke) * 100_000 / ms;
-    hprintln!(
-        "status: up {} s, frames rx {} tx {} (rx errors {}, tx full {}), stack {} bytes serving, reserve {}, wake-ups {} ({}.{:02}/s over {} ms)",
-        now.secs(),
-        nic.rx_frames,
-        nic.tx_frames,
-        nic.rx_errors,
-        nic.tx_full,
-        stack_paint::used(),
-        stack_paint::reserve(),
-        wakes,
-        rate / 100,
-        rate % 100,
-        ms
-    );
+    say::Line::new()
+        .str("status: up ")
+        .int(now.secs())
+        .str(" s, frames rx ")
+        .dec(nic.rx_frames)
+        .str(" tx ")
+        .dec(nic.tx_frames)
+        .str(" (rx errors ")
+        .dec(nic.rx_errors)
+        .str(", tx full ")
+        .dec(nic.tx_full)
+        .str("), stack ")
+        .dec(stack_paint::used() as u64)
+        .str(" bytes serving, reserve ")
+        .dec(stack_paint::reserve() as u64)
+        .str(", wake-ups ")
+        .dec(wakes.into())
+        .str(" (")
+        .dec(rate / 100)
+        .str(".")
+        .dec_width(rate % 100, 2)
+        .str("/s over ")
+        .dec(ms)
+        .str(" ms)")
+        .print();
 }
 
-fn fail_with(what: &str, err: impl core::fmt::Display) -> ! {
-    hprintln!("{}: {}", what, err);
+fn fail_with(what: &str, err: impl say::Why) -> ! {
+    say::Line::new().str(what).str(": ").str(err.why()).print();
     fail("start-up failed")
 }
 
 fn fail(why: &str) -> ! {
-    hprintln!("layernet firmware: {}", why);
+    say::Line::new().str("layernet firmware: ").str(why).print();
     debug::exit(debug::EXIT_FAILURE);
     loop {
         cortex_m::asm::wfi();
@@ -558,7 +603,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     #[cfg(feature = "tiny")]
     {
         let _ = info;
-        hprintln!("panic");
+        say::line("panic");
     }
     debug::exit(debug::EXIT_FAILURE);
     loop {

@@ -314,7 +314,24 @@ impl<const PEERS: usize, const LOG: usize, const RELAY: usize> Service
                 next: 0,
             };
             let mut tag: heapless::String<TAG_MAX> = heapless::String::new();
-            let _ = core::fmt::write(&mut tag, format_args!("[{}] ", EndpointText(from)));
+            // An IPv4 peer's tag without `core::fmt` (the tiny firmware
+            // links none); it stops at a piece that does not fit, as
+            // `core::fmt::write` into the string would (none is too long:
+            // `[255.255.255.255:65535] ` is TAG_MAX).
+            match from.addr {
+                crate::IpAddress::Ipv4(a) => {
+                    let text = EndpointText::v4(a, from.port);
+                    for piece in ["[", text.as_str(), "] "] {
+                        if tag.push_str(piece).is_err() {
+                            break;
+                        }
+                    }
+                }
+                #[allow(unreachable_patterns)]
+                _ => {
+                    let _ = core::fmt::write(&mut tag, format_args!("[{}] ", EndpointText(from)));
+                }
+            }
             // A smaller relay buffer cuts the text (RELAY > TAG_MAX holds
             // the tag).
             let n = n.min(RELAY.saturating_sub(tag.len()));

@@ -71,13 +71,84 @@ impl DateTime {
     }
 }
 
+impl DateTime {
+    /// The text `Display` shows, written digit by digit instead of through
+    /// `core::fmt` (`{:04}-{:02}-{:02} {:02}:{:02}:{:02}`), so that the
+    /// time-stamped echo links no formatting machinery: the tiny firmware
+    /// build has none (docs/performance.md).
+    pub(crate) fn text(&self) -> DateText {
+        let mut t = DateText {
+            bytes: [0; DATE_TEXT_MAX],
+            len: 0,
+        };
+        // `{:04}` counts the sign in the width: -5 is "-005".
+        if self.year < 0 {
+            t.push(b'-');
+            t.number(self.year.unsigned_abs(), 3);
+        } else {
+            t.number(self.year.unsigned_abs(), 4);
+        }
+        for (sep, n) in [
+            (b'-', self.month),
+            (b'-', self.day),
+            (b' ', self.hour),
+            (b':', self.minute),
+            (b':', self.second),
+        ] {
+            t.push(sep);
+            t.number(n.into(), 2);
+        }
+        t
+    }
+}
+
+/// The longest text of a [`DateTime`]: an 11-character year
+/// (`-2147483648`) and five fields of up to 3 digits, each after a
+/// separator.
+const DATE_TEXT_MAX: usize = 11 + 5 * 4;
+
+/// A [`DateTime`]'s text, in ASCII.
+pub(crate) struct DateText {
+    bytes: [u8; DATE_TEXT_MAX],
+    len: usize,
+}
+
+impl DateText {
+    fn push(&mut self, b: u8) {
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    /// `n` in decimal, zero-padded to `width` digits.
+    fn number(&mut self, mut n: u32, width: usize) {
+        let mut digits = [b'0'; 10];
+        let mut used = 0;
+        while n > 0 || used == 0 {
+            digits[used] = b'0' + (n % 10) as u8;
+            n /= 10;
+            used += 1;
+        }
+        for _ in used..width {
+            self.push(b'0');
+        }
+        for &d in digits[..used].iter().rev() {
+            self.push(d);
+        }
+    }
+
+    /// The text's bytes (ASCII).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
 impl fmt::Display for DateTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-            self.year, self.month, self.day, self.hour, self.minute, self.second
-        )
+        let text = self.text();
+        // ASCII by construction.
+        f.write_str(core::str::from_utf8(text.as_bytes()).unwrap_or_default())
     }
 }
 
@@ -169,6 +240,41 @@ mod tests {
             show(DateTime::from_unix(4_102_444_800)),
             "2100-01-01 00:00:00"
         );
+    }
+
+    /// The text written digit by digit is what `core::fmt` wrote before,
+    /// also for fields out of their range and years of any width or sign.
+    #[test]
+    fn text_matches_core_fmt() {
+        let odd = [
+            (1969, 7, 20, 20, 17, 40),
+            (0, 1, 1, 0, 0, 0),
+            (-5, 12, 31, 23, 59, 60),
+            (-1234, 1, 2, 3, 4, 5),
+            (12_345, 255, 99, 200, 100, 7),
+            (i32::MIN, 0, 0, 0, 0, 0),
+            (i32::MAX, 255, 255, 255, 255, 255),
+        ];
+        for (year, month, day, hour, minute, second) in odd {
+            let d = DateTime {
+                year,
+                month,
+                day,
+                hour,
+                minute,
+                second,
+            };
+            let mut want: heapless::String<40> = heapless::String::new();
+            write!(
+                want,
+                "{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}"
+            )
+            .unwrap();
+            assert_eq!(core::str::from_utf8(d.text().as_bytes()), Ok(want.as_str()));
+            let mut shown: heapless::String<40> = heapless::String::new();
+            write!(shown, "{d}").unwrap();
+            assert_eq!(shown, want);
+        }
     }
 
     #[test]

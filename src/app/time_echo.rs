@@ -108,12 +108,15 @@ pub struct TimeEchoServer<
     replies: u64,
 }
 
+/// `[YYYY-MM-DD HH:MM:SS]:`, padded with spaces or cut to [`PREFIX_LEN`];
+/// written without `core::fmt` (see `DateTime::text`).
 fn stamp<C: WallClock>(clock: &mut C, now: Instant) -> [u8; PREFIX_LEN] {
-    let mut s: heapless::String<32> = heapless::String::new();
-    let _ = core::fmt::write(&mut s, format_args!("[{}]:", clock.datetime(now)));
+    let text = clock.datetime(now).text();
     let mut out = [b' '; PREFIX_LEN];
-    let n = s.len().min(PREFIX_LEN);
-    out[..n].copy_from_slice(&s.as_bytes()[..n]);
+    let pieces: [&[u8]; 3] = [b"[", text.as_bytes(), b"]:"];
+    for (slot, &b) in out.iter_mut().zip(pieces.iter().flat_map(|p| p.iter())) {
+        *slot = b;
+    }
     out
 }
 

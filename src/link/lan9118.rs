@@ -134,13 +134,26 @@ pub enum InitError {
     Busy,
 }
 
-impl core::fmt::Display for InitError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
+impl InitError {
+    /// The error's text, as `Display` shows it: a board's firmware can
+    /// print it without `core::fmt` (the tiny build links none).
+    ///
+    /// ```
+    /// use layernet::link::lan9118::InitError;
+    /// assert_eq!(InitError::Busy.as_str(), InitError::Busy.to_string());
+    /// ```
+    pub const fn as_str(&self) -> &'static str {
+        match self {
             InitError::NoChip => "no LAN9118 answers: BYTE_TEST is not 0x87654321",
             InitError::NotReady => "the LAN9118 did not become ready after its reset",
             InitError::Busy => "the LAN9118's MAC CSR interface stayed busy",
-        })
+        }
+    }
+}
+
+impl core::fmt::Display for InitError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

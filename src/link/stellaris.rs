@@ -127,11 +127,24 @@ pub enum InitError {
     NoMac,
 }
 
+impl InitError {
+    /// The error's text, as `Display` shows it: a board's firmware can
+    /// print it without `core::fmt` (the tiny build links none).
+    ///
+    /// ```
+    /// use layernet::link::stellaris::InitError;
+    /// assert_eq!(InitError::NoMac.as_str(), InitError::NoMac.to_string());
+    /// ```
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            InitError::NoMac => "no Stellaris MAC answers: MACIA0 does not keep its address",
+        }
+    }
+}
+
 impl core::fmt::Display for InitError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
-            InitError::NoMac => "no Stellaris MAC answers: MACIA0 does not keep its address",
-        })
+        f.write_str(self.as_str())
     }
 }
 

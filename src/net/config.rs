@@ -159,9 +159,16 @@ pub enum ConfigError {
     BadIpv6Address,
 }
 
-impl core::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
+impl ConfigError {
+    /// The error's text, as `Display` shows it: a board's firmware can
+    /// print it without `core::fmt` (the tiny build links none).
+    ///
+    /// ```
+    /// use layernet::net::ConfigError;
+    /// assert_eq!(ConfigError::MacNotUnicast.as_str(), ConfigError::MacNotUnicast.to_string());
+    /// ```
+    pub const fn as_str(&self) -> &'static str {
+        match self {
             ConfigError::MacNotUnicast => "the MAC address must be unicast (first octet even)",
             ConfigError::BadAddress => "the IPv4 address must be a unicast host address",
             ConfigError::GatewayUnreachable => {
@@ -169,7 +176,13 @@ impl core::fmt::Display for ConfigError {
             }
             #[cfg(feature = "ipv6")]
             ConfigError::BadIpv6Address => "the IPv6 address must be a unicast address",
-        })
+        }
+    }
+}
+
+impl core::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -429,9 +429,16 @@ pub enum MemoryError {
     Sockets,
 }
 
-impl core::fmt::Display for MemoryError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
+impl MemoryError {
+    /// The error's text, as `Display` shows it: a board's firmware can
+    /// print it without `core::fmt` (the tiny build links none).
+    ///
+    /// ```
+    /// use layernet::net::MemoryError;
+    /// assert_eq!(MemoryError::NoTcp.as_str(), "the stack needs at least one TCP socket");
+    /// ```
+    pub const fn as_str(&self) -> &'static str {
+        match self {
             MemoryError::NoTcp => "the stack needs at least one TCP socket",
             MemoryError::TcpBuffer => {
                 "each TCP socket needs from 64 bytes to 1 GiB of buffer each way"
@@ -442,7 +449,13 @@ impl core::fmt::Display for MemoryError {
             MemoryError::Sockets => {
                 "the socket slots must be at least the TCP and UDP sockets plus one for ICMP"
             }
-        })
+        }
+    }
+}
+
+impl core::fmt::Display for MemoryError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

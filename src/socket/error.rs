@@ -57,9 +57,15 @@ pub enum Error {
     Aborted,
 }
 
-impl core::fmt::Display for Error {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
+impl Error {
+    /// The error's text, as `Display` shows it: a board's firmware can
+    /// print it without `core::fmt` (the tiny build links none).
+    ///
+    /// ```
+    /// assert_eq!(layernet::socket::Error::Refused.as_str(), "connection refused");
+    /// ```
+    pub const fn as_str(&self) -> &'static str {
+        match self {
             Error::WouldBlock => "operation would block",
             Error::Refused => "connection refused",
             Error::Reset => "connection reset by peer",
@@ -71,7 +77,13 @@ impl core::fmt::Display for Error {
             Error::InvalidInput => "invalid argument",
             Error::Truncated => "datagram truncated",
             Error::Aborted => "connection aborted by the stack",
-        })
+        }
+    }
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -70,25 +70,33 @@ use smoltcp::wire::IpEndpoint;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EndpointText(pub IpEndpoint);
 
+impl EndpointText {
+    /// An IPv4 endpoint's text, written without `core::fmt`: through
+    /// `core::fmt`, an address and port cost about a thousand
+    /// instructions, a tenth of a greeting connection's work in the stack,
+    /// and the chat's tag would link the formatting machinery into a
+    /// firmware build that has none.
+    pub(crate) fn v4(addr: smoltcp::wire::Ipv4Address, port: u16) -> Ascii {
+        let mut text = Ascii::default();
+        for (i, octet) in addr.octets().into_iter().enumerate() {
+            if i > 0 {
+                text.push(b'.');
+            }
+            text.number(octet.into());
+        }
+        text.push(b':');
+        text.number(port);
+        text
+    }
+}
+
 impl core::fmt::Display for EndpointText {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self.0.addr {
             #[cfg(feature = "ipv6")]
             IpAddress::Ipv6(a) => write!(f, "[{a}]:{}", self.0.port),
             smoltcp::wire::IpAddress::Ipv4(a) => {
-                // One write of digits made here: through `core::fmt`, an
-                // address and port cost about a thousand instructions, a
-                // tenth of a greeting connection's work in the stack.
-                let mut text = Ascii::default();
-                for (i, octet) in a.octets().into_iter().enumerate() {
-                    if i > 0 {
-                        text.push(b'.');
-                    }
-                    text.number(octet.into());
-                }
-                text.push(b':');
-                text.number(self.0.port);
-                f.write_str(text.as_str())
+                f.write_str(EndpointText::v4(a, self.0.port).as_str())
             }
             #[allow(unreachable_patterns)]
             a => write!(f, "{a}:{}", self.0.port),
@@ -98,7 +106,7 @@ impl core::fmt::Display for EndpointText {
 
 /// Room for the longest IPv4 endpoint, `255.255.255.255:65535`.
 #[derive(Default)]
-struct Ascii {
+pub(crate) struct Ascii {
     bytes: [u8; 21],
     len: usize,
 }
@@ -127,7 +135,7 @@ impl Ascii {
         }
     }
 
-    fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         let bytes = self.bytes.get(..self.len).unwrap_or_default();
         core::str::from_utf8(bytes).unwrap_or_default()
     }

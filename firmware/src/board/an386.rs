@@ -3,7 +3,6 @@
 
 use super::NicStats;
 use cortex_m::peripheral::SYST;
-use cortex_m_semihosting::hprintln;
 use layernet::EthernetAddress;
 use layernet::link::lan9118::{self, Lan9118, MPS2_BASE, Mmio};
 
@@ -11,6 +10,9 @@ pub const NAME: &str = "MPS2 AN386";
 /// The core clock, which SysTick counts.
 pub const CPU_HZ: u32 = 25_000_000;
 pub const NIC_IRQ: u16 = 13;
+/// Device interrupt lines in the vector table: the 32 QEMU's AN386 model
+/// has (its NVIC's `num-irq`).
+pub const IRQ_LINES: usize = 32;
 
 /// Log lines each service of the board profile keeps between two drains:
 /// the library's default: 4 MiB of RAM has room.
@@ -37,11 +39,12 @@ fn registers() -> Mmio {
 }
 
 pub fn hello<const FRAME: usize>(nic: &mut Nic<FRAME>) {
-    hprintln!(
-        "layernet firmware: {}, LAN9118 ID_REV {:#010x}",
-        NAME,
-        nic.id_rev()
-    );
+    crate::say::Line::new()
+        .str("layernet firmware: ")
+        .str(NAME)
+        .str(", LAN9118 ID_REV ")
+        .hex32(nic.id_rev())
+        .print();
 }
 
 /// Timing: the LAN9118's 25 MHz counter and SysTick's current value when
@@ -63,11 +66,11 @@ pub fn stats<const FRAME: usize>(nic: &Nic<FRAME>) -> NicStats {
 
 /// Let mDNS's group (01:00:5e:00:00:fb) past the LAN9118's filter: one
 /// bit of its multicast hash.
-#[cfg(not(feature = "tiny"))]
+#[cfg(all(feature = "mdns", not(feature = "tiny")))]
 pub fn accept_mdns<const FRAME: usize>(nic: &mut Nic<FRAME>) {
     use layernet::link::lan9118::Multicast;
     let mdns_mac = EthernetAddress([1, 0, 0x5e, 0, 0, 0xfb]);
     if let Err(e) = nic.set_multicast(Multicast::Hash(1 << Multicast::hash_bit(mdns_mac))) {
-        hprintln!("mdns: multicast filter: {}", e);
+        cortex_m_semihosting::hprintln!("mdns: multicast filter: {}", e);
     }
 }

@@ -3,7 +3,6 @@
 
 use super::NicStats;
 use cortex_m::peripheral::SYST;
-use cortex_m_semihosting::hprintln;
 use layernet::EthernetAddress;
 use layernet::link::bus::{Mmio, Registers};
 use layernet::link::stellaris::{self, LM3S6965_BASE, LM3S6965_IRQ, Stellaris};
@@ -12,6 +11,9 @@ pub const NAME: &str = "Stellaris LM3S6965";
 /// The core clock as `init` sets it: the PLL's 200 MHz divided by 4.
 pub const CPU_HZ: u32 = 50_000_000;
 pub const NIC_IRQ: u16 = LM3S6965_IRQ;
+/// Device interrupt lines in the vector table: the 64 QEMU's
+/// lm3s6965evb model has (its NVIC's `num-irq`; the chip uses 0-47).
+pub const IRQ_LINES: usize = 64;
 
 /// Log lines each service of the board profile keeps between two drains:
 /// 4 of 192 bytes each, not the library's 16: with 16, the board
@@ -89,12 +91,14 @@ fn registers() -> Mmio {
 }
 
 pub fn hello<const FRAME: usize>(nic: &mut Nic<FRAME>) {
-    hprintln!(
-        "layernet firmware: {}, Stellaris MAC at {:#010x}, MAC address {}",
-        NAME,
-        LM3S6965_BASE,
-        nic.mac_address()
-    );
+    crate::say::Line::new()
+        .str("layernet firmware: ")
+        .str(NAME)
+        .str(", Stellaris MAC at ")
+        .hex32(LM3S6965_BASE as u32)
+        .str(", MAC address ")
+        .mac(nic.mac_address())
+        .print();
 }
 
 /// Timing: SysTick's current value and the host's clock through

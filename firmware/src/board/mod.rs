@@ -2,8 +2,8 @@
 //! and nothing else. `main` and the other modules use only what is here,
 //! under the same names on both:
 //!
-//! - `NAME`, `CPU_HZ` (what SysTick counts) and `NIC_IRQ` (the NIC's NVIC
-//!   line);
+//! - `NAME`, `CPU_HZ` (what SysTick counts), `NIC_IRQ` (the NIC's NVIC
+//!   line) and `IRQ_LINES` (the device lines in the vector table);
 //! - `init()`: clocks and power, before anything else;
 //! - `Nic<FRAME>`, its error `NicError`, and `nic()`, which brings it up;
 //! - `hello()`, the first log line; `jitter()`, raw entropy; `stats()`.
