@@ -33,6 +33,8 @@
 //! | `s.getsockname()` / `s.getpeername()` | `local_addr` / `peer_addr` |
 //! | `TCP_NODELAY`, `SO_KEEPALIVE`, `settimeout` | `set_nodelay`, `set_keepalive`, `set_timeout` |
 
+#[cfg(feature = "async")]
+pub mod asynch;
 mod error;
 pub mod io;
 mod listener;
