@@ -352,8 +352,10 @@ enum Wait {
 /// ```
 pub struct TcpStream<'s, 'a> {
     shared: &'s Shared<'a>,
-    /// `None` only once `close`, `abort` or `into_inner` took it.
-    stream: Option<super::TcpStream>,
+    /// `None` only once `close`, `abort` or `into_inner` took it. In a
+    /// cell so that the two halves of [`TcpStream::split`] can each borrow
+    /// it for one try (never across an await).
+    stream: RefCell<Option<super::TcpStream>>,
 }
 
 impl<'s, 'a> TcpStream<'s, 'a> {
@@ -381,9 +383,9 @@ impl<'s, 'a> TcpStream<'s, 'a> {
     pub async fn connect(shared: &'s Shared<'a>, remote: IpEndpoint) -> Result<Self, Error> {
         let stream = shared.with(|stack| super::TcpStream::connect(stack, remote))?;
         shared.kick();
-        let mut stream = TcpStream {
+        let stream = TcpStream {
             shared,
-            stream: Some(stream),
+            stream: RefCell::new(Some(stream)),
         };
         match poll_fn(|cx| stream.poll_op(cx, Wait::Both, |s, stack| s.poll_connect(stack))).await {
             Ok(()) => Ok(stream),
@@ -414,7 +416,7 @@ impl<'s, 'a> TcpStream<'s, 'a> {
     pub fn new(shared: &'s Shared<'a>, stream: super::TcpStream) -> Self {
         TcpStream {
             shared,
-            stream: Some(stream),
+            stream: RefCell::new(Some(stream)),
         }
     }
 
@@ -434,7 +436,7 @@ impl<'s, 'a> TcpStream<'s, 'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with<R>(&mut self, f: impl FnOnce(&mut super::TcpStream, &mut Stack<'a>) -> R) -> R {
-        let stream = &mut self.stream;
+        let stream = self.stream.get_mut();
         self.shared.with(|stack| match stream.as_mut() {
             Some(s) => f(s, stack),
             // Unreachable: only the consuming calls take the stream. A
@@ -493,7 +495,7 @@ impl<'s, 'a> TcpStream<'s, 'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn close(mut self) {
-        if let Some(s) = self.stream.take() {
+        if let Some(s) = self.stream.get_mut().take() {
             self.shared.with(|stack| s.close(stack));
             self.shared.kick();
         }
@@ -518,7 +520,7 @@ impl<'s, 'a> TcpStream<'s, 'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn abort(mut self) {
-        if let Some(s) = self.stream.take() {
+        if let Some(s) = self.stream.get_mut().take() {
             self.shared.with(|stack| s.abort(stack));
             self.shared.kick();
         }
@@ -539,18 +541,52 @@ impl<'s, 'a> TcpStream<'s, 'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn into_inner(mut self) -> Option<super::TcpStream> {
-        self.stream.take()
+        self.stream.get_mut().take()
+    }
+
+    /// Split into a reading and a writing half, for two tasks (or two
+    /// branches of a `join`) that read and write at once: a peer that
+    /// echoes while it reads needs both, or each side's buffers fill and
+    /// both wait. Each half waits on its own smoltcp waker.
+    ///
+    /// ```
+    /// use embedded_io_async::{Read, Write};
+    /// use layernet::{Duration, host::sim::{SimNet, endpoint}, socket::asynch::*};
+    /// let mut net = SimNet::new(21, Default::default());
+    /// let (s, server) = net.add_async_host()?;
+    /// let (_, client) = net.add_async_host()?;
+    /// let mut l = TcpListener::bind(server, 9, 1)?;
+    /// let talk = async {
+    ///     let mut out = TcpStream::connect(client, endpoint(s, 9)).await?;
+    ///     let (mut inc, _) = l.accept().await?;
+    ///     let (mut r, mut w) = out.split();
+    ///     let mut got = [0u8; 5];
+    ///     let (sent, _, heard) = futures::join!(
+    ///         w.write_all(b"hello"),
+    ///         async { let mut b = [0u8; 5]; inc.read_exact(&mut b).await.ok(); inc.write_all(&b).await },
+    ///         r.read_exact(&mut got),
+    ///     );
+    ///     sent?;
+    ///     heard.map_err(|_| layernet::socket::Error::Reset)?;
+    ///     Ok::<_, layernet::socket::Error>(got)
+    /// };
+    /// assert_eq!(net.block_on(talk, Duration::from_secs(1)), Some(Ok(*b"hello")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn split(&mut self) -> (TcpReader<'_, 's, 'a>, TcpWriter<'_, 's, 'a>) {
+        (TcpReader { stream: self }, TcpWriter { stream: self })
     }
 
     /// Try `op`; if it would block, register the task with the socket's
     /// `wait` waker(s) in the same borrow of the stack and return `Pending`.
     fn poll_op<T>(
-        &mut self,
+        &self,
         cx: &mut Context<'_>,
         wait: Wait,
         op: impl FnOnce(&mut super::TcpStream, &mut Stack<'a>) -> Result<T, Error>,
     ) -> Poll<Result<T, Error>> {
-        let Some(stream) = self.stream.as_mut() else {
+        let mut held = self.stream.borrow_mut();
+        let Some(stream) = held.as_mut() else {
             return Poll::Ready(Err(Error::NotConnected));
         };
         let done = self.shared.with(|stack| match op(stream, stack) {
@@ -581,7 +617,7 @@ impl<'s, 'a> TcpStream<'s, 'a> {
 
 impl Drop for TcpStream<'_, '_> {
     fn drop(&mut self) {
-        if let Some(s) = self.stream.take()
+        if let Some(s) = self.stream.get_mut().take()
             && let Ok(mut stack) = self.shared.stack.try_borrow_mut()
         {
             s.close(&mut stack);
@@ -612,6 +648,110 @@ impl embedded_io_async::Write for TcpStream<'_, '_> {
     /// Waits until the peer has acknowledged everything written.
     async fn flush(&mut self) -> Result<(), Error> {
         poll_fn(|cx| self.poll_op(cx, Wait::Send, |s, stack| s.flushed(stack))).await
+    }
+}
+
+/// The reading half of a [`TcpStream`] ([`TcpStream::split`]):
+/// `embedded_io_async::Read`.
+///
+/// ```
+/// use embedded_io_async::Read;
+/// use layernet::{Duration, host::sim::{SimNet, endpoint}, socket::asynch::*};
+/// let mut net = SimNet::new(22, Default::default());
+/// let (s, server) = net.add_async_host()?;
+/// let (_, client) = net.add_async_host()?;
+/// let mut l = TcpListener::bind(server, 9, 1)?;
+/// let eof = async {
+///     let mut out = TcpStream::connect(client, endpoint(s, 9)).await?;
+///     l.accept().await?.0.close();
+///     let (mut r, _) = out.split();
+///     r.read(&mut [0; 4]).await
+/// };
+/// assert_eq!(net.block_on(eof, Duration::from_secs(1)), Some(Ok(0)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct TcpReader<'h, 's, 'a> {
+    stream: &'h TcpStream<'s, 'a>,
+}
+
+/// The writing half of a [`TcpStream`] ([`TcpStream::split`]):
+/// `embedded_io_async::Write`.
+///
+/// ```
+/// use embedded_io_async::Write;
+/// use layernet::{Duration, host::sim::{SimNet, endpoint}, socket::asynch::*};
+/// let mut net = SimNet::new(23, Default::default());
+/// let (s, server) = net.add_async_host()?;
+/// let (_, client) = net.add_async_host()?;
+/// let _l = TcpListener::bind(server, 9, 1)?;
+/// let sent = async {
+///     let mut out = TcpStream::connect(client, endpoint(s, 9)).await?;
+///     let (_, mut w) = out.split();
+///     w.write_all(b"acknowledged").await?;
+///     w.flush().await
+/// };
+/// assert_eq!(net.block_on(sent, Duration::from_secs(1)), Some(Ok(())));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct TcpWriter<'h, 's, 'a> {
+    stream: &'h TcpStream<'s, 'a>,
+}
+
+impl embedded_io_async::ErrorType for TcpReader<'_, '_, '_> {
+    type Error = Error;
+}
+
+impl embedded_io_async::ErrorType for TcpWriter<'_, '_, '_> {
+    type Error = Error;
+}
+
+impl embedded_io_async::Read for TcpReader<'_, '_, '_> {
+    /// As [`TcpStream`]'s `read`.
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        let stream = self.stream;
+        poll_fn(|cx| stream.poll_op(cx, Wait::Recv, |s, stack| s.recv(stack, buf))).await
+    }
+}
+
+impl embedded_io_async::Write for TcpWriter<'_, '_, '_> {
+    /// As [`TcpStream`]'s `write`.
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Error> {
+        let stream = self.stream;
+        poll_fn(|cx| stream.poll_op(cx, Wait::Send, |s, stack| s.send(stack, buf))).await
+    }
+
+    /// As [`TcpStream`]'s `flush`.
+    async fn flush(&mut self) -> Result<(), Error> {
+        let stream = self.stream;
+        poll_fn(|cx| stream.poll_op(cx, Wait::Send, |s, stack| s.flushed(stack))).await
+    }
+}
+
+impl TcpWriter<'_, '_, '_> {
+    /// Send FIN after the queued data; the reading half reads on.
+    ///
+    /// ```
+    /// use embedded_io_async::Read;
+    /// use layernet::{Duration, host::sim::{SimNet, endpoint}, socket::asynch::*};
+    /// let mut net = SimNet::new(24, Default::default());
+    /// let (s, server) = net.add_async_host()?;
+    /// let (_, client) = net.add_async_host()?;
+    /// let mut l = TcpListener::bind(server, 9, 1)?;
+    /// let both = async {
+    ///     let mut out = TcpStream::connect(client, endpoint(s, 9)).await?;
+    ///     let (mut inc, _) = l.accept().await?;
+    ///     out.split().1.shutdown();
+    ///     inc.read(&mut [0; 4]).await
+    /// };
+    /// assert_eq!(net.block_on(both, Duration::from_secs(1)), Some(Ok(0)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shutdown(&mut self) {
+        let shared = self.stream.shared;
+        if let Some(s) = self.stream.stream.borrow_mut().as_mut() {
+            shared.with(|stack| s.shutdown(stack));
+        }
+        shared.kick();
     }
 }
 
