@@ -117,6 +117,55 @@ impl SimNet {
         None
     }
 
+    /// Run the network beside an executor: `tasks` runs the executor's
+    /// ready tasks until none can move (`LocalPool::run_until_stalled`)
+    /// and says whether the work is done; between its calls the network
+    /// runs, at this instant while anything moves, then on to the next
+    /// event. Returns whether `tasks` said done within `timeout` of
+    /// virtual time. [`SimNet::block_on`] is this for one future.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use futures::{executor::LocalPool, task::LocalSpawnExt};
+    /// use layernet::{Duration, host::sim::{SimNet, endpoint}, socket::asynch::UdpSocket};
+    /// let mut net = SimNet::new(1, Default::default());
+    /// let (a, sa) = net.add_async_host()?;
+    /// let (_, sb) = net.add_async_host()?;
+    /// let mut pool = LocalPool::new();
+    /// let heard = Rc::new(Cell::new(0));
+    /// let (mut rx, mut tx) = (UdpSocket::bind(sa, 9)?, UdpSocket::bind(sb, 0)?);
+    /// let h = heard.clone();
+    /// pool.spawner().spawn_local(async move {
+    ///     let mut buf = [0u8; 8];
+    ///     if let Ok((n, _)) = rx.recv_from(&mut buf).await { h.set(n) }
+    /// })?;
+    /// pool.spawner().spawn_local(async move { tx.send_to(b"hello", endpoint(a, 9)).await.ok(); })?;
+    /// let done = net.run_tasks(Duration::from_secs(1), || {
+    ///     pool.run_until_stalled();
+    ///     heard.get() > 0
+    /// });
+    /// assert!(done && heard.get() == 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn run_tasks(&mut self, timeout: Duration, mut tasks: impl FnMut() -> bool) -> bool {
+        let limit = self.now + timeout;
+        for _ in 0..MAX_ROUNDS {
+            if tasks() {
+                return true;
+            }
+            if self.settle(&mut []) {
+                continue;
+            }
+            if self.now >= limit {
+                return false;
+            }
+            self.step(limit, &mut []);
+        }
+        false
+    }
+
     /// Poll every async host once at `now`; true if any moved.
     pub(super) fn poll_async_hosts(&mut self, now: Instant) -> bool {
         let mut moved = false;
