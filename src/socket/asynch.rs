@@ -166,7 +166,9 @@ impl<'a> Shared<'a> {
 
     /// Borrow the stack for `f`: the non-blocking core's whole API (a
     /// service's poll, counters, the pool's state) is there. The borrow
-    /// ends with `f`; nothing may hold it across an await.
+    /// ends with `f`; nothing may hold it across an await. The run loop
+    /// polls the stack through [`Shared::poll`], not here: only that poll
+    /// tells the pending accepts to look again.
     ///
     /// # Panics
     ///
