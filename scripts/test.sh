@@ -82,6 +82,8 @@ if { rustup target list --installed 2>/dev/null | grep -qx thumbv7em-none-eabihf
         || rustup target add thumbv7m-none-eabi; }; then
     cargo build --lib --no-default-features --release --target thumbv7em-none-eabihf
     cargo build --lib --no-default-features --release --target thumbv7m-none-eabi
+    # The async sockets (feature `async`) build for a board too.
+    cargo build --lib --no-default-features --features async --release --target thumbv7em-none-eabihf
     step "firmware/ (its own workspace): fmt, clippy, and the board and tiny builds of both boards"
     (cd firmware && cargo fmt -- --check && cargo clippy --release -- -D warnings \
         && cargo build --release && cargo build --release --no-default-features --features tiny --target-dir target/tiny \
@@ -99,6 +101,10 @@ fi
 step "the core's dependencies with default features off enable no std or alloc feature"
 if cargo tree -e normal,features --no-default-features | grep -E 'feature "(std|alloc)"'; then
     echo "a dependency of the core pulls in std or alloc (above)"
+    exit 1
+fi
+if cargo tree -e normal,features --no-default-features --features async | grep -E 'feature "(std|alloc)"'; then
+    echo "a dependency of the async sockets pulls in std or alloc (above)"
     exit 1
 fi
 cargo tree -e normal --no-default-features --prefix none | sort -u | tr '\n' ' '

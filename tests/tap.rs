@@ -223,3 +223,28 @@ fn mdns_against_dig_and_zeroconf() {
     }
     scenario(&["tap0", "tap1"], "mdns", false);
 }
+
+/// The async echo server example (`socket::asynch` on a `LocalPool`)
+/// against nc and python on tap0: a line, 1 MB echoed exactly while it is
+/// sent, a peer's close, a peer's reset. The example is the binary that
+/// `cargo test` builds beside the tests (target/<profile>/examples/).
+#[test]
+fn the_async_echo_server_against_linux_peers() {
+    let example = std::env::current_exe().ok().and_then(|exe| {
+        let profile_dir = exe.parent()?.parent()?;
+        Some(profile_dir.join("examples").join("async_echo_server"))
+    });
+    let Some(example) = example.filter(|p| p.exists()) else {
+        // `cargo test --test tap` alone does not build examples.
+        assert!(
+            !in_ci(),
+            "CI=true but the async_echo_server example was not built"
+        );
+        println!("skipping: build it first: cargo build --example async_echo_server");
+        return;
+    };
+    let path = example.to_string_lossy().into_owned();
+    if let Some(out) = run_in_namespace(&["tap0"], "async_echo.sh", &[&path]) {
+        assert!(out.contains("async_echo: all passed"), "{out}");
+    }
+}

@@ -26,6 +26,9 @@
 //! the method they show. Splitting its `impl` by concern (setup apart from
 //! the scheduler) is the next step if it grows.
 
+#[cfg(feature = "async")]
+mod asynch;
+
 use std::cell::{Ref, RefCell};
 
 use crate::app::Service;
@@ -126,6 +129,13 @@ impl SimHost {
     }
 }
 
+/// A host whose stack lives in a [`crate::socket::asynch::Shared`] cell.
+#[cfg(feature = "async")]
+struct AsyncHost {
+    shared: &'static crate::socket::asynch::Shared<'static>,
+    port: SimPort,
+}
+
 /// Poll `stack` and `services` once ([`run::turn_observed`]): through the
 /// capture while it has a sink, else on the bare port, which saves the
 /// wrapper's look at every frame in the untraced runs that benchmarks time
@@ -165,6 +175,10 @@ pub struct SimNet {
     faults: Faults,
     dice: &'static RefCell<Rng>,
     hosts: Vec<SimHost>,
+    /// Hosts whose stack async sockets share (see `asynch.rs`); their
+    /// positions follow the plain hosts'.
+    #[cfg(feature = "async")]
+    async_hosts: Vec<AsyncHost>,
     now: Instant,
     seed: u64,
     steps: u64,
@@ -228,6 +242,8 @@ impl SimNet {
             faults,
             dice: Box::leak(Box::new(RefCell::new(Rng::new(seed)))),
             hosts: Vec::new(),
+            #[cfg(feature = "async")]
+            async_hosts: Vec::new(),
             now: Instant::ZERO,
             seed,
             steps: 0,
@@ -332,10 +348,11 @@ impl SimNet {
         memory: Memory<'static>,
     ) -> Result<HostId, ConfigError> {
         let i = self.hosts.len();
-        config.seed = self
-            .seed
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .wrapping_add(i as u64 + 1);
+        if self.async_hosts_count() > 0 {
+            // Position `i` is an async host's.
+            return Err(ConfigError::BadAddress);
+        }
+        config.seed = self.host_seed(i);
         let mut port = self.port(i, config.mac).ok_or(ConfigError::BadAddress)?;
         let stack = Stack::with_memory(config, &mut port, memory, self.now)?;
         self.hosts.push(SimHost {
@@ -346,6 +363,21 @@ impl SimNet {
             observer: None,
         });
         Ok(i)
+    }
+
+    /// The seed of the host at position `i`, from the network's seed.
+    fn host_seed(&self, i: usize) -> u64 {
+        self.seed
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(i as u64 + 1)
+    }
+
+    /// How many async hosts follow the plain ones.
+    fn async_hosts_count(&self) -> usize {
+        #[cfg(feature = "async")]
+        return self.async_hosts.len();
+        #[cfg(not(feature = "async"))]
+        0
     }
 
     /// Number of hosts.
@@ -644,7 +676,7 @@ impl SimNet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn raw_port(&mut self, index: usize, mac: EthernetAddress) -> Option<SimPort> {
-        if index < self.hosts.len() {
+        if index < self.hosts.len() + self.async_hosts_count() {
             return None;
         }
         self.port(index, mac)
@@ -739,6 +771,10 @@ impl SimNet {
                     progress |= s.poll(&mut h.stack, now);
                 }
             }
+            #[cfg(feature = "async")]
+            {
+                progress |= self.poll_async_hosts(now);
+            }
             progress |= self.offered() != offered;
             if !progress {
                 return moved;
@@ -758,6 +794,8 @@ impl SimNet {
             .iter()
             .map(|h| h.port.inner().stats().offered)
             .sum();
+        #[cfg(feature = "async")]
+        let held = held + self.async_hosts_offered();
         self.segment.borrow().stats().offered + held
     }
 
@@ -774,6 +812,10 @@ impl SimNet {
         }
         for (_, s) in extra.iter() {
             next = earliest(next, s.poll_at());
+        }
+        #[cfg(feature = "async")]
+        {
+            next = earliest(next, self.async_hosts_next(now));
         }
         next
     }

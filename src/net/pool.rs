@@ -30,6 +30,16 @@ pub(crate) struct Key {
     pub(super) generation: u32,
 }
 
+impl Key {
+    /// A key that names no socket: every call with it reads as a stream
+    /// the stack took back.
+    #[cfg(feature = "async")]
+    pub(crate) const STALE: Key = Key {
+        index: usize::MAX,
+        generation: u32::MAX,
+    };
+}
+
 impl<'a> Stack<'a> {
     /// TCP connections still open (neither closed, listening, nor in TIME-WAIT).
     ///

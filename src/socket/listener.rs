@@ -34,7 +34,7 @@ use crate::net::{Key, Stack};
 #[derive(Debug)]
 #[must_use = "a dropped listener keeps listening and keeps its backlog's sockets: call `close` (or `stop`)"]
 pub struct TcpListener {
-    key: Key,
+    pub(super) key: Key,
     port: u16,
 }
 

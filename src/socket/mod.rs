@@ -19,8 +19,11 @@
 //! `crate::host::blocking`, where a shared handle to the driver (the stack
 //! or the whole simulated network) stands in for the argument and drives
 //! the network while it waits. A connected stream's whole API is already
-//! "given a stack, do this", so the same core serves `embedded_io` later by
-//! pairing a stream with a `&mut Stack`.
+//! "given a stack, do this", so the same core serves `embedded_io` by
+//! pairing a stream with a `&mut Stack` ([`io`]), and, with the `async`
+//! feature, `embedded_io_async` on an executor by putting the stack in a
+//! `RefCell` that the run loop and the socket futures borrow in turn
+//! (`asynch`, woken through smoltcp's socket wakers).
 //!
 //! | Python | layernet (non-blocking core) |
 //! |---|---|
@@ -33,6 +36,8 @@
 //! | `s.getsockname()` / `s.getpeername()` | `local_addr` / `peer_addr` |
 //! | `TCP_NODELAY`, `SO_KEEPALIVE`, `settimeout` | `set_nodelay`, `set_keepalive`, `set_timeout` |
 
+#[cfg(feature = "async")]
+pub mod asynch;
 mod error;
 pub mod io;
 mod listener;

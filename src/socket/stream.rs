@@ -645,6 +645,23 @@ impl TcpStream {
         stack.release_tcp(self.key);
     }
 
+    /// Whether everything written has been acknowledged: `Ok` once the
+    /// send queue is empty, [`Error::WouldBlock`] while it is not (or the
+    /// handshake still runs), the closed stream's error if a reset or a
+    /// refusal emptied it. After our own shutdown an empty queue is `Ok`.
+    #[cfg(feature = "async")]
+    pub(super) fn flushed(&self, stack: &Stack<'_>) -> Result<(), Error> {
+        self.live(stack)?;
+        match self.state(stack) {
+            tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
+            tcp::State::Closed | tcp::State::Listen if !self.past.shut => {
+                Err(self.send_closed_error())
+            }
+            _ if self.send_queue(stack) > 0 => Err(Error::WouldBlock),
+            _ => Ok(()),
+        }
+    }
+
     /// `read` applied to the stream's smoltcp socket, or `default` if its
     /// slot is gone.
     pub(super) fn read_socket<'a, T>(

@@ -35,7 +35,7 @@ use crate::net::{Key, Stack, Transport};
 #[derive(Debug)]
 #[must_use = "a dropped UDP socket keeps its pool socket and port: call `close`"]
 pub struct UdpSocket {
-    key: Key,
+    pub(super) key: Key,
     port: u16,
 }
 
