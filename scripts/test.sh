@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 step() { printf '\n== %s (%ds)\n' "$*" "$((SECONDS - started))"; }
 
-step "tools for the TAP, trace, diagram, browser and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, ab, wget, qemu-system-arm, tcpdump, chromium, chromedriver, selenium, chronyd, dig, zeroconf, openssl"
+step "tools for the TAP, trace, diagram, browser and QEMU tests (root only): ip, ping, nc, curl, python3, tshark, nft, dnsmasq, ab, wget, qemu-system-arm, tcpdump, chromium, chromedriver, selenium, chronyd, dig, zeroconf, openssl, avahi-daemon, nss-mdns"
 if [ "$(id -u)" = 0 ]; then
     need=()
     command -v ip >/dev/null || need+=(iproute2)
@@ -34,6 +34,11 @@ if [ "$(id -u)" = 0 ]; then
     command -v chronyd >/dev/null || need+=(chrony)
     # The mDNS tests: dig's legacy unicast query to 224.0.0.251.
     command -v dig >/dev/null || need+=(bind9-dnsutils)
+    # `curl http://layernet.local:7878/` through glibc's own resolver
+    # (tests/tap/nss_mdns.sh): nss-mdns and the avahi-daemon it asks,
+    # started by the test in its own namespaces.
+    command -v avahi-daemon >/dev/null || need+=(avahi-daemon)
+    ldconfig -p | grep -q 'libnss_mdns4_minimal\.so\.2' || need+=(libnss-mdns)
     # HTTPS (tests/tap/tls.sh): s_client, and certificates from another CA.
     command -v openssl >/dev/null || need+=(openssl)
     if [ ${#need[@]} -gt 0 ]; then
@@ -42,16 +47,26 @@ if [ "$(id -u)" = 0 ]; then
         # tshark's package asks whether non-root users may capture: no.
         echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
         apt-get update -qq
-        # Packages with a daemon (chrony) must not start it here, in the
-        # root namespace: the tests start their own, in theirs.
+        # Packages with a daemon (chrony, avahi-daemon, dbus) must not
+        # start it here, in the root namespace: the tests start their own,
+        # in theirs.
         policy=
         if [ ! -e /usr/sbin/policy-rc.d ]; then
             printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
             chmod +x /usr/sbin/policy-rc.d
             policy=/usr/sbin/policy-rc.d
         fi
+        # libnss-mdns's install adds mdns4_minimal to this machine's
+        # /etc/nsswitch.conf; the test brings its own (bind-mounted in its
+        # mount namespace), so the machine's resolver stays as it was.
+        nsswitch=$(mktemp)
+        cp -p /etc/nsswitch.conf "$nsswitch" 2>/dev/null || true
         apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
         [ -z "$policy" ] || rm -f "$policy"
+        if [ -s "$nsswitch" ] && ! cmp -s "$nsswitch" /etc/nsswitch.conf; then
+            cp -p "$nsswitch" /etc/nsswitch.conf
+        fi
+        rm -f "$nsswitch"
     else
         echo "all present"
     fi

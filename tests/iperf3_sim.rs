@@ -203,6 +203,33 @@ fn too_many_streams_is_iperf3s_error() {
     assert_eq!(reply, [state::SERVER_ERROR, 0, 0, 0, 6, 0, 0, 0, 0]);
 }
 
+/// No UDP socket to spare (as on a board): a UDP test gets iperf3's
+/// "unable to start stream listener" in place of CREATE_STREAMS, so the
+/// client never sends a datagram to a closed port and reports that
+/// instead; a TCP test runs after it.
+#[test]
+fn a_udp_test_without_a_udp_socket_is_iperf3s_error() {
+    let (mut net, to) = setup(24);
+    let mut taken = Vec::new();
+    while let Ok(s) = UdpSocket::bind(net.stack(SERVER), 0) {
+        taken.push(s);
+    }
+    assert!(!taken.is_empty(), "the host profile has UDP sockets");
+    let mut ctl = connect(&mut net, to);
+    send_all(&mut net, &mut ctl, &[b'u'; COOKIE_SIZE]);
+    expect_state(&mut net, &mut ctl, state::PARAM_EXCHANGE);
+    send_all(
+        &mut net,
+        &mut ctl,
+        &framed(r#"{"udp":true,"parallel":1,"time":1,"bandwidth":1000000,"len":1000}"#),
+    );
+    let mut reply = [0u8; 9];
+    read_exact(&mut net, &mut ctl, &mut reply);
+    // IESTREAMLISTEN is 202.
+    assert_eq!(reply, [state::SERVER_ERROR, 0, 0, 0, 202, 0, 0, 0, 0]);
+    run_test(&mut net, to, 1, false, &[b'v'; COOKIE_SIZE]);
+}
+
 #[test]
 fn a_silent_client_is_given_up_after_the_idle_time() {
     let (mut net, to) = setup(23);

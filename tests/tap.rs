@@ -248,3 +248,32 @@ fn the_async_echo_server_against_linux_peers() {
         assert!(out.contains("async_echo: all passed"), "{out}");
     }
 }
+
+/// The README's `curl http://layernet.local:7878/` through Linux's own
+/// resolver: glibc's NSS with nss-mdns, asking an avahi-daemon that the
+/// scenario starts in its namespaces (a mount namespace of its own too).
+#[test]
+fn curl_finds_layernet_local_through_nss_mdns_and_avahi() {
+    if lacks("avahi-daemon", "avahi-daemon", "nss_mdns")
+        || lacks("unshare", "util-linux", "nss_mdns")
+    {
+        return;
+    }
+    // nss-mdns is a library, not a command: ask the loader's cache.
+    let nss_mdns = Command::new("sh")
+        .args([
+            "-c",
+            "ldconfig -p | grep -q 'libnss_mdns4_minimal\\.so\\.2'",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !nss_mdns && missing_prerequisite().is_none() {
+        assert!(
+            !in_ci(),
+            "CI=true but nss-mdns is missing (scripts/test.sh installs libnss-mdns)"
+        );
+        println!("skipping: nss_mdns needs nss-mdns (libnss-mdns)");
+        return;
+    }
+    scenario(&["tap0"], "nss_mdns", false);
+}

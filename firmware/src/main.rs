@@ -30,6 +30,8 @@ use layernet::app::Service;
 use layernet::app::chat::ChatRoom;
 use layernet::app::echo::EchoServer;
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
+#[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+use layernet::app::iperf3::Iperf3Server;
 #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
 use layernet::app::mdns::{self, Responder};
 use layernet::app::services::{self, Kind};
@@ -102,6 +104,16 @@ const NTP_SERVER: IpEndpoint = IpEndpoint::new(
 /// It logs little (its name, a conflict): two lines are room enough.
 #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
 type Mdns = Responder<2>;
+/// The AN386's board build runs iperf3's TCP server: 3 connections (the
+/// control connection, one data stream, one being checked or refused, so
+/// `-P 1`), a 1 KiB control buffer (one stream's parameters and results
+/// take under 400 bytes). Not on the LM3S6965: its 64 KiB hold the board
+/// build's statics and start-up stack no longer even with mDNS (see
+/// docs/performance.md).
+#[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+type Iperf3 = Iperf3Server<IPERF3_CONNS, 1024, LOG>;
+#[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+const IPERF3_CONNS: usize = 3;
 
 /// The board's room relays what its UDP socket can receive: up to
 /// [`layernet::app::chat::CHAT_MAX`] bytes, or the tiny profile's 256.
@@ -110,7 +122,10 @@ type Chat = ChatRoom<4, LOG>;
 #[cfg(feature = "tiny")]
 type Chat = ChatRoom<4, LOG, { BUF + layernet::app::chat::TAG_MAX }>;
 
-#[cfg(not(feature = "tiny"))]
+/// The AN386's board build has iperf3's sockets too.
+#[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+type Profile = profile::BoardIperf3<'static>;
+#[cfg(all(not(feature = "tiny"), feature = "lm3s6965"))]
 type Profile = profile::Board<'static>;
 #[cfg(feature = "tiny")]
 type Profile = profile::Tiny<'static>;
@@ -182,6 +197,8 @@ struct Services {
     sntp: &'static mut TimeClient,
     #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
     mdns: &'static mut Mdns,
+    #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+    iperf3: &'static mut Iperf3,
 }
 
 /// Where the services live.
@@ -196,6 +213,8 @@ struct ServiceSlots {
     sntp: Slot<TimeClient>,
     #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
     mdns: Slot<Mdns>,
+    #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+    iperf3: Slot<Iperf3>,
     /// UTC, once the SNTP client has it; read by the time-echo's clock.
     #[cfg(not(feature = "tiny"))]
     utc: &'static Offset,
@@ -208,8 +227,8 @@ const fn runs(kind: Kind) -> bool {
     match kind {
         Kind::Echo | Kind::Greeting | Kind::TimeEcho | Kind::Chat => true,
         Kind::Files => cfg!(not(feature = "tiny")),
-        // Not on the board yet: its RAM and flash are still to be measured.
-        Kind::Iperf3 => false,
+        // The AN386's board build only (see `Iperf3`).
+        Kind::Iperf3 => cfg!(not(any(feature = "tiny", feature = "lm3s6965"))),
     }
 }
 
@@ -225,6 +244,8 @@ impl Services {
         let chat = Kind::Chat.entry();
         #[cfg(not(feature = "tiny"))]
         let file_service = Kind::Files.entry();
+        #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+        let iperf3 = Kind::Iperf3.entry();
         Services {
             echo: place(slots.echo, echo.name, || {
                 EchoServer::bind(stack, echo.port, 1)
@@ -251,6 +272,11 @@ impl Services {
             }),
             #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
             mdns: place(slots.mdns, "mdns", responder),
+            // One listening slot: a test's streams connect one by one.
+            #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+            iperf3: place(slots.iperf3, iperf3.name, || {
+                Iperf3Server::bind(stack, iperf3.port, 1)
+            }),
         }
     }
 }
@@ -278,6 +304,8 @@ impl run::Services for Services {
         f(self.sntp);
         #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
         f(self.mdns);
+        #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+        f(self.iperf3);
     }
 
     /// The board sleeps until the earliest of them (or a frame).
@@ -296,6 +324,8 @@ impl run::Services for Services {
             self.sntp.poll_at(),
             #[cfg(all(feature = "mdns", not(feature = "lm3s6965")))]
             self.mdns.poll_at(),
+            #[cfg(not(feature = "lm3s6965"))]
+            self.iperf3.poll_at(),
         ]
         .into_iter()
         .flatten()
@@ -405,6 +435,8 @@ fn main() -> ! {
     static mut SNTP: MaybeUninit<TimeClient> = MaybeUninit::uninit();
     #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
     static mut MDNS: MaybeUninit<Mdns> = MaybeUninit::uninit();
+    #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+    static mut IPERF3: MaybeUninit<Iperf3> = MaybeUninit::uninit();
     #[cfg(not(feature = "tiny"))]
     static mut UTC: Offset = Offset::new();
 
@@ -420,6 +452,8 @@ fn main() -> ! {
         sntp: SNTP,
         #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
         mdns: MDNS,
+        #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
+        iperf3: IPERF3,
         #[cfg(not(feature = "tiny"))]
         utc: UTC,
     };

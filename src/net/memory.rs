@@ -594,6 +594,22 @@ pub mod profile {
     /// assert!(size_of::<Board>() < 32 * 1024);
     /// ```
     pub type Board<'a> = Resources<'a, 16, 12, 3, 512>;
+    /// The board profile plus the iperf3 server (TCP only; its UDP tests
+    /// find no socket to spare): its 3 connections (the control
+    /// connection, one data stream, one being checked or refused), a
+    /// listening slot, and 3 more for a test's connections finishing their
+    /// close while the next test opens its own: 19 TCP sockets. The
+    /// firmware's board build on the AN386 serves it; the LM3S6965's 64
+    /// KiB have no room for it.
+    ///
+    /// ```
+    /// use layernet::net::profile::{Board, BoardIperf3};
+    /// let (mut board, mut iperf3) = (Board::new(), BoardIperf3::new());
+    /// let more = iperf3.memory().tcp_sockets() - board.memory().tcp_sockets();
+    /// assert_eq!(more, 7, "3 connections, a listening slot, 3 closing");
+    /// assert!(size_of::<BoardIperf3>() - size_of::<Board>() < 12 * 1024);
+    /// ```
+    pub type BoardIperf3<'a> = Resources<'a, 23, 19, 3, 512>;
     /// The board profile with room for DHCP and DNS (two more socket
     /// slots; the DNS queries are lent apart, see `DnsStorage`).
     ///

@@ -86,6 +86,22 @@ impl UdpSocket {
         self.port
     }
 
+    /// The longest datagram [`Self::send_to`] can ever queue: the
+    /// socket's send buffer (what the stack's profile gives each socket).
+    ///
+    /// ```
+    /// use layernet::{host::sim::SimNet, socket::UdpSocket};
+    /// let (mut net, a, _) = SimNet::pair(1)?;
+    /// let s = UdpSocket::bind(net.stack(a), 6868)?;
+    /// assert_eq!(s.send_capacity(net.stack(a)), 8192, "a host-sized stack's buffers");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send_capacity(&self, stack: &mut Stack<'_>) -> usize {
+        stack
+            .udp_socket(self.key)
+            .map_or(0, |s| s.payload_send_capacity())
+    }
+
     /// Queue one datagram to `to` (`sendto`); it leaves when the stack is
     /// polled.
     ///

@@ -54,9 +54,7 @@ impl Value<'_> {
         if let Ok(n) = text.parse::<i64>() {
             return Some(n);
         }
-        let f = text.parse::<f64>().ok()?;
-        // `as` saturates and maps NaN to 0: no panic on any input.
-        Some(f as i64)
+        decimal_to_i64(text.as_bytes())
     }
 
     /// True for `true`, and for a non-zero number (cJSON's clients send
@@ -76,6 +74,69 @@ impl Value<'_> {
             _ => false,
         }
     }
+}
+
+/// A JSON number with a fraction or an exponent, cut toward zero and
+/// saturating, in integers: `str::parse::<f64>` would do it too, but
+/// brings core's float parser and its tables, 15 KiB of a board's flash.
+fn decimal_to_i64(text: &[u8]) -> Option<i64> {
+    let (negative, rest) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let (mantissa, rest) = match rest.iter().position(|b| *b == b'e' || *b == b'E') {
+        Some(e) => (&rest[..e], Some(&rest[e + 1..])),
+        None => (rest, None),
+    };
+    let (int, frac) = match mantissa.iter().position(|b| *b == b'.') {
+        Some(dot) => (&mantissa[..dot], &mantissa[dot + 1..]),
+        None => (mantissa, &mantissa[..0]),
+    };
+    if int.is_empty() || !int.iter().chain(frac).all(u8::is_ascii_digit) {
+        return None;
+    }
+    // The digits as one integer and a power of ten; past 30 digits the
+    // rest only scale it (an i64 has 19).
+    let (mut digits, mut scale) = (0u128, 0i64);
+    for (i, d) in int.iter().chain(frac).enumerate() {
+        if digits < 10u128.pow(30) {
+            digits = digits * 10 + u128::from(d - b'0');
+            scale -= i64::from(i >= int.len());
+        } else {
+            scale += i64::from(i < int.len());
+        }
+    }
+    if let Some(exp) = rest {
+        let (sign, exp) = match exp.split_first() {
+            Some((b'-', e)) => (-1, e),
+            Some((b'+', e)) => (1, e),
+            _ => (1, exp),
+        };
+        if exp.is_empty() || !exp.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        // Capped: any exponent past 400 means 0 or saturation.
+        let e = exp
+            .iter()
+            .fold(0i64, |e, d| (e * 10 + i64::from(d - b'0')).min(400));
+        scale += sign * e;
+    }
+    let mut value = digits;
+    while scale > 0 && value != 0 {
+        value = value.saturating_mul(10);
+        scale -= 1;
+    }
+    while scale < 0 && value != 0 {
+        value /= 10;
+        scale += 1;
+    }
+    let limit = if negative {
+        1u128 << 63
+    } else {
+        (1u128 << 63) - 1
+    };
+    let cut = i128::try_from(value.min(limit)).ok()?;
+    i64::try_from(if negative { -cut } else { cut }).ok()
 }
 
 /// Bytes of JSON whitespace.
@@ -256,7 +317,37 @@ pub use crate::app::writer::Writer;
 
 #[cfg(test)]
 mod tests {
-    use super::{Value, field};
+    use super::{Value, decimal_to_i64, field};
+
+    /// Fractions and exponents, read without floats, agree with the
+    /// float reading cut toward zero (as cJSON's `valueint`).
+    #[test]
+    fn numbers_with_fractions_and_exponents_are_cut_as_floats_are() {
+        for text in [
+            "1.5e+09",
+            "-2.7",
+            "0.999",
+            "2.0001",
+            "1e3",
+            "1E-2",
+            "-0.5",
+            "12.5e1",
+            "9.99e18",
+            "1e400",
+            "-1e400",
+            "1e-400",
+            "123456789012345678901234567890123456789.9",
+            "0.000000000000000000000000000000000000000001e45",
+            "-9223372036854775808.5",
+            "1.",
+        ] {
+            let want = text.parse::<f64>().map(|f| f as i64).ok();
+            assert_eq!(decimal_to_i64(text.as_bytes()), want, "{text}");
+        }
+        for bad in ["", "-", ".5", "1e", "1e+", "1.2.3", "abc", "1x", "--1"] {
+            assert_eq!(decimal_to_i64(bad.as_bytes()), None, "{bad}");
+        }
+    }
 
     /// What iperf3 3.12's client sends for `iperf3 -c HOST -P 4 -R -t 2`.
     const PARAMS: &[u8] = br#"{"tcp":true,"omit":0,"time":2,"num":0,"blockcount":0,"parallel":4,"reverse":true,"len":131072,"pacing_timer":1000,"client_version":"3.12"}"#;

@@ -336,6 +336,21 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> Iperf3Server<CONNS,
                 Err(Error::WouldBlock) => {}
                 Err(_) => return Verdict::Abort,
             }
+            if ctl.phase() == Phase::CreateStreams && ctl.params().udp && self.udp.is_none() {
+                // Bound before CREATE_STREAMS goes out: a client told to
+                // create its streams sends its first datagram at once, and
+                // a closed port's ICMP error would reach it before this
+                // server's own (with no UDP socket to spare, as on a board).
+                match UdpSocket::bind(stack, self.port) {
+                    Ok(s) => self.udp = Some(s),
+                    Err(e) => {
+                        self.server
+                            .log
+                            .push(format_args!("iperf3: no UDP socket for a test: {e}"));
+                        ctl.fail(errno::IESTREAMLISTEN);
+                    }
+                }
+            }
             if ctl.phase() == Phase::WriteResults {
                 let mut out = [StreamResult::default(); CONNS];
                 let n = results(

@@ -293,6 +293,10 @@ pub struct Responder<const LOG: usize = LOG_LINES> {
     next: Instant,
     /// The address announced (a new lease means announcing again).
     announced: Option<Ipv4Address>,
+    /// The first record of an announcement still to send: one that the
+    /// socket's buffer cannot take whole (a board's 512-byte UDP buffer,
+    /// with 6 services) goes out in several messages, one per poll.
+    rest: Option<usize>,
     conflicts: u16,
     log: LogRing<LOG>,
 }
@@ -333,6 +337,7 @@ impl<const LOG: usize> Responder<LOG> {
             phase: Phase::Starting,
             next: Instant::ZERO,
             announced: None,
+            rest: None,
             conflicts: 0,
             log: LogRing::new(),
         })
@@ -433,6 +438,7 @@ impl<const LOG: usize> Responder<LOG> {
     fn probe_from(&mut self, stack: &mut Stack<'_>, now: Instant, wait: Duration) {
         self.phase = Phase::Probing(0);
         self.announced = None;
+        self.rest = None;
         let jitter = stack.random_below(PROBE_GAP.total_millis());
         self.next = now + wait + Duration::from_millis(jitter);
     }
@@ -468,16 +474,29 @@ impl<const LOG: usize> Responder<LOG> {
         out
     }
 
-    fn send(&mut self, stack: &mut Stack<'_>, msg: &[u8], to: IpEndpoint) {
+    /// Queue `msg`; false if the socket's queue is full for now.
+    fn send(&mut self, stack: &mut Stack<'_>, msg: &[u8], to: IpEndpoint) -> bool {
         let Some(socket) = &mut self.socket else {
-            return;
+            return true;
         };
         match socket.send_to(stack, msg, to) {
-            Ok(()) | Err(Error::WouldBlock) => {}
-            Err(e) => self
-                .log
-                .push(format_args!("mdns: cannot send to {to} ({e})")),
+            Ok(()) => true,
+            Err(Error::WouldBlock) => false,
+            Err(e) => {
+                self.log
+                    .push(format_args!("mdns: cannot send to {to} ({e})"));
+                true
+            }
         }
+    }
+
+    /// The longest message the socket can ever queue: a message is built
+    /// to fit it, since a longer one could never be sent.
+    fn limit(&self, stack: &mut Stack<'_>) -> usize {
+        self.socket
+            .as_ref()
+            .map_or(MAX_MESSAGE, |s| s.send_capacity(stack))
+            .min(MAX_MESSAGE)
     }
 
     fn group() -> IpEndpoint {
@@ -504,23 +523,43 @@ impl<const LOG: usize> Responder<LOG> {
         self.send(stack, &buf[..n], Self::group());
     }
 
-    /// An unsolicited response with every record (RFC 6762 8.3).
-    fn send_announcement(&mut self, stack: &mut Stack<'_>) {
+    /// An unsolicited response with every record (RFC 6762 8.3), from
+    /// record `start` on: as many as one message the socket can take
+    /// holds; the rest are left in `rest`, for the next poll (RFC 6762
+    /// 6: a response may be split across several messages).
+    fn send_announcement(&mut self, stack: &mut Stack<'_>, start: usize) {
+        let limit = self.limit(stack);
         let mut buf = [0u8; MAX_MESSAGE];
-        let Ok(mut w) = Writer::new(&mut buf, 0, FLAGS_RESPONSE) else {
+        let Ok(mut w) = Writer::new(&mut buf[..limit], 0, FLAGS_RESPONSE) else {
             return;
         };
         let v6 = Self::v6(stack);
-        for rec in self.all_records(&v6) {
+        let mut rest = None;
+        for (i, rec) in self.all_records(&v6).enumerate().skip(start) {
             if self
                 .write(&mut w, Section::Answer, rec, false, stack, &v6)
                 .is_err()
             {
-                break;
+                // A record that no message can hold alone is skipped;
+                // any other starts the next message.
+                if !w.is_empty() {
+                    rest = Some(i);
+                    break;
+                }
             }
         }
+        if w.is_empty() {
+            self.rest = None;
+            return;
+        }
         let n = w.finish();
-        self.send(stack, &buf[..n], Self::group());
+        // A full queue (the message before this one not yet out): the
+        // same records, next poll.
+        self.rest = if self.send(stack, &buf[..n], Self::group()) {
+            rest
+        } else {
+            Some(start)
+        };
     }
 
     fn all_records(&self, v6: &[Option<[u8; 16]>; MAX_V6]) -> impl Iterator<Item = Rec> + '_ {
@@ -755,9 +794,12 @@ impl<const LOG: usize> Responder<LOG> {
         if answers.is_empty() && extra.is_empty() {
             return;
         }
+        let limit = self.limit(stack);
         let mut buf = [0u8; MAX_MESSAGE];
         let id = if legacy { header.id } else { 0 };
-        let Ok(mut w) = Writer::new(&mut buf, id, FLAGS_RESPONSE) else {
+        // What does not fit the socket's buffer is left out (additional
+        // records first), not the whole answer.
+        let Ok(mut w) = Writer::new(&mut buf[..limit], id, FLAGS_RESPONSE) else {
             return;
         };
         if legacy {
@@ -878,7 +920,7 @@ impl<const LOG: usize> Responder<LOG> {
                 self.next = now + PROBE_GAP;
             }
             Phase::Probing(_) => {
-                self.send_announcement(stack);
+                self.send_announcement(stack, 0);
                 self.announced = Some(stack.ipv4_addr());
                 self.log.push(format_args!(
                     "mdns: answering for {}.local ({})",
@@ -889,7 +931,7 @@ impl<const LOG: usize> Responder<LOG> {
                 self.next = now + ANNOUNCE_GAP;
             }
             Phase::Announcing(n) => {
-                self.send_announcement(stack);
+                self.send_announcement(stack, 0);
                 if n + 1 >= ANNOUNCES {
                     self.phase = Phase::Ready;
                 } else {
@@ -928,10 +970,18 @@ impl<const LOG: usize> Service for Responder<LOG> {
             moved = true;
             self.handle(stack, &buf[..n], from, now);
         }
+        if let Some(start) = self.rest {
+            self.send_announcement(stack, start);
+            moved = true;
+        }
         moved | self.tick(stack, now)
     }
 
     fn poll_at(&self) -> Option<Instant> {
+        if self.rest.is_some() {
+            // The rest of an announcement: as soon as the queue has room.
+            return Some(Instant::ZERO);
+        }
         match self.phase {
             Phase::Ready => None,
             _ => Some(self.next),
