@@ -341,15 +341,7 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> Iperf3Server<CONNS,
                 // create its streams sends its first datagram at once, and
                 // a closed port's ICMP error would reach it before this
                 // server's own (with no UDP socket to spare, as on a board).
-                match UdpSocket::bind(stack, self.port) {
-                    Ok(s) => self.udp = Some(s),
-                    Err(e) => {
-                        self.server
-                            .log
-                            .push(format_args!("iperf3: no UDP socket for a test: {e}"));
-                        ctl.fail(errno::IESTREAMLISTEN);
-                    }
-                }
+                bind_udp(&mut self.udp, stack, self.port, &mut self.server.log, ctl);
             }
             if ctl.phase() == Phase::WriteResults {
                 let mut out = [StreamResult::default(); CONNS];
@@ -519,17 +511,10 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> Iperf3Server<CONNS,
         let Some(ctl) = self.control.as_mut() else {
             return false;
         };
-        if self.udp.is_none() {
-            match UdpSocket::bind(stack, self.port) {
-                Ok(s) => self.udp = Some(s),
-                Err(e) => {
-                    self.server
-                        .log
-                        .push(format_args!("iperf3: no UDP socket for a test: {e}"));
-                    ctl.fail(errno::IESTREAMLISTEN);
-                    return true;
-                }
-            }
+        if self.udp.is_none()
+            && !bind_udp(&mut self.udp, stack, self.port, &mut self.server.log, ctl)
+        {
+            return true;
         }
         let Some(sock) = self.udp.as_mut() else {
             return false;
@@ -769,5 +754,27 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> Service
             s.close(stack);
         }
         self.server.shutdown(stack);
+    }
+}
+
+/// Bind a UDP test's port into `udp`. Without a socket to spare the test
+/// fails with iperf3's own error, and the log says why; `false` then.
+fn bind_udp<const BUF: usize, const LOG: usize>(
+    udp: &mut Option<UdpSocket>,
+    stack: &mut Stack<'_>,
+    port: u16,
+    log: &mut super::LogRing<LOG>,
+    ctl: &mut Control<BUF>,
+) -> bool {
+    match UdpSocket::bind(stack, port) {
+        Ok(s) => {
+            *udp = Some(s);
+            true
+        }
+        Err(e) => {
+            log.push(format_args!("iperf3: no UDP socket for a test: {e}"));
+            ctl.fail(errno::IESTREAMLISTEN);
+            false
+        }
     }
 }
