@@ -110,6 +110,21 @@ impl<'f> Frame<'f> {
     }
 }
 
+#[cfg(feature = "ipv6")]
+impl Frame<'_> {
+    /// Whether this is an ICMPv6 message (neighbour discovery's carrier).
+    #[inline]
+    pub(crate) fn is_icmpv6(&self) -> bool {
+        matches!(
+            &self.net,
+            Net::Ipv6(Some(Ip {
+                l4: L4::Icmpv6(Some(_)),
+                ..
+            }))
+        )
+    }
+}
+
 #[inline]
 fn ipv4(packet: Ipv4Packet<&[u8]>) -> Ip<'_, Ipv4Packet<&[u8]>> {
     let protocol = packet.next_header();

@@ -354,7 +354,14 @@ pub struct Stack<'a> {
     tcp_live: usize,
     tcp: &'a mut [TcpEntry],
     udp: &'a mut [UdpEntry],
-    icmp: SocketHandle,
+    /// The ICMP socket, made when the first ping asks for it: until then
+    /// its buffers wait here and its slot in the set stays free, so that
+    /// smoltcp's egress, which visits every socket in the set on every
+    /// round, does not visit one that nobody uses (about 100 instructions
+    /// a frame of a bulk transfer, scripts/bench-cpu.sh).
+    icmp: Icmp<'a>,
+    /// The buffers of the UDP sockets not yet made (see [`UdpStore`]).
+    udp_store: UdpStore<'a>,
     /// The echo identifier the ICMP socket is bound to (the first ping's),
     /// which every ping of this stack sends with.
     icmp_ident: Option<u16>,
@@ -375,4 +382,21 @@ pub struct Stack<'a> {
     apps: heapless::Vec<AppCounters, MAX_APPS>,
     #[cfg(feature = "names")]
     names: names::Names,
+}
+
+/// The buffers of the UDP entries whose sockets are not made yet: a UDP
+/// socket is made the first time its entry is taken, from the next
+/// `each`-byte halves and [`UDP_PACKETS`] metadata entries each way, and
+/// stays made (parked in the spare set while closed, where there is one).
+struct UdpStore<'a> {
+    bytes: &'a mut [u8],
+    meta: &'a mut [udp::PacketMetadata],
+    each: usize,
+}
+
+/// The stack's one ICMP socket: its buffers until the first ping, then
+/// its handle (see [`Stack::icmp_socket`]).
+enum Icmp<'a> {
+    Unmade(&'a mut IcmpBuffers),
+    Made(SocketHandle),
 }

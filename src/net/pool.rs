@@ -531,6 +531,27 @@ impl<'a> Stack<'a> {
             .position(|e| !e.in_use)
             .ok_or(PoolError::Exhausted)?;
         if let Some(entry) = self.udp.get_mut(index)
+            && entry.handle.is_none()
+        {
+            // First use: its socket is made now (see `UdpStore`).
+            let store = &mut self.udp_store;
+            let each = store.each;
+            let (mine, rest) = core::mem::take(&mut store.bytes)
+                .split_at_mut_checked(2 * each)
+                .ok_or(PoolError::Exhausted)?;
+            store.bytes = rest;
+            let (meta, rest) = core::mem::take(&mut store.meta)
+                .split_at_mut_checked(2 * UDP_PACKETS)
+                .ok_or(PoolError::Exhausted)?;
+            store.meta = rest;
+            let (rx, tx) = mine.split_at_mut(each);
+            let (rx_meta, tx_meta) = meta.split_at_mut(UDP_PACKETS);
+            let socket = udp::Socket::new(
+                udp::PacketBuffer::new(rx_meta, rx),
+                udp::PacketBuffer::new(tx_meta, tx),
+            );
+            entry.handle = Some(self.sockets.add(socket));
+        } else if let Some(entry) = self.udp.get_mut(index)
             && entry.parked
         {
             let socket = self.spare.remove(entry.handle());
@@ -581,7 +602,27 @@ impl<'a> Stack<'a> {
     /// `ident` if this is its first use, the first user's otherwise (smoltcp
     /// binds a socket once, to one identifier).
     pub(crate) fn icmp_socket(&mut self, ident: u16) -> Option<(&mut icmp::Socket<'a>, u16)> {
-        let socket = self.sockets.get_mut::<icmp::Socket>(self.icmp);
+        let handle = match &mut self.icmp {
+            super::Icmp::Made(handle) => *handle,
+            unmade => {
+                // Swapped for a placeholder to move the buffers' borrow
+                // into the socket; the set kept a slot free for it (the
+                // names' sockets are counted without it, the pool's
+                // sockets each left a slot of their own when they parked).
+                let placeholder = super::Icmp::Made(SocketHandle::default());
+                let super::Icmp::Unmade(buffers) = core::mem::replace(unmade, placeholder) else {
+                    return None;
+                };
+                let socket = icmp::Socket::new(
+                    icmp::PacketBuffer::new(&mut buffers.rx_meta[..], &mut buffers.rx[..]),
+                    icmp::PacketBuffer::new(&mut buffers.tx_meta[..], &mut buffers.tx[..]),
+                );
+                let handle = self.sockets.add(socket);
+                self.icmp = super::Icmp::Made(handle);
+                handle
+            }
+        };
+        let socket = self.sockets.get_mut::<icmp::Socket>(handle);
         let bound = match self.icmp_ident {
             Some(bound) => bound,
             None => {

@@ -159,27 +159,22 @@ impl<'a> Stack<'a> {
                 ..TcpEntry::EMPTY
             };
         }
-        if !udp_entries.is_empty() {
-            let each = udp_buffers.len() / udp_entries.len() / 2;
-            let bytes = udp_buffers.chunks_exact_mut(2 * each);
-            let meta = udp_meta.chunks_exact_mut(2 * UDP_PACKETS);
-            for ((buffers, meta), entry) in bytes.zip(meta).zip(udp_entries.iter_mut()) {
-                let (rx, tx) = buffers.split_at_mut(each);
-                let (rx_meta, tx_meta) = meta.split_at_mut(UDP_PACKETS);
-                let socket = udp::Socket::new(
-                    udp::PacketBuffer::new(rx_meta, rx),
-                    udp::PacketBuffer::new(tx_meta, tx),
-                );
-                *entry = UdpEntry {
-                    handle: Some(set.add(socket)),
-                    ..UdpEntry::EMPTY
-                };
-            }
+        // The UDP sockets are made when first bound (`take_udp`), from
+        // this storage: until then their slots in the set stay free, as
+        // the ICMP socket's does (see `Stack::icmp`).
+        let udp_store = super::UdpStore {
+            each: udp_buffers
+                .len()
+                .checked_div(udp_entries.len() * 2)
+                .unwrap_or(0),
+            bytes: udp_buffers,
+            meta: udp_meta,
+        };
+        for entry in udp_entries.iter_mut() {
+            *entry = UdpEntry::EMPTY;
         }
-        let icmp = set.add(icmp::Socket::new(
-            icmp::PacketBuffer::new(&mut icmp.rx_meta[..], &mut icmp.rx[..]),
-            icmp::PacketBuffer::new(&mut icmp.tx_meta[..], &mut icmp.tx[..]),
-        ));
+        // Its slot in the set stays free until the first ping makes it.
+        let icmp = super::Icmp::Unmade(icmp);
 
         let mut listeners = heapless::Vec::new();
         for _ in 0..MAX_LISTENERS {
@@ -199,6 +194,7 @@ impl<'a> Stack<'a> {
             tcp: tcp_entries,
             udp: udp_entries,
             icmp,
+            udp_store,
             icmp_ident: None,
             pings_made: 0,
             echo_stash: heapless::Vec::new(),
@@ -396,8 +392,16 @@ impl<'a> Stack<'a> {
                     Transport::Udp => self.counters.udp_no_socket += 1,
                 }
             }
+            // Neighbour discovery is ICMPv6: every other frame skips its
+            // two readers (a call each, per frame of a bulk transfer).
             #[cfg(feature = "ipv6")]
-            let unrouted = ndp::unrouted(parsed, self.iface.ip_addrs());
+            let icmpv6 = parsed.is_some_and(frame::Frame::is_icmpv6);
+            #[cfg(feature = "ipv6")]
+            let unrouted = if icmpv6 {
+                ndp::unrouted(parsed, self.iface.ip_addrs())
+            } else {
+                None
+            };
             if let Some(event) = fill {
                 if let Event::ArpFill { ip, mac } = event {
                     self.seen.learn(now, ip.into(), mac);
@@ -405,7 +409,7 @@ impl<'a> Stack<'a> {
                 tell(observer, now, event);
             }
             #[cfg(all(feature = "live", feature = "ipv6"))]
-            if let Some((ip, mac)) = super::seen::ndp_fill(parsed) {
+            if icmpv6 && let Some((ip, mac)) = super::seen::ndp_fill(parsed) {
                 self.seen.learn(now, ip, mac);
             }
             if let Some(event) = note {
