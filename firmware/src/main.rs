@@ -135,13 +135,14 @@ const TCP: usize = Profile::TCP_SOCKETS;
 const UDP: usize = Profile::UDP_SOCKETS;
 const BUF: usize = Profile::TCP_BUFFER;
 
+/// The file service serves a RAM store that lives in a static of its own
+/// (`STORE`, all zeroes, so in .bss), by reference: inside the server it
+/// was most of the server's 20 KiB, and was made on the stack and copied
+/// in at start-up.
 #[cfg(not(feature = "tiny"))]
-type Files = layernet::app::files::FileServer<
-    layernet::app::storage::RamStore<STORE_FILES, { STORE_FILE_MAX }>,
-    2,
-    512,
-    LOG,
->;
+type Files = layernet::app::files::FileServer<&'static mut Store, 2, 512, LOG>;
+#[cfg(not(feature = "tiny"))]
+type Store = layernet::app::storage::RamStore<STORE_FILES, { STORE_FILE_MAX }>;
 /// Largest file the board's RAM store holds.
 #[cfg(not(feature = "tiny"))]
 const STORE_FILE_MAX: usize = 2048;
@@ -209,6 +210,9 @@ struct ServiceSlots {
     chat: Slot<Chat>,
     #[cfg(not(feature = "tiny"))]
     files: Slot<Files>,
+    /// The file service's store, empty.
+    #[cfg(not(feature = "tiny"))]
+    store: &'static mut Store,
     #[cfg(not(feature = "tiny"))]
     sntp: Slot<TimeClient>,
     #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
@@ -263,9 +267,9 @@ impl Services {
             }),
             chat: place(slots.chat, chat.name, || ChatRoom::bind(stack, chat.port)),
             #[cfg(not(feature = "tiny"))]
-            files: files::preloaded(place(slots.files, file_service.name, || {
-                files::bind(stack, file_service.port)
-            })),
+            files: place(slots.files, file_service.name, || {
+                files::bind(stack, file_service.port, files::preloaded(slots.store))
+            }),
             #[cfg(not(feature = "tiny"))]
             sntp: place(slots.sntp, "sntp", || {
                 Ok::<_, &str>(Sntp::new(NTP_SERVER, slots.utc))
@@ -336,43 +340,47 @@ impl run::Services for Services {
 
 #[cfg(not(feature = "tiny"))]
 mod files {
-    use super::{Files, STORE_FILE_MAX, STORE_FILES};
+    use super::{Files, STORE_FILE_MAX, Store};
     use layernet::Duration;
     use layernet::app::files::{FileServer, Limits, Policy};
-    use layernet::app::storage::{Name, RamStore, Storage};
+    use layernet::app::storage::{Name, Storage};
     use layernet::net::Stack;
 
     /// What the store holds at boot.
     const HELLO: &[u8] = b"hello from the board\n";
 
-    /// The server, its store empty: the store is filled in place
-    /// ([`preloaded`]), since every copy of the 20 KiB server on the way
-    /// to its static is start-up stack (a store filled first, then moved
-    /// in, took 30 KiB).
-    pub fn bind(stack: &mut Stack<'static>, port: u16) -> Result<Files, layernet::socket::Error> {
+    /// The server, on `store`. The store is not in the server but in a
+    /// static of its own, filled in place ([`preloaded`]): every copy of
+    /// the server on the way to its static is start-up stack. (A store
+    /// filled first, then moved in, took 30 KiB; an empty one inside the
+    /// server, 21.3 KiB: `RamStore::new` was copied from a constant in
+    /// flash into two temporaries of 9.3 KiB before the server reached its
+    /// static.)
+    pub fn bind(
+        stack: &mut Stack<'static>,
+        port: u16,
+        store: &'static mut Store,
+    ) -> Result<Files, layernet::socket::Error> {
         let limits = Limits {
             max_body: STORE_FILE_MAX as u64,
             idle: Duration::from_secs(10),
             stall: Duration::from_secs(30),
         };
         // Writable, as the classic course's server: the store is RAM, a
-        // few files that a reset wipes, and a board has no console to
-        // set credentials on (docs/porting.md).
-        Ok(
-            FileServer::bind(stack, port, 1, RamStore::new(), limits)?
-                .with_policy(Policy::WRITABLE),
-        )
+        // few files that a reset wipes, and a board has no console to set
+        // credentials on (docs/porting.md).
+        Ok(FileServer::bind(stack, port, 1, store, limits)?.with_policy(Policy::WRITABLE))
     }
 
-    /// `files` with what its store holds at boot.
-    pub fn preloaded(files: &'static mut Files) -> &'static mut Files {
-        if let Err(e) = preload(files.storage()) {
+    /// `store` with what it holds at boot, written in place.
+    pub fn preloaded(store: &'static mut Store) -> &'static mut Store {
+        if let Err(e) = preload(store) {
             cortex_m_semihosting::hprintln!("files: could not store hello.txt: {}", e);
         }
-        files
+        store
     }
 
-    fn preload(store: &mut RamStore<STORE_FILES, STORE_FILE_MAX>) -> Result<(), &'static str> {
+    fn preload(store: &mut Store) -> Result<(), &'static str> {
         let name = Name::new("hello.txt").map_err(|_| "bad name")?;
         let up = store
             .begin_upload(&name, HELLO.len() as u64)
@@ -431,6 +439,9 @@ fn main() -> ! {
     static mut CHAT: MaybeUninit<Chat> = MaybeUninit::uninit();
     #[cfg(not(feature = "tiny"))]
     static mut FILES: MaybeUninit<Files> = MaybeUninit::uninit();
+    // All zeroes (`RamStore::new`), so in .bss: nothing builds it.
+    #[cfg(not(feature = "tiny"))]
+    static mut STORE: Store = Store::new();
     #[cfg(not(feature = "tiny"))]
     static mut SNTP: MaybeUninit<TimeClient> = MaybeUninit::uninit();
     #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
@@ -448,6 +459,8 @@ fn main() -> ! {
         chat: CHAT,
         #[cfg(not(feature = "tiny"))]
         files: FILES,
+        #[cfg(not(feature = "tiny"))]
+        store: STORE,
         #[cfg(not(feature = "tiny"))]
         sntp: SNTP,
         #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
