@@ -32,7 +32,7 @@ use layernet::app::echo::EchoServer;
 use layernet::app::greeting::{DEFAULT_GREETING, GreetingServer};
 #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
 use layernet::app::iperf3::Iperf3Server;
-#[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
+#[cfg(all(feature = "mdns", not(feature = "tiny")))]
 use layernet::app::mdns::{self, Responder};
 use layernet::app::services::{self, Kind};
 #[cfg(not(feature = "tiny"))]
@@ -102,14 +102,14 @@ const NTP_SERVER: IpEndpoint = IpEndpoint::new(
 /// The board answers for layernet.local (mDNS) and advertises its
 /// services (DNS-SD); the tiny build has no UDP socket to spare for it.
 /// It logs little (its name, a conflict): two lines are room enough.
-#[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
+#[cfg(all(feature = "mdns", not(feature = "tiny")))]
 type Mdns = Responder<2>;
 /// The AN386's board build runs iperf3's TCP server: 3 connections (the
 /// control connection, one data stream, one being checked or refused, so
 /// `-P 1`), a 1 KiB control buffer (one stream's parameters and results
-/// take under 400 bytes). Not on the LM3S6965: its 64 KiB hold the board
-/// build's statics and start-up stack no longer even with mDNS (see
-/// docs/performance.md).
+/// take under 400 bytes). Not on the LM3S6965: the server and its 7 TCP
+/// sockets would take about 12.4 KiB of the 14 KiB that its 64 KiB leave
+/// the stack once the board build's statics are in (docs/performance.md).
 #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
 type Iperf3 = Iperf3Server<IPERF3_CONNS, 1024, LOG>;
 #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
@@ -147,8 +147,9 @@ type Store = layernet::app::storage::RamStore<STORE_FILES, { STORE_FILE_MAX }>;
 #[cfg(not(feature = "tiny"))]
 const STORE_FILE_MAX: usize = 2048;
 /// Files the RAM store holds: one fewer on the LM3S6965, whose 64 KiB must
-/// also hold the start-up stack (with 4 it overflowed its reserve once the
-/// mDNS merge added a UDP socket to the board profile).
+/// also hold the stack (cut to 3 when the start-up stack was 12 KiB and
+/// overflowed its reserve; kept at 3 now that it is under 5 KiB, to leave
+/// the serving stack room: docs/performance.md).
 #[cfg(not(feature = "tiny"))]
 const STORE_FILES: usize = if cfg!(feature = "lm3s6965") { 3 } else { 4 };
 
@@ -196,7 +197,7 @@ struct Services {
     files: &'static mut Files,
     #[cfg(not(feature = "tiny"))]
     sntp: &'static mut TimeClient,
-    #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
+    #[cfg(all(feature = "mdns", not(feature = "tiny")))]
     mdns: &'static mut Mdns,
     #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
     iperf3: &'static mut Iperf3,
@@ -215,7 +216,7 @@ struct ServiceSlots {
     store: &'static mut Store,
     #[cfg(not(feature = "tiny"))]
     sntp: Slot<TimeClient>,
-    #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
+    #[cfg(all(feature = "mdns", not(feature = "tiny")))]
     mdns: Slot<Mdns>,
     #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
     iperf3: Slot<Iperf3>,
@@ -274,7 +275,7 @@ impl Services {
             sntp: place(slots.sntp, "sntp", || {
                 Ok::<_, &str>(Sntp::new(NTP_SERVER, slots.utc))
             }),
-            #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
+            #[cfg(all(feature = "mdns", not(feature = "tiny")))]
             mdns: place(slots.mdns, "mdns", responder),
             // One listening slot: a test's streams connect one by one.
             #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
@@ -286,7 +287,7 @@ impl Services {
 }
 
 /// layernet.local, advertising every service this build runs.
-#[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
+#[cfg(all(feature = "mdns", not(feature = "tiny")))]
 fn responder() -> Result<Mdns, &'static str> {
     let mut r = Responder::new(mdns::DEFAULT_HOSTNAME).map_err(|_| "bad host name")?;
     for entry in services::ALL.iter().filter(|e| runs(e.kind)) {
@@ -306,7 +307,7 @@ impl run::Services for Services {
         f(self.files);
         #[cfg(not(feature = "tiny"))]
         f(self.sntp);
-        #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
+        #[cfg(all(feature = "mdns", not(feature = "tiny")))]
         f(self.mdns);
         #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
         f(self.iperf3);
@@ -326,7 +327,7 @@ impl run::Services for Services {
             at,
             self.files.poll_at(),
             self.sntp.poll_at(),
-            #[cfg(all(feature = "mdns", not(feature = "lm3s6965")))]
+            #[cfg(feature = "mdns")]
             self.mdns.poll_at(),
             #[cfg(not(feature = "lm3s6965"))]
             self.iperf3.poll_at(),
@@ -444,7 +445,7 @@ fn main() -> ! {
     static mut STORE: Store = Store::new();
     #[cfg(not(feature = "tiny"))]
     static mut SNTP: MaybeUninit<TimeClient> = MaybeUninit::uninit();
-    #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
+    #[cfg(all(feature = "mdns", not(feature = "tiny")))]
     static mut MDNS: MaybeUninit<Mdns> = MaybeUninit::uninit();
     #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
     static mut IPERF3: MaybeUninit<Iperf3> = MaybeUninit::uninit();
@@ -463,7 +464,7 @@ fn main() -> ! {
         store: STORE,
         #[cfg(not(feature = "tiny"))]
         sntp: SNTP,
-        #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
+        #[cfg(all(feature = "mdns", not(feature = "tiny")))]
         mdns: MDNS,
         #[cfg(not(any(feature = "tiny", feature = "lm3s6965")))]
         iperf3: IPERF3,
@@ -549,7 +550,7 @@ fn start(
     board::hello(nic);
     nic.set_rx_interrupt(true);
     // mDNS's group, 01:00:5e:00:00:fb, past the MAC's filter.
-    #[cfg(all(feature = "mdns", not(any(feature = "tiny", feature = "lm3s6965"))))]
+    #[cfg(all(feature = "mdns", not(feature = "tiny")))]
     board::accept_mdns(nic);
     let config = Config {
         seed: TimerJitter(nic).seed(),
