@@ -406,9 +406,12 @@ impl<S: Storage + ?Sized> Storage for &mut S {
     }
 }
 
+/// Stored as its discriminant, `Empty` as 0, so that an empty store's
+/// bytes are all zeroes ([`RamStore::new`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum SlotState {
-    Empty,
+    Empty = 0,
     File,
     /// An upload in progress, to become `name` on commit.
     Pending,
@@ -449,7 +452,11 @@ pub struct RamStore<const SLOTS: usize, const MAX: usize> {
 }
 
 impl<const SLOTS: usize, const MAX: usize> RamStore<SLOTS, MAX> {
-    /// An empty store.
+    /// An empty store. Its bytes are all zeroes (an empty slot's `exact`
+    /// is false; [`Storage::begin_upload`] sets it), so a `static` holding
+    /// one goes to `.bss`: on a board it takes no flash and is built by
+    /// nobody, neither copied from flash at reset nor made on the stack
+    /// (the firmware serves one by reference, `&mut RamStore`, for that).
     ///
     /// # Example
     ///
@@ -467,7 +474,9 @@ impl<const SLOTS: usize, const MAX: usize> RamStore<SLOTS, MAX> {
                     name: heapless::String::new(),
                     len: 0,
                     expected: 0,
-                    exact: true,
+                    // Read only while the slot is pending, and set
+                    // then; false keeps the empty store all zeroes.
+                    exact: false,
                     version: 0,
                     data: [0; MAX],
                 }

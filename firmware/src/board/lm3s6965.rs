@@ -122,3 +122,11 @@ pub fn stats<const FRAME: usize>(nic: &Nic<FRAME>) -> NicStats {
         tx_full: s.tx_full,
     }
 }
+
+/// Let mDNS's group past the MAC: the Stellaris MAC has no hash filter,
+/// only "all multicast" (`MACRCTL.AMUL`); the stack's gate drops the
+/// groups it has not joined.
+#[cfg(all(feature = "mdns", not(feature = "tiny")))]
+pub fn accept_mdns<const FRAME: usize>(nic: &mut Nic<FRAME>) {
+    nic.set_all_multicast(true);
+}
