@@ -49,6 +49,7 @@
 //! whose FIN arrives after that gets an RST instead of an ACK, after all
 //! its data was delivered.
 
+mod accessors;
 mod apps;
 mod config;
 pub(crate) mod frame;
@@ -59,6 +60,7 @@ mod names;
 #[cfg(feature = "ipv6")]
 mod ndp;
 pub mod observe;
+mod poll;
 mod pool;
 mod seen;
 mod stack;
