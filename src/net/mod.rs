@@ -10,8 +10,9 @@
 //! Where things are: this file has the tunables and the [`Stack`] itself;
 //! `config.rs` how a stack presents itself ([`Config`]); `memory.rs` the
 //! caller's memory ([`Resources`], [`Memory`], [`profile`]); `stack.rs`
-//! construction and [`Stack::poll`] (the gate, smoltcp's ingress and
+//! construction; `poll.rs` [`Stack::poll`] (the gate, smoltcp's ingress and
 //! egress, the stall kick, the state watcher, [`Stack::poll_at`]);
+//! `accessors.rs` the small accessors (clock, addresses, counters);
 //! `pool.rs` the socket pool the socket layer calls (listeners, re-arming,
 //! parking, handles' keys, ports, the shared ICMP socket); `apps.rs` the
 //! per-service counters; `frame.rs` the one parse of each frame; [`gate`]
