@@ -10,8 +10,9 @@
 //! Where things are: this file has the tunables and the [`Stack`] itself;
 //! `config.rs` how a stack presents itself ([`Config`]); `memory.rs` the
 //! caller's memory ([`Resources`], [`Memory`], [`profile`]); `stack.rs`
-//! construction and [`Stack::poll`] (the gate, smoltcp's ingress and
+//! construction; `poll.rs` [`Stack::poll`] (the gate, smoltcp's ingress and
 //! egress, the stall kick, the state watcher, [`Stack::poll_at`]);
+//! `accessors.rs` the small accessors (clock, addresses, counters);
 //! `pool.rs` the socket pool the socket layer calls (listeners, re-arming,
 //! parking, handles' keys, ports, the shared ICMP socket); `apps.rs` the
 //! per-service counters; `frame.rs` the one parse of each frame; [`gate`]
@@ -49,6 +50,7 @@
 //! whose FIN arrives after that gets an RST instead of an ACK, after all
 //! its data was delivered.
 
+mod accessors;
 mod apps;
 mod config;
 pub(crate) mod frame;
@@ -59,6 +61,7 @@ mod names;
 #[cfg(feature = "ipv6")]
 mod ndp;
 pub mod observe;
+mod poll;
 mod pool;
 mod seen;
 mod stack;

@@ -34,11 +34,21 @@
 //! instance's SRV (port, host) and TXT. [`advert`] has the types of the
 //! classic services.
 //!
+//! This file holds the responder's state and its [`Service`] loop; the
+//! probing and announcing are in `probe.rs`, the answers to queries in
+//! `answer.rs`, and the client-side lookup ([`one_shot_query`],
+//! [`address_in`]) in `lookup.rs`.
+//!
 //! Layer: app. Depends on [`crate::socket::UdpSocket`], on
 //! [`crate::net::Stack`] (its addresses, the multicast group) and on
 //! [`wire`]; no heap.
 
+mod answer;
+mod lookup;
+mod probe;
 pub mod wire;
+
+pub use lookup::{address_in, one_shot_query};
 
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address};
@@ -138,65 +148,6 @@ pub const fn advert(kind: Kind) -> Advert {
         port: kind.entry().port,
         txt,
     }
-}
-
-/// Write a one-shot query for `host`'s A record (RFC 6762 section 5.1)
-/// into `buf`: what a client that only wants an address sends to
-/// 224.0.0.251:5353 from an ephemeral port. Responders answer it by
-/// unicast to that port, with `id` (the legacy rule of section 6.7), so
-/// the client need not join the group. The message's length.
-///
-/// # Errors
-///
-/// [`Full`] if `buf` cannot hold it.
-///
-/// ```
-/// use layernet::app::mdns::{address_in, one_shot_query, wire::Name};
-/// let host = Name::from_parts(&["layernet.local"]).ok_or("name")?;
-/// let mut buf = [0u8; 64];
-/// let n = one_shot_query(&mut buf, 0x4242, &host).map_err(|_| "full")?;
-/// assert_eq!(&buf[..2], &[0x42, 0x42]);
-/// assert_eq!(address_in(&buf[..n], 0x4242, &host), None, "a query, not an answer");
-/// # Ok::<(), &str>(())
-/// ```
-pub fn one_shot_query(buf: &mut [u8], id: u16, host: &Name) -> Result<usize, Full> {
-    let mut w = Writer::new(buf, id, 0)?;
-    w.question(host, TYPE_A, CLASS_IN)?;
-    Ok(w.finish())
-}
-
-/// The address an answer to [`one_shot_query`] `id` gives `host`: its
-/// first A record for that name (in any section), if the message is a
-/// response with that ID.
-///
-/// ```
-/// use layernet::app::mdns::{address_in, wire::*};
-/// use layernet::Ipv4Address;
-/// let host = Name::from_parts(&["layernet.local"]).ok_or("name")?;
-/// let mut buf = [0u8; 128];
-/// let mut w = Writer::new(&mut buf, 7, FLAGS_RESPONSE).map_err(|_| "full")?;
-/// w.record(Section::Answer, &host, CLASS_IN, 10, Rdata::A([192, 168, 69, 1])).map_err(|_| "full")?;
-/// let n = w.finish();
-/// assert_eq!(address_in(&buf[..n], 7, &host), Some(Ipv4Address::new(192, 168, 69, 1)));
-/// assert_eq!(address_in(&buf[..n], 8, &host), None, "another query's answer");
-/// # Ok::<(), &str>(())
-/// ```
-pub fn address_in(msg: &[u8], id: u16, host: &Name) -> Option<Ipv4Address> {
-    let mut reader = Reader::new(msg)?;
-    let header = reader.header();
-    if !header.is_response() || header.id != id || header.flags & 0xf != 0 {
-        return None;
-    }
-    while let Some(r) = reader.next_record() {
-        if r.rtype == TYPE_A
-            && r.class & !CLASS_TOP == CLASS_IN
-            && reader.name_is(r.name, host)
-            && let [a, b, c, d] = *r.rdata
-        {
-            return Some(Ipv4Address::new(a, b, c, d));
-        }
-    }
-    None
 }
 
 /// Why a host name was refused.
@@ -433,34 +384,6 @@ impl<const LOG: usize> Responder<LOG> {
         }
     }
 
-    /// Start probing the current name after a wait of `wait` plus up to
-    /// 250 ms at random.
-    fn probe_from(&mut self, stack: &mut Stack<'_>, now: Instant, wait: Duration) {
-        self.phase = Phase::Probing(0);
-        self.announced = None;
-        self.rest = None;
-        let jitter = stack.random_below(PROBE_GAP.total_millis());
-        self.next = now + wait + Duration::from_millis(jitter);
-    }
-
-    fn conflict(&mut self, stack: &mut Stack<'_>, now: Instant) {
-        let old = self.hostname();
-        self.conflicts = self.conflicts.saturating_add(1);
-        if self.suffix < MAX_SUFFIX {
-            self.suffix += 1;
-        }
-        self.log.push(format_args!(
-            "mdns: {old}.local is taken, now {}.local",
-            self.hostname()
-        ));
-        let wait = if self.conflicts > CONFLICTS_BEFORE_SLOWING {
-            Duration::from_secs(1)
-        } else {
-            Duration::ZERO
-        };
-        self.probe_from(stack, now, wait);
-    }
-
     /// Our IPv6 addresses, for AAAA.
     fn v6(stack: &Stack<'_>) -> [Option<[u8; 16]>; MAX_V6] {
         #[allow(unused_mut)]
@@ -501,73 +424,6 @@ impl<const LOG: usize> Responder<LOG> {
 
     fn group() -> IpEndpoint {
         IpEndpoint::new(IpAddress::Ipv4(MDNS_GROUP), MDNS_PORT)
-    }
-
-    /// The probe: a QU question for the name (type ANY), our address
-    /// records in the authority section.
-    fn send_probe(&mut self, stack: &mut Stack<'_>) {
-        let Some(host) = self.host_name() else {
-            return;
-        };
-        let mut buf = [0u8; MAX_MESSAGE];
-        let Ok(mut w) = Writer::new(&mut buf, 0, 0) else {
-            return;
-        };
-        let _ = w.question(&host, TYPE_ANY, CLASS_IN | CLASS_TOP);
-        let v6 = Self::v6(stack);
-        let _ = self.write(&mut w, Section::Authority, Rec::A, false, stack, &v6);
-        for i in (0..MAX_V6).filter(|i| v6[*i].is_some()) {
-            let _ = self.write(&mut w, Section::Authority, Rec::Aaaa(i), false, stack, &v6);
-        }
-        let n = w.finish();
-        self.send(stack, &buf[..n], Self::group());
-    }
-
-    /// An unsolicited response with every record (RFC 6762 8.3), from
-    /// record `start` on: as many as one message the socket can take
-    /// holds; the rest are left in `rest`, for the next poll (RFC 6762
-    /// 6: a response may be split across several messages).
-    fn send_announcement(&mut self, stack: &mut Stack<'_>, start: usize) {
-        let limit = self.limit(stack);
-        let mut buf = [0u8; MAX_MESSAGE];
-        let Ok(mut w) = Writer::new(&mut buf[..limit], 0, FLAGS_RESPONSE) else {
-            return;
-        };
-        let v6 = Self::v6(stack);
-        let mut rest = None;
-        for (i, rec) in self.all_records(&v6).enumerate().skip(start) {
-            if self
-                .write(&mut w, Section::Answer, rec, false, stack, &v6)
-                .is_err()
-            {
-                // A record that no message can hold alone is skipped;
-                // any other starts the next message.
-                if !w.is_empty() {
-                    rest = Some(i);
-                    break;
-                }
-            }
-        }
-        if w.is_empty() {
-            self.rest = None;
-            return;
-        }
-        let n = w.finish();
-        // A full queue (the message before this one not yet out): the
-        // same records, next poll.
-        self.rest = if self.send(stack, &buf[..n], Self::group()) {
-            rest
-        } else {
-            Some(start)
-        };
-    }
-
-    fn all_records(&self, v6: &[Option<[u8; 16]>; MAX_V6]) -> impl Iterator<Item = Rec> + '_ {
-        let n = self.adverts.len();
-        let v6: heapless::Vec<usize, MAX_V6> = (0..MAX_V6).filter(|i| v6[*i].is_some()).collect();
-        core::iter::once(Rec::A)
-            .chain(v6.into_iter().map(Rec::Aaaa))
-            .chain((0..n).flat_map(|i| [Rec::Types(i), Rec::Ptr(i), Rec::Srv(i), Rec::Txt(i)]))
     }
 
     /// Write one of our records.
@@ -661,287 +517,6 @@ impl<const LOG: usize> Responder<LOG> {
                 Rdata::Txt(advert(i)?.txt),
             ),
         }
-    }
-
-    /// What our records answer `(name at pos, qtype)`: answers, and the
-    /// additional records that go with them (RFC 6763 section 12).
-    fn matches(
-        &self,
-        reader: &Reader<'_>,
-        pos: usize,
-        qtype: u16,
-        has_v6: &[usize],
-        answers: &mut heapless::Vec<Rec, MAX_RECORDS>,
-        extra: &mut heapless::Vec<Rec, MAX_RECORDS>,
-    ) {
-        let add = |list: &mut heapless::Vec<Rec, MAX_RECORDS>, rec: Rec| {
-            if !list.contains(&rec) {
-                let _ = list.push(rec);
-            }
-        };
-        let wants = |t: u16| qtype == t || qtype == TYPE_ANY;
-        if let Some(host) = self.host_name()
-            && reader.name_is(pos, &host)
-        {
-            let before = answers.len();
-            if wants(TYPE_A) {
-                add(answers, Rec::A);
-            }
-            if wants(TYPE_AAAA) {
-                for &i in has_v6 {
-                    add(answers, Rec::Aaaa(i));
-                }
-            }
-            if answers.len() == before {
-                // Ours, but not of that type: say which types there are.
-                add(extra, Rec::HostNsec);
-            } else if qtype == TYPE_A {
-                for &i in has_v6 {
-                    add(extra, Rec::Aaaa(i));
-                }
-            } else if qtype == TYPE_AAAA {
-                add(extra, Rec::A);
-            }
-            return;
-        }
-        if (wants(TYPE_PTR))
-            && let Some(services) = Name::from_parts(&["_services._dns-sd._udp.local"])
-            && reader.name_is(pos, &services)
-        {
-            for i in 0..self.adverts.len() {
-                add(answers, Rec::Types(i));
-            }
-            return;
-        }
-        let label = self.hostname();
-        for (i, advert) in self.adverts.iter().enumerate() {
-            let Some(type_name) = Name::from_parts(&[advert.service_type, "local"]) else {
-                continue;
-            };
-            let instance_asked = Name::from_parts(&[&label, advert.service_type, "local"])
-                .is_some_and(|n| reader.name_is(pos, &n));
-            if reader.name_is(pos, &type_name) {
-                if wants(TYPE_PTR) {
-                    add(answers, Rec::Ptr(i));
-                    for rec in [Rec::Srv(i), Rec::Txt(i), Rec::A] {
-                        add(extra, rec);
-                    }
-                    for &v in has_v6 {
-                        add(extra, Rec::Aaaa(v));
-                    }
-                }
-            } else if instance_asked {
-                if wants(TYPE_SRV) {
-                    add(answers, Rec::Srv(i));
-                }
-                if wants(TYPE_TXT) {
-                    add(answers, Rec::Txt(i));
-                }
-                add(extra, Rec::A);
-                for &v in has_v6 {
-                    add(extra, Rec::Aaaa(v));
-                }
-            }
-        }
-    }
-
-    /// One datagram from `from`.
-    fn handle(&mut self, stack: &mut Stack<'_>, msg: &[u8], from: IpEndpoint, now: Instant) {
-        let Some(mut reader) = Reader::new(msg) else {
-            return;
-        };
-        let header = reader.header();
-        if header.opcode() != 0 {
-            return;
-        }
-        let Some(host) = self.host_name() else {
-            return;
-        };
-        if header.is_response() {
-            // RFC 6762 section 6: a response with a nonzero RCODE is
-            // ignored.
-            if header.flags & 0xf != 0 {
-                return;
-            }
-            self.response(stack, &mut reader, &host, now);
-            return;
-        }
-        match self.phase {
-            Phase::Probing(_) => {
-                self.tiebreak(stack, &mut reader, &host, now);
-                return;
-            }
-            Phase::Starting => return,
-            Phase::Announcing(_) | Phase::Ready => {}
-        }
-        let legacy = from.port != MDNS_PORT;
-        let v6 = Self::v6(stack);
-        let has_v6: heapless::Vec<usize, MAX_V6> =
-            (0..MAX_V6).filter(|i| v6[*i].is_some()).collect();
-        let mut answers = heapless::Vec::new();
-        let mut extra = heapless::Vec::new();
-        let mut questions: heapless::Vec<wire::Question, 8> = heapless::Vec::new();
-        while let Some(q) = reader.next_question() {
-            if q.class & !CLASS_TOP != CLASS_IN && q.class & !CLASS_TOP != 255 {
-                continue;
-            }
-            let before = (answers.len(), extra.len());
-            self.matches(&reader, q.name, q.qtype, &has_v6, &mut answers, &mut extra);
-            if (answers.len(), extra.len()) != before {
-                let _ = questions.push(q);
-            }
-        }
-        if answers.is_empty() && extra.is_empty() {
-            return;
-        }
-        let limit = self.limit(stack);
-        let mut buf = [0u8; MAX_MESSAGE];
-        let id = if legacy { header.id } else { 0 };
-        // What does not fit the socket's buffer is left out (additional
-        // records first), not the whole answer.
-        let Ok(mut w) = Writer::new(&mut buf[..limit], id, FLAGS_RESPONSE) else {
-            return;
-        };
-        if legacy {
-            // RFC 6762 6.7: the question repeated, as a unicast DNS
-            // resolver expects.
-            for q in &questions {
-                let _ = w.copy_question(&reader, q);
-            }
-        }
-        for &rec in &answers {
-            if self
-                .write(&mut w, Section::Answer, rec, legacy, stack, &v6)
-                .is_err()
-            {
-                break;
-            }
-        }
-        for &rec in extra.iter().filter(|r| !answers.contains(r)) {
-            if self
-                .write(&mut w, Section::Additional, rec, legacy, stack, &v6)
-                .is_err()
-            {
-                break;
-            }
-        }
-        let n = w.finish();
-        let to = if legacy { from } else { Self::group() };
-        self.send(stack, &buf[..n], to);
-    }
-
-    /// A response from another host: a record for our name is a conflict
-    /// while probing; one giving it another address later means probing
-    /// again (RFC 6762 section 9).
-    fn response(
-        &mut self,
-        stack: &mut Stack<'_>,
-        reader: &mut Reader<'_>,
-        host: &Name,
-        now: Instant,
-    ) {
-        let ours = stack.ipv4_addr().octets();
-        let mut claimed = false;
-        let mut other_address = false;
-        while let Some(r) = reader.next_record() {
-            if r.section == Section::Authority || !reader.name_is(r.name, host) {
-                continue;
-            }
-            claimed = true;
-            if r.rtype == TYPE_A && r.rdata != ours {
-                other_address = true;
-            }
-        }
-        match self.phase {
-            Phase::Probing(_) if claimed => self.conflict(stack, now),
-            Phase::Announcing(_) | Phase::Ready if other_address => {
-                self.log.push(format_args!(
-                    "mdns: another host answers for {host}: probing again"
-                ));
-                self.probe_from(stack, now, Duration::ZERO);
-            }
-            _ => {}
-        }
-    }
-
-    /// Another host probing for our name at the same time: the one whose
-    /// proposed record is lexicographically later wins (RFC 6762 8.2);
-    /// the loser waits a second and probes again.
-    fn tiebreak(
-        &mut self,
-        stack: &mut Stack<'_>,
-        reader: &mut Reader<'_>,
-        host: &Name,
-        now: Instant,
-    ) {
-        let ours = stack.ipv4_addr().octets();
-        let mut lost = false;
-        while let Some(r) = reader.next_record() {
-            if r.section != Section::Authority || !reader.name_is(r.name, host) {
-                continue;
-            }
-            // Class, then type, then data, as the RFC orders them; our
-            // first record is the A record (class IN, type 1).
-            let theirs = (r.class & !CLASS_TOP, r.rtype, r.rdata);
-            let mine = (CLASS_IN, TYPE_A, &ours[..]);
-            if theirs > mine {
-                lost = true;
-            }
-            break;
-        }
-        if lost {
-            self.probe_from(stack, now, TIEBREAK_WAIT);
-        }
-    }
-
-    /// The timers: probes, announcements, a new address.
-    fn tick(&mut self, stack: &mut Stack<'_>, now: Instant) -> bool {
-        if self.phase == Phase::Ready {
-            if self.announced != Some(stack.ipv4_addr()) {
-                // A new lease: the name is probed again for it.
-                self.probe_from(stack, now, Duration::ZERO);
-            }
-            return false;
-        }
-        if now < self.next {
-            return false;
-        }
-        match self.phase {
-            Phase::Starting => {
-                if stack.ipv4_addr().is_unspecified() {
-                    self.next = now + Duration::from_secs(1);
-                    return false;
-                }
-                self.probe_from(stack, now, Duration::ZERO);
-            }
-            Phase::Probing(n) if n < PROBES => {
-                self.send_probe(stack);
-                self.phase = Phase::Probing(n + 1);
-                self.next = now + PROBE_GAP;
-            }
-            Phase::Probing(_) => {
-                self.send_announcement(stack, 0);
-                self.announced = Some(stack.ipv4_addr());
-                self.log.push(format_args!(
-                    "mdns: answering for {}.local ({})",
-                    self.hostname(),
-                    stack.ipv4_addr()
-                ));
-                self.phase = Phase::Announcing(1);
-                self.next = now + ANNOUNCE_GAP;
-            }
-            Phase::Announcing(n) => {
-                self.send_announcement(stack, 0);
-                if n + 1 >= ANNOUNCES {
-                    self.phase = Phase::Ready;
-                } else {
-                    self.phase = Phase::Announcing(n + 1);
-                    self.next = now + ANNOUNCE_GAP;
-                }
-            }
-            Phase::Ready => {}
-        }
-        true
     }
 }
 

@@ -7,7 +7,7 @@
 //! This file keeps `main` (the checks across options, the dispatch, the
 //! exit codes) and the counting allocator. The grammar is in `args.rs`,
 //! what commands share (capture, TAP, report lines) in `net.rs`, and the
-//! commands in `demo.rs`, `serve.rs`, `client.rs` and `bench_command.rs`
+//! commands in `demo.rs`, `serve.rs`, `client/` and `bench_command.rs`
 //! (around the measurements of `bench/`).
 
 use std::process::ExitCode;
