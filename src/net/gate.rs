@@ -36,7 +36,8 @@ use smoltcp::wire::{
 use smoltcp::wire::{Icmpv6Message, Icmpv6Repr, Ipv6Address, Ipv6Packet, NdiscRepr};
 
 use super::frame::{Frame, Ip, L4, Net};
-use super::observe::{DropReason, Event, Transport};
+use super::observe::{Direction, DropReason, Event, Transport};
+use super::track::Segment;
 use super::{Listener, Owner, TcpEntry, UdpEntry};
 
 /// The gate's decision on one frame.
@@ -93,6 +94,22 @@ pub(crate) struct Admission {
     /// at these alone afterwards. All bits set: every entry (an entry past
     /// the 64th matched).
     pub(crate) reached: u64,
+    /// The admitted TCP segment, read once here for connection tracking,
+    /// and the entry whose connection it belongs to, where tracking
+    /// already told (see [`Pool::tracked`]): the stack need not look for
+    /// either again.
+    pub(crate) segment: Option<(Segment, Holder)>,
+}
+
+/// Which TCP entry holds a segment's connection, as far as the gate knows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Holder {
+    /// Entry `i` (tracking's record matched its endpoints).
+    Entry(usize),
+    /// No entry: tracking matched none.
+    None,
+    /// Not known: the gate read the sockets, not tracking's records.
+    Unknown,
 }
 
 /// The bit of TCP entry `i` in [`Admission::reached`].
@@ -118,6 +135,7 @@ pub(crate) fn admit(frame: Option<&Frame<'_>>, us: &Us, pool: &Pool<'_, '_>) -> 
     let mut reach = Reach {
         quiet: false,
         reached: 0,
+        segment: None,
     };
     let verdict = match check(frame, us, pool, &mut reach) {
         Ok(note) => Verdict::Admit(note),
@@ -127,6 +145,7 @@ pub(crate) fn admit(frame: Option<&Frame<'_>>, us: &Us, pool: &Pool<'_, '_>) -> 
         verdict,
         quiet: reach.quiet,
         reached: reach.reached,
+        segment: reach.segment,
     }
 }
 
@@ -134,6 +153,7 @@ pub(crate) fn admit(frame: Option<&Frame<'_>>, us: &Us, pool: &Pool<'_, '_>) -> 
 struct Reach {
     quiet: bool,
     reached: u64,
+    segment: Option<(Segment, Holder)>,
 }
 
 fn check(
@@ -268,6 +288,11 @@ fn check_tcp(
         }
     }
     let mut found = false;
+    let mut holder = if pool.tracked {
+        Holder::None
+    } else {
+        Holder::Unknown
+    };
     let mut plain_ack = tcp.ack() && !(tcp.syn() || tcp.fin() || tcp.rst());
     for (i, entry) in pool.tcp.iter().enumerate() {
         if entry.idle() {
@@ -291,6 +316,13 @@ fn check_tcp(
         }
         found = true;
         reach.reached |= entry_bit(i);
+        // Tracking's endpoints matched both ends (not a listener's port
+        // alone): `Tracked::holds`, which the first such entry answers.
+        if matches!(holder, Holder::None)
+            && !matches!(state, tcp::State::Listen | tcp::State::Closed)
+        {
+            holder = Holder::Entry(i);
+        }
         plain_ack &= matches!(state, tcp::State::Listen | tcp::State::Established);
         // RFC 5961 3.2, for a synchronised connection: smoltcp takes
         // an RST anywhere in the window; only the exact next
@@ -305,6 +337,7 @@ fn check_tcp(
         }
     }
     reach.quiet = plain_ack;
+    reach.segment = Some((Segment::of(tcp, Direction::Rx, (src_ip, dst_ip)), holder));
     Ok((!found).then_some(Event::NoSocket {
         transport: Transport::Tcp,
         to: IpEndpoint::new(dst_ip, port),

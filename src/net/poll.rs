@@ -164,6 +164,7 @@ impl<'a> Stack<'a> {
                 verdict,
                 quiet,
                 reached,
+                segment,
             } = gate::admit(parsed, &us, &pool);
             if !again && matches!(verdict, gate::Verdict::Drop(DropReason::BusyPool)) {
                 asked_again = true;
@@ -185,13 +186,21 @@ impl<'a> Stack<'a> {
                 }
                 gate::Verdict::Admit(note) => note,
             };
-            // The connection a segment belongs to is among the entries the
-            // gate found it could reach: no second walk over the pool.
-            if reached != 0
-                && let Some(segment) = track::Segment::in_frame(Direction::Rx, parsed)
-                && let Some(entry) = self.reached_holding(reached, &segment)
-            {
-                entry.track.received(&segment);
+            // The connection a segment belongs to: the gate found it while
+            // matching, or it is among the entries the gate found it could
+            // reach (no second walk over the pool either way).
+            match segment {
+                Some((segment, gate::Holder::Entry(i))) => {
+                    if let Some(entry) = self.tcp.get_mut(i) {
+                        entry.track.received(&segment);
+                    }
+                }
+                Some((segment, gate::Holder::Unknown)) if reached != 0 => {
+                    if let Some(entry) = self.reached_holding(reached, &segment) {
+                        entry.track.received(&segment);
+                    }
+                }
+                _ => {}
             }
             if let Some(Event::NoSocket { transport, .. }) = note {
                 match transport {

@@ -32,6 +32,7 @@ use super::observe::{Direction, Event, TcpState};
 
 /// What a TCP segment to or from this stack covers, for retransmission
 /// detection and the exact-RST check.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Segment {
     pub(crate) local_port: u16,
     pub(crate) remote: IpEndpoint,
@@ -69,7 +70,7 @@ impl Segment {
 
     /// The segment `tcp` (between `addrs`: source, destination).
     #[inline]
-    fn of(
+    pub(crate) fn of(
         tcp: &TcpPacket<&[u8]>,
         direction: Direction,
         (src, dst): (IpAddress, IpAddress),
