@@ -97,3 +97,66 @@ impl Registers for Mmio {
         unsafe { core::ptr::write_volatile((self.base + offset as usize) as *mut u32, value) }
     }
 }
+
+/// A driver's failed bring-up: the reason `E`, and the registers `R`
+/// handed back, to retry or to release the window. Each driver names it
+/// with its own reason: [`super::lan9118::Failed`],
+/// [`super::stellaris::Failed`].
+///
+/// ```
+/// use layernet::link::lan9118::{InitError, Lan9118, fake::FakeLan9118};
+/// let mut chip = FakeLan9118::new();
+/// chip.never_ready();
+/// let failed = Lan9118::new(chip, layernet::net::DEFAULT_MAC).err().ok_or("came up")?;
+/// assert_eq!(failed.reason(), InitError::NotReady);
+/// # Ok::<(), &str>(())
+/// ```
+#[derive(Debug)]
+pub struct Failed<E, R> {
+    reason: E,
+    regs: R,
+}
+
+impl<E: Copy, R> Failed<E, R> {
+    pub(crate) fn new(reason: E, regs: R) -> Self {
+        Failed { reason, regs }
+    }
+
+    /// Why.
+    ///
+    /// ```
+    /// use layernet::link::stellaris::{Stellaris, fake::FakeStellaris};
+    /// let mut mac = FakeStellaris::new();
+    /// mac.unplug();
+    /// let failed = Stellaris::new(mac, layernet::net::DEFAULT_MAC).err().ok_or("came up")?;
+    /// assert!(failed.reason().to_string().contains("MACIA0"));
+    /// # Ok::<(), &str>(())
+    /// ```
+    pub fn reason(&self) -> E {
+        self.reason
+    }
+
+    /// The registers, to retry or to release the window.
+    ///
+    /// ```
+    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+    /// let mut chip = FakeLan9118::new();
+    /// chip.unplug();
+    /// let failed = Lan9118::new(chip, layernet::net::DEFAULT_MAC).err().ok_or("came up")?;
+    /// let mut chip = failed.into_registers();
+    /// chip.plug_in();
+    /// assert!(Lan9118::new(chip, layernet::net::DEFAULT_MAC).is_ok());
+    /// # Ok::<(), &str>(())
+    /// ```
+    pub fn into_registers(self) -> R {
+        self.regs
+    }
+}
+
+impl<E: core::fmt::Display, R> core::fmt::Display for Failed<E, R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.reason.fmt(f)
+    }
+}
+
+impl<E: core::error::Error, R: core::fmt::Debug> core::error::Error for Failed<E, R> {}

@@ -170,51 +170,7 @@ impl core::error::Error for InitError {}
 /// let _chip_again: FakeLan9118 = failed.into_registers();
 /// # Ok::<(), &str>(())
 /// ```
-#[derive(Debug)]
-pub struct Failed<R> {
-    reason: InitError,
-    regs: R,
-}
-
-impl<R> Failed<R> {
-    /// Why.
-    ///
-    /// ```
-    /// use layernet::link::lan9118::{InitError, Lan9118, fake::FakeLan9118};
-    /// let mut chip = FakeLan9118::new();
-    /// chip.unplug();
-    /// let failed = Lan9118::new(chip, layernet::net::DEFAULT_MAC).err().ok_or("came up")?;
-    /// assert!(failed.reason().to_string().contains("BYTE_TEST"));
-    /// # Ok::<(), &str>(())
-    /// ```
-    pub fn reason(&self) -> InitError {
-        self.reason
-    }
-
-    /// The registers, to retry or to release the window.
-    ///
-    /// ```
-    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
-    /// let mut chip = FakeLan9118::new();
-    /// chip.unplug();
-    /// let failed = Lan9118::new(chip, layernet::net::DEFAULT_MAC).err().ok_or("came up")?;
-    /// let mut chip = failed.into_registers();
-    /// chip.plug_in();
-    /// assert!(Lan9118::new(chip, layernet::net::DEFAULT_MAC).is_ok());
-    /// # Ok::<(), &str>(())
-    /// ```
-    pub fn into_registers(self) -> R {
-        self.regs
-    }
-}
-
-impl<R> core::fmt::Display for Failed<R> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        self.reason.fmt(f)
-    }
-}
-
-impl<R: core::fmt::Debug> core::error::Error for Failed<R> {}
+pub type Failed<R> = super::bus::Failed<InitError, R>;
 
 /// Which multicast frames the MAC passes up (see the module docs).
 ///
@@ -399,10 +355,7 @@ impl<R: Registers, const FRAME: usize> Lan9118<R, FRAME> {
         };
         match nic.bring_up() {
             Ok(()) => Ok(nic),
-            Err(reason) => Err(Failed {
-                reason,
-                regs: nic.out.regs,
-            }),
+            Err(reason) => Err(Failed::new(reason, nic.out.regs)),
         }
     }
 

@@ -163,49 +163,7 @@ impl core::error::Error for InitError {}
 /// assert!(Stellaris::new(mac, layernet::net::DEFAULT_MAC).is_ok());
 /// # Ok::<(), &str>(())
 /// ```
-#[derive(Debug)]
-pub struct Failed<R> {
-    reason: InitError,
-    regs: R,
-}
-
-impl<R> Failed<R> {
-    /// Why.
-    ///
-    /// ```
-    /// use layernet::link::stellaris::{Stellaris, fake::FakeStellaris};
-    /// let mut mac = FakeStellaris::new();
-    /// mac.unplug();
-    /// let failed = Stellaris::new(mac, layernet::net::DEFAULT_MAC).err().ok_or("came up")?;
-    /// assert!(failed.reason().to_string().contains("MACIA0"));
-    /// # Ok::<(), &str>(())
-    /// ```
-    pub fn reason(&self) -> InitError {
-        self.reason
-    }
-
-    /// The registers, to retry or to release the window.
-    ///
-    /// ```
-    /// use layernet::link::stellaris::{Stellaris, fake::FakeStellaris};
-    /// let mut mac = FakeStellaris::new();
-    /// mac.unplug();
-    /// let failed = Stellaris::new(mac, layernet::net::DEFAULT_MAC).err().ok_or("came up")?;
-    /// let _mac_again: FakeStellaris = failed.into_registers();
-    /// # Ok::<(), &str>(())
-    /// ```
-    pub fn into_registers(self) -> R {
-        self.regs
-    }
-}
-
-impl<R> core::fmt::Display for Failed<R> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        self.reason.fmt(f)
-    }
-}
-
-impl<R: core::fmt::Debug> core::error::Error for Failed<R> {}
+pub type Failed<R> = super::bus::Failed<InitError, R>;
 
 /// What the driver counted.
 ///
@@ -336,10 +294,7 @@ impl<R: Registers, const FRAME: usize> Stellaris<R, FRAME> {
         };
         match nic.bring_up() {
             Ok(()) => Ok(nic),
-            Err(reason) => Err(Failed {
-                reason,
-                regs: nic.out.regs,
-            }),
+            Err(reason) => Err(Failed::new(reason, nic.out.regs)),
         }
     }
 
