@@ -116,22 +116,7 @@ fn run_test(
         net.run_for(TICK);
     }
     assert!(moved > 0, "nothing moved");
-    send_all(net, &mut ctl, &[state::TEST_END]);
-    expect_state(net, &mut ctl, state::EXCHANGE_RESULTS);
-    send_all(
-        net,
-        &mut ctl,
-        &framed(
-            r#"{"cpu_util_total":0,"cpu_util_user":0,"cpu_util_system":0,"sender_has_retransmits":0,"streams":[]}"#,
-        ),
-    );
-    let mut len = [0u8; 4];
-    read_exact(net, &mut ctl, &mut len);
-    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
-    read_exact(net, &mut ctl, &mut body);
-    expect_state(net, &mut ctl, state::DISPLAY_RESULTS);
-    send_all(net, &mut ctl, &[state::IPERF_DONE]);
-    ctl.close(net.stack(CLIENT));
+    let body = finish(net, ctl);
     for d in data {
         d.close(net.stack(CLIENT));
     }
