@@ -15,6 +15,7 @@
 
 pub mod bus;
 pub mod capture;
+pub(crate) mod checksum;
 pub mod faults;
 pub mod lan9118;
 pub mod rng;

@@ -39,6 +39,7 @@ use super::frame::{Frame, Ip, L4, Net};
 use super::observe::{Direction, DropReason, Event, Transport};
 use super::track::Segment;
 use super::{Listener, Owner, TcpEntry, UdpEntry};
+use crate::link::checksum;
 
 /// The gate's decision on one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,7 +266,7 @@ fn check_tcp(
     let L4::Tcp(Some(tcp)) = l4 else {
         return Err(DropReason::Malformed);
     };
-    if !tcp.verify_checksum(&src_ip, &dst_ip) {
+    if !checksum::verifies(&src_ip, &dst_ip, IpProtocol::Tcp, tcp.as_ref()) {
         return Err(DropReason::BadChecksum);
     }
     if !to_us {
@@ -494,7 +495,11 @@ fn check_udp(
     // so the IPv6 case is refused here, before it.
     let valid = match udp.checksum() {
         0 => matches!(src_ip, IpAddress::Ipv4(_)),
-        _ => udp.verify_checksum(&src_ip, &dst_ip),
+        // new_checked saw the length field within the buffer.
+        _ => udp
+            .as_ref()
+            .get(..usize::from(udp.len()))
+            .is_some_and(|covered| checksum::verifies(&src_ip, &dst_ip, IpProtocol::Udp, covered)),
     };
     if !valid {
         return Err(DropReason::BadChecksum);

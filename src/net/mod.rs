@@ -379,6 +379,9 @@ pub struct Stack<'a> {
     counters: Counters,
     /// Neighbours and recent frames, for a live view.
     seen: seen::Seen,
+    /// The stack, not smoltcp, computes the TCP checksums it sends (see
+    /// [`watch::GateChecked`]); false when the device computes them.
+    fills_tcp: bool,
     now: Instant,
     ip: Ipv4Address,
     cidr: Ipv4Cidr,

@@ -327,6 +327,7 @@ impl<'a> Stack<'a> {
             &mut self.counters,
             &mut self.seen,
             &mut self.tcp[..self.tcp_live],
+            self.fills_tcp,
             now,
         );
         (

@@ -98,6 +98,7 @@ impl<'a> Stack<'a> {
         // smoltcp derives its TCP initial sequence numbers from this seed; left
         // at 0 every boot would reuse the same ISNs.
         iface_config.random_seed = config.seed;
+        let fills_tcp = device.capabilities().checksum.tcp.tx();
         let mut iface = Interface::new(iface_config, &mut watch::GateChecked(device), now);
         iface.update_ip_addrs(|addrs| {
             // Capacity is at least one address; the push cannot fail on an empty list.
@@ -190,6 +191,7 @@ impl<'a> Stack<'a> {
             rng: Rng::new(config.seed ^ 0x6c61_7965_726e_6574),
             counters: Counters::default(),
             seen: super::seen::Seen::default(),
+            fills_tcp,
             now,
             ip,
             cidr: config.ip,

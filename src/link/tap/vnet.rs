@@ -16,6 +16,8 @@
 //! Layer: link (std only), private to the TAP device; reads and writes
 //! header bytes itself (no smoltcp types) and knows nothing of sockets.
 
+use super::super::checksum::fold;
+
 /// Bytes of `struct virtio_net_hdr` (no `num_buffers`: no mergeable
 /// receive buffers on TAP).
 pub(super) const HDR_LEN: usize = 10;
@@ -30,41 +32,10 @@ const ETH: usize = 14;
 const TCP_SYN: u8 = 0x02;
 
 /// Ones'-complement sum of `data` as big-endian 16-bit words, folded to
-/// 16 bits (as a `u64`, to add more to it). The words are read in the
-/// host's order, four bytes at a time into four accumulators, which the
-/// compiler turns into vector code: the sum does not depend on the byte
-/// order (RFC 1071) but for a swap at the end, nor on the word size (2^16
-/// is 1 modulo 0xffff). It runs over every byte of 64 KiB segments.
+/// 16 bits (as a `u64`, to add more to it). It runs over every byte of
+/// 64 KiB segments: the word-wide sum the gate verifies with.
 fn sum(data: &[u8]) -> u64 {
-    let mut acc = [0u64; 4];
-    let mut blocks = data.chunks_exact(16);
-    for b in &mut blocks {
-        for (a, w) in acc.iter_mut().zip(b.chunks_exact(4)) {
-            *a += u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]]));
-        }
-    }
-    let mut tail = [0u8; 16];
-    let rest = blocks.remainder();
-    tail[..rest.len()].copy_from_slice(rest);
-    for (a, w) in acc.iter_mut().zip(tail.chunks_exact(4)) {
-        *a += u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]]));
-    }
-    // Under 4 GiB (frames are at most 64 KiB), each accumulator stays
-    // under 2^60 and their sum under 2^62: no overflow.
-    let native = fold(acc.iter().sum());
-    let big_endian = if cfg!(target_endian = "little") {
-        native.swap_bytes()
-    } else {
-        native
-    };
-    u64::from(big_endian)
-}
-
-fn fold(mut s: u64) -> u16 {
-    while s >> 16 != 0 {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    s as u16
+    u64::from(super::super::checksum::sum(data))
 }
 
 /// Where a TCP segment sits in an Ethernet frame: the IP header's offset
