@@ -495,11 +495,7 @@ fn check_udp(
     // so the IPv6 case is refused here, before it.
     let valid = match udp.checksum() {
         0 => matches!(src_ip, IpAddress::Ipv4(_)),
-        // new_checked saw the length field within the buffer.
-        _ => udp
-            .as_ref()
-            .get(..usize::from(udp.len()))
-            .is_some_and(|covered| checksum::verifies(&src_ip, &dst_ip, IpProtocol::Udp, covered)),
+        _ => udp.verify_checksum(&src_ip, &dst_ip),
     };
     if !valid {
         return Err(DropReason::BadChecksum);
