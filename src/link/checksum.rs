@@ -111,7 +111,8 @@ pub(crate) fn complement(
     !checksum::combine(&[pseudo, sum(segment)])
 }
 
-/// Folds a sum of big-endian 16-bit words into 16 bits.
+/// Folds a sum of 16-bit words (in either byte order) into 16 bits, each
+/// carry out of the top going back in at the bottom.
 pub(crate) fn fold(mut s: u64) -> u16 {
     while s >> 16 != 0 {
         s = (s & 0xffff) + (s >> 16);
