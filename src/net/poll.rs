@@ -112,6 +112,10 @@ impl<'a> Stack<'a> {
         observer: &mut Lent<'_, '_>,
         now: Instant,
     ) -> bool {
+        // A new instant: a timer may have expired since the last walk.
+        if now != self.now {
+            self.walked_now = false;
+        }
         self.now = now;
         let mut progress = false;
         // Changes the application made since the last poll (listen,
@@ -277,7 +281,11 @@ impl<'a> Stack<'a> {
         if core::mem::take(&mut self.pool_moved) {
             progress |= self.rearm();
         }
-        self.watch_states(observer);
+        // Once per instant (see `Stack::walked_now`): what a re-arm just
+        // changed is touched, and the next poll looks at it first.
+        if !core::mem::replace(&mut self.walked_now, true) {
+            self.watch_states(observer);
+        }
         if core::mem::take(&mut self.pool_moved) {
             self.park_idle();
             self.trim_live();

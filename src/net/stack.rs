@@ -177,6 +177,7 @@ impl<'a> Stack<'a> {
             spare: SocketSet::new(ManagedSlice::Borrowed(spare)),
             spare_room,
             pool_moved: false,
+            walked_now: false,
             tcp_live: 0,
             tcp: tcp_entries,
             udp: udp_entries,
