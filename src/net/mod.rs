@@ -359,6 +359,10 @@ pub struct Stack<'a> {
     /// timers later than now, and the looks at the sockets a segment
     /// reached or the application touched see every other change.
     walked_now: bool,
+    /// An entry may wait to be parked ([`Stack::park_idle`]): the first
+    /// poll from `park_at` on parks those idle long enough.
+    park_due: bool,
+    park_at: Instant,
     /// Every TCP entry from this index on is idle ([`TcpEntry::idle`]):
     /// the walks that skip idle entries stop here. The pool hands out the
     /// lowest free entry, so the entries in use stay near the start.

@@ -178,6 +178,8 @@ impl<'a> Stack<'a> {
             spare_room,
             pool_moved: false,
             walked_now: false,
+            park_due: false,
+            park_at: now,
             tcp_live: 0,
             tcp: tcp_entries,
             udp: udp_entries,
@@ -198,7 +200,7 @@ impl<'a> Stack<'a> {
             #[cfg(feature = "names")]
             names: names::Names::new(name_sockets),
         };
-        stack.park_idle();
+        stack.park_idle(None);
         Ok(stack)
     }
 }
