@@ -462,8 +462,11 @@ impl<'a> Stack<'a> {
         }
         let socket = self.sockets.get::<tcp::Socket>(entry.handle());
         if let Some(event) = entry.track.look(socket, self.ip, self.now) {
-            // A state changed: the pool's slots may need re-arming.
-            self.pool_moved = true;
+            // A state changed: the pool's slots may need re-arming, unless
+            // a stream's own did (the pool reads closing sockets and slots;
+            // a stream's close re-arms once the stream lets go of it,
+            // `Stack::release_tcp`).
+            self.pool_moved |= entry.owner != Owner::Stream;
             tell(observer, self.now, event);
         }
     }

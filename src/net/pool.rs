@@ -513,7 +513,9 @@ impl<'a> Stack<'a> {
     }
 
     pub(super) fn tcp_port_in_use(&self, port: u16) -> bool {
-        self.tcp.iter().filter(|e| e.owner != Owner::Free).any(|e| {
+        // Entries past `tcp_live` are free.
+        let live = &self.tcp[..self.tcp_live];
+        live.iter().filter(|e| e.owner != Owner::Free).any(|e| {
             let s = self.sockets.get::<tcp::Socket>(e.handle());
             s.local_endpoint().is_some_and(|ep| ep.port == port) || s.listen_endpoint().port == port
         })
