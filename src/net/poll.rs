@@ -245,22 +245,23 @@ impl<'a> Stack<'a> {
             // segment to any (after a re-arm, every socket is looked at,
             // the newly listening ones too). After a quiet segment (see
             // `gate::admit`) the look would find nothing new.
-            // smoltcp gives a segment with an ACK or an RST to no listening
-            // socket (`tcp::Socket::accepts`), only to the holder of its
-            // four numbers, which tracking knows (or knows there is none):
-            // the listeners of its port need no look.
-            let reached = match segment {
-                Some((s, holder)) if s.ack.is_some() || s.rst => match holder {
-                    gate::Holder::Entry(i) => reached & gate::entry_bit(i),
-                    gate::Holder::None => 0,
-                    gate::Holder::Unknown => reached,
-                },
-                _ => reached,
-            };
             if !quiet {
                 if core::mem::take(&mut rearmed) {
                     self.watch_states(observer);
                 } else {
+                    // smoltcp gives a segment with an ACK or an RST to
+                    // no listening socket (`tcp::Socket::accepts`), only
+                    // to the holder of its four numbers, which tracking
+                    // knows (or knows there is none): the listeners of
+                    // its port need no look.
+                    let reached = match segment {
+                        Some((s, holder)) if s.ack.is_some() || s.rst => match holder {
+                            gate::Holder::Entry(i) => reached & gate::entry_bit(i),
+                            gate::Holder::None => 0,
+                            gate::Holder::Unknown => reached,
+                        },
+                        _ => reached,
+                    };
                     self.watch(Looks::Reached(reached), observer);
                 }
             }
