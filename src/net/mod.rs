@@ -351,6 +351,18 @@ pub struct Stack<'a> {
     /// [`Stack::poll`]: only then can re-arming or parking find work, and
     /// both walk the pool.
     pool_moved: bool,
+    /// The walk over every TCP socket ran at [`Stack::now`]: a later poll
+    /// at the same instant skips it (see [`Stack::poll`]). smoltcp's egress
+    /// changes a state only when a timer expires, and a timer that did not
+    /// expire at this instant's first egress cannot expire at a later one
+    /// at the same instant: ingress, the application and the pool set
+    /// timers later than now, and the looks at the sockets a segment
+    /// reached or the application touched see every other change.
+    walked_now: bool,
+    /// An entry may wait to be parked ([`Stack::park_idle`]): the first
+    /// poll from `park_at` on parks those idle long enough.
+    park_due: bool,
+    park_at: Instant,
     /// Every TCP entry from this index on is idle ([`TcpEntry::idle`]):
     /// the walks that skip idle entries stop here. The pool hands out the
     /// lowest free entry, so the entries in use stay near the start.

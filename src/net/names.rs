@@ -595,6 +595,9 @@ impl<'a> Stack<'a> {
     /// no address at all).
     fn apply_lease(&mut self, lease: Option<Lease>) {
         self.names.lease = lease;
+        // smoltcp resets a socket whose address went at its next egress,
+        // at this instant too: the walk after it must run.
+        self.walked_now = false;
         let cidr = lease.map_or(Ipv4Cidr::new(Ipv4Address::UNSPECIFIED, 0), |l| l.address);
         self.iface.update_ip_addrs(|addrs| {
             // The IPv6 addresses are not DHCP's to take away.

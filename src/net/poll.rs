@@ -112,6 +112,10 @@ impl<'a> Stack<'a> {
         observer: &mut Lent<'_, '_>,
         now: Instant,
     ) -> bool {
+        // A new instant: a timer may have expired since the last walk.
+        if now != self.now {
+            self.walked_now = false;
+        }
         self.now = now;
         let mut progress = false;
         // Changes the application made since the last poll (listen,
@@ -245,6 +249,19 @@ impl<'a> Stack<'a> {
                 if core::mem::take(&mut rearmed) {
                     self.watch_states(observer);
                 } else {
+                    // smoltcp gives a segment with an ACK or an RST to
+                    // no listening socket (`tcp::Socket::accepts`), only
+                    // to the holder of its four numbers, which tracking
+                    // knows (or knows there is none): the listeners of
+                    // its port need no look.
+                    let reached = match segment {
+                        Some((s, holder)) if s.ack.is_some() || s.rst => match holder {
+                            gate::Holder::Entry(i) => reached & gate::entry_bit(i),
+                            gate::Holder::None => 0,
+                            gate::Holder::Unknown => reached,
+                        },
+                        _ => reached,
+                    };
                     self.watch(Looks::Reached(reached), observer);
                 }
             }
@@ -277,13 +294,20 @@ impl<'a> Stack<'a> {
         if core::mem::take(&mut self.pool_moved) {
             progress |= self.rearm();
         }
-        self.watch_states(observer);
+        // Once per instant (see `Stack::walked_now`): what a re-arm just
+        // changed is touched, and the next poll looks at it first.
+        if !core::mem::replace(&mut self.walked_now, true) {
+            self.watch_states(observer);
+        }
         if core::mem::take(&mut self.pool_moved) {
-            self.park_idle();
+            self.park_due = true;
             self.trim_live();
             // What this walk found (a close that egress finished, say)
             // has not been re-armed for: the next poll does it.
             self.pool_moved = true;
+        }
+        if self.park_due && now >= self.park_at {
+            self.park_due = self.park_idle(Some(now));
         }
         progress
     }
@@ -440,8 +464,11 @@ impl<'a> Stack<'a> {
         }
         let socket = self.sockets.get::<tcp::Socket>(entry.handle());
         if let Some(event) = entry.track.look(socket, self.ip, self.now) {
-            // A state changed: the pool's slots may need re-arming.
-            self.pool_moved = true;
+            // A state changed: the pool's slots may need re-arming, unless
+            // a stream's own did (the pool reads closing sockets and slots;
+            // a stream's close re-arms once the stream lets go of it,
+            // `Stack::release_tcp`).
+            self.pool_moved |= entry.owner != Owner::Stream;
             tell(observer, self.now, event);
         }
     }

@@ -155,15 +155,26 @@ impl<'a> Stack<'a> {
     /// the sockets in use. Nothing reads a parked socket: every walk over
     /// the pool that looks at sockets skips idle entries or free ones, and
     /// an entry leaves the pool only through [`Stack::unpark`].
-    pub(super) fn park_idle(&mut self) {
+    ///
+    /// At `now`, a TCP socket idle for less than [`PARK_AFTER`] stays in
+    /// the set (`None`: none stays): true if one did, and then
+    /// [`Stack::park_at`] is when the first of them is due.
+    pub(super) fn park_idle(&mut self, now: Option<Instant>) -> bool {
         if self.spare_room == 0 {
-            return;
+            return false;
         }
+        let mut waits: Option<Instant> = None;
         for entry in self.tcp.iter_mut() {
             if self.spare_room == 0 {
                 break;
             }
             if entry.parked || !entry.idle() || entry.handle.is_none() {
+                continue;
+            }
+            // The time of its last state change: the close.
+            let due = entry.track.last_change() + PARK_AFTER;
+            if now.is_some_and(|now| now < due) {
+                waits = Some(waits.map_or(due, |w| w.min(due)));
                 continue;
             }
             let socket = self.sockets.remove(entry.handle());
@@ -187,6 +198,10 @@ impl<'a> Stack<'a> {
             entry.parked = true;
             self.spare_room -= 1;
         }
+        if let Some(at) = waits {
+            self.park_at = at;
+        }
+        waits.is_some()
     }
 
     /// The socket of TCP entry `index` may change (state, endpoints): the
@@ -411,7 +426,13 @@ impl<'a> Stack<'a> {
 
     /// A free socket for an outgoing connection.
     pub(crate) fn take_free_tcp(&mut self) -> Option<Key> {
-        let index = self.tcp.iter().position(|e| e.owner == Owner::Free)?;
+        // One still in smoltcp's set first (see `PARK_AFTER`): no copy
+        // back from the spare set.
+        let free = |e: &TcpEntry| e.owner == Owner::Free;
+        let index = self.tcp[..self.tcp_live]
+            .iter()
+            .position(|e| free(e) && !e.parked)
+            .or_else(|| self.tcp.iter().position(free))?;
         self.unpark(index);
         self.touch(index);
         self.tcp_live = self.tcp_live.max(index + 1);
@@ -492,7 +513,9 @@ impl<'a> Stack<'a> {
     }
 
     pub(super) fn tcp_port_in_use(&self, port: u16) -> bool {
-        self.tcp.iter().filter(|e| e.owner != Owner::Free).any(|e| {
+        // Entries past `tcp_live` are free.
+        let live = &self.tcp[..self.tcp_live];
+        live.iter().filter(|e| e.owner != Owner::Free).any(|e| {
             let s = self.sockets.get::<tcp::Socket>(e.handle());
             s.local_endpoint().is_some_and(|ep| ep.port == port) || s.listen_endpoint().port == port
         })
@@ -663,6 +686,15 @@ impl<'a> Stack<'a> {
         self.rng.next_u64()
     }
 }
+
+/// How long a TCP socket stays in smoltcp's set once it is idle, before
+/// [`Stack::park_idle`] moves it to the spare set: a busy host (a client
+/// that connects again as soon as it is done, a server re-arming its
+/// slots) takes it back before then, and a socket parked and brought back
+/// costs two copies of it and two changes of smoltcp's set, about 1,000
+/// instructions a connection (`layernet bench --only connections`). An
+/// idle socket left in the set costs a short visit per egress round.
+const PARK_AFTER: Duration = Duration::from_secs(1);
 
 /// Options a previous user of a pooled socket may have set go back to
 /// their defaults.

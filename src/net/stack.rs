@@ -178,6 +178,9 @@ impl<'a> Stack<'a> {
             spare: SocketSet::new(ManagedSlice::Borrowed(spare)),
             spare_room,
             pool_moved: false,
+            walked_now: false,
+            park_due: false,
+            park_at: now,
             tcp_live: 0,
             tcp: tcp_entries,
             udp: udp_entries,
@@ -199,7 +202,7 @@ impl<'a> Stack<'a> {
             #[cfg(feature = "names")]
             names: names::Names::new(name_sockets),
         };
-        stack.park_idle();
+        stack.park_idle(None);
         Ok(stack)
     }
 }

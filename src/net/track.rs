@@ -131,6 +131,12 @@ impl Tracked {
         keep_alive_before: None,
     };
 
+    /// When this connection last sent a segment or changed state (for an
+    /// idle socket: when it closed).
+    pub(crate) fn last_change(&self) -> Instant {
+        self.last_tx
+    }
+
     /// This connection's endpoints, as last recorded, are those of
     /// `segment` (seen from this stack's side).
     #[inline]

@@ -122,7 +122,9 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_timeout(&mut self, stack: &mut Stack<'_>, timeout: Option<Duration>) {
-        if let Some(s) = stack.tcp_socket_io(self.key) {
+        // Touched: a shorter timeout can close the socket at the next
+        // egress, at this instant too (see `Stack::walked_now`).
+        if let Some(s) = stack.tcp_socket(self.key) {
             s.set_timeout(timeout);
         }
     }
