@@ -21,7 +21,7 @@
 //! this one cost 416 B more flash (the compiler's inlining, not the
 //! routine's 126 B).
 
-use smoltcp::wire::{IpAddress, IpProtocol, checksum};
+use smoltcp::wire::{IpAddress, IpProtocol};
 
 /// The machine word the sum is taken in.
 const WORD: usize = core::mem::size_of::<usize>();
@@ -29,19 +29,97 @@ const WORD: usize = core::mem::size_of::<usize>();
 /// The one's-complement sum of `bytes`, not complemented, in network
 /// byte order: the value smoltcp's `checksum::data` returns.
 pub(crate) fn sum(bytes: &[u8]) -> u16 {
-    let (acc, tail) = add_words(bytes);
-    let (acc, tail) = add_words_portably(acc, tail);
-    // The tail keeps its place in a zero-padded word, so an odd last byte
-    // is the high byte of its 16-bit word, as RFC 1071 pads it.
-    let mut last = [0u8; WORD];
-    for (to, from) in last.iter_mut().zip(tail) {
-        *to = *from;
-    }
-    let (s, carry) = acc.overflowing_add(usize::from_ne_bytes(last));
-    let s = s as u64;
-    let native = fold((s & 0xffff_ffff) + (s >> 32) + u64::from(carry));
     // The sum was taken in the machine's byte order (RFC 1071 2(B)).
-    u16::to_be(native)
+    u16::to_be(fold16(native(bytes)))
+}
+
+/// The checksum field's value for a TCP (or UDP) `segment` from `src` to
+/// `dst` whose field is still zero: what smoltcp's `fill_checksum` writes.
+/// Over a segment with its checksum in place, 0 means valid.
+pub(crate) fn complement(
+    src: &IpAddress,
+    dst: &IpAddress,
+    protocol: IpProtocol,
+    segment: &[u8],
+) -> u16 {
+    // The pseudo-header (RFC 793 3.1, RFC 8200 8.1) added word by word in
+    // the machine's order, as the segment is: smoltcp's `pseudo_header`
+    // sums three little arrays through its byte loop and folds each, and
+    // on a connection's short segments that cost as much as the segment.
+    let length = segment.len() as u16;
+    let total = native(segment)
+        + address(src)
+        + address(dst)
+        + u64::from(u16::from_ne_bytes([0, u8::from(protocol)]))
+        + u64::from(u16::from_ne_bytes(length.to_be_bytes()));
+    !u16::to_be(fold16(total))
+}
+
+/// Whether a TCP (or UDP) `segment` (header and payload, as many bytes as
+/// its checksum covers) from `src` to `dst` has a valid checksum: what
+/// smoltcp's `verify_checksum` answers.
+pub(crate) fn verifies(
+    src: &IpAddress,
+    dst: &IpAddress,
+    protocol: IpProtocol,
+    segment: &[u8],
+) -> bool {
+    // Fuzzers reach past the checksums, as smoltcp lets them.
+    if cfg!(fuzzing) {
+        return true;
+    }
+    complement(src, dst, protocol, segment) == 0
+}
+
+/// An address's 16-bit words, summed in the machine's order (under 2^35).
+fn address(address: &IpAddress) -> u64 {
+    match address {
+        IpAddress::Ipv4(a) => u64::from(u32::from_ne_bytes(a.octets())),
+        #[cfg(feature = "ipv6")]
+        IpAddress::Ipv6(a) => {
+            let octets = a.octets();
+            let (words, _) = octets.as_chunks::<4>();
+            words
+                .iter()
+                .map(|w| u64::from(u32::from_ne_bytes(*w)))
+                .sum()
+        }
+    }
+}
+
+/// The one's-complement sum of `bytes` in the machine's byte order, folded
+/// to under 2^33: room to add a pseudo-header's few words before [`fold16`].
+fn native(bytes: &[u8]) -> u64 {
+    let (acc, rest) = add_words(bytes);
+    let (acc, tail) = add_words_portably(acc, rest);
+    let acc = acc as u64;
+    let mut total = (acc & 0xffff_ffff) + (acc >> 32);
+    // Fewer than a word's bytes are left: added as they sit. Each piece
+    // starts at an even offset, so its 16-bit lanes are the segment's
+    // words (2^16 is 1 modulo 0xffff: a lane's place in the sum does not
+    // matter), and an odd last byte is the high byte of a zero-padded
+    // word, as RFC 1071 pads it.
+    let (fours, tail) = tail.as_chunks::<4>();
+    for four in fours {
+        total += u64::from(u32::from_ne_bytes(*four));
+    }
+    let (twos, tail) = tail.as_chunks::<2>();
+    for two in twos {
+        total += u64::from(u16::from_ne_bytes(*two));
+    }
+    if let Some(&last) = tail.first() {
+        total += u64::from(u16::from_ne_bytes([last, 0]));
+    }
+    total
+}
+
+/// Folds a sum under 2^36 into 16 bits, in as many steps as that takes.
+fn fold16(s: u64) -> u16 {
+    let s = (s & 0xffff_ffff) + (s >> 32);
+    let s = (s & 0xffff) + (s >> 16);
+    let s = (s & 0xffff) + (s >> 16);
+    let s = (s & 0xffff) + (s >> 16);
+    s as u16
 }
 
 /// Adds the 32-byte blocks of `bytes` in one add-with-carry chain; returns
@@ -82,35 +160,6 @@ fn add_words_portably(mut acc: usize, bytes: &[u8]) -> (usize, &[u8]) {
     (acc, tail)
 }
 
-/// Whether a TCP (or UDP) `segment` (header and payload, as many bytes as
-/// its checksum covers) from `src` to `dst` has a valid checksum: what
-/// smoltcp's `verify_checksum` answers.
-pub(crate) fn verifies(
-    src: &IpAddress,
-    dst: &IpAddress,
-    protocol: IpProtocol,
-    segment: &[u8],
-) -> bool {
-    // Fuzzers reach past the checksums, as smoltcp lets them.
-    if cfg!(fuzzing) {
-        return true;
-    }
-    complement(src, dst, protocol, segment) == 0
-}
-
-/// The checksum field's value for a TCP (or UDP) `segment` from `src` to
-/// `dst` whose field is still zero: what smoltcp's `fill_checksum` writes.
-/// Over a segment with its checksum in place, 0 means valid.
-pub(crate) fn complement(
-    src: &IpAddress,
-    dst: &IpAddress,
-    protocol: IpProtocol,
-    segment: &[u8],
-) -> u16 {
-    let pseudo = checksum::pseudo_header(src, dst, protocol, segment.len() as u32);
-    !checksum::combine(&[pseudo, sum(segment)])
-}
-
 /// Folds a sum of 16-bit words (in either byte order) into 16 bits, each
 /// carry out of the top going back in at the bottom.
 pub(crate) fn fold(mut s: u64) -> u16 {
@@ -123,6 +172,7 @@ pub(crate) fn fold(mut s: u64) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use smoltcp::wire::checksum;
 
     /// Bytes from a small linear congruential generator: the same every run.
     fn bytes(n: usize, seed: u32) -> heapless::Vec<u8, 2048> {
@@ -181,6 +231,42 @@ mod tests {
         }
         let zeros = [0u8; 64];
         assert_eq!(sum(&zeros), 0);
+    }
+
+    #[test]
+    fn complements_as_smoltcp_fills_at_every_length_over_both_versions() {
+        use smoltcp::wire::Ipv4Address;
+        let data = bytes(300, 5);
+        let mut pairs = heapless::Vec::<(IpAddress, IpAddress), 2>::new();
+        let _ = pairs.push((
+            IpAddress::Ipv4(Ipv4Address::new(192, 168, 69, 100)),
+            IpAddress::Ipv4(Ipv4Address::new(255, 255, 255, 255)),
+        ));
+        #[cfg(feature = "ipv6")]
+        let _ = pairs.push((
+            IpAddress::Ipv6(smoltcp::wire::Ipv6Address::new(
+                0xfe80, 0, 0, 0, 0xffff, 0xff, 0xfe00, 1,
+            )),
+            IpAddress::Ipv6(smoltcp::wire::Ipv6Address::new(
+                0xfd00, 0xffff, 0, 0, 0, 0, 0xffff, 0xfffe,
+            )),
+        ));
+        for (src, dst) in &pairs {
+            for protocol in [IpProtocol::Tcp, IpProtocol::Udp] {
+                for len in 0..300 {
+                    let segment = &data[..len];
+                    let smoltcp = !checksum::combine(&[
+                        checksum::pseudo_header(src, dst, protocol, len as u32),
+                        checksum::data(segment),
+                    ]);
+                    assert_eq!(
+                        complement(src, dst, protocol, segment),
+                        smoltcp,
+                        "{src} -> {dst}, {protocol}, length {len}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
