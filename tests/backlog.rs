@@ -298,3 +298,37 @@ fn a_host_sized_pool_parks_free_sockets_and_takes_them_back() {
     let census = net.segment().census().since(&before);
     assert_eq!(census.tcp_rst, 0, "no RST went out");
 }
+
+/// A stream aborted just before an accept re-arms the listener: the
+/// aborted socket's RST must still go out. The re-arm takes the lowest
+/// free socket, which the aborted stream's just became; made to listen
+/// before the next egress, it would forget the connection it was to reset.
+#[test]
+fn a_stream_aborted_before_an_accept_still_resets_its_peer() {
+    use layernet::socket::{Error, TcpListener, TcpStream};
+    let (mut net, s, c) = SimNet::pair(12).unwrap();
+    let to = layernet::host::sim::endpoint(s, 9);
+    let mut listener = TcpListener::bind(net.stack(s), 9, 1).unwrap();
+    let mut a = TcpStream::connect(net.stack(c), to).unwrap();
+    net.run_for(Duration::from_millis(10));
+    assert_eq!(a.poll_connect(net.stack(c)), Ok(()));
+    let (victim, _) = listener.accept(net.stack(s)).unwrap();
+    // B takes the socket the first accept armed.
+    let mut b = TcpStream::connect(net.stack(c), to).unwrap();
+    net.run_for(Duration::from_millis(10));
+    // No poll between the abort and the accept that re-arms.
+    victim.abort(net.stack(s));
+    let (mut second, _) = listener.accept(net.stack(s)).unwrap();
+    net.run_for(Duration::from_millis(10));
+    assert_eq!(
+        a.recv(net.stack(c), &mut [0; 8]),
+        Err(Error::Reset),
+        "the aborted stream's peer was never reset"
+    );
+    // The other connection is untouched.
+    assert_eq!(b.send(net.stack(c), b"hi"), Ok(2));
+    net.run_for(Duration::from_millis(10));
+    let mut got = [0; 2];
+    assert_eq!(second.recv(net.stack(s), &mut got), Ok(2));
+    assert_eq!(&got, b"hi");
+}

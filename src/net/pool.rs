@@ -302,12 +302,10 @@ impl<'a> Stack<'a> {
             let room = backlog.saturating_sub(queued);
             let short = backlog.min(LISTEN_AHEAD).saturating_sub(listening);
             for _ in 0..room.min(short) {
-                let Some(found) = self.tcp[from..].iter().position(|e| e.owner == Owner::Free)
-                else {
+                let Some(index) = self.free_entry(from) else {
                     self.pool_moved |= changed;
                     return changed;
                 };
-                let index = from + found;
                 from = index + 1;
                 self.unpark(index);
                 self.touch(index);
@@ -424,15 +422,42 @@ impl<'a> Stack<'a> {
         )
     }
 
+    /// The lowest free TCP entry from `from` on, one whose socket owes no
+    /// RST first. An aborted stream's socket is CLOSED with its RST still
+    /// to send (smoltcp forgets the connection once the RST is out, at the
+    /// next egress): made to listen or connect before then, it would never
+    /// send it, and the peer would hold a connection nobody has. With no
+    /// other free, it is taken anyway: its RST may never go (no neighbour
+    /// answered), and the pool must not lose the socket.
+    fn free_entry(&self, from: usize) -> Option<usize> {
+        let mut owing = None;
+        for (i, entry) in self.tcp.get(from..)?.iter().enumerate() {
+            if entry.owner != Owner::Free {
+                continue;
+            }
+            if entry.parked || !self.owes_rst(entry) {
+                return Some(from + i);
+            }
+            owing.get_or_insert(from + i);
+        }
+        owing
+    }
+
+    /// Whether the socket of `entry` (in smoltcp's set) was aborted and has
+    /// not sent its RST yet.
+    fn owes_rst(&self, entry: &TcpEntry) -> bool {
+        let socket = self.sockets.get::<tcp::Socket>(entry.handle());
+        socket.state() == tcp::State::Closed && socket.remote_endpoint().is_some()
+    }
+
     /// A free socket for an outgoing connection.
     pub(crate) fn take_free_tcp(&mut self) -> Option<Key> {
         // One still in smoltcp's set first (see `PARK_AFTER`): no copy
         // back from the spare set.
-        let free = |e: &TcpEntry| e.owner == Owner::Free;
         let index = self.tcp[..self.tcp_live]
             .iter()
-            .position(|e| free(e) && !e.parked)
-            .or_else(|| self.tcp.iter().position(free))?;
+            .position(|e| e.owner == Owner::Free && !e.parked && !self.owes_rst(e))
+            .or_else(|| self.free_entry(0))?;
         self.unpark(index);
         self.touch(index);
         self.tcp_live = self.tcp_live.max(index + 1);
