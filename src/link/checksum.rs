@@ -28,6 +28,8 @@ const WORD: usize = core::mem::size_of::<usize>();
 
 /// The one's-complement sum of `bytes`, not complemented, in network
 /// byte order: the value smoltcp's `checksum::data` returns.
+// For the TAP's offload (std); the stack itself calls `complement`.
+#[cfg(any(feature = "std", test))]
 pub(crate) fn sum(bytes: &[u8]) -> u16 {
     // The sum was taken in the machine's byte order (RFC 1071 2(B)).
     u16::to_be(fold16(native(bytes)))
@@ -162,6 +164,7 @@ fn add_words_portably(mut acc: usize, bytes: &[u8]) -> (usize, &[u8]) {
 
 /// Folds a sum of 16-bit words (in either byte order) into 16 bits, each
 /// carry out of the top going back in at the bottom.
+#[cfg(any(feature = "std", test))]
 pub(crate) fn fold(mut s: u64) -> u16 {
     while s >> 16 != 0 {
         s = (s & 0xffff) + (s >> 16);
