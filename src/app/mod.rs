@@ -126,7 +126,10 @@ pub mod ports {
 /// assert_eq!(kept.len(), LogLine::new().capacity());
 /// assert!(kept.starts_with(&"a".repeat(150)) && kept.ends_with('b'));
 /// ```
-pub type LogLine = heapless::String<192>;
+///
+/// Its length is a byte (192 fits), so a line is aligned to a byte and a
+/// [`LogRing`] of lines packs its counters with no padding.
+pub type LogLine = heapless::String<192, u8>;
 
 /// How many log lines an application keeps until the host drains them,
 /// unless its `LOG` parameter says otherwise (see [`LogRing`]); older lines
@@ -172,11 +175,13 @@ pub struct LogRing<const LINES: usize> {
     /// `head` (a new line takes the oldest's place, with no shift of the
     /// others: a server nobody drains, as in `layernet bench`, moved 15
     /// lines of 192 bytes for every connection it logged).
-    lines: heapless::Vec<LogLine, LINES>,
+    /// Its length is 16 bits wide, as is `head`: with byte-aligned lines
+    /// the two take the room of one `u32` (a ring of no lines, as the
+    /// firmware's servers keep, is 8 bytes).
+    lines: heapless::Vec<LogLine, LINES, u16>,
     dropped: u32,
-    /// Where the oldest line is once `lines` is full (0 until then). In
-    /// the padding after `dropped`: no RAM of its own.
-    head: u32,
+    /// Where the oldest line is once `lines` is full (0 until then).
+    head: u16,
 }
 
 /// The log ring of [`LOG_LINES`] lines that every client, and every server
@@ -259,7 +264,7 @@ impl<const LINES: usize> LogRing<LINES> {
         let slot = if self.lines.is_full() {
             // The oldest line's slot takes the new one, written in place.
             let oldest = self.head as usize % LINES;
-            self.head = ((oldest + 1) % LINES) as u32;
+            self.head = ((oldest + 1) % LINES) as u16;
             self.dropped = self.dropped.saturating_add(1);
             self.lines.get_mut(oldest)
         } else {
@@ -291,6 +296,10 @@ impl<const LINES: usize> LogRing<LINES> {
     /// assert_eq!(order, [5, 6]);
     /// ```
     pub fn drain(&mut self, sink: &mut dyn FnMut(&str)) {
+        if LINES == 0 {
+            // Nothing is ever kept (the firmware's servers): no code.
+            return;
+        }
         // Oldest first: from `head` to the end, then the start.
         let head = (self.head as usize).min(self.lines.len());
         let (newer, older) = self.lines.split_at(head);
