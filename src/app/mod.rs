@@ -175,9 +175,10 @@ pub struct LogRing<const LINES: usize> {
     /// `head` (a new line takes the oldest's place, with no shift of the
     /// others: a server nobody drains, as in `layernet bench`, moved 15
     /// lines of 192 bytes for every connection it logged).
+    ///
     /// Its length is 16 bits wide, as is `head`: with byte-aligned lines
     /// the two take the room of one `u32` (a ring of no lines, as the
-    /// firmware's servers keep, is 8 bytes).
+    /// firmware's servers keep, is 8 bytes, not 12).
     lines: heapless::Vec<LogLine, LINES, u16>,
     dropped: u32,
     /// Where the oldest line is once `lines` is full (0 until then).
