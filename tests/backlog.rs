@@ -332,3 +332,51 @@ fn a_stream_aborted_before_an_accept_still_resets_its_peer() {
     assert_eq!(second.recv(net.stack(s), &mut got), Ok(2));
     assert_eq!(&got, b"hi");
 }
+
+/// An idle socket stays in smoltcp's set for a second after it closes (a
+/// busy host takes it back meanwhile), then parks within a tick of the
+/// stack's clock (131 ms) at the first poll after that: the stack keeps
+/// no due time, it looks once a tick.
+#[test]
+fn a_closed_socket_parks_a_second_after_its_close_within_a_tick() {
+    use layernet::host::memory::Sizes;
+    use layernet::host::sim::{host_ip, host_mac};
+    use layernet::net::Config;
+    use layernet::socket::TcpListener;
+
+    let mut net = SimNet::new(5, Faults::NONE);
+    let sized = Sizes {
+        tcp_sockets: 8,
+        tcp_buffer: 4096,
+    }
+    .leak()
+    .unwrap();
+    let host = net
+        .add_host_memory(Config::new(host_mac(0), host_ip(0)), sized)
+        .unwrap();
+    let listener = TcpListener::bind(net.stack(host), 80, 2).unwrap();
+    assert_eq!(net.stack(host).parked_tcp_sockets(), 8 - 2, "two listen");
+    net.poll(host, Instant::from_millis(5));
+    listener.close(net.stack(host));
+    // The poll that sees the two close: their idle time starts here.
+    let closed = Instant::from_millis(2_003);
+    net.poll(host, closed);
+    let mut parked_at = None;
+    for ms in (10..=2_000).step_by(10) {
+        let now = closed + Duration::from_millis(ms);
+        net.poll(host, now);
+        if net.stack(host).parked_tcp_sockets() == 8 {
+            parked_at = Some(now);
+            break;
+        }
+        assert_eq!(net.stack(host).parked_tcp_sockets(), 8 - 2, "at {now}");
+    }
+    let parked_at = parked_at.expect("both parked within two seconds");
+    let idle = parked_at - closed;
+    assert!(idle >= Duration::from_secs(1), "parked after {idle}");
+    // A tick of 131 ms, and the 10 ms between polls.
+    assert!(
+        idle <= Duration::from_millis(1_000 + 131 + 10),
+        "parked after {idle}"
+    );
+}

@@ -166,17 +166,12 @@ pub const LOG_LINES: usize = 16;
 /// ```
 #[derive(Debug)]
 pub struct LogRing<const LINES: usize> {
-    /// A `heapless::Vec`, not heapless's `Deque` or `HistoryBuffer`: both
-    /// refuse 0 lines at compile time, and the firmware keeps none. Oldest
-    /// first until it fills; from then on a ring whose oldest line is at
-    /// `head` (a new line takes the oldest's place, with no shift of the
-    /// others: a server nobody drains, as in `layernet bench`, moved 15
-    /// lines of 192 bytes for every connection it logged).
+    /// Oldest first. A `heapless::Vec`, not heapless's `Deque` or
+    /// `HistoryBuffer`: both refuse 0 lines at compile time, and the
+    /// firmware keeps none. Dropping the oldest line shifts the rest, but
+    /// only when nobody drained in time.
     lines: heapless::Vec<LogLine, LINES>,
     dropped: u32,
-    /// Where the oldest line is once `lines` is full (0 until then). In
-    /// the padding after `dropped`: no RAM of its own.
-    head: u32,
 }
 
 /// The log ring of [`LOG_LINES`] lines that every client, and every server
@@ -196,9 +191,9 @@ pub type Log = LogRing<LOG_LINES>;
 
 /// A line that keeps the head of a piece too long for it, cut at a
 /// character boundary.
-struct Cut<'l>(&'l mut LogLine);
+struct Cut(LogLine);
 
-impl core::fmt::Write for Cut<'_> {
+impl core::fmt::Write for Cut {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         let room = self.0.capacity() - self.0.len();
         let mut end = s.len().min(room);
@@ -232,7 +227,6 @@ impl<const LINES: usize> LogRing<LINES> {
         LogRing {
             lines: heapless::Vec::new(),
             dropped: 0,
-            head: 0,
         }
     }
 
@@ -256,24 +250,16 @@ impl<const LINES: usize> LogRing<LINES> {
             self.dropped = self.dropped.saturating_add(1);
             return;
         }
-        let slot = if self.lines.is_full() {
-            // The oldest line's slot takes the new one, written in place.
-            let oldest = self.head as usize % LINES;
-            self.head = ((oldest + 1) % LINES) as u32;
-            self.dropped = self.dropped.saturating_add(1);
-            self.lines.get_mut(oldest)
-        } else {
-            // Not full: the push cannot fail.
-            let _ = self.lines.push(LogLine::new());
-            self.lines.last_mut()
-        };
-        let Some(slot) = slot else {
-            return;
-        };
-        slot.clear();
+        let mut line = Cut(LogLine::new());
         // `Cut` takes what fits of every piece, so one long piece (a peer's
         // line in the chat) is cut, not lost whole.
-        let _ = core::fmt::write(&mut Cut(slot), args);
+        let _ = core::fmt::write(&mut line, args);
+        if self.lines.is_full() {
+            self.lines.remove(0);
+            self.dropped = self.dropped.saturating_add(1);
+        }
+        // Room was made just above.
+        let _ = self.lines.push(line.0);
     }
 
     /// Hand every line to `sink`, oldest first.
@@ -291,14 +277,9 @@ impl<const LINES: usize> LogRing<LINES> {
     /// assert_eq!(order, [5, 6]);
     /// ```
     pub fn drain(&mut self, sink: &mut dyn FnMut(&str)) {
-        // Oldest first: from `head` to the end, then the start.
-        let head = (self.head as usize).min(self.lines.len());
-        let (newer, older) = self.lines.split_at(head);
-        for line in older.iter().chain(newer) {
-            sink(line);
+        for line in self.lines.drain(..) {
+            sink(&line);
         }
-        self.lines.clear();
-        self.head = 0;
     }
 
     /// Lines lost because nobody drained the log in time.

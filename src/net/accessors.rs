@@ -28,7 +28,7 @@ impl<'a> Stack<'a> {
     /// # Ok::<(), layernet::net::ConfigError>(())
     /// ```
     pub fn ipv4_addr(&self) -> Ipv4Address {
-        self.ip
+        self.cidr.address()
     }
 
     /// The stack's IPv6 addresses: the link-local one first, then the

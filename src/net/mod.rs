@@ -360,9 +360,8 @@ pub struct Stack<'a> {
     /// reached or the application touched see every other change.
     walked_now: bool,
     /// An entry may wait to be parked ([`Stack::park_idle`]): the first
-    /// poll from `park_at` on parks those idle long enough.
+    /// poll of each parking tick (`pool::tick`) parks those idle long enough.
     park_due: bool,
-    park_at: Instant,
     /// Every TCP entry from this index on is idle ([`TcpEntry::idle`]):
     /// the walks that skip idle entries stop here. The pool hands out the
     /// lowest free entry, so the entries in use stay near the start.
@@ -395,7 +394,9 @@ pub struct Stack<'a> {
     /// [`watch::GateChecked`]); false when the device computes them.
     fills_tcp: bool,
     now: Instant,
-    ip: Ipv4Address,
+    /// The IPv4 address and prefix; the address alone is
+    /// [`Stack::ipv4_addr`] (no copy of its own: 4 bytes of static RAM on
+    /// the firmware).
     cidr: Ipv4Cidr,
     apps: heapless::Vec<AppCounters, MAX_APPS>,
     #[cfg(feature = "names")]

@@ -612,7 +612,6 @@ impl<'a> Stack<'a> {
         if let Some(router) = lease.and_then(|l| l.router) {
             let _ = routes.add_default_ipv4_route(router);
         }
-        self.ip = cidr.address();
         self.cidr = cidr;
         if let (Some(handle), None) = (self.names.dns, self.names.pinned_server) {
             let socket = self.sockets.get_mut::<dns::Socket>(handle);

@@ -116,7 +116,7 @@ impl<'a> Stack<'a> {
         if now != self.now {
             self.walked_now = false;
         }
-        self.now = now;
+        let before = core::mem::replace(&mut self.now, now);
         let mut progress = false;
         // Changes the application made since the last poll (listen,
         // connect, close) show up as transitions here, before any frame;
@@ -176,7 +176,9 @@ impl<'a> Stack<'a> {
                 self.rearm();
                 continue;
             }
-            let fill = observe::arp_fill(parsed, self.ip, |ip| self.cidr.contains_addr(&ip));
+            let fill = observe::arp_fill(parsed, self.cidr.address(), |ip| {
+                self.cidr.contains_addr(&ip)
+            });
             if let Some(observer) = observer {
                 observer.frame(now, Direction::Rx, frame);
             }
@@ -235,6 +237,21 @@ impl<'a> Stack<'a> {
             if let Some(event) = note {
                 tell(observer, now, event);
             }
+            // smoltcp gives a segment with an ACK or an RST to no
+            // listening socket (`tcp::Socket::accepts`), only to the
+            // holder of its four numbers, which tracking knows (or knows
+            // there is none): the listeners of its port need no look
+            // below. Narrowed here, before smoltcp takes the frame, so that
+            // only the mask outlives the call (and only when a look
+            // follows: a quiet segment gets none).
+            let reached = match segment {
+                Some((s, holder)) if !quiet && (s.ack.is_some() || s.rst) => match holder {
+                    gate::Holder::Entry(i) => reached & gate::entry_bit(i),
+                    gate::Holder::None => 0,
+                    gate::Holder::Unknown => reached,
+                },
+                _ => reached,
+            };
             let result = self.ingress_once(device, observer, now);
             #[cfg(feature = "ipv6")]
             if let Some(ns) = unrouted {
@@ -249,19 +266,6 @@ impl<'a> Stack<'a> {
                 if core::mem::take(&mut rearmed) {
                     self.watch_states(observer);
                 } else {
-                    // smoltcp gives a segment with an ACK or an RST to
-                    // no listening socket (`tcp::Socket::accepts`), only
-                    // to the holder of its four numbers, which tracking
-                    // knows (or knows there is none): the listeners of
-                    // its port need no look.
-                    let reached = match segment {
-                        Some((s, holder)) if s.ack.is_some() || s.rst => match holder {
-                            gate::Holder::Entry(i) => reached & gate::entry_bit(i),
-                            gate::Holder::None => 0,
-                            gate::Holder::Unknown => reached,
-                        },
-                        _ => reached,
-                    };
                     self.watch(Looks::Reached(reached), observer);
                 }
             }
@@ -306,7 +310,9 @@ impl<'a> Stack<'a> {
             // has not been re-armed for: the next poll does it.
             self.pool_moved = true;
         }
-        if self.park_due && now >= self.park_at {
+        // Those idle long enough are parked at the first poll of each
+        // parking tick (see `PARK_AFTER`): no time of its own to keep.
+        if self.park_due && pool::tick(before) != pool::tick(now) {
             self.park_due = self.park_idle(Some(now));
         }
         progress
@@ -463,7 +469,7 @@ impl<'a> Stack<'a> {
             return;
         }
         let socket = self.sockets.get::<tcp::Socket>(entry.handle());
-        if let Some(event) = entry.track.look(socket, self.ip, self.now) {
+        if let Some(event) = entry.track.look(socket, self.cidr.address(), self.now) {
             // A state changed: the pool's slots may need re-arming, unless
             // a stream's own did (the pool reads closing sockets and slots;
             // a stream's close re-arms once the stream lets go of it,

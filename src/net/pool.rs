@@ -157,13 +157,13 @@ impl<'a> Stack<'a> {
     /// an entry leaves the pool only through [`Stack::unpark`].
     ///
     /// At `now`, a TCP socket idle for less than [`PARK_AFTER`] stays in
-    /// the set (`None`: none stays): true if one did, and then
-    /// [`Stack::park_at`] is when the first of them is due.
+    /// the set (`None`: none stays): true if one did, for a later tick
+    /// ([`tick`]) to park.
     pub(super) fn park_idle(&mut self, now: Option<Instant>) -> bool {
         if self.spare_room == 0 {
             return false;
         }
-        let mut waits: Option<Instant> = None;
+        let mut waits = false;
         for entry in self.tcp.iter_mut() {
             if self.spare_room == 0 {
                 break;
@@ -174,7 +174,7 @@ impl<'a> Stack<'a> {
             // The time of its last state change: the close.
             let due = entry.track.last_change() + PARK_AFTER;
             if now.is_some_and(|now| now < due) {
-                waits = Some(waits.map_or(due, |w| w.min(due)));
+                waits = true;
                 continue;
             }
             let socket = self.sockets.remove(entry.handle());
@@ -198,10 +198,7 @@ impl<'a> Stack<'a> {
             entry.parked = true;
             self.spare_room -= 1;
         }
-        if let Some(at) = waits {
-            self.park_at = at;
-        }
-        waits.is_some()
+        waits
     }
 
     /// The socket of TCP entry `index` may change (state, endpoints): the
@@ -719,7 +716,23 @@ impl<'a> Stack<'a> {
 /// costs two copies of it and two changes of smoltcp's set, about 1,000
 /// instructions a connection (`layernet bench --only connections`). An
 /// idle socket left in the set costs a short visit per egress round.
+///
+/// [`Stack::poll`] parks at most once a tick of its clock ([`tick`],
+/// 131 ms) while a socket waits, at the first poll of a new tick: a socket
+/// parks between `PARK_AFTER` and `PARK_AFTER` plus a tick after it went
+/// idle. The stack keeps no due time of its own (8 bytes of static RAM on
+/// the firmware, which has no spare set and never parks), and a busy pool
+/// is walked for parking at most 8 times a second of its clock.
 const PARK_AFTER: Duration = Duration::from_secs(1);
+
+/// The clock's tick for parking is 2^17 microseconds (131 ms): a power of
+/// two, so that [`tick`] is a shift.
+const PARK_TICK_BITS: u32 = 17;
+
+/// The parking tick (see [`PARK_AFTER`]) that `now` falls in.
+pub(super) fn tick(now: Instant) -> i64 {
+    now.total_micros() >> PARK_TICK_BITS
+}
 
 /// Options a previous user of a pooled socket may have set go back to
 /// their defaults.

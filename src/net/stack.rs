@@ -180,7 +180,6 @@ impl<'a> Stack<'a> {
             pool_moved: false,
             walked_now: false,
             park_due: false,
-            park_at: now,
             tcp_live: 0,
             tcp: tcp_entries,
             udp: udp_entries,
@@ -196,7 +195,6 @@ impl<'a> Stack<'a> {
             seen: super::seen::Seen::default(),
             fills_tcp,
             now,
-            ip,
             cidr: config.ip,
             apps: heapless::Vec::new(),
             #[cfg(feature = "names")]
