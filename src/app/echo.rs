@@ -9,7 +9,7 @@ use super::server::{Connection, Connections, Step};
 use super::{Dial, Dialing, LOG_LINES, Outcome, Service, consume_front};
 use crate::IpEndpoint;
 use crate::net::Stack;
-use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
+use crate::socket::{Error, TcpListener, TcpStream};
 
 struct Conn<const BUF: usize> {
     stream: TcpStream,
@@ -151,7 +151,7 @@ impl<const CONNS: usize, const BUF: usize, const LOG: usize> Service
                 // the head, which the client delays (40 ms on Linux) while it
                 // waits for the rest.
                 stream.set_nodelay(stack, true);
-                log.push(format_args!("echo: connected by {}", EndpointText(peer)));
+                log.push_peer("echo: connected by ", peer);
                 *served += 1;
                 Conn {
                     stream,

@@ -9,7 +9,7 @@ use super::server::{Connection, Connections, Step};
 use super::{Dial, Dialing, LOG_LINES, Outcome, Service};
 use crate::IpEndpoint;
 use crate::net::Stack;
-use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
+use crate::socket::{Error, TcpListener, TcpStream};
 
 /// The classic program's greeting.
 ///
@@ -138,10 +138,7 @@ impl<const CONNS: usize, const LOG: usize> GreetingServer<CONNS, LOG> {
 impl<const CONNS: usize, const LOG: usize> Service for GreetingServer<CONNS, LOG> {
     fn poll(&mut self, stack: &mut Stack<'_>, _now: Instant) -> bool {
         let accepted = self.server.accept(stack, CONNS, |stream, peer, _, log| {
-            log.push(format_args!(
-                "greeting: connected by {}",
-                EndpointText(peer)
-            ));
+            log.push_peer("greeting: connected by ", peer);
             Conn { stream, sent: 0 }
         });
         let (greeting, served) = (&self.greeting, &mut self.served);

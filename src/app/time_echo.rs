@@ -18,7 +18,7 @@ use super::server::{Connection, Connections, Step};
 use super::{Dial, Dialing, LOG_LINES, Outcome, Service, consume_front};
 use crate::IpEndpoint;
 use crate::net::Stack;
-use crate::socket::{EndpointText, Error, TcpListener, TcpStream};
+use crate::socket::{Error, TcpListener, TcpStream};
 
 /// Quiet time after which a partial line is answered.
 ///
@@ -286,10 +286,7 @@ impl<C: WallClock, const CONNS: usize, const LINE: usize, const LOG: usize> Serv
 {
     fn poll(&mut self, stack: &mut Stack<'_>, now: Instant) -> bool {
         let accepted = self.server.accept(stack, CONNS, |stream, peer, _, log| {
-            log.push(format_args!(
-                "time-echo: connected by {}",
-                EndpointText(peer)
-            ));
+            log.push_peer("time-echo: connected by ", peer);
             Conn {
                 stream,
                 line: [0; LINE],

@@ -96,6 +96,11 @@ impl<const MTU: usize> Slot<MTU> {
 struct Hold<const SLOTS: usize, const MTU: usize, R, W> {
     faults: Faults,
     ways: Ways,
+    /// Whether frames out (`[0]`) and in (`[1]`) are rolled for, from
+    /// `faults` and `ways`: asked several times of every frame, and a
+    /// comparison of whole `Faults` each time was most of what the
+    /// wrapper cost with no faults set (the simulated network's case).
+    rolls: [bool; 2],
     dice: R,
     witness: W,
     seq: u64,
@@ -106,8 +111,17 @@ struct Hold<const SLOTS: usize, const MTU: usize, R, W> {
 
 impl<const SLOTS: usize, const MTU: usize, R: Dice, W: Witness> Hold<SLOTS, MTU, R, W> {
     /// Whether frames this way are rolled for.
+    #[inline]
     fn rolls(&self, inbound: bool) -> bool {
-        self.faults != Faults::NONE && self.ways.includes(inbound)
+        self.rolls[usize::from(inbound)]
+    }
+
+    /// Set `faults` and `ways`, and what they mean for each direction.
+    fn set(&mut self, faults: Faults, ways: Ways) {
+        self.faults = faults;
+        self.ways = ways;
+        let on = faults != Faults::NONE;
+        self.rolls = [on && ways.includes(false), on && ways.includes(true)];
     }
 
     /// Whether frames this way go through the hold queue (rolled for, or
@@ -299,18 +313,21 @@ impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice> Faulty<L, SLOTS, MT
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_dice(inner: L, faults: Faults, dice: R) -> Self {
+        let mut hold = Hold {
+            faults,
+            ways: Ways::Both,
+            rolls: [false; 2],
+            dice,
+            witness: (),
+            seq: 0,
+            held: [0; 2],
+            slots: [const { Slot::EMPTY }; SLOTS],
+            stats: FaultStats::default(),
+        };
+        hold.set(faults, Ways::Both);
         Faulty {
             inner,
-            hold: Hold {
-                faults,
-                ways: Ways::Both,
-                dice,
-                witness: (),
-                seq: 0,
-                held: [0; 2],
-                slots: [const { Slot::EMPTY }; SLOTS],
-                stats: FaultStats::default(),
-            },
+            hold,
             rx: [0; MTU],
             rx_len: None,
             rx_at: Instant::ZERO,
@@ -353,6 +370,7 @@ impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice, W: Witness>
         let Hold {
             faults,
             ways,
+            rolls,
             dice,
             witness: _,
             seq,
@@ -365,6 +383,7 @@ impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice, W: Witness>
             hold: Hold {
                 faults,
                 ways,
+                rolls,
                 dice,
                 witness,
                 seq,
@@ -423,7 +442,7 @@ impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice, W: Witness>
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_ways(mut self, ways: Ways) -> Self {
-        self.hold.ways = ways;
+        self.hold.set(self.hold.faults, ways);
         self
     }
 
@@ -453,7 +472,7 @@ impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice, W: Witness>
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_faults(&mut self, faults: Faults) {
-        self.hold.faults = faults;
+        self.hold.set(faults, self.hold.ways);
     }
 
     /// The fault model in force.
@@ -809,7 +828,7 @@ impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice, W: Witness> Device
 
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = self.inner.capabilities();
-        if self.hold.faults != Faults::NONE {
+        if self.hold.rolls != [false; 2] {
             // A frame bigger than a slot could not be held.
             caps.max_transmission_unit = caps.max_transmission_unit.min(MTU);
         }

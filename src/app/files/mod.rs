@@ -69,7 +69,7 @@ use super::storage::Storage;
 use super::transport::{Plain, Wrap};
 use super::{LOG_LINES, Service};
 use crate::net::Stack;
-use crate::socket::{EndpointText, Error, TcpListener};
+use crate::socket::{Error, TcpListener};
 
 /// Headers parsed per request at most; more gives 431.
 ///
@@ -480,7 +480,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize, W: Wrap
             .accept(stack, self.max_conns, |stream, peer, _, log| {
                 // With the access log on, its lines say who came: no more.
                 if !access_log {
-                    log.push(format_args!("files: connected by {}", EndpointText(peer)));
+                    log.push_peer("files: connected by ", peer);
                 }
                 Conn::new(wrap.wrap(stream), peer, now)
             });
@@ -492,7 +492,7 @@ impl<S: Storage, const CONNS: usize, const HDR: usize, const LOG: usize, W: Wrap
                 };
                 if !access_log {
                     let log = &mut self.server.log;
-                    log.push(format_args!("files: connected by {}", EndpointText(peer)));
+                    log.push_peer("files: connected by ", peer);
                 }
                 let conn = Conn::new(self.wrap.plain(stream), peer, now);
                 // Room was checked above: the push cannot fail.
