@@ -370,7 +370,7 @@ impl<'a> Stack<'a> {
     }
 
     /// A connection of listener `n` that is ready to be accepted: it leaves
-    /// the slot (which re-arms at once) and becomes a stream.
+    /// the slot (which re-arms at the next poll) and becomes a stream.
     pub(crate) fn take_accepted(&mut self, listener: Key) -> Option<(Key, IpEndpoint)> {
         if !self.is_listener(listener) {
             return None;
@@ -407,7 +407,11 @@ impl<'a> Stack<'a> {
         socket.set_timeout(None);
         let remote = socket.remote_endpoint()?;
         self.count_app(Transport::Tcp, port, 1, 0, 0);
-        self.rearm();
+        // The slot re-arms at the end of the next poll, once for all the
+        // connections a service accepted in a row (a re-arm walks the
+        // pool); a SYN that comes first finds no socket listening and
+        // re-arms then (`BusyPool` in `Stack::poll`).
+        self.pool_moved = true;
         Some((key, remote))
     }
 
