@@ -116,7 +116,12 @@ impl<'a> Stack<'a> {
         if now != self.now {
             self.walked_now = false;
         }
-        let before = core::mem::replace(&mut self.now, now);
+        // Whether this poll starts a parking tick, decided here as a bool:
+        // the previous instant (two words) kept alive through the whole
+        // poll until the park below cost the firmware, which inlines the
+        // poll into its run loop, 104 B of flash on the Cortex-M3.
+        let new_tick = pool::tick(self.now) != pool::tick(now);
+        self.now = now;
         let mut progress = false;
         // Changes the application made since the last poll (listen,
         // connect, close) show up as transitions here, before any frame;
@@ -312,7 +317,7 @@ impl<'a> Stack<'a> {
         }
         // Those idle long enough are parked at the first poll of each
         // parking tick (see `PARK_AFTER`): no time of its own to keep.
-        if self.park_due && pool::tick(before) != pool::tick(now) {
+        if self.park_due && new_tick {
             self.park_due = self.park_idle(Some(now));
         }
         progress
