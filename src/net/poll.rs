@@ -318,7 +318,7 @@ impl<'a> Stack<'a> {
         // Those idle long enough are parked at the first poll of each
         // parking tick (see `PARK_AFTER`): no time of its own to keep.
         if self.park_due && new_tick {
-            self.park_due = self.park_idle(Some(now));
+            self.park_due = self.park_idle(true);
         }
         progress
     }

@@ -156,10 +156,10 @@ impl<'a> Stack<'a> {
     /// the pool that looks at sockets skips idle entries or free ones, and
     /// an entry leaves the pool only through [`Stack::unpark`].
     ///
-    /// At `now`, a TCP socket idle for less than [`PARK_AFTER`] stays in
-    /// the set (`None`: none stays): true if one did, for a later tick
+    /// With `wait`, a TCP socket idle for less than [`PARK_AFTER`] at
+    /// [`Stack::now`] stays in the set: true if one did, for a later tick
     /// ([`tick`]) to park.
-    pub(super) fn park_idle(&mut self, now: Option<Instant>) -> bool {
+    pub(super) fn park_idle(&mut self, wait: bool) -> bool {
         if self.spare_room == 0 {
             return false;
         }
@@ -173,7 +173,7 @@ impl<'a> Stack<'a> {
             }
             // The time of its last state change: the close.
             let due = entry.track.last_change() + PARK_AFTER;
-            if now.is_some_and(|now| now < due) {
+            if wait && self.now < due {
                 waits = true;
                 continue;
             }

@@ -200,7 +200,7 @@ impl<'a> Stack<'a> {
             #[cfg(feature = "names")]
             names: names::Names::new(name_sockets),
         };
-        stack.park_idle(None);
+        stack.park_idle(false);
         Ok(stack)
     }
 }
