@@ -211,7 +211,7 @@ impl<'a> Stack<'a> {
 
     /// Lower [`Stack::tcp_live`] past the idle entries at the end.
     pub(super) fn trim_live(&mut self) {
-        let live = &self.tcp[..self.tcp_live];
+        let live = self.tcp.get(..self.tcp_live).unwrap_or_default();
         self.tcp_live = live.iter().rposition(|e| !e.idle()).map_or(0, |i| i + 1);
     }
 
@@ -240,7 +240,12 @@ impl<'a> Stack<'a> {
         // to be accepted), and those of them in LISTEN.
         let mut queued = [0usize; MAX_LISTENERS];
         let mut listening = [0usize; MAX_LISTENERS];
-        for entry in self.tcp[..self.tcp_live].iter_mut() {
+        for entry in self
+            .tcp
+            .get_mut(..self.tcp_live)
+            .unwrap_or_default()
+            .iter_mut()
+        {
             if !matches!(entry.owner, Owner::Closing | Owner::Slot(_)) {
                 continue;
             }
@@ -377,22 +382,27 @@ impl<'a> Stack<'a> {
         }
         let n = listener.index as u8;
         // Entries past `tcp_live` are idle: none is a slot.
-        let index = self.tcp[..self.tcp_live].iter().position(|e| {
-            // The state tracking recorded first: between polls a slot's
-            // socket stays as the last poll's walk over every socket found
-            // it (only segments move a handshake on), and most slots are
-            // still listening.
-            e.owner == Owner::Slot(n)
-                && matches!(
-                    e.track.state,
-                    tcp::State::Established | tcp::State::CloseWait
-                )
-                && {
-                    let s = self.sockets.get::<tcp::Socket>(e.handle());
-                    // CLOSE-WAIT too: a client may send and close before we accept.
-                    matches!(s.state(), tcp::State::Established | tcp::State::CloseWait)
-                }
-        })?;
+        let index = self
+            .tcp
+            .get(..self.tcp_live)
+            .unwrap_or_default()
+            .iter()
+            .position(|e| {
+                // The state tracking recorded first: between polls a slot's
+                // socket stays as the last poll's walk over every socket found
+                // it (only segments move a handshake on), and most slots are
+                // still listening.
+                e.owner == Owner::Slot(n)
+                    && matches!(
+                        e.track.state,
+                        tcp::State::Established | tcp::State::CloseWait
+                    )
+                    && {
+                        let s = self.sockets.get::<tcp::Socket>(e.handle());
+                        // CLOSE-WAIT too: a client may send and close before we accept.
+                        matches!(s.state(), tcp::State::Established | tcp::State::CloseWait)
+                    }
+            })?;
         let port = match self.listeners.get(listener.index) {
             Some(Some(l)) => l.port,
             _ => 0,
@@ -451,7 +461,10 @@ impl<'a> Stack<'a> {
     pub(crate) fn take_free_tcp(&mut self) -> Option<Key> {
         // One still in smoltcp's set first (see `PARK_AFTER`): no copy
         // back from the spare set.
-        let index = self.tcp[..self.tcp_live]
+        let index = self
+            .tcp
+            .get(..self.tcp_live)
+            .unwrap_or_default()
             .iter()
             .position(|e| e.owner == Owner::Free && !e.parked && !self.owes_rst(e))
             .or_else(|| self.free_entry(0))?;
@@ -536,7 +549,7 @@ impl<'a> Stack<'a> {
 
     pub(super) fn tcp_port_in_use(&self, port: u16) -> bool {
         // Entries past `tcp_live` are free.
-        let live = &self.tcp[..self.tcp_live];
+        let live = self.tcp.get(..self.tcp_live).unwrap_or_default();
         live.iter().filter(|e| e.owner != Owner::Free).any(|e| {
             let s = self.sockets.get::<tcp::Socket>(e.handle());
             s.local_endpoint().is_some_and(|ep| ep.port == port) || s.listen_endpoint().port == port
