@@ -311,7 +311,10 @@ impl<'a> Stack<'a> {
                 from = index + 1;
                 self.unpark(index);
                 self.touch(index);
-                let entry = &mut self.tcp[index];
+                // `free_entry` found it: no panic path for an index.
+                let Some(entry) = self.tcp.get_mut(index) else {
+                    break;
+                };
                 let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
                 fresh(socket, Some(HANDSHAKE_TIMEOUT));
                 if socket.listen(listener.port).is_err() {
@@ -408,7 +411,7 @@ impl<'a> Stack<'a> {
             _ => 0,
         };
         self.touch(index);
-        let entry = &mut self.tcp[index];
+        let entry = self.tcp.get_mut(index)?;
         let key = entry.key(index);
         entry.owner = Owner::Stream;
         entry.service = port;
@@ -484,7 +487,9 @@ impl<'a> Stack<'a> {
             self.rearm();
             return;
         };
-        self.tcp[key.index].disown();
+        if let Some(entry) = self.tcp.get_mut(key.index) {
+            entry.disown();
+        }
         self.touch(key.index);
         // A socket still closing cannot go back to the pool yet, and what
         // else a re-arm could do now waits on a change that the next poll
