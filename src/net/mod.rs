@@ -360,7 +360,7 @@ pub struct Stack<'a> {
     /// reached or the application touched see every other change.
     walked_now: bool,
     /// An entry may wait to be parked ([`Stack::park_idle`]): the first
-    /// poll of each parking tick (`pool::tick`) parks those idle long enough.
+    /// poll of each parking tick (`pool::new_tick`) parks those idle long enough.
     park_due: bool,
     /// Every TCP entry from this index on is idle ([`TcpEntry::idle`]):
     /// the walks that skip idle entries stop here. The pool hands out the

@@ -120,7 +120,7 @@ impl<'a> Stack<'a> {
         // the previous instant (two words) kept alive through the whole
         // poll until the park below cost the firmware, which inlines the
         // poll into its run loop, 104 B of flash on the Cortex-M3.
-        let new_tick = pool::tick(self.now) != pool::tick(now);
+        let new_tick = pool::new_tick(self.now, now);
         self.now = now;
         let mut progress = false;
         // Changes the application made since the last poll (listen,

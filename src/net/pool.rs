@@ -158,7 +158,7 @@ impl<'a> Stack<'a> {
     ///
     /// With `wait`, a TCP socket idle for less than [`PARK_AFTER`] at
     /// [`Stack::now`] stays in the set: true if one did, for a later tick
-    /// ([`tick`]) to park.
+    /// ([`new_tick`]) to park.
     pub(super) fn park_idle(&mut self, wait: bool) -> bool {
         if self.spare_room == 0 {
             return false;
@@ -735,7 +735,7 @@ impl<'a> Stack<'a> {
 /// instructions a connection (`layernet bench --only connections`). An
 /// idle socket left in the set costs a short visit per egress round.
 ///
-/// [`Stack::poll`] parks at most once a tick of its clock ([`tick`],
+/// [`Stack::poll`] parks at most once a tick of its clock ([`new_tick`],
 /// 131 ms) while a socket waits, at the first poll of a new tick: a socket
 /// parks between `PARK_AFTER` and `PARK_AFTER` plus a tick after it went
 /// idle. The stack keeps no due time of its own (8 bytes of static RAM on
@@ -744,12 +744,15 @@ impl<'a> Stack<'a> {
 const PARK_AFTER: Duration = Duration::from_secs(1);
 
 /// The clock's tick for parking is 2^17 microseconds (131 ms): a power of
-/// two, so that [`tick`] is a shift.
+/// two, so that [`new_tick`] is a shift.
 const PARK_TICK_BITS: u32 = 17;
 
-/// The parking tick (see [`PARK_AFTER`]) that `now` falls in.
-pub(super) fn tick(now: Instant) -> i64 {
-    now.total_micros() >> PARK_TICK_BITS
+/// Whether `now` falls in another parking tick (see [`PARK_AFTER`]) than
+/// `before`: the two times differ in a bit above the tick's. One shift of
+/// their difference in bits, not a shift of each (64-bit arithmetic on the
+/// firmware's 32-bit cores).
+pub(super) fn new_tick(before: Instant, now: Instant) -> bool {
+    (before.total_micros() ^ now.total_micros()) >> PARK_TICK_BITS != 0
 }
 
 /// Options a previous user of a pooled socket may have set go back to
@@ -775,4 +778,35 @@ pub(crate) enum PoolError {
     InUse,
     Exhausted,
     Invalid,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_tick_is_another_quotient_by_the_tick() {
+        let tick = 1i64 << PARK_TICK_BITS;
+        let times = [
+            0,
+            1,
+            tick - 1,
+            tick,
+            tick + 1,
+            3 * tick - 1,
+            3 * tick,
+            -1,
+            -tick,
+            -tick - 1,
+            i64::MAX,
+            i64::MIN,
+        ];
+        for &a in &times {
+            for &b in &times {
+                let (before, now) = (Instant::from_micros(a), Instant::from_micros(b));
+                let by_quotient = (a >> PARK_TICK_BITS) != (b >> PARK_TICK_BITS);
+                assert_eq!(new_tick(before, now), by_quotient, "{a} -> {b}");
+            }
+        }
+    }
 }
