@@ -360,11 +360,17 @@ pub struct Stack<'a> {
     /// reached or the application touched see every other change.
     walked_now: bool,
     /// An entry may wait to be parked ([`Stack::park_idle`]): the first
-    /// poll of each parking tick (`pool::tick`) parks those idle long enough.
+    /// poll of each parking tick (`pool::new_tick`) parks those idle long enough.
     park_due: bool,
     /// Every TCP entry from this index on is idle ([`TcpEntry::idle`]):
     /// the walks that skip idle entries stop here. The pool hands out the
     /// lowest free entry, so the entries in use stay near the start.
+    ///
+    /// It is never past the pool's end, but the walks take their slice
+    /// with `get(..tcp_live)` (an empty slice otherwise), not by indexing:
+    /// each index's panic path, kept live by the run loop the firmware
+    /// inlines, cost its tiny builds 148 / 364 B of flash (AN386 /
+    /// LM3S6965) over the ten walks.
     tcp_live: usize,
     tcp: &'a mut [TcpEntry],
     udp: &'a mut [UdpEntry],

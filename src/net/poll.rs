@@ -116,7 +116,12 @@ impl<'a> Stack<'a> {
         if now != self.now {
             self.walked_now = false;
         }
-        let before = core::mem::replace(&mut self.now, now);
+        // Whether this poll starts a parking tick, decided here as a bool:
+        // the previous instant (two words) kept alive through the whole
+        // poll until the park below cost the firmware, which inlines the
+        // poll into its run loop, 104 B of flash on the Cortex-M3.
+        let new_tick = pool::new_tick(self.now, now);
+        self.now = now;
         let mut progress = false;
         // Changes the application made since the last poll (listen,
         // connect, close) show up as transitions here, before any frame;
@@ -158,7 +163,7 @@ impl<'a> Stack<'a> {
             let pool = gate::Pool {
                 sockets: &self.sockets,
                 // The gate's walks skip idle entries: none lies past these.
-                tcp: &self.tcp[..self.tcp_live],
+                tcp: self.tcp.get(..self.tcp_live).unwrap_or_default(),
                 udp: self.udp,
                 listeners: &self.listeners,
                 // Every change so far was looked at, except a re-arm's.
@@ -312,8 +317,8 @@ impl<'a> Stack<'a> {
         }
         // Those idle long enough are parked at the first poll of each
         // parking tick (see `PARK_AFTER`): no time of its own to keep.
-        if self.park_due && pool::tick(before) != pool::tick(now) {
-            self.park_due = self.park_idle(Some(now));
+        if self.park_due && new_tick {
+            self.park_due = self.park_idle(true);
         }
         progress
     }
@@ -356,7 +361,7 @@ impl<'a> Stack<'a> {
             observer.as_deref_mut(),
             &mut self.counters,
             &mut self.seen,
-            &mut self.tcp[..self.tcp_live],
+            self.tcp.get_mut(..self.tcp_live).unwrap_or_default(),
             self.fills_tcp,
             now,
         );
@@ -375,7 +380,12 @@ impl<'a> Stack<'a> {
         now: Instant,
     ) -> bool {
         let mut kicked = false;
-        for entry in self.tcp[..self.tcp_live].iter_mut() {
+        for entry in self
+            .tcp
+            .get_mut(..self.tcp_live)
+            .unwrap_or_default()
+            .iter_mut()
+        {
             // A pooled socket is closed or in TIME-WAIT: it sends nothing.
             // Nor does one that tracking last saw in a state that does not
             // send data (egress since then can only have closed it): only
@@ -482,7 +492,7 @@ impl<'a> Stack<'a> {
     /// The first entry in `mask` (see [`gate::entry_bit`]; every live one
     /// when all bits are set) whose connection `segment` belongs to.
     fn reached_holding(&mut self, mask: u64, segment: &track::Segment) -> Option<&mut TcpEntry> {
-        let live = &mut self.tcp[..self.tcp_live];
+        let live = self.tcp.get_mut(..self.tcp_live).unwrap_or_default();
         let mut bits = mask;
         let mut found = None;
         while bits != 0 {
@@ -516,7 +526,10 @@ impl<'a> Stack<'a> {
     pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
         let smoltcp = self.iface.poll_at(now, &self.sockets);
         // The stall nudge has deadlines of its own (see STALL_KICK).
-        let kick = self.tcp[..self.tcp_live]
+        let kick = self
+            .tcp
+            .get(..self.tcp_live)
+            .unwrap_or_default()
             .iter()
             .filter(|e| !e.parked)
             .filter_map(|e| e.track.kick_at(self.sockets.get::<tcp::Socket>(e.handle())))

@@ -156,10 +156,10 @@ impl<'a> Stack<'a> {
     /// the pool that looks at sockets skips idle entries or free ones, and
     /// an entry leaves the pool only through [`Stack::unpark`].
     ///
-    /// At `now`, a TCP socket idle for less than [`PARK_AFTER`] stays in
-    /// the set (`None`: none stays): true if one did, for a later tick
-    /// ([`tick`]) to park.
-    pub(super) fn park_idle(&mut self, now: Option<Instant>) -> bool {
+    /// With `wait`, a TCP socket idle for less than [`PARK_AFTER`] at
+    /// [`Stack::now`] stays in the set: true if one did, for a later tick
+    /// ([`new_tick`]) to park.
+    pub(super) fn park_idle(&mut self, wait: bool) -> bool {
         if self.spare_room == 0 {
             return false;
         }
@@ -173,7 +173,7 @@ impl<'a> Stack<'a> {
             }
             // The time of its last state change: the close.
             let due = entry.track.last_change() + PARK_AFTER;
-            if now.is_some_and(|now| now < due) {
+            if wait && self.now < due {
                 waits = true;
                 continue;
             }
@@ -211,7 +211,7 @@ impl<'a> Stack<'a> {
 
     /// Lower [`Stack::tcp_live`] past the idle entries at the end.
     pub(super) fn trim_live(&mut self) {
-        let live = &self.tcp[..self.tcp_live];
+        let live = self.tcp.get(..self.tcp_live).unwrap_or_default();
         self.tcp_live = live.iter().rposition(|e| !e.idle()).map_or(0, |i| i + 1);
     }
 
@@ -240,7 +240,12 @@ impl<'a> Stack<'a> {
         // to be accepted), and those of them in LISTEN.
         let mut queued = [0usize; MAX_LISTENERS];
         let mut listening = [0usize; MAX_LISTENERS];
-        for entry in self.tcp[..self.tcp_live].iter_mut() {
+        for entry in self
+            .tcp
+            .get_mut(..self.tcp_live)
+            .unwrap_or_default()
+            .iter_mut()
+        {
             if !matches!(entry.owner, Owner::Closing | Owner::Slot(_)) {
                 continue;
             }
@@ -306,7 +311,10 @@ impl<'a> Stack<'a> {
                 from = index + 1;
                 self.unpark(index);
                 self.touch(index);
-                let entry = &mut self.tcp[index];
+                // `free_entry` found it: no panic path for an index.
+                let Some(entry) = self.tcp.get_mut(index) else {
+                    break;
+                };
                 let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
                 fresh(socket, Some(HANDSHAKE_TIMEOUT));
                 if socket.listen(listener.port).is_err() {
@@ -377,28 +385,33 @@ impl<'a> Stack<'a> {
         }
         let n = listener.index as u8;
         // Entries past `tcp_live` are idle: none is a slot.
-        let index = self.tcp[..self.tcp_live].iter().position(|e| {
-            // The state tracking recorded first: between polls a slot's
-            // socket stays as the last poll's walk over every socket found
-            // it (only segments move a handshake on), and most slots are
-            // still listening.
-            e.owner == Owner::Slot(n)
-                && matches!(
-                    e.track.state,
-                    tcp::State::Established | tcp::State::CloseWait
-                )
-                && {
-                    let s = self.sockets.get::<tcp::Socket>(e.handle());
-                    // CLOSE-WAIT too: a client may send and close before we accept.
-                    matches!(s.state(), tcp::State::Established | tcp::State::CloseWait)
-                }
-        })?;
+        let index = self
+            .tcp
+            .get(..self.tcp_live)
+            .unwrap_or_default()
+            .iter()
+            .position(|e| {
+                // The state tracking recorded first: between polls a slot's
+                // socket stays as the last poll's walk over every socket found
+                // it (only segments move a handshake on), and most slots are
+                // still listening.
+                e.owner == Owner::Slot(n)
+                    && matches!(
+                        e.track.state,
+                        tcp::State::Established | tcp::State::CloseWait
+                    )
+                    && {
+                        let s = self.sockets.get::<tcp::Socket>(e.handle());
+                        // CLOSE-WAIT too: a client may send and close before we accept.
+                        matches!(s.state(), tcp::State::Established | tcp::State::CloseWait)
+                    }
+            })?;
         let port = match self.listeners.get(listener.index) {
             Some(Some(l)) => l.port,
             _ => 0,
         };
         self.touch(index);
-        let entry = &mut self.tcp[index];
+        let entry = self.tcp.get_mut(index)?;
         let key = entry.key(index);
         entry.owner = Owner::Stream;
         entry.service = port;
@@ -455,7 +468,10 @@ impl<'a> Stack<'a> {
     pub(crate) fn take_free_tcp(&mut self) -> Option<Key> {
         // One still in smoltcp's set first (see `PARK_AFTER`): no copy
         // back from the spare set.
-        let index = self.tcp[..self.tcp_live]
+        let index = self
+            .tcp
+            .get(..self.tcp_live)
+            .unwrap_or_default()
             .iter()
             .position(|e| e.owner == Owner::Free && !e.parked && !self.owes_rst(e))
             .or_else(|| self.free_entry(0))?;
@@ -475,7 +491,9 @@ impl<'a> Stack<'a> {
             self.rearm();
             return;
         };
-        self.tcp[key.index].disown();
+        if let Some(entry) = self.tcp.get_mut(key.index) {
+            entry.disown();
+        }
         self.touch(key.index);
         // A socket still closing cannot go back to the pool yet, and what
         // else a re-arm could do now waits on a change that the next poll
@@ -540,7 +558,7 @@ impl<'a> Stack<'a> {
 
     pub(super) fn tcp_port_in_use(&self, port: u16) -> bool {
         // Entries past `tcp_live` are free.
-        let live = &self.tcp[..self.tcp_live];
+        let live = self.tcp.get(..self.tcp_live).unwrap_or_default();
         live.iter().filter(|e| e.owner != Owner::Free).any(|e| {
             let s = self.sockets.get::<tcp::Socket>(e.handle());
             s.local_endpoint().is_some_and(|ep| ep.port == port) || s.listen_endpoint().port == port
@@ -721,7 +739,7 @@ impl<'a> Stack<'a> {
 /// instructions a connection (`layernet bench --only connections`). An
 /// idle socket left in the set costs a short visit per egress round.
 ///
-/// [`Stack::poll`] parks at most once a tick of its clock ([`tick`],
+/// [`Stack::poll`] parks at most once a tick of its clock ([`new_tick`],
 /// 131 ms) while a socket waits, at the first poll of a new tick: a socket
 /// parks between `PARK_AFTER` and `PARK_AFTER` plus a tick after it went
 /// idle. The stack keeps no due time of its own (8 bytes of static RAM on
@@ -730,12 +748,15 @@ impl<'a> Stack<'a> {
 const PARK_AFTER: Duration = Duration::from_secs(1);
 
 /// The clock's tick for parking is 2^17 microseconds (131 ms): a power of
-/// two, so that [`tick`] is a shift.
+/// two, so that [`new_tick`] is a shift.
 const PARK_TICK_BITS: u32 = 17;
 
-/// The parking tick (see [`PARK_AFTER`]) that `now` falls in.
-pub(super) fn tick(now: Instant) -> i64 {
-    now.total_micros() >> PARK_TICK_BITS
+/// Whether `now` falls in another parking tick (see [`PARK_AFTER`]) than
+/// `before`: the two times differ in a bit above the tick's. One shift of
+/// their difference in bits, not a shift of each (64-bit arithmetic on the
+/// firmware's 32-bit cores).
+pub(super) fn new_tick(before: Instant, now: Instant) -> bool {
+    (before.total_micros() ^ now.total_micros()) >> PARK_TICK_BITS != 0
 }
 
 /// Options a previous user of a pooled socket may have set go back to
@@ -761,4 +782,35 @@ pub(crate) enum PoolError {
     InUse,
     Exhausted,
     Invalid,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_tick_is_another_quotient_by_the_tick() {
+        let tick = 1i64 << PARK_TICK_BITS;
+        let times = [
+            0,
+            1,
+            tick - 1,
+            tick,
+            tick + 1,
+            3 * tick - 1,
+            3 * tick,
+            -1,
+            -tick,
+            -tick - 1,
+            i64::MAX,
+            i64::MIN,
+        ];
+        for &a in &times {
+            for &b in &times {
+                let (before, now) = (Instant::from_micros(a), Instant::from_micros(b));
+                let by_quotient = (a >> PARK_TICK_BITS) != (b >> PARK_TICK_BITS);
+                assert_eq!(new_tick(before, now), by_quotient, "{a} -> {b}");
+            }
+        }
+    }
 }

@@ -98,7 +98,7 @@ impl<'a> Stack<'a> {
         // smoltcp derives its TCP initial sequence numbers from this seed; left
         // at 0 every boot would reuse the same ISNs.
         iface_config.random_seed = config.seed;
-        let fills_tcp = device.capabilities().checksum.tcp.tx();
+        let fills_tcp = watch::STACK_FILLS_TCP && device.capabilities().checksum.tcp.tx();
         let mut iface = Interface::new(iface_config, &mut watch::GateChecked(device), now);
         iface.update_ip_addrs(|addrs| {
             // Capacity is at least one address; the push cannot fail on an empty list.
@@ -200,7 +200,7 @@ impl<'a> Stack<'a> {
             #[cfg(feature = "names")]
             names: names::Names::new(name_sockets),
         };
-        stack.park_idle(None);
+        stack.park_idle(false);
         Ok(stack)
     }
 }
