@@ -367,7 +367,7 @@ pub struct Stack<'a> {
     /// lowest free entry, so the entries in use stay near the start.
     ///
     /// It is never past the pool's end, but the walks take their slice
-    /// with `get(..tcp_live)` (an empty slice otherwise), not by indexing:
+    /// through `pool::live` (an empty slice otherwise), not by indexing:
     /// each index's panic path, kept live by the run loop the firmware
     /// inlines, cost its tiny builds 148 / 364 B of flash (AN386 /
     /// LM3S6965) over the ten walks.

@@ -6,6 +6,7 @@
 //! to each poll).
 
 use super::observe::{Lent, tell};
+use super::pool::{live, live_mut};
 use super::*;
 
 /// Which TCP sockets a look ([`Stack::watch`]) visits.
@@ -163,7 +164,7 @@ impl<'a> Stack<'a> {
             let pool = gate::Pool {
                 sockets: &self.sockets,
                 // The gate's walks skip idle entries: none lies past these.
-                tcp: self.tcp.get(..self.tcp_live).unwrap_or_default(),
+                tcp: live(self.tcp, self.tcp_live),
                 udp: self.udp,
                 listeners: &self.listeners,
                 // Every change so far was looked at, except a re-arm's.
@@ -361,7 +362,7 @@ impl<'a> Stack<'a> {
             observer.as_deref_mut(),
             &mut self.counters,
             &mut self.seen,
-            self.tcp.get_mut(..self.tcp_live).unwrap_or_default(),
+            live_mut(self.tcp, self.tcp_live),
             self.fills_tcp,
             now,
         );
@@ -380,12 +381,7 @@ impl<'a> Stack<'a> {
         now: Instant,
     ) -> bool {
         let mut kicked = false;
-        for entry in self
-            .tcp
-            .get_mut(..self.tcp_live)
-            .unwrap_or_default()
-            .iter_mut()
-        {
+        for entry in live_mut(self.tcp, self.tcp_live).iter_mut() {
             // A pooled socket is closed or in TIME-WAIT: it sends nothing.
             // Nor does one that tracking last saw in a state that does not
             // send data (egress since then can only have closed it): only
@@ -492,7 +488,7 @@ impl<'a> Stack<'a> {
     /// The first entry in `mask` (see [`gate::entry_bit`]; every live one
     /// when all bits are set) whose connection `segment` belongs to.
     fn reached_holding(&mut self, mask: u64, segment: &track::Segment) -> Option<&mut TcpEntry> {
-        let live = self.tcp.get_mut(..self.tcp_live).unwrap_or_default();
+        let live = live_mut(self.tcp, self.tcp_live);
         let mut bits = mask;
         let mut found = None;
         while bits != 0 {
@@ -526,10 +522,7 @@ impl<'a> Stack<'a> {
     pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
         let smoltcp = self.iface.poll_at(now, &self.sockets);
         // The stall nudge has deadlines of its own (see STALL_KICK).
-        let kick = self
-            .tcp
-            .get(..self.tcp_live)
-            .unwrap_or_default()
+        let kick = live(self.tcp, self.tcp_live)
             .iter()
             .filter(|e| !e.parked)
             .filter_map(|e| e.track.kick_at(self.sockets.get::<tcp::Socket>(e.handle())))

@@ -211,8 +211,8 @@ impl<'a> Stack<'a> {
 
     /// Lower [`Stack::tcp_live`] past the idle entries at the end.
     pub(super) fn trim_live(&mut self) {
-        let live = self.tcp.get(..self.tcp_live).unwrap_or_default();
-        self.tcp_live = live.iter().rposition(|e| !e.idle()).map_or(0, |i| i + 1);
+        let in_use = live(self.tcp, self.tcp_live);
+        self.tcp_live = in_use.iter().rposition(|e| !e.idle()).map_or(0, |i| i + 1);
     }
 
     /// Bring pool socket `index` back into smoltcp's set before the pool
@@ -240,12 +240,7 @@ impl<'a> Stack<'a> {
         // to be accepted), and those of them in LISTEN.
         let mut queued = [0usize; MAX_LISTENERS];
         let mut listening = [0usize; MAX_LISTENERS];
-        for entry in self
-            .tcp
-            .get_mut(..self.tcp_live)
-            .unwrap_or_default()
-            .iter_mut()
-        {
+        for entry in live_mut(self.tcp, self.tcp_live).iter_mut() {
             if !matches!(entry.owner, Owner::Closing | Owner::Slot(_)) {
                 continue;
             }
@@ -385,27 +380,22 @@ impl<'a> Stack<'a> {
         }
         let n = listener.index as u8;
         // Entries past `tcp_live` are idle: none is a slot.
-        let index = self
-            .tcp
-            .get(..self.tcp_live)
-            .unwrap_or_default()
-            .iter()
-            .position(|e| {
-                // The state tracking recorded first: between polls a slot's
-                // socket stays as the last poll's walk over every socket found
-                // it (only segments move a handshake on), and most slots are
-                // still listening.
-                e.owner == Owner::Slot(n)
-                    && matches!(
-                        e.track.state,
-                        tcp::State::Established | tcp::State::CloseWait
-                    )
-                    && {
-                        let s = self.sockets.get::<tcp::Socket>(e.handle());
-                        // CLOSE-WAIT too: a client may send and close before we accept.
-                        matches!(s.state(), tcp::State::Established | tcp::State::CloseWait)
-                    }
-            })?;
+        let index = live(self.tcp, self.tcp_live).iter().position(|e| {
+            // The state tracking recorded first: between polls a slot's
+            // socket stays as the last poll's walk over every socket found
+            // it (only segments move a handshake on), and most slots are
+            // still listening.
+            e.owner == Owner::Slot(n)
+                && matches!(
+                    e.track.state,
+                    tcp::State::Established | tcp::State::CloseWait
+                )
+                && {
+                    let s = self.sockets.get::<tcp::Socket>(e.handle());
+                    // CLOSE-WAIT too: a client may send and close before we accept.
+                    matches!(s.state(), tcp::State::Established | tcp::State::CloseWait)
+                }
+        })?;
         let port = match self.listeners.get(listener.index) {
             Some(Some(l)) => l.port,
             _ => 0,
@@ -468,10 +458,7 @@ impl<'a> Stack<'a> {
     pub(crate) fn take_free_tcp(&mut self) -> Option<Key> {
         // One still in smoltcp's set first (see `PARK_AFTER`): no copy
         // back from the spare set.
-        let index = self
-            .tcp
-            .get(..self.tcp_live)
-            .unwrap_or_default()
+        let index = live(self.tcp, self.tcp_live)
             .iter()
             .position(|e| e.owner == Owner::Free && !e.parked && !self.owes_rst(e))
             .or_else(|| self.free_entry(0))?;
@@ -558,8 +545,8 @@ impl<'a> Stack<'a> {
 
     pub(super) fn tcp_port_in_use(&self, port: u16) -> bool {
         // Entries past `tcp_live` are free.
-        let live = self.tcp.get(..self.tcp_live).unwrap_or_default();
-        live.iter().filter(|e| e.owner != Owner::Free).any(|e| {
+        let in_use = live(self.tcp, self.tcp_live);
+        in_use.iter().filter(|e| e.owner != Owner::Free).any(|e| {
             let s = self.sockets.get::<tcp::Socket>(e.handle());
             s.local_endpoint().is_some_and(|ep| ep.port == port) || s.listen_endpoint().port == port
         })
@@ -757,6 +744,19 @@ const PARK_TICK_BITS: u32 = 17;
 /// firmware's 32-bit cores).
 pub(super) fn new_tick(before: Instant, now: Instant) -> bool {
     (before.total_micros() ^ now.total_micros()) >> PARK_TICK_BITS != 0
+}
+
+/// The entries in use: those before `live` ([`Stack::tcp_live`]), taken
+/// without an index's panic path (see that field for the flash it cost).
+#[inline(always)]
+pub(super) fn live(tcp: &[TcpEntry], live: usize) -> &[TcpEntry] {
+    tcp.get(..live).unwrap_or_default()
+}
+
+/// [`live`], to change.
+#[inline(always)]
+pub(super) fn live_mut(tcp: &mut [TcpEntry], live: usize) -> &mut [TcpEntry] {
+    tcp.get_mut(..live).unwrap_or_default()
 }
 
 /// Options a previous user of a pooled socket may have set go back to

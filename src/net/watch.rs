@@ -75,6 +75,8 @@ impl<'w, 'o> Sent<'w, 'o> {
         // firmware inlines `Segment::in_frame` once (the other order made
         // two calls of an outlined copy: 264 B of flash on the AN386).
         let segment = Segment::in_frame(Direction::Tx, parsed.as_ref());
+        // `fills_tcp` implies the constant; testing it too lets the
+        // firmware's build drop the fill altogether.
         let fill = match &parsed {
             Some(parsed) if STACK_FILLS_TCP && self.fills_tcp => tcp_checksum(parsed, frame),
             _ => None,
