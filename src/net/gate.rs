@@ -68,18 +68,18 @@ pub(crate) struct Us {
     pub(crate) dns: bool,
 }
 
-/// The pool, for the socket checks.
+/// The pool, for the socket checks. The TCP entries' tracking is up to
+/// date with their sockets whenever the gate reads them: the stack looks
+/// at every socket a change may have reached (the application's, a
+/// segment's, a re-arm's) before the next frame comes to the gate, so the
+/// walks here read the entries alone, without a look into smoltcp's set
+/// per socket. (The test suite's debug builds check this on every
+/// segment.)
 pub(crate) struct Pool<'p, 's> {
     pub(crate) sockets: &'p SocketSet<'s>,
     pub(crate) tcp: &'p [TcpEntry],
     pub(crate) udp: &'p [UdpEntry],
     pub(crate) listeners: &'p [Option<Listener>],
-    /// Every TCP entry's tracked state and endpoints are its socket's
-    /// (connection tracking has looked at each socket since it last
-    /// changed): the walk over the pool reads the entries alone, without
-    /// a look into smoltcp's set per socket. False when the pool has just
-    /// been re-armed, before anything looked.
-    pub(crate) tracked: bool,
 }
 
 /// The gate's answer on one frame: the verdict and what the stack needs
@@ -96,21 +96,10 @@ pub(crate) struct Admission {
     /// the 64th matched).
     pub(crate) reached: u64,
     /// The admitted TCP segment, read once here for connection tracking,
-    /// and the entry whose connection it belongs to, where tracking
-    /// already told (see [`Pool::tracked`]): the stack need not look for
-    /// either again.
-    pub(crate) segment: Option<(Segment, Holder)>,
-}
-
-/// Which TCP entry holds a segment's connection, as far as the gate knows.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Holder {
-    /// Entry `i` (tracking's record matched its endpoints).
-    Entry(usize),
-    /// No entry: tracking matched none.
-    None,
-    /// Not known: the gate read the sockets, not tracking's records.
-    Unknown,
+    /// and the entry that holds its connection (tracking's record matched
+    /// both its endpoints), if any: the stack need not look for either
+    /// again.
+    pub(crate) segment: Option<(Segment, Option<usize>)>,
 }
 
 /// The bit of TCP entry `i` in [`Admission::reached`].
@@ -154,7 +143,7 @@ pub(crate) fn admit(frame: Option<&Frame<'_>>, us: &Us, pool: &Pool<'_, '_>) -> 
 struct Reach {
     quiet: bool,
     reached: u64,
-    segment: Option<(Segment, Holder)>,
+    segment: Option<(Segment, Option<usize>)>,
 }
 
 fn check(
@@ -289,29 +278,20 @@ fn check_tcp(
         }
     }
     let mut found = false;
-    let mut holder = if pool.tracked {
-        Holder::None
-    } else {
-        Holder::Unknown
-    };
+    let mut holder = None;
     let mut plain_ack = tcp.ack() && !(tcp.syn() || tcp.fin() || tcp.rst());
     for (i, entry) in pool.tcp.iter().enumerate() {
         if entry.idle() {
             continue;
         }
-        let (state, matches) = if pool.tracked {
-            let seen = tracked_match(entry, port, from);
-            // The test suite runs with debug assertions: there, every
-            // segment proves that tracking kept up with every socket.
-            debug_assert_eq!(
-                seen,
-                socket_match(pool, entry, port, from),
-                "connection tracking fell behind the socket of TCP entry {i}"
-            );
-            seen
-        } else {
-            socket_match(pool, entry, port, from)
-        };
+        let (state, matches) = tracked_match(entry, port, from);
+        // The test suite runs with debug assertions: there, every
+        // segment proves that tracking kept up with every socket.
+        debug_assert_eq!(
+            (state, matches),
+            socket_match(pool, entry, port, from),
+            "connection tracking fell behind the socket of TCP entry {i}"
+        );
         if !matches {
             continue;
         }
@@ -319,10 +299,8 @@ fn check_tcp(
         reach.reached |= entry_bit(i);
         // Tracking's endpoints matched both ends (not a listener's port
         // alone): `Tracked::holds`, which the first such entry answers.
-        if matches!(holder, Holder::None)
-            && !matches!(state, tcp::State::Listen | tcp::State::Closed)
-        {
-            holder = Holder::Entry(i);
+        if holder.is_none() && !matches!(state, tcp::State::Listen | tcp::State::Closed) {
+            holder = Some(i);
         }
         plain_ack &= matches!(state, tcp::State::Listen | tcp::State::Established);
         // RFC 5961 3.2, for a synchronised connection: smoltcp takes
@@ -347,7 +325,9 @@ fn check_tcp(
 
 /// Whether the socket of `entry` could take a segment from `from` to our
 /// `port` (a superset of smoltcp's `accepts`, which also checks our
-/// address and refuses an ACK or RST in LISTEN), and its state.
+/// address and refuses an ACK or RST in LISTEN), and its state: what
+/// [`tracked_match`] answers from tracking's record, which debug builds
+/// check against it.
 #[inline]
 fn socket_match(
     pool: &Pool<'_, '_>,
@@ -369,14 +349,21 @@ fn socket_match(
 }
 
 /// [`socket_match`] from what connection tracking recorded of the socket
-/// at its last look (see [`Pool::tracked`]).
+/// at its last look (see [`Pool`]).
 #[inline]
 fn tracked_match(entry: &TcpEntry, port: u16, from: IpEndpoint) -> (tcp::State, bool) {
     let track = &entry.track;
     let matches = match track.state {
         tcp::State::Closed => false,
         tcp::State::Listen => track.local.is_some_and(|l| l.port == port),
-        _ => track.local.is_some_and(|l| l.port == port) && track.remote == Some(from),
+        // The remote port first, as `Tracked::holds` does: a server's
+        // connections all share our port, and most of the entries this
+        // walk passes over differ there.
+        _ => {
+            track.remote.is_some_and(|r| r.port == from.port)
+                && track.local.is_some_and(|l| l.port == port)
+                && track.remote.is_some_and(|r| r.addr == from.addr)
+        }
     };
     (track.state, matches)
 }
@@ -675,16 +662,28 @@ fn syn_meets(pool: &Pool<'_, '_>, from: IpEndpoint, port: u16) -> SynMeets {
         .position(|l| l.is_some_and(|l| l.port == port));
     let mut listening = false;
     for entry in pool.tcp.iter().filter(|e| !e.idle()) {
-        let socket = pool.sockets.get::<tcp::Socket>(entry.handle());
-        if socket.state() == tcp::State::Listen {
+        // Tracking, where it is up to date (see `check_tcp`), answers
+        // without a look into smoltcp's set for each socket.
+        // Tracking is up to date (see `Pool`): no look into smoltcp's
+        // set for each socket.
+        let (state, matches) = tracked_match(entry, port, from);
+        let same = matches && state != tcp::State::Listen;
+        debug_assert!(
+            {
+                let socket = pool.sockets.get::<tcp::Socket>(entry.handle());
+                let was = socket.local_endpoint().is_some_and(|l| l.port == port)
+                    && socket.remote_endpoint() == Some(from);
+                socket.state() == state && (state == tcp::State::Listen || was == same)
+            },
+            "connection tracking fell behind a socket before a SYN"
+        );
+        if state == tcp::State::Listen {
             listening |= listener.is_some_and(|n| entry.owner == Owner::Slot(n as u8));
             continue;
         }
-        let same = socket.local_endpoint().is_some_and(|l| l.port == port)
-            && socket.remote_endpoint() == Some(from);
         // A SYN after TIME-WAIT may start the next connection of the same
         // four numbers (RFC 6191), as before.
-        if same && socket.state() != tcp::State::TimeWait {
+        if same && state != tcp::State::TimeWait {
             return SynMeets::Connection;
         }
         if same {

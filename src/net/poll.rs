@@ -144,9 +144,6 @@ impl<'a> Stack<'a> {
         // the frame stays at the head of the link meanwhile, and is
         // counted once.
         let mut asked_again = false;
-        // A re-arm here changes sockets no look has seen yet: until the next
-        // walk over all of them, the gate reads the sockets themselves.
-        let mut rearmed = false;
         for _ in 0..INGRESS_BURST {
             let Some(frame) = device.peek(now) else {
                 break;
@@ -167,8 +164,6 @@ impl<'a> Stack<'a> {
                 tcp: live(self.tcp, self.tcp_live),
                 udp: self.udp,
                 listeners: &self.listeners,
-                // Every change so far was looked at, except a re-arm's.
-                tracked: !rearmed,
             };
             let gate::Admission {
                 verdict,
@@ -178,8 +173,12 @@ impl<'a> Stack<'a> {
             } = gate::admit(parsed, &us, &pool);
             if !again && matches!(verdict, gate::Verdict::Drop(DropReason::BusyPool)) {
                 asked_again = true;
-                rearmed = true;
                 self.rearm();
+                // The gate reads tracking's records, not the sockets: the
+                // slots just armed are looked at before it sees the SYN
+                // again (their LISTEN shows before the frame, then the
+                // handshake's SYN-RECEIVED after it).
+                self.watch_states(observer);
                 continue;
             }
             let fill = observe::arp_fill(parsed, self.cidr.address(), |ip| {
@@ -199,20 +198,11 @@ impl<'a> Stack<'a> {
                 gate::Verdict::Admit(note) => note,
             };
             // The connection a segment belongs to: the gate found it while
-            // matching, or it is among the entries the gate found it could
-            // reach (no second walk over the pool either way).
-            match segment {
-                Some((segment, gate::Holder::Entry(i))) => {
-                    if let Some(entry) = self.tcp.get_mut(i) {
-                        entry.track.received(&segment);
-                    }
-                }
-                Some((segment, gate::Holder::Unknown)) if reached != 0 => {
-                    if let Some(entry) = self.reached_holding(reached, &segment) {
-                        entry.track.received(&segment);
-                    }
-                }
-                _ => {}
+            // matching (no second walk over the pool).
+            if let Some((segment, Some(i))) = segment
+                && let Some(entry) = self.tcp.get_mut(i)
+            {
+                entry.track.received(&segment);
             }
             if let Some(Event::NoSocket { transport, .. }) = note {
                 match transport {
@@ -252,9 +242,8 @@ impl<'a> Stack<'a> {
             // follows: a quiet segment gets none).
             let reached = match segment {
                 Some((s, holder)) if !quiet && (s.ack.is_some() || s.rst) => match holder {
-                    gate::Holder::Entry(i) => reached & gate::entry_bit(i),
-                    gate::Holder::None => 0,
-                    gate::Holder::Unknown => reached,
+                    Some(i) => reached & gate::entry_bit(i),
+                    None => 0,
                 },
                 _ => reached,
             };
@@ -265,15 +254,10 @@ impl<'a> Stack<'a> {
             }
             // Only a socket the segment reached can have changed: smoltcp
             // hands a frame to one TCP socket at most, and only a TCP
-            // segment to any (after a re-arm, every socket is looked at,
-            // the newly listening ones too). After a quiet segment (see
-            // `gate::admit`) the look would find nothing new.
+            // segment to any. After a quiet segment (see `gate::admit`)
+            // the look would find nothing new.
             if !quiet {
-                if core::mem::take(&mut rearmed) {
-                    self.watch_states(observer);
-                } else {
-                    self.watch(Looks::Reached(reached), observer);
-                }
+                self.watch(Looks::Reached(reached), observer);
             }
             match result {
                 PollIngressSingleResult::None => break,
@@ -483,27 +467,6 @@ impl<'a> Stack<'a> {
             self.pool_moved |= entry.owner != Owner::Stream;
             tell(observer, self.now, event);
         }
-    }
-
-    /// The first entry in `mask` (see [`gate::entry_bit`]; every live one
-    /// when all bits are set) whose connection `segment` belongs to.
-    fn reached_holding(&mut self, mask: u64, segment: &track::Segment) -> Option<&mut TcpEntry> {
-        let live = live_mut(self.tcp, self.tcp_live);
-        let mut bits = mask;
-        let mut found = None;
-        while bits != 0 {
-            let i = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            if mask == u64::MAX {
-                found = live.iter().position(|e| e.track.holds(segment));
-                break;
-            }
-            if live.get(i).is_some_and(|e| e.track.holds(segment)) {
-                found = Some(i);
-                break;
-            }
-        }
-        live.get_mut(found?)
     }
 
     /// When smoltcp next wants to be polled (`None`: only when a frame comes).

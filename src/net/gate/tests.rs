@@ -76,7 +76,6 @@ fn verdict(frame: &[u8]) -> Verdict {
         tcp: &[],
         udp: &[],
         listeners: &[],
-        tracked: true,
     };
     inspect(frame, us(), &pool)
 }
