@@ -242,6 +242,19 @@ impl Seen {
         let _ = (now, direction, frame);
     }
 
+    /// Whether [`Seen::frame`] notes frames at `now` (someone reads the
+    /// live view): when not, a frame's summary need not be read for it.
+    #[inline]
+    pub(crate) fn noting(&self, now: Instant) -> bool {
+        #[cfg(feature = "live")]
+        return now.total_micros() < self.watched_until.get();
+        #[cfg(not(feature = "live"))]
+        {
+            let _ = now;
+            false
+        }
+    }
+
     /// Learn that `ip` is at `mac`, as smoltcp just did.
     #[inline]
     pub(crate) fn learn(&mut self, now: Instant, ip: IpAddress, mac: EthernetAddress) {
