@@ -281,15 +281,14 @@ fn check_tcp(
     let mut holder = None;
     let mut plain_ack = tcp.ack() && !(tcp.syn() || tcp.fin() || tcp.rst());
     for (i, entry) in pool.tcp.iter().enumerate() {
-        if entry.idle() {
-            continue;
-        }
+        // An idle entry is closed as tracking last saw it: it matches
+        // nothing, without a test of its own.
         let (state, matches) = tracked_match(entry, port, from);
         // The test suite runs with debug assertions: there, every
-        // segment proves that tracking kept up with every socket.
-        debug_assert_eq!(
-            (state, matches),
-            socket_match(pool, entry, port, from),
+        // segment proves that tracking kept up with every socket (an idle
+        // one's may wait in the spare set, out of `pool.sockets`).
+        debug_assert!(
+            entry.idle() || (state, matches) == socket_match(pool, entry, port, from),
             "connection tracking fell behind the socket of TCP entry {i}"
         );
         if !matches {
@@ -661,15 +660,14 @@ fn syn_meets(pool: &Pool<'_, '_>, from: IpEndpoint, port: u16) -> SynMeets {
         .iter()
         .position(|l| l.is_some_and(|l| l.port == port));
     let mut listening = false;
-    for entry in pool.tcp.iter().filter(|e| !e.idle()) {
-        // Tracking, where it is up to date (see `check_tcp`), answers
-        // without a look into smoltcp's set for each socket.
+    // Idle entries are closed: neither listening nor the SYN's.
+    for entry in pool.tcp {
         // Tracking is up to date (see `Pool`): no look into smoltcp's
         // set for each socket.
         let (state, matches) = tracked_match(entry, port, from);
         let same = matches && state != tcp::State::Listen;
         debug_assert!(
-            {
+            entry.idle() || {
                 let socket = pool.sockets.get::<tcp::Socket>(entry.handle());
                 let was = socket.local_endpoint().is_some_and(|l| l.port == port)
                     && socket.remote_endpoint() == Some(from);
