@@ -3,18 +3,14 @@
 //! reads until end of file, over a segment that drops 5%, corrupts 1%,
 //! duplicates 2% and reorders 5% of frames (the TAP lossy-link test's
 //! mix), with `serve`'s 256 KiB socket buffers. With 8 KiB buffers every
-//! seed finishes; with 64 or 256 KiB, about one seed in four hangs: the
-//! server has echoed everything, but never takes the client's FIN, and
-//! neither stack has a timer left (`poll_at` is `None` on both).
-//!
-//! What the trace shows (seed 6): the client retransmits its last data
-//! with the FIN after the server already holds that data. smoltcp 0.14
-//! judges a segment's acceptability on its data alone, so a segment whose
-//! data is all old is out of the window and its FIN is ignored, though
-//! the FIN's sequence number is the next expected one (RFC 9293 counts
-//! the FIN in SEG.LEN). The server acknowledges the data only; the client
-//! then never sends its FIN again. See docs/reliability.md, "FIN
-//! handling under loss: two smoltcp faults".
+//! seed finishes; with 64 or 256 KiB, 8 seeds of 30 hung, 4 since the
+//! gate hands smoltcp a FIN after old data as the FIN alone
+//! (tests/fin_after_old_data.rs). In the 4 left, the client's last
+//! retransmission of its data and FIN is lost, and the client never
+//! sends its FIN again: the server has echoed everything, and neither
+//! stack has a timer left (`poll_at` is `None` on both). smoltcp's lost
+//! retransmission timer, in FIN-WAIT-1 with only the FIN outstanding.
+//! See docs/reliability.md, "FIN handling under loss".
 //!
 //! `cargo test --release --test lossy_half_close -- --ignored --nocapture`
 

@@ -100,6 +100,12 @@ pub(crate) struct Admission {
     /// both its endpoints), if any: the stack need not look for either
     /// again.
     pub(crate) segment: Option<(Segment, Option<usize>)>,
+    /// Hand smoltcp this IPv4 segment as its FIN alone (see
+    /// `watch::fin_only`): its data is all old and its FIN the next thing
+    /// expected, and smoltcp 0.14 judges a segment on its data only, so it
+    /// would call the whole segment out of the window and ignore the FIN
+    /// (docs/reliability.md, "FIN handling under loss").
+    pub(crate) fin_only: bool,
 }
 
 /// The bit of TCP entry `i` in [`Admission::reached`].
@@ -126,6 +132,7 @@ pub(crate) fn admit(frame: Option<&Frame<'_>>, us: &Us, pool: &Pool<'_, '_>) -> 
         quiet: false,
         reached: 0,
         segment: None,
+        fin_only: false,
     };
     let verdict = match check(frame, us, pool, &mut reach) {
         Ok(note) => Verdict::Admit(note),
@@ -136,6 +143,7 @@ pub(crate) fn admit(frame: Option<&Frame<'_>>, us: &Us, pool: &Pool<'_, '_>) -> 
         quiet: reach.quiet,
         reached: reach.reached,
         segment: reach.segment,
+        fin_only: reach.fin_only,
     }
 }
 
@@ -144,6 +152,7 @@ struct Reach {
     quiet: bool,
     reached: u64,
     segment: Option<(Segment, Option<usize>)>,
+    fin_only: bool,
 }
 
 fn check(
@@ -300,6 +309,21 @@ fn check_tcp(
         // alone): `Tracked::holds`, which the first such entry answers.
         if holder.is_none() && !matches!(state, tcp::State::Listen | tcp::State::Closed) {
             holder = Some(i);
+            // A FIN after data this connection already holds, in a state
+            // that has not had the peer's FIN yet: see `Admission::fin_only`.
+            reach.fin_only = tcp.fin()
+                && src_ip.version() == smoltcp::wire::IpVersion::Ipv4
+                && matches!(
+                    state,
+                    tcp::State::Established | tcp::State::FinWait1 | tcp::State::FinWait2
+                )
+                && {
+                    let data = tcp.payload().len() as u32;
+                    data > 0
+                        && entry
+                            .track
+                            .fin_next_after_old_data((tcp.seq_number().0 as u32).wrapping_add(data))
+                };
         }
         plain_ack &= matches!(state, tcp::State::Listen | tcp::State::Established);
         // RFC 5961 3.2, for a synchronised connection: smoltcp takes

@@ -170,6 +170,7 @@ impl<'a> Stack<'a> {
                 quiet,
                 reached,
                 segment,
+                fin_only,
             } = gate::admit(parsed, &us, &pool);
             if !again && matches!(verdict, gate::Verdict::Drop(DropReason::BusyPool)) {
                 asked_again = true;
@@ -247,7 +248,7 @@ impl<'a> Stack<'a> {
                 },
                 _ => reached,
             };
-            let result = self.ingress_once(device, observer, now);
+            let result = self.ingress_once(device, observer, now, fin_only);
             #[cfg(feature = "ipv6")]
             if let Some(ns) = unrouted {
                 self.answer_unrouted(device, observer, ns);
@@ -308,14 +309,17 @@ impl<'a> Stack<'a> {
         progress
     }
 
-    /// One received frame into smoltcp, through the watching device.
+    /// One received frame into smoltcp, through the watching device; as
+    /// its FIN alone if `fin_only` (see `gate::Admission::fin_only`).
     pub(super) fn ingress_once<D: Link>(
         &mut self,
         device: &mut D,
         observer: &mut Lent<'_, '_>,
         now: Instant,
+        fin_only: bool,
     ) -> PollIngressSingleResult {
         let (iface, sockets, mut device) = self.watched(device, observer, now);
+        device.set_fin_only(fin_only);
         iface.poll_ingress_single(now, &mut device, sockets)
     }
 

@@ -148,6 +148,13 @@ impl Tracked {
             && self.remote.is_some_and(|r| r.addr == segment.remote.addr)
     }
 
+    /// Whether a segment whose data ends at `end` (its FIN not counted)
+    /// brings only data this connection already holds, so that its FIN is
+    /// the next thing expected: `end` is exactly our RCV.NXT, when known.
+    pub(crate) fn fin_next_after_old_data(&self, end: u32) -> bool {
+        self.rcv_next == Some(end)
+    }
+
     /// Whether an RST at sequence number `seq` may reset this connection
     /// once it is synchronised (RFC 5961 section 3.2): only at exactly
     /// RCV.NXT, when it is known.

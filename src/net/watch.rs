@@ -11,7 +11,7 @@
 //! one through [`Link::peek`](crate::link::Link::peek) before smoltcp takes
 //! it.
 
-use smoltcp::phy::{Device, DeviceCapabilities, TxToken};
+use smoltcp::phy::{Device, DeviceCapabilities, RxToken, TxToken};
 use smoltcp::time::Instant;
 use smoltcp::wire::{IpEndpoint, IpProtocol};
 
@@ -301,12 +301,79 @@ fn tcp_checksum(parsed: &Frame<'_>, frame: &[u8]) -> Option<(usize, u16)> {
 pub(super) struct Watch<'w, 'o, D> {
     device: &'w mut D,
     sent: Sent<'w, 'o>,
+    /// Hand smoltcp the next received frame as its TCP FIN alone (see
+    /// [`fin_only`]).
+    fin_only: bool,
 }
 
 impl<'w, 'o, D> Watch<'w, 'o, D> {
     pub(super) fn new(device: &'w mut D, sent: Sent<'w, 'o>) -> Self {
-        Watch { device, sent }
+        Watch {
+            device,
+            sent,
+            fin_only: false,
+        }
     }
+
+    /// Hand smoltcp the next received frame as its FIN alone if `yes`.
+    pub(super) fn set_fin_only(&mut self, yes: bool) {
+        self.fin_only = yes;
+    }
+}
+
+/// A received frame as smoltcp gets it: as it came, or cut to its TCP
+/// FIN alone (see [`fin_only`]).
+pub(super) struct WatchRx<T> {
+    inner: T,
+    fin_only: bool,
+}
+
+impl<T: RxToken> RxToken for WatchRx<T> {
+    fn consume<R, F>(self, f: F) -> R
+    where
+        F: FnOnce(&[u8]) -> R,
+    {
+        if !self.fin_only {
+            return self.inner.consume(f);
+        }
+        self.inner.consume(|frame| {
+            let mut cut = [0u8; FIN_ONLY_MAX];
+            match fin_only(frame, &mut cut) {
+                Some(len) => f(cut.get(..len).unwrap_or_default()),
+                None => f(frame),
+            }
+        })
+    }
+
+    fn meta(&self) -> smoltcp::phy::PacketMeta {
+        self.inner.meta()
+    }
+}
+
+/// The longest Ethernet, IPv4 and TCP headers together.
+const FIN_ONLY_MAX: usize = 14 + 60 + 60;
+
+/// Write into `cut` the IPv4 TCP segment in `frame` without its data, its
+/// sequence number moved to where the data ended: the FIN alone, with the
+/// same ACK, window and options. Its length, or `None` if `frame` is no
+/// such segment. smoltcp is told the received checksums were verified
+/// (the gate did, on the frame as it came: see [`GateChecked`]), so they
+/// are left as they were.
+fn fin_only(frame: &[u8], cut: &mut [u8; FIN_ONLY_MAX]) -> Option<usize> {
+    let ip = frame.get(14..)?;
+    let header = usize::from(*ip.first()? & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([*ip.get(2)?, *ip.get(3)?]));
+    let tcp = ip.get(header..total)?;
+    let offset = usize::from(*tcp.get(12)? >> 4) * 4;
+    let data = tcp.len().checked_sub(offset)?;
+    let len = 14 + header + offset;
+    cut.get_mut(..len)?.copy_from_slice(frame.get(..len)?);
+    let seq = u32::from_be_bytes(tcp.get(4..8)?.try_into().ok()?).wrapping_add(data as u32);
+    cut.get_mut(16..18)?
+        .copy_from_slice(&((header + offset) as u16).to_be_bytes());
+    let at = 14 + header + 4;
+    cut.get_mut(at..at + 4)?.copy_from_slice(&seq.to_be_bytes());
+    Some(len)
 }
 
 pub(super) struct WatchTx<'t, 'w, 'o, T> {
@@ -337,7 +404,7 @@ impl<T: TxToken> TxToken for WatchTx<'_, '_, '_, T> {
 
 impl<'w, 'o, D: Device> Device for Watch<'w, 'o, D> {
     type RxToken<'t>
-        = D::RxToken<'t>
+        = WatchRx<D::RxToken<'t>>
     where
         Self: 't;
     type TxToken<'t>
@@ -346,14 +413,25 @@ impl<'w, 'o, D: Device> Device for Watch<'w, 'o, D> {
         Self: 't;
 
     fn receive(&mut self, timestamp: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
-        let Watch { device, sent } = self;
-        device
-            .receive(timestamp)
-            .map(|(rx, tx)| (rx, WatchTx { inner: tx, sent }))
+        let Watch {
+            device,
+            sent,
+            fin_only,
+        } = self;
+        let fin_only = core::mem::take(fin_only);
+        device.receive(timestamp).map(|(rx, tx)| {
+            (
+                WatchRx {
+                    inner: rx,
+                    fin_only,
+                },
+                WatchTx { inner: tx, sent },
+            )
+        })
     }
 
     fn transmit(&mut self, timestamp: Instant) -> Option<Self::TxToken<'_>> {
-        let Watch { device, sent } = self;
+        let Watch { device, sent, .. } = self;
         device
             .transmit(timestamp)
             .map(|tx| WatchTx { inner: tx, sent })
@@ -496,6 +574,30 @@ mod tests {
             assert_eq!((read.segment.local_port, read.src), (7, OURS));
             assert_eq!(read.tcp, 34..bytes.len(), "{tcp:?}");
         }
+    }
+
+    #[test]
+    fn a_segment_cut_to_its_fin_keeps_everything_but_the_data() {
+        let bytes = frame(&repr(TcpControl::Fin, Some(77), b"old data"));
+        let mut cut = [0u8; FIN_ONLY_MAX];
+        let len = fin_only(&bytes, &mut cut).expect("an IPv4 TCP segment");
+        let (ip, tcp) = (
+            Ipv4Packet::new_checked(&cut[14..len]).expect("IPv4"),
+            TcpPacket::new_checked(&cut[34..len]).expect("TCP"),
+        );
+        let was = TcpPacket::new_unchecked(&bytes[34..]);
+        assert_eq!(usize::from(ip.total_len()), 20 + was.header_len() as usize);
+        assert!(tcp.payload().is_empty() && tcp.fin() && tcp.ack());
+        assert_eq!(
+            tcp.seq_number(),
+            was.seq_number() + 8,
+            "where the data ended"
+        );
+        assert_eq!(
+            (tcp.ack_number(), tcp.window_len(), tcp.options()),
+            (was.ack_number(), was.window_len(), was.options())
+        );
+        assert!(fin_only(&bytes[..40], &mut cut).is_none(), "cut short");
     }
 
     #[test]

@@ -1,0 +1,123 @@
+//! A FIN that comes with data the receiver already holds: a sender's
+//! retransmission of its last segment, after the data got through but
+//! not the FIN. smoltcp 0.14 judges the segment on its data alone, finds
+//! it all old, and ignores the FIN with it, though the FIN's sequence
+//! number is the next one expected (RFC 9293 counts the FIN in the
+//! segment's length). layernet's gate has smoltcp take such a segment as
+//! its FIN alone (`gate::Admission::fin_only`), so the connection ends
+//! as the sender meant. See docs/reliability.md, "FIN handling under
+//! loss".
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use layernet::host::sim::{SimNet, endpoint, host_ip, host_mac};
+use layernet::net::{Direction, Event, Observer};
+use layernet::socket::{Error, TcpListener, TcpStream};
+use layernet::{Duration, Instant, IpAddress};
+use smoltcp::phy::{ChecksumCapabilities, Device, TxToken};
+use smoltcp::wire::{
+    EthernetFrame, EthernetProtocol, EthernetRepr, IpProtocol, Ipv4Packet, Ipv4Repr, TcpControl,
+    TcpPacket, TcpRepr, TcpSeqNumber,
+};
+
+/// The frames the server received.
+struct Seen(Rc<RefCell<Vec<Vec<u8>>>>);
+
+impl Observer for Seen {
+    fn frame(&mut self, _: Instant, direction: Direction, frame: &[u8]) {
+        if direction == Direction::Rx {
+            self.0.borrow_mut().push(frame.to_vec());
+        }
+    }
+    fn event(&mut self, _: Instant, _: Event) {}
+}
+
+/// Of the last segment from `port` the server received: where its data
+/// ended and what it acknowledged.
+fn last_from(frames: &[Vec<u8>], port: u16) -> Option<(u32, u32)> {
+    frames.iter().rev().find_map(|f| {
+        let eth = EthernetFrame::new_checked(&f[..]).ok()?;
+        let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+        let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
+        (tcp.src_port() == port && tcp.ack()).then(|| {
+            let end = (tcp.seq_number().0 as u32).wrapping_add(tcp.payload().len() as u32);
+            (end, tcp.ack_number().0 as u32)
+        })
+    })
+}
+
+/// The client's segment from `port` with `data` ending at `end`, the FIN,
+/// and an ACK of `ack`.
+fn data_and_fin(port: u16, end: u32, ack: u32, data: &[u8]) -> Vec<u8> {
+    let tcp = TcpRepr {
+        src_port: port,
+        dst_port: 7,
+        control: TcpControl::Fin,
+        seq_number: TcpSeqNumber(end.wrapping_sub(data.len() as u32) as i32),
+        ack_number: Some(TcpSeqNumber(ack as i32)),
+        window_len: 4096,
+        window_scale: None,
+        max_seg_size: None,
+        sack_permitted: false,
+        sack_ranges: [None; 3],
+        timestamp: None,
+        payload: data,
+    };
+    let (src, dst) = (host_ip(1).address(), host_ip(0).address());
+    let ip = Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: IpProtocol::Tcp,
+        payload_len: tcp.buffer_len(),
+        hop_limit: 64,
+    };
+    let mut f = vec![0u8; 14 + 20 + tcp.buffer_len()];
+    let eth = EthernetRepr {
+        src_addr: host_mac(1),
+        dst_addr: host_mac(0),
+        ethertype: EthernetProtocol::Ipv4,
+    };
+    let caps = ChecksumCapabilities::default();
+    eth.emit(&mut EthernetFrame::new_unchecked(&mut f[..]));
+    ip.emit(&mut Ipv4Packet::new_unchecked(&mut f[14..]), &caps);
+    tcp.emit(
+        &mut TcpPacket::new_unchecked(&mut f[34..]),
+        &IpAddress::Ipv4(src),
+        &IpAddress::Ipv4(dst),
+        &caps,
+    );
+    f
+}
+
+#[test]
+fn a_fin_after_data_already_held_ends_the_stream() {
+    let (mut net, server, client) = SimNet::pair(5).expect("two hosts");
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    net.observe(server, Some(Box::new(Seen(Rc::clone(&seen)))));
+    let mut listener = TcpListener::bind(net.stack(server), 7, 1).expect("bind");
+    let mut c = TcpStream::connect(net.stack(client), endpoint(server, 7)).expect("connect");
+    net.run_for(Duration::from_millis(10));
+    let (mut s, peer) = listener.accept(net.stack(server)).expect("accept");
+    c.send(net.stack(client), b"abcdef").expect("send");
+    net.run_for(Duration::from_millis(300));
+    let mut buf = [0u8; 16];
+    assert_eq!(s.recv(net.stack(server), &mut buf), Ok(6));
+    assert_eq!(s.recv(net.stack(server), &mut buf), Err(Error::WouldBlock));
+
+    // The last three bytes again, now with the FIN, as a retransmission
+    // after a lost FIN would bring them (the real client knows nothing of
+    // it; the server is what is watched).
+    let (end, ack) = last_from(&seen.borrow(), peer.port).expect("a segment from the client");
+    let frame = data_and_fin(peer.port, end, ack, b"def");
+    let mut wire = net.raw_port(3, host_mac(1)).expect("port");
+    if let Some(tx) = wire.transmit(net.now()) {
+        tx.consume(frame.len(), |b| b.copy_from_slice(&frame));
+    }
+    net.run_for(Duration::from_millis(10));
+    assert_eq!(
+        s.recv(net.stack(server), &mut buf),
+        Ok(0),
+        "the FIN ends the stream, and no byte is read twice"
+    );
+}
