@@ -8,30 +8,17 @@
 //! as the sender meant. See docs/reliability.md, "FIN handling under
 //! loss".
 
+mod common;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use common::{SeenRx, ipv4_tcp_frame};
+use layernet::Duration;
 use layernet::host::sim::{SimNet, endpoint, host_ip, host_mac};
-use layernet::net::{Direction, Event, Observer};
 use layernet::socket::{Error, TcpListener, TcpStream};
-use layernet::{Duration, Instant, IpAddress};
-use smoltcp::phy::{ChecksumCapabilities, Device, TxToken};
-use smoltcp::wire::{
-    EthernetFrame, EthernetProtocol, EthernetRepr, IpProtocol, Ipv4Packet, Ipv4Repr, TcpControl,
-    TcpPacket, TcpRepr, TcpSeqNumber,
-};
-
-/// The frames the server received.
-struct Seen(Rc<RefCell<Vec<Vec<u8>>>>);
-
-impl Observer for Seen {
-    fn frame(&mut self, _: Instant, direction: Direction, frame: &[u8]) {
-        if direction == Direction::Rx {
-            self.0.borrow_mut().push(frame.to_vec());
-        }
-    }
-    fn event(&mut self, _: Instant, _: Event) {}
-}
+use smoltcp::phy::{Device, TxToken};
+use smoltcp::wire::{EthernetFrame, Ipv4Packet, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber};
 
 /// Of the last segment from `port` the server received: where its data
 /// ended and what it acknowledged.
@@ -64,37 +51,18 @@ fn data_and_fin(port: u16, end: u32, ack: u32, data: &[u8]) -> Vec<u8> {
         timestamp: None,
         payload: data,
     };
-    let (src, dst) = (host_ip(1).address(), host_ip(0).address());
-    let ip = Ipv4Repr {
-        src_addr: src,
-        dst_addr: dst,
-        next_header: IpProtocol::Tcp,
-        payload_len: tcp.buffer_len(),
-        hop_limit: 64,
-    };
-    let mut f = vec![0u8; 14 + 20 + tcp.buffer_len()];
-    let eth = EthernetRepr {
-        src_addr: host_mac(1),
-        dst_addr: host_mac(0),
-        ethertype: EthernetProtocol::Ipv4,
-    };
-    let caps = ChecksumCapabilities::default();
-    eth.emit(&mut EthernetFrame::new_unchecked(&mut f[..]));
-    ip.emit(&mut Ipv4Packet::new_unchecked(&mut f[14..]), &caps);
-    tcp.emit(
-        &mut TcpPacket::new_unchecked(&mut f[34..]),
-        &IpAddress::Ipv4(src),
-        &IpAddress::Ipv4(dst),
-        &caps,
-    );
-    f
+    ipv4_tcp_frame(
+        (host_mac(1), host_ip(1).address()),
+        (host_mac(0), host_ip(0).address()),
+        &tcp,
+    )
 }
 
 #[test]
 fn a_fin_after_data_already_held_ends_the_stream() {
     let (mut net, server, client) = SimNet::pair(5).expect("two hosts");
     let seen = Rc::new(RefCell::new(Vec::new()));
-    net.observe(server, Some(Box::new(Seen(Rc::clone(&seen)))));
+    net.observe(server, Some(Box::new(SeenRx(Rc::clone(&seen)))));
     let mut listener = TcpListener::bind(net.stack(server), 7, 1).expect("bind");
     let mut c = TcpStream::connect(net.stack(client), endpoint(server, 7)).expect("connect");
     net.run_for(Duration::from_millis(10));

@@ -4,14 +4,14 @@
 //! first socket that accepts it, and a socket in LISTEN accepts any SYN for
 //! its port. The gate drops it, as the connection's own socket would.
 
+mod common;
+
+use common::ipv4_tcp_frame;
 use layernet::host::sim::{SimNet, host_ip, host_mac};
 use layernet::socket::TcpListener;
-use layernet::{Duration, EthernetAddress, IpAddress, Ipv4Address};
-use smoltcp::phy::{ChecksumCapabilities, Device, TxToken};
-use smoltcp::wire::{
-    EthernetFrame, EthernetProtocol, EthernetRepr, IpProtocol, Ipv4Packet, Ipv4Repr, TcpControl,
-    TcpPacket, TcpRepr, TcpSeqNumber,
-};
+use layernet::{Duration, EthernetAddress, Ipv4Address};
+use smoltcp::phy::{Device, TxToken};
+use smoltcp::wire::{TcpControl, TcpRepr, TcpSeqNumber};
 
 const PROBE_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x66]);
 const PROBE_IP: Ipv4Address = Ipv4Address::new(192, 168, 69, 66);
@@ -32,30 +32,11 @@ fn syn() -> Vec<u8> {
         timestamp: None,
         payload: &[],
     };
-    let dst = host_ip(0).address();
-    let ip = Ipv4Repr {
-        src_addr: PROBE_IP,
-        dst_addr: dst,
-        next_header: IpProtocol::Tcp,
-        payload_len: tcp.buffer_len(),
-        hop_limit: 64,
-    };
-    let mut f = vec![0u8; 14 + 20 + tcp.buffer_len()];
-    let eth = EthernetRepr {
-        src_addr: PROBE_MAC,
-        dst_addr: host_mac(0),
-        ethertype: EthernetProtocol::Ipv4,
-    };
-    let caps = ChecksumCapabilities::default();
-    eth.emit(&mut EthernetFrame::new_unchecked(&mut f[..]));
-    ip.emit(&mut Ipv4Packet::new_unchecked(&mut f[14..]), &caps);
-    tcp.emit(
-        &mut TcpPacket::new_unchecked(&mut f[34..]),
-        &IpAddress::Ipv4(PROBE_IP),
-        &IpAddress::Ipv4(dst),
-        &caps,
-    );
-    f
+    ipv4_tcp_frame(
+        (PROBE_MAC, PROBE_IP),
+        (host_mac(0), host_ip(0).address()),
+        &tcp,
+    )
 }
 
 #[test]

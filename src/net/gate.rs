@@ -74,7 +74,7 @@ pub(crate) struct Us {
 /// segment's, a re-arm's) before the next frame comes to the gate, so the
 /// walks here read the entries alone, without a look into smoltcp's set
 /// per socket. (The test suite's debug builds check this on every
-/// segment.)
+/// segment, for every entry in use.)
 pub(crate) struct Pool<'p, 's> {
     pub(crate) sockets: &'p SocketSet<'s>,
     pub(crate) tcp: &'p [TcpEntry],
@@ -104,7 +104,12 @@ pub(crate) struct Admission {
     /// `watch::fin_only`): its data is all old and its FIN the next thing
     /// expected, and smoltcp 0.14 judges a segment on its data only, so it
     /// would call the whole segment out of the window and ignore the FIN
-    /// (docs/reliability.md, "FIN handling under loss").
+    /// (docs/reliability.md, "FIN handling under loss"). Tracking's
+    /// RCV.NXT can run ahead of smoltcp's (a segment smoltcp cut at its
+    /// window counts whole until our next ACK): then the FIN alone comes
+    /// after a hole, smoltcp ignores it and takes none of the segment's
+    /// data, and the peer sends both again (a retransmission more, no
+    /// data lost).
     pub(crate) fin_only: bool,
 }
 

@@ -76,7 +76,7 @@ impl TcpEntry {
     /// In the pool and closed when last seen: it stays closed until the
     /// layer above takes it, which changes its owner first. The walks over
     /// the pool that run for every frame skip it without a look at its
-    /// socket.
+    /// socket (the gate's find that its closed state matches nothing).
     pub(crate) fn idle(&self) -> bool {
         self.owner == Owner::Free && self.track.state == tcp::State::Closed
     }

@@ -357,8 +357,19 @@ pub struct Stack<'a> {
     /// expire at this instant's first egress cannot expire at a later one
     /// at the same instant: ingress, the application and the pool set
     /// timers later than now, and the looks at the sockets a segment
-    /// reached or the application touched see every other change.
+    /// reached or the application touched see every other change. Unless
+    /// the first egress did not dispatch a socket because the device had
+    /// no room ([`Stack::walk_next`]). (A socket waiting for a neighbour is
+    /// not dispatched either; if the neighbour becomes known in a later
+    /// poll at the same instant and the socket's timer expired meanwhile,
+    /// its change waits for the next instant's walk: the flash of the
+    /// tiny builds had no room left for that case, rarer still.)
     walked_now: bool,
+    /// The last egress round ended short (the device had no room for a
+    /// frame), so sockets after that point were not dispatched, and their
+    /// timers may expire at a later egress at this same instant: the next
+    /// poll walks again after its egress (see [`Stack::walked_now`]).
+    walk_next: bool,
     /// An entry may wait to be parked ([`Stack::park_idle`]): the first
     /// poll of each parking tick (`pool::new_tick`) parks those idle long enough.
     park_due: bool,

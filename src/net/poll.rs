@@ -160,7 +160,7 @@ impl<'a> Stack<'a> {
             }
             let pool = gate::Pool {
                 sockets: &self.sockets,
-                // The gate's walks skip idle entries: none lies past these.
+                // No entry in use lies past these (idle ones match nothing).
                 tcp: live(self.tcp, self.tcp_live),
                 udp: self.udp,
                 listeners: &self.listeners,
@@ -294,6 +294,11 @@ impl<'a> Stack<'a> {
         if !core::mem::replace(&mut self.walked_now, true) {
             self.watch_states(observer);
         }
+        // Sockets this poll's egress did not reach go out in a later one,
+        // at this instant maybe: that poll walks again (see `walk_next`).
+        if core::mem::take(&mut self.walk_next) {
+            self.walked_now = false;
+        }
         if core::mem::take(&mut self.pool_moved) {
             self.park_due = true;
             self.trim_live();
@@ -331,7 +336,10 @@ impl<'a> Stack<'a> {
         now: Instant,
     ) -> PollResult {
         let (iface, sockets, mut device) = self.watched(device, observer, now);
-        iface.poll_egress(now, &mut device, sockets)
+        let result = iface.poll_egress(now, &mut device, sockets);
+        let cut = device.cut_short();
+        self.walk_next |= cut;
+        result
     }
 
     /// smoltcp's interface and sockets, and `device` as smoltcp is to see

@@ -179,6 +179,7 @@ impl<'a> Stack<'a> {
             spare_room,
             pool_moved: false,
             walked_now: false,
+            walk_next: false,
             park_due: false,
             tcp_live: 0,
             tcp: tcp_entries,

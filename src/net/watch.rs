@@ -98,6 +98,17 @@ impl<'w, 'o> Sent<'w, 'o> {
         {
             field.copy_from_slice(&value.to_be_bytes());
         }
+        self.show_and_track(frame, segment)
+    }
+
+    /// Show the observer `frame`, as it goes to the device, and track the
+    /// TCP segment it carries, if any.
+    #[inline]
+    fn show_and_track(
+        &mut self,
+        frame: &[u8],
+        segment: Option<Segment>,
+    ) -> Option<super::observe::Event> {
         if let Some(observer) = self.observer.as_deref_mut() {
             observer.frame(self.now, Direction::Tx, frame);
         }
@@ -141,16 +152,7 @@ impl<'w, 'o> Sent<'w, 'o> {
                 field.copy_from_slice(&value.to_be_bytes());
             }
         }
-        if let Some(observer) = self.observer.as_deref_mut() {
-            observer.frame(self.now, Direction::Tx, frame);
-        }
-        if segment.rst {
-            return None;
-        }
-        let entry = self.tcp.iter_mut().find(|e| e.track.holds(&segment))?;
-        let event = entry.track.sent(&segment, self.now)?;
-        self.counters.tcp_retransmits += 1;
-        Some(event)
+        self.show_and_track(frame, Some(segment))
     }
 
     fn tell(&mut self, event: Option<super::observe::Event>) {
@@ -304,6 +306,8 @@ pub(super) struct Watch<'w, 'o, D> {
     /// Hand smoltcp the next received frame as its TCP FIN alone (see
     /// [`fin_only`]).
     fin_only: bool,
+    /// See [`Watch::cut_short`].
+    cut: bool,
 }
 
 impl<'w, 'o, D> Watch<'w, 'o, D> {
@@ -312,12 +316,19 @@ impl<'w, 'o, D> Watch<'w, 'o, D> {
             device,
             sent,
             fin_only: false,
+            cut: false,
         }
     }
 
     /// Hand smoltcp the next received frame as its FIN alone if `yes`.
     pub(super) fn set_fin_only(&mut self, yes: bool) {
         self.fin_only = yes;
+    }
+
+    /// The device refused smoltcp a frame to send (no room): its egress
+    /// round stopped before every socket was dispatched.
+    pub(super) fn cut_short(&self) -> bool {
+        self.cut
     }
 }
 
@@ -417,6 +428,7 @@ impl<'w, 'o, D: Device> Device for Watch<'w, 'o, D> {
             device,
             sent,
             fin_only,
+            ..
         } = self;
         let fin_only = core::mem::take(fin_only);
         device.receive(timestamp).map(|(rx, tx)| {
@@ -431,10 +443,12 @@ impl<'w, 'o, D: Device> Device for Watch<'w, 'o, D> {
     }
 
     fn transmit(&mut self, timestamp: Instant) -> Option<Self::TxToken<'_>> {
-        let Watch { device, sent, .. } = self;
-        device
-            .transmit(timestamp)
-            .map(|tx| WatchTx { inner: tx, sent })
+        let Watch {
+            device, sent, cut, ..
+        } = self;
+        let tx = device.transmit(timestamp);
+        *cut |= tx.is_none();
+        tx.map(|tx| WatchTx { inner: tx, sent })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
