@@ -10,13 +10,10 @@
 
 mod common;
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
-use common::{SeenRx, ipv4_tcp_frame};
+use common::{Watched, ipv4_tcp_frame, segment, watched_connection};
 use layernet::Duration;
-use layernet::host::sim::{SimNet, endpoint, host_ip, host_mac};
-use layernet::socket::{Error, TcpListener, TcpStream};
+use layernet::host::sim::{host_ip, host_mac};
+use layernet::socket::Error;
 use smoltcp::phy::{Device, TxToken};
 use smoltcp::wire::{EthernetFrame, Ipv4Packet, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber};
 
@@ -37,19 +34,11 @@ fn last_from(frames: &[Vec<u8>], port: u16) -> Option<(u32, u32)> {
 /// The client's segment from `port` with `data` ending at `end`, the FIN,
 /// and an ACK of `ack`.
 fn data_and_fin(port: u16, end: u32, ack: u32, data: &[u8]) -> Vec<u8> {
+    let seq = end.wrapping_sub(data.len() as u32);
     let tcp = TcpRepr {
-        src_port: port,
-        dst_port: 7,
-        control: TcpControl::Fin,
-        seq_number: TcpSeqNumber(end.wrapping_sub(data.len() as u32) as i32),
         ack_number: Some(TcpSeqNumber(ack as i32)),
         window_len: 4096,
-        window_scale: None,
-        max_seg_size: None,
-        sack_permitted: false,
-        sack_ranges: [None; 3],
-        timestamp: None,
-        payload: data,
+        ..segment((port, 7), TcpControl::Fin, seq, data)
     };
     ipv4_tcp_frame(
         (host_mac(1), host_ip(1).address()),
@@ -60,15 +49,14 @@ fn data_and_fin(port: u16, end: u32, ack: u32, data: &[u8]) -> Vec<u8> {
 
 #[test]
 fn a_fin_after_data_already_held_ends_the_stream() {
-    let (mut net, server, client) = SimNet::pair(5).expect("two hosts");
-    let seen = Rc::new(RefCell::new(Vec::new()));
-    net.observe(server, Some(Box::new(SeenRx(Rc::clone(&seen)))));
-    let mut listener = TcpListener::bind(net.stack(server), 7, 1).expect("bind");
-    let mut c = TcpStream::connect(net.stack(client), endpoint(server, 7)).expect("connect");
-    net.run_for(Duration::from_millis(10));
-    let (mut s, peer) = listener.accept(net.stack(server)).expect("accept");
-    c.send(net.stack(client), b"abcdef").expect("send");
-    net.run_for(Duration::from_millis(300));
+    let Watched {
+        mut net,
+        hosts: (server, _),
+        server: mut s,
+        peer,
+        seen,
+        ..
+    } = watched_connection(b"abcdef");
     let mut buf = [0u8; 16];
     assert_eq!(s.recv(net.stack(server), &mut buf), Ok(6));
     assert_eq!(s.recv(net.stack(server), &mut buf), Err(Error::WouldBlock));

@@ -4,33 +4,17 @@
 
 mod common;
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
-use common::{SeenRx, ipv4_tcp_frame};
+use common::{Watched, ipv4_tcp_frame, segment, watched_connection};
 use layernet::Duration;
 use layernet::EthernetAddress;
-use layernet::host::sim::{SimNet, endpoint, host_ip, host_mac};
-use layernet::socket::{Error, TcpListener, TcpStream};
+use layernet::host::sim::{SimNet, host_ip, host_mac};
+use layernet::socket::Error;
 use smoltcp::phy::{Device, TxToken};
-use smoltcp::wire::{EthernetFrame, Ipv4Packet, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber};
+use smoltcp::wire::{EthernetFrame, Ipv4Packet, TcpControl, TcpPacket};
 
 /// An RST from the client's address and port to the server's, at `seq`.
 fn forged_rst(client_port: u16, seq: u32) -> Vec<u8> {
-    let tcp = TcpRepr {
-        src_port: client_port,
-        dst_port: 7,
-        control: TcpControl::Rst,
-        seq_number: TcpSeqNumber(seq as i32),
-        ack_number: None,
-        window_len: 0,
-        window_scale: None,
-        max_seg_size: None,
-        sack_permitted: false,
-        sack_ranges: [None; 3],
-        timestamp: None,
-        payload: &[],
-    };
+    let tcp = segment((client_port, 7), TcpControl::Rst, seq, &[]);
     ipv4_tcp_frame(
         (
             EthernetAddress([0x02, 0, 0, 0, 0, 0x66]),
@@ -65,15 +49,14 @@ fn expected_next(frames: &[Vec<u8>], port: u16) -> u32 {
 
 #[test]
 fn only_the_exact_sequence_number_resets_a_connection() {
-    let (mut net, server, client) = SimNet::pair(5).expect("two hosts");
-    let seen = Rc::new(RefCell::new(Vec::new()));
-    net.observe(server, Some(Box::new(SeenRx(Rc::clone(&seen)))));
-    let mut listener = TcpListener::bind(net.stack(server), 7, 1).expect("bind");
-    let mut c = TcpStream::connect(net.stack(client), endpoint(server, 7)).expect("connect");
-    net.run_for(Duration::from_millis(10));
-    let (mut s, peer) = listener.accept(net.stack(server)).expect("accept");
-    c.send(net.stack(client), b"abc").expect("send");
-    net.run_for(Duration::from_millis(300));
+    let Watched {
+        mut net,
+        hosts: (server, client),
+        server: mut s,
+        client: mut c,
+        peer,
+        seen,
+    } = watched_connection(b"abc");
     let mut buf = [0u8; 8];
     assert_eq!(s.recv(net.stack(server), &mut buf), Ok(3));
 

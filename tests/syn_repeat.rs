@@ -6,12 +6,12 @@
 
 mod common;
 
-use common::ipv4_tcp_frame;
+use common::{ipv4_tcp_frame, segment};
 use layernet::host::sim::{SimNet, host_ip, host_mac};
 use layernet::socket::TcpListener;
 use layernet::{Duration, EthernetAddress, Ipv4Address};
 use smoltcp::phy::{Device, TxToken};
-use smoltcp::wire::{TcpControl, TcpRepr, TcpSeqNumber};
+use smoltcp::wire::{TcpControl, TcpRepr};
 
 const PROBE_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x66]);
 const PROBE_IP: Ipv4Address = Ipv4Address::new(192, 168, 69, 66);
@@ -19,18 +19,9 @@ const PROBE_IP: Ipv4Address = Ipv4Address::new(192, 168, 69, 66);
 /// A SYN from the probe's port 40000 to the server's port 80.
 fn syn() -> Vec<u8> {
     let tcp = TcpRepr {
-        src_port: 40000,
-        dst_port: 80,
-        control: TcpControl::Syn,
-        seq_number: TcpSeqNumber(1000),
-        ack_number: None,
         window_len: 8192,
-        window_scale: None,
         max_seg_size: Some(1460),
-        sack_permitted: false,
-        sack_ranges: [None; 3],
-        timestamp: None,
-        payload: &[],
+        ..segment((40000, 80), TcpControl::Syn, 1000, &[])
     };
     ipv4_tcp_frame(
         (PROBE_MAC, PROBE_IP),
