@@ -196,8 +196,8 @@ impl TcpStream {
 
     /// Whether this stream's state lets it queue data: `WouldBlock` while
     /// the handshake runs, the closed stream's error after it.
-    fn may_send_now(&self, stack: &mut Stack<'_>) -> Result<(), Error> {
-        match self.state(stack) {
+    fn may_send_now(&self, state: tcp::State) -> Result<(), Error> {
+        match state {
             tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
             tcp::State::Closed | tcp::State::Listen | tcp::State::TimeWait => {
                 Err(self.send_closed_error())
@@ -261,8 +261,10 @@ impl TcpStream {
     /// ```
     pub fn send(&mut self, stack: &mut Stack<'_>, data: &[u8]) -> Result<usize, Error> {
         self.live(stack)?;
-        self.may_send_now(stack)?;
+        // One lookup of the socket for the state and the send: a live
+        // stream's socket is never parked.
         let socket = stack.tcp_socket_io(self.key).ok_or(Error::NotConnected)?;
+        self.may_send_now(socket.state())?;
         match socket.send_slice(data) {
             Ok(0) if !data.is_empty() => Err(Error::WouldBlock),
             Ok(n) => {
@@ -306,8 +308,10 @@ impl TcpStream {
         if buf.is_empty() {
             return Ok(0);
         }
-        let state = self.state(stack);
+        // One lookup of the socket for the state and the read (a client
+        // reads a few times a connection; each lookup checks the key).
         let socket = stack.tcp_socket_io(self.key).ok_or(Error::NotConnected)?;
+        let state = socket.state();
         match socket.recv_slice(buf) {
             Ok(0) => match state {
                 tcp::State::SynSent | tcp::State::SynReceived => Err(Error::WouldBlock),
@@ -363,8 +367,8 @@ impl TcpStream {
         fill: impl FnOnce(&mut [u8]) -> (usize, R),
     ) -> Result<R, Error> {
         self.live(stack)?;
-        self.may_send_now(stack)?;
         let socket = stack.tcp_socket_io(self.key).ok_or(Error::NotConnected)?;
+        self.may_send_now(socket.state())?;
         if socket.send_queue() >= socket.send_capacity() {
             return Err(Error::WouldBlock);
         }
