@@ -359,11 +359,9 @@ pub struct Stack<'a> {
     /// timers later than now, and the looks at the sockets a segment
     /// reached or the application touched see every other change. Unless
     /// the first egress did not dispatch a socket because the device had
-    /// no room ([`Stack::walk_next`]). (A socket waiting for a neighbour is
-    /// not dispatched either; if the neighbour becomes known in a later
-    /// poll at the same instant and the socket's timer expired meanwhile,
-    /// its change waits for the next instant's walk: the flash of the
-    /// tiny builds had no room left for that case, rarer still.)
+    /// no room ([`Stack::walk_next`]), or a socket waited for a neighbour
+    /// that a later poll at the same instant learns (an ARP or ICMPv6
+    /// frame): that poll walks again.
     walked_now: bool,
     /// The last egress round ended short (the device had no room for a
     /// frame), so sockets after that point were not dispatched, and their

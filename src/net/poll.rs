@@ -221,7 +221,15 @@ impl<'a> Stack<'a> {
             } else {
                 None
             };
+            // A new neighbour: a socket that waited for it is dispatched at
+            // this poll's egress, its timer maybe expired meanwhile, so this
+            // poll walks (see `Stack::walked_now`).
+            #[cfg(feature = "ipv6")]
+            if icmpv6 {
+                self.walked_now = false;
+            }
             if let Some(event) = fill {
+                self.walked_now = false;
                 if let Event::ArpFill { ip, mac } = event {
                     self.seen.learn(now, ip.into(), mac);
                 }
