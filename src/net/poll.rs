@@ -205,7 +205,7 @@ impl<'a> Stack<'a> {
             {
                 entry.track.received(&segment);
             }
-            if let Some(Event::NoSocket { transport, .. }) = note {
+            if let Some(gate::NoSocket { transport, .. }) = note {
                 match transport {
                     Transport::Tcp => self.counters.tcp_no_socket += 1,
                     Transport::Udp => self.counters.udp_no_socket += 1,
@@ -239,8 +239,8 @@ impl<'a> Stack<'a> {
             if icmpv6 && let Some((ip, mac)) = super::seen::ndp_fill(parsed) {
                 self.seen.learn(now, ip, mac);
             }
-            if let Some(event) = note {
-                tell(observer, now, event);
+            if let Some(note) = note {
+                tell(observer, now, note.into());
             }
             // smoltcp gives a segment with an ACK or an RST to no
             // listening socket (`tcp::Socket::accepts`), only to the

@@ -96,7 +96,7 @@ fn a_syn_to_a_closed_port_is_admitted_with_a_note() {
     let mut frame = [0u8; 54];
     tcp_frame(OURS, TcpControl::Syn, &mut frame);
     let to = IpEndpoint::new(OURS.into(), 7);
-    let note = Event::NoSocket {
+    let note = NoSocket {
         transport: Transport::Tcp,
         to,
     };
@@ -369,10 +369,7 @@ mod v6 {
         let (verdict, c) = judged(&syn((peer(), ours())));
         let to = IpEndpoint::new(ours().into(), 7);
         let transport = Transport::Tcp;
-        assert_eq!(
-            verdict,
-            Verdict::Admit(Some(Event::NoSocket { transport, to }))
-        );
+        assert_eq!(verdict, Verdict::Admit(Some(NoSocket { transport, to })));
         assert_eq!((c.ipv6_rx, c.tcp_rx, c.ipv4_rx), (1, 1, 0));
 
         let c = dropped(&flip_last(syn((peer(), ours()))), DropReason::BadChecksum);
