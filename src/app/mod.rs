@@ -191,9 +191,9 @@ pub type Log = LogRing<LOG_LINES>;
 
 /// A line that keeps the head of a piece too long for it, cut at a
 /// character boundary.
-struct Cut(LogLine);
+struct Cut<'l>(&'l mut LogLine);
 
-impl core::fmt::Write for Cut {
+impl core::fmt::Write for Cut<'_> {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         let room = self.0.capacity() - self.0.len();
         let mut end = s.len().min(room);
@@ -250,11 +250,12 @@ impl<const LINES: usize> LogRing<LINES> {
             self.dropped = self.dropped.saturating_add(1);
             return;
         }
-        let mut line = Cut(LogLine::new());
+        let Some(line) = self.fresh_line() else {
+            return;
+        };
         // `Cut` takes what fits of every piece, so one long piece (a peer's
         // line in the chat) is cut, not lost whole.
-        let _ = core::fmt::write(&mut line, args);
-        self.keep(line.0);
+        let _ = core::fmt::write(&mut Cut(line), args);
     }
 
     /// Append `head` followed by `peer`'s address and port: the line every
@@ -285,23 +286,23 @@ impl<const LINES: usize> LogRing<LINES> {
             self.push(format_args!("{head}{}", crate::socket::EndpointText(peer)));
             return;
         };
-        let mut line = Cut(LogLine::new());
-        let _ = core::fmt::Write::write_str(&mut line, head);
-        let _ = core::fmt::Write::write_str(
-            &mut line,
-            crate::socket::EndpointText::v4(addr, peer.port).as_str(),
-        );
-        self.keep(line.0);
+        // Written where the ring keeps it, not built aside and moved in.
+        let Some(line) = self.fresh_line() else {
+            return;
+        };
+        let _ = core::fmt::Write::write_str(&mut Cut(line), head);
+        crate::socket::write_v4(line, addr, peer.port);
     }
 
-    /// Keep `line`, dropping the oldest if the ring is full.
-    fn keep(&mut self, line: LogLine) {
+    /// A new empty line at the end of the ring, the oldest dropped if the
+    /// ring is full; `None` only for a ring of no lines.
+    fn fresh_line(&mut self) -> Option<&mut LogLine> {
         if self.lines.is_full() {
             self.lines.remove(0);
             self.dropped = self.dropped.saturating_add(1);
         }
-        // Room was made just above.
-        let _ = self.lines.push(line);
+        self.lines.push(LogLine::new()).ok()?;
+        self.lines.last_mut()
     }
 
     /// Hand every line to `sink`, oldest first.

@@ -82,16 +82,49 @@ impl EndpointText {
     /// and the chat's tag would link the formatting machinery into a
     /// firmware build that has none.
     pub(crate) fn v4(addr: smoltcp::wire::Ipv4Address, port: u16) -> Ascii {
-        let mut text = Ascii::default();
-        for (i, octet) in addr.octets().into_iter().enumerate() {
-            if i > 0 {
-                text.push(b'.');
-            }
-            text.number(octet.into());
-        }
-        text.push(b':');
-        text.number(port);
+        let mut text = Ascii(heapless::String::new());
+        write_v4(&mut text.0, addr, port);
         text
+    }
+}
+
+/// Append an IPv4 endpoint's text (`192.168.69.2:49152`) to `out`, as much
+/// as fits: a byte at a time, each octet's digits without a loop or a
+/// division by a variable (the log line of every connection is made so).
+pub(crate) fn write_v4<const N: usize>(
+    out: &mut heapless::String<N>,
+    addr: smoltcp::wire::Ipv4Address,
+    port: u16,
+) {
+    let mut push = |b: u8| {
+        let _ = out.push(char::from(b));
+    };
+    for (i, octet) in addr.octets().into_iter().enumerate() {
+        if i > 0 {
+            push(b'.');
+        }
+        if octet >= 100 {
+            push(b'0' + octet / 100);
+        }
+        if octet >= 10 {
+            push(b'0' + octet / 10 % 10);
+        }
+        push(b'0' + octet % 10);
+    }
+    push(b':');
+    let mut digits = [0u8; 5];
+    let mut start = digits.len();
+    let mut n = port;
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+        start -= 1;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in digits.get(start..).unwrap_or_default() {
+        push(d);
     }
 }
 
@@ -110,38 +143,10 @@ impl core::fmt::Display for EndpointText {
 }
 
 /// Room for the longest IPv4 endpoint, `255.255.255.255:65535`.
-#[derive(Default)]
-pub(crate) struct Ascii {
-    bytes: [u8; 21],
-    len: usize,
-}
+pub(crate) struct Ascii(heapless::String<21>);
 
 impl Ascii {
-    fn push(&mut self, b: u8) {
-        if let Some(slot) = self.bytes.get_mut(self.len) {
-            *slot = b;
-            self.len += 1;
-        }
-    }
-
-    fn number(&mut self, mut n: u16) {
-        let mut digits = [0u8; 5];
-        let mut start = digits.len();
-        for slot in digits.iter_mut().rev() {
-            *slot = b'0' + (n % 10) as u8;
-            n /= 10;
-            start -= 1;
-            if n == 0 {
-                break;
-            }
-        }
-        for &d in digits.get(start..).unwrap_or_default() {
-            self.push(d);
-        }
-    }
-
     pub(crate) fn as_str(&self) -> &str {
-        let bytes = self.bytes.get(..self.len).unwrap_or_default();
-        core::str::from_utf8(bytes).unwrap_or_default()
+        self.0.as_str()
     }
 }
