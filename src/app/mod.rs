@@ -295,8 +295,12 @@ impl<const LINES: usize> LogRing<LINES> {
     }
 
     /// A new empty line at the end of the ring, the oldest dropped if the
-    /// ring is full; `None` only for a ring of no lines.
+    /// ring is full; `None` for a ring of no lines (its callers count
+    /// that drop themselves, before any formatting).
     fn fresh_line(&mut self) -> Option<&mut LogLine> {
+        if LINES == 0 {
+            return None;
+        }
         if self.lines.is_full() {
             self.lines.remove(0);
             self.dropped = self.dropped.saturating_add(1);

@@ -123,6 +123,25 @@ impl Frame<'_> {
             }))
         )
     }
+
+    /// Whether this is a neighbour solicitation or advertisement: the
+    /// ICMPv6 messages from which smoltcp 0.14 fills its neighbour cache
+    /// (router advertisements, echo and the rest never do).
+    #[cfg(feature = "ipv6")]
+    #[inline]
+    pub(crate) fn is_ns_or_na(&self) -> bool {
+        use smoltcp::wire::Icmpv6Message;
+        matches!(
+            &self.net,
+            Net::Ipv6(Some(Ip {
+                l4: L4::Icmpv6(Some(icmp)),
+                ..
+            })) if matches!(
+                icmp.msg_type(),
+                Icmpv6Message::NeighborSolicit | Icmpv6Message::NeighborAdvert
+            )
+        )
+    }
 }
 
 #[inline]

@@ -360,8 +360,8 @@ pub struct Stack<'a> {
     /// reached or the application touched see every other change. Unless
     /// the first egress did not dispatch a socket because the device had
     /// no room ([`Stack::walk_next`]), or a socket waited for a neighbour
-    /// that a later poll at the same instant learns (an ARP or ICMPv6
-    /// frame): that poll walks again.
+    /// that a later poll at the same instant learns (an ARP fill, a
+    /// neighbour solicitation or advertisement): that poll walks again.
     walked_now: bool,
     /// The last egress round ended short (the device had no room for a
     /// frame), so sockets after that point were not dispatched, and their

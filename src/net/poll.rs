@@ -223,9 +223,10 @@ impl<'a> Stack<'a> {
             };
             // A new neighbour: a socket that waited for it is dispatched at
             // this poll's egress, its timer maybe expired meanwhile, so this
-            // poll walks (see `Stack::walked_now`).
+            // poll walks (see `Stack::walked_now`). Only the frames smoltcp
+            // learns neighbours from: a ping6 flood costs no walks.
             #[cfg(feature = "ipv6")]
-            if icmpv6 {
+            if icmpv6 && parsed.is_some_and(frame::Frame::is_ns_or_na) {
                 self.walked_now = false;
             }
             if let Some(event) = fill {
