@@ -244,6 +244,28 @@ impl<'a> Stack<'a> {
             if !matches!(entry.owner, Owner::Closing | Owner::Slot(_)) {
                 continue;
             }
+            // A slot that tracking last saw in LISTEN, untouched since, is
+            // still listening: only a segment moves a socket out of LISTEN
+            // (no timer runs there), and the look after every segment that
+            // reached it recorded that. Nothing to do but count it, without
+            // a look into smoltcp's set (a listener's slots wait there in
+            // LISTEN_AHEAD's numbers, walked on every re-arm).
+            if let Owner::Slot(n) = entry.owner
+                && entry.track.state == tcp::State::Listen
+                && !entry.touched
+            {
+                debug_assert_eq!(
+                    self.sockets.get::<tcp::Socket>(entry.handle()).state(),
+                    tcp::State::Listen,
+                    "connection tracking fell behind a listening slot"
+                );
+                let n = usize::from(n);
+                if let (Some(q), Some(l)) = (queued.get_mut(n), listening.get_mut(n)) {
+                    *q += 1;
+                    *l += 1;
+                }
+                continue;
+            }
             let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
             match entry.owner {
                 Owner::Closing
