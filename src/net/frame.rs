@@ -112,35 +112,37 @@ impl<'f> Frame<'f> {
 
 #[cfg(feature = "ipv6")]
 impl Frame<'_> {
-    /// Whether this is an ICMPv6 message (neighbour discovery's carrier).
+    /// The ICMPv6 message this frame carries, if any (neighbour
+    /// discovery's carrier).
+    #[inline]
+    fn icmpv6(&self) -> Option<&Icmpv6Packet<&[u8]>> {
+        match &self.net {
+            Net::Ipv6(Some(Ip {
+                l4: L4::Icmpv6(Some(icmp)),
+                ..
+            })) => Some(icmp),
+            _ => None,
+        }
+    }
+
+    /// Whether this is an ICMPv6 message.
     #[inline]
     pub(crate) fn is_icmpv6(&self) -> bool {
-        matches!(
-            &self.net,
-            Net::Ipv6(Some(Ip {
-                l4: L4::Icmpv6(Some(_)),
-                ..
-            }))
-        )
+        self.icmpv6().is_some()
     }
 
     /// Whether this is a neighbour solicitation or advertisement: the
     /// ICMPv6 messages from which smoltcp 0.14 fills its neighbour cache
     /// (router advertisements, echo and the rest never do).
-    #[cfg(feature = "ipv6")]
     #[inline]
     pub(crate) fn is_ns_or_na(&self) -> bool {
         use smoltcp::wire::Icmpv6Message;
-        matches!(
-            &self.net,
-            Net::Ipv6(Some(Ip {
-                l4: L4::Icmpv6(Some(icmp)),
-                ..
-            })) if matches!(
+        self.icmpv6().is_some_and(|icmp| {
+            matches!(
                 icmp.msg_type(),
                 Icmpv6Message::NeighborSolicit | Icmpv6Message::NeighborAdvert
             )
-        )
+        })
     }
 }
 

@@ -250,63 +250,60 @@ impl<'a> Stack<'a> {
             // reached it recorded that. Nothing to do but count it, without
             // a look into smoltcp's set (a listener's slots wait there in
             // LISTEN_AHEAD's numbers, walked on every re-arm).
-            if let Owner::Slot(n) = entry.owner
+            let known_listening = matches!(entry.owner, Owner::Slot(_))
                 && entry.track.state == tcp::State::Listen
-                && !entry.touched
-            {
+                && !entry.touched;
+            let in_listen = if known_listening {
                 debug_assert_eq!(
                     self.sockets.get::<tcp::Socket>(entry.handle()).state(),
                     tcp::State::Listen,
                     "connection tracking fell behind a listening slot"
                 );
-                let n = usize::from(n);
-                if let (Some(q), Some(l)) = (queued.get_mut(n), listening.get_mut(n)) {
-                    *q += 1;
-                    *l += 1;
-                }
-                continue;
-            }
-            let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
-            match entry.owner {
-                Owner::Closing
-                    if matches!(socket.state(), tcp::State::Closed | tcp::State::TimeWait) =>
-                {
-                    entry.owner = Owner::Free;
-                    changed = true;
-                }
-                Owner::Slot(n) if socket.state() == tcp::State::Closed => {
-                    // A handshake that was reset or timed out: listen again.
-                    let port = self.listeners.get(usize::from(n)).copied().flatten();
-                    match port {
-                        Some(l) if socket.listen(l.port).is_ok() => {
-                            self.counters.slots_armed += 1;
-                            entry.touched = true;
-                        }
-                        _ => entry.owner = Owner::Free,
+                true
+            } else {
+                let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle());
+                match entry.owner {
+                    Owner::Closing
+                        if matches!(socket.state(), tcp::State::Closed | tcp::State::TimeWait) =>
+                    {
+                        entry.owner = Owner::Free;
+                        changed = true;
                     }
-                    changed = true;
+                    Owner::Slot(n) if socket.state() == tcp::State::Closed => {
+                        // A handshake that was reset or timed out: listen again.
+                        let port = self.listeners.get(usize::from(n)).copied().flatten();
+                        match port {
+                            Some(l) if socket.listen(l.port).is_ok() => {
+                                self.counters.slots_armed += 1;
+                                entry.touched = true;
+                            }
+                            _ => entry.owner = Owner::Free,
+                        }
+                        changed = true;
+                    }
+                    // The handshake completed: the connection now waits in the
+                    // accept queue, as long as the service takes to accept it
+                    // (Linux's accept queue has no timer either). The
+                    // half-open limit must not reset it; an ESTABLISHED one
+                    // waiting past HANDSHAKE_TIMEOUT was reset here before.
+                    Owner::Slot(_)
+                        if socket.timeout().is_some()
+                            && !matches!(
+                                socket.state(),
+                                tcp::State::Listen | tcp::State::SynReceived
+                            ) =>
+                    {
+                        socket.set_timeout(None);
+                    }
+                    _ => {}
                 }
-                // The handshake completed: the connection now waits in the
-                // accept queue, as long as the service takes to accept it
-                // (Linux's accept queue has no timer either). The
-                // half-open limit must not reset it; an ESTABLISHED one
-                // waiting past HANDSHAKE_TIMEOUT was reset here before.
-                Owner::Slot(_)
-                    if socket.timeout().is_some()
-                        && !matches!(
-                            socket.state(),
-                            tcp::State::Listen | tcp::State::SynReceived
-                        ) =>
-                {
-                    socket.set_timeout(None);
-                }
-                _ => {}
-            }
+                socket.state() == tcp::State::Listen
+            };
             if let Owner::Slot(n) = entry.owner {
                 let n = usize::from(n);
                 if let (Some(q), Some(l)) = (queued.get_mut(n), listening.get_mut(n)) {
                     *q += 1;
-                    *l += usize::from(socket.state() == tcp::State::Listen);
+                    *l += usize::from(in_listen);
                 }
             }
         }
