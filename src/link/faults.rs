@@ -524,6 +524,27 @@ impl<L: Link, const SLOTS: usize, const MTU: usize, R: Dice, W: Witness>
         &self.inner
     }
 
+    /// Whether the wrapper only hands frames through for now: no faults
+    /// rolled either way, nothing held. A host that sees this may poll
+    /// the inner link directly for one turn and lose nothing, which
+    /// spares every frame the wrapper's tokens (the simulated network's
+    /// benchmarks run so).
+    ///
+    /// ```
+    /// use layernet::link::faults::{Faults, Faulty};
+    /// use layernet::link::lan9118::{Lan9118, fake::FakeLan9118};
+    /// let nic = Lan9118::new(FakeLan9118::new(), layernet::net::DEFAULT_MAC)?;
+    /// let mut nic = Faulty::<_, 4, 1514>::new(nic, Faults::NONE, 1);
+    /// assert!(nic.passes_through());
+    /// nic.set_faults(Faults::loss(1));
+    /// assert!(!nic.passes_through());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn passes_through(&self) -> bool {
+        self.passes()
+    }
+
     /// The wrapped link, mutably (frames taken from it directly bypass
     /// the faults).
     ///
