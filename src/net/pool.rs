@@ -571,6 +571,36 @@ impl<'a> Stack<'a> {
         })
     }
 
+    /// [`Stack::tcp_port_in_use`] for a port that is only a candidate
+    /// ([`Stack::ephemeral_port`]): an entry the application has not
+    /// touched since the last look is answered from tracking's record,
+    /// without a look into smoltcp's set for each live entry on every
+    /// connect. A socket gains a port only by a listen or a connect, which
+    /// touch the entry, so the record never says free when the socket
+    /// holds the port (debug builds check that). It may say in use for a
+    /// socket that closed since the last look: another candidate is drawn.
+    fn tcp_port_maybe_in_use(&self, port: u16) -> bool {
+        let in_use = live(self.tcp, self.tcp_live);
+        in_use.iter().filter(|e| e.owner != Owner::Free).any(|e| {
+            let socket_uses = || {
+                let s = self.sockets.get::<tcp::Socket>(e.handle());
+                s.local_endpoint().is_some_and(|ep| ep.port == port)
+                    || s.listen_endpoint().port == port
+            };
+            if e.touched {
+                return socket_uses();
+            }
+            let track = &e.track;
+            let recorded =
+                track.state != tcp::State::Closed && track.local.is_some_and(|l| l.port == port);
+            debug_assert!(
+                recorded || !socket_uses(),
+                "connection tracking lost the port of an untouched entry"
+            );
+            recorded
+        })
+    }
+
     pub(super) fn udp_port_in_use(&self, port: u16) -> bool {
         self.udp.iter().any(|e| {
             e.in_use && self.sockets.get::<udp::Socket>(e.handle()).endpoint().port == port
@@ -587,7 +617,7 @@ impl<'a> Stack<'a> {
             let busy = if udp {
                 self.udp_port_in_use(port)
             } else {
-                self.tcp_port_in_use(port)
+                self.tcp_port_maybe_in_use(port)
                     || self.listeners.iter().flatten().any(|l| l.port == port)
             };
             (!busy).then_some(port)
