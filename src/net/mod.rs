@@ -187,6 +187,38 @@ pub const EGRESS_BURST: usize = 64;
 /// ```
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a closed connection may go without a word from its peer
+/// before the pool takes its socket back anyway, with an RST: a peer that
+/// never sends its FIN, or has gone, would otherwise hold a FIN-WAIT-2 or
+/// LAST-ACK socket for ever. Any segment of the connection that the gate
+/// admits is a word, and the close itself starts the count.
+///
+/// The stack counts it, not smoltcp's socket timeout, which counts from
+/// the last segment that moved its state: set at the close, it reset a
+/// connection whose peer had been quiet longer than the timeout (an idle
+/// connection closed by its server sent an RST instead of its FIN), and in
+/// LAST-ACK it ignored the peer's duplicate ACKs, so a close whose last
+/// data met a run of losses was reset while the peer was still asking for
+/// it (the echo over tests/tap/lossy_link.sh lost its tail so, rarely).
+///
+/// ```
+/// use layernet::host::sim::{SimNet, endpoint};
+/// use layernet::socket::{CLOSE_TIMEOUT, TcpListener, TcpStream};
+/// use layernet::Duration;
+///
+/// let (mut net, srv, cli) = SimNet::pair(1)?;
+/// let mut l = TcpListener::bind(net.stack(srv), 7, 1)?;
+/// let leaving = TcpStream::connect(net.stack(cli), endpoint(srv, 7))?;
+/// net.run_for(Duration::from_millis(10));
+/// let _silent = l.accept(net.stack(srv))?; // never closes: no FIN comes back
+/// leaving.close(net.stack(cli));
+/// let all = net.stack(cli).free_tcp_sockets() + 1;
+/// net.run_for(CLOSE_TIMEOUT + Duration::from_secs(1));
+/// assert_eq!(net.stack(cli).free_tcp_sockets(), all);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long a connection with data waiting to be sent or acknowledged may
 /// send nothing before the stack nudges it.
 ///

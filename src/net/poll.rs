@@ -128,6 +128,12 @@ impl<'a> Stack<'a> {
         // connect, close) show up as transitions here, before any frame;
         // only the sockets it was lent can have changed.
         self.watch(Looks::Touched, observer);
+        // Closes that waited CLOSE_TIMEOUT on a silent peer end at the
+        // first poll of a parking tick (at most 131 ms late; `poll_at`
+        // names that poll): a walk per tick, not per poll.
+        if new_tick {
+            progress |= self.cut_silent_closes(now);
+        }
         self.iface.poll_maintenance(now);
         let us = gate::Us {
             mac: self.mac(),
@@ -204,6 +210,9 @@ impl<'a> Stack<'a> {
                 && let Some(entry) = self.tcp.get_mut(i)
             {
                 entry.track.received(&segment);
+                if entry.track.closing() {
+                    entry.track.heard(now);
+                }
             }
             if let Some(gate::NoSocket { transport, .. }) = note {
                 match transport {
@@ -378,6 +387,23 @@ impl<'a> Stack<'a> {
         )
     }
 
+    /// Reset the closes that waited [`CLOSE_TIMEOUT`] on a silent peer
+    /// (smoltcp's abort: an RST at this poll's egress); the pool takes
+    /// their sockets back. True if any.
+    fn cut_silent_closes(&mut self, now: Instant) -> bool {
+        let mut cut = false;
+        for entry in live_mut(self.tcp, self.tcp_live).iter_mut() {
+            if entry.owner == Owner::Closing && entry.track.close_due(now) {
+                entry.track.close_watch(false, now);
+                self.sockets.get_mut::<tcp::Socket>(entry.handle()).abort();
+                entry.touched = true;
+                cut = true;
+            }
+        }
+        self.pool_moved |= cut;
+        cut
+    }
+
     /// See [`STALL_KICK`]; connection tracking keeps the timers.
     pub(super) fn kick_stalled<D: Link>(
         &mut self,
@@ -505,11 +531,15 @@ impl<'a> Stack<'a> {
     /// ```
     pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
         let smoltcp = self.iface.poll_at(now, &self.sockets);
-        // The stall nudge has deadlines of its own (see STALL_KICK).
+        // The stall nudge has deadlines of its own (see STALL_KICK), and
+        // so has a close that waits on its peer (see CLOSE_TIMEOUT).
         let kick = live(self.tcp, self.tcp_live)
             .iter()
             .filter(|e| !e.parked)
-            .filter_map(|e| e.track.kick_at(self.sockets.get::<tcp::Socket>(e.handle())))
+            .filter_map(|e| match e.owner {
+                Owner::Closing => e.track.close_at(now).map(pool::tick_ceil),
+                _ => e.track.kick_at(self.sockets.get::<tcp::Socket>(e.handle())),
+            })
             .min();
         match (smoltcp, kick) {
             (Some(a), Some(b)) => Some(a.min(b)),

@@ -511,6 +511,15 @@ impl<'a> Stack<'a> {
         }
     }
 
+    /// Stream `key` is closing: the stack limits the close's wait on a
+    /// silent peer if `watch` (see [`CLOSE_TIMEOUT`](super::CLOSE_TIMEOUT)).
+    pub(crate) fn watch_close(&mut self, key: Key, watch: bool) {
+        let now = self.now;
+        if let Some(entry) = self.tcp_entry(key) {
+            entry.track.close_watch(watch, now);
+        }
+    }
+
     /// The entry of stream `key`; `None` once the stream's handle is stale.
     pub(crate) fn tcp_entry(&mut self, key: Key) -> Option<&mut TcpEntry> {
         self.tcp.get_mut(key.index).filter(|e| e.holds(key))
@@ -793,6 +802,14 @@ const PARK_TICK_BITS: u32 = 17;
 /// firmware's 32-bit cores).
 pub(super) fn new_tick(before: Instant, now: Instant) -> bool {
     (before.total_micros() ^ now.total_micros()) >> PARK_TICK_BITS != 0
+}
+
+/// The start of the first parking tick at or after `at`: when a poll that
+/// acts at the first poll of a tick (see [`new_tick`]) is due for
+/// something due at `at`.
+pub(super) fn tick_ceil(at: Instant) -> Instant {
+    let tick = 1i64 << PARK_TICK_BITS;
+    Instant::from_micros((at.total_micros() + tick - 1) & !(tick - 1))
 }
 
 /// The entries in use: those before `live` ([`Stack::tcp_live`]), taken

@@ -26,9 +26,23 @@ use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address, TcpPacket};
 
-use super::STALL_KICK;
 use super::frame::{Addrs, Frame, Ip, L4, Net};
 use super::observe::{Direction, Event, TcpState};
+use super::{CLOSE_TIMEOUT, STALL_KICK};
+
+/// The clock a close's silence is counted on: 1,024 microseconds a tick,
+/// a shift rather than a 64-bit division (a library call on the
+/// firmware's cores).
+const COARSE_SHIFT: u32 = 10;
+
+/// [`CLOSE_TIMEOUT`] on the [`coarse`] clock, rounded up.
+const CLOSE_TICKS: u32 = (CLOSE_TIMEOUT.total_micros().div_ceil(1 << COARSE_SHIFT)) as u32;
+
+/// `now` on the clock a close's silence is counted on, wrapping.
+#[inline]
+fn coarse(now: Instant) -> u32 {
+    (now.total_micros() >> COARSE_SHIFT) as u32
+}
 
 /// What a TCP segment to or from this stack covers, for retransmission
 /// detection and the exact-RST check.
@@ -116,6 +130,14 @@ pub(crate) struct Tracked {
     /// [`Tracked::kick`]); the keep-alive interval to restore.
     kicked: bool,
     keep_alive_before: Option<Duration>,
+    /// The stream was closed and the stack, not smoltcp, limits how long
+    /// the close may wait on a silent peer (see [`CLOSE_TIMEOUT`]).
+    closing: bool,
+    /// When the peer last spoke, or the close, whichever came later, on
+    /// the [`coarse`] clock, wrapping: the silence it measures is at most
+    /// [`CLOSE_TIMEOUT`] long whenever it is read, and 4 bytes fit where
+    /// the entry had padding.
+    heard: u32,
 }
 
 impl Tracked {
@@ -129,6 +151,8 @@ impl Tracked {
         last_tx: Instant::ZERO,
         kicked: false,
         keep_alive_before: None,
+        closing: false,
+        heard: 0,
     };
 
     /// When this connection last sent a segment or changed state (for an
@@ -267,6 +291,7 @@ impl Tracked {
             self.isn = None;
             self.sent_end = None;
             self.rcv_next = None;
+            self.closing = false;
             if state == tcp::State::Listen {
                 self.remote = None;
             }
@@ -277,6 +302,52 @@ impl Tracked {
             from,
             to: state,
         })
+    }
+
+    /// The stream was closed at `now`: if `watch`, the stack limits the
+    /// close's wait on a silent peer to [`CLOSE_TIMEOUT`] from here
+    /// (otherwise a timeout of the owner's, smoltcp's, does).
+    pub(crate) fn close_watch(&mut self, watch: bool, now: Instant) {
+        self.closing = watch;
+        self.heard(now);
+    }
+
+    /// Whether the stack watches this connection's close.
+    #[inline]
+    pub(crate) fn closing(&self) -> bool {
+        self.closing
+    }
+
+    /// The peer spoke at `now` (a segment of this connection the gate
+    /// admitted).
+    #[inline]
+    pub(crate) fn heard(&mut self, now: Instant) {
+        self.heard = coarse(now);
+    }
+
+    /// How long the peer has been silent at `now`, on the [`coarse`] clock.
+    fn silent(&self, now: Instant) -> u32 {
+        coarse(now).wrapping_sub(self.heard)
+    }
+
+    /// When a watched close gives up on its peer: [`CLOSE_TIMEOUT`] after
+    /// the last word heard (at `now` or before).
+    pub(crate) fn close_at(&self, now: Instant) -> Option<Instant> {
+        let left = CLOSE_TICKS.saturating_sub(self.silent(now));
+        self.waits_on_peer()
+            .then(|| now + Duration::from_micros(u64::from(left) << COARSE_SHIFT))
+    }
+
+    /// Whether a watched close has waited [`CLOSE_TIMEOUT`] on a silent
+    /// peer at `now`.
+    pub(crate) fn close_due(&self, now: Instant) -> bool {
+        self.waits_on_peer() && self.silent(now) >= CLOSE_TICKS
+    }
+
+    /// A watched close, in a state that still waits on the peer (not
+    /// TIME-WAIT, where smoltcp's own timer ends it, nor closed).
+    fn waits_on_peer(&self) -> bool {
+        self.closing && !matches!(self.state, TcpState::Closed | TcpState::TimeWait)
     }
 
     /// When `socket` is due a stall kick, if it can stall at all: it has

@@ -9,33 +9,12 @@
 //! reads it.
 
 use smoltcp::socket::tcp;
-use smoltcp::time::Duration;
 use smoltcp::wire::IpEndpoint;
 
 use super::Error;
 use crate::net::{Key, Stack, Transport};
 
-/// How long a closed connection may take to finish its close before the
-/// pool takes its socket back anyway: a peer that never sends its FIN would
-/// otherwise hold a FIN-WAIT-2 socket for ever.
-///
-/// ```
-/// use layernet::host::sim::{SimNet, endpoint};
-/// use layernet::socket::{CLOSE_TIMEOUT, TcpListener, TcpStream};
-/// use layernet::Duration;
-///
-/// let (mut net, srv, cli) = SimNet::pair(1)?;
-/// let mut l = TcpListener::bind(net.stack(srv), 7, 1)?;
-/// let leaving = TcpStream::connect(net.stack(cli), endpoint(srv, 7))?;
-/// net.run_for(Duration::from_millis(10));
-/// let _silent = l.accept(net.stack(srv))?; // never closes: no FIN comes back
-/// leaving.close(net.stack(cli));
-/// let all = net.stack(cli).free_tcp_sockets() + 1;
-/// net.run_for(CLOSE_TIMEOUT + Duration::from_secs(1));
-/// assert_eq!(net.stack(cli).free_tcp_sockets(), all);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
+pub use crate::net::CLOSE_TIMEOUT;
 
 /// A TCP connection, accepted or connected.
 ///
@@ -618,11 +597,14 @@ impl TcpStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn close(self, stack: &mut Stack<'_>) {
-        if let Some(s) = stack.tcp_socket(self.key) {
+        let own_timeout = stack.tcp_socket(self.key).map(|s| {
             s.close();
-            if s.timeout().is_none() {
-                s.set_timeout(Some(CLOSE_TIMEOUT));
-            }
+            s.timeout().is_some()
+        });
+        // Not smoltcp's timeout: see [`CLOSE_TIMEOUT`]. A timeout the
+        // owner set stays in charge.
+        if let Some(own) = own_timeout {
+            stack.watch_close(self.key, !own);
         }
         stack.release_tcp(self.key);
     }
