@@ -133,3 +133,49 @@ fn a_close_whose_peer_still_speaks_waits_for_it() {
         "and the socket is back"
     );
 }
+
+#[test]
+fn a_peer_that_only_probes_does_not_hold_a_close() {
+    let (mut net, s, c) = SimNet::pair(4).expect("two hosts");
+    let mut listener = TcpListener::bind(net.stack(s), 9, 1).expect("bind");
+    let mut client = TcpStream::connect(net.stack(c), endpoint(s, 9)).expect("connect");
+    net.run_for(Duration::from_millis(10));
+    let (server, _) = listener.accept(net.stack(s)).expect("accept");
+    // The client never closes, and probes the connection every 10 s: a
+    // keep-alive sits before the server's RCV.NXT and is no word.
+    client.set_keepalive(net.stack(c), Some(Duration::from_secs(10)));
+    net.run_for(Duration::from_millis(10)); // the listener's slot re-armed
+    let free = net.stack(s).free_tcp_sockets();
+    server.close(net.stack(s));
+    net.run_for(CLOSE_TIMEOUT + Duration::from_secs(5));
+    assert_eq!(
+        net.stack(s).counters().tcp_resets_tx,
+        1,
+        "the close gave up"
+    );
+    assert_eq!(
+        net.stack(s).free_tcp_sockets(),
+        free + 1,
+        "the closing socket is back though the peer kept probing"
+    );
+}
+
+#[test]
+fn a_close_long_after_the_last_poll_starts_its_count_at_the_next() {
+    let (mut net, s, c) = SimNet::pair(6).expect("two hosts");
+    let mut listener = TcpListener::bind(net.stack(s), 9, 1).expect("bind");
+    let _client = TcpStream::connect(net.stack(c), endpoint(s, 9)).expect("connect");
+    net.run_for(Duration::from_millis(10));
+    let (server, _) = listener.accept(net.stack(s)).expect("accept");
+    // A loop that runs its services before it polls, after a while with
+    // nothing due: the close comes longer than CLOSE_TIMEOUT after the
+    // stack's last poll (and before its neighbour entry expires, so that
+    // the FIN goes out at once).
+    let later = net.now() + CLOSE_TIMEOUT + Duration::from_secs(15);
+    let sent = net.stack(s).counters().tcp_tx;
+    server.close(net.stack(s));
+    net.poll(s, later);
+    let counted = net.stack(s).counters();
+    assert_eq!(counted.tcp_resets_tx, 0, "the close is not cut short");
+    assert!(counted.tcp_tx > sent, "its FIN went out");
+}

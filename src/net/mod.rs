@@ -190,8 +190,9 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a closed connection may go without a word from its peer
 /// before the pool takes its socket back anyway, with an RST: a peer that
 /// never sends its FIN, or has gone, would otherwise hold a FIN-WAIT-2 or
-/// LAST-ACK socket for ever. Any segment of the connection that the gate
-/// admits is a word, and the close itself starts the count.
+/// LAST-ACK socket for ever. A segment of the connection that the gate
+/// admits is a word, unless it starts before our RCV.NXT (a keep-alive
+/// probe does), and the first poll after the close starts the count.
 ///
 /// The stack counts it, not smoltcp's socket timeout, which counts from
 /// the last segment that moved its state: set at the close, it reset a

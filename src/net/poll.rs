@@ -209,10 +209,10 @@ impl<'a> Stack<'a> {
             if let Some((segment, Some(i))) = segment
                 && let Some(entry) = self.tcp.get_mut(i)
             {
-                entry.track.received(&segment);
                 if entry.track.closing() {
-                    entry.track.heard(now);
+                    entry.track.heard_from(&segment, now);
                 }
+                entry.track.received(&segment);
             }
             if let Some(gate::NoSocket { transport, .. }) = note {
                 match transport {
@@ -484,7 +484,16 @@ impl<'a> Stack<'a> {
                             entry.touched = false;
                             true
                         }
-                        Looks::Touched => core::mem::take(&mut entry.touched),
+                        Looks::Touched => {
+                            let touched = core::mem::take(&mut entry.touched);
+                            // The first poll after a close (which touches
+                            // its entry) starts the close's count: the
+                            // close itself only knew the last poll's time.
+                            if touched && entry.owner == Owner::Closing && entry.track.closing() {
+                                entry.track.heard(self.now);
+                            }
+                            touched
+                        }
                         Looks::Reached(_) => true,
                     };
                     if pick {

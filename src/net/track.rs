@@ -318,11 +318,28 @@ impl Tracked {
         self.closing
     }
 
-    /// The peer spoke at `now` (a segment of this connection the gate
-    /// admitted).
+    /// The poll at `now` starts the count of a watched close (see
+    /// [`Stack::watch`](super::Stack)): the close stamped the time of the
+    /// poll before it, which may be long past.
     #[inline]
     pub(crate) fn heard(&mut self, now: Instant) {
         self.heard = coarse(now);
+    }
+
+    /// The peer sent `segment`, which the gate admitted, at `now`: a word
+    /// for a watched close, unless it sits before our RCV.NXT. A
+    /// keep-alive probe does (RCV.NXT - 1), and so does a retransmission
+    /// of what we hold: a peer that only probes must not hold a closing
+    /// socket for ever. Called before [`Tracked::received`] moves
+    /// RCV.NXT.
+    #[inline]
+    pub(crate) fn heard_from(&mut self, segment: &Segment, now: Instant) {
+        if !self
+            .rcv_next
+            .is_some_and(|next| seq_after(next, segment.seq))
+        {
+            self.heard(now);
+        }
     }
 
     /// How long the peer has been silent at `now`, on the [`coarse`] clock.
