@@ -11,20 +11,50 @@ mod common;
 
 use common::{Watched, ipv4_tcp_frame, segment, watched_connection};
 use layernet::Duration;
-use layernet::host::sim::{SimNet, endpoint, host_ip, host_mac};
+use layernet::host::sim::{HostId, SimNet, endpoint, host_ip, host_mac};
 use layernet::link::segment::Faults;
 use layernet::socket::{CLOSE_TIMEOUT, TcpListener, TcpStream};
 use smoltcp::phy::{Device, TxToken};
 use smoltcp::wire::{EthernetFrame, Ipv4Packet, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber};
 
+/// Host `s` accepted a connection to its port 9 from host `c`.
+struct Connected {
+    net: SimNet,
+    s: HostId,
+    c: HostId,
+    client: TcpStream,
+    server: TcpStream,
+    /// Kept, as a server keeps it: its slots stay armed.
+    _listener: TcpListener,
+}
+
+fn connected(seed: u64) -> Connected {
+    let (mut net, s, c) = SimNet::pair(seed).expect("two hosts");
+    let mut listener = TcpListener::bind(net.stack(s), 9, 1).expect("bind");
+    let client = TcpStream::connect(net.stack(c), endpoint(s, 9)).expect("connect");
+    net.run_for(Duration::from_millis(10));
+    let (server, _) = listener.accept(net.stack(s)).expect("accept");
+    Connected {
+        net,
+        s,
+        c,
+        client,
+        server,
+        _listener: listener,
+    }
+}
+
 #[test]
 fn a_close_after_a_long_silence_sends_its_fin() {
     for quiet in [1, 29, 31, 120] {
-        let (mut net, s, c) = SimNet::pair(3).expect("two hosts");
-        let mut listener = TcpListener::bind(net.stack(s), 9, 1).expect("bind");
-        let mut client = TcpStream::connect(net.stack(c), endpoint(s, 9)).expect("connect");
-        net.run_for(Duration::from_millis(10));
-        let (mut server, _) = listener.accept(net.stack(s)).expect("accept");
+        let Connected {
+            mut net,
+            s,
+            c,
+            mut client,
+            mut server,
+            ..
+        } = connected(3);
         server.send(net.stack(s), b"hello").expect("send");
         net.run_for(Duration::from_millis(10));
         let mut buf = [0u8; 16];
@@ -136,11 +166,14 @@ fn a_close_whose_peer_still_speaks_waits_for_it() {
 
 #[test]
 fn a_peer_that_only_probes_does_not_hold_a_close() {
-    let (mut net, s, c) = SimNet::pair(4).expect("two hosts");
-    let mut listener = TcpListener::bind(net.stack(s), 9, 1).expect("bind");
-    let mut client = TcpStream::connect(net.stack(c), endpoint(s, 9)).expect("connect");
-    net.run_for(Duration::from_millis(10));
-    let (server, _) = listener.accept(net.stack(s)).expect("accept");
+    let Connected {
+        mut net,
+        s,
+        c,
+        mut client,
+        server,
+        ..
+    } = connected(4);
     // The client never closes, and probes the connection every 10 s: a
     // keep-alive sits before the server's RCV.NXT and is no word.
     client.set_keepalive(net.stack(c), Some(Duration::from_secs(10)));
@@ -162,11 +195,9 @@ fn a_peer_that_only_probes_does_not_hold_a_close() {
 
 #[test]
 fn a_close_long_after_the_last_poll_starts_its_count_at_the_next() {
-    let (mut net, s, c) = SimNet::pair(6).expect("two hosts");
-    let mut listener = TcpListener::bind(net.stack(s), 9, 1).expect("bind");
-    let _client = TcpStream::connect(net.stack(c), endpoint(s, 9)).expect("connect");
-    net.run_for(Duration::from_millis(10));
-    let (server, _) = listener.accept(net.stack(s)).expect("accept");
+    let Connected {
+        mut net, s, server, ..
+    } = connected(6);
     // A loop that runs its services before it polls, after a while with
     // nothing due: the close comes longer than CLOSE_TIMEOUT after the
     // stack's last poll (and before its neighbour entry expires, so that
