@@ -574,10 +574,17 @@ impl<'a> Stack<'a> {
     pub(super) fn tcp_port_in_use(&self, port: u16) -> bool {
         // Entries past `tcp_live` are free.
         let in_use = live(self.tcp, self.tcp_live);
-        in_use.iter().filter(|e| e.owner != Owner::Free).any(|e| {
-            let s = self.sockets.get::<tcp::Socket>(e.handle());
-            s.local_endpoint().is_some_and(|ep| ep.port == port) || s.listen_endpoint().port == port
-        })
+        in_use
+            .iter()
+            .filter(|e| e.owner != Owner::Free)
+            .any(|e| self.socket_holds_port(e, port))
+    }
+
+    /// Whether the socket of `entry` is bound to `port`, connected or
+    /// listening.
+    fn socket_holds_port(&self, entry: &TcpEntry, port: u16) -> bool {
+        let s = self.sockets.get::<tcp::Socket>(entry.handle());
+        s.local_endpoint().is_some_and(|ep| ep.port == port) || s.listen_endpoint().port == port
     }
 
     /// [`Stack::tcp_port_in_use`] for a port that is only a candidate
@@ -591,19 +598,14 @@ impl<'a> Stack<'a> {
     fn tcp_port_maybe_in_use(&self, port: u16) -> bool {
         let in_use = live(self.tcp, self.tcp_live);
         in_use.iter().filter(|e| e.owner != Owner::Free).any(|e| {
-            let socket_uses = || {
-                let s = self.sockets.get::<tcp::Socket>(e.handle());
-                s.local_endpoint().is_some_and(|ep| ep.port == port)
-                    || s.listen_endpoint().port == port
-            };
             if e.touched {
-                return socket_uses();
+                return self.socket_holds_port(e, port);
             }
             let track = &e.track;
             let recorded =
                 track.state != tcp::State::Closed && track.local.is_some_and(|l| l.port == port);
             debug_assert!(
-                recorded || !socket_uses(),
+                recorded || !self.socket_holds_port(e, port),
                 "connection tracking lost the port of an untouched entry"
             );
             recorded

@@ -318,9 +318,9 @@ impl Tracked {
         self.closing
     }
 
-    /// The poll at `now` starts the count of a watched close (see
-    /// [`Stack::watch`](super::Stack)): the close stamped the time of the
-    /// poll before it, which may be long past.
+    /// A watched close's silence counts from `now`: the peer spoke, or
+    /// the first poll after the close came (the close itself knew only
+    /// the time of the poll before it, which may be long past).
     #[inline]
     pub(crate) fn heard(&mut self, now: Instant) {
         self.heard = coarse(now);
